@@ -1,0 +1,494 @@
+//! XOR + popcount kernels, selected at run time by CPU feature.
+//!
+//! All block kernels read the weight rows in an interleaved layout ([`Interleaved`]): rows are
+//! grouped by [`LANES`], and word `k` of the 8 rows of a group sit next to each other. One input
+//! word is then broadcast against 8 rows at once, so the SIMD paths need no horizontal sums and
+//! the scalar paths reuse each input word 8 times from a register.
+
+use std::sync::OnceLock;
+
+use super::BitMatrix;
+
+/// Rows per interleaved group.
+pub const LANES: usize = 8;
+
+/// CPU features relevant to the kernels, as detected at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuFeatures {
+    /// The `popcnt` instruction.
+    pub popcnt: bool,
+    /// AVX2 (256-bit integer SIMD).
+    pub avx2: bool,
+    /// AVX-512F with the VPOPCNTDQ extension (512-bit popcount).
+    pub avx512_vpopcntdq: bool,
+}
+
+impl CpuFeatures {
+    /// Detects the features of the running CPU (cached after the first call).
+    pub fn detect() -> Self {
+        static CACHE: OnceLock<CpuFeatures> = OnceLock::new();
+        *CACHE.get_or_init(|| {
+            #[cfg(target_arch = "x86_64")]
+            {
+                CpuFeatures {
+                    popcnt: std::arch::is_x86_feature_detected!("popcnt"),
+                    avx2: std::arch::is_x86_feature_detected!("avx2"),
+                    avx512_vpopcntdq: std::arch::is_x86_feature_detected!("avx512f")
+                        && std::arch::is_x86_feature_detected!("avx512vpopcntdq"),
+                }
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                CpuFeatures {
+                    popcnt: false,
+                    avx2: false,
+                    avx512_vpopcntdq: false,
+                }
+            }
+        })
+    }
+
+    /// Names of the detected features, e.g. `["popcnt", "avx2"]`.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.popcnt {
+            v.push("popcnt");
+        }
+        if self.avx2 {
+            v.push("avx2");
+        }
+        if self.avx512_vpopcntdq {
+            v.push("avx512vpopcntdq");
+        }
+        v
+    }
+}
+
+/// One implementation of the popcount kernels.
+///
+/// [`Kernel::detect`] picks the fastest one the CPU supports; the others stay selectable so that
+/// tests can check each against a bit-by-bit reference and benchmarks can compare them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kernel {
+    /// Plain Rust `count_ones`, compiled for the build target (no `popcnt` on generic x86-64).
+    Portable,
+    /// Scalar `popcnt` instruction.
+    Popcnt,
+    /// AVX2 nibble-table popcount (Mula's method) with byte accumulators.
+    Avx2,
+    /// AVX-512 `vpopcntq`.
+    Avx512,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU supports (cached).
+    pub fn detect() -> Self {
+        static CACHE: OnceLock<Kernel> = OnceLock::new();
+        *CACHE.get_or_init(|| {
+            if let Ok(name) = std::env::var("BITSMNIST_KERNEL")
+                && let Some(k) = Kernel::all().into_iter().find(|k| k.name() == name)
+                && k.is_supported()
+            {
+                return k;
+            }
+            Kernel::supported()
+                .last()
+                .copied()
+                .unwrap_or(Kernel::Portable)
+        })
+    }
+
+    /// Every kernel, slowest first.
+    pub fn all() -> [Kernel; 4] {
+        [
+            Kernel::Portable,
+            Kernel::Popcnt,
+            Kernel::Avx2,
+            Kernel::Avx512,
+        ]
+    }
+
+    /// The kernels this CPU can run, slowest first.
+    pub fn supported() -> Vec<Kernel> {
+        Self::all()
+            .into_iter()
+            .filter(|k| k.is_supported())
+            .collect()
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub fn is_supported(self) -> bool {
+        let f = CpuFeatures::detect();
+        match self {
+            Kernel::Portable => true,
+            Kernel::Popcnt => f.popcnt,
+            Kernel::Avx2 => f.avx2 && f.popcnt,
+            Kernel::Avx512 => f.avx512_vpopcntdq && f.popcnt,
+        }
+    }
+
+    /// Short name (`portable`, `popcnt`, `avx2`, `avx512`); `BITSMNIST_KERNEL` takes these to
+    /// force a kernel.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Portable => "portable",
+            Kernel::Popcnt => "popcnt",
+            Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
+        }
+    }
+
+    /// Hamming distance of two equally long packed vectors.
+    ///
+    /// # Panics
+    /// When the slices differ in length, or when the kernel is not supported by this CPU.
+    pub fn hamming(self, a: &[u64], b: &[u64]) -> u32 {
+        assert_eq!(a.len(), b.len(), "hamming: length mismatch");
+        assert!(self.is_supported(), "kernel {} not supported", self.name());
+        match self {
+            Kernel::Portable => hamming_portable(a, b),
+            // SAFETY: support for popcnt was checked above; the wide kernels only add value on
+            // blocks, so single pairs use the scalar instruction.
+            #[cfg(target_arch = "x86_64")]
+            _ => unsafe { x86::hamming_popcnt(a, b) },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => hamming_portable(a, b),
+        }
+    }
+
+    /// Distances from each input row to each weight row:
+    /// `out[i * w.rows() + j] = popcount(x_i XOR w_j)`.
+    ///
+    /// `x` holds whole rows of `w.words_per_row()` words.
+    ///
+    /// # Panics
+    /// When the shapes disagree, or when the kernel is not supported by this CPU.
+    pub fn distances(self, x: &[u64], w: &Interleaved, out: &mut [u32]) {
+        let wpr = w.words_per_row;
+        assert!(self.is_supported(), "kernel {} not supported", self.name());
+        let n = if wpr == 0 {
+            out.len().checked_div(w.rows).unwrap_or(0)
+        } else {
+            assert_eq!(x.len() % wpr, 0, "distances: ragged input");
+            x.len() / wpr
+        };
+        assert_eq!(out.len(), n * w.rows, "distances: output size");
+        if w.rows == 0 || n == 0 {
+            return;
+        }
+        if wpr == 0 {
+            out.fill(0);
+            return;
+        }
+        match self {
+            Kernel::Portable => distances_scalar(x, w, out),
+            // SAFETY: each arm runs only when `is_supported` said the CPU has its features.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Popcnt => unsafe { x86::distances_popcnt(x, w, out) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { x86::distances_avx2(x, w, out) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { x86::distances_avx512(x, w, out) },
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => distances_scalar(x, w, out),
+        }
+    }
+}
+
+/// Weight rows in the kernels' interleaved layout: groups of [`LANES`] rows, word-major within
+/// a group, zero rows padding the last group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interleaved {
+    rows: usize,
+    words_per_row: usize,
+    words: Vec<u64>,
+}
+
+impl Interleaved {
+    /// Re-lays the rows of `m` for the block kernels.
+    pub fn new(m: &BitMatrix) -> Self {
+        let wpr = m.words_per_row();
+        let groups = m.rows().div_ceil(LANES);
+        let mut words = vec![0u64; groups * wpr * LANES];
+        for r in 0..m.rows() {
+            let (g, lane) = (r / LANES, r % LANES);
+            for (k, &v) in m.row(r).iter().enumerate() {
+                words[(g * wpr + k) * LANES + lane] = v;
+            }
+        }
+        Self {
+            rows: m.rows(),
+            words_per_row: wpr,
+            words,
+        }
+    }
+
+    /// Number of (real) rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Words per row.
+    pub fn words_per_row(&self) -> usize {
+        self.words_per_row
+    }
+
+    /// Overwrites row `r` with `row` (used to keep a cached layout in step with small edits).
+    pub fn set_row(&mut self, r: usize, row: &[u64]) {
+        assert_eq!(row.len(), self.words_per_row);
+        assert!(r < self.rows);
+        let (g, lane) = (r / LANES, r % LANES);
+        for (k, &v) in row.iter().enumerate() {
+            self.words[(g * self.words_per_row + k) * LANES + lane] = v;
+        }
+    }
+
+    fn group(&self, g: usize) -> &[u64] {
+        let len = self.words_per_row * LANES;
+        &self.words[g * len..(g + 1) * len]
+    }
+
+    fn groups(&self) -> usize {
+        self.rows.div_ceil(LANES)
+    }
+}
+
+fn hamming_portable(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// Scalar block kernel; `#[inline(always)]` so that the `popcnt` wrapper recompiles it with the
+/// instruction enabled.
+#[inline(always)]
+fn distances_scalar(x: &[u64], w: &Interleaved, out: &mut [u32]) {
+    let wpr = w.words_per_row;
+    let rows = w.rows;
+    for (xi, orow) in x.chunks_exact(wpr).zip(out.chunks_exact_mut(rows)) {
+        for g in 0..w.groups() {
+            let grp = w.group(g);
+            let mut acc = [0u32; LANES];
+            for (k, &xv) in xi.iter().enumerate() {
+                let wk: &[u64; LANES] = grp[k * LANES..(k + 1) * LANES].try_into().unwrap();
+                for l in 0..LANES {
+                    acc[l] += (xv ^ wk[l]).count_ones();
+                }
+            }
+            let base = g * LANES;
+            let take = LANES.min(rows - base);
+            orow[base..base + take].copy_from_slice(&acc[..take]);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Interleaved, LANES, distances_scalar, hamming_portable};
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "popcnt")]
+    pub(super) unsafe fn hamming_popcnt(a: &[u64], b: &[u64]) -> u32 {
+        hamming_portable(a, b)
+    }
+
+    #[target_feature(enable = "popcnt")]
+    pub(super) unsafe fn distances_popcnt(x: &[u64], w: &Interleaved, out: &mut [u32]) {
+        distances_scalar(x, w, out)
+    }
+
+    /// Inputs processed together against one weight group: each weight vector loaded from
+    /// memory is reused this many times.
+    const XB_AVX512: usize = 4;
+
+    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
+    pub(super) unsafe fn distances_avx512(x: &[u64], w: &Interleaved, out: &mut [u32]) {
+        let wpr = w.words_per_row;
+        let rows = w.rows;
+        let n = x.len() / wpr;
+        let full_groups = rows / LANES;
+        let mut i = 0;
+        while i < n {
+            let xb = XB_AVX512.min(n - i);
+            for g in 0..w.groups() {
+                let grp = w.group(g).as_ptr();
+                let mut acc = [_mm512_setzero_si512(); XB_AVX512];
+                for k in 0..wpr {
+                    // SAFETY: `grp` holds `wpr * LANES` words; `k < wpr`.
+                    let wv = unsafe { _mm512_loadu_si512(grp.add(k * LANES).cast()) };
+                    for (b, a) in acc.iter_mut().enumerate().take(xb) {
+                        let xv = _mm512_set1_epi64(x[(i + b) * wpr + k] as i64);
+                        *a = _mm512_add_epi64(*a, _mm512_popcnt_epi64(_mm512_xor_si512(wv, xv)));
+                    }
+                }
+                for (b, a) in acc.iter().enumerate().take(xb) {
+                    let counts = _mm512_cvtepi64_epi32(*a);
+                    let orow = &mut out[(i + b) * rows..(i + b + 1) * rows];
+                    if g < full_groups {
+                        // SAFETY: the group is whole, so 8 outputs fit at `g * LANES`.
+                        unsafe {
+                            _mm256_storeu_si256(orow.as_mut_ptr().add(g * LANES).cast(), counts)
+                        };
+                    } else {
+                        let mut tmp = [0u32; LANES];
+                        // SAFETY: `tmp` holds exactly 8 u32.
+                        unsafe { _mm256_storeu_si256(tmp.as_mut_ptr().cast(), counts) };
+                        let base = g * LANES;
+                        orow[base..].copy_from_slice(&tmp[..rows - base]);
+                    }
+                }
+            }
+            i += xb;
+        }
+    }
+
+    const XB_AVX2: usize = 2;
+
+    #[target_feature(enable = "avx2,popcnt")]
+    pub(super) unsafe fn distances_avx2(x: &[u64], w: &Interleaved, out: &mut [u32]) {
+        let wpr = w.words_per_row;
+        let rows = w.rows;
+        let n = x.len() / wpr;
+        let lut = _mm256_setr_epi8(
+            0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2,
+            3, 3, 4,
+        );
+        let low = _mm256_set1_epi8(0x0f);
+        let zero = _mm256_setzero_si256();
+        let count = |v: __m256i| {
+            let lo = _mm256_and_si256(v, low);
+            let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+            _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi))
+        };
+        let mut i = 0;
+        while i < n {
+            let xb = XB_AVX2.min(n - i);
+            for g in 0..w.groups() {
+                let grp = w.group(g).as_ptr();
+                // Per input: two halves of 4 lanes, as u64 sums and as byte partial sums.
+                let mut acc64 = [[zero; 2]; XB_AVX2];
+                let mut k0 = 0;
+                while k0 < wpr {
+                    // A byte counts at most 8 per word: 31 words keep it below 256.
+                    let k1 = (k0 + 31).min(wpr);
+                    let mut acc8 = [[zero; 2]; XB_AVX2];
+                    for k in k0..k1 {
+                        // SAFETY: `grp` holds `wpr * LANES` words; `k < wpr`.
+                        let (w0, w1) = unsafe {
+                            (
+                                _mm256_loadu_si256(grp.add(k * LANES).cast()),
+                                _mm256_loadu_si256(grp.add(k * LANES + 4).cast()),
+                            )
+                        };
+                        for (b, a) in acc8.iter_mut().enumerate().take(xb) {
+                            let xv = _mm256_set1_epi64x(x[(i + b) * wpr + k] as i64);
+                            a[0] = _mm256_add_epi8(a[0], count(_mm256_xor_si256(w0, xv)));
+                            a[1] = _mm256_add_epi8(a[1], count(_mm256_xor_si256(w1, xv)));
+                        }
+                    }
+                    for b in 0..xb {
+                        for h in 0..2 {
+                            acc64[b][h] =
+                                _mm256_add_epi64(acc64[b][h], _mm256_sad_epu8(acc8[b][h], zero));
+                        }
+                    }
+                    k0 = k1;
+                }
+                for (b, a) in acc64.iter().enumerate().take(xb) {
+                    let mut tmp = [0u64; LANES];
+                    // SAFETY: `tmp` holds 8 u64, two 256-bit stores.
+                    unsafe {
+                        _mm256_storeu_si256(tmp.as_mut_ptr().cast(), a[0]);
+                        _mm256_storeu_si256(tmp.as_mut_ptr().add(4).cast(), a[1]);
+                    }
+                    let base = g * LANES;
+                    let take = LANES.min(rows - base);
+                    let orow = &mut out[(i + b) * rows..(i + b + 1) * rows];
+                    for l in 0..take {
+                        orow[base + l] = tmp[l] as u32;
+                    }
+                }
+            }
+            i += xb;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bits::words_for;
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn naive(a: &BitMatrix, i: usize, b: &BitMatrix, j: usize) -> u32 {
+        (0..a.cols())
+            .filter(|&c| a.get(i, c) != b.get(j, c))
+            .count() as u32
+    }
+
+    fn random(rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> BitMatrix {
+        let mut m = BitMatrix::zeros(rows, cols);
+        m.randomize(rng);
+        m
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn every_kernel_matches_bit_by_bit_reference(
+            n in 0usize..11, rows in 0usize..27, cols in 0usize..300, seed in any::<u64>()
+        ) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let x = random(n, cols, &mut rng);
+            let w = random(rows, cols, &mut rng);
+            let il = Interleaved::new(&w);
+            let mut want = vec![0u32; n * rows];
+            for i in 0..n {
+                for j in 0..rows {
+                    want[i * rows + j] = naive(&x, i, &w, j);
+                }
+            }
+            for k in Kernel::supported() {
+                let mut got = vec![u32::MAX; n * rows];
+                k.distances(x.as_words(), &il, &mut got);
+                prop_assert_eq!(&got, &want, "kernel {}", k.name());
+                for i in 0..n {
+                    for j in 0..rows {
+                        prop_assert_eq!(k.hamming(x.row(i), w.row(j)), want[i * rows + j]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_rows_overflow_no_byte_accumulator() {
+        // 40 words of all-ones against zeros: 2,560 differing bits, past the AVX2 flush point.
+        let cols = 40 * 64;
+        let mut x = BitMatrix::zeros(3, cols);
+        for c in 0..cols {
+            x.set(0, c, true);
+        }
+        let w = BitMatrix::zeros(9, cols);
+        let il = Interleaved::new(&w);
+        for k in Kernel::supported() {
+            let mut out = vec![0; 27];
+            k.distances(x.as_words(), &il, &mut out);
+            assert_eq!(&out[..9], &[2560; 9], "kernel {}", k.name());
+            assert_eq!(&out[9..], &[0; 18], "kernel {}", k.name());
+        }
+    }
+
+    #[test]
+    fn set_row_keeps_layout_in_step() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut w = random(13, 100, &mut rng);
+        let mut il = Interleaved::new(&w);
+        let j = rng.random_range(0..100);
+        w.flip(11, j);
+        il.set_row(11, w.row(11));
+        assert_eq!(il, Interleaved::new(&w));
+        assert_eq!(words_for(100), il.words_per_row());
+    }
+}

@@ -1,0 +1,842 @@
+//! Layers and chains: [`BitDense`] (1-bit weights, bias and inputs), float [`Dense`], and
+//! [`Chain`] which applies them in order, one example or a whole data set at a time.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bits::{BitMatrix, Interleaved, Kernel, words_for};
+
+/// Activation applied to a float output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Activation {
+    /// `x`
+    #[default]
+    Identity,
+    /// `1 / (1 + e^-x)`
+    Sigmoid,
+    /// `tanh(x)`
+    Tanh,
+    /// `max(0, x)`
+    Relu,
+}
+
+impl Activation {
+    /// Applies the activation to one value.
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Identity => x,
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.max(0.0),
+        }
+    }
+
+    /// Lower-case name, as shown in model summaries (`identity`, `sigmoid`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+        }
+    }
+
+    /// Every activation, for menus.
+    pub fn all() -> [Activation; 4] {
+        [
+            Activation::Identity,
+            Activation::Sigmoid,
+            Activation::Tanh,
+            Activation::Relu,
+        ]
+    }
+}
+
+impl std::str::FromStr for Activation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Activation::all()
+            .into_iter()
+            .find(|a| a.name() == s.to_ascii_lowercase())
+            .ok_or_else(|| format!("unknown activation `{s}` (identity, sigmoid, tanh, relu)"))
+    }
+}
+
+/// What a [`BitDense`] layer emits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BitOutput {
+    /// One bit per neuron: the sign of the ±1 dot product plus bias (1 means negative; a tie
+    /// gives 0).
+    Bits,
+    /// `activation(1 - (d + b) / n)` as `f32`, where `d` is the Hamming distance between input
+    /// and weights, `b` the bias bit and `n` the input width.
+    Float(Activation),
+}
+
+/// A fully connected layer with 1-bit weights, 1-bit bias and 1-bit inputs.
+///
+/// Bit 0 stands for +1 and bit 1 for -1, so the ±1 dot product of input `x` with weight row `w`
+/// is `n - 2 * popcount(x XOR w)`. The output rule is exactly the original TinyML one (see
+/// [`BitOutput`]).
+///
+/// ```
+/// use bitsmnist_core::layers::{BitDense, BitOutput, Activation};
+/// let layer = BitDense::new(784, 800).with_seed(1);
+/// assert_eq!(layer.to_string(), "BitDense(784, 800)");
+/// let out = BitDense::new(800, 2).with_output(BitOutput::Float(Activation::Sigmoid));
+/// assert_eq!(out.to_string(), "BitDense(800, 2, σ=sigmoid)");
+/// ```
+#[derive(Clone, Serialize, Deserialize)]
+pub struct BitDense {
+    weights: BitMatrix,
+    bias: BitMatrix,
+    output: BitOutput,
+    /// The weights re-laid for the block kernels, built on first use and dropped on any edit.
+    #[serde(skip)]
+    packed: OnceLock<Arc<Interleaved>>,
+}
+
+impl PartialEq for BitDense {
+    fn eq(&self, other: &Self) -> bool {
+        self.weights == other.weights && self.bias == other.bias && self.output == other.output
+    }
+}
+
+impl BitDense {
+    /// A layer from `inputs` bits to `outputs` bits, weights and bias all zero. Chain
+    /// [`BitDense::with_seed`] for random bits and [`BitDense::with_output`] for float outputs.
+    pub fn new(inputs: usize, outputs: usize) -> Self {
+        Self {
+            weights: BitMatrix::zeros(outputs, inputs),
+            bias: BitMatrix::zeros(1, outputs),
+            output: BitOutput::Bits,
+            packed: OnceLock::new(),
+        }
+    }
+
+    /// Builds a layer from its parts; `None` if the bias width differs from the weight rows or
+    /// the bias matrix has more than one row.
+    pub fn from_parts(weights: BitMatrix, bias: BitMatrix, output: BitOutput) -> Option<Self> {
+        (bias.rows() == 1 && bias.cols() == weights.rows()).then(|| Self {
+            weights,
+            bias,
+            output,
+            packed: OnceLock::new(),
+        })
+    }
+
+    /// Fills weights and bias with uniform random bits from `seed`.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.randomize(&mut ChaCha8Rng::seed_from_u64(seed));
+        self
+    }
+
+    /// Sets the output kind.
+    pub fn with_output(mut self, output: BitOutput) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// Fills weights and bias with uniform random bits.
+    pub fn randomize<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        self.weights.randomize(rng);
+        self.bias.randomize(rng);
+        self.packed = OnceLock::new();
+    }
+
+    /// Input width in bits.
+    pub fn inputs(&self) -> usize {
+        self.weights.cols()
+    }
+
+    /// Number of neurons.
+    pub fn outputs(&self) -> usize {
+        self.weights.rows()
+    }
+
+    /// Output kind.
+    pub fn output(&self) -> BitOutput {
+        self.output
+    }
+
+    /// The weights: one row of `inputs()` bits per neuron.
+    pub fn weights(&self) -> &BitMatrix {
+        &self.weights
+    }
+
+    /// The bias bits (one row of `outputs()` bits).
+    pub fn bias(&self) -> &BitMatrix {
+        &self.bias
+    }
+
+    /// Mutable weights and bias; drops the kernel layout cache.
+    pub fn params_mut(&mut self) -> (&mut BitMatrix, &mut BitMatrix) {
+        self.packed = OnceLock::new();
+        (&mut self.weights, &mut self.bias)
+    }
+
+    /// Bias bit of neuron `j` as 0 or 1.
+    #[inline]
+    pub fn bias_bit(&self, j: usize) -> u32 {
+        ((self.bias.as_words()[j / 64] >> (j % 64)) & 1) as u32
+    }
+
+    /// Number of parameters (weights + biases).
+    pub fn parameters(&self) -> usize {
+        self.inputs() * self.outputs() + self.outputs()
+    }
+
+    /// Bytes of the packed weights and bias.
+    pub fn bytes(&self) -> usize {
+        self.weights.bytes() + self.bias.bytes()
+    }
+
+    pub(crate) fn packed(&self) -> &Interleaved {
+        self.packed
+            .get_or_init(|| Arc::new(Interleaved::new(&self.weights)))
+    }
+
+    /// Whether neuron `j` fires a 1-bit for Hamming distance `d` (the original rule
+    /// `2 (d + b) > n + 1`).
+    #[inline]
+    pub fn bit_rule(&self, j: usize, d: u32) -> bool {
+        2 * (d as u64 + self.bias_bit(j) as u64) > self.inputs() as u64 + 1
+    }
+
+    /// Float output of neuron `j` for Hamming distance `d`.
+    #[inline]
+    pub fn float_rule(&self, j: usize, d: u32, activation: Activation) -> f32 {
+        let n = self.inputs() as f32;
+        activation.apply(1.0 - (d + self.bias_bit(j)) as f32 / n)
+    }
+
+    /// Hamming distances from each input row (packed, `words_for(inputs())` words each) to each
+    /// neuron's weights, into `out` (`rows * outputs()` values).
+    pub fn distances_into(&self, x: &[u64], out: &mut [u32]) {
+        Kernel::detect().distances(x, self.packed(), out);
+    }
+
+    fn forward_bits_rows(&self, x: &BitMatrix) -> Activations {
+        assert_eq!(x.cols(), self.inputs(), "BitDense: input width");
+        let rows = x.rows();
+        let m = self.outputs();
+        let mut d = vec![0u32; rows * m];
+        self.distances_into(x.as_words(), &mut d);
+        match self.output {
+            BitOutput::Bits => {
+                let mut out = BitMatrix::zeros(rows, m);
+                let wpr = words_for(m);
+                let words = out.words_mut();
+                for i in 0..rows {
+                    for j in 0..m {
+                        if self.bit_rule(j, d[i * m + j]) {
+                            words[i * wpr + j / 64] |= 1 << (j % 64);
+                        }
+                    }
+                }
+                Activations::Bits(out)
+            }
+            BitOutput::Float(a) => {
+                let data = d
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &dk)| self.float_rule(k % m, dk, a))
+                    .collect();
+                Activations::Floats(Floats::new(rows, m, data))
+            }
+        }
+    }
+}
+
+impl fmt::Display for BitDense {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "BitDense({}, {}", self.inputs(), self.outputs())?;
+        match self.output {
+            BitOutput::Bits => {}
+            BitOutput::Float(Activation::Identity) => write!(f, ", float")?,
+            BitOutput::Float(a) => write!(f, ", σ={}", a.name())?,
+        }
+        write!(f, ")")
+    }
+}
+
+impl fmt::Debug for BitDense {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A fully connected `f32` layer: `activation(W x + b)`.
+///
+/// Takes float inputs, or bit inputs read as ±1 (bit 0 is +1, bit 1 is -1), so it can be mixed
+/// with [`BitDense`] layers in a [`Chain`] and compared with them.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dense {
+    inputs: usize,
+    outputs: usize,
+    /// Row-major, one row of `inputs` weights per neuron.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    activation: Activation,
+}
+
+impl Dense {
+    /// A layer with Glorot-uniform weights from `seed` and zero bias.
+    pub fn new(inputs: usize, outputs: usize, activation: Activation, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let limit = (6.0 / (inputs + outputs).max(1) as f32).sqrt();
+        let weights = (0..inputs * outputs)
+            .map(|_| rng.random_range(-limit..=limit))
+            .collect();
+        Self {
+            inputs,
+            outputs,
+            weights,
+            bias: vec![0.0; outputs],
+            activation,
+        }
+    }
+
+    /// Builds a layer from row-major weights and a bias; `None` on a shape mismatch.
+    pub fn from_parts(
+        inputs: usize,
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        activation: Activation,
+    ) -> Option<Self> {
+        let outputs = bias.len();
+        (weights.len() == inputs.checked_mul(outputs)?).then_some(Self {
+            inputs,
+            outputs,
+            weights,
+            bias,
+            activation,
+        })
+    }
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Number of neurons.
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// Activation.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// Row-major weights.
+    pub fn weights(&self) -> &[f32] {
+        &self.weights
+    }
+
+    /// Bias.
+    pub fn bias(&self) -> &[f32] {
+        &self.bias
+    }
+
+    /// Number of parameters.
+    pub fn parameters(&self) -> usize {
+        self.weights.len() + self.bias.len()
+    }
+
+    /// Bytes of the `f32` parameters.
+    pub fn bytes(&self) -> usize {
+        self.parameters() * std::mem::size_of::<f32>()
+    }
+
+    /// Forward of a batch of float rows (`rows * inputs()` values) into `out`
+    /// (`rows * outputs()`). A plain loop: benchmarks compare bit layers with a real sgemm.
+    pub fn forward_into(&self, x: &[f32], out: &mut [f32]) {
+        let rows = x.len() / self.inputs.max(1);
+        assert_eq!(out.len(), rows * self.outputs);
+        for (xi, oi) in x
+            .chunks_exact(self.inputs.max(1))
+            .zip(out.chunks_exact_mut(self.outputs.max(1)))
+        {
+            for (j, o) in oi.iter_mut().enumerate() {
+                let w = &self.weights[j * self.inputs..(j + 1) * self.inputs];
+                let s: f32 = w.iter().zip(xi).map(|(a, b)| a * b).sum();
+                *o = self.activation.apply(s + self.bias[j]);
+            }
+        }
+    }
+}
+
+impl fmt::Display for Dense {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dense({}, {}", self.inputs, self.outputs)?;
+        if self.activation != Activation::Identity {
+            write!(f, ", σ={}", self.activation.name())?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl fmt::Debug for Dense {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A batch of float rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Floats {
+    rows: usize,
+    cols: usize,
+    data: Vec<f32>,
+}
+
+impl Floats {
+    /// Wraps row-major data.
+    ///
+    /// # Panics
+    /// When `data.len() != rows * cols`.
+    pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Self {
+        assert_eq!(data.len(), rows * cols, "Floats: shape");
+        Self { rows, cols, data }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Values per row.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// All values, row after row.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Index of the largest value in each row (the first one wins ties).
+    pub fn argmax(&self) -> Vec<usize> {
+        (0..self.rows).map(|i| argmax(self.row(i))).collect()
+    }
+}
+
+/// Index of the largest value (the first one wins ties, as Julia's `argmax`); 0 for an empty
+/// slice.
+pub fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Values flowing between layers: packed bits or floats, one row per example.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Activations {
+    /// Packed bits.
+    Bits(BitMatrix),
+    /// Floats.
+    Floats(Floats),
+}
+
+impl Activations {
+    /// Number of examples.
+    pub fn rows(&self) -> usize {
+        match self {
+            Activations::Bits(b) => b.rows(),
+            Activations::Floats(f) => f.rows(),
+        }
+    }
+
+    /// Width of each row.
+    pub fn cols(&self) -> usize {
+        match self {
+            Activations::Bits(b) => b.cols(),
+            Activations::Floats(f) => f.cols(),
+        }
+    }
+
+    /// As bits: floats become their sign bit (negative, including -0.0, gives 1), as in the
+    /// original.
+    pub fn into_bits(self) -> BitMatrix {
+        match self {
+            Activations::Bits(b) => b,
+            Activations::Floats(f) => {
+                let mut m = BitMatrix::zeros(f.rows, f.cols);
+                for i in 0..f.rows {
+                    for (j, &v) in f.row(i).iter().enumerate() {
+                        if v.is_sign_negative() {
+                            m.set(i, j, true);
+                        }
+                    }
+                }
+                m
+            }
+        }
+    }
+
+    /// As floats for a float layer: bits read as ±1 (bit 0 is +1).
+    pub fn into_signed_floats(self) -> Floats {
+        match self {
+            Activations::Floats(f) => f,
+            Activations::Bits(b) => {
+                let data = (0..b.rows())
+                    .flat_map(|i| b.row_bits(i).iter().map(|x| if *x { -1.0 } else { 1.0 }))
+                    .collect();
+                Floats::new(b.rows(), b.cols(), data)
+            }
+        }
+    }
+
+    /// As output scores: bits are the values 0 and 1 (so that `argmax` and the score fitness
+    /// behave as in the original), floats as they are.
+    pub fn into_scores(self) -> Floats {
+        match self {
+            Activations::Floats(f) => f,
+            Activations::Bits(b) => {
+                let data = (0..b.rows())
+                    .flat_map(|i| b.row_bits(i).iter().map(|x| if *x { 1.0 } else { 0.0 }))
+                    .collect();
+                Floats::new(b.rows(), b.cols(), data)
+            }
+        }
+    }
+}
+
+/// One layer of a [`Chain`].
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Layer {
+    /// A bit layer.
+    Bit(BitDense),
+    /// A float layer.
+    Float(Dense),
+}
+
+impl Layer {
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        match self {
+            Layer::Bit(l) => l.inputs(),
+            Layer::Float(l) => l.inputs(),
+        }
+    }
+
+    /// Output width.
+    pub fn outputs(&self) -> usize {
+        match self {
+            Layer::Bit(l) => l.outputs(),
+            Layer::Float(l) => l.outputs(),
+        }
+    }
+
+    /// Number of parameters.
+    pub fn parameters(&self) -> usize {
+        match self {
+            Layer::Bit(l) => l.parameters(),
+            Layer::Float(l) => l.parameters(),
+        }
+    }
+
+    /// Bytes of the stored parameters.
+    pub fn bytes(&self) -> usize {
+        match self {
+            Layer::Bit(l) => l.bytes(),
+            Layer::Float(l) => l.bytes(),
+        }
+    }
+
+    /// The bit layer, if this is one.
+    pub fn as_bit(&self) -> Option<&BitDense> {
+        match self {
+            Layer::Bit(l) => Some(l),
+            Layer::Float(_) => None,
+        }
+    }
+
+    /// The bit layer, mutably, if this is one.
+    pub fn as_bit_mut(&mut self) -> Option<&mut BitDense> {
+        match self {
+            Layer::Bit(l) => Some(l),
+            Layer::Float(_) => None,
+        }
+    }
+
+    /// Applies the layer to a batch.
+    pub fn forward(&self, x: Activations) -> Activations {
+        match self {
+            Layer::Bit(l) => l.forward_bits_rows(&x.into_bits()),
+            Layer::Float(l) => {
+                let xf = x.into_signed_floats();
+                let mut out = vec![0.0; xf.rows() * l.outputs()];
+                l.forward_into(xf.as_slice(), &mut out);
+                Activations::Floats(Floats::new(xf.rows(), l.outputs(), out))
+            }
+        }
+    }
+}
+
+impl From<BitDense> for Layer {
+    fn from(l: BitDense) -> Self {
+        Layer::Bit(l)
+    }
+}
+
+impl From<Dense> for Layer {
+    fn from(l: Dense) -> Self {
+        Layer::Float(l)
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Layer::Bit(l) => fmt::Display::fmt(l, f),
+            Layer::Float(l) => fmt::Display::fmt(l, f),
+        }
+    }
+}
+
+impl fmt::Debug for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Error building a chain whose layer widths do not line up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("layer {index} takes {inputs} inputs but the previous layer gives {previous}")]
+pub struct ShapeError {
+    /// Position of the offending layer.
+    pub index: usize,
+    /// Its input width.
+    pub inputs: usize,
+    /// The previous layer's output width.
+    pub previous: usize,
+}
+
+/// Rows per parallel task in batch forward: large enough to amortise the kernel's setup, small
+/// enough to spread 10,000 examples over many threads.
+const CHUNK_ROWS: usize = 256;
+
+/// Layers applied in order.
+///
+/// ```
+/// use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain};
+/// let model = Chain::new(vec![
+///     BitDense::new(784, 800).with_seed(1).into(),
+///     BitDense::new(800, 2).with_seed(2).with_output(BitOutput::Float(Activation::Sigmoid)).into(),
+/// ]).unwrap();
+/// assert_eq!(model.to_string(), "Chain(BitDense(784, 800), BitDense(800, 2, σ=sigmoid))");
+/// assert_eq!(model.parameters(), 784 * 800 + 800 + 800 * 2 + 2);
+/// ```
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chain {
+    layers: Vec<Layer>,
+}
+
+impl Chain {
+    /// A chain of `layers`, checking that each layer's input width is the previous one's output.
+    pub fn new(layers: Vec<Layer>) -> Result<Self, ShapeError> {
+        for (index, pair) in layers.windows(2).enumerate() {
+            if pair[1].inputs() != pair[0].outputs() {
+                return Err(ShapeError {
+                    index: index + 1,
+                    inputs: pair[1].inputs(),
+                    previous: pair[0].outputs(),
+                });
+            }
+        }
+        Ok(Self { layers })
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The layers, mutably (widths cannot change through this).
+    pub fn layer_mut(&mut self, i: usize) -> &mut Layer {
+        &mut self.layers[i]
+    }
+
+    /// Input width (0 for an empty chain).
+    pub fn inputs(&self) -> usize {
+        self.layers.first().map_or(0, Layer::inputs)
+    }
+
+    /// Output width (0 for an empty chain).
+    pub fn outputs(&self) -> usize {
+        self.layers.last().map_or(0, Layer::outputs)
+    }
+
+    /// Total parameters.
+    pub fn parameters(&self) -> usize {
+        self.layers.iter().map(Layer::parameters).sum()
+    }
+
+    /// Total bytes of stored parameters.
+    pub fn bytes(&self) -> usize {
+        self.layers.iter().map(Layer::bytes).sum()
+    }
+
+    /// Bytes the same parameters would take as `f32`.
+    pub fn bytes_as_f32(&self) -> usize {
+        self.parameters() * 4
+    }
+
+    /// Forward of one batch on the current thread.
+    pub fn forward(&self, x: Activations) -> Activations {
+        self.layers.iter().fold(x, |a, l| l.forward(a))
+    }
+
+    /// Output scores for every row of `x` (bits, `inputs()` wide), computed in parallel over
+    /// chunks of rows. The result does not depend on the number of threads.
+    pub fn scores(&self, x: &BitMatrix) -> Floats {
+        let outs = self.outputs();
+        let n = x.rows();
+        let chunks: Vec<Vec<f32>> = (0..n.div_ceil(CHUNK_ROWS))
+            .into_par_iter()
+            .map(|c| {
+                let idx: Vec<usize> = (c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n)).collect();
+                let part = x.select_rows(&idx);
+                self.forward(Activations::Bits(part))
+                    .into_scores()
+                    .as_slice()
+                    .to_vec()
+            })
+            .collect();
+        Floats::new(n, outs, chunks.concat())
+    }
+
+    /// Predicted class of every row of `x` (argmax of the scores, first index wins ties).
+    pub fn predict(&self, x: &BitMatrix) -> Vec<usize> {
+        self.scores(x).argmax()
+    }
+
+    /// Scores of a single packed input.
+    pub fn scores_one(&self, x: &[u64]) -> Vec<f32> {
+        let m = BitMatrix::from_words(1, self.inputs(), x.to_vec()).expect("input width");
+        self.forward(Activations::Bits(m))
+            .into_scores()
+            .as_slice()
+            .to_vec()
+    }
+}
+
+impl fmt::Display for Chain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Chain(")?;
+        for (i, l) in self.layers.iter().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{l}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl fmt::Debug for Chain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive_bit_forward(l: &BitDense, x: &[bool]) -> Vec<f32> {
+        let n = l.inputs();
+        (0..l.outputs())
+            .map(|j| {
+                let d = (0..n).filter(|&c| l.weights().get(j, c) != x[c]).count() as u32;
+                let b = l.bias().get(0, j) as u32;
+                match l.output() {
+                    BitOutput::Bits => f32::from(u8::from(2 * (d + b) > n as u32 + 1)),
+                    BitOutput::Float(a) => a.apply(1.0 - (d + b) as f32 / n as f32),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn forward_matches_original_rule_bit_by_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for (inp, out, o) in [
+            (70, 9, BitOutput::Bits),
+            (128, 17, BitOutput::Float(Activation::Sigmoid)),
+            (5, 3, BitOutput::Float(Activation::Identity)),
+        ] {
+            let l = BitDense::new(inp, out)
+                .with_seed(rng.random())
+                .with_output(o);
+            let xs: Vec<Vec<bool>> = (0..20)
+                .map(|_| (0..inp).map(|_| rng.random()).collect())
+                .collect();
+            let x = BitMatrix::from_bools(inp, &xs).unwrap();
+            let got = Chain::new(vec![l.clone().into()]).unwrap().scores(&x);
+            for (i, xi) in xs.iter().enumerate() {
+                assert_eq!(got.row(i), naive_bit_forward(&l, xi).as_slice());
+            }
+        }
+    }
+
+    #[test]
+    fn tie_gives_zero_bit() {
+        // n = 3, d + b = 2: 2 * 2 > 4 is false, so the bit is 0.
+        let mut l = BitDense::new(3, 1);
+        l.params_mut().0.set(0, 0, true);
+        l.params_mut().0.set(0, 1, true);
+        let x = BitMatrix::zeros(1, 3);
+        let c = Chain::new(vec![l.into()]).unwrap();
+        assert_eq!(c.scores(&x).row(0), &[0.0]);
+    }
+
+    #[test]
+    fn float_input_to_bit_layer_uses_sign_bit() {
+        let f = Activations::Floats(Floats::new(1, 3, vec![-1.0, 0.5, -0.0]));
+        let b = f.into_bits();
+        assert!(b.get(0, 0) && !b.get(0, 1) && b.get(0, 2));
+    }
+
+    #[test]
+    fn chain_rejects_mismatched_widths() {
+        let err = Chain::new(vec![
+            BitDense::new(10, 5).into(),
+            BitDense::new(6, 2).into(),
+        ])
+        .unwrap_err();
+        assert_eq!(err.index, 1);
+    }
+
+    #[test]
+    fn mixed_chain_runs_and_argmax_takes_first_tie() {
+        let c = Chain::new(vec![
+            BitDense::new(20, 8).with_seed(3).into(),
+            Dense::new(8, 4, Activation::Relu, 4).into(),
+        ])
+        .unwrap();
+        let x = BitMatrix::zeros(3, 20);
+        assert_eq!(c.scores(&x).rows(), 3);
+        assert_eq!(argmax(&[1.0, 3.0, 3.0]), 1);
+        assert_eq!(c.to_string(), "Chain(BitDense(20, 8), Dense(8, 4, σ=relu))");
+    }
+}

@@ -1,0 +1,39 @@
+//! Bit neural networks (1-bit weights, biases and activations) on handwritten digits.
+//!
+//! A Rust re-creation and extension of BitsMNIST.jl and the bit layers of TinyML.jl:
+//!
+//! - [`datasets`]: MNIST-like IDX data, binarised and packed 784 bits per image; the real
+//!   digits are embedded so nothing needs downloading.
+//! - [`bits`]: packed bit matrices and XOR + popcount kernels chosen at run time.
+//! - [`layers`]: [`layers::BitDense`], float [`layers::Dense`], [`layers::Chain`].
+//! - [`statistics`]: error, accuracy, confusion matrix, recall, MCC.
+//! - [`io`]: atomic writes.
+//!
+//! ```
+//! use bitsmnist_core::prelude::*;
+//!
+//! let data = Dataset::embedded().for_task(&Task::zero_one());
+//! let sample = data.train.sample(0.06, 2); // 600 zeros and ones, as the original's 0.01 of 60,000
+//! let model = Chain::new(vec![
+//!     BitDense::new(784, 800).with_seed(1).into(),
+//!     BitDense::new(800, 2).with_seed(2).with_output(BitOutput::Float(Activation::Sigmoid)).into(),
+//! ]).unwrap();
+//! let err = statistics::error(&model, &sample);
+//! assert!((0.0..=1.0).contains(&err));
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod bits;
+pub mod datasets;
+pub mod io;
+pub mod layers;
+pub mod statistics;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::bits::{BitMatrix, Kernel};
+    pub use crate::datasets::{Binarization, Dataset, Noise, Source, Split, Task};
+    pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
+    pub use crate::statistics::{self, ConfusionMatrix};
+}
