@@ -100,7 +100,15 @@ pub struct BitDense {
     output: BitOutput,
     /// The weights re-laid for the block kernels, built on first use and dropped on any edit.
     #[serde(skip)]
-    packed: OnceLock<Arc<Interleaved>>,
+    packed: OnceLock<Arc<Packed>>,
+}
+
+/// A [`BitDense`] prepared for the kernels: weights interleaved, bit-rule thresholds.
+#[derive(Debug)]
+struct Packed {
+    weights: Interleaved,
+    /// Neuron `j` fires when `d > thresholds[j]`: `2 (d + b) > n + 1` rewritten for integers.
+    thresholds: Vec<i64>,
 }
 
 impl PartialEq for BitDense {
@@ -198,9 +206,28 @@ impl BitDense {
         self.weights.bytes() + self.bias.bytes()
     }
 
-    pub(crate) fn packed(&self) -> &Interleaved {
-        self.packed
-            .get_or_init(|| Arc::new(Interleaved::new(&self.weights)))
+    fn packed(&self) -> &Packed {
+        self.packed.get_or_init(|| {
+            let h = (self.inputs() as i64 + 1) / 2;
+            Arc::new(Packed {
+                weights: Interleaved::new(&self.weights),
+                thresholds: (0..self.outputs())
+                    .map(|j| h - i64::from(self.bias_bit(j)))
+                    .collect(),
+            })
+        })
+    }
+
+    /// The weights in the kernels' interleaved layout (built once, until the next edit).
+    pub fn interleaved(&self) -> &Interleaved {
+        &self.packed().weights
+    }
+
+    /// Bit outputs of the packed input rows `x` into `out` (`words_for(outputs())` words per
+    /// row), with the comparison fused into the kernel.
+    pub fn bits_into(&self, x: &[u64], out: &mut [u64]) {
+        let p = self.packed();
+        Kernel::detect().threshold_bits(x, &p.weights, &p.thresholds, out);
     }
 
     /// Whether neuron `j` fires a 1-bit for Hamming distance `d` (the original rule
@@ -220,30 +247,30 @@ impl BitDense {
     /// Hamming distances from each input row (packed, `words_for(inputs())` words each) to each
     /// neuron's weights, into `out` (`rows * outputs()` values).
     pub fn distances_into(&self, x: &[u64], out: &mut [u32]) {
-        Kernel::detect().distances(x, self.packed(), out);
+        Kernel::detect().distances(x, &self.packed().weights, out);
+    }
+
+    /// Bit output of one packed input into `out` (`words_for(outputs())` words): the
+    /// allocation-free path for single examples. Applies the bit rule whatever
+    /// [`BitDense::output`] says.
+    pub fn forward_one_bits(&self, x: &[u64], out: &mut [u64]) {
+        assert_eq!(x.len(), words_for(self.inputs()), "BitDense: input words");
+        self.bits_into(x, out);
     }
 
     fn forward_bits_rows(&self, x: &BitMatrix) -> Activations {
         assert_eq!(x.cols(), self.inputs(), "BitDense: input width");
         let rows = x.rows();
         let m = self.outputs();
-        let mut d = vec![0u32; rows * m];
-        self.distances_into(x.as_words(), &mut d);
         match self.output {
             BitOutput::Bits => {
                 let mut out = BitMatrix::zeros(rows, m);
-                let wpr = words_for(m);
-                let words = out.words_mut();
-                for i in 0..rows {
-                    for j in 0..m {
-                        if self.bit_rule(j, d[i * m + j]) {
-                            words[i * wpr + j / 64] |= 1 << (j % 64);
-                        }
-                    }
-                }
+                self.bits_into(x.as_words(), out.words_mut());
                 Activations::Bits(out)
             }
             BitOutput::Float(a) => {
+                let mut d = vec![0u32; rows * m];
+                self.distances_into(x.as_words(), &mut d);
                 let data = d
                     .iter()
                     .enumerate()
@@ -357,18 +384,44 @@ impl Dense {
     }
 
     /// Forward of a batch of float rows (`rows * inputs()` values) into `out`
-    /// (`rows * outputs()`). A plain loop: benchmarks compare bit layers with a real sgemm.
+    /// (`rows * outputs()`), as one sgemm (`matrixmultiply`) plus bias and activation.
     pub fn forward_into(&self, x: &[f32], out: &mut [f32]) {
-        let rows = x.len() / self.inputs.max(1);
-        assert_eq!(out.len(), rows * self.outputs);
-        for (xi, oi) in x
-            .chunks_exact(self.inputs.max(1))
-            .zip(out.chunks_exact_mut(self.outputs.max(1)))
-        {
-            for (j, o) in oi.iter_mut().enumerate() {
-                let w = &self.weights[j * self.inputs..(j + 1) * self.inputs];
-                let s: f32 = w.iter().zip(xi).map(|(a, b)| a * b).sum();
-                *o = self.activation.apply(s + self.bias[j]);
+        let (k, m) = (self.inputs, self.outputs);
+        let rows = x.len().checked_div(k).unwrap_or(0);
+        assert_eq!(x.len(), rows * k, "Dense: input width");
+        assert_eq!(out.len(), rows * m, "Dense: output size");
+        if rows == 0 || m == 0 {
+            return;
+        }
+        for o in out.chunks_exact_mut(m) {
+            o.copy_from_slice(&self.bias);
+        }
+        if k > 0 {
+            // SAFETY: x is rows x k (row stride k), the weights are m x k read as their
+            // transpose k x m (row stride 1, column stride k), out is rows x m (stride m); the
+            // asserts above checked every length.
+            unsafe {
+                matrixmultiply::sgemm(
+                    rows,
+                    k,
+                    m,
+                    1.0,
+                    x.as_ptr(),
+                    k as isize,
+                    1,
+                    self.weights.as_ptr(),
+                    1,
+                    k as isize,
+                    1.0,
+                    out.as_mut_ptr(),
+                    m as isize,
+                    1,
+                );
+            }
+        }
+        if self.activation != Activation::Identity {
+            for o in out.iter_mut() {
+                *o = self.activation.apply(*o);
             }
         }
     }
@@ -469,6 +522,25 @@ impl Activations {
         match self {
             Activations::Bits(b) => b.cols(),
             Activations::Floats(f) => f.cols(),
+        }
+    }
+
+    /// Joins batches row-wise; `bits` says which kind an empty list stands for.
+    fn concat(parts: Vec<Activations>, cols: usize, bits: bool) -> Activations {
+        if bits {
+            let rows = parts.iter().map(Activations::rows).sum();
+            let mut words = Vec::with_capacity(rows * words_for(cols));
+            for p in parts {
+                words.extend_from_slice(p.into_bits().as_words());
+            }
+            Activations::Bits(BitMatrix::from_words(rows, cols, words).expect("same widths"))
+        } else {
+            let rows = parts.iter().map(Activations::rows).sum();
+            let mut data = Vec::with_capacity(rows * cols);
+            for p in parts {
+                data.extend_from_slice(p.into_scores().as_slice());
+            }
+            Activations::Floats(Floats::new(rows, cols, data))
         }
     }
 
@@ -706,23 +778,34 @@ impl Chain {
         self.layers.iter().fold(x, |a, l| l.forward(a))
     }
 
-    /// Output scores for every row of `x` (bits, `inputs()` wide), computed in parallel over
-    /// chunks of rows. The result does not depend on the number of threads.
-    pub fn scores(&self, x: &BitMatrix) -> Floats {
-        let outs = self.outputs();
+    /// Forward of every row of `x` (bits, `inputs()` wide), in parallel over chunks of rows.
+    /// The result does not depend on the number of threads.
+    pub fn forward_par(&self, x: &BitMatrix) -> Activations {
+        assert_eq!(x.cols(), self.inputs(), "Chain: input width");
+        let wpr = x.words_per_row();
         let n = x.rows();
-        let chunks: Vec<Vec<f32>> = (0..n.div_ceil(CHUNK_ROWS))
+        let parts: Vec<Activations> = (0..n.div_ceil(CHUNK_ROWS))
             .into_par_iter()
             .map(|c| {
-                let idx: Vec<usize> = (c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(n)).collect();
-                let part = x.select_rows(&idx);
+                let rows = CHUNK_ROWS.min(n - c * CHUNK_ROWS);
+                let start = c * CHUNK_ROWS * wpr;
+                let words = x.as_words()[start..start + rows * wpr].to_vec();
+                let part = BitMatrix::from_words(rows, x.cols(), words).expect("whole rows");
                 self.forward(Activations::Bits(part))
-                    .into_scores()
-                    .as_slice()
-                    .to_vec()
             })
             .collect();
-        Floats::new(n, outs, chunks.concat())
+        Activations::concat(
+            parts,
+            self.outputs(),
+            self.layers
+                .last()
+                .is_some_and(|l| matches!(l, Layer::Bit(b) if b.output() == BitOutput::Bits)),
+        )
+    }
+
+    /// Output scores for every row of `x`, in parallel (see [`Chain::forward_par`]).
+    pub fn scores(&self, x: &BitMatrix) -> Floats {
+        self.forward_par(x).into_scores()
     }
 
     /// Predicted class of every row of `x` (argmax of the scores, first index wins ties).
@@ -795,6 +878,23 @@ mod tests {
             let got = Chain::new(vec![l.clone().into()]).unwrap().scores(&x);
             for (i, xi) in xs.iter().enumerate() {
                 assert_eq!(got.row(i), naive_bit_forward(&l, xi).as_slice());
+            }
+        }
+    }
+
+    #[test]
+    fn dense_sgemm_matches_naive_loop() {
+        let d = Dense::new(37, 5, Activation::Sigmoid, 9);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let x: Vec<f32> = (0..3 * 37).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let mut out = vec![0.0; 15];
+        d.forward_into(&x, &mut out);
+        for i in 0..3 {
+            for j in 0..5 {
+                let s: f32 = (0..37)
+                    .map(|c| d.weights()[j * 37 + c] * x[i * 37 + c])
+                    .sum();
+                assert!((out[i * 5 + j] - Activation::Sigmoid.apply(s + d.bias()[j])).abs() < 1e-5);
             }
         }
     }

@@ -165,34 +165,108 @@ impl Kernel {
     /// # Panics
     /// When the shapes disagree, or when the kernel is not supported by this CPU.
     pub fn distances(self, x: &[u64], w: &Interleaved, out: &mut [u32]) {
-        let wpr = w.words_per_row;
-        assert!(self.is_supported(), "kernel {} not supported", self.name());
-        let n = if wpr == 0 {
-            out.len().checked_div(w.rows).unwrap_or(0)
-        } else {
-            assert_eq!(x.len() % wpr, 0, "distances: ragged input");
-            x.len() / wpr
-        };
+        let n = self.check(x, w);
         assert_eq!(out.len(), n * w.rows, "distances: output size");
-        if w.rows == 0 || n == 0 {
-            return;
-        }
+        self.run(x, w, &mut Sink::Distances(out));
+    }
+
+    /// Bit outputs `popcount(x_i XOR w_j) > thresholds[j]`, packed LSB first into `out`
+    /// (`words_for(w.rows())` words per input row). Fusing the comparison into the kernel
+    /// keeps the distances in registers.
+    ///
+    /// # Panics
+    /// When the shapes disagree, or when the kernel is not supported by this CPU.
+    pub fn threshold_bits(self, x: &[u64], w: &Interleaved, thresholds: &[i64], out: &mut [u64]) {
+        let n = self.check(x, w);
+        assert_eq!(thresholds.len(), w.rows, "threshold_bits: thresholds");
+        let owpr = super::words_for(w.rows);
+        assert_eq!(out.len(), n * owpr, "threshold_bits: output size");
+        // Padding rows get an unreachable threshold so that their bits stay zero.
+        let mut thr = vec![i64::MAX; w.groups() * LANES];
+        thr[..w.rows].copy_from_slice(thresholds);
+        out.fill(0);
+        self.run(
+            x,
+            w,
+            &mut Sink::Bits {
+                thr: &thr,
+                out,
+                owpr,
+            },
+        );
+    }
+
+    fn check(self, x: &[u64], w: &Interleaved) -> usize {
+        assert!(self.is_supported(), "kernel {} not supported", self.name());
+        let wpr = w.words_per_row;
         if wpr == 0 {
-            out.fill(0);
+            0
+        } else {
+            assert_eq!(x.len() % wpr, 0, "ragged input");
+            x.len() / wpr
+        }
+    }
+
+    fn run(self, x: &[u64], w: &Interleaved, sink: &mut Sink<'_>) {
+        if w.rows == 0 || w.words_per_row == 0 || x.is_empty() {
             return;
         }
         match self {
-            Kernel::Portable => distances_scalar(x, w, out),
-            // SAFETY: each arm runs only when `is_supported` said the CPU has its features.
+            Kernel::Portable => distances_scalar(x, w, sink),
+            // SAFETY: each arm runs only when `is_supported` (checked in `check`) said the CPU
+            // has its features.
             #[cfg(target_arch = "x86_64")]
-            Kernel::Popcnt => unsafe { x86::distances_popcnt(x, w, out) },
+            Kernel::Popcnt => unsafe { x86::distances_popcnt(x, w, sink) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => unsafe { x86::distances_avx2(x, w, out) },
+            Kernel::Avx2 => unsafe { x86::distances_avx2(x, w, sink) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => unsafe { x86::distances_avx512(x, w, out) },
+            Kernel::Avx512 => unsafe { x86::distances_avx512(x, w, sink) },
             #[cfg(not(target_arch = "x86_64"))]
-            _ => distances_scalar(x, w, out),
+            _ => distances_scalar(x, w, sink),
         }
+    }
+}
+
+/// Where a block kernel puts the 8 results of one input row against one weight group.
+enum Sink<'a> {
+    /// Raw distances, `rows` per input row.
+    Distances(&'a mut [u32]),
+    /// One bit per row: distance above the row's threshold.
+    Bits {
+        /// Thresholds padded to whole groups.
+        thr: &'a [i64],
+        /// Output words, zeroed by the caller.
+        out: &'a mut [u64],
+        /// Output words per input row.
+        owpr: usize,
+    },
+}
+
+impl Sink<'_> {
+    /// Stores the distances of input `i` to the rows of group `g` (lanes past the last real
+    /// row are ignored).
+    #[inline(always)]
+    fn put(&mut self, i: usize, g: usize, rows: usize, d: &[u32; LANES]) {
+        match self {
+            Sink::Distances(out) => {
+                let base = g * LANES;
+                let take = LANES.min(rows - base);
+                out[i * rows + base..i * rows + base + take].copy_from_slice(&d[..take]);
+            }
+            Sink::Bits { thr, out, owpr } => {
+                let t = &thr[g * LANES..(g + 1) * LANES];
+                let mut m = 0u64;
+                for l in 0..LANES {
+                    m |= u64::from(i64::from(d[l]) > t[l]) << l;
+                }
+                Self::put_mask(out, *owpr, i, g, m);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn put_mask(out: &mut [u64], owpr: usize, i: usize, g: usize, m: u64) {
+        out[i * owpr + g / 8] |= m << ((g % 8) * 8);
     }
 }
 
@@ -261,10 +335,9 @@ fn hamming_portable(a: &[u64], b: &[u64]) -> u32 {
 /// Scalar block kernel; `#[inline(always)]` so that the `popcnt` wrapper recompiles it with the
 /// instruction enabled.
 #[inline(always)]
-fn distances_scalar(x: &[u64], w: &Interleaved, out: &mut [u32]) {
+fn distances_scalar(x: &[u64], w: &Interleaved, sink: &mut Sink<'_>) {
     let wpr = w.words_per_row;
-    let rows = w.rows;
-    for (xi, orow) in x.chunks_exact(wpr).zip(out.chunks_exact_mut(rows)) {
+    for (i, xi) in x.chunks_exact(wpr).enumerate() {
         for g in 0..w.groups() {
             let grp = w.group(g);
             let mut acc = [0u32; LANES];
@@ -274,16 +347,14 @@ fn distances_scalar(x: &[u64], w: &Interleaved, out: &mut [u32]) {
                     acc[l] += (xv ^ wk[l]).count_ones();
                 }
             }
-            let base = g * LANES;
-            let take = LANES.min(rows - base);
-            orow[base..base + take].copy_from_slice(&acc[..take]);
+            sink.put(i, g, w.rows, &acc);
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Interleaved, LANES, distances_scalar, hamming_portable};
+    use super::{Interleaved, LANES, Sink, distances_scalar, hamming_portable};
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "popcnt")]
@@ -292,62 +363,90 @@ mod x86 {
     }
 
     #[target_feature(enable = "popcnt")]
-    pub(super) unsafe fn distances_popcnt(x: &[u64], w: &Interleaved, out: &mut [u32]) {
-        distances_scalar(x, w, out)
+    pub(super) unsafe fn distances_popcnt(x: &[u64], w: &Interleaved, sink: &mut Sink<'_>) {
+        distances_scalar(x, w, sink)
     }
 
-    /// Inputs processed together against one weight group: each weight vector loaded from
-    /// memory is reused this many times.
-    const XB_AVX512: usize = 4;
+    /// Runs `block::<N>` over the inputs in blocks of `N` rows, then the remainder one by one.
+    /// A constant block size lets the accumulators live in registers.
+    macro_rules! blocked {
+        ($x:expr, $w:expr, $sink:expr, $n:literal, $block:ident) => {{
+            let wpr = $w.words_per_row;
+            let n = $x.len() / wpr;
+            let mut i = 0;
+            while i + $n <= n {
+                // SAFETY: the caller's target features are the block's.
+                unsafe { $block::<$n>($x, $w, $sink, i) };
+                i += $n;
+            }
+            while i < n {
+                // SAFETY: as above.
+                unsafe { $block::<1>($x, $w, $sink, i) };
+                i += 1;
+            }
+        }};
+    }
 
     #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
-    pub(super) unsafe fn distances_avx512(x: &[u64], w: &Interleaved, out: &mut [u32]) {
+    pub(super) unsafe fn distances_avx512(x: &[u64], w: &Interleaved, sink: &mut Sink<'_>) {
+        blocked!(x, w, sink, 8, block_avx512)
+    }
+
+    #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
+    unsafe fn block_avx512<const N: usize>(
+        x: &[u64],
+        w: &Interleaved,
+        sink: &mut Sink<'_>,
+        i: usize,
+    ) {
         let wpr = w.words_per_row;
-        let rows = w.rows;
-        let n = x.len() / wpr;
-        let full_groups = rows / LANES;
-        let mut i = 0;
-        while i < n {
-            let xb = XB_AVX512.min(n - i);
-            for g in 0..w.groups() {
-                let grp = w.group(g).as_ptr();
-                let mut acc = [_mm512_setzero_si512(); XB_AVX512];
-                for k in 0..wpr {
-                    // SAFETY: `grp` holds `wpr * LANES` words; `k < wpr`.
-                    let wv = unsafe { _mm512_loadu_si512(grp.add(k * LANES).cast()) };
-                    for (b, a) in acc.iter_mut().enumerate().take(xb) {
-                        let xv = _mm512_set1_epi64(x[(i + b) * wpr + k] as i64);
-                        *a = _mm512_add_epi64(*a, _mm512_popcnt_epi64(_mm512_xor_si512(wv, xv)));
-                    }
+        let xs = &x[i * wpr..(i + N) * wpr];
+        for g in 0..w.groups() {
+            let grp = w.group(g);
+            let mut acc = [_mm512_setzero_si512(); N];
+            for k in 0..wpr {
+                // SAFETY: `grp` holds `wpr * LANES` words and `k < wpr`.
+                let wv = unsafe { _mm512_loadu_si512(grp.as_ptr().add(k * LANES).cast()) };
+                for (b, a) in acc.iter_mut().enumerate() {
+                    let xv = _mm512_set1_epi64(xs[b * wpr + k] as i64);
+                    *a = _mm512_add_epi64(*a, _mm512_popcnt_epi64(_mm512_xor_si512(wv, xv)));
                 }
-                for (b, a) in acc.iter().enumerate().take(xb) {
-                    let counts = _mm512_cvtepi64_epi32(*a);
-                    let orow = &mut out[(i + b) * rows..(i + b + 1) * rows];
-                    if g < full_groups {
-                        // SAFETY: the group is whole, so 8 outputs fit at `g * LANES`.
+            }
+            for (b, a) in acc.iter().enumerate() {
+                match sink {
+                    Sink::Bits { thr, out, owpr } => {
+                        // SAFETY: `thr` is padded to whole groups of 8.
+                        let t = unsafe { _mm512_loadu_si512(thr.as_ptr().add(g * LANES).cast()) };
+                        let m = _mm512_cmpgt_epi64_mask(*a, t);
+                        Sink::put_mask(out, *owpr, i + b, g, u64::from(m));
+                    }
+                    _ => {
+                        let mut d = [0u32; LANES];
+                        // SAFETY: `d` holds exactly 8 u32.
                         unsafe {
-                            _mm256_storeu_si256(orow.as_mut_ptr().add(g * LANES).cast(), counts)
+                            _mm256_storeu_si256(d.as_mut_ptr().cast(), _mm512_cvtepi64_epi32(*a))
                         };
-                    } else {
-                        let mut tmp = [0u32; LANES];
-                        // SAFETY: `tmp` holds exactly 8 u32.
-                        unsafe { _mm256_storeu_si256(tmp.as_mut_ptr().cast(), counts) };
-                        let base = g * LANES;
-                        orow[base..].copy_from_slice(&tmp[..rows - base]);
+                        sink.put(i + b, g, w.rows, &d);
                     }
                 }
             }
-            i += xb;
         }
     }
 
-    const XB_AVX2: usize = 2;
+    #[target_feature(enable = "avx2,popcnt")]
+    pub(super) unsafe fn distances_avx2(x: &[u64], w: &Interleaved, sink: &mut Sink<'_>) {
+        blocked!(x, w, sink, 2, block_avx2)
+    }
 
     #[target_feature(enable = "avx2,popcnt")]
-    pub(super) unsafe fn distances_avx2(x: &[u64], w: &Interleaved, out: &mut [u32]) {
+    unsafe fn block_avx2<const N: usize>(
+        x: &[u64],
+        w: &Interleaved,
+        sink: &mut Sink<'_>,
+        i: usize,
+    ) {
         let wpr = w.words_per_row;
-        let rows = w.rows;
-        let n = x.len() / wpr;
+        let xs = &x[i * wpr..(i + N) * wpr];
         let lut = _mm256_setr_epi8(
             0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2,
             3, 3, 4,
@@ -359,56 +458,66 @@ mod x86 {
             let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
             _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi))
         };
-        let mut i = 0;
-        while i < n {
-            let xb = XB_AVX2.min(n - i);
-            for g in 0..w.groups() {
-                let grp = w.group(g).as_ptr();
-                // Per input: two halves of 4 lanes, as u64 sums and as byte partial sums.
-                let mut acc64 = [[zero; 2]; XB_AVX2];
-                let mut k0 = 0;
-                while k0 < wpr {
-                    // A byte counts at most 8 per word: 31 words keep it below 256.
-                    let k1 = (k0 + 31).min(wpr);
-                    let mut acc8 = [[zero; 2]; XB_AVX2];
-                    for k in k0..k1 {
-                        // SAFETY: `grp` holds `wpr * LANES` words; `k < wpr`.
-                        let (w0, w1) = unsafe {
+        for g in 0..w.groups() {
+            let grp = w.group(g).as_ptr();
+            // Per input: two halves of 4 lanes, as u64 sums.
+            let mut acc64 = [[zero; 2]; N];
+            let mut k0 = 0;
+            while k0 < wpr {
+                // A byte counts at most 8 per word: 31 words keep it below 256.
+                let k1 = (k0 + 31).min(wpr);
+                let mut acc8 = [[zero; 2]; N];
+                for k in k0..k1 {
+                    // SAFETY: `grp` holds `wpr * LANES` words and `k < wpr`.
+                    let (w0, w1) = unsafe {
+                        (
+                            _mm256_loadu_si256(grp.add(k * LANES).cast()),
+                            _mm256_loadu_si256(grp.add(k * LANES + 4).cast()),
+                        )
+                    };
+                    for (b, a) in acc8.iter_mut().enumerate() {
+                        let xv = _mm256_set1_epi64x(xs[b * wpr + k] as i64);
+                        a[0] = _mm256_add_epi8(a[0], count(_mm256_xor_si256(w0, xv)));
+                        a[1] = _mm256_add_epi8(a[1], count(_mm256_xor_si256(w1, xv)));
+                    }
+                }
+                for b in 0..N {
+                    for h in 0..2 {
+                        acc64[b][h] =
+                            _mm256_add_epi64(acc64[b][h], _mm256_sad_epu8(acc8[b][h], zero));
+                    }
+                }
+                k0 = k1;
+            }
+            for (b, a) in acc64.iter().enumerate() {
+                match sink {
+                    Sink::Bits { thr, out, owpr } => {
+                        // SAFETY: `thr` is padded to whole groups of 8.
+                        let (t0, t1) = unsafe {
+                            let p = thr.as_ptr().add(g * LANES);
                             (
-                                _mm256_loadu_si256(grp.add(k * LANES).cast()),
-                                _mm256_loadu_si256(grp.add(k * LANES + 4).cast()),
+                                _mm256_loadu_si256(p.cast()),
+                                _mm256_loadu_si256(p.add(4).cast()),
                             )
                         };
-                        for (b, a) in acc8.iter_mut().enumerate().take(xb) {
-                            let xv = _mm256_set1_epi64x(x[(i + b) * wpr + k] as i64);
-                            a[0] = _mm256_add_epi8(a[0], count(_mm256_xor_si256(w0, xv)));
-                            a[1] = _mm256_add_epi8(a[1], count(_mm256_xor_si256(w1, xv)));
+                        let m0 =
+                            _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(a[0], t0)));
+                        let m1 =
+                            _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(a[1], t1)));
+                        Sink::put_mask(out, *owpr, i + b, g, (m0 | (m1 << 4)) as u64);
+                    }
+                    _ => {
+                        let mut tmp = [0u64; LANES];
+                        // SAFETY: `tmp` holds 8 u64, two 256-bit stores.
+                        unsafe {
+                            _mm256_storeu_si256(tmp.as_mut_ptr().cast(), a[0]);
+                            _mm256_storeu_si256(tmp.as_mut_ptr().add(4).cast(), a[1]);
                         }
-                    }
-                    for b in 0..xb {
-                        for h in 0..2 {
-                            acc64[b][h] =
-                                _mm256_add_epi64(acc64[b][h], _mm256_sad_epu8(acc8[b][h], zero));
-                        }
-                    }
-                    k0 = k1;
-                }
-                for (b, a) in acc64.iter().enumerate().take(xb) {
-                    let mut tmp = [0u64; LANES];
-                    // SAFETY: `tmp` holds 8 u64, two 256-bit stores.
-                    unsafe {
-                        _mm256_storeu_si256(tmp.as_mut_ptr().cast(), a[0]);
-                        _mm256_storeu_si256(tmp.as_mut_ptr().add(4).cast(), a[1]);
-                    }
-                    let base = g * LANES;
-                    let take = LANES.min(rows - base);
-                    let orow = &mut out[(i + b) * rows..(i + b + 1) * rows];
-                    for l in 0..take {
-                        orow[base + l] = tmp[l] as u32;
+                        let d = tmp.map(|v| v as u32);
+                        sink.put(i + b, g, w.rows, &d);
                     }
                 }
             }
-            i += xb;
         }
     }
 }
@@ -458,6 +567,31 @@ mod tests {
                         prop_assert_eq!(k.hamming(x.row(i), w.row(j)), want[i * rows + j]);
                     }
                 }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn every_kernel_thresholds_like_the_reference(
+            n in 0usize..19, rows in 1usize..150, cols in 1usize..200, seed in any::<u64>()
+        ) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let x = random(n, cols, &mut rng);
+            let w = random(rows, cols, &mut rng);
+            let il = Interleaved::new(&w);
+            let thr: Vec<i64> = (0..rows).map(|_| rng.random_range(-1..=cols as i64)).collect();
+            let mut want = BitMatrix::zeros(n, rows);
+            for i in 0..n {
+                for j in 0..rows {
+                    want.set(i, j, i64::from(naive(&x, i, &w, j)) > thr[j]);
+                }
+            }
+            for k in Kernel::supported() {
+                let mut got = vec![u64::MAX; want.as_words().len()];
+                k.threshold_bits(x.as_words(), &il, &thr, &mut got);
+                prop_assert_eq!(got.as_slice(), want.as_words(), "kernel {}", k.name());
             }
         }
     }

@@ -1,0 +1,178 @@
+//! `bitsmnist bench`: bit kernels against an f32 sgemm, measured in one run on this machine.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use bitsmnist_core::bits::{BitMatrix, CpuFeatures, Kernel, words_for};
+use bitsmnist_core::datasets::Dataset;
+use bitsmnist_core::layers::{Activation, Activations, BitDense, Chain, Dense, Layer};
+use rayon::prelude::*;
+
+/// Arguments of `bitsmnist bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Images pushed through each layer.
+    #[arg(long, default_value_t = 10_000)]
+    images: usize,
+    /// Time spent on each measurement (the best repetition counts).
+    #[arg(long, default_value_t = 0.4)]
+    seconds: f64,
+}
+
+/// Best time of repeated runs of `f` within `budget` (at least 3 runs).
+fn best_time(budget: Duration, mut f: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    let mut best = Duration::MAX;
+    let mut runs = 0;
+    while runs < 3 || start.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        best = best.min(t.elapsed());
+        runs += 1;
+    }
+    best
+}
+
+struct Case {
+    name: String,
+    macs: f64,
+    bit_1: Duration,
+    bit_n: Duration,
+    f32_1: Duration,
+    f32_n: Duration,
+}
+
+impl Case {
+    fn gmacs(&self, d: Duration) -> f64 {
+        self.macs / d.as_secs_f64() / 1e9
+    }
+}
+
+fn measure(name: &str, bits: &BitMatrix, outputs: usize, budget: Duration) -> Result<Case> {
+    let inputs = bits.cols();
+    let chain = Chain::new(vec![BitDense::new(inputs, outputs).with_seed(1).into()])?;
+    let dense = Dense::new(inputs, outputs, Activation::Identity, 1);
+    let floats = Activations::Bits(bits.clone()).into_signed_floats();
+    let x = floats.as_slice();
+    let n = bits.rows();
+    let mut out = vec![0f32; n * outputs];
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let bit_1 = one.install(|| best_time(budget, || drop(black_box(chain.forward_par(bits)))));
+    let bit_n = best_time(budget, || drop(black_box(chain.forward_par(bits))));
+    let f32_1 = best_time(budget, || dense.forward_into(x, &mut out));
+    const ROWS: usize = 256;
+    let f32_n = best_time(budget, || {
+        x.par_chunks(ROWS * inputs)
+            .zip(out.par_chunks_mut(ROWS * outputs))
+            .for_each(|(xi, oi)| dense.forward_into(xi, oi));
+    });
+    Ok(Case {
+        name: name.into(),
+        macs: (n * inputs * outputs) as f64,
+        bit_1,
+        bit_n,
+        f32_1,
+        f32_n,
+    })
+}
+
+/// Nanoseconds per call of `f`, averaged over as many calls as fit in `budget`.
+fn ns_per_call(budget: Duration, mut f: impl FnMut()) -> f64 {
+    let mut calls = 0u64;
+    let start = Instant::now();
+    while start.elapsed() < budget {
+        for _ in 0..1000 {
+            f();
+        }
+        calls += 1000;
+    }
+    start.elapsed().as_nanos() as f64 / calls as f64
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let budget = Duration::from_secs_f64(args.seconds);
+    let kernel = Kernel::detect();
+    let features = CpuFeatures::detect();
+    let threads = rayon::current_num_threads();
+    println!(
+        "kernel {} (cpu features: {}), {} threads, {} images",
+        kernel.name(),
+        features.names().join(" "),
+        threads,
+        args.images
+    );
+    let data = Dataset::embedded();
+    let n = args.images.min(data.train.len()).max(1);
+    let idx: Vec<usize> = (0..n).collect();
+    let x784 = data.train.images().select_rows(&idx);
+    let hidden = Chain::new(vec![BitDense::new(784, 800).with_seed(7).into()])?;
+    let x800 = match hidden.forward_par(&x784) {
+        Activations::Bits(b) => b,
+        Activations::Floats(_) => unreachable!("bit layer"),
+    };
+    let cases = [
+        measure("784x800", &x784, 800, budget)?,
+        measure("800x10", &x800, 10, budget)?,
+    ];
+    println!(
+        "{:>8} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}",
+        "layer", "bit 1 thr", "f32 1 thr", "bit all", "f32 all", "x (1 thr)", "x (all)"
+    );
+    for c in &cases {
+        println!(
+            "{:>8} {:>7.1} GMAC {:>7.1} GMAC {:>7.1} GMAC {:>7.1} GMAC {:>8.1}x {:>8.1}x",
+            c.name,
+            c.gmacs(c.bit_1),
+            c.gmacs(c.f32_1),
+            c.gmacs(c.bit_n),
+            c.gmacs(c.f32_n),
+            c.f32_1.as_secs_f64() / c.bit_1.as_secs_f64(),
+            c.f32_n.as_secs_f64() / c.bit_n.as_secs_f64(),
+        );
+    }
+
+    // The original's own benchmark: one input through a 640 -> 64 layer.
+    let layer = BitDense::new(640, 64).with_seed(3);
+    let input = BitMatrix::zeros(1, 640);
+    let mut out = vec![0u64; words_for(64)];
+    let single_bit = ns_per_call(budget, || {
+        layer.forward_one_bits(black_box(input.row(0)), &mut out);
+        black_box(&out);
+    });
+    let dense = Dense::new(640, 64, Activation::Identity, 3);
+    let xf = vec![1f32; 640];
+    let mut of = vec![0f32; 64];
+    let single_f32 = ns_per_call(budget, || {
+        dense.forward_into(black_box(&xf), &mut of);
+        black_box(&of);
+    });
+    println!(
+        "one input through 640x64: bit {single_bit:.0} ns, f32 {single_f32:.0} ns ({:.1}x); TinyML.jl: 842 ns vs 9,660 ns",
+        single_f32 / single_bit
+    );
+    let big = Layer::Bit(BitDense::new(784, 800));
+    let big_f32 = Layer::Float(Dense::new(784, 800, Activation::Identity, 0));
+    let c = &cases[0];
+    let json = serde_json::json!({
+        "kernel": kernel.name(),
+        "cpu_features": features.names(),
+        "threads": threads,
+        "images": n,
+        "bit_gmacs": c.gmacs(c.bit_1),
+        "f32_gmacs": c.gmacs(c.f32_1),
+        "f32_gflops": 2.0 * c.gmacs(c.f32_1),
+        "speedup_vs_f32": c.f32_1.as_secs_f64() / c.bit_1.as_secs_f64(),
+        "bit_gmacs_all_threads": c.gmacs(c.bit_n),
+        "f32_gmacs_all_threads": c.gmacs(c.f32_n),
+        "speedup_vs_f32_all_threads": c.f32_n.as_secs_f64() / c.bit_n.as_secs_f64(),
+        "bit_gmacs_800x10": cases[1].gmacs(cases[1].bit_1),
+        "speedup_vs_f32_800x10": cases[1].f32_1.as_secs_f64() / cases[1].bit_1.as_secs_f64(),
+        "bytes_bit": big.bytes(),
+        "bytes_f32": big_f32.bytes(),
+        "single_640x64_bit_ns": single_bit,
+        "single_640x64_f32_ns": single_f32,
+    });
+    println!("{json}");
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! `bitsmnist data`: what a data set holds.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use bitsmnist_core::datasets::{self, Binarization, Dataset, Source, Split};
+
+/// Options shared by every command that loads data.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DataOptions {
+    /// `embedded` (built in, no network), `mnist` (full set, downloaded once into the cache)
+    /// or a folder holding the four IDX files.
+    #[arg(long, default_value = "embedded")]
+    pub dataset: Source,
+    /// Binarisation: `mean` (the original: pixel > mean of non-zero pixels) or a threshold 0-255.
+    #[arg(long, default_value = "mean")]
+    pub binarize: Binarization,
+    /// Cache folder for full MNIST (default: $BITSMNIST_DATA_DIR, else the user cache).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl DataOptions {
+    /// Loads the data set, showing download progress on stderr.
+    pub fn load(&self) -> Result<Dataset> {
+        Ok(match &self.dataset {
+            Source::Mnist => {
+                let dir = datasets::cache_dir(self.cache_dir.as_deref());
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{msg} [{bar:30}] {bytes}/{total_bytes}",
+                    )
+                    .expect("valid template"),
+                );
+                datasets::download::Mirrors::default().fetch(&dir, &mut |p| {
+                    bar.set_message(p.file.clone());
+                    bar.set_length(p.total.unwrap_or(p.done));
+                    bar.set_position(p.done);
+                })?;
+                bar.finish_and_clear();
+                Dataset::mnist_in(&dir, self.binarize)?
+            }
+            s => Dataset::load(s, self.binarize)?,
+        })
+    }
+}
+
+/// Arguments of `bitsmnist data`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    data: DataOptions,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let d = args.data.load()?;
+    println!(
+        "{} ({}): {}x{} images, {} classes, binarisation: {}",
+        d.name,
+        d.source,
+        d.shape.0,
+        d.shape.1,
+        d.classes(),
+        d.binarization
+    );
+    let mut json = serde_json::Map::new();
+    for (name, split) in [("train", &d.train), ("test", &d.test)] {
+        print_split(name, split, &d.class_names);
+        json.insert(
+            name.into(),
+            serde_json::json!({
+                "images": split.len(),
+                "per_class": split.class_counts(d.classes()),
+                "threshold": split.threshold(),
+                "ones_fraction": split.ones_fraction(),
+            }),
+        );
+    }
+    println!("{}", serde_json::Value::Object(json));
+    Ok(())
+}
+
+fn print_split(name: &str, s: &Split, class_names: &[String]) {
+    println!(
+        "{name}: {} images, threshold {:.3}, fraction of 1-bits {:.4}",
+        s.len(),
+        s.threshold(),
+        s.ones_fraction()
+    );
+    let counts = s.class_counts(class_names.len());
+    for (c, n) in class_names.iter().zip(counts) {
+        println!("  {c:>12}: {n}");
+    }
+}
