@@ -30,6 +30,11 @@ pub mod io;
 pub mod layers;
 pub mod statistics;
 
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The names most programs need.
 pub mod prelude {
     pub use crate::bits::{BitMatrix, Kernel};

@@ -584,8 +584,8 @@ mod tests {
             let thr: Vec<i64> = (0..rows).map(|_| rng.random_range(-1..=cols as i64)).collect();
             let mut want = BitMatrix::zeros(n, rows);
             for i in 0..n {
-                for j in 0..rows {
-                    want.set(i, j, i64::from(naive(&x, i, &w, j)) > thr[j]);
+                for (j, &t) in thr.iter().enumerate() {
+                    want.set(i, j, i64::from(naive(&x, i, &w, j)) > t);
                 }
             }
             for k in Kernel::supported() {

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of the project, installing first whatever the tests need (idempotent: a
+# second run skips what is already there). Usage: bash scripts/test-all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "toolchain components"
+for c in rustfmt clippy rust-src; do
+  rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+done
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "unit, integration and doc tests"
+cargo test --workspace --all-features
+
+step "benchmarks compile and the bench command runs"
+cargo bench -p bitsmnist-core --no-run
+cargo run --release --bin bitsmnist -- bench --images 1000 --seconds 0.05
+
+for extra in scripts/test-all.d/*.sh; do
+  [ -e "$extra" ] || continue
+  step "$extra"
+  bash "$extra" "$root"
+done
+
+step "all tests passed"
