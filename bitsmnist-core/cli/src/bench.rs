@@ -95,7 +95,7 @@ pub fn run(args: Args) -> Result<()> {
     let kernel = Kernel::detect();
     let features = CpuFeatures::detect();
     let threads = rayon::current_num_threads();
-    println!(
+    out!(
         "kernel {} (cpu features: {}), {} threads, {} images",
         kernel.name(),
         features.names().join(" "),
@@ -115,12 +115,18 @@ pub fn run(args: Args) -> Result<()> {
         measure("784x800", &x784, 800, budget)?,
         measure("800x10", &x800, 10, budget)?,
     ];
-    println!(
+    out!(
         "{:>8} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}",
-        "layer", "bit 1 thr", "f32 1 thr", "bit all", "f32 all", "x (1 thr)", "x (all)"
+        "layer",
+        "bit 1 thr",
+        "f32 1 thr",
+        "bit all",
+        "f32 all",
+        "x (1 thr)",
+        "x (all)"
     );
     for c in &cases {
-        println!(
+        out!(
             "{:>8} {:>7.1} GMAC {:>7.1} GMAC {:>7.1} GMAC {:>7.1} GMAC {:>8.1}x {:>8.1}x",
             c.name,
             c.gmacs(c.bit_1),
@@ -147,7 +153,7 @@ pub fn run(args: Args) -> Result<()> {
         dense.forward_into(black_box(&xf), &mut of);
         black_box(&of);
     });
-    println!(
+    out!(
         "one input through 640x64: bit {single_bit:.0} ns, f32 {single_f32:.0} ns ({:.1}x); TinyML.jl: 842 ns vs 9,660 ns",
         single_f32 / single_bit
     );
@@ -173,6 +179,6 @@ pub fn run(args: Args) -> Result<()> {
         "single_640x64_bit_ns": single_bit,
         "single_640x64_f32_ns": single_f32,
     });
-    println!("{json}");
+    out!("{json}");
     Ok(())
 }

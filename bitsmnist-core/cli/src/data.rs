@@ -55,7 +55,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let d = args.data.load()?;
-    println!(
+    out!(
         "{} ({}): {}x{} images, {} classes, binarisation: {}",
         d.name,
         d.source,
@@ -77,12 +77,12 @@ pub fn run(args: Args) -> Result<()> {
             }),
         );
     }
-    println!("{}", serde_json::Value::Object(json));
+    out!("{}", serde_json::Value::Object(json));
     Ok(())
 }
 
 fn print_split(name: &str, s: &Split, class_names: &[String]) {
-    println!(
+    out!(
         "{name}: {} images, threshold {:.3}, fraction of 1-bits {:.4}",
         s.len(),
         s.threshold(),
@@ -90,6 +90,6 @@ fn print_split(name: &str, s: &Split, class_names: &[String]) {
     );
     let counts = s.class_counts(class_names.len());
     for (c, n) in class_names.iter().zip(counts) {
-        println!("  {c:>12}: {n}");
+        out!("  {c:>12}: {n}");
     }
 }

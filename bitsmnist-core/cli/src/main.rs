@@ -3,6 +3,14 @@
 //! A thin layer: it parses options, calls the library and prints. Every command prints a
 //! human summary first and, where it measures something, one JSON line last.
 
+/// `println!` that ends the program quietly when stdout is closed (`bitsmnist data | head`)
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod data;
 
@@ -24,6 +32,21 @@ enum Command {
     Data(data::Args),
     /// Compare the bit kernels with an f32 sgemm on this machine (a few seconds).
     Bench(bench::Args),
+}
+
+fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
 }
 
 fn main() -> ExitCode {

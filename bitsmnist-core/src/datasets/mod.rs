@@ -80,7 +80,7 @@ pub enum DataError {
     },
     /// Downloading failed on every mirror.
     #[error(
-        "could not download {file}: {attempts}.\nOffline? Put the four MNIST files ({files}) in {cache} by hand, or use the embedded data set (`--dataset embedded`, `Dataset::embedded()`)",
+        "could not download {file}: {attempts}. Offline? Put the four MNIST files ({files}) in {cache} by hand, or use the embedded data set (`--dataset embedded`, `Dataset::embedded()`)",
         attempts = attempts.join("; "),
         files = FILE_STEMS.map(|s| format!("{s}.gz")).join(", "),
         cache = cache_dir.display()
