@@ -280,9 +280,7 @@ impl Fitness {
             Kind::Metric { metric, data } => {
                 assert_eq!(data.images().cols(), model.inputs(), "fitness: input width");
                 Batch::new(data, None).evaluate(*metric, model.outputs(), |x| {
-                    model
-                        .forward(Activations::Bits(x.clone()))
-                        .into_scores()
+                    model.forward(Activations::Bits(x.clone())).into_scores()
                 })
             }
             Kind::Custom(f) => f(model),
@@ -332,8 +330,8 @@ mod tests {
 
     #[test]
     fn chunked_evaluation_equals_whole() {
-        let data = crate::datasets::Dataset::embedded()
-            .for_task(&crate::datasets::Task::zero_one());
+        let data =
+            crate::datasets::Dataset::embedded().for_task(&crate::datasets::Task::zero_one());
         let split = data.train.select(&(0..700).collect::<Vec<_>>());
         let model = Chain::new(vec![
             BitDense::new(784, 2)

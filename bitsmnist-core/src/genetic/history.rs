@@ -107,7 +107,8 @@ impl History {
                 r.best,
                 r.mean,
                 r.worst,
-                r.validation_accuracy.map_or(String::new(), |v| v.to_string()),
+                r.validation_accuracy
+                    .map_or(String::new(), |v| v.to_string()),
                 r.elapsed_secs,
                 r.generations_per_sec,
                 r.mutation_scale

@@ -297,13 +297,19 @@ impl TrainingSet {
         let base_secs = self.elapsed_secs;
         let mut steps = 0u64;
         let reason = loop {
-            if options.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            if options
+                .cancel
+                .as_ref()
+                .is_some_and(CancelToken::is_cancelled)
+            {
                 break StopReason::Cancelled;
             }
             let used_scale = self.scale;
             if self.is_evaluated() {
                 if options.generations.is_some_and(|n| steps >= n)
-                    || options.until_generation.is_some_and(|g| self.generation >= g)
+                    || options
+                        .until_generation
+                        .is_some_and(|g| self.generation >= g)
                 {
                     break StopReason::Generations;
                 }
@@ -568,9 +574,13 @@ impl TrainingSet {
                 l.validate()
                     .map_err(|e| TrainError::InvalidState(format!("candidate {c}: {e}")))?;
                 let t = self.chain.layers()[i].as_bit().expect("checked");
-                if l.inputs() != t.inputs() || l.outputs() != t.outputs() || l.output() != t.output()
+                if l.inputs() != t.inputs()
+                    || l.outputs() != t.outputs()
+                    || l.output() != t.output()
                 {
-                    return bad(format!("candidate {c}: layer {i} is {l}, the model has {t}"));
+                    return bad(format!(
+                        "candidate {c}: layer {i} is {l}, the model has {t}"
+                    ));
                 }
             }
         }
@@ -638,5 +648,8 @@ fn forward_scores(
             (None, Some(prev)) => layer.forward(prev),
         });
     }
-    a.map_or_else(|| Floats::new(x.rows(), 0, Vec::new()), Activations::into_scores)
+    a.map_or_else(
+        || Floats::new(x.rows(), 0, Vec::new()),
+        Activations::into_scores,
+    )
 }

@@ -147,7 +147,9 @@ pub(crate) fn mutation_positions<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Vec<usize> {
     match mutation {
-        Mutation::Replace { rate } => geometric_positions(total, (rate * scale).min(1.0) / 2.0, rng),
+        Mutation::Replace { rate } => {
+            geometric_positions(total, (rate * scale).min(1.0) / 2.0, rng)
+        }
         Mutation::Flip { rate } => geometric_positions(total, (rate * scale).min(1.0), rng),
         Mutation::FlipK { k } => {
             let k = effective_k(k, scale).min(total);
@@ -172,8 +174,12 @@ pub(crate) fn effective_k(k: usize, scale: f64) -> usize {
 
 /// Each of `total` positions independently with probability `p`, by geometric skips (cost
 /// proportional to the number chosen, not to `total`).
-pub(crate) fn geometric_positions<R: Rng + ?Sized>(total: usize, p: f64, rng: &mut R) -> Vec<usize> {
-    if !(p > 0.0) || total == 0 {
+pub(crate) fn geometric_positions<R: Rng + ?Sized>(
+    total: usize,
+    p: f64,
+    rng: &mut R,
+) -> Vec<usize> {
+    if p.is_nan() || p <= 0.0 || total == 0 {
         return Vec::new();
     }
     if p >= 1.0 {
@@ -185,7 +191,8 @@ pub(crate) fn geometric_positions<R: Rng + ?Sized>(total: usize, p: f64, rng: &m
     while pos < total {
         let u = 1.0 - rng.random::<f64>(); // (0, 1]
         let gap = (u.ln() / ln_q).floor();
-        if !(gap < (total - pos) as f64) {
+        // Also stops on NaN or infinity.
+        if gap.is_nan() || gap >= (total - pos) as f64 {
             break;
         }
         pos += gap as usize;
@@ -299,7 +306,11 @@ mod tests {
         let (mut from_f, mut from_m) = (0, 0);
         for i in 0..40 {
             for j in 0..300 {
-                let (x, a, b) = (c[0].weights().get(i, j), f[0].weights().get(i, j), m[0].weights().get(i, j));
+                let (x, a, b) = (
+                    c[0].weights().get(i, j),
+                    f[0].weights().get(i, j),
+                    m[0].weights().get(i, j),
+                );
                 assert!(x == a || x == b);
                 if a != b {
                     if x == a { from_f += 1 } else { from_m += 1 }
@@ -328,7 +339,10 @@ mod tests {
             from_m += 1;
         }
         assert!((16..48).contains(&from_m), "{from_m}");
-        assert_eq!(crossover(Crossover::None, &f, &m, &mut derive_rng(0, 0, 0, 0)), f);
+        assert_eq!(
+            crossover(Crossover::None, &f, &m, &mut derive_rng(0, 0, 0, 0)),
+            f
+        );
     }
 
     #[test]
@@ -338,7 +352,12 @@ mod tests {
         assert_eq!(total, 70 * 9 + 9 + 9 * 2 + 2);
         for k in [1, 2, 17, 100, total, total + 5] {
             let mut c = g.clone();
-            let n = mutate(Mutation::FlipK { k }, 1.0, &mut c, &mut derive_rng(k as u64, 0, 0, 0));
+            let n = mutate(
+                Mutation::FlipK { k },
+                1.0,
+                &mut c,
+                &mut derive_rng(k as u64, 0, 0, 0),
+            );
             assert_eq!(n, k.min(total));
             assert_eq!(diff_bits(&g, &c), k.min(total) as u64);
             for l in &c {
@@ -347,7 +366,12 @@ mod tests {
         }
         // The scale multiplies k, at least one bit.
         let mut c = g.clone();
-        mutate(Mutation::FlipK { k: 10 }, 0.5, &mut c, &mut derive_rng(0, 0, 0, 0));
+        mutate(
+            Mutation::FlipK { k: 10 },
+            0.5,
+            &mut c,
+            &mut derive_rng(0, 0, 0, 0),
+        );
         assert_eq!(diff_bits(&g, &c), 5);
         assert_eq!(effective_k(10, 0.01), 1);
     }
@@ -368,8 +392,24 @@ mod tests {
             assert!(padding_is_zero(c[0].weights()));
         }
         let mut c = g.clone();
-        assert_eq!(mutate(Mutation::Flip { rate: 0.0 }, 1.0, &mut c, &mut derive_rng(0, 0, 0, 0)), 0);
-        assert_eq!(mutate(Mutation::Flip { rate: 1.0 }, 1.0, &mut c, &mut derive_rng(0, 0, 0, 0)), total as usize);
+        assert_eq!(
+            mutate(
+                Mutation::Flip { rate: 0.0 },
+                1.0,
+                &mut c,
+                &mut derive_rng(0, 0, 0, 0)
+            ),
+            0
+        );
+        assert_eq!(
+            mutate(
+                Mutation::Flip { rate: 1.0 },
+                1.0,
+                &mut c,
+                &mut derive_rng(0, 0, 0, 0)
+            ),
+            total as usize
+        );
         assert_eq!(diff_bits(&g, &c), total as u64);
     }
 
@@ -383,7 +423,10 @@ mod tests {
             counts[select(Selection::Elite, &order, &fitness, 4, &mut rng)] += 1;
         }
         assert!(counts[..16].iter().all(|&c| c == 0));
-        assert!(counts[16..].iter().all(|&c| (800..1200).contains(&c)), "{counts:?}");
+        assert!(
+            counts[16..].iter().all(|&c| (800..1200).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]
@@ -393,16 +436,31 @@ mod tests {
         let mut rng = derive_rng(4, 0, 0, 0);
         let mut counts = [0usize; 10];
         for _ in 0..10_000 {
-            counts[select(Selection::Tournament { size: 3 }, &order, &fitness, 0, &mut rng)] += 1;
+            counts[select(
+                Selection::Tournament { size: 3 },
+                &order,
+                &fitness,
+                0,
+                &mut rng,
+            )] += 1;
         }
         // P(pick i) = ((i+1)^3 - i^3) / 1000: increasing with fitness.
         assert!(counts.windows(2).all(|w| w[0] < w[1]), "{counts:?}");
         // Size 1 is uniform.
         let mut counts = [0usize; 10];
         for _ in 0..10_000 {
-            counts[select(Selection::Tournament { size: 1 }, &order, &fitness, 0, &mut rng)] += 1;
+            counts[select(
+                Selection::Tournament { size: 1 },
+                &order,
+                &fitness,
+                0,
+                &mut rng,
+            )] += 1;
         }
-        assert!(counts.iter().all(|&c| (850..1150).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (850..1150).contains(&c)),
+            "{counts:?}"
+        );
         // NaN fitness loses.
         let f = [f64::NAN, 0.0];
         for _ in 0..100 {

@@ -306,7 +306,9 @@ impl TrainerParams {
             return Err(ParamsError::CrossoverDivisor);
         }
         match self.mutation {
-            Mutation::Replace { rate } | Mutation::Flip { rate } if !(0.0..=1.0).contains(&rate) => {
+            Mutation::Replace { rate } | Mutation::Flip { rate }
+                if !(0.0..=1.0).contains(&rate) =>
+            {
                 return Err(ParamsError::MutationRate(rate));
             }
             Mutation::FlipK { k: 0 } => return Err(ParamsError::MutationK),
@@ -368,7 +370,10 @@ mod tests {
     #[test]
     fn defaults_are_the_originals_and_valid() {
         let p = TrainerParams::default();
-        assert_eq!((p.population, p.elitism, p.evals_per_candidate), (100, 10, 1));
+        assert_eq!(
+            (p.population, p.elitism, p.evals_per_candidate),
+            (100, 10, 1)
+        );
         assert_eq!(p.crossover, Crossover::Split { divisor: 2 });
         assert_eq!(p.mutation, Mutation::Replace { rate: 0.1 });
         assert!(p.check().is_ok());
