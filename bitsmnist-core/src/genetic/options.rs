@@ -89,7 +89,7 @@ pub struct TrainOptions {
 pub struct Validation {
     /// The examples.
     pub split: Arc<Split>,
-    /// Measure when `generation % every == 0` (and at the last generation).
+    /// Measure when `generation % every == 0`.
     pub every: u64,
 }
 
