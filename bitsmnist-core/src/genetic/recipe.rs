@@ -38,9 +38,16 @@ pub struct Recipe {
 }
 
 impl Recipe {
-    /// The measured defaults for `task` (see `docs` and `examples/zero_one.rs` for the
-    /// figures): two classes train a small model fast; more classes get a wider hidden layer
-    /// and larger mini-batches.
+    /// The measured defaults for `task`.
+    ///
+    /// - Two classes: `784 -> 64 -> 2` (float identity output), score fitness on mini-batches
+    ///   of 256, population 50, elitism 5, uniform crossover, flip exactly 16 bits, 25 s.
+    ///   Zeros against ones on the embedded training digits (2,128): ~7,500 generations in
+    ///   25 s on 2 cores, test error 0.05-0.19% on the 2,115 test zeros and ones (seeds 1-3;
+    ///   `cargo run --release -p bitsmnist-core --example zero_one`).
+    /// - More classes: `784 -> 256 -> k`, mini-batches of 512, flip exactly 32 bits, 600 s
+    ///   (`--example digits`); genetic training of ten digits is slow, see the figures in the
+    ///   example's output.
     pub fn for_task(task: &Task) -> Self {
         let classes = task.len();
         if classes <= 2 {
