@@ -46,8 +46,8 @@ impl Recipe {
     ///   25 s on 2 cores, test error 0.05-0.19% on the 2,115 test zeros and ones (seeds 1-3;
     ///   `cargo run --release -p bitsmnist-core --example zero_one`).
     /// - More classes: `784 -> 256 -> k`, mini-batches of 512, flip exactly 32 bits, 600 s
-    ///   (`--example digits`); genetic training of ten digits is slow, see the figures in the
-    ///   example's output.
+    ///   (`--example digits`). Genetic training of ten digits is slow: 62.0% test accuracy on
+    ///   the 10,000 test digits after 600 s (7,367 generations, 2 shared cores).
     pub fn for_task(task: &Task) -> Self {
         let classes = task.len();
         if classes <= 2 {
