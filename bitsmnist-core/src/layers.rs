@@ -206,6 +206,21 @@ impl BitDense {
         self.weights.bytes() + self.bias.bytes()
     }
 
+    /// Checks the invariants of a deserialized layer.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.weights.validate()?;
+        self.bias.validate()?;
+        if self.bias.rows() != 1 || self.bias.cols() != self.weights.rows() {
+            return Err(format!(
+                "{self}: bias is {} x {} bits, expected 1 x {}",
+                self.bias.rows(),
+                self.bias.cols(),
+                self.weights.rows()
+            ));
+        }
+        Ok(())
+    }
+
     fn packed(&self) -> &Packed {
         self.packed.get_or_init(|| {
             let h = (self.inputs() as i64 + 1) / 2;
@@ -258,7 +273,7 @@ impl BitDense {
         self.bits_into(x, out);
     }
 
-    fn forward_bits_rows(&self, x: &BitMatrix) -> Activations {
+    pub(crate) fn forward_bits_rows(&self, x: &BitMatrix) -> Activations {
         assert_eq!(x.cols(), self.inputs(), "BitDense: input width");
         let rows = x.rows();
         let m = self.outputs();
@@ -351,6 +366,24 @@ impl Dense {
     /// Input width.
     pub fn inputs(&self) -> usize {
         self.inputs
+    }
+
+    /// Checks the invariants of a deserialized layer.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        use crate::bits::MAX_DIM;
+        if self.inputs > MAX_DIM || self.outputs > MAX_DIM {
+            return Err(format!("{self}: too large"));
+        }
+        if Some(self.weights.len()) != self.inputs.checked_mul(self.outputs)
+            || self.bias.len() != self.outputs
+        {
+            return Err(format!(
+                "{self}: {} weights and {} biases do not match the shape",
+                self.weights.len(),
+                self.bias.len()
+            ));
+        }
+        Ok(())
     }
 
     /// Number of neurons.
@@ -634,6 +667,14 @@ impl Layer {
         }
     }
 
+    /// Checks the invariants of a deserialized layer.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        match self {
+            Layer::Bit(l) => l.validate(),
+            Layer::Float(l) => l.validate(),
+        }
+    }
+
     /// The bit layer, if this is one.
     pub fn as_bit(&self) -> Option<&BitDense> {
         match self {
@@ -707,6 +748,19 @@ pub struct ShapeError {
 /// enough to spread 10,000 examples over many threads.
 const CHUNK_ROWS: usize = 256;
 
+fn check_widths(layers: &[Layer]) -> Result<(), ShapeError> {
+    for (index, pair) in layers.windows(2).enumerate() {
+        if pair[1].inputs() != pair[0].outputs() {
+            return Err(ShapeError {
+                index: index + 1,
+                inputs: pair[1].inputs(),
+                previous: pair[0].outputs(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Layers applied in order.
 ///
 /// ```
@@ -726,16 +780,16 @@ pub struct Chain {
 impl Chain {
     /// A chain of `layers`, checking that each layer's input width is the previous one's output.
     pub fn new(layers: Vec<Layer>) -> Result<Self, ShapeError> {
-        for (index, pair) in layers.windows(2).enumerate() {
-            if pair[1].inputs() != pair[0].outputs() {
-                return Err(ShapeError {
-                    index: index + 1,
-                    inputs: pair[1].inputs(),
-                    previous: pair[0].outputs(),
-                });
-            }
-        }
+        check_widths(&layers)?;
         Ok(Self { layers })
+    }
+
+    /// Checks the invariants of a deserialized chain: every layer, and matching widths.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        for (i, l) in self.layers.iter().enumerate() {
+            l.validate().map_err(|e| format!("layer {i}: {e}"))?;
+        }
+        check_widths(&self.layers).map_err(|e| e.to_string())
     }
 
     /// The layers.

@@ -7,7 +7,9 @@
 //! - [`bits`]: packed bit matrices and XOR + popcount kernels chosen at run time.
 //! - [`layers`]: [`layers::BitDense`], float [`layers::Dense`], [`layers::Chain`].
 //! - [`statistics`]: error, accuracy, confusion matrix, recall, MCC.
-//! - [`io`]: atomic writes.
+//! - [`fitness`]: what genetic training maximises (score, accuracy, MCC, closures).
+//! - [`genetic`]: the genetic trainer, its one training loop and its history.
+//! - [`io`]: the versioned, checked `.bin` model file ([`io::ModelFile`]) and atomic writes.
 //!
 //! ```
 //! use bitsmnist_core::prelude::*;
@@ -26,6 +28,8 @@
 
 pub mod bits;
 pub mod datasets;
+pub mod fitness;
+pub mod genetic;
 pub mod io;
 pub mod layers;
 pub mod statistics;
@@ -39,6 +43,11 @@ pub struct ReadmeDoctests;
 pub mod prelude {
     pub use crate::bits::{BitMatrix, Kernel};
     pub use crate::datasets::{Binarization, Dataset, Noise, Source, Split, Task};
+    pub use crate::fitness::{Fitness, Metric};
+    pub use crate::genetic::{
+        CancelToken, History, Recipe, StopReason, TrainOptions, TrainerParams, TrainingSet,
+    };
+    pub use crate::io::{Metadata, ModelFile};
     pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
     pub use crate::statistics::{self, ConfusionMatrix};
 }
