@@ -6,7 +6,9 @@
 //!   digits are embedded so nothing needs downloading.
 //! - [`bits`]: packed bit matrices and XOR + popcount kernels chosen at run time.
 //! - [`layers`]: [`layers::BitDense`], float [`layers::Dense`], [`layers::Chain`].
-//! - [`statistics`]: error, accuracy, confusion matrix, recall, MCC.
+//! - [`statistics`]: error, accuracy, confusion matrix, recall, MCC, [`statistics::Evaluation`].
+//! - [`display`]: rich output in Jupyter notebooks (evcxr): digits, galleries, model tables,
+//!   confusion heat maps, weight images, line plots.
 //! - [`io`]: atomic writes.
 //!
 //! ```
@@ -26,6 +28,7 @@
 
 pub mod bits;
 pub mod datasets;
+pub mod display;
 pub mod io;
 pub mod layers;
 pub mod statistics;
@@ -34,6 +37,7 @@ pub mod statistics;
 pub mod prelude {
     pub use crate::bits::{BitMatrix, Kernel};
     pub use crate::datasets::{Binarization, Dataset, Noise, Source, Split, Task};
+    pub use crate::display::{Gallery, Image, LinePlot, WeightImages};
     pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
-    pub use crate::statistics::{self, ConfusionMatrix};
+    pub use crate::statistics::{self, ConfusionMatrix, Evaluation};
 }
