@@ -36,8 +36,6 @@ mod plot;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use base64::Engine as _;
-
 pub use images::{Gallery, Image, WeightImages};
 pub use plot::{LinePlot, Series, fitness_plot, fitness_plot_svg};
 
@@ -92,13 +90,70 @@ pub fn emit_svg(svg: &str) {
     emit(&[(SVG, svg)]);
 }
 
-/// Standard base64 with padding.
+/// Standard base64 (RFC 4648 alphabet) with padding.
 ///
 /// ```
 /// assert_eq!(bitsmnist_core::display::base64(b"bits"), "Yml0cw==");
 /// ```
 pub fn base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * k)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Encodes 8-bit pixels as a PNG: `channels` 1 (grey) or 3 (RGB), rows of `width * channels`
+/// bytes, no interlacing, each row with filter type 0, zlib-compressed with `flate2`.
+fn encode_png(width: u32, height: u32, channels: u8, data: &[u8]) -> Vec<u8> {
+    use flate2::{Compression, write::ZlibEncoder};
+
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], body: &[u8]) {
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(body);
+        let crc = crc32fast::hash(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+
+    let row = width as usize * usize::from(channels);
+    let mut z = ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 4 + 64),
+        Compression::default(),
+    );
+    for r in data.chunks_exact(row.max(1)).take(height as usize) {
+        // Writing into a Vec cannot fail.
+        let _ = z.write_all(&[0]);
+        let _ = z.write_all(r);
+    }
+    let idat = z.finish().unwrap_or_default();
+
+    let mut ihdr = Vec::with_capacity(13);
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    // Bit depth 8; colour type 0 (grey) or 2 (RGB); deflate; adaptive filtering; no interlace.
+    ihdr.extend_from_slice(&[8, if channels == 3 { 2 } else { 0 }, 0, 0, 0]);
+
+    let mut out = Vec::with_capacity(idat.len() + 64);
+    out.extend_from_slice(b"\x89PNG\r\n\x1a\n");
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &idat);
+    chunk(&mut out, b"IEND", &[]);
+    out
 }
 
 /// A `data:` URI of PNG bytes, for `<img src=...>` or SVG `<image href=...>`.
@@ -279,23 +334,14 @@ impl Raster {
         out
     }
 
-    /// The image as PNG bytes (8-bit grey or RGB).
+    /// The image as PNG bytes (8-bit grey or RGB); empty for an image without pixels, which
+    /// PNG cannot hold.
     pub fn to_png(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut enc = png::Encoder::new(&mut out, self.width as u32, self.height as u32);
-        enc.set_color(if self.rgb {
-            png::ColorType::Rgb
-        } else {
-            png::ColorType::Grayscale
-        });
-        enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Fast);
-        // Writing into a Vec with a header matching the data cannot fail; an empty image
-        // (zero width or height) is not a valid PNG and gives an empty result.
-        let ok = enc
-            .write_header()
-            .is_ok_and(|mut w| w.write_image_data(&self.data).is_ok() && w.finish().is_ok());
-        if ok { out } else { Vec::new() }
+        if self.width == 0 || self.height == 0 {
+            return Vec::new();
+        }
+        let channels = if self.rgb { 3 } else { 1 };
+        encode_png(self.width as u32, self.height as u32, channels, &self.data)
     }
 
     /// Shows the image in a notebook (PNG).
@@ -365,7 +411,7 @@ pub(crate) const HEAD_STYLE: &str =
 
 #[cfg(test)]
 pub(crate) mod test_util {
-    use base64::Engine as _;
+    use ::base64::Engine as _;
 
     /// Decodes PNG bytes: (width, height, color type).
     pub fn decode_png(bytes: &[u8]) -> (u32, u32, png::ColorType) {
@@ -383,7 +429,7 @@ pub(crate) mod test_util {
                 let end = rest
                     .find(|c: char| !(c.is_ascii_alphanumeric() || "+/=".contains(c)))
                     .unwrap_or(rest.len());
-                base64::engine::general_purpose::STANDARD
+                ::base64::engine::general_purpose::STANDARD
                     .decode(&rest[..end])
                     .expect("valid base64")
             })
@@ -429,6 +475,31 @@ mod tests {
         assert_eq!(decode_png(&g.to_png()), (2, 2, png::ColorType::Grayscale));
         assert!(Raster::from_grey(2, 2, vec![0]).is_none());
         assert!(Raster::grey(0, 5, 0).to_png().is_empty());
+    }
+
+    #[test]
+    fn base64_matches_the_base64_crate() {
+        use ::base64::Engine as _;
+        let std = ::base64::engine::general_purpose::STANDARD;
+        for n in 0..70 {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            assert_eq!(super::base64(&bytes), std.encode(&bytes), "length {n}");
+        }
+    }
+
+    #[test]
+    fn png_pixels_decode_exactly() {
+        let mut r = Raster::rgb(5, 3, [9, 8, 7]);
+        r.set_rgb(4, 2, [250, 0, 1]);
+        let png = r.to_png();
+        let mut reader = png::Decoder::new(std::io::Cursor::new(png))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (5, 3));
+        assert_eq!(&buf[..3], &[9, 8, 7]);
+        assert_eq!(&buf[buf.len() - 3..], &[250, 0, 1]);
     }
 
     #[test]
