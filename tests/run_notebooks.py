@@ -47,7 +47,8 @@ try:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, DeadKernelError
 except ImportError:  # pragma: no cover - re-run with the workspace venv
-    if VENV_PYTHON.exists() and pathlib.Path(sys.executable).resolve() != VENV_PYTHON.resolve():
+    # (Compare environments, not interpreters: the venv's python is a symlink to this one.)
+    if VENV_PYTHON.exists() and pathlib.Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
     sys.exit("nbclient/nbformat missing: run tests/setup-notebooks.sh first")
 

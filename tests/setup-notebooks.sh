@@ -33,7 +33,22 @@ venv="$root/.venv"
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import nbclient, nbformat, jupyter_client' 2>/dev/null; then
     step "virtual environment present: $venv"
 else
+    if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+        # Debian ships venv's pip bootstrap separately.
+        if command -v apt-get >/dev/null 2>&1; then
+            step "installing python3-venv (Debian splits it from python3)"
+            sudo_cmd=""
+            [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+            $sudo_cmd apt-get install -y python3-venv || {
+                $sudo_cmd apt-get update && $sudo_cmd apt-get install -y python3-venv
+            }
+        else
+            echo "error: $python has no venv/ensurepip module; install your distribution's python3-venv" >&2
+            exit 1
+        fi
+    fi
     step "creating $venv with nbclient, nbformat, jupyter_client"
+    rm -rf "$venv"
     "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check nbclient nbformat jupyter_client
 fi
