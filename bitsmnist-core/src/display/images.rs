@@ -3,6 +3,7 @@
 
 use std::fmt::{self, Write as _};
 
+use super::font;
 use super::{
     CELL_STYLE, HEAD_STYLE, HTML, PNG, Raster, TABLE_STYLE, base64, emit, escape_html, image_shape,
     png_data_uri, thousands,
@@ -16,6 +17,8 @@ const INK: u8 = 255;
 const PAGE: u8 = 255;
 /// Red frame and label colour of a wrong prediction.
 const WRONG: [u8; 3] = [214, 39, 40];
+/// Colour of labels.
+const TEXT: [u8; 3] = [51, 51, 51];
 
 /// The text of a label: the class name when known, `noise` for [`NOISE_LABEL`].
 fn label_text(label: usize, names: Option<&[String]>) -> String {
@@ -185,9 +188,12 @@ impl fmt::Debug for Image {
     }
 }
 
-/// A selection of examples shown as labelled thumbnails: one PNG grid with the labels as text
-/// beneath each digit, and the number of examples per class. With predictions, wrong ones are
+/// A selection of examples shown as labelled thumbnails: one PNG grid with each label drawn
+/// beneath its digit, and the number of examples per class. With predictions, wrong ones are
 /// framed in red and labelled `truth→prediction`.
+///
+/// The labels are drawn into the PNG with a small pixel font, so the HTML is only an `<img>`
+/// and a table, which Jupyter keeps even for an untrusted, stored notebook (it strips SVG).
 ///
 /// Made by [`Split::gallery`] (any indices, such as `0..40` or a list of mistakes); owns
 /// copies of the selected examples.
@@ -214,7 +220,7 @@ pub struct Gallery {
 /// Horizontal space between thumbnails.
 const GAP: usize = 6;
 /// Height of the label strip under each thumbnail.
-const LABEL_H: usize = 16;
+const LABEL_H: usize = font::HEIGHT + 4;
 
 impl Gallery {
     /// The examples of `split` at `indices`, in that order; indices past the end are skipped.
@@ -324,7 +330,7 @@ impl Gallery {
         (cols, rows, w * self.scale + GAP, h * self.scale + LABEL_H)
     }
 
-    /// The thumbnails as one picture (labels are not drawn: [`Gallery::to_html`] adds them).
+    /// The thumbnails and their labels as one picture.
     pub fn to_raster(&self) -> Raster {
         let (cols, rows, cw, ch) = self.grid();
         let mut r = if self.predictions.is_some() {
@@ -343,11 +349,20 @@ impl Gallery {
                 }
             }
             r.blit(&self.tile(k), x, y, self.scale);
+            let colour = if self.is_wrong(k) { WRONG } else { TEXT };
+            font::draw_centred(
+                &mut r,
+                x + w * self.scale / 2,
+                y + h * self.scale + 2,
+                cw - 2,
+                &self.caption(k),
+                colour,
+            );
         }
         r
     }
 
-    /// The thumbnails as PNG bytes (one picture, no labels).
+    /// The labelled thumbnails as PNG bytes (one picture).
     pub fn to_png(&self) -> Vec<u8> {
         self.to_raster().to_png()
     }
@@ -365,30 +380,17 @@ impl Gallery {
         }
     }
 
-    /// An SVG of the one-PNG grid with each label written under its digit (used inside
-    /// [`Gallery::to_html`]).
-    pub fn to_svg(&self) -> String {
-        let (cols, _, cw, ch) = self.grid();
+    /// An HTML `<img>` of the labelled thumbnails (one PNG), with the labels repeated in `alt`.
+    pub fn to_img_html(&self) -> String {
         let r = self.to_raster();
-        let (pw, ph) = (r.width(), r.height());
-        let mut s = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{pw}\" height=\"{ph}\" viewBox=\"0 0 {pw} {ph}\">\
-             <image href=\"{}\" x=\"0\" y=\"0\" width=\"{pw}\" height=\"{ph}\" style=\"image-rendering:pixelated\"/>",
-            png_data_uri(&r.to_png())
-        );
-        let (_, h) = self.shape;
-        for k in 0..self.len() {
-            let x = (k % cols) * cw + cw / 2;
-            let y = (k / cols) * ch + 2 + h * self.scale + LABEL_H - 4;
-            let fill = if self.is_wrong(k) { "#d62728" } else { "#333" };
-            let _ = write!(
-                s,
-                "<text x=\"{x}\" y=\"{y}\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"11\" fill=\"{fill}\">{}</text>",
-                escape_html(&self.caption(k))
-            );
-        }
-        s.push_str("</svg>");
-        s
+        let labels: Vec<String> = (0..self.len()).map(|k| self.caption(k)).collect();
+        format!(
+            "<img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" style=\"image-rendering:pixelated\"/>",
+            png_data_uri(&r.to_png()),
+            r.width(),
+            r.height(),
+            escape_html(&labels.join(" "))
+        )
     }
 
     /// HTML: the optional title, the labelled thumbnails and a table of examples per class.
@@ -405,7 +407,7 @@ impl Gallery {
             s.push_str("<div><i>no images selected</i></div></div>");
             return s;
         }
-        s.push_str(&self.to_svg());
+        let _ = write!(s, "<div>{}</div>", self.to_img_html());
         let names = self.class_names.as_deref();
         let mut line = format!("{} images", thousands(self.len()));
         if let Some(p) = &self.predictions {
@@ -559,9 +561,7 @@ impl Split {
             "<div style=\"font-family:sans-serif\"><div><b>Split</b>: {}</div>{}{}</div>",
             split_summary(self),
             counts_table(&[("examples", self.labels())], None),
-            self.gallery(0..PREVIEW)
-                .with_title(format!("first {}", PREVIEW.min(self.len())))
-                .to_svg()
+            self.gallery(0..PREVIEW).to_img_html()
         )
     }
 
@@ -614,7 +614,7 @@ impl Dataset {
                 .gallery(0..20)
                 .with_shape(self.shape.0, self.shape.1)
                 .with_class_names(&self.class_names)
-                .to_svg(),
+                .to_img_html(),
         );
         s.push_str("</div>");
         s
@@ -877,19 +877,23 @@ mod tests {
                 png::ColorType::Grayscale
             )
         );
-        assert!(html.contains(">one</text>") && html.contains(">zero</text>"));
+        assert!(html.contains("alt=\"one zero\""));
         assert!(html.contains("<th style=\"border:1px solid #ccc;padding:2px 6px;text-align:center;background:#f3f3f3;font-weight:bold\">zero</th>"));
         assert!(html.contains(
             "<td style=\"border:1px solid #ccc;padding:2px 6px;text-align:right\"><b>2</b></td>"
         ));
-        assert_balanced(&html, &["div", "svg", "table", "tr", "th", "td", "text"]);
+        assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
+        // Labels are drawn in the strip under the thumbnails.
+        let r = g.to_raster();
+        let strip = (0..r.width()).flat_map(|x| (12 + 2..r.height()).map(move |y| (x, y)));
+        assert!(strip.clone().any(|(x, y)| r.get(x, y) == TEXT));
     }
 
     #[test]
     fn gallery_marks_wrong_predictions() {
         let g = tiny_split().gallery(0..3).with_predictions(&[0, 0, 1]);
         let html = g.to_html();
-        assert!(html.contains(">1→0</text>"));
+        assert!(html.contains("alt=\"0 1→0 1\""));
         assert!(html.contains("1 of 3 predicted wrong"));
         let pngs = pngs_in(&html);
         assert_eq!(decode_png(&pngs[0]).2, png::ColorType::Rgb);
@@ -913,8 +917,9 @@ mod tests {
         let html = data.to_html();
         assert!(html.contains("MNIST (embedded)"));
         assert!(html.contains(&format!("<b>{}</b>", thousands(data.train.len()))));
-        assert!(html.contains(">3</text>") || html.contains(">8</text>"));
-        assert_balanced(&html, &["div", "svg", "table", "tr", "th", "td"]);
+        assert!(html.contains("alt=\"3 ") || html.contains("alt=\"8 "));
+        assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
+        assert!(!html.contains("<svg"));
         let pngs = pngs_in(&html);
         assert_eq!(pngs.len(), 1);
         assert_eq!(decode_png(&pngs[0]).0, 10 * (28 * 2 + GAP as u32));
@@ -922,9 +927,9 @@ mod tests {
         let noisy = data.test.noisy(Noise::default(), 1);
         let html = noisy.to_html();
         assert!(html.contains(">noise</th>"));
-        assert!(html.contains(">noise</text>"));
+        assert!(html.contains("alt=\"noise noise"));
         assert!(!html.contains("grey levels kept"));
-        assert_balanced(&html, &["div", "svg", "table", "tr", "th", "td"]);
+        assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | [`Dataset`](crate::datasets::Dataset), [`Split`](crate::datasets::Split) | summary, examples per class, a gallery of the first digits |
 //! | [`Split::image`](crate::datasets::Split::image) → [`Image`] | one digit's bits (and grey levels), scaled up, as PNG |
-//! | [`Split::gallery`](crate::datasets::Split::gallery) → [`Gallery`] | digit thumbnails with labels (one PNG) and counts per class |
+//! | [`Split::gallery`](crate::datasets::Split::gallery) → [`Gallery`] | digit thumbnails with their labels (one PNG) and counts per class |
 //! | [`BitDense`](crate::layers::BitDense), [`Dense`](crate::layers::Dense), [`Layer`](crate::layers::Layer), [`Chain`](crate::layers::Chain) | table of layers, shapes, parameters, bytes as bits and as `f32` |
 //! | [`BitDense::weight_images`](crate::layers::BitDense::weight_images) → [`WeightImages`] | what each neuron looks at, as a PNG grid |
 //! | [`ConfusionMatrix`](crate::statistics::ConfusionMatrix) | heat-map table with per-class recall |
@@ -28,6 +28,7 @@
 //! assert_eq!(&png[1..4], b"PNG");
 //! ```
 
+mod font;
 mod images;
 mod metrics;
 mod models;
