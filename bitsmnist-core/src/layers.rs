@@ -93,27 +93,41 @@ pub enum BitOutput {
 /// let out = BitDense::new(800, 2).with_output(BitOutput::Float(Activation::Sigmoid));
 /// assert_eq!(out.to_string(), "BitDense(800, 2, σ=sigmoid)");
 /// ```
+/// Layers exported by gradient training ([`crate::gradient`]) replace the original fixed rules
+/// with per-neuron parameters folded from batch normalisation, so that inference stays XOR +
+/// popcount + compare: integer thresholds ([`BitDense::with_thresholds`]) for bit outputs, and
+/// a scale and offset ([`BitDense::with_affine`]) for float outputs.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct BitDense {
     weights: BitMatrix,
     bias: BitMatrix,
     output: BitOutput,
+    /// Per-neuron thresholds `t_j` of the bit rule `d + b_j > t_j`; `None`: `(n + 1) / 2`.
+    thresholds: Option<Vec<i64>>,
+    /// Per-neuron `(scale, offset)` of the float rule `σ(scale (d + b_j) + offset)`; `None`:
+    /// `σ(1 - (d + b_j) / n)`.
+    affine: Option<Vec<(f32, f32)>>,
     /// The weights re-laid for the block kernels, built on first use and dropped on any edit.
     #[serde(skip)]
     packed: OnceLock<Arc<Packed>>,
 }
 
-/// A [`BitDense`] prepared for the kernels: weights interleaved, bit-rule thresholds.
+/// A [`BitDense`] prepared for the kernels: weights interleaved, bit-rule thresholds (bias
+/// included).
 #[derive(Debug)]
 struct Packed {
     weights: Interleaved,
-    /// Neuron `j` fires when `d > thresholds[j]`: `2 (d + b) > n + 1` rewritten for integers.
+    /// Neuron `j` fires when `d > thresholds[j] = t_j - b_j` ([`BitDense::threshold`]).
     thresholds: Vec<i64>,
 }
 
 impl PartialEq for BitDense {
     fn eq(&self, other: &Self) -> bool {
-        self.weights == other.weights && self.bias == other.bias && self.output == other.output
+        self.weights == other.weights
+            && self.bias == other.bias
+            && self.output == other.output
+            && self.thresholds == other.thresholds
+            && self.affine == other.affine
     }
 }
 
@@ -125,6 +139,8 @@ impl BitDense {
             weights: BitMatrix::zeros(outputs, inputs),
             bias: BitMatrix::zeros(1, outputs),
             output: BitOutput::Bits,
+            thresholds: None,
+            affine: None,
             packed: OnceLock::new(),
         }
     }
@@ -136,8 +152,63 @@ impl BitDense {
             weights,
             bias,
             output,
+            thresholds: None,
+            affine: None,
             packed: OnceLock::new(),
         })
+    }
+
+    /// Replaces the bit rule's fixed threshold with one per neuron: neuron `j` fires a 1-bit
+    /// when `d + b_j > thresholds[j]` (the original rule is `thresholds[j] = (n + 1) / 2`).
+    /// `None` if there is not exactly one threshold per neuron.
+    ///
+    /// ```
+    /// use bitsmnist_core::layers::BitDense;
+    /// let l = BitDense::new(10, 2).with_thresholds(vec![3, -1]).unwrap();
+    /// assert!(l.bit_rule(0, 4) && !l.bit_rule(0, 3)); // d = 4 > 3; d = 3 is not
+    /// assert!(l.bit_rule(1, 0)); // a threshold of -1 always fires
+    /// ```
+    pub fn with_thresholds(mut self, thresholds: Vec<i64>) -> Option<Self> {
+        (thresholds.len() == self.outputs()).then(|| {
+            self.thresholds = Some(thresholds);
+            self.packed = OnceLock::new();
+            self
+        })
+    }
+
+    /// Replaces the float rule with a per-neuron scale and offset: neuron `j` outputs
+    /// `σ(scale[j] (d + b_j) + offset[j])`. `None` unless both have one value per neuron.
+    ///
+    /// ```
+    /// use bitsmnist_core::layers::{Activation, BitDense};
+    /// let l = BitDense::new(10, 1).with_affine(vec![-0.5], vec![2.0]).unwrap();
+    /// assert_eq!(l.float_rule(0, 6, Activation::Identity), -1.0);
+    /// ```
+    pub fn with_affine(mut self, scale: Vec<f32>, offset: Vec<f32>) -> Option<Self> {
+        (scale.len() == self.outputs() && offset.len() == self.outputs()).then(|| {
+            self.affine = Some(scale.into_iter().zip(offset).collect());
+            self
+        })
+    }
+
+    /// The per-neuron thresholds of the bit rule, if set ([`BitDense::with_thresholds`]).
+    pub fn thresholds(&self) -> Option<&[i64]> {
+        self.thresholds.as_deref()
+    }
+
+    /// The per-neuron `(scale, offset)` of the float rule, if set ([`BitDense::with_affine`]).
+    pub fn affine(&self) -> Option<&[(f32, f32)]> {
+        self.affine.as_deref()
+    }
+
+    /// Threshold of neuron `j`'s bit rule `d + b_j > t_j`, per neuron or the original
+    /// `(n + 1) / 2`.
+    #[inline]
+    pub fn threshold(&self, j: usize) -> i64 {
+        match &self.thresholds {
+            Some(t) => t[j],
+            None => (self.inputs() as i64 + 1) / 2,
+        }
     }
 
     /// Fills weights and bias with uniform random bits from `seed`.
@@ -201,18 +272,20 @@ impl BitDense {
         self.inputs() * self.outputs() + self.outputs()
     }
 
-    /// Bytes of the packed weights and bias.
+    /// Bytes of the packed weights and bias, and of the per-neuron thresholds or scales if set.
     pub fn bytes(&self) -> usize {
-        self.weights.bytes() + self.bias.bytes()
+        self.weights.bytes()
+            + self.bias.bytes()
+            + self.thresholds.as_ref().map_or(0, |t| t.len() * 8)
+            + self.affine.as_ref().map_or(0, |a| a.len() * 8)
     }
 
     fn packed(&self) -> &Packed {
         self.packed.get_or_init(|| {
-            let h = (self.inputs() as i64 + 1) / 2;
             Arc::new(Packed {
                 weights: Interleaved::new(&self.weights),
                 thresholds: (0..self.outputs())
-                    .map(|j| h - i64::from(self.bias_bit(j)))
+                    .map(|j| self.threshold(j) - i64::from(self.bias_bit(j)))
                     .collect(),
             })
         })
@@ -230,18 +303,22 @@ impl BitDense {
         Kernel::detect().threshold_bits(x, &p.weights, &p.thresholds, out);
     }
 
-    /// Whether neuron `j` fires a 1-bit for Hamming distance `d` (the original rule
-    /// `2 (d + b) > n + 1`).
+    /// Whether neuron `j` fires a 1-bit for Hamming distance `d`: `d + b > t_j` (the original
+    /// rule `2 (d + b) > n + 1` unless per-neuron thresholds are set).
     #[inline]
     pub fn bit_rule(&self, j: usize, d: u32) -> bool {
-        2 * (d as u64 + self.bias_bit(j) as u64) > self.inputs() as u64 + 1
+        i64::from(d) + i64::from(self.bias_bit(j)) > self.threshold(j)
     }
 
-    /// Float output of neuron `j` for Hamming distance `d`.
+    /// Float output of neuron `j` for Hamming distance `d`: `σ(1 - (d + b) / n)`, or
+    /// `σ(scale (d + b) + offset)` with per-neuron scales.
     #[inline]
     pub fn float_rule(&self, j: usize, d: u32, activation: Activation) -> f32 {
-        let n = self.inputs() as f32;
-        activation.apply(1.0 - (d + self.bias_bit(j)) as f32 / n)
+        let db = (d + self.bias_bit(j)) as f32;
+        match &self.affine {
+            Some(a) => activation.apply(a[j].0 * db + a[j].1),
+            None => activation.apply(1.0 - db / self.inputs() as f32),
+        }
     }
 
     /// Hamming distances from each input row (packed, `words_for(inputs())` words each) to each
@@ -286,9 +363,13 @@ impl fmt::Display for BitDense {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BitDense({}, {}", self.inputs(), self.outputs())?;
         match self.output {
+            BitOutput::Bits if self.thresholds.is_some() => write!(f, ", thresholds")?,
             BitOutput::Bits => {}
             BitOutput::Float(Activation::Identity) => write!(f, ", float")?,
             BitOutput::Float(a) => write!(f, ", σ={}", a.name())?,
+        }
+        if self.affine.is_some() && self.output != BitOutput::Bits {
+            write!(f, ", scaled")?;
         }
         write!(f, ")")
     }

@@ -6,6 +6,7 @@
 //!   digits are embedded so nothing needs downloading.
 //! - [`bits`]: packed bit matrices and XOR + popcount kernels chosen at run time.
 //! - [`layers`]: [`layers::BitDense`], float [`layers::Dense`], [`layers::Chain`].
+//! - [`gradient`]: gradient training (straight-through estimator) exported to bit layers.
 //! - [`statistics`]: error, accuracy, confusion matrix, recall, MCC.
 //! - [`io`]: atomic writes.
 //!
@@ -26,6 +27,7 @@
 
 pub mod bits;
 pub mod datasets;
+pub mod gradient;
 pub mod io;
 pub mod layers;
 pub mod statistics;
