@@ -981,6 +981,44 @@ mod tests {
     }
 
     #[test]
+    fn per_neuron_thresholds_and_scales_match_their_rules() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (inp, out) = (150, 21);
+        let base = BitDense::new(inp, out).with_seed(4);
+        let t: Vec<i64> = (0..out)
+            .map(|_| rng.random_range(-2..=inp as i64 + 1))
+            .collect();
+        let bits = base.clone().with_thresholds(t.clone()).unwrap();
+        let scale: Vec<f32> = (0..out).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let offset: Vec<f32> = (0..out).map(|_| rng.random_range(-5.0..5.0)).collect();
+        let float = base
+            .clone()
+            .with_output(BitOutput::Float(Activation::Identity))
+            .with_affine(scale.clone(), offset.clone())
+            .unwrap();
+        assert!(base.clone().with_thresholds(vec![0; out - 1]).is_none());
+        assert_ne!(bits, base);
+        let xs: Vec<Vec<bool>> = (0..40)
+            .map(|_| (0..inp).map(|_| rng.random()).collect())
+            .collect();
+        let x = BitMatrix::from_bools(inp, &xs).unwrap();
+        let got_bits = Chain::new(vec![bits.clone().into()]).unwrap().scores(&x);
+        let got_float = Chain::new(vec![float.clone().into()]).unwrap().scores(&x);
+        for (i, xi) in xs.iter().enumerate() {
+            for j in 0..out {
+                let d = (0..inp)
+                    .filter(|&c| base.weights().get(j, c) != xi[c])
+                    .count() as i64;
+                let b = i64::from(base.bias_bit(j));
+                assert_eq!(got_bits.row(i)[j], f32::from(u8::from(d + b > t[j])));
+                assert_eq!(got_float.row(i)[j], scale[j] * (d + b) as f32 + offset[j]);
+            }
+        }
+        assert_eq!(bits.to_string(), "BitDense(150, 21, thresholds)");
+        assert_eq!(float.to_string(), "BitDense(150, 21, float, scaled)");
+    }
+
+    #[test]
     fn tie_gives_zero_bit() {
         // n = 3, d + b = 2: 2 * 2 > 4 is false, so the bit is 0.
         let mut l = BitDense::new(3, 1);

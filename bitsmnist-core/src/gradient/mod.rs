@@ -488,7 +488,7 @@ impl Trainer {
                         return Ok(outcome(reason, epochs_run, self.epoch, last_test, start));
                     }
                     // The epoch is complete: record it, then stop.
-                    self.finish_epoch(test, loss_sum, correct, seen, lr, epoch_start, opts);
+                    self.finish_epoch(train, test, loss_sum, correct, seen, lr, epoch_start, opts);
                     epochs_run += 1;
                     last_test = self.history.last().and_then(|r| r.test_accuracy);
                     let _ = callback(&Progress {
@@ -498,7 +498,7 @@ impl Trainer {
                     return Ok(outcome(reason, epochs_run, self.epoch, last_test, start));
                 }
             }
-            self.finish_epoch(test, loss_sum, correct, seen, lr, epoch_start, opts);
+            self.finish_epoch(train, test, loss_sum, correct, seen, lr, epoch_start, opts);
             epochs_run += 1;
             last_test = self.history.last().and_then(|r| r.test_accuracy);
             let flow = callback(&Progress {
@@ -520,6 +520,7 @@ impl Trainer {
     #[allow(clippy::too_many_arguments)]
     fn finish_epoch(
         &mut self,
+        train: &Split,
         test: Option<&Split>,
         loss_sum: f64,
         correct: usize,
@@ -530,6 +531,9 @@ impl Trainer {
     ) {
         let train_secs = epoch_start.elapsed().as_secs_f64();
         self.epoch += 1;
+        if self.is_finished() && self.params.recalibrate {
+            self.recalibrate(train).expect("split checked");
+        }
         let test_accuracy =
             test.map(|t| accuracy(&self.export(), t, self.params.input).expect("split checked"));
         self.elapsed_secs += epoch_start.elapsed().as_secs_f64();
@@ -545,7 +549,7 @@ impl Trainer {
         };
         if opts
             .print_every
-            .is_some_and(|e| self.epoch % e == 0 || self.is_finished())
+            .is_some_and(|e| self.epoch.is_multiple_of(e) || self.is_finished())
         {
             println!("{record}");
         }
@@ -579,7 +583,7 @@ impl Trainer {
         for chunk in idx.chunks(1000) {
             let b = chunk.len();
             let x = batch_input(split, chunk, self.params.input, &vec![(0, 0); b], self.side);
-            let logits = self.net.forward_eval(&x, b);
+            let logits = self.net.forward_eval(&x, b, self.net.layers.len());
             out.extend((0..b).map(|i| {
                 (0..c).fold(0, |best, k| {
                     if logits[k * b + i] > logits[best * b + i] {
@@ -591,6 +595,22 @@ impl Trainer {
             }));
         }
         Ok(out)
+    }
+
+    /// Replaces the batch-norm running statistics with the exact statistics of `split`
+    /// (without augmentation), layer after layer. [`Trainer::train`] does this after the last
+    /// epoch when [`GradientParams::recalibrate`] is on.
+    pub fn recalibrate(&mut self, split: &Split) -> Result<(), GradientError> {
+        self.check_split_input(split)?;
+        let (input, side) = (self.params.input, self.side);
+        let idx: Vec<usize> = (0..split.len()).collect();
+        self.net.recalibrate(&|f: &mut net::Visit<'_>| {
+            for chunk in idx.chunks(1000) {
+                let x = batch_input(split, chunk, input, &vec![(0, 0); chunk.len()], side);
+                f(&x, chunk.len());
+            }
+        });
+        Ok(())
     }
 
     fn check_split_input(&self, split: &Split) -> Result<(), GradientError> {
@@ -644,7 +664,7 @@ fn export_hidden(l: &net::Layer, inv: &[f32]) -> Layer {
     let n = l.n;
     let mut weights = BitMatrix::zeros(l.m, n);
     let mut thresholds = Vec::with_capacity(l.m);
-    for j in 0..l.m {
+    for (j, &inv) in inv.iter().enumerate() {
         let flip = l.gamma[j] < 0.0;
         for (c, bit) in row_bits(l, j, flip).enumerate() {
             if bit {
@@ -660,7 +680,7 @@ fn export_hidden(l: &net::Layer, inv: &[f32]) -> Layer {
             } else {
                 n as f32 - 2.0 * d as f32
             };
-            bn_eval(z, l.mean[j], inv[j], l.gamma[j], l.beta[j]) < 0.0
+            bn_eval(z, l.mean[j], inv, l.gamma[j], l.beta[j]) < 0.0
         };
         let (mut lo, mut hi) = (0, n + 1); // the first firing distance is in lo..=hi
         while lo < hi {
@@ -683,14 +703,14 @@ fn export_hidden(l: &net::Layer, inv: &[f32]) -> Layer {
 fn export_output(l: &net::Layer, inv: &[f32]) -> Layer {
     let mut weights = BitMatrix::zeros(l.m, l.n);
     let (mut scale, mut offset) = (Vec::with_capacity(l.m), Vec::with_capacity(l.m));
-    for j in 0..l.m {
+    for (j, &inv) in inv.iter().enumerate() {
         for (c, bit) in row_bits(l, j, false).enumerate() {
             if bit {
                 weights.set(j, c, true);
             }
         }
         // gamma ((n - 2d) - mean) inv + beta = scale d + offset
-        let (g, i) = (f64::from(l.gamma[j]), f64::from(inv[j]));
+        let (g, i) = (f64::from(l.gamma[j]), f64::from(inv));
         scale.push((-2.0 * g * i) as f32);
         offset.push((g * i * (l.n as f64 - f64::from(l.mean[j])) + f64::from(l.beta[j])) as f32);
     }
@@ -706,10 +726,10 @@ fn export_output(l: &net::Layer, inv: &[f32]) -> Layer {
 fn export_dense(l: &net::Layer, inv: &[f32]) -> Layer {
     let mut weights = Vec::with_capacity(l.m * l.n);
     let mut bias = Vec::with_capacity(l.m);
-    for j in 0..l.m {
+    for (j, &inv) in inv.iter().enumerate() {
         let (g, i, mu, b) = (
             f64::from(l.gamma[j]),
-            f64::from(inv[j]),
+            f64::from(inv),
             f64::from(l.mean[j]),
             f64::from(l.beta[j]),
         );

@@ -205,6 +205,9 @@ pub(crate) struct Net {
     pub clip: f32,
 }
 
+/// A visitor of input chunks (`inputs x batch`, batch).
+pub(crate) type Visit<'a> = dyn FnMut(&[f32], usize) + 'a;
+
 /// What the backward pass needs from the forward pass of one batch.
 pub(crate) struct Cache {
     batch: usize,
@@ -306,13 +309,18 @@ impl Net {
         cache
     }
 
-    /// Evaluation-mode forward (running statistics, binary path): logits, `classes x batch`.
-    pub fn forward_eval(&self, x: &[f32], batch: usize) -> Vec<f32> {
+    /// Evaluation-mode forward (running statistics, binary path) of `x` (`inputs x batch`)
+    /// through layers `0..upto`, then the pre-activations of layer `upto` (`m x batch`); with
+    /// `upto` the number of layers, the logits.
+    pub fn forward_eval(&self, x: &[f32], batch: usize, upto: usize) -> Vec<f32> {
         let last = self.layers.len() - 1;
         let mut a = x.to_vec();
-        for (li, l) in self.layers.iter().enumerate() {
+        for (li, l) in self.layers.iter().enumerate().take(upto + 1) {
             let mut z = vec![0.0f32; l.m * batch];
             gemm(l.m, l.n, batch, &l.wb, l.n, 1, &a, batch, 1, &mut z);
+            if li == upto {
+                return z;
+            }
             let inv = l.eval_inv_std(self.eps);
             z.par_chunks_mut(batch).enumerate().for_each(|(j, zr)| {
                 for v in zr.iter_mut() {
@@ -323,6 +331,40 @@ impl Net {
             a = z;
         }
         a
+    }
+
+    /// Replaces the running statistics with the exact population statistics of the examples
+    /// that `chunks` yields (`inputs x batch` each, always in the same order), layer after
+    /// layer, each layer seeing the recalibrated ones before it.
+    pub fn recalibrate(&mut self, chunks: &dyn Fn(&mut Visit<'_>)) {
+        for li in 0..self.layers.len() {
+            let m = self.layers[li].m;
+            let (mut sum, mut sq, mut count) = (vec![0.0f64; m], vec![0.0f64; m], 0usize);
+            chunks(&mut |x, b| {
+                let z = self.forward_eval(x, b, li);
+                sum.par_iter_mut()
+                    .zip(sq.par_iter_mut())
+                    .zip(z.par_chunks(b))
+                    .for_each(|((s, q), zr)| {
+                        for &v in zr {
+                            *s += f64::from(v);
+                            *q += f64::from(v) * f64::from(v);
+                        }
+                    });
+                count += b;
+            });
+            if count < 2 {
+                return;
+            }
+            let n = count as f64;
+            let l = &mut self.layers[li];
+            for j in 0..m {
+                let mean = sum[j] / n;
+                let var = ((sq[j] / n - mean * mean) * n / (n - 1.0)).max(0.0);
+                l.mean[j] = mean as f32;
+                l.var[j] = var as f32;
+            }
+        }
     }
 
     /// Mean softmax cross-entropy of the logits against `labels`, the gradient of that mean
@@ -501,16 +543,28 @@ mod tests {
     /// weights, hardtanh activations); check it against central differences.
     #[test]
     fn backward_matches_numerical_gradient_on_latent_path() {
-        let mut net = tiny_net(1);
-        for l in &mut net.layers {
-            l.binarize(Path::Latent);
-        }
+        // Pick a net and batch with no hidden output near the kinks of hardtanh (±1), so that
+        // central differences do not straddle one, but with some units saturated (gradient
+        // blocked) so that the straight-through mask is exercised.
         let batch = 6;
-        let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let x: Vec<f32> = (0..12 * batch)
-            .map(|_| if rng.random() { 1.0 } else { -1.0 })
-            .collect();
         let labels: Vec<u8> = (0..batch).map(|i| (i % 3) as u8).collect();
+        let (net, x) = (1..100)
+            .find_map(|seed| {
+                let mut net = tiny_net(seed);
+                for l in &mut net.layers {
+                    l.binarize(Path::Latent);
+                }
+                let mut rng = ChaCha8Rng::seed_from_u64(seed + 1000);
+                let x: Vec<f32> = (0..12 * batch)
+                    .map(|_| if rng.random() { 1.0 } else { -1.0 })
+                    .collect();
+                let c = net.clone().forward_train(x.clone(), batch, Path::Latent);
+                let hidden = || c.y[..2].iter().flatten();
+                let margin = hidden().map(|y| (y.abs() - 1.0).abs()).fold(1.0, f32::min);
+                let saturated = hidden().filter(|y| y.abs() > 1.0).count();
+                (margin > 0.03 && saturated >= 5).then_some((net, x))
+            })
+            .expect("some seed has margin");
         let loss_of = |net: &Net| {
             let mut n = net.clone();
             let c = n.forward_train(x.clone(), batch, Path::Latent);
@@ -520,7 +574,7 @@ mod tests {
         let cache = n0.forward_train(x.clone(), batch, Path::Latent);
         let (_, dl, _) = n0.loss(&cache, &labels);
         let grads = n0.backward(&cache, dl);
-        let h = 1e-2f32;
+        let h = 1e-3f32;
         let mut checked = 0;
         let mut worst = 0.0f64;
         for li in 0..net.layers.len() {
@@ -534,6 +588,9 @@ mod tests {
                 minus.layers[li].binarize(Path::Latent);
                 let num = (loss_of(&plus) - loss_of(&minus)) / (2.0 * h as f64);
                 let ana = grads.w[li][k] as f64;
+                if (num - ana).abs() / (1e-3 + ana.abs()) > 0.05 {
+                    eprintln!("w l{li} k{k} num {num} ana {ana}");
+                }
                 worst = worst.max((num - ana).abs() / (1e-3 + ana.abs()));
                 checked += 1;
             }
@@ -550,6 +607,9 @@ mod tests {
                     }
                     let num = (loss_of(&plus) - loss_of(&minus)) / (2.0 * h as f64);
                     let ana = g[j] as f64;
+                    if (num - ana).abs() / (1e-3 + ana.abs()) > 0.05 {
+                        eprintln!("gb{which} l{li} j{j} num {num} ana {ana}");
+                    }
                     worst = worst.max((num - ana).abs() / (1e-3 + ana.abs()));
                     checked += 1;
                 }

@@ -153,6 +153,9 @@ pub struct GradientParams {
     pub max_shift: u8,
     /// What the first layer sees (default [`Input::Bits`]).
     pub input: Input,
+    /// After the last epoch, replace the batch-norm running statistics by the exact ones of
+    /// the whole training split without augmentation, before export (default on).
+    pub recalibrate: bool,
     /// Seed of the initial weights, the example order and the augmentation (default 1).
     pub seed: u64,
 }
@@ -174,6 +177,7 @@ impl Default for GradientParams {
             bn_momentum: 0.1,
             max_shift: 1,
             input: Input::Bits,
+            recalibrate: true,
             seed: 1,
         }
     }
@@ -231,6 +235,12 @@ impl GradientParams {
     /// Sets [`input`](Self::input).
     pub fn input(mut self, i: Input) -> Self {
         self.input = i;
+        self
+    }
+
+    /// Sets [`recalibrate`](Self::recalibrate).
+    pub fn recalibrate(mut self, on: bool) -> Self {
+        self.recalibrate = on;
         self
     }
 
