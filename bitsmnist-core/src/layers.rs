@@ -97,7 +97,7 @@ pub enum BitOutput {
 /// with per-neuron parameters folded from batch normalisation, so that inference stays XOR +
 /// popcount + compare: integer thresholds ([`BitDense::with_thresholds`]) for bit outputs, and
 /// a scale and offset ([`BitDense::with_affine`]) for float outputs.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone)]
 pub struct BitDense {
     weights: BitMatrix,
     bias: BitMatrix,
@@ -108,8 +108,93 @@ pub struct BitDense {
     /// `σ(1 - (d + b_j) / n)`.
     affine: Option<Vec<(f32, f32)>>,
     /// The weights re-laid for the block kernels, built on first use and dropped on any edit.
-    #[serde(skip)]
     packed: OnceLock<Arc<Packed>>,
+}
+
+thread_local! {
+    /// Set while decoding a model file of format version 1 (see [`with_v1_layout`]).
+    static V1_LAYOUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (a decoder) with [`BitDense`] deserialising the layout of model-file version 1:
+/// weights, bias and output only, without the per-neuron thresholds and scales added in
+/// version 2. Bincode is not self-describing, so the decoder has to be told; everything else
+/// in a model file kept its layout, so this is the whole version-1 decode path.
+#[cfg_attr(not(test), allow(dead_code))] // until the model file decodes version 1 with it
+pub(crate) fn with_v1_layout<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            V1_LAYOUT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(V1_LAYOUT.with(|c| c.replace(true)));
+    f()
+}
+
+/// The serialized form of a [`BitDense`] (version 2 and later).
+#[derive(Serialize)]
+struct BitDenseRef<'a> {
+    weights: &'a BitMatrix,
+    bias: &'a BitMatrix,
+    output: BitOutput,
+    thresholds: &'a Option<Vec<i64>>,
+    affine: &'a Option<Vec<(f32, f32)>>,
+}
+
+#[derive(Deserialize)]
+struct BitDenseV2 {
+    weights: BitMatrix,
+    bias: BitMatrix,
+    output: BitOutput,
+    thresholds: Option<Vec<i64>>,
+    affine: Option<Vec<(f32, f32)>>,
+}
+
+/// The serialized form of a [`BitDense`] in model-file version 1.
+#[derive(Deserialize)]
+struct BitDenseV1 {
+    weights: BitMatrix,
+    bias: BitMatrix,
+    output: BitOutput,
+}
+
+impl Serialize for BitDense {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        BitDenseRef {
+            weights: &self.weights,
+            bias: &self.bias,
+            output: self.output,
+            thresholds: &self.thresholds,
+            affine: &self.affine,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BitDense {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v2 = if V1_LAYOUT.with(std::cell::Cell::get) {
+            let v1 = BitDenseV1::deserialize(d)?;
+            BitDenseV2 {
+                weights: v1.weights,
+                bias: v1.bias,
+                output: v1.output,
+                thresholds: None,
+                affine: None,
+            }
+        } else {
+            BitDenseV2::deserialize(d)?
+        };
+        Ok(Self {
+            weights: v2.weights,
+            bias: v2.bias,
+            output: v2.output,
+            thresholds: v2.thresholds,
+            affine: v2.affine,
+            packed: OnceLock::new(),
+        })
+    }
 }
 
 /// A [`BitDense`] prepared for the kernels: weights interleaved, bit-rule thresholds (bias
@@ -1016,6 +1101,28 @@ mod tests {
         }
         assert_eq!(bits.to_string(), "BitDense(150, 21, thresholds)");
         assert_eq!(float.to_string(), "BitDense(150, 21, float, scaled)");
+    }
+
+    #[test]
+    fn bit_dense_round_trips_and_reads_the_version_1_layout() {
+        let cfg = bincode::config::standard();
+        let l = BitDense::new(70, 5)
+            .with_seed(3)
+            .with_thresholds(vec![1, 2, 3, 4, 5])
+            .unwrap();
+        let bytes = bincode::serde::encode_to_vec(&l, cfg).unwrap();
+        let (back, _): (BitDense, usize) = bincode::serde::decode_from_slice(&bytes, cfg).unwrap();
+        assert_eq!(back, l);
+        // Version 1 wrote weights, bias and output only.
+        #[derive(Serialize)]
+        struct V1<'a>(&'a BitMatrix, &'a BitMatrix, BitOutput);
+        let old = BitDense::new(70, 5).with_seed(4);
+        let v1 = bincode::serde::encode_to_vec(V1(old.weights(), old.bias(), old.output()), cfg)
+            .unwrap();
+        let (back, read): (BitDense, usize) =
+            with_v1_layout(|| bincode::serde::decode_from_slice(&v1, cfg)).unwrap();
+        assert_eq!((back, read), (old, v1.len()));
+        assert!(bincode::serde::decode_from_slice::<BitDense, _>(&v1, cfg).is_err());
     }
 
     #[test]
