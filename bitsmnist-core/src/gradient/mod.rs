@@ -266,7 +266,7 @@ fn splitmix(mut z: u64) -> u64 {
 
 /// The state of a gradient training run: hyper-parameters, the training-time network (latent
 /// weights, batch norm, Adam moments), the epoch reached and the history.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Trainer {
     params: GradientParams,
     net: Net,
@@ -650,6 +650,21 @@ impl Trainer {
             })
             .collect();
         Chain::new(layers).expect("widths line up")
+    }
+}
+
+impl std::fmt::Debug for Trainer {
+    /// A summary, not the millions of weights.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let widths: Vec<usize> = std::iter::once(self.inputs())
+            .chain(self.net.layers.iter().map(|l| l.m))
+            .collect();
+        f.debug_struct("Trainer")
+            .field("widths", &widths)
+            .field("epoch", &self.epoch)
+            .field("step", &self.step)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
     }
 }
 
