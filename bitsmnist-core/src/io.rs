@@ -38,7 +38,7 @@ use crate::layers::Chain;
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
 
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 24;
@@ -299,9 +299,17 @@ impl ModelFile {
                 computed,
             });
         }
-        let (file, read): (Self, usize) =
+        let decode = || -> Result<(Self, usize), ModelFileError> {
             bincode::serde::decode_from_slice(payload, bincode_config())
-                .map_err(|e| ModelFileError::Decode(e.to_string()))?;
+                .map_err(|e| ModelFileError::Decode(e.to_string()))
+        };
+        // Version 1 differs only in the layout of a bit layer (no per-neuron thresholds or
+        // scales); everything else decodes the same.
+        let (file, read) = if header.version == 1 {
+            crate::layers::with_v1_layout(decode)?
+        } else {
+            decode()?
+        };
         if read != payload.len() {
             return Err(ModelFileError::TrailingBytes {
                 extra: (payload.len() - read) as u64,
@@ -329,6 +337,7 @@ impl ModelFile {
 }
 
 struct Header {
+    version: u32,
     payload_len: u64,
     crc: u32,
 }
@@ -362,7 +371,11 @@ fn parse_header(bytes: &[u8]) -> Result<Header, ModelFileError> {
         });
     }
     let crc = u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes"));
-    Ok(Header { payload_len, crc })
+    Ok(Header {
+        version,
+        payload_len,
+        crc,
+    })
 }
 
 fn check_total_length(payload_len: u64, total: u64) -> Result<(), ModelFileError> {

@@ -12,6 +12,7 @@
 //! - [`io`]: the versioned, checked `.bin` model file ([`io::ModelFile`]) and atomic writes.
 //! - [`display`]: rich output in Jupyter notebooks (evcxr): digits, galleries, model tables,
 //!   confusion heat maps, weight images, line plots.
+//! - [`gradient`]: gradient training (straight-through estimator) exported to bit layers.
 //!
 //! ```
 //! use bitsmnist_core::prelude::*;
@@ -33,6 +34,7 @@ pub mod datasets;
 pub mod display;
 pub mod fitness;
 pub mod genetic;
+pub mod gradient;
 pub mod io;
 pub mod layers;
 pub mod statistics;

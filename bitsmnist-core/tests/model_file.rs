@@ -98,7 +98,10 @@ fn wrap(payload: &[u8]) -> Vec<u8> {
 fn header_layout_is_as_documented() {
     let b = small_file();
     assert_eq!(&b[..8], b"BITSMNST");
-    assert_eq!(u32::from_le_bytes(b[8..12].try_into().unwrap()), 1);
+    assert_eq!(
+        u32::from_le_bytes(b[8..12].try_into().unwrap()),
+        FORMAT_VERSION
+    );
     let len = u64::from_le_bytes(b[12..20].try_into().unwrap());
     assert_eq!(len as usize, b.len() - HEADER_LEN);
     let crc = u32::from_le_bytes(b[20..24].try_into().unwrap());
@@ -239,6 +242,8 @@ struct Bd {
     weights: M,
     bias: M,
     output: BitOutput,
+    thresholds: Option<Vec<i64>>,
+    affine: Option<Vec<(f32, f32)>>,
 }
 #[derive(Serialize)]
 enum L {
@@ -271,6 +276,8 @@ fn bd(rows: usize, cols: usize, words: Vec<u64>, bias: M) -> L {
         weights: M { rows, cols, words },
         bias,
         output: BitOutput::Bits,
+        thresholds: None,
+        affine: None,
     })
 }
 
@@ -289,7 +296,12 @@ fn decoded_invariants_are_checked() {
     let ok = file_with(vec![bd(2, 70, vec![1, 2, 3, 4], bias(2))], meta());
     let m = ModelFile::from_bytes(&ok).unwrap();
     assert_eq!(m.model.to_string(), "Chain(BitDense(70, 2))");
+    let L::Bit(mut b) = bd(2, 70, vec![1, 2, 3, 4], bias(2));
+    b.thresholds = Some(vec![3]);
+    let wrong_thresholds = L::Bit(b);
     let cases = [
+        // One threshold for two neurons.
+        file_with(vec![wrong_thresholds], meta()),
         // Padding bit 70 set.
         file_with(vec![bd(2, 70, vec![1, 1 << 6, 3, 4], bias(2))], meta()),
         // Too few words.
@@ -323,14 +335,14 @@ fn decoded_invariants_are_checked() {
             meta().with_task(&Task::zero_one()),
         ),
     ];
-    for (i, c) in cases[..6].iter().enumerate() {
+    for (i, c) in cases[..7].iter().enumerate() {
         let err = ModelFile::from_bytes(c).unwrap_err();
         assert!(
             matches!(err, ModelFileError::Invalid(_)),
             "case {i}: {err:?}"
         );
     }
-    assert!(ModelFile::from_bytes(&cases[6]).is_ok());
+    assert!(ModelFile::from_bytes(&cases[7]).is_ok());
     let bad_task: Task = serde_task(&[3, 3]);
     let err = ModelFile::from_bytes(&file_with(
         vec![bd(2, 70, vec![0; 4], bias(2))],
