@@ -13,6 +13,7 @@ macro_rules! out {
 
 mod bench;
 mod data;
+mod eval;
 mod train;
 
 use std::process::ExitCode;
@@ -33,9 +34,11 @@ enum Command {
     Data(data::Args),
     /// Compare the bit kernels with an f32 sgemm on this machine (a few seconds).
     Bench(bench::Args),
-    /// Train a bit model (`--method gradient`: straight-through back-propagation) and report
-    /// its accuracy on the test split.
-    Train(train::Args),
+    /// Train a bit model (genetic search by default, or `--method gradient`) with per-task
+    /// defaults, and report its error on the test split.
+    Train(Box<train::Args>),
+    /// Evaluate a saved model (`.bin`): error, accuracy, MCC and the confusion matrix.
+    Eval(eval::Args),
 }
 
 fn print_line(args: std::fmt::Arguments<'_>) {
@@ -54,11 +57,21 @@ fn print_line(args: std::fmt::Arguments<'_>) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap adds a usage hint; keep the one line that says what is wrong.
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Data(a) => data::run(a),
         Command::Bench(a) => bench::run(a),
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
+        Command::Eval(a) => eval::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

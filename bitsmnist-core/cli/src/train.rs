@@ -3,14 +3,26 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use bitsmnist_core::datasets::{Dataset, Task};
+use bitsmnist_core::fitness::{Fitness, Metric};
+use bitsmnist_core::genetic::{
+    self as ga, Adaptation, Crossover, Mutation, Recipe, Selection, TrainingSet,
+};
 use bitsmnist_core::gradient::{self, GradientParams, Input, Schedule, TrainOptions, Trainer};
+use bitsmnist_core::io::{Metadata, ModelFile};
+use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain};
+use bitsmnist_core::statistics::ConfusionMatrix;
 
 use crate::data::DataOptions;
 
 /// Training method.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
+    /// Gradient-free search over the bits (the original's genetic algorithm, and more).
+    Genetic,
     /// Back-propagation with the straight-through estimator, folded into bit layers.
     Gradient,
 }
@@ -21,11 +33,69 @@ pub struct Args {
     #[command(flatten)]
     data: DataOptions,
     /// Training method.
-    #[arg(long, value_enum, default_value = "gradient")]
+    #[arg(long, value_enum, default_value = "genetic")]
     method: Method,
-    /// Hidden layer widths, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "2048")]
+    /// Task: `zero-one`, `digits`, or a class list such as `3,8`.
+    #[arg(long, default_value = "zero-one")]
+    task: Task,
+    /// Fraction of the training split to use (class-balanced scan as the original's sample).
+    #[arg(long, default_value_t = 1.0)]
+    sample: f64,
+    /// Hidden layer widths, comma-separated (default: per task for genetic, 2048 for gradient).
+    #[arg(long, value_delimiter = ',')]
     hidden: Vec<usize>,
+    /// Output layer: `float` (popcount score), `bits` (the original's bit output) or an
+    /// activation name (`sigmoid`, ...) (genetic).
+    #[arg(long)]
+    output: Option<String>,
+    /// Candidates per generation (genetic; default per task).
+    #[arg(long)]
+    population: Option<usize>,
+    /// Best candidates kept unchanged (genetic; default per task).
+    #[arg(long)]
+    elitism: Option<usize>,
+    /// Parent selection: `elite` or `tournament:SIZE` (genetic).
+    #[arg(long)]
+    selection: Option<String>,
+    /// Crossover: `split:DIVISOR` (the original), `uniform`, `neuron` or `none` (genetic).
+    #[arg(long)]
+    crossover: Option<String>,
+    /// Mutation: `replace:RATE` (the original), `flip:RATE` or `flip-k:K` (genetic).
+    #[arg(long)]
+    mutation: Option<String>,
+    /// Adaptive mutation strength: `none`, `one-fifth` or `stagnation:PATIENCE` (genetic).
+    #[arg(long)]
+    adapt: Option<String>,
+    /// Fitness evaluations averaged per candidate (genetic).
+    #[arg(long)]
+    evals: Option<usize>,
+    /// Fitness on a fresh seeded mini-batch of this size each generation, or `full` (genetic).
+    #[arg(long)]
+    batch: Option<String>,
+    /// Fitness: `score` (the original), `accuracy` or `mcc` (genetic).
+    #[arg(long)]
+    fitness: Option<Metric>,
+    /// Stop after this many generations (genetic).
+    #[arg(long)]
+    generations: Option<u64>,
+    /// Stop when the best fitness reaches this value (genetic).
+    #[arg(long)]
+    target: Option<f64>,
+    /// Stop after this many generations without improvement (genetic).
+    #[arg(long)]
+    patience: Option<u64>,
+    /// Record test accuracy every so many generations (genetic; 0: never).
+    #[arg(long, default_value_t = 0)]
+    validate_every: u64,
+    /// Save a checkpoint into `--out` every so many generations (genetic).
+    #[arg(long)]
+    checkpoint_every: Option<u64>,
+    /// Continue the training state saved in this `.bin` (genetic).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Write the model (and, for genetic, the training state) to this `.bin` file.
+    #[arg(long)]
+    out: Option<PathBuf>,
     /// Epochs (gradient).
     #[arg(long, default_value_t = 30)]
     epochs: u32,
@@ -47,9 +117,12 @@ pub struct Args {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Print a progress line every so many epochs (0: only the summary).
+    /// Print a progress line every so many epochs (gradient; 0: only the summary).
     #[arg(long, default_value_t = 1)]
     progress: u32,
+    /// No progress bar (genetic).
+    #[arg(long)]
+    quiet: bool,
     /// Stop after this many seconds (the model trained so far is kept).
     #[arg(long)]
     time_limit: Option<f64>,
@@ -68,15 +141,299 @@ pub fn run(args: Args) -> Result<()> {
             .build_global()
             .context("setting the thread count")?;
     }
-    let data = args.data.load()?;
+    let full = args.data.load()?;
+    let mut data = full.for_task(&args.task);
+    if !(args.sample > 0.0 && args.sample <= 1.0) {
+        bail!("--sample must be in (0, 1], got {}", args.sample);
+    }
+    if args.sample < 1.0 {
+        data.train = data.train.sample(args.sample, data.classes());
+    }
     match args.method {
+        Method::Genetic => genetic_run(&args, &data),
         Method::Gradient => gradient_run(&args, &data),
     }
 }
 
-fn gradient_run(args: &Args, data: &bitsmnist_core::datasets::Dataset) -> Result<()> {
+fn parse_kv(s: &str) -> (&str, Option<&str>) {
+    match s.split_once(':') {
+        Some((k, v)) => (k, Some(v)),
+        None => (s, None),
+    }
+}
+
+fn num<T: std::str::FromStr>(what: &str, v: Option<&str>) -> Result<T> {
+    let v = v.with_context(|| format!("{what} needs a value after `:`"))?;
+    v.parse()
+        .map_err(|_| anyhow::anyhow!("{what}: `{v}` is not a valid number"))
+}
+
+/// Applies the command line's trainer options over the task's defaults.
+fn trainer_params(args: &Args, mut p: ga::TrainerParams) -> Result<ga::TrainerParams> {
+    if let Some(n) = args.population {
+        p.population = n;
+    }
+    if let Some(n) = args.elitism {
+        p.elitism = n;
+    }
+    if let Some(s) = &args.selection {
+        p.selection = match parse_kv(s) {
+            ("elite", None) => Selection::Elite,
+            ("tournament", v) => Selection::Tournament {
+                size: num("tournament", v.or(Some("3")))?,
+            },
+            _ => bail!("--selection `{s}`: use elite or tournament:SIZE"),
+        };
+    }
+    if let Some(s) = &args.crossover {
+        p.crossover = match parse_kv(s) {
+            ("split", v) => Crossover::Split {
+                divisor: num("split", v.or(Some("2")))?,
+            },
+            ("uniform", None) => Crossover::Uniform,
+            ("neuron", None) => Crossover::Neuron,
+            ("none", None) => Crossover::None,
+            _ => bail!("--crossover `{s}`: use split:DIVISOR, uniform, neuron or none"),
+        };
+    }
+    if let Some(s) = &args.mutation {
+        p.mutation = match parse_kv(s) {
+            ("replace", v) => Mutation::Replace {
+                rate: num("replace", v)?,
+            },
+            ("flip", v) => Mutation::Flip {
+                rate: num("flip", v)?,
+            },
+            ("flip-k", v) => Mutation::FlipK {
+                k: num("flip-k", v)?,
+            },
+            _ => bail!("--mutation `{s}`: use replace:RATE, flip:RATE or flip-k:K"),
+        };
+    }
+    if let Some(s) = &args.adapt {
+        p.adaptation = match parse_kv(s) {
+            ("none", None) => Adaptation::None,
+            ("one-fifth", None) => Adaptation::OneFifth {
+                factor: 1.2,
+                min_scale: 0.01,
+                max_scale: 10.0,
+            },
+            ("stagnation", v) => Adaptation::Stagnation {
+                patience: num("stagnation", v.or(Some("50")))?,
+                factor: 0.5,
+                min_scale: 0.01,
+            },
+            _ => bail!("--adapt `{s}`: use none, one-fifth or stagnation:PATIENCE"),
+        };
+    }
+    if let Some(n) = args.evals {
+        p.evals_per_candidate = n;
+    }
+    if let Some(b) = &args.batch {
+        p.batch_size = match b.as_str() {
+            "full" => None,
+            n => Some(num("--batch", Some(n))?),
+        };
+    }
+    p.seed = args.seed;
+    p.check().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(p)
+}
+
+fn output_kind(s: &str) -> Result<BitOutput> {
+    Ok(match s {
+        "bits" => BitOutput::Bits,
+        "float" => BitOutput::Float(Activation::Identity),
+        a => BitOutput::Float(
+            a.parse::<Activation>()
+                .map_err(|e| anyhow::anyhow!("--output: {e}"))?,
+        ),
+    })
+}
+
+fn genetic_run(args: &Args, data: &Dataset) -> Result<()> {
+    let recipe = Recipe::for_task(&args.task);
+    let classes = data.classes();
+    let mut set = match &args.resume {
+        Some(path) => {
+            let file = ModelFile::load(path).with_context(|| format!("{}", path.display()))?;
+            file.training
+                .with_context(|| format!("{}: holds no training state", path.display()))?
+        }
+        None => {
+            let hidden = if args.hidden.is_empty() {
+                vec![recipe.hidden]
+            } else {
+                args.hidden.clone()
+            };
+            if hidden.contains(&0) {
+                bail!("--hidden: every hidden layer needs at least one neuron");
+            }
+            let output = match &args.output {
+                Some(o) => output_kind(o)?,
+                None => recipe.output,
+            };
+            let mut layers = Vec::new();
+            let mut width = data.pixels();
+            for (i, &h) in hidden.iter().enumerate() {
+                layers.push(
+                    BitDense::new(width, h)
+                        .with_seed(args.seed + i as u64)
+                        .into(),
+                );
+                width = h;
+            }
+            layers.push(
+                BitDense::new(width, classes)
+                    .with_seed(args.seed + 100)
+                    .with_output(output)
+                    .into(),
+            );
+            let chain = Chain::new(layers)?;
+            let params = trainer_params(args, recipe.params.clone())?;
+            TrainingSet::for_all_bit_layers(chain, params)?
+        }
+    };
+    if set.chain().inputs() != data.pixels() || set.chain().outputs() != classes {
+        bail!(
+            "the model takes {} inputs and gives {} outputs; this data set and task need {} and {}",
+            set.chain().inputs(),
+            set.chain().outputs(),
+            data.pixels(),
+            classes
+        );
+    }
+    let metric = args.fitness.unwrap_or(recipe.metric);
+    let fitness = Fitness::new(metric, &data.train);
+    let mut opts = ga::TrainOptions::new().quiet();
+    let explicit_stop =
+        args.generations.is_some() || args.target.is_some() || args.time_limit.is_some();
+    if let Some(n) = args.generations {
+        opts = opts.generations(n);
+    }
+    if let Some(t) = args.target {
+        opts = opts.target_fitness(t);
+    }
+    if let Some(n) = args.patience {
+        opts = opts.patience(n);
+    }
+    let limit = match args.time_limit {
+        Some(s) => Some(Duration::from_secs_f64(s.max(0.0))),
+        None if !explicit_stop && args.patience.is_none() => Some(recipe.time_limit),
+        None => None,
+    };
+    if let Some(l) = limit {
+        opts = opts.time_limit(l);
+    }
+    if args.validate_every > 0 {
+        opts = opts.validate_on(&data.test, args.validate_every);
+    }
+    let meta = Metadata::now()
+        .with_dataset(data)
+        .with_task(&args.task)
+        .with_extra("method", "genetic");
+    out!(
+        "{}: task {}, {} training and {} test examples; {} ; fitness {}; seed {}; {} threads",
+        data.name,
+        args.task,
+        data.train.len(),
+        data.test.len(),
+        set.chain(),
+        metric.name(),
+        args.seed,
+        rayon::current_num_threads()
+    );
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = match limit {
+            Some(l) => indicatif::ProgressBar::new(l.as_secs()),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
+                .expect("valid template"),
+        );
+        b
+    };
+    let start = Instant::now();
+    let mut checkpoint_error = None;
+    let outcome = set.train(&fitness, &opts, |p| {
+        let r = p.record;
+        bar.set_position(start.elapsed().as_secs());
+        bar.set_message(format!(
+            "gen {} best {:.4} mean {:.4} ({:.0} gen/s){}",
+            r.generation,
+            r.best,
+            r.mean,
+            r.generations_per_sec,
+            r.validation_accuracy
+                .map(|a| format!(" test acc {:.2}%", a * 100.0))
+                .unwrap_or_default()
+        ));
+        if let (Some(every), Some(path)) = (args.checkpoint_every, &args.out)
+            && every > 0
+            && r.generation.is_multiple_of(every)
+            && let Err(e) = ModelFile::from_training(p.set)
+                .with_meta(meta.clone())
+                .save(path)
+        {
+            checkpoint_error = Some(e);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    bar.finish_and_clear();
+    if let Some(e) = checkpoint_error {
+        return Err(e).context("writing a checkpoint");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let model = set.chain();
+    let train = ConfusionMatrix::evaluate(model, &data.train);
+    let test = ConfusionMatrix::evaluate(model, &data.test);
+    let gps = outcome.steps as f64 / secs.max(1e-9);
+    out!(
+        "stopped: {:?} at generation {} after {secs:.1} s ({gps:.1} generations/s); best fitness {:.4}",
+        outcome.reason,
+        outcome.generation,
+        outcome.best_fitness
+    );
+    out!(
+        "train error {:.4}% , test error {:.4}% ({} of {} test examples wrong)",
+        train.error() * 100.0,
+        test.error() * 100.0,
+        test.total() - (test.accuracy() * test.total() as f64).round() as u64,
+        test.total()
+    );
+    if let Some(path) = &args.out {
+        ModelFile::from_training(&set)
+            .with_meta(meta)
+            .save(path)
+            .with_context(|| format!("{}", path.display()))?;
+        out!("saved {}", path.display());
+    }
+    let json = serde_json::json!({
+        "method": "genetic",
+        "task": args.task.to_string(),
+        "test_error": test.error(),
+        "test_accuracy": test.accuracy(),
+        "train_error": train.error(),
+        "generations": outcome.generation,
+        "seconds": secs,
+        "generations_per_sec": gps,
+    });
+    out!("{json}");
+    Ok(())
+}
+
+fn gradient_run(args: &Args, data: &Dataset) -> Result<()> {
+    let hidden = if args.hidden.is_empty() {
+        vec![2048]
+    } else {
+        args.hidden.clone()
+    };
     let params = GradientParams::default()
-        .hidden(args.hidden.clone())
+        .hidden(hidden.clone())
         .epochs(args.epochs)
         .batch_size(args.batch_size)
         .learning_rate(args.lr)
@@ -92,7 +449,7 @@ fn gradient_run(args: &Args, data: &bitsmnist_core::datasets::Dataset) -> Result
         data.test.len(),
         data.classes(),
         data.pixels(),
-        args.hidden
+        hidden
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
@@ -114,6 +471,19 @@ fn gradient_run(args: &Args, data: &bitsmnist_core::datasets::Dataset) -> Result
     let test_accuracy = gradient::accuracy(&model, &data.test, args.input)?;
     let train_accuracy = gradient::accuracy(&model, &data.train, args.input)?;
     out!("{model}");
+    if let Some(path) = &args.out {
+        ModelFile::new(model.clone())
+            .with_meta(
+                Metadata::now()
+                    .with_dataset(data)
+                    .with_task(&args.task)
+                    .with_extra("method", "gradient")
+                    .with_extra("input", args.input.to_string()),
+            )
+            .save(path)
+            .with_context(|| format!("{}", path.display()))?;
+        out!("saved {}", path.display());
+    }
     out!(
         "stopped: {:?} after {} epochs, {secs:.1} s; exported model: train accuracy {:.2}%, test accuracy {:.2}%",
         outcome.reason,
@@ -124,15 +494,17 @@ fn gradient_run(args: &Args, data: &bitsmnist_core::datasets::Dataset) -> Result
     let json = serde_json::json!({
         "method": "gradient",
         "dataset": data.name,
-        "hidden": args.hidden,
+        "hidden": hidden,
         "input": args.input.to_string(),
         "epochs": outcome.epoch,
+        "generations": 0,
         "train_secs": secs,
+        "seconds": secs,
+        "test_error": 1.0 - test_accuracy,
         "train_accuracy": train_accuracy,
         "test_accuracy": test_accuracy,
         "parameters": model.parameters(),
         "bytes": model.bytes(),
-        "model": serde_json::Value::Null,
     });
     out!("{json}");
     Ok(())

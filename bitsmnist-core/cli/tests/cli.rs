@@ -121,9 +121,104 @@ fn train_gradient_prints_epochs_and_json() {
 
 #[test]
 fn train_rejects_bad_gradient_parameters_in_one_line() {
-    let out = bitsmnist(&["train", "--hidden", "0", "--epochs", "1"]);
+    let out = bitsmnist(&[
+        "train", "--method", "gradient", "--hidden", "0", "--epochs", "1",
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("hidden"), "{err}");
+}
+
+#[test]
+fn genetic_train_saves_resumes_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.bin");
+    let o = out.to_str().unwrap();
+    let run = bitsmnist(&[
+        "train",
+        "--task",
+        "zero-one",
+        "--generations",
+        "5",
+        "--population",
+        "12",
+        "--elitism",
+        "3",
+        "--mutation",
+        "flip-k:8",
+        "--batch",
+        "200",
+        "--quiet",
+        "--seed",
+        "4",
+        "--out",
+        o,
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let j = last_json(&run);
+    assert_eq!(j["generations"], 5);
+    for key in ["test_error", "test_accuracy", "seconds"] {
+        assert!(j[key].is_number(), "{key}: {j}");
+    }
+    let first_error = j["test_error"].as_f64().unwrap();
+    let eval = bitsmnist(&["eval", o]);
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
+    let e = last_json(&eval);
+    assert_eq!(e["test_error"].as_f64().unwrap(), first_error);
+    assert_eq!(e["examples"], 2115);
+    assert!(String::from_utf8_lossy(&eval.stdout).contains("confusion matrix"));
+    // Resume the saved state for 3 more generations.
+    let more = bitsmnist(&[
+        "train",
+        "--resume",
+        o,
+        "--generations",
+        "3",
+        "--quiet",
+        "--out",
+        o,
+    ]);
+    assert!(
+        more.status.success(),
+        "{}",
+        String::from_utf8_lossy(&more.stderr)
+    );
+    assert_eq!(last_json(&more)["generations"], 8);
+}
+
+#[test]
+fn bad_model_files_and_options_are_one_line_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.bin");
+    std::fs::write(&junk, b"not a model").unwrap();
+    for args in [
+        vec!["eval", junk.to_str().unwrap()],
+        vec!["eval", "/nonexistent/model.bin"],
+        vec!["train", "--mutation", "flip-k:x", "--generations", "1"],
+        vec![
+            "train",
+            "--population",
+            "5",
+            "--elitism",
+            "9",
+            "--generations",
+            "1",
+        ],
+        vec!["train", "--task", "3,3"],
+    ] {
+        let out = bitsmnist(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
 }

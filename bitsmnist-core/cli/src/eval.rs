@@ -1,0 +1,74 @@
+//! `bitsmnist eval FILE.bin`: how well a saved model does.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use bitsmnist_core::datasets::Task;
+use bitsmnist_core::gradient::{self, Input};
+use bitsmnist_core::io::ModelFile;
+use bitsmnist_core::statistics::ConfusionMatrix;
+
+use crate::data::DataOptions;
+
+/// Arguments of `bitsmnist eval`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model file (`.bin`, from the command line, a notebook or the desktop app).
+    file: PathBuf,
+    #[command(flatten)]
+    data: DataOptions,
+    /// Task (default: the one stored in the file, else all classes of the data set).
+    #[arg(long)]
+    task: Option<Task>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let file = ModelFile::load(&args.file).with_context(|| args.file.display().to_string())?;
+    let full = args.data.load()?;
+    let task = match args.task.clone().or_else(|| file.meta.task.clone()) {
+        Some(t) => t,
+        None => Task::new((0..full.classes() as u8).collect()).map_err(anyhow::Error::msg)?,
+    };
+    let data = full.for_task(&task);
+    let model = &file.model;
+    if model.inputs() != data.pixels() || model.outputs() != task.len() {
+        anyhow::bail!(
+            "{}: the model takes {} inputs and gives {} outputs; {} with task {task} needs {} and {}",
+            args.file.display(),
+            model.inputs(),
+            model.outputs(),
+            data.name,
+            data.pixels(),
+            task.len()
+        );
+    }
+    let input: Input = file
+        .meta
+        .extra
+        .get("input")
+        .map(|s| s.parse())
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{}: input kind: {e}", args.file.display()))?
+        .unwrap_or(Input::Bits);
+    let predictions = gradient::predict(model, &data.test, input)?;
+    let cm = ConfusionMatrix::from_predictions(task.len(), data.test.labels(), &predictions);
+    out!("{model} on {} ({}), task {task}", data.name, data.source);
+    out!(
+        "test: {} examples, error {:.4}%, accuracy {:.4}%, MCC {:.4}",
+        cm.total(),
+        cm.error() * 100.0,
+        cm.accuracy() * 100.0,
+        cm.mcc()
+    );
+    out!("confusion matrix (rows: true class, columns: predicted):\n{cm}");
+    let json = serde_json::json!({
+        "test_error": cm.error(),
+        "test_accuracy": cm.accuracy(),
+        "mcc": cm.mcc(),
+        "examples": cm.total(),
+        "generations": file.training.as_ref().map(|t| t.generation()),
+        "seconds": file.training.as_ref().map(|t| t.elapsed_secs()),
+    });
+    out!("{json}");
+    Ok(())
+}
