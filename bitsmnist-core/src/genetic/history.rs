@@ -57,6 +57,37 @@ pub struct History {
 }
 
 impl History {
+    /// An SVG plot of best, mean and worst fitness per generation, with the validation
+    /// accuracy (if recorded) on a second axis.
+    pub fn to_svg(&self) -> String {
+        let pts = |f: fn(&GenerationRecord) -> f64| -> Vec<(f64, f64)> {
+            self.records
+                .iter()
+                .map(|r| (r.generation as f64, f(r)))
+                .collect()
+        };
+        let (best, mean, worst) = (pts(|r| r.best), pts(|r| r.mean), pts(|r| r.worst));
+        let validation: Vec<(f64, f64)> = self
+            .validation()
+            .into_iter()
+            .map(|(g, a)| (g as f64, a))
+            .collect();
+        let v: Vec<(&str, &[(f64, f64)])> = if validation.is_empty() {
+            Vec::new()
+        } else {
+            vec![("validation accuracy", &validation)]
+        };
+        crate::display::fitness_plot_svg(
+            &[("best", &best), ("mean", &mean), ("worst", &worst)],
+            &v,
+        )
+    }
+
+    /// Rich display in evcxr notebooks: the fitness plot as SVG.
+    pub fn evcxr_display(&self) {
+        crate::display::emit_svg(&self.to_svg());
+    }
+
     /// Number of records.
     pub fn len(&self) -> usize {
         self.records.len()
@@ -133,5 +164,31 @@ impl History {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod svg_tests {
+    use super::*;
+
+    #[test]
+    fn plot_has_every_series() {
+        let mut h = History::default();
+        for g in 0..5u64 {
+            h.records.push(GenerationRecord {
+                generation: g,
+                best: g as f64,
+                mean: g as f64 / 2.0,
+                worst: 0.0,
+                validation_accuracy: (g % 2 == 0).then_some(0.5),
+                elapsed_secs: 0.0,
+                generations_per_sec: 0.0,
+                mutation_scale: 1.0,
+            });
+        }
+        let svg = h.to_svg();
+        for name in ["best", "mean", "worst", "validation accuracy", "<svg"] {
+            assert!(svg.contains(name), "{name}");
+        }
     }
 }
