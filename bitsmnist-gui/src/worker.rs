@@ -1,0 +1,146 @@
+//! Work that must not freeze the window: loading (and downloading) data, and training. Each job
+//! runs on its own thread and reports back over a channel that the UI drains once per frame;
+//! every message also asks egui for a repaint. A panic in a job becomes an error message, so a
+//! failed run leaves the app usable.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use bitsmnist_core::datasets::{self, Binarization, Dataset, Source};
+use eframe::egui;
+
+use crate::training::TrainReply;
+
+/// A message from a job to the UI.
+#[derive(Debug)]
+pub enum Reply {
+    /// Bytes of a file downloaded so far.
+    Download {
+        /// The file being fetched.
+        file: String,
+        /// Bytes received.
+        done: u64,
+        /// Size announced by the server.
+        total: Option<u64>,
+    },
+    /// A data set finished loading (or failed, with a message).
+    Data(Result<Box<Dataset>, String>),
+    /// News from a training run.
+    Train(TrainReply),
+}
+
+/// Sending half given to job threads: sends and asks for a repaint.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: Sender<Reply>,
+    ctx: Option<egui::Context>,
+}
+
+impl Outbox {
+    /// Sends `reply` to the UI and wakes it up. A closed channel (the app quit) is ignored.
+    pub fn send(&self, reply: Reply) {
+        let _ = self.tx.send(reply);
+        if let Some(ctx) = &self.ctx {
+            ctx.request_repaint();
+        }
+    }
+}
+
+/// Starts jobs and collects their replies.
+pub struct Worker {
+    tx: Sender<Reply>,
+    rx: Receiver<Reply>,
+    ctx: Option<egui::Context>,
+}
+
+impl Default for Worker {
+    fn default() -> Self {
+        let (tx, rx) = channel();
+        Self { tx, rx, ctx: None }
+    }
+}
+
+impl Worker {
+    /// Sets the context that job threads wake up when they report.
+    pub fn set_context(&mut self, ctx: &egui::Context) {
+        if self.ctx.is_none() {
+            self.ctx = Some(ctx.clone());
+        }
+    }
+
+    /// A sender for a new job.
+    pub fn outbox(&self) -> Outbox {
+        Outbox {
+            tx: self.tx.clone(),
+            ctx: self.ctx.clone(),
+        }
+    }
+
+    /// The next reply, if any is waiting.
+    pub fn try_recv(&self) -> Option<Reply> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Loads `source` on a new thread; full MNIST is downloaded first when it is not cached,
+    /// reporting progress.
+    pub fn load_data(&self, source: Source, binarization: Binarization) {
+        let out = self.outbox();
+        spawn("bitsmnist-data", out.clone(), move || {
+            let result = load(&source, binarization, &out).map(Box::new);
+            out.send(Reply::Data(result));
+        });
+    }
+}
+
+fn load(source: &Source, binarization: Binarization, out: &Outbox) -> Result<Dataset, String> {
+    match source {
+        Source::Mnist => {
+            let dir = datasets::cache_dir(None);
+            datasets::download::Mirrors::default()
+                .fetch(&dir, &mut |p| {
+                    out.send(Reply::Download {
+                        file: p.file,
+                        done: p.done,
+                        total: p.total,
+                    })
+                })
+                .map_err(|e| e.to_string())?;
+            Dataset::mnist_in(&dir, binarization).map_err(|e| e.to_string())
+        }
+        other => Dataset::load(other, binarization).map_err(|e| e.to_string()),
+    }
+}
+
+/// Spawns a named thread running `job`; a panic inside it is reported as an error reply (data
+/// jobs) or a failed run (training jobs) through `on_panic`.
+pub(crate) fn spawn_with(
+    name: &str,
+    job: impl FnOnce() + Send + 'static,
+    on_panic: impl FnOnce(String) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
+                on_panic(panic_message(payload.as_ref()));
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("bitsmnist-gui: cannot start a thread: {e}");
+    }
+}
+
+fn spawn(name: &str, out: Outbox, job: impl FnOnce() + Send + 'static) {
+    spawn_with(name, job, move |msg| {
+        out.send(Reply::Data(Err(format!("loading failed: {msg}"))))
+    });
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
