@@ -75,15 +75,21 @@ impl Gallery {
                 })
                 .collect();
         }
-        ui.horizontal_wrapped(|ui| {
-            for (tex, caption) in &self.items {
-                ui.vertical(|ui| {
-                    ui.set_width(size);
-                    ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(size, size)))
-                        .on_hover_text(caption.as_str());
-                    ui.small(caption.as_str());
-                });
-            }
-        });
+        let gap = ui.spacing().item_spacing.x;
+        let columns = (((ui.available_width() + gap) / (size + gap)).floor() as usize).max(1);
+        egui::Grid::new(ui.scope_id().with("gallery"))
+            .spacing([gap, 2.0])
+            .show(ui, |ui| {
+                for (i, (tex, caption)) in self.items.iter().enumerate() {
+                    ui.vertical(|ui| {
+                        ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(size, size)))
+                            .on_hover_text(caption.as_str());
+                        ui.small(caption.as_str());
+                    });
+                    if (i + 1) % columns == 0 {
+                        ui.end_row();
+                    }
+                }
+            });
     }
 }

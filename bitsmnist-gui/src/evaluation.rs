@@ -199,7 +199,11 @@ fn confusion_grid(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String]) {
                         .inner_margin(egui::Margin::symmetric(4, 2))
                         .show(ui, |ui| {
                             ui.set_min_width(30.0);
-                            ui.label(RichText::new(c.to_string()).monospace());
+                            ui.label(RichText::new(c.to_string()).monospace().color(if c == 0 {
+                                ui.visuals().weak_text_color()
+                            } else {
+                                Color32::WHITE
+                            }));
                         });
                 }
                 ui.end_row();
