@@ -24,7 +24,7 @@ pub struct DrawSettings {
 impl Default for DrawSettings {
     fn default() -> Self {
         Self {
-            brush: 1.6,
+            brush: 2.2,
             show_bits: true,
         }
     }
@@ -225,9 +225,9 @@ pub fn ui(
     commands
 }
 
-/// The drawing canvas: 28x28 cells of 10 points.
+/// The drawing canvas: 28x28 cells of 12 points.
 fn canvas(ui: &mut egui::Ui, state: &mut DrawState, brush: f32) {
-    let cell = 10.0;
+    let cell = 12.0;
     let (rect, response) = ui.allocate_exact_size(Vec2::splat(cell * SIDE as f32), Sense::drag());
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Drawing canvas"));
     let to_canvas = |p: Pos2| ((p - rect.min) / cell).to_pos2();
