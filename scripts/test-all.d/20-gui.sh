@@ -31,12 +31,19 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# The headless UI tests (egui_kittest). Inside scripts/test-all.sh they already ran as part of
-# `cargo test --workspace --all-features`; cargo only re-runs them here.
-cargo test -p bitsmnist-gui
+# The headless UI tests (egui_kittest) and the binary, resolved exactly as scripts/test-all.sh
+# resolves them (`--workspace --all-features`): inside it this reuses what it built and only
+# re-runs the GUI tests; `cargo test -p bitsmnist-gui` can unify features differently and
+# rebuild part of the dependency tree.
+tests=()
+for t in bitsmnist-gui/tests/*.rs; do
+  name=$(basename "$t" .rs)
+  tests+=(--test "$name")
+done
+cargo test --workspace --all-features "${tests[@]}"
+cargo build --workspace --all-features --bin bitsmnist-gui
 
 # The real window: start the app on a virtual X server, wait for its window, grab it, quit.
-cargo build -p bitsmnist-gui
 bin=target/debug/bitsmnist-gui
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 chmod 700 "$XDG_RUNTIME_DIR"
