@@ -166,22 +166,15 @@ pub fn ui(
     ui.label("Draw with the left mouse button, erase with the right one.");
 
     ui.horizontal_top(|ui| {
-        canvas(ui, state, *brush);
+        ui.vertical(|ui| {
+            canvas(ui, state, *brush);
+            ui.weak("canvas (28x28)");
+        });
         if *show_bits {
-            let cell = 5.0;
-            let (rect, _) = ui.allocate_exact_size(Vec2::splat(cell * SIDE as f32), Sense::hover());
-            let painter = ui.painter_at(rect);
-            painter.rect_filled(rect, 0.0, Color32::BLACK);
-            for (i, b) in state.bits(threshold).into_iter().enumerate() {
-                if b {
-                    let min = rect.min + Vec2::new((i % SIDE) as f32, (i / SIDE) as f32) * cell;
-                    painter.rect_filled(
-                        Rect::from_min_size(min, Vec2::splat(cell)),
-                        0.0,
-                        Color32::WHITE,
-                    );
-                }
-            }
+            ui.vertical(|ui| {
+                bits_view(ui, state, threshold);
+                ui.weak(format!("bits the model sees (> {threshold:.0})"));
+            });
         }
         ui.vertical(|ui| {
             state.predict(model, threshold);
@@ -223,6 +216,24 @@ pub fn ui(
         });
     });
     commands
+}
+
+/// The binarised canvas, 5 points per pixel.
+fn bits_view(ui: &mut egui::Ui, state: &DrawState, threshold: f64) {
+    let cell = 5.0;
+    let (rect, _) = ui.allocate_exact_size(Vec2::splat(cell * SIDE as f32), Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, Color32::BLACK);
+    for (i, b) in state.bits(threshold).into_iter().enumerate() {
+        if b {
+            let min = rect.min + Vec2::new((i % SIDE) as f32, (i / SIDE) as f32) * cell;
+            painter.rect_filled(
+                Rect::from_min_size(min, Vec2::splat(cell)),
+                0.0,
+                Color32::WHITE,
+            );
+        }
+    }
 }
 
 /// The drawing canvas: 28x28 cells of 12 points.
