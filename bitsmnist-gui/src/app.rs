@@ -370,7 +370,7 @@ impl BitsApp {
             ..
         } = self;
         match settings.tab {
-            Tab::Data => data::ui(ui, &mut settings.data, data),
+            Tab::Data => data::ui(ui, &mut settings.data, data, running),
             Tab::Model => model::ui(ui, &mut settings.model, model, shape, running),
             Tab::Training => training::ui(
                 ui,

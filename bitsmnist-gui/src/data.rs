@@ -178,8 +178,14 @@ impl DataState {
     }
 }
 
-/// Draws the Data panel.
-pub fn ui(ui: &mut egui::Ui, settings: &mut DataSettings, state: &mut DataState) -> Vec<Command> {
+/// Draws the Data panel. While `training`, the options are read-only (the run uses the data
+/// it started with).
+pub fn ui(
+    ui: &mut egui::Ui,
+    settings: &mut DataSettings,
+    state: &mut DataState,
+    training: bool,
+) -> Vec<Command> {
     let mut commands = Vec::new();
     let before = settings.clone();
     let stale = state.full.is_some() && state.needs_reload(settings) && state.loading.is_none();
@@ -195,6 +201,7 @@ pub fn ui(ui: &mut egui::Ui, settings: &mut DataSettings, state: &mut DataState)
     } = settings;
 
     ui.heading("Data set");
+    ui.add_enabled_ui(!training, |ui| {
     egui::Grid::new("data-grid")
         .num_columns(2)
         .spacing([12.0, 6.0])
@@ -284,6 +291,10 @@ pub fn ui(ui: &mut egui::Ui, settings: &mut DataSettings, state: &mut DataState)
             ui.end_row();
         });
 
+    });
+    if training {
+        ui.weak("Training is running: stop it to change the data.");
+    }
     if let Some(e) = &state.task_error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
