@@ -144,3 +144,38 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_job_is_reported_not_lost() {
+        let (tx, rx) = channel();
+        spawn_with(
+            "test-job",
+            || panic!("boom in a job"),
+            move |msg| tx.send(msg).unwrap(),
+        );
+        let msg = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        assert_eq!(msg, "boom in a job");
+    }
+
+    #[test]
+    fn a_failed_load_becomes_an_error_reply() {
+        let w = Worker::default();
+        w.load_data(
+            Source::Dir("/nonexistent/bitsmnist".into()),
+            Binarization::default(),
+        );
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(Reply::Data(r)) = w.try_recv() {
+                assert!(r.unwrap_err().contains("missing"));
+                break;
+            }
+            assert!(start.elapsed().as_secs() < 30);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
