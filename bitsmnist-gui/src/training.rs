@@ -9,6 +9,13 @@ use crate::app::Command;
 #[derive(Debug)]
 pub enum TrainReply {}
 
+impl TrainReply {
+    /// Whether this is routine progress (shown within 1/30 s) rather than a result.
+    pub fn is_progress(&self) -> bool {
+        match *self {}
+    }
+}
+
 /// The persisted trainer options.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

@@ -11,6 +11,9 @@ use eframe::egui;
 
 use crate::training::TrainReply;
 
+/// Longest wait before the UI shows progress.
+pub const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(33);
+
 /// A message from a job to the UI.
 #[derive(Debug)]
 pub enum Reply {
@@ -37,11 +40,22 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Sends `reply` to the UI and wakes it up. A closed channel (the app quit) is ignored.
+    /// Sends `reply` to the UI and wakes it up: at once for results, within 1/30 s for
+    /// progress (hundreds of generations per second need not cost hundreds of frames). A closed
+    /// channel (the app quit) is ignored.
     pub fn send(&self, reply: Reply) {
+        let progress = match &reply {
+            Reply::Download { .. } => true,
+            Reply::Train(t) => t.is_progress(),
+            Reply::Data(_) => false,
+        };
         let _ = self.tx.send(reply);
         if let Some(ctx) = &self.ctx {
-            ctx.request_repaint();
+            if progress {
+                ctx.request_repaint_after(PROGRESS_REPAINT);
+            } else {
+                ctx.request_repaint();
+            }
         }
     }
 }
