@@ -190,7 +190,7 @@ fn confusion_grid(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String]) {
                         Color32::from_rgb(180, 60, 50)
                     };
                     let fill = if c == 0 {
-                        Color32::TRANSPARENT
+                        ui.visuals().faint_bg_color
                     } else {
                         base.gamma_multiply(0.25 + 0.75 * strength)
                     };
@@ -198,7 +198,7 @@ fn confusion_grid(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String]) {
                         .fill(fill)
                         .inner_margin(egui::Margin::symmetric(4, 2))
                         .show(ui, |ui| {
-                            ui.set_min_width(30.0);
+                            ui.set_min_width(34.0);
                             ui.label(RichText::new(c.to_string()).monospace().color(if c == 0 {
                                 ui.visuals().weak_text_color()
                             } else {
