@@ -14,6 +14,9 @@ use crate::model::{self, ModelSettings, ModelState};
 use crate::training::{self, TrainingSettings, TrainingState};
 use crate::worker::{Reply, Worker};
 
+/// Status after a file dialog returned nothing.
+const NO_FILE_CHOSEN: &str = "no file chosen (no dialog? the desktop portal is missing: drop the .bin file onto the window instead)";
+
 /// Most recent files remembered.
 pub const MAX_RECENT: usize = 8;
 
@@ -627,8 +630,9 @@ impl BitsApp {
             }
             Command::Open(path) => {
                 let path = path.or_else(|| (self.file_picker)(FileDialog::Open));
-                if let Some(p) = path {
-                    training::open(self, &p);
+                match path {
+                    Some(p) => training::open(self, &p),
+                    None => self.status = NO_FILE_CHOSEN.into(),
                 }
             }
             Command::Save(path) => {
@@ -641,8 +645,9 @@ impl BitsApp {
                         suggested: "model.bin".into(),
                     })
                 });
-                if let Some(p) = path {
-                    training::save(self, &p);
+                match path {
+                    Some(p) => training::save(self, &p),
+                    None => self.status = NO_FILE_CHOSEN.into(),
                 }
             }
             Command::ClearRecent => self.settings.recent.clear(),
