@@ -1,7 +1,398 @@
-//! Files: atomic writes (and, later, the `.bin` model format).
+//! Files: the `.bin` model format ([`ModelFile`]) and atomic writes ([`write_atomic`]).
+//!
+//! A model file is a fixed header followed by a checked payload (all integers little-endian;
+//! the full description is in `docs/model-format.md`):
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0 | 8 | magic bytes `BITSMNST` |
+//! | 8 | 4 | format version (`u32`, currently [`FORMAT_VERSION`]) |
+//! | 12 | 8 | payload length in bytes (`u64`, at most [`MAX_PAYLOAD`]) |
+//! | 20 | 4 | CRC-32 (IEEE) of the payload (`u32`) |
+//! | 24 | n | payload: [`ModelFile`] encoded by bincode 2 (serde, standard configuration) |
+//!
+//! Loading checks every field and the decoded model's invariants, and returns a
+//! [`ModelFileError`] (never panics) on a damaged or hostile file.
+//!
+//! ```
+//! use bitsmnist_core::prelude::*;
+//! let model = Chain::new(vec![BitDense::new(784, 2).with_seed(1).into()]).unwrap();
+//! let file = ModelFile::new(model.clone()).with_meta(Metadata::now().with_task(&Task::zero_one()));
+//! let bytes = file.to_bytes().unwrap();
+//! let back = ModelFile::from_bytes(&bytes).unwrap();
+//! assert_eq!(back.model, model);
+//! assert_eq!(back.meta.task, Some(Task::zero_one()));
+//! ```
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::datasets::{Binarization, Dataset, Source, Task};
+use crate::genetic::{History, TrainingSet};
+use crate::layers::Chain;
+
+/// The first eight bytes of every model file.
+pub const MAGIC: [u8; 8] = *b"BITSMNST";
+
+/// The format version this build writes (and the newest it reads).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Bytes before the payload.
+pub const HEADER_LEN: usize = 24;
+
+/// The largest payload accepted (1 GiB); also the bincode decoding limit, so no allocation is
+/// sized from unchecked input beyond it.
+pub const MAX_PAYLOAD: u64 = 1 << 30;
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<{ MAX_PAYLOAD as usize }>()
+}
+
+/// Why a model file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelFileError {
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The file does not start with [`MAGIC`].
+    #[error("not a BitsMNIST model file (bad magic bytes)")]
+    BadMagic,
+    /// Written by a newer program.
+    #[error(
+        "model file format version {found} is newer than this program reads ({supported}); update BitsMNIST"
+    )]
+    NewerVersion {
+        /// The file's version.
+        found: u32,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+    /// Version 0, which no program writes.
+    #[error("model file format version {0} does not exist")]
+    UnknownVersion(u32),
+    /// The file ends early.
+    #[error("model file truncated: expected {expected} bytes, found {found}")]
+    Truncated {
+        /// Bytes the header (or the minimum header) calls for.
+        expected: u64,
+        /// Bytes present.
+        found: u64,
+    },
+    /// The header declares a payload larger than [`MAX_PAYLOAD`].
+    #[error("model file declares a payload of {declared} bytes, more than the limit of {limit}")]
+    TooLarge {
+        /// Declared payload length.
+        declared: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The payload's CRC-32 differs from the header's.
+    #[error("model file damaged: checksum {computed:08x} does not match the stored {stored:08x}")]
+    Checksum {
+        /// Stored in the header.
+        stored: u32,
+        /// Computed from the payload.
+        computed: u32,
+    },
+    /// Bytes after the declared payload, or after the decoded value inside it.
+    #[error("model file has {extra} unexpected trailing bytes")]
+    TrailingBytes {
+        /// How many.
+        extra: u64,
+    },
+    /// The payload does not decode.
+    #[error("model file payload does not decode: {0}")]
+    Decode(String),
+    /// The payload decodes to a model that breaks an invariant.
+    #[error("invalid model file: {0}")]
+    Invalid(String),
+    /// The model could not be encoded.
+    #[error("cannot encode the model: {0}")]
+    Encode(String),
+}
+
+/// Facts about a model: the data it was trained on, the task, when and by what.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// Data set name (`MNIST (embedded)`, ...).
+    pub dataset: Option<String>,
+    /// Where the data came from.
+    pub source: Option<Source>,
+    /// How the images were binarised.
+    pub binarization: Option<Binarization>,
+    /// The classes of the outputs, in order.
+    pub task: Option<Task>,
+    /// Name of each output class.
+    pub class_names: Vec<String>,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_unix: u64,
+    /// Version of the library that wrote the file (`CARGO_PKG_VERSION`).
+    pub tool_version: String,
+    /// Free-form key/value notes (command line used, fitness, ...).
+    pub extra: BTreeMap<String, String>,
+}
+
+impl Metadata {
+    /// Empty metadata stamped with the current time and this library's version.
+    pub fn now() -> Self {
+        Self {
+            dataset: None,
+            source: None,
+            binarization: None,
+            task: None,
+            class_names: Vec::new(),
+            created_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// Records the data set's name, source, binarisation and class names.
+    pub fn with_dataset(mut self, data: &Dataset) -> Self {
+        self.dataset = Some(data.name.clone());
+        self.source = Some(data.source.clone());
+        self.binarization = Some(data.binarization);
+        self.class_names = data.class_names.clone();
+        self
+    }
+
+    /// Records the task.
+    pub fn with_task(mut self, task: &Task) -> Self {
+        self.task = Some(task.clone());
+        self
+    }
+
+    /// Adds a note.
+    pub fn with_extra(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.insert(key.into(), value.into());
+        self
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(t) = &self.task {
+            Task::new(t.classes().to_vec()).map_err(|e| format!("task: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl Default for Metadata {
+    fn default() -> Self {
+        Self::now()
+    }
+}
+
+/// The contents of a `.bin` model file: the model, optionally the whole training state (to
+/// resume) and the history, and metadata.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// The model.
+    pub model: Chain,
+    /// The training state, to resume training.
+    pub training: Option<TrainingSet>,
+    /// Every generation's statistics.
+    pub history: Option<History>,
+    /// Where the model came from.
+    pub meta: Metadata,
+}
+
+impl ModelFile {
+    /// A file holding just `model`, with [`Metadata::now`].
+    pub fn new(model: Chain) -> Self {
+        Self {
+            model,
+            training: None,
+            history: None,
+            meta: Metadata::now(),
+        }
+    }
+
+    /// A checkpoint: the set's chain as the model, the whole training state and its history.
+    pub fn from_training(set: &TrainingSet) -> Self {
+        Self {
+            model: set.chain().clone(),
+            training: Some(set.clone()),
+            history: Some(set.history().clone()),
+            meta: Metadata::now(),
+        }
+    }
+
+    /// Sets the training state.
+    pub fn with_training(mut self, set: TrainingSet) -> Self {
+        self.training = Some(set);
+        self
+    }
+
+    /// Sets the history.
+    pub fn with_history(mut self, history: History) -> Self {
+        self.history = Some(history);
+        self
+    }
+
+    /// Sets the metadata.
+    pub fn with_meta(mut self, meta: Metadata) -> Self {
+        self.meta = meta;
+        self
+    }
+
+    /// The file's bytes: header and payload.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ModelFileError> {
+        let payload = bincode::serde::encode_to_vec(self, bincode_config())
+            .map_err(|e| ModelFileError::Encode(e.to_string()))?;
+        if payload.len() as u64 > MAX_PAYLOAD {
+            return Err(ModelFileError::Encode(format!(
+                "payload of {} bytes exceeds the limit of {MAX_PAYLOAD}",
+                payload.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    /// Writes the file atomically (see [`write_atomic`]).
+    pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
+        let bytes = self.to_bytes()?;
+        write_atomic(path, &bytes)?;
+        Ok(())
+    }
+
+    /// Parses and checks a model file's bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelFileError> {
+        let header = parse_header(bytes)?;
+        check_total_length(header.payload_len, bytes.len() as u64)?;
+        Self::from_payload(&header, &bytes[HEADER_LEN..])
+    }
+
+    /// Reads and checks a model file. The header is checked against the file's length before
+    /// the payload is read.
+    pub fn load(path: &Path) -> Result<Self, ModelFileError> {
+        let mut f = std::fs::File::open(path)?;
+        let file_len = f.metadata()?.len();
+        let mut head = Vec::with_capacity(HEADER_LEN);
+        (&mut f).take(HEADER_LEN as u64).read_to_end(&mut head)?;
+        let header = parse_header(&head)?;
+        check_total_length(header.payload_len, file_len)?;
+        let mut payload = Vec::with_capacity(header.payload_len as usize);
+        f.take(header.payload_len + 1).read_to_end(&mut payload)?;
+        // The file may have changed since its length was read.
+        check_total_length(header.payload_len, HEADER_LEN as u64 + payload.len() as u64)?;
+        Self::from_payload(&header, &payload)
+    }
+
+    fn from_payload(header: &Header, payload: &[u8]) -> Result<Self, ModelFileError> {
+        let computed = crc32fast::hash(payload);
+        if computed != header.crc {
+            return Err(ModelFileError::Checksum {
+                stored: header.crc,
+                computed,
+            });
+        }
+        let decode = || -> Result<(Self, usize), ModelFileError> {
+            bincode::serde::decode_from_slice(payload, bincode_config())
+                .map_err(|e| ModelFileError::Decode(e.to_string()))
+        };
+        // Version 1 differs only in the layout of a bit layer (no per-neuron thresholds or
+        // scales); everything else decodes the same.
+        let (file, read) = if header.version == 1 {
+            crate::layers::with_v1_layout(decode)?
+        } else {
+            decode()?
+        };
+        if read != payload.len() {
+            return Err(ModelFileError::TrailingBytes {
+                extra: (payload.len() - read) as u64,
+            });
+        }
+        file.validate()?;
+        Ok(file)
+    }
+
+    /// Checks the invariants serde cannot: shapes, padding bits, training state.
+    fn validate(&self) -> Result<(), ModelFileError> {
+        let invalid = ModelFileError::Invalid;
+        self.model
+            .validate()
+            .map_err(|e| invalid(format!("model: {e}")))?;
+        if let Some(t) = &self.training {
+            t.validate()
+                .map_err(|e| invalid(format!("training state: {e}")))?;
+        }
+        self.meta
+            .validate()
+            .map_err(|e| invalid(format!("metadata: {e}")))?;
+        Ok(())
+    }
+}
+
+struct Header {
+    version: u32,
+    payload_len: u64,
+    crc: u32,
+}
+
+fn parse_header(bytes: &[u8]) -> Result<Header, ModelFileError> {
+    let n = bytes.len().min(MAGIC.len());
+    if bytes[..n] != MAGIC[..n] {
+        return Err(ModelFileError::BadMagic);
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(ModelFileError::Truncated {
+            expected: HEADER_LEN as u64,
+            found: bytes.len() as u64,
+        });
+    }
+    let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version == 0 {
+        return Err(ModelFileError::UnknownVersion(version));
+    }
+    if version > FORMAT_VERSION {
+        return Err(ModelFileError::NewerVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let payload_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    if payload_len > MAX_PAYLOAD {
+        return Err(ModelFileError::TooLarge {
+            declared: payload_len,
+            limit: MAX_PAYLOAD,
+        });
+    }
+    let crc = u32::from_le_bytes(bytes[20..24].try_into().expect("4 bytes"));
+    Ok(Header {
+        version,
+        payload_len,
+        crc,
+    })
+}
+
+fn check_total_length(payload_len: u64, total: u64) -> Result<(), ModelFileError> {
+    let expected = HEADER_LEN as u64 + payload_len;
+    if total < expected {
+        Err(ModelFileError::Truncated {
+            expected,
+            found: total,
+        })
+    } else if total > expected {
+        Err(ModelFileError::TrailingBytes {
+            extra: total - expected,
+        })
+    } else {
+        Ok(())
+    }
+}
 
 /// Writes `bytes` to `path` atomically: into a temporary file in the same folder, flushed to
 /// disk, then renamed over `path`. A crash leaves either the old file or the new one, never a

@@ -93,27 +93,125 @@ pub enum BitOutput {
 /// let out = BitDense::new(800, 2).with_output(BitOutput::Float(Activation::Sigmoid));
 /// assert_eq!(out.to_string(), "BitDense(800, 2, σ=sigmoid)");
 /// ```
-#[derive(Clone, Serialize, Deserialize)]
+/// Layers exported by gradient training ([`crate::gradient`]) replace the original fixed rules
+/// with per-neuron parameters folded from batch normalisation, so that inference stays XOR +
+/// popcount + compare: integer thresholds ([`BitDense::with_thresholds`]) for bit outputs, and
+/// a scale and offset ([`BitDense::with_affine`]) for float outputs.
+#[derive(Clone)]
 pub struct BitDense {
     weights: BitMatrix,
     bias: BitMatrix,
     output: BitOutput,
+    /// Per-neuron thresholds `t_j` of the bit rule `d + b_j > t_j`; `None`: `(n + 1) / 2`.
+    thresholds: Option<Vec<i64>>,
+    /// Per-neuron `(scale, offset)` of the float rule `σ(scale (d + b_j) + offset)`; `None`:
+    /// `σ(1 - (d + b_j) / n)`.
+    affine: Option<Vec<(f32, f32)>>,
     /// The weights re-laid for the block kernels, built on first use and dropped on any edit.
-    #[serde(skip)]
     packed: OnceLock<Arc<Packed>>,
 }
 
-/// A [`BitDense`] prepared for the kernels: weights interleaved, bit-rule thresholds.
+thread_local! {
+    /// Set while decoding a model file of format version 1 (see [`with_v1_layout`]).
+    static V1_LAYOUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` (a decoder) with [`BitDense`] deserialising the layout of model-file version 1:
+/// weights, bias and output only, without the per-neuron thresholds and scales added in
+/// version 2. Bincode is not self-describing, so the decoder has to be told; everything else
+/// in a model file kept its layout, so this is the whole version-1 decode path.
+pub(crate) fn with_v1_layout<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            V1_LAYOUT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(V1_LAYOUT.with(|c| c.replace(true)));
+    f()
+}
+
+/// The serialized form of a [`BitDense`] (version 2 and later).
+#[derive(Serialize)]
+struct BitDenseRef<'a> {
+    weights: &'a BitMatrix,
+    bias: &'a BitMatrix,
+    output: BitOutput,
+    thresholds: &'a Option<Vec<i64>>,
+    affine: &'a Option<Vec<(f32, f32)>>,
+}
+
+#[derive(Deserialize)]
+struct BitDenseV2 {
+    weights: BitMatrix,
+    bias: BitMatrix,
+    output: BitOutput,
+    thresholds: Option<Vec<i64>>,
+    affine: Option<Vec<(f32, f32)>>,
+}
+
+/// The serialized form of a [`BitDense`] in model-file version 1.
+#[derive(Deserialize)]
+struct BitDenseV1 {
+    weights: BitMatrix,
+    bias: BitMatrix,
+    output: BitOutput,
+}
+
+impl Serialize for BitDense {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        BitDenseRef {
+            weights: &self.weights,
+            bias: &self.bias,
+            output: self.output,
+            thresholds: &self.thresholds,
+            affine: &self.affine,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for BitDense {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v2 = if V1_LAYOUT.with(std::cell::Cell::get) {
+            let v1 = BitDenseV1::deserialize(d)?;
+            BitDenseV2 {
+                weights: v1.weights,
+                bias: v1.bias,
+                output: v1.output,
+                thresholds: None,
+                affine: None,
+            }
+        } else {
+            BitDenseV2::deserialize(d)?
+        };
+        Ok(Self {
+            weights: v2.weights,
+            bias: v2.bias,
+            output: v2.output,
+            thresholds: v2.thresholds,
+            affine: v2.affine,
+            packed: OnceLock::new(),
+        })
+    }
+}
+
+/// A [`BitDense`] prepared for the kernels: weights interleaved, bit-rule thresholds (bias
+/// included).
 #[derive(Debug)]
 struct Packed {
     weights: Interleaved,
-    /// Neuron `j` fires when `d > thresholds[j]`: `2 (d + b) > n + 1` rewritten for integers.
+    /// Neuron `j` fires when `d > thresholds[j] = t_j - b_j` ([`BitDense::threshold`]).
     thresholds: Vec<i64>,
 }
 
 impl PartialEq for BitDense {
     fn eq(&self, other: &Self) -> bool {
-        self.weights == other.weights && self.bias == other.bias && self.output == other.output
+        self.weights == other.weights
+            && self.bias == other.bias
+            && self.output == other.output
+            && self.thresholds == other.thresholds
+            && self.affine == other.affine
     }
 }
 
@@ -125,6 +223,8 @@ impl BitDense {
             weights: BitMatrix::zeros(outputs, inputs),
             bias: BitMatrix::zeros(1, outputs),
             output: BitOutput::Bits,
+            thresholds: None,
+            affine: None,
             packed: OnceLock::new(),
         }
     }
@@ -136,8 +236,63 @@ impl BitDense {
             weights,
             bias,
             output,
+            thresholds: None,
+            affine: None,
             packed: OnceLock::new(),
         })
+    }
+
+    /// Replaces the bit rule's fixed threshold with one per neuron: neuron `j` fires a 1-bit
+    /// when `d + b_j > thresholds[j]` (the original rule is `thresholds[j] = (n + 1) / 2`).
+    /// `None` if there is not exactly one threshold per neuron.
+    ///
+    /// ```
+    /// use bitsmnist_core::layers::BitDense;
+    /// let l = BitDense::new(10, 2).with_thresholds(vec![3, -1]).unwrap();
+    /// assert!(l.bit_rule(0, 4) && !l.bit_rule(0, 3)); // d = 4 > 3; d = 3 is not
+    /// assert!(l.bit_rule(1, 0)); // a threshold of -1 always fires
+    /// ```
+    pub fn with_thresholds(mut self, thresholds: Vec<i64>) -> Option<Self> {
+        (thresholds.len() == self.outputs()).then(|| {
+            self.thresholds = Some(thresholds);
+            self.packed = OnceLock::new();
+            self
+        })
+    }
+
+    /// Replaces the float rule with a per-neuron scale and offset: neuron `j` outputs
+    /// `σ(scale[j] (d + b_j) + offset[j])`. `None` unless both have one value per neuron.
+    ///
+    /// ```
+    /// use bitsmnist_core::layers::{Activation, BitDense};
+    /// let l = BitDense::new(10, 1).with_affine(vec![-0.5], vec![2.0]).unwrap();
+    /// assert_eq!(l.float_rule(0, 6, Activation::Identity), -1.0);
+    /// ```
+    pub fn with_affine(mut self, scale: Vec<f32>, offset: Vec<f32>) -> Option<Self> {
+        (scale.len() == self.outputs() && offset.len() == self.outputs()).then(|| {
+            self.affine = Some(scale.into_iter().zip(offset).collect());
+            self
+        })
+    }
+
+    /// The per-neuron thresholds of the bit rule, if set ([`BitDense::with_thresholds`]).
+    pub fn thresholds(&self) -> Option<&[i64]> {
+        self.thresholds.as_deref()
+    }
+
+    /// The per-neuron `(scale, offset)` of the float rule, if set ([`BitDense::with_affine`]).
+    pub fn affine(&self) -> Option<&[(f32, f32)]> {
+        self.affine.as_deref()
+    }
+
+    /// Threshold of neuron `j`'s bit rule `d + b_j > t_j`, per neuron or the original
+    /// `(n + 1) / 2`.
+    #[inline]
+    pub fn threshold(&self, j: usize) -> i64 {
+        match &self.thresholds {
+            Some(t) => t[j],
+            None => (self.inputs() as i64 + 1) / 2,
+        }
     }
 
     /// Fills weights and bias with uniform random bits from `seed`.
@@ -201,18 +356,49 @@ impl BitDense {
         self.inputs() * self.outputs() + self.outputs()
     }
 
-    /// Bytes of the packed weights and bias.
+    /// Bytes of the packed weights and bias, and of the per-neuron thresholds or scales if set.
     pub fn bytes(&self) -> usize {
-        self.weights.bytes() + self.bias.bytes()
+        self.weights.bytes()
+            + self.bias.bytes()
+            + self.thresholds.as_ref().map_or(0, |t| t.len() * 8)
+            + self.affine.as_ref().map_or(0, |a| a.len() * 8)
+    }
+
+    /// Checks the invariants of a deserialized layer.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.weights.validate()?;
+        self.bias.validate()?;
+        if self.bias.rows() != 1 || self.bias.cols() != self.weights.rows() {
+            return Err(format!(
+                "{self}: bias is {} x {} bits, expected 1 x {}",
+                self.bias.rows(),
+                self.bias.cols(),
+                self.weights.rows()
+            ));
+        }
+        if self
+            .thresholds
+            .as_ref()
+            .is_some_and(|t| t.len() != self.outputs())
+        {
+            return Err(format!("{self}: thresholds do not match the neuron count"));
+        }
+        if self
+            .affine
+            .as_ref()
+            .is_some_and(|a| a.len() != self.outputs())
+        {
+            return Err(format!("{self}: scales do not match the neuron count"));
+        }
+        Ok(())
     }
 
     fn packed(&self) -> &Packed {
         self.packed.get_or_init(|| {
-            let h = (self.inputs() as i64 + 1) / 2;
             Arc::new(Packed {
                 weights: Interleaved::new(&self.weights),
                 thresholds: (0..self.outputs())
-                    .map(|j| h - i64::from(self.bias_bit(j)))
+                    .map(|j| self.threshold(j) - i64::from(self.bias_bit(j)))
                     .collect(),
             })
         })
@@ -230,18 +416,22 @@ impl BitDense {
         Kernel::detect().threshold_bits(x, &p.weights, &p.thresholds, out);
     }
 
-    /// Whether neuron `j` fires a 1-bit for Hamming distance `d` (the original rule
-    /// `2 (d + b) > n + 1`).
+    /// Whether neuron `j` fires a 1-bit for Hamming distance `d`: `d + b > t_j` (the original
+    /// rule `2 (d + b) > n + 1` unless per-neuron thresholds are set).
     #[inline]
     pub fn bit_rule(&self, j: usize, d: u32) -> bool {
-        2 * (d as u64 + self.bias_bit(j) as u64) > self.inputs() as u64 + 1
+        i64::from(d) + i64::from(self.bias_bit(j)) > self.threshold(j)
     }
 
-    /// Float output of neuron `j` for Hamming distance `d`.
+    /// Float output of neuron `j` for Hamming distance `d`: `σ(1 - (d + b) / n)`, or
+    /// `σ(scale (d + b) + offset)` with per-neuron scales.
     #[inline]
     pub fn float_rule(&self, j: usize, d: u32, activation: Activation) -> f32 {
-        let n = self.inputs() as f32;
-        activation.apply(1.0 - (d + self.bias_bit(j)) as f32 / n)
+        let db = (d + self.bias_bit(j)) as f32;
+        match &self.affine {
+            Some(a) => activation.apply(a[j].0 * db + a[j].1),
+            None => activation.apply(1.0 - db / self.inputs() as f32),
+        }
     }
 
     /// Hamming distances from each input row (packed, `words_for(inputs())` words each) to each
@@ -258,7 +448,7 @@ impl BitDense {
         self.bits_into(x, out);
     }
 
-    fn forward_bits_rows(&self, x: &BitMatrix) -> Activations {
+    pub(crate) fn forward_bits_rows(&self, x: &BitMatrix) -> Activations {
         assert_eq!(x.cols(), self.inputs(), "BitDense: input width");
         let rows = x.rows();
         let m = self.outputs();
@@ -286,9 +476,13 @@ impl fmt::Display for BitDense {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BitDense({}, {}", self.inputs(), self.outputs())?;
         match self.output {
+            BitOutput::Bits if self.thresholds.is_some() => write!(f, ", thresholds")?,
             BitOutput::Bits => {}
             BitOutput::Float(Activation::Identity) => write!(f, ", float")?,
             BitOutput::Float(a) => write!(f, ", σ={}", a.name())?,
+        }
+        if self.affine.is_some() && self.output != BitOutput::Bits {
+            write!(f, ", scaled")?;
         }
         write!(f, ")")
     }
@@ -351,6 +545,24 @@ impl Dense {
     /// Input width.
     pub fn inputs(&self) -> usize {
         self.inputs
+    }
+
+    /// Checks the invariants of a deserialized layer.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        use crate::bits::MAX_DIM;
+        if self.inputs > MAX_DIM || self.outputs > MAX_DIM {
+            return Err(format!("{self}: too large"));
+        }
+        if Some(self.weights.len()) != self.inputs.checked_mul(self.outputs)
+            || self.bias.len() != self.outputs
+        {
+            return Err(format!(
+                "{self}: {} weights and {} biases do not match the shape",
+                self.weights.len(),
+                self.bias.len()
+            ));
+        }
+        Ok(())
     }
 
     /// Number of neurons.
@@ -634,6 +846,14 @@ impl Layer {
         }
     }
 
+    /// Checks the invariants of a deserialized layer.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        match self {
+            Layer::Bit(l) => l.validate(),
+            Layer::Float(l) => l.validate(),
+        }
+    }
+
     /// The bit layer, if this is one.
     pub fn as_bit(&self) -> Option<&BitDense> {
         match self {
@@ -707,6 +927,19 @@ pub struct ShapeError {
 /// enough to spread 10,000 examples over many threads.
 const CHUNK_ROWS: usize = 256;
 
+fn check_widths(layers: &[Layer]) -> Result<(), ShapeError> {
+    for (index, pair) in layers.windows(2).enumerate() {
+        if pair[1].inputs() != pair[0].outputs() {
+            return Err(ShapeError {
+                index: index + 1,
+                inputs: pair[1].inputs(),
+                previous: pair[0].outputs(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Layers applied in order.
 ///
 /// ```
@@ -726,16 +959,16 @@ pub struct Chain {
 impl Chain {
     /// A chain of `layers`, checking that each layer's input width is the previous one's output.
     pub fn new(layers: Vec<Layer>) -> Result<Self, ShapeError> {
-        for (index, pair) in layers.windows(2).enumerate() {
-            if pair[1].inputs() != pair[0].outputs() {
-                return Err(ShapeError {
-                    index: index + 1,
-                    inputs: pair[1].inputs(),
-                    previous: pair[0].outputs(),
-                });
-            }
-        }
+        check_widths(&layers)?;
         Ok(Self { layers })
+    }
+
+    /// Checks the invariants of a deserialized chain: every layer, and matching widths.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        for (i, l) in self.layers.iter().enumerate() {
+            l.validate().map_err(|e| format!("layer {i}: {e}"))?;
+        }
+        check_widths(&self.layers).map_err(|e| e.to_string())
     }
 
     /// The layers.
@@ -897,6 +1130,66 @@ mod tests {
                 assert!((out[i * 5 + j] - Activation::Sigmoid.apply(s + d.bias()[j])).abs() < 1e-5);
             }
         }
+    }
+
+    #[test]
+    fn per_neuron_thresholds_and_scales_match_their_rules() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (inp, out) = (150, 21);
+        let base = BitDense::new(inp, out).with_seed(4);
+        let t: Vec<i64> = (0..out)
+            .map(|_| rng.random_range(-2..=inp as i64 + 1))
+            .collect();
+        let bits = base.clone().with_thresholds(t.clone()).unwrap();
+        let scale: Vec<f32> = (0..out).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let offset: Vec<f32> = (0..out).map(|_| rng.random_range(-5.0..5.0)).collect();
+        let float = base
+            .clone()
+            .with_output(BitOutput::Float(Activation::Identity))
+            .with_affine(scale.clone(), offset.clone())
+            .unwrap();
+        assert!(base.clone().with_thresholds(vec![0; out - 1]).is_none());
+        assert_ne!(bits, base);
+        let xs: Vec<Vec<bool>> = (0..40)
+            .map(|_| (0..inp).map(|_| rng.random()).collect())
+            .collect();
+        let x = BitMatrix::from_bools(inp, &xs).unwrap();
+        let got_bits = Chain::new(vec![bits.clone().into()]).unwrap().scores(&x);
+        let got_float = Chain::new(vec![float.clone().into()]).unwrap().scores(&x);
+        for (i, xi) in xs.iter().enumerate() {
+            for j in 0..out {
+                let d = (0..inp)
+                    .filter(|&c| base.weights().get(j, c) != xi[c])
+                    .count() as i64;
+                let b = i64::from(base.bias_bit(j));
+                assert_eq!(got_bits.row(i)[j], f32::from(u8::from(d + b > t[j])));
+                assert_eq!(got_float.row(i)[j], scale[j] * (d + b) as f32 + offset[j]);
+            }
+        }
+        assert_eq!(bits.to_string(), "BitDense(150, 21, thresholds)");
+        assert_eq!(float.to_string(), "BitDense(150, 21, float, scaled)");
+    }
+
+    #[test]
+    fn bit_dense_round_trips_and_reads_the_version_1_layout() {
+        let cfg = bincode::config::standard();
+        let l = BitDense::new(70, 5)
+            .with_seed(3)
+            .with_thresholds(vec![1, 2, 3, 4, 5])
+            .unwrap();
+        let bytes = bincode::serde::encode_to_vec(&l, cfg).unwrap();
+        let (back, _): (BitDense, usize) = bincode::serde::decode_from_slice(&bytes, cfg).unwrap();
+        assert_eq!(back, l);
+        // Version 1 wrote weights, bias and output only.
+        #[derive(Serialize)]
+        struct V1<'a>(&'a BitMatrix, &'a BitMatrix, BitOutput);
+        let old = BitDense::new(70, 5).with_seed(4);
+        let v1 = bincode::serde::encode_to_vec(V1(old.weights(), old.bias(), old.output()), cfg)
+            .unwrap();
+        let (back, read): (BitDense, usize) =
+            with_v1_layout(|| bincode::serde::decode_from_slice(&v1, cfg)).unwrap();
+        assert_eq!((back, read), (old, v1.len()));
+        assert!(bincode::serde::decode_from_slice::<BitDense, _>(&v1, cfg).is_err());
     }
 
     #[test]

@@ -6,8 +6,13 @@
 //!   digits are embedded so nothing needs downloading.
 //! - [`bits`]: packed bit matrices and XOR + popcount kernels chosen at run time.
 //! - [`layers`]: [`layers::BitDense`], float [`layers::Dense`], [`layers::Chain`].
-//! - [`statistics`]: error, accuracy, confusion matrix, recall, MCC.
-//! - [`io`]: atomic writes.
+//! - [`statistics`]: error, accuracy, confusion matrix, recall, MCC, [`statistics::Evaluation`].
+//! - [`fitness`]: what genetic training maximises (score, accuracy, MCC, closures).
+//! - [`genetic`]: the genetic trainer, its one training loop and its history.
+//! - [`io`]: the versioned, checked `.bin` model file ([`io::ModelFile`]) and atomic writes.
+//! - [`display`]: rich output in Jupyter notebooks (evcxr): digits, galleries, model tables,
+//!   confusion heat maps, weight images, line plots.
+//! - [`gradient`]: gradient training (straight-through estimator) exported to bit layers.
 //!
 //! ```
 //! use bitsmnist_core::prelude::*;
@@ -26,6 +31,10 @@
 
 pub mod bits;
 pub mod datasets;
+pub mod display;
+pub mod fitness;
+pub mod genetic;
+pub mod gradient;
 pub mod io;
 pub mod layers;
 pub mod statistics;
@@ -39,6 +48,12 @@ pub struct ReadmeDoctests;
 pub mod prelude {
     pub use crate::bits::{BitMatrix, Kernel};
     pub use crate::datasets::{Binarization, Dataset, Noise, Source, Split, Task};
+    pub use crate::display::{Gallery, Image, LinePlot, WeightImages};
+    pub use crate::fitness::{Fitness, Metric};
+    pub use crate::genetic::{
+        CancelToken, History, Recipe, StopReason, TrainOptions, TrainerParams, TrainingSet,
+    };
+    pub use crate::io::{Metadata, ModelFile};
     pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
-    pub use crate::statistics::{self, ConfusionMatrix};
+    pub use crate::statistics::{self, ConfusionMatrix, Evaluation};
 }

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::datasets::Split;
 use crate::layers::Chain;
 
+mod evaluation;
+pub use evaluation::Evaluation;
+
 /// Fraction of examples whose prediction (argmax of the model's output, first index wins
 /// ties) differs from the label: the original `Statistics.error`.
 pub fn error(model: &Chain, split: &Split) -> f64 {

@@ -13,6 +13,7 @@ macro_rules! out {
 
 mod bench;
 mod data;
+mod train;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,9 @@ enum Command {
     Data(data::Args),
     /// Compare the bit kernels with an f32 sgemm on this machine (a few seconds).
     Bench(bench::Args),
+    /// Train a bit model (`--method gradient`: straight-through back-propagation) and report
+    /// its accuracy on the test split.
+    Train(train::Args),
 }
 
 fn print_line(args: std::fmt::Arguments<'_>) {
@@ -54,6 +58,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Data(a) => data::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Train(a) => train::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -92,3 +92,38 @@ fn library_does_not_compile_the_command_line_dependencies() {
         );
     }
 }
+
+#[test]
+fn train_gradient_prints_epochs_and_json() {
+    let out = bitsmnist(&[
+        "train",
+        "--method",
+        "gradient",
+        "--hidden",
+        "64",
+        "--epochs",
+        "2",
+        "--test-every-epoch",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("epoch 1/2  loss "), "{text}");
+    assert!(text.contains("BitDense(784, 64, thresholds)"), "{text}");
+    let j = last_json(&out);
+    assert_eq!(j["method"], "gradient");
+    assert_eq!(j["epochs"], 2);
+    assert!(j["test_accuracy"].as_f64().unwrap() > 0.7, "{j}");
+}
+
+#[test]
+fn train_rejects_bad_gradient_parameters_in_one_line() {
+    let out = bitsmnist(&["train", "--hidden", "0", "--epochs", "1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("hidden"), "{err}");
+}

@@ -202,7 +202,45 @@ impl BitMatrix {
     pub fn bytes(&self) -> usize {
         self.words.len() * std::mem::size_of::<u64>()
     }
+
+    /// Checks the invariants of a matrix that did not come from a constructor (for example one
+    /// deserialized from a file): sane sizes, `rows * words_for(cols)` words, zero padding.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.rows > MAX_DIM || self.cols > MAX_DIM {
+            return Err(format!(
+                "bit matrix of {} x {} bits is larger than the limit {MAX_DIM}",
+                self.rows, self.cols
+            ));
+        }
+        let want = self
+            .rows
+            .checked_mul(words_for(self.cols))
+            .ok_or("bit matrix size overflows")?;
+        if self.words.len() != want {
+            return Err(format!(
+                "bit matrix of {} x {} bits holds {} words, expected {want}",
+                self.rows,
+                self.cols,
+                self.words.len()
+            ));
+        }
+        let wpr = words_for(self.cols);
+        if wpr > 0 {
+            let mask = last_word_mask(self.cols);
+            if self
+                .words
+                .chunks_exact(wpr)
+                .any(|row| row[wpr - 1] & !mask != 0)
+            {
+                return Err("bit matrix has non-zero padding bits".into());
+            }
+        }
+        Ok(())
+    }
 }
+
+/// The largest number of rows or columns accepted from untrusted data (files).
+pub(crate) const MAX_DIM: usize = 1 << 31;
 
 impl std::fmt::Debug for BitMatrix {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

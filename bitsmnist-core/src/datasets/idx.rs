@@ -124,7 +124,10 @@ impl Idx {
             .chunks_exact(4)
             .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
             .collect();
-        let declared: u128 = dims.iter().map(|&d| d as u128).product();
+        // Saturating: eight dimensions of 2^32 overflow even a u128 (found by fuzzing).
+        let declared: u128 = dims
+            .iter()
+            .fold(1u128, |acc, &d| acc.saturating_mul(d as u128));
         if declared > MAX_ELEMENTS as u128 {
             return Err(IdxError::TooLarge {
                 declared,

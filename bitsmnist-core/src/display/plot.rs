@@ -1,0 +1,364 @@
+//! Line plots as SVG, drawn with `plotters` (SVG backend only: no fonts or system libraries;
+//! text is left to the browser).
+
+use std::fmt;
+
+use plotters::prelude::*;
+
+use super::{PALETTE, SVG, emit, escape_html};
+
+/// One named line: `(x, y)` points in order. Points with a non-finite coordinate are skipped.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// Legend text (no legend entry when empty).
+    pub name: String,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line plot with a left axis and an optional right (secondary) axis, rendered to SVG.
+///
+/// Used for training histories (fitness on the left, validation accuracy on the right: see
+/// [`fitness_plot_svg`]) and for any sweep in a notebook. Shows in a notebook as
+/// `image/svg+xml`.
+///
+/// ```
+/// use bitsmnist_core::display::LinePlot;
+/// let svg = LinePlot::new("squares")
+///     .x_label("x")
+///     .line("x²", &[(0.0, 0.0), (1.0, 1.0), (2.0, 4.0)])
+///     .to_svg();
+/// assert!(svg.starts_with("<svg") && svg.contains("squares"));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinePlot {
+    title: String,
+    x_label: String,
+    y_label: String,
+    y2_label: String,
+    size: (u32, u32),
+    series: Vec<Series>,
+    secondary: Vec<Series>,
+    y_range: Option<(f64, f64)>,
+    y2_range: Option<(f64, f64)>,
+}
+
+impl LinePlot {
+    /// An empty plot with a title, 720 x 360 pixels.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            x_label: String::new(),
+            y_label: String::new(),
+            y2_label: String::new(),
+            size: (720, 360),
+            series: Vec::new(),
+            secondary: Vec::new(),
+            y_range: None,
+            y2_range: None,
+        }
+    }
+
+    /// Names the x axis.
+    pub fn x_label(mut self, label: impl Into<String>) -> Self {
+        self.x_label = label.into();
+        self
+    }
+
+    /// Names the left y axis.
+    pub fn y_label(mut self, label: impl Into<String>) -> Self {
+        self.y_label = label.into();
+        self
+    }
+
+    /// Names the right y axis (drawn only when a secondary line exists).
+    pub fn y2_label(mut self, label: impl Into<String>) -> Self {
+        self.y2_label = label.into();
+        self
+    }
+
+    /// Size in pixels.
+    pub fn size(mut self, width: u32, height: u32) -> Self {
+        self.size = (width.max(64), height.max(64));
+        self
+    }
+
+    /// Fixes the left axis range (default: fitted to the data).
+    pub fn y_range(mut self, low: f64, high: f64) -> Self {
+        self.y_range = Some((low, high));
+        self
+    }
+
+    /// Fixes the right axis range (default: fitted to the data).
+    pub fn y2_range(mut self, low: f64, high: f64) -> Self {
+        self.y2_range = Some((low, high));
+        self
+    }
+
+    /// Adds a line on the left axis.
+    pub fn line(mut self, name: impl Into<String>, points: &[(f64, f64)]) -> Self {
+        self.series.push(Series {
+            name: name.into(),
+            points: points.to_vec(),
+        });
+        self
+    }
+
+    /// Adds a dashed line on the right axis.
+    pub fn secondary_line(mut self, name: impl Into<String>, points: &[(f64, f64)]) -> Self {
+        self.secondary.push(Series {
+            name: name.into(),
+            points: points.to_vec(),
+        });
+        self
+    }
+
+    /// The lines on the left axis.
+    pub fn lines(&self) -> &[Series] {
+        &self.series
+    }
+
+    /// The lines on the right axis.
+    pub fn secondary_lines(&self) -> &[Series] {
+        &self.secondary
+    }
+
+    /// The plot as an SVG document. Never fails: should drawing fail, the SVG shows the
+    /// error text instead.
+    pub fn to_svg(&self) -> String {
+        let mut out = String::new();
+        match self.draw(&mut out) {
+            Ok(()) => out,
+            Err(e) => format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\"><text x=\"10\" y=\"20\">plot failed: {}</text></svg>",
+                self.size.0,
+                self.size.1,
+                escape_html(&e)
+            ),
+        }
+    }
+
+    /// Shows the plot in a notebook (SVG).
+    pub fn evcxr_display(&self) {
+        emit(&[(SVG, &self.to_svg())]);
+    }
+
+    fn draw(&self, out: &mut String) -> Result<(), String> {
+        let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
+        let all = || self.series.iter().chain(&self.secondary);
+        let (x0, x1) = span(all().flat_map(|s| finite(s).map(|p| p.0)));
+        let (y0, y1) = self
+            .y_range
+            .unwrap_or_else(|| span(self.series.iter().flat_map(|s| finite(s).map(|p| p.1))));
+        let (z0, z1) = self
+            .y2_range
+            .unwrap_or_else(|| span(self.secondary.iter().flat_map(|s| finite(s).map(|p| p.1))));
+        let root = SVGBackend::with_string(out, self.size).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder
+            .caption(&self.title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(60);
+        if !self.secondary.is_empty() {
+            builder.right_y_label_area_size(60);
+        }
+        let mut chart = builder
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(err)?
+            .set_secondary_coord(x0..x1, z0..z1);
+        chart
+            .configure_mesh()
+            .x_desc(self.x_label.as_str())
+            .y_desc(self.y_label.as_str())
+            .light_line_style(RGBColor(238, 238, 238))
+            .max_light_lines(2)
+            .draw()
+            .map_err(err)?;
+        if !self.secondary.is_empty() {
+            chart
+                .configure_secondary_axes()
+                .y_desc(self.y2_label.as_str())
+                .draw()
+                .map_err(err)?;
+        }
+        let color = |i: usize| {
+            let (r, g, b) = PALETTE[i % PALETTE.len()];
+            RGBColor(r, g, b)
+        };
+        let mut legend = false;
+        for (i, s) in self.series.iter().enumerate() {
+            let style = color(i).stroke_width(2);
+            let drawn = chart
+                .draw_series(LineSeries::new(finite(s), style))
+                .map_err(err)?;
+            if !s.name.is_empty() {
+                legend = true;
+                drawn
+                    .label(s.name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            }
+        }
+        for (i, s) in self.secondary.iter().enumerate() {
+            let style = color(self.series.len() + i).stroke_width(2);
+            let drawn = chart
+                .draw_secondary_series(DashedLineSeries::new(finite(s), 6, 4, style))
+                .map_err(err)?;
+            if !s.name.is_empty() {
+                legend = true;
+                drawn
+                    .label(s.name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            }
+        }
+        if legend {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::LowerRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(180, 180, 180))
+                .draw()
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+        Ok(())
+    }
+}
+
+impl fmt::Display for LinePlot {
+    /// A one-line summary: title, and each line's name and number of points.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LinePlot \"{}\":", self.title)?;
+        for s in self.series.iter().chain(&self.secondary) {
+            write!(f, " {} ({} points);", s.name, s.points.len())?;
+        }
+        Ok(())
+    }
+}
+
+fn finite(s: &Series) -> impl Iterator<Item = (f64, f64)> + Clone + '_ {
+    s.points
+        .iter()
+        .copied()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+}
+
+/// The range of `values`, widened by 5% (or by 0.5 when all are equal); `0..1` when empty.
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if !lo.is_finite() {
+        (0.0, 1.0)
+    } else if hi - lo < 1e-12 {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        let pad = 0.05 * (hi - lo);
+        (lo - pad, hi + pad)
+    }
+}
+
+/// An SVG plot of a training history: `fitness` lines (such as best, mean and worst fitness per
+/// generation, as `(generation, fitness)` points) on the left axis, and `validation` lines
+/// (such as validation accuracy, `(generation, accuracy)`) dashed on the right axis.
+///
+/// The genetic trainer's history display calls this; it works on any series.
+///
+/// ```
+/// use bitsmnist_core::display::fitness_plot_svg;
+/// let best = [(0.0, 0.5), (1.0, 0.7), (2.0, 0.8)];
+/// let mean = [(0.0, 0.3), (1.0, 0.4), (2.0, 0.6)];
+/// let acc = [(0.0, 0.55), (2.0, 0.9)];
+/// let svg = fitness_plot_svg(&[("best", &best), ("mean", &mean)], &[("validation accuracy", &acc)]);
+/// assert!(svg.contains("<svg") && svg.contains("best") && svg.contains("validation accuracy"));
+/// ```
+pub fn fitness_plot_svg(
+    fitness: &[(&str, &[(f64, f64)])],
+    validation: &[(&str, &[(f64, f64)])],
+) -> String {
+    fitness_plot(fitness, validation).to_svg()
+}
+
+/// The [`LinePlot`] behind [`fitness_plot_svg`], to adjust before rendering (size, ranges).
+pub fn fitness_plot(
+    fitness: &[(&str, &[(f64, f64)])],
+    validation: &[(&str, &[(f64, f64)])],
+) -> LinePlot {
+    let mut p = LinePlot::new("Training history")
+        .x_label("generation")
+        .y_label("fitness")
+        .y2_label("validation accuracy");
+    for (name, pts) in fitness {
+        p = p.line(*name, pts);
+    }
+    for (name, pts) in validation {
+        p = p.secondary_line(*name, pts);
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts a tag, checks the document is one `<svg>` element with balanced tags.
+    fn check_svg(svg: &str) {
+        assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("xmlns=\"http://www.w3.org/2000/svg\""));
+        // Every opening tag is closed by a `</...>` or closes itself with `/>`.
+        let ends = svg.matches("</").count();
+        let decl = svg.matches("<?").count() + svg.matches("<!").count();
+        let opens = svg.matches('<').count() - ends - decl;
+        assert_eq!(opens, ends + svg.matches("/>").count(), "unbalanced SVG");
+    }
+
+    #[test]
+    fn fitness_plot_has_lines_legend_and_both_axes() {
+        let best: Vec<(f64, f64)> = (0..50)
+            .map(|g| (g as f64, 1.0 - 0.5 / (g as f64 + 1.0)))
+            .collect();
+        let mean: Vec<(f64, f64)> = best.iter().map(|&(g, f)| (g, f - 0.1)).collect();
+        let worst: Vec<(f64, f64)> = best.iter().map(|&(g, f)| (g, f - 0.3)).collect();
+        let acc = [(0.0, 0.5), (10.0, 0.7), (20.0, f64::NAN), (49.0, 0.95)];
+        let svg = fitness_plot_svg(
+            &[("best", &best), ("mean", &mean), ("worst", &worst)],
+            &[("validation accuracy", &acc)],
+        );
+        check_svg(&svg);
+        assert!(svg.contains("<polyline") || svg.contains("<path"));
+        for text in [
+            "best",
+            "mean",
+            "worst",
+            "validation accuracy",
+            "generation",
+            "fitness",
+            "Training history",
+        ] {
+            assert!(
+                svg.contains(&format!(">{text}<")) || svg.contains(&format!(">\n{text}\n<")),
+                "missing {text}"
+            );
+        }
+        // Three solid polylines, plus legend samples.
+        assert!(svg.matches("<polyline").count() >= 3);
+    }
+
+    #[test]
+    fn empty_and_flat_plots_still_render() {
+        let svg = LinePlot::new("nothing").to_svg();
+        check_svg(&svg);
+        let svg = LinePlot::new("flat")
+            .line("", &[(1.0, 2.0), (1.0, 2.0)])
+            .size(300, 200)
+            .to_svg();
+        check_svg(&svg);
+        assert!(svg.contains("width=\"300\""));
+        assert_eq!(span([3.0, 3.0].into_iter()), (2.5, 3.5));
+        assert_eq!(span(std::iter::empty()), (0.0, 1.0));
+        let p = LinePlot::new("t").line("a", &[(0.0, 1.0)]);
+        assert_eq!(p.to_string(), "LinePlot \"t\": a (1 points);");
+    }
+}

@@ -1,0 +1,655 @@
+//! Genetic training of bit layers, after TinyML.jl's `Genetic` module (with its bugs fixed).
+//!
+//! A [`TrainingSet`] holds a model ([`Chain`]), the indices of the bit layers to train, the
+//! hyper-parameters ([`TrainerParams`]) and a population of candidate weights. Each generation:
+//!
+//! 1. the candidates are ranked by fitness (descending, stable);
+//! 2. the best `elitism` survive unchanged;
+//! 3. every other slot gets a child: two parents are selected ([`Selection`]), crossed
+//!    ([`Crossover`]) and the child is mutated ([`Mutation`], optionally [`Adaptation`]);
+//! 4. *every* candidate, elites included, is evaluated on this generation's fitness examples
+//!    (all of them, or a fresh seeded mini-batch), in parallel over candidates.
+//!
+//! Unlike the original, the reported fitness is the current one, and runs are bit-for-bit
+//! reproducible from [`TrainerParams::seed`] whatever the number of threads: every random
+//! choice comes from an RNG derived from (seed, generation, slot). The whole state is
+//! serializable, so a checkpointed and resumed run gives exactly the uninterrupted result.
+//!
+//! [`TrainingSet::train`] is the one training loop, for the command line, notebooks and the
+//! desktop app: stop rules and validation in [`TrainOptions`], a callback after each generation
+//! that can stop the run, and a [`History`] of every generation.
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use bitsmnist_core::prelude::*;
+//! use bitsmnist_core::genetic::{Mutation, TrainOptions, TrainerParams, TrainingSet};
+//!
+//! let data = Dataset::embedded().for_task(&Task::zero_one());
+//! let sample = data.train.sample_shuffled(0.05, 2, 1);
+//! let model = Chain::new(vec![
+//!     BitDense::new(784, 16).into(),
+//!     BitDense::new(16, 2).with_output(BitOutput::Float(Activation::Identity)).into(),
+//! ]).unwrap();
+//! let params = TrainerParams::default()
+//!     .population(20)
+//!     .elitism(4)
+//!     .mutation(Mutation::FlipK { k: 20 })
+//!     .seed(1);
+//! let mut set = TrainingSet::new(model, &[0, 1], params).unwrap();
+//! let outcome = set
+//!     .train(&Fitness::score(&sample), &TrainOptions::new().generations(5), |p| {
+//!         assert!(p.record.best >= p.record.mean);
+//!         ControlFlow::Continue(())
+//!     })
+//!     .unwrap();
+//! assert_eq!(outcome.generation, 5);
+//! assert_eq!(set.history().len(), 6); // generation 0 and 5 breeding steps
+//! let trained: &Chain = set.chain(); // holds the best candidate's weights
+//! assert!(statistics::accuracy(trained, &sample) > 0.5);
+//! ```
+
+mod history;
+mod operators;
+mod options;
+mod params;
+mod recipe;
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use history::{GenerationRecord, History};
+pub use operators::Genome;
+pub use options::{CancelToken, Progress, StopReason, TrainOptions, TrainOutcome, Validation};
+pub use params::{Adaptation, Crossover, Mutation, ParamsError, Selection, TrainerParams};
+pub use recipe::Recipe;
+
+pub use crate::fitness::{Fitness, Metric};
+
+use crate::bits::BitMatrix;
+use crate::fitness::{Batch, Kind};
+use crate::layers::{Activations, BitDense, Chain, Floats, Layer};
+use operators::{
+    STREAM_BATCH, STREAM_BREED, STREAM_INIT, crossover, derive_rng, mutate, rank_key, select,
+};
+
+/// Why a training set could not be built or trained.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// Bad hyper-parameters.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// No layer index given.
+    #[error("no layer to train")]
+    NoTrainableLayers,
+    /// A layer index past the end of the chain.
+    #[error("layer {index} does not exist (the chain has {layers} layers)")]
+    LayerOutOfRange {
+        /// The index.
+        index: usize,
+        /// Layers in the chain.
+        layers: usize,
+    },
+    /// A trainable layer that is not a [`BitDense`].
+    #[error("layer {0} is not a bit layer")]
+    NotABitLayer(usize),
+    /// A layer index given twice.
+    #[error("layer {0} is listed twice")]
+    DuplicateLayer(usize),
+    /// Fitness examples of the wrong width.
+    #[error("the fitness examples are {data} bits wide but the model takes {model}")]
+    InputWidth {
+        /// Width of the examples.
+        data: usize,
+        /// Input width of the model.
+        model: usize,
+    },
+    /// No fitness examples.
+    #[error("no fitness examples")]
+    EmptyData,
+    /// A deserialized state that breaks an invariant.
+    #[error("invalid training state: {0}")]
+    InvalidState(String),
+}
+
+/// A model, the bit layers being trained, the hyper-parameters and the population: the whole
+/// state of a genetic training run (serializable; see [`crate::io::ModelFile`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainingSet {
+    chain: Chain,
+    layers: Vec<usize>,
+    params: TrainerParams,
+    population: Vec<Genome>,
+    /// Fitness of each candidate on the current generation; empty before the first evaluation.
+    fitness: Vec<f64>,
+    generation: u64,
+    scale: f64,
+    best_so_far: f64,
+    last_improvement: u64,
+    last_shrink: u64,
+    elapsed_secs: f64,
+    history: History,
+}
+
+impl TrainingSet {
+    /// A training set over `chain`, training the bit layers at indices `layers`. The population
+    /// is `params.population` fresh random copies of those layers, from `params.seed` (the
+    /// chain's own weights are not in it, as in the original).
+    pub fn new(chain: Chain, layers: &[usize], params: TrainerParams) -> Result<Self, TrainError> {
+        params.check()?;
+        check_layers(&chain, layers)?;
+        let population = (0..params.population)
+            .map(|slot| {
+                let mut rng = derive_rng(params.seed, STREAM_INIT, 0, slot as u64);
+                layers
+                    .iter()
+                    .map(|&i| {
+                        let mut l = chain.layers()[i].as_bit().expect("checked").clone();
+                        l.randomize(&mut rng);
+                        l
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self {
+            chain,
+            layers: layers.to_vec(),
+            params,
+            population,
+            fitness: Vec::new(),
+            generation: 0,
+            scale: 1.0,
+            best_so_far: f64::NEG_INFINITY,
+            last_improvement: 0,
+            last_shrink: 0,
+            elapsed_secs: 0.0,
+            history: History::default(),
+        })
+    }
+
+    /// As [`TrainingSet::new`], training every bit layer of the chain.
+    pub fn for_all_bit_layers(chain: Chain, params: TrainerParams) -> Result<Self, TrainError> {
+        let layers: Vec<usize> = (0..chain.layers().len())
+            .filter(|&i| chain.layers()[i].as_bit().is_some())
+            .collect();
+        Self::new(chain, &layers, params)
+    }
+
+    /// The model. After [`train`](Self::train) its trainable layers hold the best candidate.
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// The model, consuming the set.
+    pub fn into_chain(self) -> Chain {
+        self.chain
+    }
+
+    /// Indices (in the chain) of the layers being trained.
+    pub fn trainable_layers(&self) -> &[usize] {
+        &self.layers
+    }
+
+    /// The hyper-parameters.
+    pub fn params(&self) -> &TrainerParams {
+        &self.params
+    }
+
+    /// The candidates. After a generation, the first `elitism` are the previous generation's
+    /// best, in rank order.
+    pub fn population(&self) -> &[Genome] {
+        &self.population
+    }
+
+    /// Fitness of each candidate on the current generation (empty before the first).
+    pub fn fitness(&self) -> &[f64] {
+        &self.fitness
+    }
+
+    /// Current generation number (0 until the first breeding step).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The current mutation scale (1 unless [`Adaptation`] changed it).
+    pub fn mutation_scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// Every generation so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Seconds of training so far, over all runs.
+    pub fn elapsed_secs(&self) -> f64 {
+        self.elapsed_secs
+    }
+
+    /// Whether the current population has been evaluated.
+    pub fn is_evaluated(&self) -> bool {
+        self.fitness.len() == self.population.len()
+    }
+
+    /// Index and fitness of the best current candidate (the first one wins ties); `None`
+    /// before the first evaluation.
+    pub fn best(&self) -> Option<(usize, f64)> {
+        if !self.is_evaluated() {
+            return None;
+        }
+        let mut best = 0;
+        for (i, &f) in self.fitness.iter().enumerate() {
+            if rank_key(f) > rank_key(self.fitness[best]) {
+                best = i;
+            }
+        }
+        Some((best, self.fitness[best]))
+    }
+
+    /// The model with candidate `i`'s layers swapped in.
+    ///
+    /// # Panics
+    /// When `i` is not a candidate.
+    pub fn candidate_chain(&self, i: usize) -> Chain {
+        assemble(&self.chain, &self.layers, &self.population[i])
+    }
+
+    /// The model with the best current candidate's layers (the chain itself before the first
+    /// evaluation).
+    pub fn best_chain(&self) -> Chain {
+        match self.best() {
+            Some((i, _)) => self.candidate_chain(i),
+            None => self.chain.clone(),
+        }
+    }
+
+    /// Runs [`train`](Self::train) without a callback.
+    pub fn run(
+        &mut self,
+        fitness: &Fitness,
+        options: &TrainOptions,
+    ) -> Result<TrainOutcome, TrainError> {
+        self.train(fitness, options, |_| ControlFlow::Continue(()))
+    }
+
+    /// The training loop. On the first call, the random population is evaluated (generation
+    /// 0); then each step breeds and evaluates a new generation until a rule of `options` stops
+    /// it or `callback` returns [`ControlFlow::Break`]. After each generation its record is
+    /// appended to the [`history`](Self::history) and passed to `callback` with the state.
+    /// At the end, the best candidate's weights are copied into the [`chain`](Self::chain).
+    ///
+    /// Calling `train` again continues where it stopped, exactly as if it had not stopped
+    /// (also after saving and loading the set).
+    pub fn train<F>(
+        &mut self,
+        fitness: &Fitness,
+        options: &TrainOptions,
+        mut callback: F,
+    ) -> Result<TrainOutcome, TrainError>
+    where
+        F: FnMut(&Progress<'_>) -> ControlFlow<()>,
+    {
+        self.check_fitness(fitness)?;
+        let start = Instant::now();
+        let base_secs = self.elapsed_secs;
+        let mut steps = 0u64;
+        let reason = loop {
+            if options
+                .cancel
+                .as_ref()
+                .is_some_and(CancelToken::is_cancelled)
+            {
+                break StopReason::Cancelled;
+            }
+            let used_scale = self.scale;
+            if self.is_evaluated() {
+                if options.generations.is_some_and(|n| steps >= n)
+                    || options
+                        .until_generation
+                        .is_some_and(|g| self.generation >= g)
+                {
+                    break StopReason::Generations;
+                }
+                let parent_fitness = self.breed();
+                self.generation += 1;
+                self.evaluate(fitness);
+                steps += 1;
+                self.adapt(&parent_fitness);
+            } else {
+                self.evaluate(fitness);
+                self.adapt(&[]);
+            }
+            let (best, mean, worst) = self.summary();
+            let validation_accuracy = options
+                .validation
+                .as_ref()
+                .filter(|v| self.generation.is_multiple_of(v.every))
+                .map(|v| crate::statistics::accuracy(&self.best_chain(), &v.split));
+            let run_secs = start.elapsed().as_secs_f64();
+            self.elapsed_secs = base_secs + run_secs;
+            let record = GenerationRecord {
+                generation: self.generation,
+                best,
+                mean,
+                worst,
+                validation_accuracy,
+                elapsed_secs: self.elapsed_secs,
+                generations_per_sec: if run_secs > 0.0 {
+                    steps as f64 / run_secs
+                } else {
+                    0.0
+                },
+                mutation_scale: used_scale,
+            };
+            if options
+                .print_every
+                .is_some_and(|n| self.generation.is_multiple_of(n))
+            {
+                println!("{record}");
+            }
+            self.history.records.push(record);
+            let flow = callback(&Progress {
+                set: self,
+                record: self.history.last().expect("just pushed"),
+            });
+            if options.target_fitness.is_some_and(|t| best >= t) {
+                break StopReason::TargetFitness;
+            }
+            if options
+                .patience
+                .is_some_and(|n| self.generation - self.last_improvement >= n)
+            {
+                break StopReason::NoImprovement;
+            }
+            if options.time_limit.is_some_and(|t| start.elapsed() >= t) {
+                break StopReason::TimeLimit;
+            }
+            if flow.is_break() {
+                break StopReason::Callback;
+            }
+        };
+        if self.is_evaluated() {
+            self.chain = self.best_chain();
+        }
+        self.elapsed_secs = base_secs + start.elapsed().as_secs_f64();
+        Ok(TrainOutcome {
+            reason,
+            steps,
+            generation: self.generation,
+            best_fitness: self.best().map_or(f64::NAN, |b| b.1),
+            elapsed: start.elapsed(),
+        })
+    }
+
+    fn check_fitness(&self, fitness: &Fitness) -> Result<(), TrainError> {
+        if let Some(data) = fitness.data() {
+            if data.is_empty() {
+                return Err(TrainError::EmptyData);
+            }
+            if data.images().cols() != self.chain.inputs() {
+                return Err(TrainError::InputWidth {
+                    data: data.images().cols(),
+                    model: self.chain.inputs(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Best, mean and worst current fitness.
+    fn summary(&self) -> (f64, f64, f64) {
+        let best = self.best().map_or(f64::NAN, |b| b.1);
+        let worst = self
+            .fitness
+            .iter()
+            .copied()
+            .min_by(|a, b| rank_key(*a).total_cmp(&rank_key(*b)))
+            .unwrap_or(f64::NAN);
+        let mean = self.fitness.iter().sum::<f64>() / self.fitness.len().max(1) as f64;
+        (best, mean, worst)
+    }
+
+    /// Population indices by fitness, best first (stable: earlier slots win ties).
+    fn ranking(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.population.len()).collect();
+        order.sort_by(|&a, &b| rank_key(self.fitness[b]).total_cmp(&rank_key(self.fitness[a])));
+        order
+    }
+
+    /// Replaces the population by the elite and new children; returns each child's father's
+    /// fitness (for the 1/5 rule).
+    fn breed(&mut self) -> Vec<f64> {
+        let order = self.ranking();
+        let p = &self.params;
+        let next = self.generation + 1;
+        let (population, fitness, scale) = (&self.population, &self.fitness, self.scale);
+        let children: Vec<(Genome, f64)> = (p.elitism..p.population)
+            .into_par_iter()
+            .map(|slot| {
+                let mut rng = derive_rng(p.seed, STREAM_BREED, next, slot as u64);
+                let f = select(p.selection, &order, fitness, p.elitism, &mut rng);
+                let m = select(p.selection, &order, fitness, p.elitism, &mut rng);
+                let mut child = crossover(p.crossover, &population[f], &population[m], &mut rng);
+                mutate(p.mutation, scale, &mut child, &mut rng);
+                (child, fitness[f])
+            })
+            .collect();
+        let mut next_pop: Vec<Genome> = order[..p.elitism]
+            .iter()
+            .map(|&i| self.population[i].clone())
+            .collect();
+        let mut parent_fitness = Vec::with_capacity(children.len());
+        for (c, f) in children {
+            next_pop.push(c);
+            parent_fitness.push(f);
+        }
+        self.population = next_pop;
+        self.fitness.clear();
+        parent_fitness
+    }
+
+    /// Evaluates every candidate on this generation's examples, in parallel over candidates
+    /// (each candidate on one thread).
+    fn evaluate(&mut self, fitness: &Fitness) {
+        let p = &self.params;
+        let evals = p.evals_per_candidate;
+        let chain = &self.chain;
+        let layers = &self.layers;
+        self.fitness = match &fitness.kind {
+            Kind::Metric { metric, data } => {
+                let batches: Vec<Batch> = match p.batch_size {
+                    Some(b) if b < data.len() => (0..evals)
+                        .map(|e| {
+                            let mut rng =
+                                derive_rng(p.seed, STREAM_BATCH, self.generation, e as u64);
+                            let mut idx =
+                                rand::seq::index::sample(&mut rng, data.len(), b).into_vec();
+                            idx.sort_unstable();
+                            Batch::new(data, Some(&idx))
+                        })
+                        .collect(),
+                    // The same examples each time: one evaluation gives the mean.
+                    _ => vec![Batch::new(data, None)],
+                };
+                let slot_of = slot_of(chain, layers);
+                let classes = chain.outputs();
+                self.population
+                    .par_iter()
+                    .map(|genome| {
+                        batches
+                            .iter()
+                            .map(|b| {
+                                b.evaluate(*metric, classes, |x| {
+                                    forward_scores(chain, &slot_of, genome, x)
+                                })
+                            })
+                            .sum::<f64>()
+                            / batches.len() as f64
+                    })
+                    .collect()
+            }
+            Kind::Custom(f) => self
+                .population
+                .par_iter()
+                .map(|genome| {
+                    let c = assemble(chain, layers, genome);
+                    (0..evals).map(|_| f(&c)).sum::<f64>() / evals as f64
+                })
+                .collect(),
+        };
+    }
+
+    /// Tracks improvement and adapts the mutation scale after an evaluation.
+    fn adapt(&mut self, parent_fitness: &[f64]) {
+        let (best, _, _) = self.summary();
+        if rank_key(best) > self.best_so_far {
+            self.best_so_far = rank_key(best);
+            self.last_improvement = self.generation;
+        }
+        match self.params.adaptation {
+            Adaptation::None => {}
+            Adaptation::OneFifth {
+                factor,
+                min_scale,
+                max_scale,
+            } => {
+                if !parent_fitness.is_empty() {
+                    let children = &self.fitness[self.params.elitism..];
+                    let wins = children
+                        .iter()
+                        .zip(parent_fitness)
+                        .filter(|(c, p)| rank_key(**c) > rank_key(**p))
+                        .count();
+                    let ratio = wins as f64 / parent_fitness.len() as f64;
+                    if ratio > 0.2 {
+                        self.scale *= factor;
+                    } else if ratio < 0.2 {
+                        self.scale /= factor;
+                    }
+                    self.scale = self.scale.clamp(min_scale, max_scale);
+                }
+            }
+            Adaptation::Stagnation {
+                patience,
+                factor,
+                min_scale,
+            } => {
+                let since = self.last_improvement.max(self.last_shrink);
+                if self.generation - since >= patience {
+                    self.scale = (self.scale * factor).max(min_scale);
+                    self.last_shrink = self.generation;
+                }
+            }
+        }
+    }
+
+    /// Checks the invariants of a deserialized state.
+    pub(crate) fn validate(&self) -> Result<(), TrainError> {
+        let bad = |s: String| Err(TrainError::InvalidState(s));
+        self.chain.validate().map_err(TrainError::InvalidState)?;
+        self.params.check()?;
+        check_layers(&self.chain, &self.layers)?;
+        if self.population.len() != self.params.population {
+            return bad(format!(
+                "{} candidates for a population of {}",
+                self.population.len(),
+                self.params.population
+            ));
+        }
+        if !self.fitness.is_empty() && self.fitness.len() != self.population.len() {
+            return bad(format!(
+                "{} fitness values for {} candidates",
+                self.fitness.len(),
+                self.population.len()
+            ));
+        }
+        for (c, genome) in self.population.iter().enumerate() {
+            if genome.len() != self.layers.len() {
+                return bad(format!("candidate {c} has {} layers", genome.len()));
+            }
+            for (l, &i) in genome.iter().zip(&self.layers) {
+                l.validate()
+                    .map_err(|e| TrainError::InvalidState(format!("candidate {c}: {e}")))?;
+                let t = self.chain.layers()[i].as_bit().expect("checked");
+                if l.inputs() != t.inputs()
+                    || l.outputs() != t.outputs()
+                    || l.output() != t.output()
+                {
+                    return bad(format!(
+                        "candidate {c}: layer {i} is {l}, the model has {t}"
+                    ));
+                }
+            }
+        }
+        if !(self.scale > 0.0 && self.scale.is_finite()) {
+            return bad(format!("mutation scale {}", self.scale));
+        }
+        if self.last_improvement > self.generation || self.last_shrink > self.generation {
+            return bad("improvement recorded in the future".into());
+        }
+        Ok(())
+    }
+}
+
+fn check_layers(chain: &Chain, layers: &[usize]) -> Result<(), TrainError> {
+    if layers.is_empty() {
+        return Err(TrainError::NoTrainableLayers);
+    }
+    for (k, &i) in layers.iter().enumerate() {
+        if i >= chain.layers().len() {
+            return Err(TrainError::LayerOutOfRange {
+                index: i,
+                layers: chain.layers().len(),
+            });
+        }
+        if chain.layers()[i].as_bit().is_none() {
+            return Err(TrainError::NotABitLayer(i));
+        }
+        if layers[..k].contains(&i) {
+            return Err(TrainError::DuplicateLayer(i));
+        }
+    }
+    Ok(())
+}
+
+/// For each chain layer, its position in the genome if it is trained.
+fn slot_of(chain: &Chain, layers: &[usize]) -> Vec<Option<usize>> {
+    (0..chain.layers().len())
+        .map(|i| layers.iter().position(|&l| l == i))
+        .collect()
+}
+
+/// The chain with the genome's layers swapped in.
+fn assemble(chain: &Chain, layers: &[usize], genome: &[BitDense]) -> Chain {
+    let mut c = chain.clone();
+    for (l, &i) in genome.iter().zip(layers) {
+        *c.layer_mut(i) = Layer::Bit(l.clone());
+    }
+    c
+}
+
+/// Forward of one chunk of examples through the chain with the genome's layers, on this
+/// thread, without building a chain.
+fn forward_scores(
+    chain: &Chain,
+    slot_of: &[Option<usize>],
+    genome: &[BitDense],
+    x: &BitMatrix,
+) -> Floats {
+    let mut a: Option<Activations> = None;
+    for (i, layer) in chain.layers().iter().enumerate() {
+        a = Some(match (slot_of[i], a.take()) {
+            (Some(p), None) => genome[p].forward_bits_rows(x),
+            (Some(p), Some(prev)) => genome[p].forward_bits_rows(&prev.into_bits()),
+            (None, None) => layer.forward(Activations::Bits(x.clone())),
+            (None, Some(prev)) => layer.forward(prev),
+        });
+    }
+    a.map_or_else(
+        || Floats::new(x.rows(), 0, Vec::new()),
+        Activations::into_scores,
+    )
+}

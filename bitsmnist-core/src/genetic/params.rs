@@ -1,0 +1,443 @@
+//! Hyper-parameters of the genetic trainer and their validation.
+
+use serde::{Deserialize, Serialize};
+
+/// How parents are drawn for each child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Selection {
+    /// The original: father and mother uniformly, with replacement, from the elite (the
+    /// `elitism` best candidates).
+    Elite,
+    /// Tournament: draw `size` candidates uniformly (with replacement) from the whole
+    /// population and keep the fittest (the first drawn wins ties). Larger tournaments select
+    /// harder.
+    Tournament {
+        /// Candidates per tournament (at least 1, at most the population).
+        size: usize,
+    },
+}
+
+/// How a child's weights are made from its father's and mother's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Crossover {
+    /// The original: for each bit layer and each neuron, the first
+    /// `floor(words / divisor)` weight words come from the father, the rest from the mother;
+    /// the whole bias comes from the father.
+    Split {
+        /// The original's `crossoverDivisor` (at least 1; 1 copies the father).
+        divisor: usize,
+    },
+    /// Each weight and bias bit from the father or the mother with probability 1/2.
+    Uniform,
+    /// Each neuron (its weight row and bias bit) from the father or the mother with
+    /// probability 1/2.
+    Neuron,
+    /// No crossover: the child is a copy of its father (mutation only).
+    None,
+}
+
+/// How children are mutated (elites never are).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Mutation {
+    /// The original: each weight and bias bit, with probability `rate`, is replaced by a random
+    /// bit (so it flips with probability `rate / 2`).
+    Replace {
+        /// Probability, in `[0, 1]`.
+        rate: f64,
+    },
+    /// Each weight and bias bit flips with probability `rate`.
+    Flip {
+        /// Probability, in `[0, 1]`.
+        rate: f64,
+    },
+    /// Exactly `k` distinct bits, chosen uniformly among all trainable weight and bias bits,
+    /// flip (all of them if there are fewer).
+    FlipK {
+        /// Number of bits (at least 1).
+        k: usize,
+    },
+}
+
+/// Whether and how the mutation strength adapts during training.
+///
+/// The trainer keeps a *mutation scale* `s` (starting at 1): rates are multiplied by `s`
+/// (capped at 1) and `k` becomes `max(1, round(k * s))`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Adaptation {
+    /// Fixed mutation strength.
+    None,
+    /// Rechenberg's 1/5 success rule: after each generation, if more than a fifth of the
+    /// children beat their father's fitness, `s *= factor`, if fewer, `s /= factor`; kept in
+    /// `[min_scale, max_scale]`.
+    OneFifth {
+        /// Growth factor (> 1), e.g. 1.2.
+        factor: f64,
+        /// Smallest scale (> 0).
+        min_scale: f64,
+        /// Largest scale (>= `min_scale`).
+        max_scale: f64,
+    },
+    /// Shrink on stagnation: when the best fitness has not improved for `patience`
+    /// generations (since the last improvement or the last shrink), `s = max(s * factor,
+    /// min_scale)`.
+    Stagnation {
+        /// Generations without improvement before shrinking (at least 1).
+        patience: u64,
+        /// Shrink factor, in `(0, 1)`.
+        factor: f64,
+        /// Smallest scale (> 0).
+        min_scale: f64,
+    },
+}
+
+/// Hyper-parameters of [`TrainingSet`](super::TrainingSet).
+///
+/// Defaults are the original TinyML ones:
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `population` | 100 | candidates per generation |
+/// | `elitism` | 10 | best candidates kept unchanged each generation |
+/// | `selection` | [`Selection::Elite`] | parents uniformly from the elite |
+/// | `crossover` | [`Crossover::Split`] `{ divisor: 2 }` | first half of each neuron's words from the father |
+/// | `mutation` | [`Mutation::Replace`] `{ rate: 0.1 }` | each bit replaced by a random bit with probability 0.1 |
+/// | `adaptation` | [`Adaptation::None`] | fixed mutation strength |
+/// | `evals_per_candidate` | 1 | fitness is the mean of this many evaluations |
+/// | `batch_size` | `None` | all fitness examples every generation; `Some(n)`: a fresh seeded mini-batch of `n` each generation |
+/// | `seed` | 0 | every random choice derives from it |
+///
+/// Set fields directly or with the builder methods of the same names; [`TrainerParams::check`]
+/// (called by [`TrainingSet::new`](super::TrainingSet::new)) validates them.
+///
+/// ```
+/// use bitsmnist_core::genetic::{Mutation, ParamsError, TrainerParams};
+/// let p = TrainerParams::default()
+///     .population(50)
+///     .elitism(5)
+///     .mutation(Mutation::FlipK { k: 8 })
+///     .seed(7);
+/// assert!(p.check().is_ok());
+/// assert_eq!(
+///     TrainerParams::default().elitism(100).check(),
+///     Err(ParamsError::ElitismTooLarge { elitism: 100, population: 100 })
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TrainerParams {
+    /// Candidates per generation (default 100).
+    pub population: usize,
+    /// Candidates kept unchanged each generation (default 10).
+    pub elitism: usize,
+    /// Parent selection (default [`Selection::Elite`]).
+    pub selection: Selection,
+    /// Crossover (default [`Crossover::Split`] with divisor 2).
+    pub crossover: Crossover,
+    /// Mutation of children (default [`Mutation::Replace`] with rate 0.1).
+    pub mutation: Mutation,
+    /// Adaptive mutation strength (default [`Adaptation::None`]).
+    pub adaptation: Adaptation,
+    /// Evaluations averaged per candidate (default 1).
+    pub evals_per_candidate: usize,
+    /// Mini-batch size for metric fitness (default `None`: all examples).
+    pub batch_size: Option<usize>,
+    /// Seed of every random choice (default 0).
+    pub seed: u64,
+}
+
+impl Default for TrainerParams {
+    fn default() -> Self {
+        Self {
+            population: 100,
+            elitism: 10,
+            selection: Selection::Elite,
+            crossover: Crossover::Split { divisor: 2 },
+            mutation: Mutation::Replace { rate: 0.1 },
+            adaptation: Adaptation::None,
+            evals_per_candidate: 1,
+            batch_size: None,
+            seed: 0,
+        }
+    }
+}
+
+/// Why hyper-parameters were rejected.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParamsError {
+    /// Fewer than 2 candidates.
+    #[error("population must be at least 2, got {0}")]
+    PopulationTooSmall(usize),
+    /// No room for children.
+    #[error("elitism {elitism} must be smaller than the population {population}")]
+    ElitismTooLarge {
+        /// The elitism.
+        elitism: usize,
+        /// The population.
+        population: usize,
+    },
+    /// Elite selection with an empty elite.
+    #[error("elite selection needs elitism of at least 1")]
+    NoElite,
+    /// Tournament size 0 or larger than the population.
+    #[error("tournament size must be in 1..={population}, got {size}")]
+    TournamentSize {
+        /// The size.
+        size: usize,
+        /// The population.
+        population: usize,
+    },
+    /// Crossover divisor 0.
+    #[error("crossover divisor must be at least 1")]
+    CrossoverDivisor,
+    /// Mutation rate outside `[0, 1]` or NaN.
+    #[error("mutation rate must be in [0, 1], got {0}")]
+    MutationRate(f64),
+    /// Flip-k with k = 0.
+    #[error("flip-k mutation needs k of at least 1")]
+    MutationK,
+    /// Bad adaptation settings.
+    #[error("adaptation: {0}")]
+    Adaptation(&'static str),
+    /// Zero evaluations per candidate.
+    #[error("evaluations per candidate must be at least 1")]
+    Evaluations,
+    /// Mini-batch of size 0.
+    #[error("batch size must be at least 1")]
+    BatchSize,
+}
+
+impl TrainerParams {
+    /// The original TinyML defaults (same as `default()`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`population`](Self::population).
+    pub fn population(mut self, n: usize) -> Self {
+        self.population = n;
+        self
+    }
+
+    /// Sets [`elitism`](Self::elitism).
+    pub fn elitism(mut self, n: usize) -> Self {
+        self.elitism = n;
+        self
+    }
+
+    /// Sets [`selection`](Self::selection).
+    pub fn selection(mut self, s: Selection) -> Self {
+        self.selection = s;
+        self
+    }
+
+    /// Sets [`crossover`](Self::crossover).
+    pub fn crossover(mut self, c: Crossover) -> Self {
+        self.crossover = c;
+        self
+    }
+
+    /// Original-style shortcut: [`Crossover::Split`] with this divisor.
+    pub fn crossover_divisor(self, divisor: usize) -> Self {
+        self.crossover(Crossover::Split { divisor })
+    }
+
+    /// Sets [`mutation`](Self::mutation).
+    pub fn mutation(mut self, m: Mutation) -> Self {
+        self.mutation = m;
+        self
+    }
+
+    /// Original-style shortcut: [`Mutation::Replace`] with this rate.
+    pub fn mutation_rate(self, rate: f64) -> Self {
+        self.mutation(Mutation::Replace { rate })
+    }
+
+    /// Sets [`adaptation`](Self::adaptation).
+    pub fn adaptation(mut self, a: Adaptation) -> Self {
+        self.adaptation = a;
+        self
+    }
+
+    /// Sets [`evals_per_candidate`](Self::evals_per_candidate).
+    pub fn evals_per_candidate(mut self, n: usize) -> Self {
+        self.evals_per_candidate = n;
+        self
+    }
+
+    /// Sets [`batch_size`](Self::batch_size).
+    pub fn batch_size(mut self, n: Option<usize>) -> Self {
+        self.batch_size = n;
+        self
+    }
+
+    /// Sets [`seed`](Self::seed).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Checks every field; the first problem found is returned.
+    pub fn check(&self) -> Result<(), ParamsError> {
+        if self.population < 2 {
+            return Err(ParamsError::PopulationTooSmall(self.population));
+        }
+        if self.elitism >= self.population {
+            return Err(ParamsError::ElitismTooLarge {
+                elitism: self.elitism,
+                population: self.population,
+            });
+        }
+        match self.selection {
+            Selection::Elite if self.elitism == 0 => return Err(ParamsError::NoElite),
+            Selection::Tournament { size } if size == 0 || size > self.population => {
+                return Err(ParamsError::TournamentSize {
+                    size,
+                    population: self.population,
+                });
+            }
+            _ => {}
+        }
+        if let Crossover::Split { divisor: 0 } = self.crossover {
+            return Err(ParamsError::CrossoverDivisor);
+        }
+        match self.mutation {
+            Mutation::Replace { rate } | Mutation::Flip { rate }
+                if !(0.0..=1.0).contains(&rate) =>
+            {
+                return Err(ParamsError::MutationRate(rate));
+            }
+            Mutation::FlipK { k: 0 } => return Err(ParamsError::MutationK),
+            _ => {}
+        }
+        match self.adaptation {
+            Adaptation::None => {}
+            Adaptation::OneFifth {
+                factor,
+                min_scale,
+                max_scale,
+            } => {
+                if !(factor > 1.0 && factor.is_finite()) {
+                    return Err(ParamsError::Adaptation("1/5 rule factor must be > 1"));
+                }
+                if !(min_scale > 0.0 && min_scale <= max_scale && max_scale.is_finite()) {
+                    return Err(ParamsError::Adaptation(
+                        "scales must satisfy 0 < min_scale <= max_scale < infinity",
+                    ));
+                }
+            }
+            Adaptation::Stagnation {
+                patience,
+                factor,
+                min_scale,
+            } => {
+                if patience == 0 {
+                    return Err(ParamsError::Adaptation("patience must be at least 1"));
+                }
+                if !(factor > 0.0 && factor < 1.0) {
+                    return Err(ParamsError::Adaptation(
+                        "stagnation factor must be in (0, 1)",
+                    ));
+                }
+                if !(min_scale > 0.0 && min_scale.is_finite()) {
+                    return Err(ParamsError::Adaptation("min_scale must be > 0"));
+                }
+            }
+        }
+        if self.evals_per_candidate == 0 {
+            return Err(ParamsError::Evaluations);
+        }
+        if self.batch_size == Some(0) {
+            return Err(ParamsError::BatchSize);
+        }
+        Ok(())
+    }
+
+    /// `self` if [`check`](Self::check) passes.
+    pub fn checked(self) -> Result<Self, ParamsError> {
+        self.check().map(|()| self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_originals_and_valid() {
+        let p = TrainerParams::default();
+        assert_eq!(
+            (p.population, p.elitism, p.evals_per_candidate),
+            (100, 10, 1)
+        );
+        assert_eq!(p.crossover, Crossover::Split { divisor: 2 });
+        assert_eq!(p.mutation, Mutation::Replace { rate: 0.1 });
+        assert!(p.check().is_ok());
+    }
+
+    #[test]
+    fn each_bad_field_has_its_error() {
+        let d = TrainerParams::default;
+        assert_eq!(
+            d().population(1).elitism(0).check(),
+            Err(ParamsError::PopulationTooSmall(1))
+        );
+        assert_eq!(d().elitism(0).check(), Err(ParamsError::NoElite));
+        assert!(
+            d().elitism(0)
+                .selection(Selection::Tournament { size: 3 })
+                .check()
+                .is_ok()
+        );
+        assert_eq!(
+            d().selection(Selection::Tournament { size: 101 }).check(),
+            Err(ParamsError::TournamentSize {
+                size: 101,
+                population: 100
+            })
+        );
+        assert_eq!(
+            d().crossover_divisor(0).check(),
+            Err(ParamsError::CrossoverDivisor)
+        );
+        assert_eq!(
+            d().mutation_rate(1.5).check(),
+            Err(ParamsError::MutationRate(1.5))
+        );
+        assert!(matches!(
+            d().mutation(Mutation::Flip { rate: f64::NAN }).check(),
+            Err(ParamsError::MutationRate(_))
+        ));
+        assert_eq!(
+            d().mutation(Mutation::FlipK { k: 0 }).check(),
+            Err(ParamsError::MutationK)
+        );
+        assert!(matches!(
+            d().adaptation(Adaptation::OneFifth {
+                factor: 0.9,
+                min_scale: 0.1,
+                max_scale: 10.0
+            })
+            .check(),
+            Err(ParamsError::Adaptation(_))
+        ));
+        assert!(matches!(
+            d().adaptation(Adaptation::Stagnation {
+                patience: 0,
+                factor: 0.5,
+                min_scale: 0.1
+            })
+            .check(),
+            Err(ParamsError::Adaptation(_))
+        ));
+        assert_eq!(
+            d().evals_per_candidate(0).check(),
+            Err(ParamsError::Evaluations)
+        );
+        assert_eq!(d().batch_size(Some(0)).check(), Err(ParamsError::BatchSize));
+    }
+}

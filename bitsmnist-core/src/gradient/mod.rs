@@ -1,0 +1,890 @@
+//! Gradient training of bit models with the straight-through estimator.
+//!
+//! The training-time network keeps real-valued *latent* weights, clipped to `[-1, 1]`; the
+//! forward pass uses their signs, the activations between layers are signs too, and the
+//! backward pass lets gradients straight through each sign where its input is in `[-1, 1]`
+//! (the BinaryConnect / BinaryNet recipe, surveyed in Qin et al., *Binary neural networks: a
+//! survey*, 2020; XNOR-Net is Rastegari et al., 2016). Batch normalisation after every layer
+//! makes such networks train well; Adam updates the latent weights and the batch-norm
+//! parameters, over seeded mini-batches, with a learning-rate [`Schedule`].
+//!
+//! [`Trainer::export`] folds the batch normalisation into the same packed bit model every
+//! other part of the project uses ([`Chain`] of [`BitDense`], saved and evaluated alike):
+//!
+//! - a hidden neuron fires a 1-bit (-1) when its batch-norm output is negative. For bit inputs
+//!   the pre-activation is `n - 2d` (`d` the Hamming distance), so this is `d > t` for an
+//!   integer threshold `t` ([`BitDense::with_thresholds`]). A negative batch-norm scale flips
+//!   the comparison: the neuron's weight row is inverted instead (`d' = n - d`), so inference
+//!   is still one `popcount(x XOR w) > t` per neuron;
+//! - the output layer gives the logits `scale * d + offset` per neuron
+//!   ([`BitDense::with_affine`]): the same order, so the same argmax.
+//!
+//! The thresholds are found by evaluating the training network's own `f32` expression, so the
+//! hidden bits of the export equal the training network's (evaluation mode) exactly; only the
+//! output logits are computed by a different `f32` expression, which can only change a
+//! prediction when two logits are within rounding of each other.
+//!
+//! Training is reproducible from [`GradientParams::seed`] whatever the number of threads: the
+//! example order comes from an RNG derived from (seed, epoch), each batch's augmentation from
+//! (seed, epoch, batch), and every parallel loop works on blocks fixed by the shapes with
+//! sums in a fixed order.
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use bitsmnist_core::prelude::*;
+//! use bitsmnist_core::gradient::{GradientParams, Trainer, TrainOptions};
+//!
+//! let data = Dataset::embedded();
+//! let train = data.train.sample(0.05, 10); // 500 digits
+//! let params = GradientParams::default().hidden(vec![64]).epochs(2).seed(3);
+//! let mut trainer = Trainer::new(params, 784, 10).unwrap();
+//! let outcome = trainer
+//!     .train(&train, None, &TrainOptions::new(), |p| {
+//!         assert!(p.record.loss.is_finite());
+//!         ControlFlow::Continue(())
+//!     })
+//!     .unwrap();
+//! assert_eq!(outcome.epoch, 2);
+//! let model: Chain = trainer.export(); // pure bit layers: XOR + popcount + compare
+//! assert_eq!(model.to_string(), "Chain(BitDense(784, 64, thresholds), BitDense(64, 10, float, scaled))");
+//! assert!(statistics::accuracy(&model, &train) > 0.5);
+//! ```
+
+mod history;
+mod net;
+mod params;
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub use history::{EpochRecord, History};
+pub use params::{GradientParams, Input, Schedule};
+
+use crate::bits::BitMatrix;
+use crate::datasets::Split;
+use crate::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense, Floats, Layer};
+use net::{AdamStep, Net, Path, bn_eval};
+
+/// The widest layer [`GradientParams::hidden`] accepts.
+pub const MAX_WIDTH: usize = 1 << 16;
+
+/// Why gradient training could not start or go on.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GradientError {
+    /// A hyper-parameter out of range.
+    #[error("gradient parameter `{name}`: {why}")]
+    Params {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// Fewer than two classes, or an input width of zero.
+    #[error("the model needs at least 1 input and 2 classes (got {inputs} and {classes})")]
+    Shape {
+        /// Input width.
+        inputs: usize,
+        /// Classes.
+        classes: usize,
+    },
+    /// Shift augmentation on images that are not square.
+    #[error("shift augmentation needs square images, and {0} pixels is not a square")]
+    NotSquare(usize),
+    /// No examples to train on.
+    #[error("no training examples")]
+    EmptyData,
+    /// Examples of the wrong width.
+    #[error("the examples are {data} pixels wide but the model takes {model}")]
+    InputWidth {
+        /// Width of the examples.
+        data: usize,
+        /// Input width of the model.
+        model: usize,
+    },
+    /// A label past the last class (noise labels included).
+    #[error("label {label} is not one of the {classes} classes")]
+    Label {
+        /// The label.
+        label: u8,
+        /// Number of classes.
+        classes: usize,
+    },
+    /// Grey input asked for a split that kept no grey levels.
+    #[error("grey input needs the grey levels, and this split has none")]
+    NoGreyLevels,
+}
+
+/// A flag another thread (a GUI's stop button, a Ctrl-C handler) sets to stop training after
+/// the current mini-batch. Clones share the flag.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks training to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called (and not [`reset`](Self::reset)).
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Clears the flag, to train again.
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+/// How a call of [`Trainer::train`] is watched and stopped (all off by default: it runs the
+/// remaining epochs of [`GradientParams::epochs`], quietly).
+///
+/// ```
+/// use std::time::Duration;
+/// use bitsmnist_core::gradient::TrainOptions;
+/// let o = TrainOptions::new().epochs(5).time_limit(Duration::from_secs(60)).print_every(1);
+/// assert_eq!(o.epochs, Some(5));
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct TrainOptions {
+    /// Epochs to run in this call at most (the schedule still spans all of
+    /// [`GradientParams::epochs`], so a later call resumes it).
+    pub epochs: Option<u32>,
+    /// Stop after this much wall-clock time in this call (checked after each batch).
+    pub time_limit: Option<Duration>,
+    /// Stop when this token is cancelled (checked after each batch).
+    pub cancel: Option<CancelToken>,
+    /// Print an epoch line ([`EpochRecord`]'s display) to standard output every so many epochs.
+    pub print_every: Option<u32>,
+}
+
+impl TrainOptions {
+    /// No limit, no printing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`epochs`](Self::epochs).
+    pub fn epochs(mut self, n: u32) -> Self {
+        self.epochs = Some(n);
+        self
+    }
+
+    /// Sets [`time_limit`](Self::time_limit).
+    pub fn time_limit(mut self, d: Duration) -> Self {
+        self.time_limit = Some(d);
+        self
+    }
+
+    /// Sets [`cancel`](Self::cancel).
+    pub fn cancel(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Prints a line every `n` epochs (0: quiet).
+    pub fn print_every(mut self, n: u32) -> Self {
+        self.print_every = (n > 0).then_some(n);
+        self
+    }
+}
+
+/// Why [`Trainer::train`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// All of [`GradientParams::epochs`] are done.
+    Finished,
+    /// [`TrainOptions::epochs`] reached.
+    EpochLimit,
+    /// [`TrainOptions::time_limit`] reached (mid-epoch: that epoch has no record).
+    TimeLimit,
+    /// The callback returned `ControlFlow::Break`.
+    Callback,
+    /// The [`CancelToken`] was cancelled (mid-epoch: that epoch has no record).
+    Cancelled,
+}
+
+/// What [`Trainer::train`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainOutcome {
+    /// Why it stopped.
+    pub reason: StopReason,
+    /// Whole epochs completed in this call.
+    pub epochs_run: u32,
+    /// Epochs completed in all (the trainer's [`Trainer::epoch`]).
+    pub epoch: u32,
+    /// Test accuracy of the exported model after the last completed epoch, if measured.
+    pub test_accuracy: Option<f64>,
+    /// Wall-clock time of this call.
+    pub elapsed: Duration,
+}
+
+/// What the callback of [`Trainer::train`] sees after each epoch.
+pub struct Progress<'a> {
+    /// The trainer ([`Trainer::export`] gives the current model).
+    pub trainer: &'a Trainer,
+    /// This epoch's record (also the last of [`Trainer::history`]).
+    pub record: &'a EpochRecord,
+}
+
+/// Random streams, so that no two uses of the seed share numbers.
+const STREAM_INIT: u64 = 1;
+const STREAM_ORDER: u64 = 2;
+const STREAM_SHIFT: u64 = 3;
+
+/// An RNG for (seed, stream, a, b), by SplitMix64 mixing.
+fn derive_rng(seed: u64, stream: u64, a: u64, b: u64) -> ChaCha8Rng {
+    let mut x = seed;
+    for v in [stream, a, b] {
+        x = splitmix(x ^ splitmix(v.wrapping_add(0x9e37_79b9_7f4a_7c15)));
+    }
+    ChaCha8Rng::seed_from_u64(x)
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The state of a gradient training run: hyper-parameters, the training-time network (latent
+/// weights, batch norm, Adam moments), the epoch reached and the history.
+#[derive(Clone)]
+pub struct Trainer {
+    params: GradientParams,
+    net: Net,
+    side: usize,
+    epoch: u32,
+    step: u64,
+    elapsed_secs: f64,
+    history: History,
+}
+
+impl Trainer {
+    /// A fresh network from `inputs` pixels through [`GradientParams::hidden`] to `classes`
+    /// outputs, latent weights drawn from the seed.
+    pub fn new(
+        params: GradientParams,
+        inputs: usize,
+        classes: usize,
+    ) -> Result<Self, GradientError> {
+        params.check()?;
+        if inputs == 0 || classes < 2 || inputs > MAX_WIDTH || classes > MAX_WIDTH {
+            return Err(GradientError::Shape { inputs, classes });
+        }
+        let side = (inputs as f64).sqrt().round() as usize;
+        if params.max_shift > 0 && side * side != inputs {
+            return Err(GradientError::NotSquare(inputs));
+        }
+        let mut widths = vec![inputs];
+        widths.extend(&params.hidden);
+        widths.push(classes);
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(li, w)| {
+                let (n, m) = (w[0], w[1]);
+                let limit = (params.init_scale * (6.0 / (n + m) as f32).sqrt()).min(params.clip);
+                let mut rng = derive_rng(params.seed, STREAM_INIT, li as u64, 0);
+                let weights = (0..n * m)
+                    .map(|_| rng.random_range(-limit..=limit))
+                    .collect();
+                net::Layer::new(n, m, weights)
+            })
+            .collect();
+        let net = Net {
+            layers,
+            eps: params.bn_eps,
+            momentum: params.bn_momentum,
+            clip: params.clip,
+        };
+        Ok(Self {
+            params,
+            net,
+            side,
+            epoch: 0,
+            step: 0,
+            elapsed_secs: 0.0,
+            history: History::default(),
+        })
+    }
+
+    /// The hyper-parameters.
+    pub fn params(&self) -> &GradientParams {
+        &self.params
+    }
+
+    /// Epochs completed.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// Every completed epoch's record.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Seconds spent training, over all calls.
+    pub fn elapsed_secs(&self) -> f64 {
+        self.elapsed_secs
+    }
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.net.inputs()
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.net.classes()
+    }
+
+    /// Whether every epoch of [`GradientParams::epochs`] is done.
+    pub fn is_finished(&self) -> bool {
+        self.epoch >= self.params.epochs
+    }
+
+    fn check_split(&self, split: &Split) -> Result<(), GradientError> {
+        if split.is_empty() {
+            return Err(GradientError::EmptyData);
+        }
+        if split.images().cols() != self.inputs() {
+            return Err(GradientError::InputWidth {
+                data: split.images().cols(),
+                model: self.inputs(),
+            });
+        }
+        if let Some(&label) = split
+            .labels()
+            .iter()
+            .find(|&&l| l as usize >= self.classes())
+        {
+            return Err(GradientError::Label {
+                label,
+                classes: self.classes(),
+            });
+        }
+        if self.params.input == Input::Grey && split.grey(0).is_none() {
+            return Err(GradientError::NoGreyLevels);
+        }
+        Ok(())
+    }
+
+    /// Trains on `train` until [`GradientParams::epochs`] are done or an option stops it,
+    /// calling `callback` after each epoch with its record: mean loss and accuracy over the
+    /// epoch's (augmented) mini-batches, and the exported model's accuracy on `test` if given.
+    /// Calling it again resumes where it stopped.
+    pub fn train<F>(
+        &mut self,
+        train: &Split,
+        test: Option<&Split>,
+        opts: &TrainOptions,
+        mut callback: F,
+    ) -> Result<TrainOutcome, GradientError>
+    where
+        F: FnMut(&Progress<'_>) -> ControlFlow<()>,
+    {
+        self.check_split(train)?;
+        if let Some(t) = test {
+            self.check_split(t)?;
+        }
+        let start = Instant::now();
+        let n = train.len();
+        let bs = self.params.batch_size.min(n);
+        let batches = n / bs; // drop the last partial batch: batch norm wants full ones
+        let total_steps = (batches as u64 * u64::from(self.params.epochs)).max(1);
+        let mut epochs_run = 0;
+        let mut last_test = self.history.last().and_then(|r| r.test_accuracy);
+        let outcome = |reason, epochs_run, epoch, last_test, start: Instant| TrainOutcome {
+            reason,
+            epochs_run,
+            epoch,
+            test_accuracy: last_test,
+            elapsed: start.elapsed(),
+        };
+        loop {
+            if self.is_finished() {
+                return Ok(outcome(
+                    StopReason::Finished,
+                    epochs_run,
+                    self.epoch,
+                    last_test,
+                    start,
+                ));
+            }
+            if opts.epochs.is_some_and(|e| epochs_run >= e) {
+                return Ok(outcome(
+                    StopReason::EpochLimit,
+                    epochs_run,
+                    self.epoch,
+                    last_test,
+                    start,
+                ));
+            }
+            let epoch_start = Instant::now();
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut derive_rng(
+                self.params.seed,
+                STREAM_ORDER,
+                u64::from(self.epoch),
+                0,
+            ));
+            let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
+            let mut lr = self.params.learning_rate;
+            for k in 0..batches {
+                let idx = &order[k * bs..(k + 1) * bs];
+                let shifts = self.shifts(bs, k);
+                let x = batch_input(train, idx, self.params.input, &shifts, self.side);
+                let labels: Vec<u8> = idx.iter().map(|&i| train.labels()[i]).collect();
+                let progress = self.step as f64 / total_steps as f64;
+                lr = self
+                    .params
+                    .schedule
+                    .rate(self.params.learning_rate, progress, self.epoch);
+                let t = self.step + 1;
+                let step = AdamStep {
+                    lr,
+                    beta1: self.params.beta1,
+                    beta2: self.params.beta2,
+                    eps: self.params.adam_eps,
+                    c1: (1.0 - f64::from(self.params.beta1).powf(t as f64)) as f32,
+                    c2: (1.0 - f64::from(self.params.beta2).powf(t as f64)) as f32,
+                };
+                let cache = self.net.forward_train(x, bs, Path::Binary);
+                let (loss, dlogits, right) = self.net.loss(&cache, &labels);
+                let grads = self.net.backward(&cache, dlogits);
+                self.net.update(&grads, step, Path::Binary);
+                self.step = t;
+                loss_sum += f64::from(loss) * bs as f64;
+                correct += right;
+                seen += bs;
+                let stop = if opts.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+                    Some(StopReason::Cancelled)
+                } else if opts.time_limit.is_some_and(|l| start.elapsed() >= l) {
+                    Some(StopReason::TimeLimit)
+                } else {
+                    None
+                };
+                if let Some(reason) = stop {
+                    if k + 1 < batches {
+                        self.elapsed_secs += epoch_start.elapsed().as_secs_f64();
+                        return Ok(outcome(reason, epochs_run, self.epoch, last_test, start));
+                    }
+                    // The epoch is complete: record it, then stop.
+                    self.finish_epoch(train, test, loss_sum, correct, seen, lr, epoch_start, opts);
+                    epochs_run += 1;
+                    last_test = self.history.last().and_then(|r| r.test_accuracy);
+                    let _ = callback(&Progress {
+                        trainer: self,
+                        record: self.history.last().expect("just pushed"),
+                    });
+                    return Ok(outcome(reason, epochs_run, self.epoch, last_test, start));
+                }
+            }
+            self.finish_epoch(train, test, loss_sum, correct, seen, lr, epoch_start, opts);
+            epochs_run += 1;
+            last_test = self.history.last().and_then(|r| r.test_accuracy);
+            let flow = callback(&Progress {
+                trainer: self,
+                record: self.history.last().expect("just pushed"),
+            });
+            if flow.is_break() {
+                return Ok(outcome(
+                    StopReason::Callback,
+                    epochs_run,
+                    self.epoch,
+                    last_test,
+                    start,
+                ));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish_epoch(
+        &mut self,
+        train: &Split,
+        test: Option<&Split>,
+        loss_sum: f64,
+        correct: usize,
+        seen: usize,
+        lr: f32,
+        epoch_start: Instant,
+        opts: &TrainOptions,
+    ) {
+        let train_secs = epoch_start.elapsed().as_secs_f64();
+        self.epoch += 1;
+        if self.is_finished() && self.params.recalibrate {
+            self.recalibrate(train).expect("split checked");
+        }
+        let test_accuracy =
+            test.map(|t| accuracy(&self.export(), t, self.params.input).expect("split checked"));
+        self.elapsed_secs += epoch_start.elapsed().as_secs_f64();
+        let record = EpochRecord {
+            epoch: self.epoch,
+            epochs: self.params.epochs,
+            loss: loss_sum / seen.max(1) as f64,
+            train_accuracy: correct as f64 / seen.max(1) as f64,
+            test_accuracy,
+            learning_rate: lr,
+            examples_per_sec: seen as f64 / train_secs.max(1e-9),
+            elapsed_secs: self.elapsed_secs,
+        };
+        if opts
+            .print_every
+            .is_some_and(|e| self.epoch.is_multiple_of(e) || self.is_finished())
+        {
+            println!("{record}");
+        }
+        self.history.records.push(record);
+    }
+
+    /// Shifts of the examples of batch `k` of the current epoch.
+    fn shifts(&self, bs: usize, k: usize) -> Vec<(i32, i32)> {
+        let s = i32::from(self.params.max_shift);
+        if s == 0 {
+            return vec![(0, 0); bs];
+        }
+        let mut rng = derive_rng(
+            self.params.seed,
+            STREAM_SHIFT,
+            u64::from(self.epoch),
+            k as u64,
+        );
+        (0..bs)
+            .map(|_| (rng.random_range(-s..=s), rng.random_range(-s..=s)))
+            .collect()
+    }
+
+    /// Predictions of the training-time network in evaluation mode (running batch statistics,
+    /// `f32` arithmetic), for comparison with [`Trainer::export`].
+    pub fn predict_network(&self, split: &Split) -> Result<Vec<usize>, GradientError> {
+        self.check_split_input(split)?;
+        let c = self.classes();
+        let mut out = Vec::with_capacity(split.len());
+        let idx: Vec<usize> = (0..split.len()).collect();
+        for chunk in idx.chunks(1000) {
+            let b = chunk.len();
+            let x = batch_input(split, chunk, self.params.input, &vec![(0, 0); b], self.side);
+            let logits = self.net.forward_eval(&x, b, self.net.layers.len());
+            out.extend((0..b).map(|i| {
+                (0..c).fold(0, |best, k| {
+                    if logits[k * b + i] > logits[best * b + i] {
+                        k
+                    } else {
+                        best
+                    }
+                })
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Replaces the batch-norm running statistics with the exact statistics of `split`
+    /// (without augmentation), layer after layer. [`Trainer::train`] does this after the last
+    /// epoch when [`GradientParams::recalibrate`] is on.
+    pub fn recalibrate(&mut self, split: &Split) -> Result<(), GradientError> {
+        self.check_split_input(split)?;
+        let (input, side) = (self.params.input, self.side);
+        let idx: Vec<usize> = (0..split.len()).collect();
+        self.net.recalibrate(&|f: &mut net::Visit<'_>| {
+            for chunk in idx.chunks(1000) {
+                let x = batch_input(split, chunk, input, &vec![(0, 0); chunk.len()], side);
+                f(&x, chunk.len());
+            }
+        });
+        Ok(())
+    }
+
+    fn check_split_input(&self, split: &Split) -> Result<(), GradientError> {
+        if split.images().cols() != self.inputs() {
+            return Err(GradientError::InputWidth {
+                data: split.images().cols(),
+                model: self.inputs(),
+            });
+        }
+        if self.params.input == Input::Grey && !split.is_empty() && split.grey(0).is_none() {
+            return Err(GradientError::NoGreyLevels);
+        }
+        Ok(())
+    }
+
+    /// The packed model: batch normalisation folded into per-neuron thresholds (hidden
+    /// layers, weight rows inverted where the scale is negative) and a per-neuron scale and
+    /// offset (output layer, identity activation), so that the argmax is the training
+    /// network's. With [`Input::Grey`] the first layer is a float [`Dense`] with ±1 weights
+    /// (see [`input_floats`]).
+    pub fn export(&self) -> Chain {
+        let last = self.net.layers.len() - 1;
+        let layers = self
+            .net
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(li, l)| {
+                let inv = l.eval_inv_std(self.net.eps);
+                if li == last {
+                    export_output(l, &inv)
+                } else if li == 0 && self.params.input == Input::Grey {
+                    export_dense(l, &inv)
+                } else {
+                    export_hidden(l, &inv)
+                }
+            })
+            .collect();
+        Chain::new(layers).expect("widths line up")
+    }
+}
+
+impl std::fmt::Debug for Trainer {
+    /// A summary, not the millions of weights.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let widths: Vec<usize> = std::iter::once(self.inputs())
+            .chain(self.net.layers.iter().map(|l| l.m))
+            .collect();
+        f.debug_struct("Trainer")
+            .field("widths", &widths)
+            .field("epoch", &self.epoch)
+            .field("step", &self.step)
+            .field("params", &self.params)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Weight row of neuron `j` as bits (1 where the latent weight is negative), inverted if `flip`.
+fn row_bits(l: &net::Layer, j: usize, flip: bool) -> impl Iterator<Item = bool> + '_ {
+    l.w[j * l.n..(j + 1) * l.n]
+        .iter()
+        .map(move |&w| (w < 0.0) != flip)
+}
+
+fn export_hidden(l: &net::Layer, inv: &[f32]) -> Layer {
+    let n = l.n;
+    let mut weights = BitMatrix::zeros(l.m, n);
+    let mut thresholds = Vec::with_capacity(l.m);
+    for (j, &inv) in inv.iter().enumerate() {
+        let flip = l.gamma[j] < 0.0;
+        for (c, bit) in row_bits(l, j, flip).enumerate() {
+            if bit {
+                weights.set(j, c, true);
+            }
+        }
+        // The bit is 1 (-1) where the batch-norm output is negative. As a function of the
+        // distance to the (possibly inverted) row this is monotone: false, then true. The
+        // threshold is the last distance where it is false (-1 if none).
+        let fires = |d: usize| {
+            let z = if flip {
+                2.0 * d as f32 - n as f32
+            } else {
+                n as f32 - 2.0 * d as f32
+            };
+            bn_eval(z, l.mean[j], inv, l.gamma[j], l.beta[j]) < 0.0
+        };
+        let (mut lo, mut hi) = (0, n + 1); // the first firing distance is in lo..=hi
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if fires(mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        thresholds.push(lo as i64 - 1);
+    }
+    let bias = BitMatrix::zeros(1, l.m);
+    BitDense::from_parts(weights, bias, BitOutput::Bits)
+        .and_then(|b| b.with_thresholds(thresholds))
+        .expect("shapes")
+        .into()
+}
+
+fn export_output(l: &net::Layer, inv: &[f32]) -> Layer {
+    let mut weights = BitMatrix::zeros(l.m, l.n);
+    let (mut scale, mut offset) = (Vec::with_capacity(l.m), Vec::with_capacity(l.m));
+    for (j, &inv) in inv.iter().enumerate() {
+        for (c, bit) in row_bits(l, j, false).enumerate() {
+            if bit {
+                weights.set(j, c, true);
+            }
+        }
+        // gamma ((n - 2d) - mean) inv + beta = scale d + offset
+        let (g, i) = (f64::from(l.gamma[j]), f64::from(inv));
+        scale.push((-2.0 * g * i) as f32);
+        offset.push((g * i * (l.n as f64 - f64::from(l.mean[j])) + f64::from(l.beta[j])) as f32);
+    }
+    let bias = BitMatrix::zeros(1, l.m);
+    BitDense::from_parts(weights, bias, BitOutput::Float(Activation::Identity))
+        .and_then(|b| b.with_affine(scale, offset))
+        .expect("shapes")
+        .into()
+}
+
+/// A float first layer: `±(z - tau)` with `z` the ±1-weighted sum, negative exactly where
+/// the batch-norm output is (up to `f32` rounding).
+fn export_dense(l: &net::Layer, inv: &[f32]) -> Layer {
+    let mut weights = Vec::with_capacity(l.m * l.n);
+    let mut bias = Vec::with_capacity(l.m);
+    for (j, &inv) in inv.iter().enumerate() {
+        let (g, i, mu, b) = (
+            f64::from(l.gamma[j]),
+            f64::from(inv),
+            f64::from(l.mean[j]),
+            f64::from(l.beta[j]),
+        );
+        let row = &l.w[j * l.n..(j + 1) * l.n];
+        if g == 0.0 {
+            weights.extend(std::iter::repeat_n(0.0, l.n));
+            bias.push(if b < 0.0 { -1.0 } else { 1.0 });
+            continue;
+        }
+        // y < 0  <=>  z < tau (g > 0)  or  z > tau (g < 0), tau = mu - b / (g i)
+        let tau = mu - b / (g * i);
+        let s: f32 = if g > 0.0 { 1.0 } else { -1.0 };
+        weights.extend(row.iter().map(|&w| s * net::sign(w)));
+        bias.push((-f64::from(s) * tau) as f32);
+    }
+    Dense::from_parts(l.n, weights, bias, Activation::Identity)
+        .expect("shapes")
+        .into()
+}
+
+/// The first layer's input for the examples `idx`, feature-major (`pixels x idx.len()`),
+/// each image shifted by `(dx, dy)` (pixels moved in from outside are background).
+fn batch_input(
+    split: &Split,
+    idx: &[usize],
+    input: Input,
+    shifts: &[(i32, i32)],
+    side: usize,
+) -> Vec<f32> {
+    let p = split.images().cols();
+    let b = idx.len();
+    let cols: Vec<Vec<f32>> = idx
+        .par_iter()
+        .zip(shifts.par_iter())
+        .map(|(&i, &(dx, dy))| {
+            let img = example_floats(split, i, input);
+            if (dx, dy) == (0, 0) {
+                return img;
+            }
+            let bg = match input {
+                Input::Bits => 1.0,
+                Input::Grey => 0.0,
+            };
+            let s = side as i32;
+            let mut out = vec![bg; p];
+            for r in 0..s {
+                for c in 0..s {
+                    let (sr, sc) = (r - dy, c - dx);
+                    if (0..s).contains(&sr) && (0..s).contains(&sc) {
+                        out[(r * s + c) as usize] = img[(sr * s + sc) as usize];
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    let mut x = vec![0.0f32; p * b];
+    for (k, col) in cols.iter().enumerate() {
+        for (j, &v) in col.iter().enumerate() {
+            x[j * b + k] = v;
+        }
+    }
+    x
+}
+
+/// Example `i` as the first layer sees it: ±1 per bit, or grey / 255.
+fn example_floats(split: &Split, i: usize, input: Input) -> Vec<f32> {
+    match input {
+        Input::Bits => split
+            .images()
+            .row_bits(i)
+            .iter()
+            .map(|b| if *b { -1.0 } else { 1.0 })
+            .collect(),
+        Input::Grey => split
+            .grey(i)
+            .expect("checked: grey levels present")
+            .iter()
+            .map(|&g| f32::from(g) / 255.0)
+            .collect(),
+    }
+}
+
+/// The examples of `split` as a model trained with `input` takes them: the packed bits for
+/// [`Input::Bits`], grey levels / 255 as floats (one row per example) for [`Input::Grey`].
+pub fn input_floats(split: &Split, input: Input) -> Result<Activations, GradientError> {
+    match input {
+        Input::Bits => Ok(Activations::Bits(split.images().clone())),
+        Input::Grey => {
+            if !split.is_empty() && split.grey(0).is_none() {
+                return Err(GradientError::NoGreyLevels);
+            }
+            let data = (0..split.len())
+                .flat_map(|i| example_floats(split, i, input))
+                .collect();
+            Ok(Activations::Floats(Floats::new(
+                split.len(),
+                split.images().cols(),
+                data,
+            )))
+        }
+    }
+}
+
+/// Predicted classes of `model` on `split`, feeding it the input kind it was trained on:
+/// [`Chain::predict`] for [`Input::Bits`], grey levels for [`Input::Grey`] (in parallel).
+pub fn predict(model: &Chain, split: &Split, input: Input) -> Result<Vec<usize>, GradientError> {
+    match input {
+        Input::Bits => Ok(model.predict(split.images())),
+        Input::Grey => {
+            if split.images().cols() != model.inputs() {
+                return Err(GradientError::InputWidth {
+                    data: split.images().cols(),
+                    model: model.inputs(),
+                });
+            }
+            let idx: Vec<usize> = (0..split.len()).collect();
+            let parts: Result<Vec<Vec<usize>>, GradientError> = idx
+                .par_chunks(256)
+                .map(|chunk| {
+                    let sub = split.select(chunk);
+                    let x = input_floats(&sub, input)?;
+                    Ok(model.forward(x).into_scores().argmax())
+                })
+                .collect();
+            Ok(parts?.concat())
+        }
+    }
+}
+
+/// Fraction of `split` that `model` (trained with `input`) classifies correctly.
+pub fn accuracy(model: &Chain, split: &Split, input: Input) -> Result<f64, GradientError> {
+    if split.is_empty() {
+        return Ok(0.0);
+    }
+    let pred = predict(model, split, input)?;
+    let right = pred
+        .iter()
+        .zip(split.labels())
+        .filter(|(p, l)| **p == **l as usize)
+        .count();
+    Ok(right as f64 / split.len() as f64)
+}

@@ -1,0 +1,311 @@
+//! Hyper-parameters of gradient training, with documented defaults.
+
+use serde::{Deserialize, Serialize};
+
+use super::GradientError;
+
+/// What the first layer sees.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Input {
+    /// The packed bits read as ±1 (bit 0 is +1): the exported model is all [`BitDense`]
+    /// layers, pure XOR + popcount + compare.
+    ///
+    /// [`BitDense`]: crate::layers::BitDense
+    #[default]
+    Bits,
+    /// Grey levels / 255 (needs [`Split::grey`](crate::datasets::Split::grey)). The exported
+    /// first layer is a float [`Dense`](crate::layers::Dense) with ±1 weights and needs the
+    /// grey levels at inference ([`super::input_floats`]); the other layers stay bit layers.
+    Grey,
+}
+
+impl std::fmt::Display for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Input::Bits => "bits",
+            Input::Grey => "grey",
+        })
+    }
+}
+
+impl std::str::FromStr for Input {
+    type Err = String;
+    /// `bits` (also `pm1`, `±1`) or `grey` (also `gray`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "bits" | "bit" | "pm1" | "±1" => Ok(Input::Bits),
+            "grey" | "gray" => Ok(Input::Grey),
+            _ => Err(format!("input `{s}`: use `bits` or `grey`")),
+        }
+    }
+}
+
+/// Learning-rate schedule over the whole run (`epochs` epochs), evaluated at every step.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Schedule {
+    /// The base rate throughout.
+    Constant,
+    /// Cosine decay from the base rate to `base * floor` at the last step.
+    Cosine {
+        /// Final rate as a fraction of the base rate.
+        floor: f32,
+    },
+    /// The rate times `factor` every `every` epochs.
+    Step {
+        /// Epochs between decays (at least 1).
+        every: u32,
+        /// Multiplier at each decay.
+        factor: f32,
+    },
+}
+
+impl Default for Schedule {
+    /// Cosine decay to 1% of the base rate.
+    fn default() -> Self {
+        Schedule::Cosine { floor: 0.01 }
+    }
+}
+
+impl Schedule {
+    /// The rate at `progress` (fraction of the run done, 0 to 1) in epoch `epoch`.
+    pub fn rate(self, base: f32, progress: f64, epoch: u32) -> f32 {
+        match self {
+            Schedule::Constant => base,
+            Schedule::Cosine { floor } => {
+                let c = 0.5 * (1.0 + (std::f64::consts::PI * progress.clamp(0.0, 1.0)).cos());
+                base * (f64::from(floor) + (1.0 - f64::from(floor)) * c) as f32
+            }
+            Schedule::Step { every, factor } => base * factor.powi((epoch / every.max(1)) as i32),
+        }
+    }
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+    /// `constant`, `cosine`, `cosine:FLOOR`, or `step:EVERY:FACTOR`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let bad = || format!("schedule `{s}`: use constant, cosine[:floor] or step:every:factor");
+        match parts.as_slice() {
+            ["constant"] => Ok(Schedule::Constant),
+            ["cosine"] => Ok(Schedule::default()),
+            ["cosine", f] => Ok(Schedule::Cosine {
+                floor: f.parse().map_err(|_| bad())?,
+            }),
+            ["step", e, f] => Ok(Schedule::Step {
+                every: e.parse().map_err(|_| bad())?,
+                factor: f.parse().map_err(|_| bad())?,
+            }),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// Hyper-parameters of [`Trainer`](super::Trainer). Build with [`GradientParams::default`]
+/// and the setters; [`GradientParams::check`] says what is out of range.
+///
+/// ```
+/// use bitsmnist_core::gradient::{GradientParams, Input, Schedule};
+/// let p = GradientParams::default()
+///     .hidden(vec![1024])
+///     .epochs(10)
+///     .learning_rate(5e-3)
+///     .schedule(Schedule::Constant)
+///     .input(Input::Bits)
+///     .seed(7);
+/// assert!(p.check().is_ok());
+/// assert_eq!(p.batch_size, 100);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct GradientParams {
+    /// Widths of the hidden bit layers (default `[2048]`; at least one layer).
+    pub hidden: Vec<usize>,
+    /// Epochs of the whole run; the schedule spans them (default 30).
+    pub epochs: u32,
+    /// Examples per mini-batch (default 100).
+    pub batch_size: usize,
+    /// Base learning rate of Adam (default 0.005).
+    pub learning_rate: f32,
+    /// Learning-rate schedule (default cosine to 1%).
+    pub schedule: Schedule,
+    /// Adam's first-moment decay (default 0.9).
+    pub beta1: f32,
+    /// Adam's second-moment decay (default 0.999).
+    pub beta2: f32,
+    /// Adam's epsilon (default 1e-8).
+    pub adam_eps: f32,
+    /// Latent weights are clipped to `[-clip, clip]`, and the straight-through gradient of
+    /// the weights passes where `|w| <= clip` (default 1).
+    pub clip: f32,
+    /// Half-width of the uniform initial latent weights, as a multiple of the Glorot limit
+    /// `sqrt(6 / (inputs + outputs))` (default 1).
+    pub init_scale: f32,
+    /// Batch-norm epsilon (default 1e-4).
+    pub bn_eps: f32,
+    /// Batch-norm running-statistics momentum (default 0.1).
+    pub bn_momentum: f32,
+    /// Data augmentation: each training image is shifted by a random whole number of pixels
+    /// in `-max_shift..=max_shift` on each axis, per epoch (default 1; 0 turns it off). Needs
+    /// square images.
+    pub max_shift: u8,
+    /// What the first layer sees (default [`Input::Bits`]).
+    pub input: Input,
+    /// After the last epoch, replace the batch-norm running statistics by the exact ones of
+    /// the whole training split without augmentation, before export (default on).
+    pub recalibrate: bool,
+    /// Seed of the initial weights, the example order and the augmentation (default 1).
+    pub seed: u64,
+}
+
+impl Default for GradientParams {
+    fn default() -> Self {
+        Self {
+            hidden: vec![2048],
+            epochs: 30,
+            batch_size: 100,
+            learning_rate: 5e-3,
+            schedule: Schedule::default(),
+            beta1: 0.9,
+            beta2: 0.999,
+            adam_eps: 1e-8,
+            clip: 1.0,
+            init_scale: 1.0,
+            bn_eps: 1e-4,
+            bn_momentum: 0.1,
+            max_shift: 1,
+            input: Input::Bits,
+            recalibrate: true,
+            seed: 1,
+        }
+    }
+}
+
+impl GradientParams {
+    /// Sets [`hidden`](Self::hidden).
+    pub fn hidden(mut self, widths: Vec<usize>) -> Self {
+        self.hidden = widths;
+        self
+    }
+
+    /// Sets [`epochs`](Self::epochs).
+    pub fn epochs(mut self, n: u32) -> Self {
+        self.epochs = n;
+        self
+    }
+
+    /// Sets [`batch_size`](Self::batch_size).
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n;
+        self
+    }
+
+    /// Sets [`learning_rate`](Self::learning_rate).
+    pub fn learning_rate(mut self, lr: f32) -> Self {
+        self.learning_rate = lr;
+        self
+    }
+
+    /// Sets [`schedule`](Self::schedule).
+    pub fn schedule(mut self, s: Schedule) -> Self {
+        self.schedule = s;
+        self
+    }
+
+    /// Sets [`clip`](Self::clip).
+    pub fn clip(mut self, c: f32) -> Self {
+        self.clip = c;
+        self
+    }
+
+    /// Sets [`init_scale`](Self::init_scale).
+    pub fn init_scale(mut self, s: f32) -> Self {
+        self.init_scale = s;
+        self
+    }
+
+    /// Sets [`max_shift`](Self::max_shift).
+    pub fn max_shift(mut self, s: u8) -> Self {
+        self.max_shift = s;
+        self
+    }
+
+    /// Sets [`input`](Self::input).
+    pub fn input(mut self, i: Input) -> Self {
+        self.input = i;
+        self
+    }
+
+    /// Sets [`recalibrate`](Self::recalibrate).
+    pub fn recalibrate(mut self, on: bool) -> Self {
+        self.recalibrate = on;
+        self
+    }
+
+    /// Sets [`seed`](Self::seed).
+    pub fn seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+
+    /// Checks every value; the error names the first one out of range.
+    pub fn check(&self) -> Result<(), GradientError> {
+        let bad = |name: &'static str, why: String| Err(GradientError::Params { name, why });
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return bad(
+                "hidden",
+                "give at least one hidden layer, each at least 1 wide".into(),
+            );
+        }
+        if self.hidden.iter().any(|&h| h > crate::gradient::MAX_WIDTH) {
+            return bad(
+                "hidden",
+                format!("widths are limited to {}", crate::gradient::MAX_WIDTH),
+            );
+        }
+        if self.epochs == 0 {
+            return bad("epochs", "at least 1".into());
+        }
+        if self.batch_size < 2 {
+            return bad("batch_size", "at least 2 (batch statistics)".into());
+        }
+        let positive = [
+            ("learning_rate", self.learning_rate),
+            ("adam_eps", self.adam_eps),
+            ("clip", self.clip),
+            ("init_scale", self.init_scale),
+            ("bn_eps", self.bn_eps),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return bad(name, format!("{v} must be positive and finite"));
+            }
+        }
+        for (name, v) in [
+            ("beta1", self.beta1),
+            ("beta2", self.beta2),
+            ("bn_momentum", self.bn_momentum),
+        ] {
+            if !(0.0..1.0).contains(&v) || (name == "bn_momentum" && v == 0.0) {
+                return bad(name, format!("{v} must be in [0, 1) (momentum in (0, 1))"));
+            }
+        }
+        match self.schedule {
+            Schedule::Cosine { floor } if !(0.0..=1.0).contains(&floor) => bad(
+                "schedule",
+                format!("cosine floor {floor} must be in [0, 1]"),
+            ),
+            Schedule::Step { every, factor }
+                if every == 0 || !(factor.is_finite() && factor > 0.0) =>
+            {
+                bad(
+                    "schedule",
+                    "step needs every >= 1 and a positive factor".into(),
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+}

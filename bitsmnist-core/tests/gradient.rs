@@ -1,0 +1,228 @@
+//! Gradient training on the real embedded digits: export folding, reproducibility, accuracy.
+
+use std::ops::ControlFlow;
+
+use bitsmnist_core::gradient::{
+    self, CancelToken, GradientError, GradientParams, Input, StopReason, TrainOptions, Trainer,
+};
+use bitsmnist_core::prelude::*;
+
+fn quiet(_: &gradient::Progress<'_>) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
+fn train(params: GradientParams, train: &Split) -> Trainer {
+    let mut t = Trainer::new(params, 784, 10).unwrap();
+    t.train(train, None, &TrainOptions::new(), quiet).unwrap();
+    t
+}
+
+#[test]
+fn short_run_reaches_ninety_percent_on_the_official_test_set() {
+    let data = Dataset::embedded();
+    let params = GradientParams::default()
+        .hidden(vec![256])
+        .epochs(3)
+        .seed(5);
+    let mut t = Trainer::new(params, 784, 10).unwrap();
+    let mut lines = Vec::new();
+    let out = t
+        .train(&data.train, Some(&data.test), &TrainOptions::new(), |p| {
+            lines.push(p.record.to_string());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(out.reason, StopReason::Finished);
+    assert_eq!((out.epoch, t.history().len(), lines.len()), (3, 3, 3));
+    assert!(lines[0].starts_with("epoch 1/3  loss "), "{}", lines[0]);
+    let loss = t.history().loss();
+    assert!(loss[2] < loss[0], "loss should fall: {loss:?}");
+    let model = t.export();
+    let acc = statistics::accuracy(&model, &data.test);
+    assert!(acc > 0.90, "test accuracy {acc}");
+    assert_eq!(out.test_accuracy, Some(acc));
+}
+
+#[test]
+fn exported_bit_model_predicts_as_the_training_network() {
+    let data = Dataset::embedded();
+    let sample = data.train.sample_shuffled(0.2, 10, 3);
+    let t = train(
+        GradientParams::default()
+            .hidden(vec![96, 64])
+            .epochs(2)
+            .seed(11),
+        &sample,
+    );
+    let model = t.export();
+    assert!(model.layers().iter().all(|l| l.as_bit().is_some()));
+    let exported = model.predict(data.test.images());
+    let network = t.predict_network(&data.test).unwrap();
+    // Hidden bits are folded exactly; the output logits use another f32 expression, so only
+    // near-ties could differ.
+    let agree = exported
+        .iter()
+        .zip(&network)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(
+        agree * 1000 >= 999 * exported.len(),
+        "{agree} of {}",
+        exported.len()
+    );
+    // The single-example path agrees with the batch path.
+    for (i, &e) in exported.iter().enumerate().take(20) {
+        let s = model.scores_one(data.test.images().row(i));
+        assert_eq!(layers_argmax(&s), e);
+    }
+}
+
+fn layers_argmax(v: &[f32]) -> usize {
+    bitsmnist_core::layers::argmax(v)
+}
+
+#[test]
+fn grey_input_exports_a_float_first_layer_that_agrees() {
+    let data = Dataset::embedded();
+    let sample = data.train.sample_shuffled(0.1, 10, 4);
+    let t = train(
+        GradientParams::default()
+            .hidden(vec![64])
+            .epochs(2)
+            .input(Input::Grey)
+            .seed(2),
+        &sample,
+    );
+    let model = t.export();
+    assert!(model.layers()[0].as_bit().is_none());
+    let test = data.test.sample(0.2, 10);
+    let exported = gradient::predict(&model, &test, Input::Grey).unwrap();
+    let network = t.predict_network(&test).unwrap();
+    let agree = exported
+        .iter()
+        .zip(&network)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(
+        agree * 1000 >= 999 * exported.len(),
+        "{agree} of {}",
+        exported.len()
+    );
+    assert!(gradient::accuracy(&model, &test, Input::Grey).unwrap() > 0.6);
+}
+
+#[test]
+fn same_result_with_one_and_two_threads() {
+    let data = Dataset::embedded();
+    let sample = data.train.sample_shuffled(0.08, 10, 9);
+    let params = GradientParams::default()
+        .hidden(vec![130])
+        .epochs(2)
+        .batch_size(64)
+        .seed(21);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
+                t.train(&sample, Some(&sample), &TrainOptions::new(), quiet)
+                    .unwrap();
+                (t.export(), t.history().trace())
+            })
+    };
+    let (m1, h1) = run(1);
+    let (m2, h2) = run(2);
+    assert_eq!(h1, h2);
+    assert!(m1 == m2, "exported models differ");
+    // A different seed gives a different model.
+    let mut other = Trainer::new(params.clone().seed(22), 784, 10).unwrap();
+    other
+        .train(&sample, None, &TrainOptions::new(), quiet)
+        .unwrap();
+    assert!(other.export() != m1);
+}
+
+#[test]
+fn resumed_training_equals_uninterrupted_and_cancel_stops() {
+    let data = Dataset::embedded();
+    let sample = data.train.sample_shuffled(0.05, 10, 1);
+    let params = GradientParams::default().hidden(vec![40]).epochs(3).seed(8);
+    let whole = train(params.clone(), &sample);
+    let mut parts = Trainer::new(params.clone(), 784, 10).unwrap();
+    let first = parts
+        .train(&sample, None, &TrainOptions::new().epochs(1), quiet)
+        .unwrap();
+    assert_eq!((first.reason, first.epoch), (StopReason::EpochLimit, 1));
+    parts
+        .train(&sample, None, &TrainOptions::new(), quiet)
+        .unwrap();
+    assert!(parts.export() == whole.export());
+    assert_eq!(parts.history().trace(), whole.history().trace());
+
+    let token = CancelToken::new();
+    token.cancel();
+    let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
+    let out = t
+        .train(&sample, None, &TrainOptions::new().cancel(token), quiet)
+        .unwrap();
+    assert_eq!((out.reason, out.epoch), (StopReason::Cancelled, 0));
+    let mut t = Trainer::new(params, 784, 10).unwrap();
+    let out = t
+        .train(&sample, None, &TrainOptions::new(), |_| {
+            ControlFlow::Break(())
+        })
+        .unwrap();
+    assert_eq!((out.reason, out.epoch), (StopReason::Callback, 1));
+}
+
+#[test]
+fn typed_errors() {
+    let p = GradientParams::default;
+    assert!(matches!(
+        Trainer::new(p().hidden(vec![]), 784, 10),
+        Err(GradientError::Params { name: "hidden", .. })
+    ));
+    assert!(matches!(
+        Trainer::new(p().learning_rate(-1.0), 784, 10),
+        Err(GradientError::Params {
+            name: "learning_rate",
+            ..
+        })
+    ));
+    assert!(matches!(
+        Trainer::new(p(), 783, 10),
+        Err(GradientError::NotSquare(783))
+    ));
+    assert!(Trainer::new(p().max_shift(0), 783, 10).is_ok());
+    assert!(matches!(
+        Trainer::new(p(), 784, 1),
+        Err(GradientError::Shape { .. })
+    ));
+    let data = Dataset::embedded();
+    let mut t = Trainer::new(p().hidden(vec![8]).epochs(1), 784, 2).unwrap();
+    let err = t
+        .train(
+            &data.test.sample(0.01, 10),
+            None,
+            &TrainOptions::new(),
+            quiet,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, GradientError::Label { classes: 2, .. }),
+        "{err}"
+    );
+    let noisy = data.test.sample(0.01, 2).noisy(Default::default(), 1);
+    let mut t = Trainer::new(p().hidden(vec![8]).input(Input::Grey), 784, 2).unwrap();
+    assert!(matches!(
+        t.train(&noisy, None, &TrainOptions::new(), quiet),
+        Err(GradientError::Label { .. })
+    ));
+    let empty = data.test.select(&[]);
+    assert_eq!(
+        t.train(&empty, None, &TrainOptions::new(), quiet),
+        Err(GradientError::EmptyData)
+    );
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Execute the Rust (evcxr) notebooks headlessly and check them.
+
+Usage (from the workspace root, after tests/setup-notebooks.sh):
+
+    .venv/bin/python tests/run_notebooks.py              # check every notebooks/*.ipynb
+    .venv/bin/python tests/run_notebooks.py notebooks/01-datasets.ipynb
+    .venv/bin/python tests/run_notebooks.py --write      # also save the outputs back
+
+Plain `python tests/run_notebooks.py` works too: without nbclient it re-runs itself with the
+workspace's .venv interpreter.
+
+Notebooks run one after another in a `rust` kernel. A notebook fails when:
+  - a cell raises an error (compile error, panic: the harness sets `:preserve_vars_on_panic 0`
+    through tests/evcxr/init.evcxr, so a panic kills the kernel), or the kernel dies;
+  - a cell writes to stderr (evcxr reports an `Err` returned by `?` only as stderr text);
+  - a cell lacks an output MIME type it declares in its metadata, e.g.
+    `"metadata": {"expect": ["image/png"]}`.
+
+The closing line is exactly `N passed, N failed`; the exit status is 1 when any failed.
+By default the stored notebooks are left untouched (check only); `--write` saves the executed
+notebooks with their fresh outputs (only the ones that passed).
+
+Speed: evcxr builds every kernel's crates in EVCXR_TMPDIR; the harness points it at a
+persistent folder (target/evcxr by default) so reruns reuse the compiled dependencies.
+`--fresh` uses an empty temporary folder instead, and an empty evcxr `:cache`
+(XDG_CACHE_HOME), to measure a cold start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import pathlib
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+try:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
+except ImportError:  # pragma: no cover - re-run with the workspace venv
+    # (Compare environments, not interpreters: the venv's python is a symlink to this one.)
+    if VENV_PYTHON.exists() and pathlib.Path(sys.prefix).resolve() != VENV_PYTHON.parent.parent.resolve():
+        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])
+    sys.exit("nbclient/nbformat missing: run tests/setup-notebooks.sh first")
+
+
+def parse_time(s: str | None) -> dt.datetime | None:
+    if not s:
+        return None
+    try:
+        return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def cell_seconds(cell) -> float | None:
+    """Wall time of one cell from nbclient's timing metadata."""
+    ex = cell.get("metadata", {}).get("execution", {})
+    start = parse_time(ex.get("iopub.execute_input")) or parse_time(ex.get("shell.execute_request"))
+    end = parse_time(ex.get("shell.execute_reply")) or parse_time(ex.get("iopub.status.idle"))
+    if start and end:
+        return (end - start).total_seconds()
+    return None
+
+
+def first_line(source: str) -> str:
+    line = source.strip().splitlines()[0] if source.strip() else ""
+    return line if len(line) <= 60 else line[:57] + "..."
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def excerpt(text: str, lines: int = 12) -> str:
+    """The first lines of `text`, without terminal colours."""
+    all_lines = ANSI.sub("", text).strip().splitlines()
+    more = len(all_lines) - lines
+    return "\n".join(all_lines[:lines]) + (f"\n... ({more} more lines)" if more > 0 else "")
+
+
+def check_cells(nb) -> list[str]:
+    """Problems found in the executed cells' outputs."""
+    problems = []
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    for n, cell in enumerate(code_cells, 1):
+        where = f"cell {n} ({first_line(cell.source)!r})"
+        mimes = set()
+        stderr = []
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "stream" and out.get("name") == "stderr":
+                stderr.append(out.get("text", ""))
+            elif kind == "error":
+                problems.append(f"{where} raised {out.get('ename')}: "
+                                + excerpt(str(out.get("evalue", "")), 8))
+            elif kind in ("display_data", "execute_result"):
+                mimes.update(out.get("data", {}).keys())
+            elif kind == "stream":
+                mimes.add("stream/" + out.get("name", ""))
+        if "".join(stderr).strip():
+            problems.append(f"{where} wrote to stderr (an Err from `?`, or a panic):\n"
+                            + excerpt("".join(stderr)))
+        for want in cell.get("metadata", {}).get("expect", []):
+            if want not in mimes:
+                problems.append(f"{where} has no {want} output (got {sorted(mimes) or 'nothing'})")
+    return problems
+
+
+def tidy(nb) -> None:
+    """Prepares an executed notebook for saving: drops per-run timing metadata (so that saved
+    notebooks do not change on every run) and merges consecutive stream outputs (evcxr sends
+    one message per printed line)."""
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+        merged = []
+        for out in cell.get("outputs", []):
+            if (out.get("output_type") == "stream" and merged
+                    and merged[-1].get("output_type") == "stream"
+                    and merged[-1].get("name") == out.get("name")):
+                merged[-1]["text"] += out.get("text", "")
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
+def run_one(path: pathlib.Path, args, env_tmpdir: pathlib.Path) -> bool:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        kernel_name=args.kernel,
+        timeout=args.timeout,
+        startup_timeout=args.startup_timeout,
+        allow_errors=False,
+        record_timing=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    # The kernel's own output (cargo's compile progress, evcxr notices) goes to a log file,
+    # shown when the notebook fails.
+    log_path = env_tmpdir / f"kernel-{path.stem}.log"
+    t0 = time.monotonic()
+    error = None
+    try:
+        with open(log_path, "w") as log:
+            client.execute(stdout=log, stderr=log)
+    except CellExecutionError:
+        error = "execution stopped at a failing cell"
+    except DeadKernelError as e:
+        error = f"kernel died (a panic with :preserve_vars_on_panic 0?): {e}"
+    except Exception as e:  # timeouts, kernel start failures
+        error = f"{type(e).__name__}: {e}"
+    total = time.monotonic() - t0
+
+    problems = ([error] if error else []) + check_cells(nb)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    times = [(cell_seconds(c), i, c) for i, c in enumerate(code_cells, 1)]
+    known = [t for t in times if t[0] is not None]
+    executed_total = sum(t[0] for t in known)
+    print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
+          f"{total:.1f} s total, {executed_total:.1f} s in {len(known)} cells "
+          f"(kernel start and overhead {total - executed_total:.1f} s)")
+    if args.timings:
+        for secs, i, c in times:
+            s = "    -" if secs is None else f"{secs:5.1f}"
+            print(f"  {s} s  cell {i:2}: {first_line(c.source)}")
+    elif known:
+        slow = sorted(known, key=lambda t: -t[0])[:3]
+        print("  slowest: " + "; ".join(f"cell {i} {s:.1f} s" for s, i, _ in slow))
+    for p in problems:
+        print("  FAIL " + p.replace("\n", "\n       "))
+    if problems and log_path.exists():
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
+        if tail:
+            print(f"  kernel log ({log_path}), last lines:")
+            for line in tail:
+                print("    | " + line)
+
+    ok = not problems
+    if args.write and ok:
+        tidy(nb)
+        nbformat.write(nb, path)
+        print(f"  wrote {path.name}")
+    elif args.write:
+        print(f"  not written: {path.name} failed")
+    return ok
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("notebooks", nargs="*", type=pathlib.Path,
+                    help="notebooks to run (default: notebooks/*.ipynb)")
+    ap.add_argument("--write", action="store_true",
+                    help="save executed notebooks with their outputs (default: check only)")
+    ap.add_argument("--kernel", default="rust", help="kernel name (default: rust)")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
+    ap.add_argument("--startup-timeout", type=int, default=120,
+                    help="seconds for the kernel to start (default 120)")
+    ap.add_argument("--tmpdir", type=pathlib.Path, default=ROOT / "target" / "evcxr",
+                    help="EVCXR_TMPDIR, kept between runs (default target/evcxr)")
+    ap.add_argument("--fresh", action="store_true",
+                    help="cold start: new empty EVCXR_TMPDIR and evcxr cache (for timing)")
+    ap.add_argument("--timings", action="store_true", help="print the time of every cell")
+    args = ap.parse_args()
+
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    paths = [p.resolve() for p in paths]
+    if not paths:
+        print("no notebooks found")
+        print("0 passed, 0 failed")
+        return 1
+
+    fresh_dir = None
+    if args.fresh:
+        # A cold start: an empty build folder and an empty evcxr `:cache` (XDG_CACHE_HOME).
+        fresh_dir = pathlib.Path(tempfile.mkdtemp(prefix="evcxr-fresh-"))
+        tmpdir = fresh_dir / "tmp"
+        tmpdir.mkdir()
+        (fresh_dir / "cache").mkdir()
+        os.environ["XDG_CACHE_HOME"] = str(fresh_dir / "cache")
+    else:
+        tmpdir = args.tmpdir.resolve()
+        tmpdir.mkdir(parents=True, exist_ok=True)
+    # The kernel inherits these: where to build, and the init file that makes panics fatal.
+    os.environ["EVCXR_TMPDIR"] = str(tmpdir)
+    os.environ["EVCXR_CONFIG_DIR"] = str(ROOT / "tests" / "evcxr")
+    cargo_bin = pathlib.Path(os.environ.get("CARGO_HOME", pathlib.Path.home() / ".cargo")) / "bin"
+    os.environ["PATH"] = f"{cargo_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    passed = failed = 0
+    try:
+        for path in paths:
+            if run_one(path, args, tmpdir):
+                passed += 1
+            else:
+                failed += 1
+    finally:
+        if fresh_dir is not None:
+            shutil.rmtree(fresh_dir, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

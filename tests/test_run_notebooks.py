@@ -1,0 +1,80 @@
+"""Unit tests of the notebook runner's checks, without a kernel:
+
+    .venv/bin/python -m unittest discover -s tests -p 'test_*.py'
+"""
+
+import pathlib
+import sys
+import unittest
+
+import nbformat
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import run_notebooks as rn  # noqa: E402
+
+
+def cell(source, outputs, expect=None):
+    c = nbformat.v4.new_code_cell(source)
+    c.outputs = [nbformat.from_dict(o) for o in outputs]
+    if expect:
+        c.metadata["expect"] = expect
+    return c
+
+
+def notebook(*cells):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = list(cells)
+    return nb
+
+
+def result(mime, text="x"):
+    return {"output_type": "execute_result", "data": {mime: text}, "metadata": {},
+            "execution_count": 1}
+
+
+def stream(name, text):
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+class CheckCells(unittest.TestCase):
+    def test_expected_outputs_present_pass(self):
+        nb = notebook(
+            cell("data", [result("text/html")], ["text/html"]),
+            cell('println!("a")', [stream("stdout", "a\n")], ["stream/stdout"]),
+        )
+        self.assertEqual(rn.check_cells(nb), [])
+
+    def test_missing_expected_output_fails(self):
+        problems = rn.check_cells(notebook(cell("1 + 1", [result("text/plain")], ["image/png"])))
+        self.assertEqual(len(problems), 1)
+        self.assertIn("has no image/png output", problems[0])
+
+    def test_stderr_fails_once_per_cell_with_colours_removed(self):
+        nb = notebook(cell("x?;", [stream("stderr", "\x1b[31mbad\x1b[0m\n"),
+                                   stream("stderr", "more\n")]))
+        problems = rn.check_cells(nb)
+        self.assertEqual(len(problems), 1)
+        self.assertIn("wrote to stderr", problems[0])
+        self.assertIn("bad\nmore", problems[0])
+        self.assertNotIn("\x1b", problems[0])
+
+    def test_error_output_fails(self):
+        err = {"output_type": "error", "ename": "Error", "evalue": "mismatched types",
+               "traceback": []}
+        problems = rn.check_cells(notebook(cell('let y: u8 = "x";', [err])))
+        self.assertEqual(len(problems), 1)
+        self.assertIn("mismatched types", problems[0])
+
+    def test_tidy_merges_streams_and_drops_timing(self):
+        c = cell("p", [stream("stdout", "a\n"), stream("stdout", "b\n"),
+                       stream("stderr", "c\n"), result("text/plain")])
+        c.metadata["execution"] = {"iopub.execute_input": "2020-01-01T00:00:00Z"}
+        nb = notebook(c)
+        rn.tidy(nb)
+        self.assertNotIn("execution", nb.cells[0].metadata)
+        self.assertEqual([o.get("text") for o in nb.cells[0].outputs][:2], ["a\nb\n", "c\n"])
+        self.assertEqual(len(nb.cells[0].outputs), 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
