@@ -1,0 +1,680 @@
+//! The app: persisted [`Settings`], run-time state, and the [`Command`]s that panels emit and
+//! [`BitsApp::apply`] carries out after the frame.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{self, DataSettings, DataState, Loading};
+use crate::draw::{self, DrawSettings, DrawState};
+use crate::evaluation::{self, EvalState, Evaluation};
+use crate::model::{self, ModelSettings, ModelState};
+use crate::training::{self, TrainingSettings, TrainingState};
+use crate::worker::{Reply, Worker};
+
+/// Status after a file dialog returned nothing.
+const NO_FILE_CHOSEN: &str = "no file chosen (no dialog? the desktop portal is missing: drop the .bin file onto the window instead)";
+
+/// Most recent files remembered.
+pub const MAX_RECENT: usize = 8;
+
+/// The panels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tab {
+    /// Data source, task, sample and preview.
+    #[default]
+    Data,
+    /// Layer sizes and memory.
+    Model,
+    /// Trainer options and live plots.
+    Training,
+    /// Test metrics, confusion matrix and mistakes.
+    Evaluation,
+    /// Draw a digit and see the prediction.
+    Draw,
+}
+
+impl Tab {
+    /// Every tab, in display order.
+    pub const ALL: [Tab; 5] = [
+        Tab::Data,
+        Tab::Model,
+        Tab::Training,
+        Tab::Evaluation,
+        Tab::Draw,
+    ];
+
+    /// The tab's title (also its label for tests).
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Data => "Data",
+            Tab::Model => "Model",
+            Tab::Training => "Training",
+            Tab::Evaluation => "Evaluation",
+            Tab::Draw => "Draw",
+        }
+    }
+}
+
+/// Everything remembered between runs (eframe storage). New fields get their defaults when
+/// older settings are loaded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The panel shown.
+    pub tab: Tab,
+    /// Data options.
+    pub data: DataSettings,
+    /// Model options.
+    pub model: ModelSettings,
+    /// Trainer options.
+    pub training: TrainingSettings,
+    /// Drawing options.
+    pub draw: DrawSettings,
+    /// Recently opened or saved model files, newest first.
+    pub recent: Vec<PathBuf>,
+}
+
+/// What a file dialog is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileDialog {
+    /// Choose a model file to open.
+    Open,
+    /// Choose where to save a model, suggesting a file name.
+    Save {
+        /// Suggested file name.
+        suggested: String,
+    },
+}
+
+/// Asks the user for a path: native dialogs in the app, a fixed path in tests.
+pub type FilePicker = Box<dyn FnMut(FileDialog) -> Option<PathBuf>>;
+
+/// The native file dialogs (rfd through the XDG desktop portal). Without a portal they return
+/// `None` at once.
+pub fn native_file_picker() -> FilePicker {
+    Box::new(|what| {
+        let dialog = rfd::FileDialog::new().add_filter("BitsMNIST model", &["bin"]);
+        match what {
+            FileDialog::Open => dialog.set_title("Open model").pick_file(),
+            FileDialog::Save { suggested } => dialog
+                .set_title("Save model")
+                .set_file_name(suggested)
+                .save_file(),
+        }
+    })
+}
+
+/// An action asked for by a panel, carried out after the frame by [`BitsApp::apply`].
+#[must_use]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// (Re)load the data named by the settings.
+    LoadData,
+    /// Apply the task and sample fraction to the loaded data.
+    ApplyTask,
+    /// Replace the model with a random one from the model settings.
+    NewModel,
+    /// Start training the current model.
+    StartTraining,
+    /// Pause the run after the current generation.
+    PauseTraining,
+    /// Resume a paused run.
+    ResumeTraining,
+    /// Stop the run; the best model so far is kept.
+    StopTraining,
+    /// Evaluate the model on the test split.
+    Evaluate,
+    /// Put a random test digit on the canvas.
+    RandomTestDigit,
+    /// Open a model file (`None`: ask with the file picker).
+    Open(Option<PathBuf>),
+    /// Save the model (`None`: ask with the file picker).
+    Save(Option<PathBuf>),
+    /// Forget the recent files.
+    ClearRecent,
+    /// Hide the error message at this index.
+    DismissError(usize),
+}
+
+/// Frame-time measurement for `--measure`.
+pub struct Measure {
+    started: Instant,
+    first_frame: Option<Duration>,
+    last: Option<Instant>,
+    intervals: Vec<f64>,
+    /// Seconds spent in the app's own frame code (`ui_root`), without rendering.
+    passes: Vec<f64>,
+    window_start: Option<Instant>,
+    training_started: bool,
+}
+
+impl Measure {
+    /// Starts measuring from the process start.
+    pub fn new(started: Instant) -> Self {
+        Self {
+            started,
+            first_frame: None,
+            last: None,
+            intervals: Vec::new(),
+            passes: Vec::new(),
+            window_start: None,
+            training_started: false,
+        }
+    }
+
+    /// Records a frame; prints start-up time once and frame statistics every 5 s.
+    fn frame(
+        &mut self,
+        ctx: &egui::Context,
+        pass: Duration,
+        training: bool,
+        generations_per_sec: f64,
+    ) {
+        let now = Instant::now();
+        self.passes.push(pass.as_secs_f64());
+        if self.first_frame.is_none() {
+            let t = now - self.started;
+            self.first_frame = Some(t);
+            eprintln!(
+                "measure: first frame {:.0} ms after start",
+                t.as_secs_f64() * 1e3
+            );
+        }
+        if let Some(last) = self.last {
+            self.intervals.push((now - last).as_secs_f64());
+        }
+        self.last = Some(now);
+        let window = *self.window_start.get_or_insert(now);
+        if now - window >= Duration::from_secs(5) && !self.intervals.is_empty() {
+            let mut v = std::mem::take(&mut self.intervals);
+            v.sort_by(f64::total_cmp);
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let p95 = v[(v.len() * 95 / 100).min(v.len() - 1)];
+            let max = v[v.len() - 1];
+            let passes = std::mem::take(&mut self.passes);
+            let pass = passes.iter().sum::<f64>() / passes.len().max(1) as f64;
+            eprintln!(
+                "measure: {} frames in {:.1} s: {:.1} fps, frame interval mean {:.1} ms, p95 {:.1} ms, max {:.1} ms; app's own frame code mean {:.2} ms; training {}, {:.1} generations/s",
+                v.len(),
+                (now - window).as_secs_f64(),
+                v.len() as f64 / (now - window).as_secs_f64(),
+                mean * 1e3,
+                p95 * 1e3,
+                max * 1e3,
+                pass * 1e3,
+                training,
+                generations_per_sec
+            );
+            self.window_start = Some(now);
+        }
+        ctx.request_repaint();
+    }
+}
+
+/// The app: persisted settings plus everything that lives only while it runs.
+pub struct BitsApp {
+    /// Remembered between runs.
+    pub settings: Settings,
+    /// The loaded data.
+    pub data: DataState,
+    /// The current model.
+    pub model: ModelState,
+    /// Training run and history.
+    pub training: TrainingState,
+    /// Last evaluation.
+    pub evaluation: EvalState,
+    /// The drawing canvas and prediction.
+    pub draw: DrawState,
+    /// Error messages shown until dismissed.
+    pub errors: Vec<String>,
+    /// One-line status (last thing done).
+    pub status: String,
+    /// The model file last opened or saved.
+    pub current_file: Option<PathBuf>,
+    /// How file paths are asked for.
+    pub file_picker: FilePicker,
+    /// Frame-time measurement (`--measure`).
+    pub measure: Option<Measure>,
+    /// Background jobs.
+    pub worker: Worker,
+}
+
+impl BitsApp {
+    /// The app as eframe starts it: settings restored from storage, native file dialogs.
+    pub fn new(cc: &eframe::CreationContext<'_>) -> Self {
+        let settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        let mut app = Self::with_settings(settings, native_file_picker());
+        app.worker.set_context(&cc.egui_ctx);
+        app
+    }
+
+    /// The app with the given settings and file picker (tests use this). Data start loading
+    /// on the first frame.
+    pub fn with_settings(settings: Settings, file_picker: FilePicker) -> Self {
+        Self {
+            settings,
+            data: DataState::default(),
+            model: ModelState::default(),
+            training: TrainingState::default(),
+            evaluation: EvalState::default(),
+            draw: DrawState::default(),
+            errors: Vec::new(),
+            status: String::new(),
+            current_file: None,
+            file_picker,
+            measure: None,
+            worker: Worker::default(),
+        }
+    }
+
+    /// Shows an error until the user dismisses it.
+    pub fn error(&mut self, message: impl Into<String>) {
+        let m = message.into();
+        self.status = format!("error: {m}");
+        self.errors.push(m);
+    }
+
+    /// Whether data are loaded and the task applied.
+    pub fn data_ready(&self) -> bool {
+        self.data.task_data.is_some() && self.data.loading.is_none()
+    }
+
+    /// (inputs, classes) of the loaded task.
+    pub fn task_shape(&self) -> Option<(usize, usize)> {
+        self.data
+            .task_data
+            .as_ref()
+            .map(|d| (d.pixels(), d.classes()))
+    }
+
+    /// The binarisation threshold of the test split (for the canvas).
+    pub fn threshold(&self) -> f64 {
+        self.data
+            .task_data
+            .as_ref()
+            .map(|d| d.test.threshold())
+            .filter(|t| t.is_finite())
+            .unwrap_or(127.0)
+    }
+
+    /// Draws one frame into `ui` (the whole window) and applies the commands it produced.
+    pub fn ui_root(&mut self, ui: &mut egui::Ui) {
+        let pass_start = Instant::now();
+        let ctx = ui.ctx().clone();
+        self.worker.set_context(&ctx);
+        self.poll(&ctx);
+        let mut commands = Vec::new();
+        if !self.data.started {
+            self.data.started = true;
+            commands.push(Command::LoadData);
+        }
+        commands.extend(self.dropped_files(&ctx));
+
+        egui::Panel::top("menu").show(ui, |ui| {
+            commands.extend(self.menu_bar(ui));
+        });
+        egui::Panel::bottom("status").show(ui, |ui| {
+            self.status_bar(ui);
+        });
+        egui::CentralPanel::default().show(ui, |ui| {
+            for (i, e) in self.errors.iter().enumerate() {
+                egui::Frame::new()
+                    .fill(ui.visuals().error_fg_color.gamma_multiply(0.15))
+                    .inner_margin(6)
+                    .corner_radius(4)
+                    .show(ui, |ui| {
+                        ui.horizontal(|ui| {
+                            if ui.button("Dismiss").clicked() {
+                                commands.push(Command::DismissError(i));
+                            }
+                            ui.add(
+                                egui::Label::new(
+                                    egui::RichText::new(format!("Error: {e}"))
+                                        .color(ui.visuals().error_fg_color),
+                                )
+                                .wrap(),
+                            );
+                        });
+                    });
+            }
+            ui.horizontal(|ui| {
+                for tab in Tab::ALL {
+                    ui.selectable_value(&mut self.settings.tab, tab, tab.title());
+                }
+            });
+            ui.separator();
+            commands.extend(self.panel(ui));
+        });
+
+        for c in commands {
+            self.apply(c);
+        }
+        if self.measure.is_some() {
+            let ready = self.data_ready() && self.model.chain.is_some();
+            if let Some(m) = self
+                .measure
+                .as_mut()
+                .filter(|m| !m.training_started && ready)
+            {
+                m.training_started = true;
+                self.settings.tab = Tab::Training;
+                self.apply(Command::StartTraining);
+            }
+            let gps = self.training.generations_per_sec();
+            let running = self.training.is_running();
+            if let Some(m) = &mut self.measure {
+                m.frame(&ctx, pass_start.elapsed(), running, gps);
+            }
+        }
+    }
+
+    fn panel(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        let shape = self.task_shape();
+        let running = self.training.is_running();
+        let Self {
+            settings,
+            data,
+            model,
+            training,
+            evaluation,
+            draw,
+            ..
+        } = self;
+        match settings.tab {
+            Tab::Data => data::ui(ui, &mut settings.data, data, running),
+            Tab::Model => model::ui(ui, &mut settings.model, model, shape, running),
+            Tab::Training => training::ui(
+                ui,
+                &mut settings.training,
+                training,
+                model.chain.is_some() && data.task_data.is_some(),
+            ),
+            Tab::Evaluation => {
+                let key = (model.version, data.version);
+                evaluation::ui(
+                    ui,
+                    evaluation,
+                    data.task_data.as_deref(),
+                    key,
+                    model.chain.is_some(),
+                )
+            }
+            Tab::Draw => {
+                let threshold = data
+                    .task_data
+                    .as_ref()
+                    .map(|d| d.test.threshold())
+                    .filter(|t| t.is_finite())
+                    .unwrap_or(127.0);
+                let names = data
+                    .task_data
+                    .as_ref()
+                    .map(|d| d.class_names.clone())
+                    .unwrap_or_default();
+                draw::ui(
+                    ui,
+                    &mut settings.draw,
+                    draw,
+                    model.chain.as_ref().map(|c| (c, model.version)),
+                    threshold,
+                    &names,
+                )
+            }
+        }
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = Vec::new();
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open model…").clicked() {
+                    commands.push(Command::Open(None));
+                }
+                let have = self.model.chain.is_some();
+                if ui
+                    .add_enabled(have, egui::Button::new("Save model"))
+                    .clicked()
+                {
+                    commands.push(Command::Save(self.current_file.clone()));
+                }
+                if ui
+                    .add_enabled(have, egui::Button::new("Save model as…"))
+                    .clicked()
+                {
+                    commands.push(Command::Save(None));
+                }
+                ui.separator();
+                ui.menu_button("Recent files", |ui| {
+                    if self.settings.recent.is_empty() {
+                        ui.weak("none");
+                    }
+                    for p in &self.settings.recent {
+                        if ui.button(p.display().to_string()).clicked() {
+                            commands.push(Command::Open(Some(p.clone())));
+                        }
+                    }
+                    if !self.settings.recent.is_empty() {
+                        ui.separator();
+                        if ui.button("Clear recent files").clicked() {
+                            commands.push(Command::ClearRecent);
+                        }
+                    }
+                });
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.separator();
+            ui.weak("Drop a .bin model file onto the window to open it.");
+        });
+        commands
+    }
+
+    fn status_bar(&self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.label(&self.status);
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if let Some(d) = &self.data.full {
+                    ui.weak(format!("{} | {}", d.name, d.binarization));
+                }
+                if let Some(p) = &self.current_file {
+                    ui.weak(p.display().to_string());
+                }
+            });
+        });
+    }
+
+    /// `.bin` files dropped on the window become open commands.
+    fn dropped_files(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        let mut commands = Vec::new();
+        for p in dropped {
+            if p.extension().is_some_and(|e| e == "bin") {
+                commands.push(Command::Open(Some(p)));
+            } else {
+                self.error(format!("{}: not a .bin model file", p.display()));
+            }
+        }
+        commands
+    }
+
+    /// Takes in what the background jobs reported.
+    fn poll(&mut self, ctx: &egui::Context) {
+        while let Some(reply) = self.worker.try_recv() {
+            match reply {
+                Reply::Download { file, done, total } => {
+                    if let Some(l) = &mut self.data.loading {
+                        l.download = Some((file, done, total));
+                    }
+                }
+                Reply::Data(result) => {
+                    self.data.loading = None;
+                    match result {
+                        Ok(d) => {
+                            let d = *d;
+                            self.data.loaded_from = Some((d.source.clone(), d.binarization));
+                            self.status = format!(
+                                "loaded {}: {} + {} images",
+                                d.name,
+                                d.train.len(),
+                                d.test.len()
+                            );
+                            self.data.full = Some(std::sync::Arc::new(d));
+                            self.apply(Command::ApplyTask);
+                        }
+                        Err(e) => self.error(e),
+                    }
+                }
+                Reply::Train(t) => training::on_reply(self, t),
+            }
+        }
+        if self.data.loading.is_some() || self.training.is_running() {
+            ctx.request_repaint_after(Duration::from_millis(250));
+        }
+    }
+
+    /// Carries out a command.
+    pub fn apply(&mut self, command: Command) {
+        match command {
+            Command::LoadData => {
+                let source = self.settings.data.source();
+                if let bitsmnist_core::datasets::Source::Dir(p) = &source
+                    && p.as_os_str().is_empty()
+                {
+                    self.error("choose a folder holding the four IDX files first");
+                    return;
+                }
+                self.data.loading = Some(Loading {
+                    what: source.to_string(),
+                    download: None,
+                });
+                self.status = format!("loading {source}…");
+                self.worker
+                    .load_data(source, self.settings.data.binarization());
+            }
+            Command::ApplyTask => match self.data.apply_task(&self.settings.data) {
+                Ok(()) => {
+                    self.data.task_error = None;
+                    let fits = self
+                        .model
+                        .chain
+                        .as_ref()
+                        .is_some_and(|c| Some((c.inputs(), c.outputs())) == self.task_shape());
+                    if !fits && !self.training.is_running() {
+                        self.apply(Command::NewModel);
+                    }
+                }
+                Err(e) => self.data.task_error = Some(e),
+            },
+            Command::NewModel => {
+                let Some((inputs, classes)) = self.task_shape() else {
+                    self.error("load data first");
+                    return;
+                };
+                let s = &self.settings.model;
+                match s.build(inputs, classes, Some(s.seed)) {
+                    Ok(chain) => {
+                        let origin = format!("random, seed {}", s.seed);
+                        self.status = format!("new model {chain}");
+                        self.model.set(chain, origin);
+                        self.training.forget();
+                        self.current_file = None;
+                    }
+                    Err(e) => self.error(e),
+                }
+            }
+            Command::StartTraining
+            | Command::PauseTraining
+            | Command::ResumeTraining
+            | Command::StopTraining => training::apply(self, command),
+            Command::Evaluate => {
+                if let (Some(chain), Some(data)) = (&self.model.chain, &self.data.task_data) {
+                    let eval = Evaluation::run(chain, data);
+                    self.status =
+                        format!("test accuracy {:.2}%", 100.0 * eval.confusion.accuracy());
+                    self.evaluation.result = Some((eval, (self.model.version, self.data.version)));
+                }
+            }
+            Command::RandomTestDigit => {
+                if let Some(d) = &self.data.task_data
+                    && !d.test.is_empty()
+                {
+                    let i = (self.draw.version as usize * 7919 + 13) % d.test.len();
+                    match d.test.grey(i) {
+                        Some(g) => self.draw.set(g),
+                        None => {
+                            let bits: Vec<u8> = d
+                                .test
+                                .images()
+                                .row_bits(i)
+                                .iter()
+                                .map(|b| if *b { 255 } else { 0 })
+                                .collect();
+                            self.draw.set(&bits);
+                        }
+                    }
+                }
+            }
+            Command::Open(path) => {
+                let path = path.or_else(|| (self.file_picker)(FileDialog::Open));
+                match path {
+                    Some(p) => training::open(self, &p),
+                    None => self.status = NO_FILE_CHOSEN.into(),
+                }
+            }
+            Command::Save(path) => {
+                if self.model.chain.is_none() {
+                    self.error("no model to save");
+                    return;
+                }
+                let path = path.or_else(|| {
+                    (self.file_picker)(FileDialog::Save {
+                        suggested: "model.bin".into(),
+                    })
+                });
+                match path {
+                    Some(p) => training::save(self, &p),
+                    None => self.status = NO_FILE_CHOSEN.into(),
+                }
+            }
+            Command::ClearRecent => self.settings.recent.clear(),
+            Command::DismissError(i) => {
+                if i < self.errors.len() {
+                    self.errors.remove(i);
+                }
+            }
+        }
+    }
+
+    /// Puts `path` first in the recent files.
+    pub fn remember(&mut self, path: &Path) {
+        let recent = &mut self.settings.recent;
+        recent.retain(|p| p != path);
+        recent.insert(0, path.to_path_buf());
+        recent.truncate(MAX_RECENT);
+        self.current_file = Some(path.to_path_buf());
+    }
+}
+
+impl eframe::App for BitsApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.ui_root(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}

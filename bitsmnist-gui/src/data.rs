@@ -1,0 +1,375 @@
+//! The Data panel: where the digits come from, which classes, how much of the training split
+//! the fitness uses, how pixels become bits, and a preview of the digits.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bitsmnist_core::datasets::{Binarization, Dataset, Source, Split, Task};
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use crate::app::Command;
+use crate::digits::{self, Gallery};
+
+/// Where the data come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceKind {
+    /// The digits compiled into the library (10,000 train, 10,000 test).
+    #[default]
+    Embedded,
+    /// Full MNIST (60,000 + 10,000), downloaded once into the cache.
+    Mnist,
+    /// A folder holding the four IDX files.
+    Folder,
+}
+
+/// Which classes to tell apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskKind {
+    /// Zeros against ones, as the original.
+    #[default]
+    ZeroOne,
+    /// All ten digits.
+    Digits,
+    /// A list of classes typed by the user.
+    Classes,
+}
+
+/// How pixels become bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BinKind {
+    /// `pixel > mean of the non-zero pixels of the split` (the original rule).
+    #[default]
+    Mean,
+    /// `pixel > threshold`.
+    Threshold,
+}
+
+/// The persisted data options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataSettings {
+    /// Where the data come from.
+    pub source: SourceKind,
+    /// The folder, for [`SourceKind::Folder`].
+    pub folder: String,
+    /// Which classes.
+    pub task: TaskKind,
+    /// The classes for [`TaskKind::Classes`], e.g. `3, 8`.
+    pub classes: String,
+    /// Fraction of the task's training split used for fitness (class-balanced sample).
+    pub fraction: f64,
+    /// Binarisation rule.
+    pub binarization: BinKind,
+    /// Threshold for [`BinKind::Threshold`].
+    pub threshold: u8,
+    /// Show the preview binarised rather than in grey.
+    pub preview_bits: bool,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        Self {
+            source: SourceKind::Embedded,
+            folder: String::new(),
+            task: TaskKind::ZeroOne,
+            classes: "3, 8".into(),
+            fraction: 0.3,
+            binarization: BinKind::Mean,
+            threshold: 127,
+            preview_bits: false,
+        }
+    }
+}
+
+impl DataSettings {
+    /// The data source these settings name.
+    pub fn source(&self) -> Source {
+        match self.source {
+            SourceKind::Embedded => Source::Embedded,
+            SourceKind::Mnist => Source::Mnist,
+            SourceKind::Folder => Source::Dir(PathBuf::from(self.folder.trim())),
+        }
+    }
+
+    /// The binarisation rule.
+    pub fn binarization(&self) -> Binarization {
+        match self.binarization {
+            BinKind::Mean => Binarization::MeanOfNonZero,
+            BinKind::Threshold => Binarization::Threshold(self.threshold),
+        }
+    }
+
+    /// The task, or why the class list is not one.
+    pub fn task(&self) -> Result<Task, String> {
+        match self.task {
+            TaskKind::ZeroOne => Ok(Task::zero_one()),
+            TaskKind::Digits => Ok(Task::digits()),
+            TaskKind::Classes => self.classes.parse(),
+        }
+    }
+}
+
+/// Download or load in progress.
+#[derive(Clone, Debug, Default)]
+pub struct Loading {
+    /// What is loading.
+    pub what: String,
+    /// The file being downloaded, bytes done and expected.
+    pub download: Option<(String, u64, Option<u64>)>,
+}
+
+/// The loaded data (not persisted).
+#[derive(Default)]
+pub struct DataState {
+    /// The whole data set as loaded.
+    pub full: Option<Arc<Dataset>>,
+    /// What `full` was loaded from.
+    pub loaded_from: Option<(Source, Binarization)>,
+    /// `full` restricted to the task (train and test).
+    pub task_data: Option<Arc<Dataset>>,
+    /// The task applied.
+    pub task: Option<Task>,
+    /// The class-balanced sample of the task's training split that the fitness uses.
+    pub sample: Option<Arc<Split>>,
+    /// Counts up each time the task data change.
+    pub version: u64,
+    /// A load running in the background.
+    pub loading: Option<Loading>,
+    /// Whether the first automatic load was started.
+    pub started: bool,
+    /// Why the task settings cannot be applied.
+    pub task_error: Option<String>,
+    /// The preview thumbnails.
+    pub preview: Gallery,
+}
+
+impl DataState {
+    /// Restricts the loaded data to the task of `settings` and takes the sample. Returns an
+    /// error message when the class list is invalid or names classes the data lack.
+    pub fn apply_task(&mut self, settings: &DataSettings) -> Result<(), String> {
+        let Some(full) = &self.full else {
+            return Ok(());
+        };
+        let task = settings.task()?;
+        if let Some(&c) = task
+            .classes()
+            .iter()
+            .find(|&&c| c as usize >= full.classes())
+        {
+            return Err(format!(
+                "class {c} is not in {} (classes 0 to {})",
+                full.name,
+                full.classes() - 1
+            ));
+        }
+        let task_data = full.for_task(&task);
+        let sample = task_data.train.sample(settings.fraction, task.len());
+        self.sample = Some(Arc::new(sample));
+        self.task_data = Some(Arc::new(task_data));
+        self.task = Some(task);
+        self.version += 1;
+        Ok(())
+    }
+
+    /// Whether the settings name other data than the loaded ones.
+    pub fn needs_reload(&self, settings: &DataSettings) -> bool {
+        self.loaded_from.as_ref() != Some(&(settings.source(), settings.binarization()))
+    }
+}
+
+/// Draws the Data panel. While `training`, the options are read-only (the run uses the data
+/// it started with).
+pub fn ui(
+    ui: &mut egui::Ui,
+    settings: &mut DataSettings,
+    state: &mut DataState,
+    training: bool,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let before = settings.clone();
+    let stale = state.full.is_some() && state.needs_reload(settings) && state.loading.is_none();
+    let DataSettings {
+        source,
+        folder,
+        task,
+        classes,
+        fraction,
+        binarization,
+        threshold,
+        preview_bits,
+    } = settings;
+
+    ui.heading("Data set");
+    ui.add_enabled_ui(!training, |ui| {
+    egui::Grid::new("data-grid")
+        .num_columns(2)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            ui.label("Source");
+            ui.horizontal(|ui| {
+                ui.radio_value(source, SourceKind::Embedded, "Embedded digits")
+                    .on_hover_text("10,000 real MNIST training digits and the 10,000 test digits, compiled in: no file, no network");
+                ui.radio_value(source, SourceKind::Mnist, "Full MNIST")
+                    .on_hover_text("60,000 + 10,000 digits, downloaded once into the cache (~11 MB)");
+                ui.radio_value(source, SourceKind::Folder, "IDX folder")
+                    .on_hover_text("Any folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (plain or .gz)");
+            });
+            ui.end_row();
+
+            if *source == SourceKind::Folder {
+                let l = ui.label("Folder");
+                ui.horizontal(|ui| {
+                    ui.add(egui::TextEdit::singleline(folder).hint_text("/path/to/idx/files").desired_width(320.0))
+                        .labelled_by(l.id);
+                });
+                ui.end_row();
+            }
+
+            ui.label("Binarisation");
+            ui.horizontal(|ui| {
+                ui.radio_value(binarization, BinKind::Mean, "Mean of non-zero pixels")
+                    .on_hover_text("The original rule: a pixel is 1 when it is above the mean of the split's non-zero pixels");
+                ui.radio_value(binarization, BinKind::Threshold, "Fixed threshold");
+                if *binarization == BinKind::Threshold {
+                    ui.add(egui::Slider::new(threshold, 0..=254).text("threshold"))
+                        .on_hover_text("A pixel is 1 when it is above this grey level");
+                }
+            });
+            ui.end_row();
+
+            ui.label("");
+            ui.horizontal(|ui| {
+                let label = if state.full.is_some() { "Reload data" } else { "Load data" };
+                let busy = state.loading.is_some();
+                if ui.add_enabled(!busy, egui::Button::new(label)).clicked() {
+                    commands.push(Command::LoadData);
+                }
+                if let Some(l) = &state.loading {
+                    ui.spinner();
+                    match &l.download {
+                        Some((file, done, Some(total))) if *total > 0 => {
+                            ui.add(
+                                egui::ProgressBar::new(*done as f32 / *total as f32)
+                                    .desired_width(200.0)
+                                    .text(format!("{file}: {:.1} of {:.1} MB", *done as f64 / 1e6, *total as f64 / 1e6)),
+                            );
+                        }
+                        Some((file, done, _)) => {
+                            ui.label(format!("{file}: {:.1} MB", *done as f64 / 1e6));
+                        }
+                        None => {
+                            ui.label(format!("loading {}…", l.what));
+                        }
+                    }
+                }
+            });
+            ui.end_row();
+
+            ui.label("Task");
+            ui.horizontal(|ui| {
+                ui.radio_value(task, TaskKind::ZeroOne, "0 vs 1")
+                    .on_hover_text("Zeros against ones, as the original BitsMNIST");
+                ui.radio_value(task, TaskKind::Digits, "10 digits");
+                ui.radio_value(task, TaskKind::Classes, "Classes:")
+                    .on_hover_text("Any list of at least two distinct classes, in the order of the model's outputs");
+                if *task == TaskKind::Classes {
+                    ui.add(egui::TextEdit::singleline(classes).desired_width(120.0).hint_text("3, 8"))
+                        .on_hover_text("Class numbers separated by commas");
+                }
+            });
+            ui.end_row();
+
+            ui.label("Training sample");
+            ui.add(
+                egui::Slider::new(fraction, 0.001..=1.0)
+                    .logarithmic(true)
+                    .fixed_decimals(3)
+                    .text("fraction of the training split"),
+            )
+            .on_hover_text("Class-balanced sample of the task's training split that the fitness is computed on (the original used 0.01 of 60,000). Smaller is faster per generation.");
+            ui.end_row();
+        });
+
+    });
+    if training {
+        ui.weak("Training is running: stop it to change the data.");
+    }
+    if let Some(e) = &state.task_error {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+
+    if stale {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            "Source or binarisation changed: press \"Reload data\" to use them.",
+        );
+    }
+
+    ui.separator();
+    match (&state.full, &state.task_data, &state.sample) {
+        (Some(full), Some(task_data), Some(sample)) => {
+            ui.label(format!(
+                "{}: {} training and {} test images of {}x{} pixels. Task {}: {} training, {} test; fitness sample {} ({}).",
+                full.name,
+                full.train.len(),
+                full.test.len(),
+                full.shape.0,
+                full.shape.1,
+                task_data.class_names.join(" / "),
+                task_data.train.len(),
+                task_data.test.len(),
+                sample.len(),
+                sample
+                    .class_counts(task_data.classes())
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+            ));
+            ui.label(format!(
+                "Binarisation: {}, threshold {:.1}; {:.1}% of the bits are 1.",
+                full.binarization,
+                sample.threshold(),
+                100.0 * sample.ones_fraction()
+            ));
+            ui.horizontal(|ui| {
+                ui.strong("Preview of the training sample");
+                ui.checkbox(preview_bits, "Show bits").on_hover_text(
+                    "Show the binarised images the model sees instead of the grey levels",
+                );
+            });
+            let key = state.version * 2 + u64::from(*preview_bits);
+            let shape = full.shape;
+            let names = task_data.class_names.clone();
+            let bits = *preview_bits;
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                state.preview.show(ui, key, 48.0, || {
+                    (0..sample.len().min(60))
+                        .map(|i| {
+                            let label = sample.labels()[i] as usize;
+                            let name = names
+                                .get(label)
+                                .cloned()
+                                .unwrap_or_else(|| label.to_string());
+                            (digits::split_image(sample, i, shape, bits), name)
+                        })
+                        .collect()
+                });
+            });
+        }
+        _ if state.loading.is_some() => {
+            ui.label("Loading…");
+        }
+        _ => {
+            ui.label("No data loaded.");
+        }
+    }
+    if settings.task != before.task
+        || settings.classes != before.classes
+        || settings.fraction != before.fraction
+    {
+        commands.push(Command::ApplyTask);
+    }
+    commands
+}

@@ -1,0 +1,310 @@
+//! The Model panel: layer sizes, output kind and activation, seed; the parameter count and
+//! memory of the configuration (packed bits against `f32`), and the current model.
+
+use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain};
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use crate::app::Command;
+
+/// What the last layer emits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutputKind {
+    /// One bit per class (ties between classes go to the first).
+    Bits,
+    /// A float per class: `activation(1 - (d + b) / n)`.
+    #[default]
+    Float,
+}
+
+/// The persisted model options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelSettings {
+    /// Hidden layer widths, comma separated (empty: a single layer).
+    pub hidden: String,
+    /// What the output layer emits.
+    pub output: OutputKind,
+    /// Activation of a float output.
+    pub activation: Activation,
+    /// Seed of the random initial weights.
+    pub seed: u64,
+}
+
+impl Default for ModelSettings {
+    /// The library's measured recipe for two classes (`Recipe::for_task`): 784 → 64 bits →
+    /// classes, float outputs without activation. (The original BitsMNIST network is `800`
+    /// with a sigmoid.)
+    fn default() -> Self {
+        Self {
+            hidden: "64".into(),
+            output: OutputKind::Float,
+            activation: Activation::Identity,
+            seed: 1,
+        }
+    }
+}
+
+impl ModelSettings {
+    /// The hidden widths, or why the text is not a list of positive numbers.
+    pub fn hidden_sizes(&self) -> Result<Vec<usize>, String> {
+        self.hidden
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| match s.parse::<usize>() {
+                Ok(n) if (1..=65_536).contains(&n) => Ok(n),
+                _ => Err(format!(
+                    "layer size `{s}`: use whole numbers from 1 to 65536, separated by commas"
+                )),
+            })
+            .collect()
+    }
+
+    /// The output of the last layer.
+    pub fn bit_output(&self) -> BitOutput {
+        match self.output {
+            OutputKind::Bits => BitOutput::Bits,
+            OutputKind::Float => BitOutput::Float(self.activation),
+        }
+    }
+
+    /// A model `inputs` → hidden… → `classes`, with random bits from the seed (each layer gets
+    /// `seed + index`), or zeros when `seed` is `None` (cheap, for counting).
+    pub fn build(&self, inputs: usize, classes: usize, seed: Option<u64>) -> Result<Chain, String> {
+        let mut widths = vec![inputs];
+        widths.extend(self.hidden_sizes()?);
+        widths.push(classes);
+        let last = widths.len() - 2;
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| {
+                let mut l = BitDense::new(w[0], w[1]);
+                if let Some(s) = seed {
+                    l = l.with_seed(s.wrapping_add(i as u64));
+                }
+                if i == last {
+                    l = l.with_output(self.bit_output());
+                }
+                l.into()
+            })
+            .collect();
+        Chain::new(layers).map_err(|e| e.to_string())
+    }
+}
+
+/// Size figures of a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Figures {
+    /// Weights and biases.
+    pub parameters: usize,
+    /// Bytes as packed bits.
+    pub bytes: usize,
+    /// Bytes the same parameters take as `f32`.
+    pub bytes_f32: usize,
+}
+
+impl Figures {
+    /// The figures of `chain`.
+    pub fn of(chain: &Chain) -> Self {
+        Self {
+            parameters: chain.parameters(),
+            bytes: chain.bytes(),
+            bytes_f32: chain.bytes_as_f32(),
+        }
+    }
+
+    /// One line: `636,802 parameters: 80.0 KiB as bits, 2.43 MiB as f32 (31.2x)`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} parameters: {} as bits, {} as f32 ({:.1}x smaller)",
+            thousands(self.parameters),
+            bytes(self.bytes),
+            bytes(self.bytes_f32),
+            self.bytes_f32 as f64 / self.bytes.max(1) as f64
+        )
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A byte count in B, KiB or MiB.
+pub fn bytes(n: usize) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{:.2} MiB", n as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// The current model (not persisted).
+#[derive(Default)]
+pub struct ModelState {
+    /// The model, once built, trained or opened.
+    pub chain: Option<Chain>,
+    /// Where it came from ("random, seed 1", "trained, generation 40", a file).
+    pub origin: String,
+    /// Counts up on every change of `chain`.
+    pub version: u64,
+}
+
+impl ModelState {
+    /// Replaces the model.
+    pub fn set(&mut self, chain: Chain, origin: impl Into<String>) {
+        self.chain = Some(chain);
+        self.origin = origin.into();
+        self.version += 1;
+    }
+}
+
+/// Draws the Model panel; `shape` is (inputs, classes) of the loaded task, if any.
+pub fn ui(
+    ui: &mut egui::Ui,
+    settings: &mut ModelSettings,
+    state: &ModelState,
+    shape: Option<(usize, usize)>,
+    training: bool,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let ModelSettings {
+        hidden,
+        output,
+        activation,
+        seed,
+    } = settings;
+    ui.heading("Network");
+    egui::Grid::new("model-grid")
+        .num_columns(2)
+        .spacing([12.0, 6.0])
+        .show(ui, |ui| {
+            let l = ui.label("Hidden layers");
+            ui.add(egui::TextEdit::singleline(hidden).desired_width(160.0).hint_text("800"))
+                .labelled_by(l.id)
+                .on_hover_text("Widths of the hidden bit layers, comma separated, e.g. `800` or `256, 64`; empty for one layer from the pixels to the classes");
+            ui.end_row();
+
+            ui.label("Output");
+            ui.horizontal(|ui| {
+                ui.radio_value(output, OutputKind::Float, "Float scores")
+                    .on_hover_text("Each class gets activation(1 - (d + b)/n): graded scores, as the original");
+                ui.radio_value(output, OutputKind::Bits, "Bits")
+                    .on_hover_text("Each class gets one bit; ties go to the first class");
+            });
+            ui.end_row();
+
+            ui.label("Activation");
+            ui.add_enabled_ui(*output == OutputKind::Float, |ui| {
+                egui::ComboBox::from_id_salt("activation")
+                    .selected_text(activation.name())
+                    .show_ui(ui, |ui| {
+                        for a in Activation::all() {
+                            ui.selectable_value(activation, a, a.name());
+                        }
+                    })
+                    .response
+                    .on_hover_text("Activation of the float outputs");
+            });
+            ui.end_row();
+
+            let l = ui.label("Seed");
+            ui.add(egui::DragValue::new(seed).range(0..=u32::MAX as u64))
+                .labelled_by(l.id)
+                .on_hover_text("Seed of the random initial weights and biases");
+            ui.end_row();
+        });
+
+    let (inputs, classes) = shape.unwrap_or((784, 2));
+    match settings.build(inputs, classes, None) {
+        Ok(chain) => {
+            ui.label(format!("{chain}"));
+            ui.strong(format!("New model: {}", Figures::of(&chain).summary()));
+        }
+        Err(e) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+    }
+    if shape.is_none() {
+        ui.weak("(for 784 inputs and 2 classes; load data for the real shape)");
+    }
+    ui.horizontal(|ui| {
+        let ok = shape.is_some() && settings.hidden_sizes().is_ok() && !training;
+        if ui
+            .add_enabled(ok, egui::Button::new("New random model"))
+            .on_hover_text("Replace the current model with random weights from the seed")
+            .clicked()
+        {
+            commands.push(Command::NewModel);
+        }
+    });
+
+    ui.separator();
+    ui.heading("Current model");
+    match &state.chain {
+        Some(chain) => {
+            ui.label(format!("{chain}"));
+            ui.label(format!("From: {}", state.origin));
+            ui.label(Figures::of(chain).summary());
+        }
+        None => {
+            ui.label("None yet: load data, then press \"New random model\" or open a .bin file.");
+        }
+    }
+    commands
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn original_network_figures() {
+        let original = ModelSettings {
+            hidden: "800".into(),
+            activation: Activation::Sigmoid,
+            ..Default::default()
+        };
+        let c = original.build(784, 2, None).unwrap();
+        assert_eq!(
+            c.to_string(),
+            "Chain(BitDense(784, 800), BitDense(800, 2, σ=sigmoid))"
+        );
+        let f = Figures::of(&c);
+        assert_eq!(f.parameters, 784 * 800 + 800 + 800 * 2 + 2);
+        assert_eq!(f.bytes_f32, f.parameters * 4);
+        assert!(f.bytes < f.bytes_f32 / 25);
+    }
+
+    #[test]
+    fn hidden_sizes_parse() {
+        let mut s = ModelSettings {
+            hidden: " 256, 64 ".into(),
+            ..Default::default()
+        };
+        assert_eq!(s.hidden_sizes().unwrap(), vec![256, 64]);
+        s.hidden = String::new();
+        assert_eq!(s.hidden_sizes().unwrap(), Vec::<usize>::new());
+        s.hidden = "12, x".into();
+        assert!(s.hidden_sizes().is_err());
+        s.hidden = "0".into();
+        assert!(s.hidden_sizes().is_err());
+    }
+
+    #[test]
+    fn thousands_and_bytes() {
+        assert_eq!(thousands(636_802), "636,802");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(bytes(83_304), "81.4 KiB");
+    }
+}

@@ -1,0 +1,192 @@
+//! The app driven headlessly through its labels, as a user would: without the trainer.
+
+mod common;
+
+use bitsmnist_gui::egui;
+use bitsmnist_gui::{Settings, Tab};
+use common::{harness, ready, run_until};
+use egui_kittest::kittest::Queryable;
+
+#[test]
+fn starts_on_the_embedded_zero_one_task_with_a_random_model() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    let app = h.state();
+    assert_eq!(app.data.task_data.as_ref().unwrap().class_names, ["0", "1"]);
+    let model = app.model.chain.as_ref().unwrap();
+    assert_eq!((model.inputs(), model.outputs()), (784, 2));
+    assert!(app.errors.is_empty());
+}
+
+#[test]
+fn data_preview_shows_the_task_digits_and_follows_the_task() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    assert!(h.state().data.preview.len() >= 40);
+    assert!(
+        h.state()
+            .data
+            .preview
+            .captions()
+            .iter()
+            .all(|c| *c == "0" || *c == "1")
+    );
+    h.get_by_label("10 digits").click();
+    h.run_ok();
+    let app = h.state();
+    assert_eq!(app.data.task_data.as_ref().unwrap().classes(), 10);
+    // The model follows the number of classes.
+    assert_eq!(app.model.chain.as_ref().unwrap().outputs(), 10);
+    let captions = app.data.preview.captions();
+    assert!(captions.contains(&"7"), "{captions:?}");
+    h.get_by_label("Show bits").click();
+    h.run_ok();
+    assert!(h.state().settings.data.preview_bits);
+}
+
+#[test]
+fn model_panel_shows_parameter_count_and_memory_bits_against_f32() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("Model").click();
+    h.run_ok();
+    // 784x64 + 64 + 64x2 + 2 = 50,370 parameters; bits: 64 rows of 13 words + 1 bias word,
+    // then 2 rows of 1 word + 1 word: 6,688 bytes; f32: 4 bytes each, 201,480 bytes.
+    h.get_by_label_contains(
+        "New model: 50,370 parameters: 6.5 KiB as bits, 196.8 KiB as f32 (30.1x smaller)",
+    );
+    let hidden = h.get_by_label("Hidden layers");
+    hidden.focus();
+    hidden.type_text(", 32");
+    h.run_ok();
+    assert_eq!(h.state().settings.model.hidden, "64, 32");
+    h.get_by_label_contains("Chain(BitDense(784, 64), BitDense(64, 32), BitDense(32, 2, float))");
+    h.get_by_label("New random model").click();
+    h.run_ok();
+    assert_eq!(h.state().model.chain.as_ref().unwrap().layers().len(), 3);
+    // The summary of a sigmoid output uses a Greek letter: the fonts must have it.
+    h.state_mut().settings.model.activation = bitsmnist_core::layers::Activation::Sigmoid;
+    h.run_ok();
+    h.get_by_label_contains("BitDense(32, 2, σ=sigmoid))");
+}
+
+#[test]
+fn drawing_on_the_canvas_gives_a_live_prediction_from_a_seeded_random_model() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("Draw").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.tab, Tab::Draw);
+    let rect = h.get_by_label("Drawing canvas").rect();
+    // A vertical stroke: a "1".
+    let top = rect.center_top() + egui::vec2(0.0, 40.0);
+    h.hover_at(top);
+    h.drag_at(top);
+    h.step();
+    for k in 1..=20 {
+        h.hover_at(top + egui::vec2(0.0, 10.0 * k as f32));
+        h.step();
+    }
+    h.drop_at(top + egui::vec2(0.0, 200.0));
+    h.run_ok();
+    let app = h.state();
+    let inked = app.draw.grey.iter().filter(|&&g| g > 0).count();
+    assert!(inked > 40, "{inked} pixels inked");
+    assert_eq!(app.draw.scores.len(), 2);
+    let p = app.draw.prediction.expect("a prediction");
+    h.get_by_label(&format!("Prediction: {p}"));
+    // The same model and drawing give the same scores (seeded model, deterministic forward).
+    let scores = app.draw.scores.clone();
+    h.get_by_label("Clear canvas").click();
+    h.run_ok();
+    assert!(h.state().draw.grey.iter().all(|&g| g == 0));
+    h.get_by_label("Random test digit").click();
+    h.run_ok();
+    assert!(h.state().draw.grey.iter().any(|&g| g > 0));
+    assert_ne!(h.state().draw.scores, Vec::<f32>::new());
+    let _ = scores;
+}
+
+#[test]
+fn a_folder_without_data_shows_an_error_and_the_app_stays_usable() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    let empty = tempfile::tempdir().unwrap();
+    h.get_by_label("IDX folder").click();
+    h.run_ok();
+    let folder = h.get_by_label("Folder");
+    folder.focus();
+    folder.type_text(&empty.path().display().to_string());
+    h.run_ok();
+    h.get_by_label("Reload data").click();
+    run_until(&mut h, "the load to fail", |a| !a.errors.is_empty());
+    assert!(
+        h.state().errors[0].contains("missing"),
+        "{:?}",
+        h.state().errors
+    );
+    h.get_by_label_contains("Error: ");
+    // The loaded data and model are still there and usable.
+    assert!(h.state().data_ready());
+    h.get_by_label("Dismiss").click();
+    h.run_ok();
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    h.get_by_label("Embedded digits").click();
+    h.run_ok();
+    h.get_by_label("Reload data").click();
+    run_until(&mut h, "the reload", |a| {
+        a.data_ready() && a.data.loading.is_none()
+    });
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+}
+
+#[test]
+fn an_invalid_class_list_is_reported_in_place() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("Classes:").click();
+    h.run_ok();
+    // Default list "3, 8" is applied at once.
+    assert_eq!(
+        h.state().data.task_data.as_ref().unwrap().class_names,
+        ["3", "8"]
+    );
+    h.state_mut().settings.data.classes = "3, 3".into();
+    h.state_mut().apply(bitsmnist_gui::Command::ApplyTask);
+    h.run_ok();
+    assert!(h.state().data.task_error.is_some());
+    h.get_by_label_contains("listed twice");
+}
+
+#[test]
+fn evaluation_shows_accuracy_confusion_matrix_and_mistakes() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("Evaluation").click();
+    h.run_ok();
+    h.get_by_label("Evaluate on test split").click();
+    h.run_ok();
+    let (eval, _) = h.state().evaluation.result.as_ref().expect("evaluated");
+    assert_eq!(eval.confusion.total(), 2115); // 980 zeros and 1135 ones in the MNIST test set
+    assert!(!eval.mistakes.is_empty()); // a random model makes mistakes
+    h.get_by_label_contains("Test accuracy");
+    h.get_by_label_contains("Confusion matrix");
+}
+
+#[test]
+fn settings_survive_a_restart_and_old_settings_get_defaults() {
+    let mut s = Settings {
+        tab: Tab::Draw,
+        ..Default::default()
+    };
+    s.data.fraction = 0.05;
+    s.model.hidden = "128".into();
+    let text = ron::to_string(&s).unwrap();
+    let back: Settings = ron::from_str(&text).unwrap();
+    assert_eq!(back, s);
+    // Settings saved by an older version, with fields missing, still load.
+    let old: Settings = ron::from_str("(tab: Model, data: (fraction: 0.5))").unwrap();
+    assert_eq!(old.tab, Tab::Model);
+    assert_eq!(old.data.fraction, 0.5);
+    assert_eq!(old.model, Default::default());
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Desktop app (bitsmnist-gui): system packages, GUI tests, and a real window under Xvfb.
+# Called by scripts/test-all.sh with the workspace root as $1; runs on its own too:
+#   bash scripts/test-all.d/20-gui.sh
+#
+# Building needs no -dev package: eframe (glow, x11, wayland) and rfd (xdg-portal) load
+# libX11, libxkbcommon, libwayland, libEGL/libGL at run time (dlopen) and talk D-Bus in Rust.
+# Running the window needs the run-time libraries below; the screenshot check needs Xvfb.
+set -euo pipefail
+root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
+cd "$root"
+
+runtime=(libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon0 libxkbcommon-x11-0
+  libwayland-client0 libegl1 libgl1 libgl1-mesa-dri)
+screenshots=(xvfb xauth x11-utils imagemagick xdotool)
+missing=()
+for p in "${runtime[@]}" "${screenshots[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  # Refresh the package lists only when apt does not know a package yet (fresh machine).
+  for p in "${missing[@]}"; do
+    if ! apt-cache show "$p" >/dev/null 2>&1; then
+      $sudo apt-get update
+      break
+    fi
+  done
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The headless UI tests (egui_kittest) and the binary, resolved exactly as scripts/test-all.sh
+# resolves them (`--workspace --all-features`): inside it this reuses what it built and only
+# re-runs the GUI tests; `cargo test -p bitsmnist-gui` can unify features differently and
+# rebuild part of the dependency tree.
+tests=()
+for t in bitsmnist-gui/tests/*.rs; do
+  name=$(basename "$t" .rs)
+  tests+=(--test "$name")
+done
+cargo test --workspace --all-features "${tests[@]}"
+cargo build --workspace --all-features --bin bitsmnist-gui
+
+# The real window: start the app on a virtual X server, wait for its window, grab it, quit.
+bin=target/debug/bitsmnist-gui
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+chmod 700 "$XDG_RUNTIME_DIR"
+unset WAYLAND_DISPLAY
+display=:97
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb=$!
+config=$(mktemp -d)
+cleanup() {
+  [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
+  kill "$xvfb" 2>/dev/null || true
+  rm -rf "$config"
+}
+trap cleanup EXIT
+sleep 1
+# A fresh settings folder, so the check does not depend on (or change) the user's settings.
+DISPLAY=$display XDG_DATA_HOME=$config XDG_CONFIG_HOME=$config "$bin" >"$config/app.log" 2>&1 &
+app=$!
+if ! window=$(DISPLAY=$display timeout 60 xdotool search --sync --name '^BitsMNIST$' | head -1); then
+  echo "the window did not appear"; cat "$config/app.log"; exit 1
+fi
+sleep 3
+DISPLAY=$display import -window "$window" "$config/window.png"
+size=$(identify -format '%wx%h' "$config/window.png")
+colours=$(convert "$config/window.png" -format '%k' info:)
+echo "window $window: $size, $colours colours"
+[ "$colours" -gt 10 ] || { echo "the window looks blank"; exit 1; }
+kill -0 "$app" || { echo "the app exited"; cat "$config/app.log"; exit 1; }
+echo "gui ok"
