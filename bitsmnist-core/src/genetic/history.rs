@@ -77,10 +77,7 @@ impl History {
         } else {
             vec![("validation accuracy", &validation)]
         };
-        crate::display::fitness_plot_svg(
-            &[("best", &best), ("mean", &mean), ("worst", &worst)],
-            &v,
-        )
+        crate::display::fitness_plot_svg(&[("best", &best), ("mean", &mean), ("worst", &worst)], &v)
     }
 
     /// Rich display in evcxr notebooks: the fitness plot as SVG.
