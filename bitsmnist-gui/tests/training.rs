@@ -219,3 +219,80 @@ fn bad_trainer_options_or_a_broken_file_show_an_error_and_the_app_stays_usable()
     h.get_by_label("Stop").click();
     run_until(&mut h, "the stop", |a| !a.training.is_running());
 }
+
+/// Runs the real command line (`bitsmnist ...`) from the workspace root.
+fn bitsmnist_cli(args: &[&str]) -> std::process::Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    std::process::Command::new(env!("CARGO"))
+        .args(["run", "--quiet", "--bin", "bitsmnist", "--"])
+        .args(args)
+        .current_dir(root)
+        .output()
+        .expect("cargo runs")
+}
+
+#[test]
+fn models_cross_between_the_app_and_the_command_line_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    // The command line trains and saves; the app opens the file and continues its training.
+    let cli_file = dir.path().join("cli.bin");
+    let out = bitsmnist_cli(&[
+        "train",
+        "--task",
+        "zero-one",
+        "--hidden",
+        "16",
+        "--population",
+        "12",
+        "--elitism",
+        "3",
+        "--generations",
+        "4",
+        "--quiet",
+        "--out",
+        cli_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved_by_cli = ModelFile::load(&cli_file).unwrap();
+    let gui_file = dir.path().join("gui.bin");
+    let mut h = harness(quick_settings(), Some(gui_file.clone()));
+    ready(&mut h);
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(cli_file.clone())));
+    h.run_ok();
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert_eq!(h.state().model.chain.as_ref(), Some(&saved_by_cli.model));
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("Continue").click();
+    run_until(&mut h, "generations past the command line's", |a| {
+        a.training.history.last().is_some_and(|r| r.generation >= 6)
+    });
+    h.get_by_label("Stop").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    // The app saves; `bitsmnist eval` reads it and agrees with the app's own evaluation.
+    click_menu(&mut h, "Save model as…");
+    assert!(gui_file.exists());
+    let saved_by_gui = ModelFile::load(&gui_file).unwrap();
+    assert!(saved_by_gui.training.as_ref().unwrap().generation() >= 6);
+    let out = bitsmnist_cli(&["eval", gui_file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let accuracy = statistics::accuracy(&saved_by_gui.model, &data.test);
+    assert_eq!(json["test_accuracy"].as_f64().unwrap(), accuracy);
+    assert_eq!(
+        json["generations"].as_u64().unwrap(),
+        saved_by_gui.training.unwrap().generation()
+    );
+}
