@@ -165,6 +165,15 @@ impl Kernel {
     /// # Panics
     /// When the shapes disagree, or when the kernel is not supported by this CPU.
     pub fn distances(self, x: &[u64], w: &Interleaved, out: &mut [u32]) {
+        if w.words_per_row == 0 {
+            // Zero-width rows: every distance is 0, however many inputs `out` is sized for.
+            assert!(
+                w.rows == 0 || out.len() % w.rows == 0,
+                "distances: output size"
+            );
+            out.fill(0);
+            return;
+        }
         let n = self.check(x, w);
         assert_eq!(out.len(), n * w.rows, "distances: output size");
         self.run(x, w, &mut Sink::Distances(out));
@@ -177,9 +186,21 @@ impl Kernel {
     /// # Panics
     /// When the shapes disagree, or when the kernel is not supported by this CPU.
     pub fn threshold_bits(self, x: &[u64], w: &Interleaved, thresholds: &[i64], out: &mut [u64]) {
-        let n = self.check(x, w);
         assert_eq!(thresholds.len(), w.rows, "threshold_bits: thresholds");
         let owpr = super::words_for(w.rows);
+        if w.words_per_row == 0 {
+            // Zero-width rows: every distance is 0.
+            out.fill(0);
+            if owpr > 0 {
+                for row in out.chunks_exact_mut(owpr) {
+                    for (j, &t) in thresholds.iter().enumerate() {
+                        row[j / 64] |= u64::from(0 > t) << (j % 64);
+                    }
+                }
+            }
+            return;
+        }
+        let n = self.check(x, w);
         assert_eq!(out.len(), n * owpr, "threshold_bits: output size");
         // Padding rows get an unreachable threshold so that their bits stay zero.
         let mut thr = vec![i64::MAX; w.groups() * LANES];
