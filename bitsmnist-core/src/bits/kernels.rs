@@ -168,7 +168,7 @@ impl Kernel {
         if w.words_per_row == 0 {
             // Zero-width rows: every distance is 0, however many inputs `out` is sized for.
             assert!(
-                w.rows == 0 || out.len() % w.rows == 0,
+                w.rows == 0 || out.len().is_multiple_of(w.rows),
                 "distances: output size"
             );
             out.fill(0);
