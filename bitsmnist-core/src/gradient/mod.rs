@@ -55,8 +55,6 @@ mod net;
 mod params;
 
 use std::ops::ControlFlow;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::seq::SliceRandom;
@@ -123,32 +121,9 @@ pub enum GradientError {
     NoGreyLevels,
 }
 
-/// A flag another thread (a GUI's stop button, a Ctrl-C handler) sets to stop training after
-/// the current mini-batch. Clones share the flag.
-#[derive(Clone, Debug, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
-
-impl CancelToken {
-    /// A token that is not cancelled.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Asks training to stop.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether [`cancel`](Self::cancel) was called (and not [`reset`](Self::reset)).
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
-    }
-
-    /// Clears the flag, to train again.
-    pub fn reset(&self) {
-        self.0.store(false, Ordering::Relaxed);
-    }
-}
+/// The same cancellation flag as the genetic trainer's, so a front end stops either method with
+/// one button: training stops after the current mini-batch.
+pub use crate::genetic::CancelToken;
 
 /// How a call of [`Trainer::train`] is watched and stopped (all off by default: it runs the
 /// remaining epochs of [`GradientParams::epochs`], quietly).
