@@ -5,7 +5,7 @@ use std::fmt::{self, Write as _};
 
 use super::font;
 use super::{
-    CELL_STYLE, HEAD_STYLE, HTML, PNG, Raster, TABLE_STYLE, base64, emit, escape_html, image_shape,
+    CELL_STYLE, HEAD_STYLE, HTML, Raster, TABLE_STYLE, emit, emit_png, escape_html, image_shape,
     png_data_uri, thousands,
 };
 use crate::datasets::{Dataset, NOISE_LABEL, Split};
@@ -147,7 +147,7 @@ impl Image {
 
     /// Shows the picture in a notebook (PNG).
     pub fn evcxr_display(&self) {
-        emit(&[(PNG, &base64(&self.to_png()))]);
+        emit_png(&self.to_png());
     }
 }
 
@@ -756,7 +756,7 @@ impl WeightImages {
 
     /// Shows the grid in a notebook (PNG).
     pub fn evcxr_display(&self) {
-        emit(&[(PNG, &base64(&self.to_png()))]);
+        emit_png(&self.to_png());
     }
 }
 
