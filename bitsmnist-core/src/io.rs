@@ -31,14 +31,14 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::datasets::{Binarization, Dataset, Source, Task};
-use crate::genetic::{History, TrainingSet};
+use crate::genetic::{Climber, History, TrainingSet};
 use crate::layers::Chain;
 
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
 
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 24;
@@ -201,6 +201,29 @@ pub struct ModelFile {
     pub history: Option<History>,
     /// Where the model came from.
     pub meta: Metadata,
+    /// The state of a bit-flip hill climb, to resume it (format version 3).
+    pub climb: Option<Climber>,
+}
+
+/// A model file of format versions 1 and 2, which had no climb state.
+#[derive(Deserialize)]
+struct ModelFileV2 {
+    model: Chain,
+    training: Option<TrainingSet>,
+    history: Option<History>,
+    meta: Metadata,
+}
+
+impl From<ModelFileV2> for ModelFile {
+    fn from(v: ModelFileV2) -> Self {
+        Self {
+            model: v.model,
+            training: v.training,
+            history: v.history,
+            meta: v.meta,
+            climb: None,
+        }
+    }
 }
 
 impl ModelFile {
@@ -211,6 +234,7 @@ impl ModelFile {
             training: None,
             history: None,
             meta: Metadata::now(),
+            climb: None,
         }
     }
 
@@ -221,6 +245,18 @@ impl ModelFile {
             training: Some(set.clone()),
             history: Some(set.history().clone()),
             meta: Metadata::now(),
+            climb: None,
+        }
+    }
+
+    /// A checkpoint of a hill climb: its current model, its whole state and its history.
+    pub fn from_climber(climber: &Climber) -> Self {
+        Self {
+            model: climber.chain().clone(),
+            training: None,
+            history: Some(climber.history().clone()),
+            meta: Metadata::now(),
+            climb: Some(climber.clone()),
         }
     }
 
@@ -303,12 +339,17 @@ impl ModelFile {
             bincode::serde::decode_from_slice(payload, bincode_config())
                 .map_err(|e| ModelFileError::Decode(e.to_string()))
         };
-        // Version 1 differs only in the layout of a bit layer (no per-neuron thresholds or
-        // scales); everything else decodes the same.
-        let (file, read) = if header.version == 1 {
-            crate::layers::with_v1_layout(decode)?
-        } else {
-            decode()?
+        let decode_v2 = || -> Result<(Self, usize), ModelFileError> {
+            bincode::serde::decode_from_slice::<ModelFileV2, _>(payload, bincode_config())
+                .map(|(f, n)| (f.into(), n))
+                .map_err(|e| ModelFileError::Decode(e.to_string()))
+        };
+        // Version 1 differs from 2 only in the layout of a bit layer (no per-neuron thresholds
+        // or scales); version 3 appended the climb state.
+        let (file, read) = match header.version {
+            1 => crate::layers::with_v1_layout(decode_v2)?,
+            2 => decode_v2()?,
+            _ => decode()?,
         };
         if read != payload.len() {
             return Err(ModelFileError::TrailingBytes {
@@ -328,6 +369,10 @@ impl ModelFile {
         if let Some(t) = &self.training {
             t.validate()
                 .map_err(|e| invalid(format!("training state: {e}")))?;
+        }
+        if let Some(c) = &self.climb {
+            c.validate()
+                .map_err(|e| invalid(format!("climb state: {e}")))?;
         }
         self.meta
             .validate()

@@ -259,6 +259,7 @@ struct F {
     training: Option<()>,
     history: Option<History>,
     meta: Metadata,
+    climb: Option<()>,
 }
 
 fn file_with(layers: Vec<L>, meta: Metadata) -> Vec<u8> {
@@ -267,6 +268,7 @@ fn file_with(layers: Vec<L>, meta: Metadata) -> Vec<u8> {
         training: None,
         history: None,
         meta,
+        climb: None,
     };
     wrap(&bincode::serde::encode_to_vec(&f, bincode::config::standard()).unwrap())
 }

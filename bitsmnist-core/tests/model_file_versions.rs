@@ -33,3 +33,21 @@ fn a_version_1_file_loads_with_its_training_state() {
         set.chain().clone()
     );
 }
+
+/// Written by format version 2 (before the climb state was appended) by `bitsmnist train
+/// --task zero-one --hidden 8 --population 6 --elitism 2 --generations 3 --out ...`.
+const V2: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/zero-one-v2.bin");
+
+#[test]
+fn a_version_2_file_loads_with_its_training_state_and_no_climb() {
+    let bytes = std::fs::read(V2).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
+    let file = ModelFile::from_bytes(&bytes).unwrap();
+    assert!(file.climb.is_none());
+    let data = Dataset::embedded().for_task(&Task::zero_one());
+    // Its test accuracy when written: 0.5593380614657211 of 2,115.
+    let acc = statistics::accuracy(&file.model, &data.test);
+    assert_eq!((acc * 2115.0).round() as u32, 1183);
+    assert_eq!(file.training.expect("training state").generation(), 3);
+    assert_eq!(file.history.expect("history").len(), 4);
+}

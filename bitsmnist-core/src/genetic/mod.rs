@@ -48,6 +48,9 @@
 //! assert!(statistics::accuracy(trained, &sample) > 0.5);
 //! ```
 
+mod climb;
+mod delta;
+mod ensemble;
 mod history;
 mod operators;
 mod options;
@@ -60,6 +63,9 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use climb::{ClimbError, ClimbParams, ClimbProgress, Climber};
+pub use delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
+pub use ensemble::{EnsembleError, merge};
 pub use history::{GenerationRecord, History};
 pub use operators::Genome;
 pub use options::{CancelToken, Progress, StopReason, TrainOptions, TrainOutcome, Validation};

@@ -19,7 +19,7 @@ pub(crate) const STREAM_INIT: u64 = 1;
 pub(crate) const STREAM_BREED: u64 = 2;
 pub(crate) const STREAM_BATCH: u64 = 3;
 
-fn splitmix64(mut z: u64) -> u64 {
+pub(crate) fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

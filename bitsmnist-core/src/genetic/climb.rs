@@ -1,0 +1,525 @@
+//! Bit-flip hill climbing with incremental evaluation: the (1+1) search that tries one random
+//! bit flip at a time and keeps it unless the objective gets worse.
+//!
+//! Each trial is scored by [`DeltaEval`] in a few microseconds instead of a full forward pass,
+//! which is what makes single-flip search practical on 784-800-10 networks. The objective
+//! ([`Objective`]) adds a popcount margin to accuracy so that flips which move examples towards
+//! the right class are rewarded before they change a prediction.
+//!
+//! Fitness is measured on a batch of training examples, redrawn (seeded) every
+//! [`ClimbParams::rebatch_every`] generations so that the search does not overfit one batch;
+//! a "generation" is [`ClimbParams::trials_per_generation`] trials, so the stop rules, the
+//! [`History`] and the progress callback work as for the population trainer
+//! ([`TrainingSet`](super::TrainingSet)).
+//!
+//! Reproducible whatever the thread count: trial `t` flips the bit drawn from a counter-based
+//! hash of `(seed, t)`, and trials evaluated speculatively in parallel are taken in order, so the
+//! run is the sequential one. The state (model, counters, history) is serializable, and a
+//! stopped run continues exactly where it stopped.
+//!
+//! ```
+//! use bitsmnist_core::prelude::*;
+//! use bitsmnist_core::genetic::{ClimbParams, Climber, TrainOptions};
+//!
+//! let data = Dataset::embedded().for_task(&Task::digits());
+//! let train = data.train.select(&(0..2000).collect::<Vec<_>>());
+//! let model = Chain::new(vec![
+//!     BitDense::new(784, 64).with_seed(1).into(),
+//!     BitDense::new(64, 10).with_seed(2).with_output(BitOutput::Float(Activation::Identity)).into(),
+//! ]).unwrap();
+//! let params = ClimbParams::default().batch_size(Some(500)).trials_per_generation(2000).seed(3);
+//! let mut climber = Climber::new(model, params).unwrap();
+//! let outcome = climber.run(&train, &TrainOptions::new().generations(5)).unwrap();
+//! assert_eq!(outcome.generation, 5);
+//! assert!(climber.history().last().unwrap().best > climber.history().records[0].best);
+//! ```
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
+use super::history::{GenerationRecord, History};
+use super::operators::{STREAM_BATCH, derive_rng, splitmix64};
+use super::options::{CancelToken, StopReason, TrainOptions, TrainOutcome};
+use crate::datasets::Split;
+use crate::layers::Chain;
+
+/// Hyper-parameters of [`Climber`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClimbParams {
+    /// Seed of every random choice (flips and batches).
+    pub seed: u64,
+    /// Examples per fitness batch (`None`: the whole training split).
+    pub batch_size: Option<usize>,
+    /// Generations between fresh batches (0: never redraw).
+    pub rebatch_every: u64,
+    /// Flip trials per generation (one history record each).
+    pub trials_per_generation: u64,
+    /// What is maximised.
+    pub objective: Objective,
+    /// Fraction of trials that flip an output-layer bit (the rest flip hidden-layer bits) in a
+    /// two-layer model.
+    pub output_share: f64,
+    /// Keep flips that leave the objective unchanged (a random walk on plateaus).
+    pub accept_ties: bool,
+}
+
+impl Default for ClimbParams {
+    /// Batches of 2,000 redrawn every 10 generations of 20,000 trials, the default
+    /// [`Objective`], 5% output flips, ties accepted, seed 0.
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            batch_size: Some(2000),
+            rebatch_every: 10,
+            trials_per_generation: 20_000,
+            objective: Objective::default(),
+            output_share: 0.05,
+            accept_ties: true,
+        }
+    }
+}
+
+impl ClimbParams {
+    /// Sets [`seed`](Self::seed).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Sets [`batch_size`](Self::batch_size).
+    pub fn batch_size(mut self, n: Option<usize>) -> Self {
+        self.batch_size = n;
+        self
+    }
+    /// Sets [`rebatch_every`](Self::rebatch_every).
+    pub fn rebatch_every(mut self, generations: u64) -> Self {
+        self.rebatch_every = generations;
+        self
+    }
+    /// Sets [`trials_per_generation`](Self::trials_per_generation).
+    pub fn trials_per_generation(mut self, n: u64) -> Self {
+        self.trials_per_generation = n;
+        self
+    }
+    /// Sets [`objective`](Self::objective).
+    pub fn objective(mut self, o: Objective) -> Self {
+        self.objective = o;
+        self
+    }
+    /// Sets [`output_share`](Self::output_share).
+    pub fn output_share(mut self, share: f64) -> Self {
+        self.output_share = share;
+        self
+    }
+    /// Sets [`accept_ties`](Self::accept_ties).
+    pub fn accept_ties(mut self, yes: bool) -> Self {
+        self.accept_ties = yes;
+        self
+    }
+
+    fn check(&self) -> Result<(), ClimbError> {
+        if self.trials_per_generation == 0 {
+            return Err(ClimbError::Params(
+                "trials per generation must be at least 1".into(),
+            ));
+        }
+        if self.batch_size == Some(0) {
+            return Err(ClimbError::Params(
+                "the batch size must be at least 1".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.output_share) {
+            return Err(ClimbError::Params(format!(
+                "the output share must be in [0, 1], not {}",
+                self.output_share
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Why a climb could not start.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClimbError {
+    /// Bad hyper-parameters.
+    #[error("{0}")]
+    Params(String),
+    /// The model or the examples do not suit incremental evaluation.
+    #[error(transparent)]
+    Model(#[from] DeltaError),
+}
+
+/// The state of a bit-flip hill climb (see the [module documentation](self)).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Climber {
+    chain: Chain,
+    params: ClimbParams,
+    /// Trials run so far; trial `t` is the `t`-th flip of the seeded sequence.
+    trial: u64,
+    accepted: u64,
+    generation: u64,
+    elapsed_secs: f64,
+    best_so_far: f64,
+    last_improvement: u64,
+    history: History,
+    #[serde(skip)]
+    eval: Option<(u64, DeltaEval)>,
+}
+
+/// What the callback of [`Climber::train`] sees after each generation.
+pub struct ClimbProgress<'a> {
+    /// The state; [`Climber::chain`] is the current model.
+    pub climber: &'a Climber,
+    /// This generation's record (also the last entry of the history).
+    pub record: &'a GenerationRecord,
+}
+
+impl Climber {
+    /// A climb starting from `chain`'s weights (one or two bit layers, the last giving
+    /// scores; see [`DeltaEval`]).
+    pub fn new(chain: Chain, params: ClimbParams) -> Result<Self, ClimbError> {
+        params.check()?;
+        check_chain(&chain)?;
+        Ok(Self {
+            chain,
+            params,
+            trial: 0,
+            accepted: 0,
+            generation: 0,
+            elapsed_secs: 0.0,
+            best_so_far: f64::NEG_INFINITY,
+            last_improvement: 0,
+            history: History::default(),
+            eval: None,
+        })
+    }
+
+    /// The current model.
+    pub fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    /// Consumes the climber, giving the current model.
+    pub fn into_chain(self) -> Chain {
+        self.chain
+    }
+
+    /// The hyper-parameters.
+    pub fn params(&self) -> &ClimbParams {
+        &self.params
+    }
+
+    /// Generations run (each [`ClimbParams::trials_per_generation`] trials).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Flip trials run.
+    pub fn trials(&self) -> u64 {
+        self.trial
+    }
+
+    /// Flips kept.
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    /// Every generation's record.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Seconds of training so far (summed over calls).
+    pub fn elapsed_secs(&self) -> f64 {
+        self.elapsed_secs
+    }
+
+    /// Bytes of the incremental state while training (0 before the first call).
+    pub fn memory_bytes(&self) -> usize {
+        self.eval.as_ref().map_or(0, |(_, e)| e.memory_bytes())
+    }
+
+    /// Runs [`train`](Self::train) without a callback.
+    pub fn run(
+        &mut self,
+        data: &Split,
+        options: &TrainOptions,
+    ) -> Result<TrainOutcome, ClimbError> {
+        self.train(data, options, |_| ControlFlow::Continue(()))
+    }
+
+    /// The training loop: generations of flip trials on `data` until a rule of `options` stops
+    /// it or `callback` breaks. The first call records generation 0 (the starting model)
+    /// first. Each record's `best`, `mean` and `worst` are all the current model's fitness
+    /// (the objective as a fraction of its maximum) on the current batch.
+    pub fn train<F>(
+        &mut self,
+        data: &Split,
+        options: &TrainOptions,
+        mut callback: F,
+    ) -> Result<TrainOutcome, ClimbError>
+    where
+        F: FnMut(&ClimbProgress<'_>) -> ControlFlow<()>,
+    {
+        let start = Instant::now();
+        let base_secs = self.elapsed_secs;
+        let mut steps = 0u64;
+        self.ensure_eval(data)?;
+        let reason = loop {
+            if options
+                .cancel
+                .as_ref()
+                .is_some_and(CancelToken::is_cancelled)
+            {
+                break StopReason::Cancelled;
+            }
+            if !self.history.is_empty() {
+                if options.generations.is_some_and(|n| steps >= n)
+                    || options
+                        .until_generation
+                        .is_some_and(|g| self.generation >= g)
+                {
+                    break StopReason::Generations;
+                }
+                self.ensure_eval(data)?;
+                self.climb_generation();
+                self.generation += 1;
+                steps += 1;
+            }
+            let (_, eval) = self.eval.as_ref().expect("ensured");
+            self.chain = eval.chain();
+            let fitness = eval.fitness();
+            if fitness > self.best_so_far {
+                self.best_so_far = fitness;
+                self.last_improvement = self.generation;
+            }
+            let validation_accuracy = options
+                .validation
+                .as_ref()
+                .filter(|v| self.generation.is_multiple_of(v.every))
+                .map(|v| crate::statistics::accuracy(&self.chain, &v.split));
+            let run_secs = start.elapsed().as_secs_f64();
+            self.elapsed_secs = base_secs + run_secs;
+            let record = GenerationRecord {
+                generation: self.generation,
+                best: fitness,
+                mean: fitness,
+                worst: fitness,
+                validation_accuracy,
+                elapsed_secs: self.elapsed_secs,
+                generations_per_sec: if run_secs > 0.0 {
+                    steps as f64 / run_secs
+                } else {
+                    0.0
+                },
+                mutation_scale: 1.0,
+            };
+            if options
+                .print_every
+                .is_some_and(|n| self.generation.is_multiple_of(n))
+            {
+                println!(
+                    "{record}  {:.0} flips/s  kept {}",
+                    record.generations_per_sec * self.params.trials_per_generation as f64,
+                    self.accepted
+                );
+            }
+            self.history.records.push(record);
+            let flow = callback(&ClimbProgress {
+                climber: self,
+                record: self.history.last().expect("just pushed"),
+            });
+            if options.target_fitness.is_some_and(|t| fitness >= t) {
+                break StopReason::TargetFitness;
+            }
+            if options
+                .patience
+                .is_some_and(|n| self.generation - self.last_improvement >= n)
+            {
+                break StopReason::NoImprovement;
+            }
+            if options.time_limit.is_some_and(|t| start.elapsed() >= t) {
+                break StopReason::TimeLimit;
+            }
+            if flow.is_break() {
+                break StopReason::Callback;
+            }
+        };
+        self.elapsed_secs = base_secs + start.elapsed().as_secs_f64();
+        Ok(TrainOutcome {
+            reason,
+            steps,
+            generation: self.generation,
+            best_fitness: self.history.last().map_or(f64::NAN, |r| r.best),
+            elapsed: start.elapsed(),
+        })
+    }
+
+    /// Checks the invariants serde cannot (for a state read from a file).
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.chain.validate()?;
+        self.params.check().map_err(|e| e.to_string())?;
+        check_chain(&self.chain).map_err(|e| e.to_string())?;
+        if self
+            .params
+            .trials_per_generation
+            .checked_mul(self.generation)
+            != Some(self.trial)
+        {
+            return Err(format!(
+                "{} trials do not make {} generations of {}",
+                self.trial, self.generation, self.params.trials_per_generation
+            ));
+        }
+        if self.accepted > self.trial {
+            return Err("more flips kept than tried".into());
+        }
+        Ok(())
+    }
+
+    /// Which batch generation `g` scores on.
+    fn batch_index(&self, g: u64) -> u64 {
+        match self.params.rebatch_every {
+            0 => 0,
+            n => g / n,
+        }
+    }
+
+    /// Builds the incremental state for the current generation's batch, unless it is there.
+    fn ensure_eval(&mut self, data: &Split) -> Result<(), ClimbError> {
+        let index = self.batch_index(self.generation);
+        if self.eval.as_ref().is_some_and(|(i, _)| *i == index) {
+            return Ok(());
+        }
+        let batch = match self.params.batch_size {
+            Some(b) if b < data.len() => {
+                let mut rng = derive_rng(self.params.seed, STREAM_CLIMB_BATCH, index, 0);
+                let mut idx = rand::seq::index::sample(&mut rng, data.len(), b).into_vec();
+                idx.sort_unstable();
+                data.select(&idx)
+            }
+            _ => data.clone(),
+        };
+        let eval = DeltaEval::new(
+            &self.chain,
+            batch.images(),
+            batch.labels(),
+            self.params.objective,
+        )?;
+        self.eval = Some((index, eval));
+        Ok(())
+    }
+
+    /// Runs one generation of trials. Trials are scored speculatively in parallel blocks
+    /// against the same state; the first one kept ends the block and the trials after it are
+    /// scored again against the new state, so the result is that of the sequential climb.
+    fn climb_generation(&mut self) {
+        let end = self.trial + self.params.trials_per_generation;
+        let key = splitmix64(self.params.seed ^ STREAM_CLIMB_FLIP);
+        let (_, eval) = self.eval.as_mut().expect("ensured");
+        let ties = self.params.accept_ties;
+        let keep = |d: i64| d > 0 || (ties && d == 0);
+        let moves = Moves::new(eval, self.params.output_share);
+        let threads = rayon::current_num_threads();
+        // Parallel blocks pay off only when most trials are rejected.
+        let mut block = 1usize;
+        let mut recent_kept = 0.5f64;
+        while self.trial < end {
+            let n = (block as u64).min(end - self.trial) as usize;
+            let first = self.trial;
+            let kept_at = if n == 1 {
+                let f = moves.draw(key, first);
+                keep(eval.delta(f)).then_some((0, f))
+            } else {
+                let eval_ref = &*eval;
+                (0..n)
+                    .into_par_iter()
+                    .with_min_len(8)
+                    .map(|i| {
+                        let f = moves.draw(key, first + i as u64);
+                        (i, f, keep(eval_ref.delta(f)))
+                    })
+                    .find_first(|(_, _, k)| *k)
+                    .map(|(i, f, _)| (i, f))
+            };
+            match kept_at {
+                Some((i, f)) => {
+                    eval.apply(f);
+                    self.accepted += 1;
+                    self.trial = first + i as u64 + 1;
+                    recent_kept = 0.98 * recent_kept + 0.02;
+                }
+                None => {
+                    self.trial = first + n as u64;
+                    recent_kept *= 0.98f64.powi(n as i32);
+                }
+            }
+            block = if threads > 1 && recent_kept < 1.0 / 32.0 {
+                ((1.0 / recent_kept) as usize).clamp(16 * threads, 256)
+            } else {
+                1
+            };
+        }
+    }
+}
+
+const STREAM_CLIMB_FLIP: u64 = 0x636c_696d_6266_6c70;
+const STREAM_CLIMB_BATCH: u64 = STREAM_BATCH ^ 0x636c_696d_6200_0000;
+
+/// The space of single-bit flips of a model, and the seeded draw of trial `t`'s flip.
+struct Moves {
+    hidden: usize,
+    inputs: usize,
+    classes: usize,
+    width: usize,
+    /// Threshold on a uniform `u64` below which a trial flips an output-layer bit.
+    output_cut: u64,
+}
+
+impl Moves {
+    fn new(eval: &DeltaEval, output_share: f64) -> Self {
+        let hidden = eval.hidden();
+        let share = if hidden == 0 { 1.0 } else { output_share };
+        Self {
+            hidden,
+            inputs: eval.inputs(),
+            classes: eval.classes(),
+            width: eval.output_inputs(),
+            output_cut: if share >= 1.0 {
+                u64::MAX
+            } else {
+                (share * u64::MAX as f64) as u64
+            },
+        }
+    }
+
+    /// Trial `t`'s flip: a counter-based hash, so any trial can be drawn in any order.
+    #[inline]
+    fn draw(&self, key: u64, t: u64) -> Flip {
+        let r1 = splitmix64(key ^ t.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let r2 = splitmix64(r1);
+        let pick = |n: usize| ((u128::from(r2) * n as u128) >> 64) as usize;
+        if r1 <= self.output_cut {
+            let slot = pick(self.classes * (self.width + 1));
+            let (class, input) = (slot / (self.width + 1), slot % (self.width + 1));
+            if input == self.width {
+                Flip::OutputBias { class }
+            } else {
+                Flip::OutputWeight { class, input }
+            }
+        } else {
+            let slot = pick(self.hidden * (self.inputs + 1));
+            let (neuron, input) = (slot / (self.inputs + 1), slot % (self.inputs + 1));
+            if input == self.inputs {
+                Flip::HiddenBias { neuron }
+            } else {
+                Flip::HiddenWeight { neuron, input }
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Ensembles of bit networks folded into one model.
+//!
+//! Several `inputs -> hidden -> classes` networks vote by summing, per class, the Hamming
+//! distances (plus bias bits) of their output neurons; the class with the smallest sum wins (the
+//! first on ties). That vote is itself a bit network: the members' hidden layers side by side,
+//! and an output layer whose rows are the members' rows joined. [`merge`] builds it, so an
+//! ensemble runs on the same kernels, saves to the same `.bin` file and loads everywhere a model
+//! does.
+//!
+//! The members' output bias bits are carried by one extra hidden neuron per member that always
+//! fires: a class's weight on it is 0 (a disagreement, distance 1) exactly when that member's
+//! bias bit for the class is 1.
+
+use crate::layers::{Activation, BitDense, BitOutput, Chain};
+
+/// Why networks cannot be merged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnsembleError {
+    /// No member.
+    #[error("an ensemble needs at least one member")]
+    Empty,
+    /// A member that is not `bits -> bits -> scores` with the plain popcount score.
+    #[error(
+        "member {0} is not a two-layer bit network with a bit hidden layer and a plain score output"
+    )]
+    Shape(usize),
+    /// Members with different inputs, classes or output activation.
+    #[error("member {0} differs from member 0 in inputs, classes or output activation")]
+    Mismatch(usize),
+}
+
+/// One model equal to the summed-distance vote of `members` (see the [module
+/// documentation](self)). Every member must be `BitDense(n, h_m)` with bit output followed by
+/// `BitDense(h_m, c)` with a float output without per-neuron scales (any activation); `n`, `c`
+/// and the activation must agree. The result is `BitDense(n, Σ h_m + m)` with per-neuron
+/// thresholds, then `BitDense(Σ h_m + m, c)`.
+///
+/// ```
+/// use bitsmnist_core::prelude::*;
+/// use bitsmnist_core::genetic::merge;
+/// let member = |seed| Chain::new(vec![
+///     BitDense::new(784, 32).with_seed(seed).into(),
+///     BitDense::new(32, 10).with_seed(seed + 1).with_output(BitOutput::Float(Activation::Identity)).into(),
+/// ]).unwrap();
+/// let one = merge(&[member(1), member(3), member(5)]).unwrap();
+/// assert_eq!(one.layers()[0].outputs(), 3 * 32 + 3);
+/// ```
+pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
+    let first = members.first().ok_or(EnsembleError::Empty)?;
+    let parts: Vec<(&BitDense, &BitDense, Activation)> = members
+        .iter()
+        .enumerate()
+        .map(|(m, c)| match c.layers() {
+            [h, o] => match (h.as_bit(), o.as_bit()) {
+                (Some(h), Some(o)) if h.output() == BitOutput::Bits && o.affine().is_none() => {
+                    match o.output() {
+                        BitOutput::Float(a) => Ok((h, o, a)),
+                        BitOutput::Bits => Err(EnsembleError::Shape(m)),
+                    }
+                }
+                _ => Err(EnsembleError::Shape(m)),
+            },
+            _ => Err(EnsembleError::Shape(m)),
+        })
+        .collect::<Result<_, _>>()?;
+    let (inputs, classes, activation) = (first.inputs(), first.outputs(), parts[0].2);
+    for (m, (h, o, a)) in parts.iter().enumerate() {
+        if h.inputs() != inputs || o.outputs() != classes || *a != activation {
+            return Err(EnsembleError::Mismatch(m));
+        }
+    }
+    let width: usize = parts.iter().map(|(h, _, _)| h.outputs() + 1).sum();
+    let mut hidden = BitDense::new(inputs, width);
+    let mut output = BitDense::new(width, classes).with_output(BitOutput::Float(activation));
+    let mut thresholds = Vec::with_capacity(width);
+    let mut at = 0;
+    for (h, o, _) in &parts {
+        let (hw, hb) = hidden.params_mut();
+        for j in 0..h.outputs() {
+            for i in 0..inputs {
+                hw.set(at + j, i, h.weights().get(j, i));
+            }
+            hb.set(0, at + j, h.bias_bit(j) == 1);
+            thresholds.push(h.threshold(j));
+        }
+        // The member's bias neuron: `d + b > -1` always holds, so it always outputs 1.
+        thresholds.push(-1);
+        let (ow, _) = output.params_mut();
+        for k in 0..classes {
+            for j in 0..h.outputs() {
+                ow.set(k, at + j, o.weights().get(k, j));
+            }
+            ow.set(k, at + h.outputs(), o.bias_bit(k) == 0);
+        }
+        at += h.outputs() + 1;
+    }
+    let hidden = hidden.with_thresholds(thresholds).expect("one per neuron");
+    Ok(Chain::new(vec![hidden.into(), output.into()]).expect("widths match"))
+}

@@ -1,0 +1,179 @@
+//! Bit-flip hill climbing and ensembles on the embedded digits.
+
+use bitsmnist_core::genetic::{
+    ClimbError, ClimbParams, Climber, DeltaError, EnsembleError, Objective, TrainOptions, merge,
+};
+use bitsmnist_core::io::ModelFile;
+use bitsmnist_core::layers::Activations;
+use bitsmnist_core::prelude::*;
+
+fn digits() -> Dataset {
+    Dataset::embedded().for_task(&Task::digits())
+}
+
+fn model(hidden: usize, seed: u64) -> Chain {
+    Chain::new(vec![
+        BitDense::new(784, hidden).with_seed(seed).into(),
+        BitDense::new(hidden, 10)
+            .with_seed(seed + 1)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])
+    .unwrap()
+}
+
+fn params() -> ClimbParams {
+    ClimbParams::default()
+        .batch_size(Some(600))
+        .rebatch_every(2)
+        .trials_per_generation(3000)
+        .objective(Objective {
+            correct_weight: 4,
+            margin_cap: 16,
+        })
+        .seed(5)
+}
+
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn climbing_learns_the_digits_and_reports_flips_per_generation() {
+    let data = digits();
+    let train = data.train.select(&(0..3000).collect::<Vec<_>>());
+    let mut c = Climber::new(model(48, 1), params()).unwrap();
+    let before = statistics::accuracy(c.chain(), &data.test);
+    let out = c
+        .run(
+            &train,
+            &TrainOptions::new()
+                .generations(12)
+                .validate_on(&data.test, 6),
+        )
+        .unwrap();
+    assert_eq!(out.generation, 12);
+    assert_eq!(c.trials(), 12 * 3000);
+    assert!(c.accepted() > 0 && c.accepted() < c.trials());
+    let after = statistics::accuracy(c.chain(), &data.test);
+    assert!(before < 0.2, "{before}");
+    assert!(after > 0.45, "{after}");
+    let h = c.history();
+    assert_eq!(h.len(), 13);
+    assert!(h.last().unwrap().generations_per_sec > 0.0);
+    assert_eq!(h.validation().len(), 3);
+    assert!(c.memory_bytes() > 0);
+}
+
+#[test]
+fn same_result_with_one_or_two_threads_and_when_stopped_and_resumed_through_a_file() {
+    let data = digits();
+    let train = data.train.select(&(0..2000).collect::<Vec<_>>());
+    // Few kept flips late in a run make the climber score trials in parallel blocks.
+    let p = params().accept_ties(false);
+    let whole = |threads| {
+        in_pool(threads, || {
+            let mut c = Climber::new(model(32, 2), p.clone()).unwrap();
+            c.run(&train, &TrainOptions::new().generations(8)).unwrap();
+            c
+        })
+    };
+    let (one, two) = (whole(1), whole(2));
+    assert_eq!(one.chain(), two.chain());
+    assert_eq!(one.accepted(), two.accepted());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("climb.bin");
+    let resumed = in_pool(2, || {
+        let mut c = Climber::new(model(32, 2), p.clone()).unwrap();
+        c.run(&train, &TrainOptions::new().generations(3)).unwrap();
+        ModelFile::from_climber(&c).save(&path).unwrap();
+        let file = ModelFile::load(&path).unwrap();
+        assert_eq!(&file.model, c.chain());
+        assert_eq!(file.history.as_ref().unwrap().len(), 4);
+        let mut c = file.climb.unwrap();
+        c.run(&train, &TrainOptions::new().until_generation(8))
+            .unwrap();
+        c
+    });
+    assert_eq!(resumed.chain(), one.chain());
+    assert_eq!(resumed.history().len(), one.history().len());
+    for (a, b) in resumed.history().records.iter().zip(&one.history().records) {
+        assert_eq!((a.generation, a.best), (b.generation, b.best));
+    }
+}
+
+#[test]
+fn unsuitable_models_and_parameters_are_refused() {
+    let bits_out = Chain::new(vec![BitDense::new(784, 10).into()]).unwrap();
+    assert_eq!(
+        Climber::new(bits_out, ClimbParams::default()).unwrap_err(),
+        ClimbError::Model(DeltaError::BitOutput)
+    );
+    assert!(matches!(
+        Climber::new(model(8, 1), ClimbParams::default().trials_per_generation(0)),
+        Err(ClimbError::Params(_))
+    ));
+    assert!(matches!(
+        Climber::new(model(8, 1), ClimbParams::default().output_share(1.5)),
+        Err(ClimbError::Params(_))
+    ));
+}
+
+#[test]
+fn a_merged_ensemble_predicts_the_summed_distance_vote() {
+    let data = digits();
+    let test = data.test.select(&(0..1500).collect::<Vec<_>>());
+    let mut members = vec![model(40, 1), model(24, 7), model(56, 11)];
+    // Different output bias bits and hidden thresholds, so the fold is exercised.
+    if let Some(l) = members[1].layer_mut(1).as_bit_mut() {
+        l.params_mut().1.set(0, 3, true);
+        l.params_mut().1.set(0, 8, true);
+    }
+    let t: Vec<i64> = (0..56).map(|j| 380 + (j % 30)).collect();
+    let l = members[2].layer_mut(0).as_bit_mut().unwrap();
+    *l = l.clone().with_thresholds(t).unwrap();
+    let merged = merge(&members).unwrap();
+    // The vote, by hand: the smallest summed distance plus bias, first on ties.
+    let mut sums = vec![0i64; test.len() * 10];
+    for m in &members {
+        let hidden = m.layers()[0].forward(Activations::Bits(test.images().clone()));
+        let out = m.layers()[1].as_bit().unwrap();
+        let mut d = vec![0u32; test.len() * 10];
+        out.distances_into(hidden.into_bits().as_words(), &mut d);
+        for (i, s) in sums.iter_mut().enumerate() {
+            *s += i64::from(d[i] + out.bias_bit(i % 10));
+        }
+    }
+    let vote: Vec<usize> = sums
+        .chunks(10)
+        .map(|r| (0..10).fold(0, |b, k| if r[k] < r[b] { k } else { b }))
+        .collect();
+    assert_eq!(merged.predict(test.images()), vote);
+    // One member: the same model.
+    let single = merge(&members[..1]).unwrap();
+    assert_eq!(
+        single.predict(test.images()),
+        members[0].predict(test.images())
+    );
+    // It is an ordinary model: it saves and loads.
+    let back = ModelFile::from_bytes(&ModelFile::new(merged.clone()).to_bytes().unwrap())
+        .unwrap()
+        .model;
+    assert_eq!(back, merged);
+    assert_eq!(merge(&[]).unwrap_err(), EnsembleError::Empty);
+    let other = Chain::new(vec![
+        BitDense::new(784, 8).into(),
+        BitDense::new(8, 2)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])
+    .unwrap();
+    assert_eq!(
+        merge(&[members[0].clone(), other]).unwrap_err(),
+        EnsembleError::Mismatch(1)
+    );
+}
