@@ -85,5 +85,52 @@ fn single(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, kernels, layers, single);
+/// Scoring a candidate one bit flip away from its parent on 1,000 examples: a full forward pass
+/// of the 784-800-10 model against incremental evaluation.
+fn flips(c: &mut Criterion) {
+    use bitsmnist_core::genetic::{DeltaEval, Flip, Objective};
+    use bitsmnist_core::layers::BitOutput;
+    let data = Dataset::embedded();
+    let batch = data.train.select(&(0..1000).collect::<Vec<_>>());
+    let chain = Chain::new(vec![
+        BitDense::new(784, 800).with_seed(11).into(),
+        BitDense::new(800, 10)
+            .with_seed(12)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])
+    .unwrap();
+    let mut g = c.benchmark_group("flip_candidate_784x800x10_1000_examples");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    g.bench_function("full_forward", |b| {
+        b.iter(|| pool.install(|| black_box(chain.predict(batch.images()))))
+    });
+    let eval =
+        DeltaEval::new(&chain, batch.images(), batch.labels(), Objective::default()).unwrap();
+    let mut t = 0usize;
+    g.bench_function("incremental_hidden_flip", |b| {
+        b.iter(|| {
+            t = t.wrapping_add(7919);
+            black_box(eval.delta(Flip::HiddenWeight {
+                neuron: t % 800,
+                input: (t / 800) % 784,
+            }))
+        })
+    });
+    g.bench_function("incremental_output_flip", |b| {
+        b.iter(|| {
+            t = t.wrapping_add(7919);
+            black_box(eval.delta(Flip::OutputWeight {
+                class: t % 10,
+                input: (t / 10) % 800,
+            }))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, kernels, layers, single, flips);
 criterion_main!(benches);

@@ -1,5 +1,7 @@
-//! All ten digits with the measured default recipe (`Recipe::for_task(&Task::digits())`),
-//! trained on the 10,000 embedded training digits and tested on the official 10,000.
+//! All ten digits with the population genetic algorithm and the recipe's population settings
+//! (`Recipe::for_task(&Task::digits()).params`, 784-256-10), trained on the 10,000 embedded
+//! training digits and tested on the official 10,000. The recipe's own strategy for ten
+//! digits, bit-flip climbing, runs with `bitsmnist train --task digits`.
 //!
 //! ```text
 //! cargo run --release -p bitsmnist-core --example digits [key=value ...]

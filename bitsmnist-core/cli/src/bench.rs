@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use bitsmnist_core::bits::{BitMatrix, CpuFeatures, Kernel, words_for};
 use bitsmnist_core::datasets::Dataset;
-use bitsmnist_core::layers::{Activation, Activations, BitDense, Chain, Dense, Layer};
+use bitsmnist_core::genetic::{DeltaEval, Flip, Objective};
+use bitsmnist_core::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense, Layer};
 use rayon::prelude::*;
 
 /// Arguments of `bitsmnist bench`.
@@ -157,6 +158,25 @@ pub fn run(args: Args) -> Result<()> {
         "one input through 640x64: bit {single_bit:.0} ns, f32 {single_f32:.0} ns ({:.1}x); TinyML.jl: 842 ns vs 9,660 ns",
         single_f32 / single_bit
     );
+    let flips = flip_candidates(&data, budget)?;
+    out!(
+        "bit-flip candidates, 784x800x10 on {} examples, 1 thread: full forward {:.0} us ({:.0}/s); incremental {}",
+        flips.examples,
+        flips.full_ns / 1e3,
+        1e9 / flips.full_ns,
+        flips
+            .incremental
+            .iter()
+            .map(|(k, ns)| format!(
+                "{k} flip{}: {:.2} us ({:.0}/s, {:.0}x)",
+                if *k == 1 { "" } else { "s" },
+                ns / 1e3,
+                1e9 / ns,
+                flips.full_ns / ns
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let big = Layer::Bit(BitDense::new(784, 800));
     let big_f32 = Layer::Float(Dense::new(784, 800, Activation::Identity, 0));
     let c = &cases[0];
@@ -178,7 +198,109 @@ pub fn run(args: Args) -> Result<()> {
         "bytes_f32": big_f32.bytes(),
         "single_640x64_bit_ns": single_bit,
         "single_640x64_f32_ns": single_f32,
+        "flip_examples": flips.examples,
+        "full_eval_per_sec": 1e9 / flips.full_ns,
+        "single_flip_evals_per_sec": 1e9 / flips.incremental[0].1,
+        "single_flip_speedup": flips.full_ns / flips.incremental[0].1,
+        "k_flip_speedups": flips
+            .incremental
+            .iter()
+            .map(|(k, ns)| (k.to_string(), flips.full_ns / ns))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "delta_state_bytes": flips.memory,
     });
     out!("{json}");
     Ok(())
+}
+
+struct Flips {
+    examples: usize,
+    /// Nanoseconds to score one candidate by a full forward pass.
+    full_ns: f64,
+    /// (flips per candidate, nanoseconds to score it incrementally).
+    incremental: Vec<(usize, f64)>,
+    memory: usize,
+}
+
+/// Scoring candidates that differ from their parent by `k` random bit flips (5% of them in the
+/// output layer, as the climber draws them): a full forward pass against incremental
+/// evaluation ([`DeltaEval`]), on one thread.
+fn flip_candidates(data: &Dataset, budget: Duration) -> Result<Flips> {
+    let examples = 1000.min(data.train.len());
+    let idx: Vec<usize> = (0..examples).collect();
+    let batch = data.train.select(&idx);
+    let chain = Chain::new(vec![
+        BitDense::new(784, 800).with_seed(11).into(),
+        BitDense::new(800, 10)
+            .with_seed(12)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])?;
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let labels = batch.labels();
+    let full = one.install(|| {
+        best_time(budget, || {
+            let p = chain.predict(black_box(batch.images()));
+            black_box(
+                p.iter()
+                    .zip(labels)
+                    .filter(|(a, b)| **a == usize::from(**b))
+                    .count(),
+            );
+        })
+    });
+    let mut eval = DeltaEval::new(&chain, batch.images(), labels, Objective::default())?;
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((u128::from(state) * n as u128) >> 64) as usize
+    };
+    let mut draw = || {
+        if next(20) == 0 {
+            Flip::OutputWeight {
+                class: next(10),
+                input: next(800),
+            }
+        } else {
+            Flip::HiddenWeight {
+                neuron: next(800),
+                input: next(784),
+            }
+        }
+    };
+    let single: Vec<Flip> = (0..4096).map(|_| draw()).collect();
+    let mut i = 0;
+    let one_flip = ns_per_call(budget, || {
+        black_box(eval.delta(single[i % single.len()]));
+        i += 1;
+    });
+    let mut incremental = vec![(1, one_flip)];
+    for k in [4usize, 16, 64] {
+        let sets: Vec<Vec<Flip>> = (0..256)
+            .map(|_| {
+                let mut v: Vec<Flip> = Vec::with_capacity(k);
+                while v.len() < k {
+                    let f = draw();
+                    if !v.contains(&f) {
+                        v.push(f);
+                    }
+                }
+                v
+            })
+            .collect();
+        let mut i = 0;
+        let ns = ns_per_call(budget, || {
+            black_box(eval.objective_with(&sets[i % sets.len()]));
+            i += 1;
+        });
+        incremental.push((k, ns));
+    }
+    Ok(Flips {
+        examples,
+        full_ns: full.as_nanos() as f64,
+        incremental,
+        memory: eval.memory_bytes(),
+    })
 }

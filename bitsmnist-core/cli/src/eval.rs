@@ -20,6 +20,10 @@ pub struct Args {
     /// Task (default: the one stored in the file, else all classes of the data set).
     #[arg(long)]
     task: Option<Task>,
+    /// Also print the stored history: generation, seconds, fitness and, where it was
+    /// measured, validation accuracy (accuracy against training time).
+    #[arg(long)]
+    history: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -61,13 +65,36 @@ pub fn run(args: Args) -> Result<()> {
         cm.mcc()
     );
     out!("confusion matrix (rows: true class, columns: predicted):\n{cm}");
+    if args.history {
+        match &file.history {
+            Some(h) => {
+                out!("generation  seconds  fitness  validation");
+                for r in &h.records {
+                    out!(
+                        "{:>10} {:>8.1} {:>8.4} {:>11}",
+                        r.generation,
+                        r.elapsed_secs,
+                        r.best,
+                        r.validation_accuracy
+                            .map_or(String::from("-"), |a| format!("{:.2}%", a * 100.0))
+                    );
+                }
+            }
+            None => out!("no history stored"),
+        }
+    }
+    let (generations, seconds) = match (&file.training, &file.climb) {
+        (Some(t), _) => (Some(t.generation()), Some(t.elapsed_secs())),
+        (None, Some(c)) => (Some(c.generation()), Some(c.elapsed_secs())),
+        (None, None) => (None, None),
+    };
     let json = serde_json::json!({
         "test_error": cm.error(),
         "test_accuracy": cm.accuracy(),
         "mcc": cm.mcc(),
         "examples": cm.total(),
-        "generations": file.training.as_ref().map(|t| t.generation()),
-        "seconds": file.training.as_ref().map(|t| t.elapsed_secs()),
+        "generations": generations,
+        "seconds": seconds,
     });
     out!("{json}");
     Ok(())

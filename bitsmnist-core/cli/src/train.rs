@@ -9,12 +9,14 @@ use anyhow::{Context, Result, bail};
 use bitsmnist_core::datasets::{Dataset, Task};
 use bitsmnist_core::fitness::{Fitness, Metric};
 use bitsmnist_core::genetic::{
-    self as ga, Adaptation, Crossover, Mutation, Recipe, Selection, TrainingSet,
+    self as ga, Adaptation, ClimbParams, Climber, Crossover, Mutation, Objective, Recipe,
+    Selection, Strategy, TrainingSet,
 };
 use bitsmnist_core::gradient::{self, GradientParams, Input, Schedule, TrainOptions, Trainer};
 use bitsmnist_core::io::{Metadata, ModelFile};
 use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain};
-use bitsmnist_core::statistics::ConfusionMatrix;
+use bitsmnist_core::statistics::{self, ConfusionMatrix};
+use rayon::prelude::*;
 
 use crate::data::DataOptions;
 
@@ -25,6 +27,15 @@ pub enum Method {
     Genetic,
     /// Back-propagation with the straight-through estimator, folded into bit layers.
     Gradient,
+}
+
+/// Gradient-free search strategy.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrategyArg {
+    /// The population genetic algorithm (the original's, and more).
+    Population,
+    /// Bit-flip hill climbing with incremental evaluation.
+    Climb,
 }
 
 /// Arguments of `bitsmnist train`.
@@ -48,6 +59,31 @@ pub struct Args {
     /// activation name (`sigmoid`, ...) (genetic).
     #[arg(long)]
     output: Option<String>,
+    /// Search strategy (genetic; default per task: population for two classes, climb for
+    /// more).
+    #[arg(long, value_enum)]
+    strategy: Option<StrategyArg>,
+    /// Networks trained side by side and merged into one model that votes (climb).
+    #[arg(long)]
+    ensemble: Option<usize>,
+    /// Flip trials per generation (climb).
+    #[arg(long)]
+    trials: Option<u64>,
+    /// Draw a fresh batch every so many generations, 0 for never (climb).
+    #[arg(long)]
+    rebatch_every: Option<u64>,
+    /// Largest popcount margin the objective counts, 0 for accuracy only (climb).
+    #[arg(long)]
+    margin: Option<u32>,
+    /// Weight of a correct prediction in the objective (climb).
+    #[arg(long)]
+    correct_weight: Option<u32>,
+    /// Fraction of trials that flip an output-layer bit (climb).
+    #[arg(long)]
+    output_share: Option<f64>,
+    /// Keep flips that leave the objective unchanged (climb).
+    #[arg(long)]
+    accept_ties: bool,
     /// Candidates per generation (genetic; default per task).
     #[arg(long)]
     population: Option<usize>,
@@ -69,7 +105,8 @@ pub struct Args {
     /// Fitness evaluations averaged per candidate (genetic).
     #[arg(long)]
     evals: Option<usize>,
-    /// Fitness on a fresh seeded mini-batch of this size each generation, or `full` (genetic).
+    /// Fitness on a fresh seeded mini-batch of this size, or `full` (genetic; for climb the
+    /// batch is redrawn every `--rebatch-every` generations).
     #[arg(long)]
     batch: Option<String>,
     /// Fitness: `score` (the original), `accuracy` or `mcc` (genetic).
@@ -150,7 +187,31 @@ pub fn run(args: Args) -> Result<()> {
         data.train = data.train.sample(args.sample, data.classes());
     }
     match args.method {
-        Method::Genetic => genetic_run(&args, &data),
+        Method::Genetic => {
+            let resumed_climb = match &args.resume {
+                Some(path) => {
+                    let file =
+                        ModelFile::load(path).with_context(|| format!("{}", path.display()))?;
+                    file.climb
+                }
+                None => None,
+            };
+            let recipe = Recipe::for_task(&args.task);
+            let climb = match args.strategy {
+                Some(StrategyArg::Climb) => true,
+                Some(StrategyArg::Population) => false,
+                None => {
+                    resumed_climb.is_some()
+                        || (args.resume.is_none()
+                            && matches!(recipe.strategy, Strategy::Climb { .. }))
+                }
+            };
+            if climb {
+                climb_run(&args, &data, &recipe, resumed_climb)
+            } else {
+                genetic_run(&args, &data)
+            }
+        }
         Method::Gradient => gradient_run(&args, &data),
     }
 }
@@ -421,6 +482,266 @@ fn genetic_run(args: &Args, data: &Dataset) -> Result<()> {
         "generations": outcome.generation,
         "seconds": secs,
         "generations_per_sec": gps,
+    });
+    out!("{json}");
+    Ok(())
+}
+
+/// The climber's parameters: the recipe's (or the defaults), with the command line's options.
+fn climb_params(args: &Args, recipe: &Recipe) -> Result<(ClimbParams, usize)> {
+    let (mut p, mut members) = match &recipe.strategy {
+        Strategy::Climb { params, members } => (params.clone(), *members),
+        _ => (ClimbParams::default(), 1),
+    };
+    if let Some(b) = &args.batch {
+        p.batch_size = match b.as_str() {
+            "full" => None,
+            n => Some(num("--batch", Some(n))?),
+        };
+    }
+    if let Some(n) = args.rebatch_every {
+        p.rebatch_every = n;
+    }
+    if let Some(n) = args.trials {
+        p.trials_per_generation = n;
+    }
+    let mut o: Objective = p.objective;
+    if let Some(m) = args.margin {
+        o.margin_cap = m;
+    }
+    if let Some(w) = args.correct_weight {
+        o.correct_weight = w;
+    }
+    p.objective = o;
+    if let Some(s) = args.output_share {
+        p.output_share = s;
+    }
+    if args.accept_ties {
+        p.accept_ties = true;
+    }
+    if let Some(m) = args.ensemble {
+        if m == 0 {
+            bail!("--ensemble needs at least one member");
+        }
+        members = m;
+    }
+    Ok((p.seed(args.seed), members))
+}
+
+/// Bit-flip hill climbing: one network, or an ensemble trained side by side and merged.
+fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climber>) -> Result<()> {
+    let (params, mut members) = climb_params(args, recipe)?;
+    let classes = data.classes();
+    if let (Some(path), None) = (&args.resume, &resumed) {
+        bail!("{}: holds no climbing state", path.display());
+    }
+    let mut climbers = match resumed {
+        Some(c) => {
+            if args.ensemble.is_some_and(|m| m > 1) {
+                bail!("--resume continues one network; --ensemble cannot be combined with it");
+            }
+            members = 1;
+            vec![c]
+        }
+        None => {
+            let hidden = match args.hidden.as_slice() {
+                [] => recipe.hidden,
+                [h] if *h > 0 => *h,
+                _ => bail!(
+                    "--hidden: climbing trains exactly one hidden layer of at least one neuron"
+                ),
+            };
+            let output = match &args.output {
+                Some(o) => output_kind(o)?,
+                None => recipe.output,
+            };
+            (0..members as u64)
+                .map(|m| {
+                    // Members differ in their starting weights, flips and batches.
+                    let seed = args.seed.wrapping_add(m * 1000);
+                    let chain = Chain::new(vec![
+                        BitDense::new(data.pixels(), hidden).with_seed(seed).into(),
+                        BitDense::new(hidden, classes)
+                            .with_seed(seed + 100)
+                            .with_output(output)
+                            .into(),
+                    ])?;
+                    Climber::new(chain, params.clone().seed(seed)).map_err(anyhow::Error::from)
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+    };
+    let first = climbers[0].chain();
+    if first.inputs() != data.pixels() || first.outputs() != classes {
+        bail!(
+            "the model takes {} inputs and gives {} outputs; this data set and task need {} and {}",
+            first.inputs(),
+            first.outputs(),
+            data.pixels(),
+            classes
+        );
+    }
+    let mut opts = ga::TrainOptions::new().quiet();
+    let explicit_stop =
+        args.generations.is_some() || args.target.is_some() || args.time_limit.is_some();
+    if let Some(n) = args.generations {
+        opts = opts.generations(n);
+    }
+    if let Some(t) = args.target {
+        opts = opts.target_fitness(t);
+    }
+    if let Some(n) = args.patience {
+        opts = opts.patience(n);
+    }
+    let limit = match args.time_limit {
+        Some(s) => Some(Duration::from_secs_f64(s.max(0.0))),
+        None if !explicit_stop && args.patience.is_none() => Some(recipe.time_limit),
+        None => None,
+    };
+    // Members beyond the thread count train in turns; the budget is for the whole run.
+    let waves = members.div_ceil(rayon::current_num_threads()).max(1);
+    if let Some(l) = limit {
+        opts = opts.time_limit(l / waves as u32);
+    }
+    if args.validate_every > 0 {
+        opts = opts.validate_on(&data.test, args.validate_every);
+    }
+    let p = climbers[0].params();
+    let meta = Metadata::now()
+        .with_dataset(data)
+        .with_task(&args.task)
+        .with_extra("method", "genetic")
+        .with_extra("strategy", "climb")
+        .with_extra("members", members.to_string());
+    out!(
+        "{}: task {}, {} training and {} test examples; {}{}; bit-flip climbing: batch {}, objective correct x{} + margin up to {}; seed {}; {} threads",
+        data.name,
+        args.task,
+        data.train.len(),
+        data.test.len(),
+        first,
+        if members > 1 {
+            format!(" x {members} merged")
+        } else {
+            String::new()
+        },
+        p.batch_size.map_or("all".to_string(), |b| b.to_string()),
+        p.objective.correct_weight,
+        p.objective.margin_cap,
+        args.seed,
+        rayon::current_num_threads()
+    );
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = match limit {
+            Some(l) => indicatif::ProgressBar::new(l.as_secs()),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
+                .expect("valid template"),
+        );
+        b
+    };
+    let start = Instant::now();
+    let checkpoint_error = std::sync::Mutex::new(None);
+    let trials = p.trials_per_generation;
+    let outcomes = climbers
+        .par_iter_mut()
+        .enumerate()
+        .map(|(m, c)| {
+            c.train(&data.train, &opts, |p| {
+                if m > 0 {
+                    return ControlFlow::Continue(());
+                }
+                let r = p.record;
+                bar.set_position(start.elapsed().as_secs());
+                bar.set_message(format!(
+                    "gen {} fitness {:.4} ({:.0} flips/s, {} kept){}",
+                    r.generation,
+                    r.best,
+                    r.generations_per_sec * trials as f64,
+                    p.climber.accepted(),
+                    r.validation_accuracy
+                        .map(|a| format!(" test acc {:.2}%", a * 100.0))
+                        .unwrap_or_default()
+                ));
+                if let (Some(every), Some(path), 1) = (args.checkpoint_every, &args.out, members)
+                    && every > 0
+                    && r.generation.is_multiple_of(every)
+                    && let Err(e) = ModelFile::from_climber(p.climber)
+                        .with_meta(meta.clone())
+                        .save(path)
+                {
+                    *checkpoint_error.lock().expect("not poisoned") = Some(e);
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    bar.finish_and_clear();
+    if let Some(e) = checkpoint_error.into_inner().expect("not poisoned") {
+        return Err(e).context("writing a checkpoint");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let model = if members == 1 {
+        climbers[0].chain().clone()
+    } else {
+        let chains: Vec<Chain> = climbers.iter().map(|c| c.chain().clone()).collect();
+        ga::merge(&chains)?
+    };
+    let train = ConfusionMatrix::evaluate(&model, &data.train);
+    let test = ConfusionMatrix::evaluate(&model, &data.test);
+    let flips: u64 = outcomes.iter().map(|o| o.steps).sum::<u64>() * trials;
+    let generation = outcomes[0].generation;
+    out!(
+        "stopped: {:?} at generation {generation} after {secs:.1} s; {flips} flips tried ({:.0}/s), {} kept; batch fitness {:.4}",
+        outcomes[0].reason,
+        flips as f64 / secs.max(1e-9),
+        climbers.iter().map(Climber::accepted).sum::<u64>(),
+        outcomes[0].best_fitness
+    );
+    if members > 1 {
+        for (m, c) in climbers.iter().enumerate() {
+            out!(
+                "member {m}: test accuracy {:.2}%",
+                statistics::accuracy(c.chain(), &data.test) * 100.0
+            );
+        }
+    }
+    out!(
+        "train error {:.4}% , test error {:.4}% ({} of {} test examples wrong)",
+        train.error() * 100.0,
+        test.error() * 100.0,
+        test.total() - (test.accuracy() * test.total() as f64).round() as u64,
+        test.total()
+    );
+    if let Some(path) = &args.out {
+        let file = if members == 1 {
+            ModelFile::from_climber(&climbers[0])
+        } else {
+            ModelFile::new(model.clone()).with_history(climbers[0].history().clone())
+        };
+        file.with_meta(meta)
+            .save(path)
+            .with_context(|| format!("{}", path.display()))?;
+        out!("saved {}", path.display());
+    }
+    let json = serde_json::json!({
+        "method": "genetic",
+        "strategy": "climb",
+        "task": args.task.to_string(),
+        "members": members,
+        "test_error": test.error(),
+        "test_accuracy": test.accuracy(),
+        "train_error": train.error(),
+        "generations": generation,
+        "flips": flips,
+        "flips_per_sec": flips as f64 / secs.max(1e-9),
+        "seconds": secs,
+        "generations_per_sec": outcomes[0].steps as f64 / secs.max(1e-9),
     });
     out!("{json}");
     Ok(())

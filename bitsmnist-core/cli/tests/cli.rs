@@ -50,6 +50,9 @@ fn bench_prints_the_json_fields() {
         "bytes_bit",
         "bytes_f32",
         "cpu_features",
+        "single_flip_evals_per_sec",
+        "single_flip_speedup",
+        "delta_state_bytes",
     ] {
         assert!(!j[key].is_null(), "missing {key}: {j}");
     }
@@ -220,5 +223,90 @@ fn bad_model_files_and_options_are_one_line_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("pair.bin");
+    let small = [
+        "train", "--task", "digits", "--hidden", "24", "--trials", "5000", "--batch", "400",
+        "--quiet",
+    ];
+    let args: Vec<&str> = small
+        .iter()
+        .copied()
+        .chain(["--generations", "4", "--out", f.to_str().unwrap()])
+        .collect();
+    let out = bitsmnist(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = last_json(&out);
+    assert_eq!(j["strategy"], "climb");
+    assert_eq!(j["members"], 2);
+    assert_eq!(j["flips"], 2 * 4 * 5000);
+    assert!(j["flips_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(j["test_accuracy"].as_f64().unwrap() > 0.3, "{j}");
+    // The two networks are one model: 2 x (24 + 1) hidden neurons.
+    let e = bitsmnist(&["eval", f.to_str().unwrap()]);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    assert_eq!(last_json(&e)["test_accuracy"], j["test_accuracy"]);
+    assert!(String::from_utf8_lossy(&e.stdout).contains("BitDense(784, 50"));
+    // A single climb saves its state and continues it.
+    let one = dir.path().join("one.bin");
+    let args: Vec<&str> = small
+        .iter()
+        .copied()
+        .chain([
+            "--ensemble",
+            "1",
+            "--generations",
+            "2",
+            "--out",
+            one.to_str().unwrap(),
+        ])
+        .collect();
+    assert!(bitsmnist(&args).status.success());
+    let out = bitsmnist(&[
+        "train",
+        "--task",
+        "digits",
+        "--resume",
+        one.to_str().unwrap(),
+        "--generations",
+        "2",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = last_json(&out);
+    assert_eq!(j["generations"], 4);
+    assert_eq!(j["flips"], 2 * 5000);
+    // Bad climb options are one-line errors.
+    for bad in [
+        vec!["train", "--task", "digits", "--ensemble", "0"],
+        vec!["train", "--task", "digits", "--output-share", "2"],
+        vec![
+            "train",
+            "--task",
+            "digits",
+            "--hidden",
+            "8,8",
+            "--strategy",
+            "climb",
+        ],
+        vec!["train", "--task", "digits", "--output", "bits"],
+    ] {
+        let out = bitsmnist(&bad);
+        assert!(!out.status.success(), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{bad:?}: {err}");
     }
 }

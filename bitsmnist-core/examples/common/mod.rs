@@ -9,6 +9,14 @@ use bitsmnist_core::prelude::*;
 
 pub fn run(task: Task) {
     let mut recipe = Recipe::for_task(&task);
+    // These examples run the population algorithm; for more than two classes the recipe
+    // climbs a wider network instead, and the population settings were measured with 256.
+    if matches!(
+        recipe.strategy,
+        bitsmnist_core::genetic::Strategy::Climb { .. }
+    ) {
+        recipe.hidden = 256;
+    }
     let mut seed = 1u64;
     let mut print_every = 100u64;
     let mut validate_every = 0u64;

@@ -69,17 +69,20 @@ pub struct ClimbParams {
 }
 
 impl Default for ClimbParams {
-    /// Batches of 2,000 redrawn every 10 generations of 20,000 trials, the default
-    /// [`Objective`], 5% output flips, ties accepted, seed 0.
+    /// Batches of 5,000 redrawn every generation of 20,000 trials, the default [`Objective`],
+    /// 5% output flips, ties rejected, seed 0: the best of the settings measured on the 10
+    /// digits (see the README's accuracy-against-time table). Smaller batches climb faster
+    /// but overfit them (2,000: 89.7% test accuracy at best), and accepting ties turns the
+    /// search into a random walk that loses accuracy.
     fn default() -> Self {
         Self {
             seed: 0,
-            batch_size: Some(2000),
-            rebatch_every: 10,
+            batch_size: Some(5000),
+            rebatch_every: 1,
             trials_per_generation: 20_000,
             objective: Objective::default(),
             output_share: 0.05,
-            accept_ties: true,
+            accept_ties: false,
         }
     }
 }

@@ -70,7 +70,7 @@ pub use history::{GenerationRecord, History};
 pub use operators::Genome;
 pub use options::{CancelToken, Progress, StopReason, TrainOptions, TrainOutcome, Validation};
 pub use params::{Adaptation, Crossover, Mutation, ParamsError, Selection, TrainerParams};
-pub use recipe::Recipe;
+pub use recipe::{Recipe, Strategy};
 
 pub use crate::fitness::{Fitness, Metric};
 
