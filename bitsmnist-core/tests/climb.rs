@@ -67,6 +67,11 @@ fn climbing_learns_the_digits_and_reports_flips_per_generation() {
     assert!(h.last().unwrap().generations_per_sec > 0.0);
     assert_eq!(h.validation().len(), 3);
     assert!(c.memory_bytes() > 0);
+    // Re-scored on all training examples every 10 generations: generations 0 and 10.
+    let best = c.best_train_accuracy().unwrap();
+    assert_eq!(statistics::accuracy(c.best_chain(), &train), best);
+    let chosen = statistics::accuracy(c.choose(&train), &train);
+    assert!(chosen >= best && chosen >= statistics::accuracy(c.chain(), &train));
 }
 
 #[test]

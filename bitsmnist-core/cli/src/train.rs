@@ -84,6 +84,10 @@ pub struct Args {
     /// Keep flips that leave the objective unchanged (climb).
     #[arg(long)]
     accept_ties: bool,
+    /// Score the model on all training examples every so many generations and keep the
+    /// most accurate, 0 for never (climb).
+    #[arg(long)]
+    rescore_every: Option<u64>,
     /// Candidates per generation (genetic; default per task).
     #[arg(long)]
     population: Option<usize>,
@@ -519,6 +523,9 @@ fn climb_params(args: &Args, recipe: &Recipe) -> Result<(ClimbParams, usize)> {
     if args.accept_ties {
         p.accept_ties = true;
     }
+    if let Some(n) = args.rescore_every {
+        p.rescore_every = n;
+    }
     if let Some(m) = args.ensemble {
         if m == 0 {
             bail!("--ensemble needs at least one member");
@@ -686,11 +693,16 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
         return Err(e).context("writing a checkpoint");
     }
     let secs = start.elapsed().as_secs_f64();
+    // Each network as the more accurate on the training digits of its last state and its
+    // best re-scored one.
+    let chosen: Vec<Chain> = climbers
+        .iter()
+        .map(|c| c.choose(&data.train).clone())
+        .collect();
     let model = if members == 1 {
-        climbers[0].chain().clone()
+        chosen[0].clone()
     } else {
-        let chains: Vec<Chain> = climbers.iter().map(|c| c.chain().clone()).collect();
-        ga::merge(&chains)?
+        ga::merge(&chosen)?
     };
     let train = ConfusionMatrix::evaluate(&model, &data.train);
     let test = ConfusionMatrix::evaluate(&model, &data.test);
@@ -704,10 +716,10 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
         outcomes[0].best_fitness
     );
     if members > 1 {
-        for (m, c) in climbers.iter().enumerate() {
+        for (m, c) in chosen.iter().enumerate() {
             out!(
                 "member {m}: test accuracy {:.2}%",
-                statistics::accuracy(c.chain(), &data.test) * 100.0
+                statistics::accuracy(c, &data.test) * 100.0
             );
         }
     }
@@ -720,7 +732,10 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
     );
     if let Some(path) = &args.out {
         let file = if members == 1 {
-            ModelFile::from_climber(&climbers[0])
+            // The state continues the climb; the model is the one chosen above.
+            let mut f = ModelFile::from_climber(&climbers[0]);
+            f.model = model.clone();
+            f
         } else {
             ModelFile::new(model.clone()).with_history(climbers[0].history().clone())
         };
