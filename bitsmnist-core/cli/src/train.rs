@@ -709,11 +709,12 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
     let flips: u64 = outcomes.iter().map(|o| o.steps).sum::<u64>() * trials;
     let generation = outcomes[0].generation;
     out!(
-        "stopped: {:?} at generation {generation} after {secs:.1} s; {flips} flips tried ({:.0}/s), {} kept; batch fitness {:.4}",
+        "stopped: {:?} at generation {generation} after {secs:.1} s; {flips} flips tried ({:.0}/s), {} kept; batch fitness {:.4}; incremental state {:.1} MB per network",
         outcomes[0].reason,
         flips as f64 / secs.max(1e-9),
         climbers.iter().map(Climber::accepted).sum::<u64>(),
-        outcomes[0].best_fitness
+        outcomes[0].best_fitness,
+        climbers[0].memory_bytes() as f64 / 1e6
     );
     if members > 1 {
         for (m, c) in chosen.iter().enumerate() {
@@ -757,6 +758,7 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
         "flips_per_sec": flips as f64 / secs.max(1e-9),
         "seconds": secs,
         "generations_per_sec": outcomes[0].steps as f64 / secs.max(1e-9),
+        "state_bytes_per_network": climbers[0].memory_bytes(),
     });
     out!("{json}");
     Ok(())
