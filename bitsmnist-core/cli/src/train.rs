@@ -192,28 +192,35 @@ pub fn run(args: Args) -> Result<()> {
     }
     match args.method {
         Method::Genetic => {
-            let resumed_climb = match &args.resume {
-                Some(path) => {
-                    let file =
-                        ModelFile::load(path).with_context(|| format!("{}", path.display()))?;
-                    file.climb
-                }
+            // Read once: the file says which strategy it continues.
+            let resumed = match &args.resume {
+                Some(path) => Some((
+                    path,
+                    ModelFile::load(path).with_context(|| format!("{}", path.display()))?,
+                )),
                 None => None,
             };
             let recipe = Recipe::for_task(&args.task);
-            let climb = match args.strategy {
-                Some(StrategyArg::Climb) => true,
-                Some(StrategyArg::Population) => false,
-                None => {
-                    resumed_climb.is_some()
-                        || (args.resume.is_none()
-                            && matches!(recipe.strategy, Strategy::Climb { .. }))
-                }
+            let climb = match (args.strategy, &resumed) {
+                (Some(s), _) => s == StrategyArg::Climb,
+                (None, Some((_, file))) => file.climb.is_some(),
+                (None, None) => matches!(recipe.strategy, Strategy::Climb { .. }),
             };
-            if climb {
-                climb_run(&args, &data, &recipe, resumed_climb)
-            } else {
-                genetic_run(&args, &data)
+            match (climb, resumed) {
+                (true, Some((path, file))) => {
+                    let c = file
+                        .climb
+                        .with_context(|| format!("{}: holds no climbing state", path.display()))?;
+                    climb_run(&args, &data, &recipe, Some(c))
+                }
+                (true, None) => climb_run(&args, &data, &recipe, None),
+                (false, Some((path, file))) => {
+                    let set = file
+                        .training
+                        .with_context(|| format!("{}: holds no training state", path.display()))?;
+                    genetic_run(&args, &data, Some(set))
+                }
+                (false, None) => genetic_run(&args, &data, None),
             }
         }
         Method::Gradient => gradient_run(&args, &data),
@@ -316,15 +323,11 @@ fn output_kind(s: &str) -> Result<BitOutput> {
     })
 }
 
-fn genetic_run(args: &Args, data: &Dataset) -> Result<()> {
+fn genetic_run(args: &Args, data: &Dataset, resumed: Option<TrainingSet>) -> Result<()> {
     let recipe = Recipe::for_task(&args.task);
     let classes = data.classes();
-    let mut set = match &args.resume {
-        Some(path) => {
-            let file = ModelFile::load(path).with_context(|| format!("{}", path.display()))?;
-            file.training
-                .with_context(|| format!("{}: holds no training state", path.display()))?
-        }
+    let mut set = match resumed {
+        Some(set) => set,
         None => {
             let hidden = if args.hidden.is_empty() {
                 vec![recipe.hidden]
@@ -539,9 +542,6 @@ fn climb_params(args: &Args, recipe: &Recipe) -> Result<(ClimbParams, usize)> {
 fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climber>) -> Result<()> {
     let (params, mut members) = climb_params(args, recipe)?;
     let classes = data.classes();
-    if let (Some(path), None) = (&args.resume, &resumed) {
-        bail!("{}: holds no climbing state", path.display());
-    }
     let mut climbers = match resumed {
         Some(c) => {
             if args.ensemble.is_some_and(|m| m > 1) {
