@@ -19,7 +19,7 @@ use bitsmnist_core::gradient::{
 };
 use bitsmnist_core::layers::Chain;
 use eframe::egui;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Corner, Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
 use crate::app::BitsApp;
@@ -424,7 +424,8 @@ pub(crate) fn plots(ui: &mut egui::Ui, history: &History) {
     ui.label("Accuracy per epoch (%)");
     Plot::new("gradient-accuracy")
         .height(height)
-        .legend(Legend::default())
+        // Accuracy climbs: the lower right corner stays clear of the lines.
+        .legend(Legend::default().position(Corner::RightBottom))
         .x_axis_label("epoch")
         .link_axis(link, [true, false])
         .show(ui, |p| {
