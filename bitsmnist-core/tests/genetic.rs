@@ -411,3 +411,91 @@ fn zero_one_recipe_reaches_low_test_error_quickly() {
     // Measured: 0.61% after 300 generations (0.05-0.19% after the full 25 s run).
     assert!(err < 0.02, "test error {err}");
 }
+
+/// A gradient-trained model (per-neuron thresholds, scaled outputs) fine-tuned genetically:
+/// the population starts from its weights, the first evaluation already scores the model
+/// itself, the elite keeps the best fitness from ever dropping on fixed examples, and mutation
+/// leaves the thresholds and scales as trained.
+#[test]
+fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
+    use bitsmnist_core::gradient::{self, GradientParams, Trainer};
+
+    let data = zero_one();
+    let split = data.train.sample_shuffled(0.2, 2, 8);
+    let gp = GradientParams::default().hidden(vec![32]).epochs(2).seed(2);
+    let mut trainer = Trainer::new(gp, 784, 2).unwrap();
+    trainer
+        .train(&split, None, &gradient::TrainOptions::new(), |_| {
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let model = trainer.export();
+    let own: Vec<BitDense> = model
+        .layers()
+        .iter()
+        .map(|l| l.as_bit().unwrap().clone())
+        .collect();
+    assert!(own[0].thresholds().is_some() && own[1].affine().is_some());
+    // Every example every generation (no mini-batches): an elite's fitness cannot change.
+    let fitness = Fitness::accuracy(&split);
+    let start = fitness.evaluate(&model);
+
+    let params = TrainerParams::default()
+        .population(12)
+        .elitism(2)
+        .mutation(Mutation::FlipK { k: 8 })
+        .seed(4);
+    let mut set = TrainingSet::starting_from(model.clone(), &[0, 1], params.clone()).unwrap();
+    assert_eq!(set.population()[0], own);
+    assert_eq!(set.candidate_chain(0), model);
+    for genome in &set.population()[1..] {
+        assert_ne!(genome, &own);
+        let flipped: u32 = genome
+            .iter()
+            .zip(&own)
+            .flat_map(|(a, b)| {
+                let w = a.weights().as_words().iter().zip(b.weights().as_words());
+                let bias = a.bias().as_words().iter().zip(b.bias().as_words());
+                w.chain(bias).map(|(x, y)| (x ^ y).count_ones())
+            })
+            .sum();
+        assert_eq!(flipped, 8);
+    }
+    // The same seed gives the same start; another seed another one.
+    let again = TrainingSet::starting_from(model.clone(), &[0, 1], params.clone()).unwrap();
+    assert_eq!(again.population(), set.population());
+    let other = TrainingSet::starting_from(model.clone(), &[0, 1], params.seed(5)).unwrap();
+    assert_ne!(other.population(), set.population());
+
+    let mut bests = Vec::new();
+    set.train(&fitness, &TrainOptions::new().generations(15), |p| {
+        if p.record.generation == 0 {
+            // Slot 0 is the model itself, scored like the model.
+            assert_eq!(p.set.fitness()[0], start);
+        }
+        bests.push(p.record.best);
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    eprintln!("fine-tune: start {start}, best per generation {bests:?}");
+    assert_eq!(bests.len(), 16);
+    assert!(bests[0] >= start, "{} < {start}", bests[0]);
+    assert!(bests.windows(2).all(|w| w[1] >= w[0]), "{bests:?}");
+    assert_eq!(fitness.evaluate(set.chain()), *bests.last().unwrap());
+    for genome in set.population() {
+        assert_eq!(genome[0].thresholds(), own[0].thresholds());
+        assert_eq!(genome[1].affine(), own[1].affine());
+        assert_eq!(genome[1].output(), own[1].output());
+    }
+
+    // The same checks as `new`: only bit layers can start from the chain.
+    let mixed = Chain::new(vec![
+        Dense::new(784, 4, Activation::Identity, 1).into(),
+        BitDense::new(4, 2).into(),
+    ])
+    .unwrap();
+    assert_eq!(
+        TrainingSet::starting_from(mixed, &[0], TrainerParams::default()).unwrap_err(),
+        TrainError::NotABitLayer(0)
+    );
+}

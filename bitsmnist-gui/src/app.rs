@@ -394,6 +394,11 @@ impl BitsApp {
                 &mut settings.training,
                 training,
                 model.chain.is_some() && data.task_data.is_some(),
+                &settings.model.hidden_sizes(),
+                model
+                    .chain
+                    .as_ref()
+                    .is_some_and(training::is_gradient_trained),
             ),
             Tab::Evaluation => {
                 let key = (model.version, data.version);
@@ -421,7 +426,10 @@ impl BitsApp {
                     ui,
                     &mut settings.draw,
                     draw,
-                    model.chain.as_ref().map(|c| (c, model.version)),
+                    model
+                        .chain
+                        .as_ref()
+                        .map(|c| (c, model.version, model.input)),
                     threshold,
                     &names,
                 )
@@ -602,10 +610,15 @@ impl BitsApp {
             | Command::StopTraining => training::apply(self, command),
             Command::Evaluate => {
                 if let (Some(chain), Some(data)) = (&self.model.chain, &self.data.task_data) {
-                    let eval = Evaluation::run(chain, data);
-                    self.status =
-                        format!("test accuracy {:.2}%", 100.0 * eval.confusion.accuracy());
-                    self.evaluation.result = Some((eval, (self.model.version, self.data.version)));
+                    match Evaluation::run(chain, data, self.model.input) {
+                        Ok(eval) => {
+                            self.status =
+                                format!("test accuracy {:.2}%", 100.0 * eval.confusion.accuracy());
+                            self.evaluation.result =
+                                Some((eval, (self.model.version, self.data.version)));
+                        }
+                        Err(e) => self.error(format!("evaluation: {e}")),
+                    }
                 }
             }
             Command::RandomTestDigit => {

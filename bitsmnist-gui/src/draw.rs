@@ -2,7 +2,8 @@
 //! erases), binarised like the data, and the model's prediction and scores, updated live.
 
 use bitsmnist_core::bits::BitMatrix;
-use bitsmnist_core::layers::{Chain, argmax};
+use bitsmnist_core::gradient::Input;
+use bitsmnist_core::layers::{Activations, Chain, Floats, argmax};
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2};
 use serde::{Deserialize, Serialize};
 
@@ -113,9 +114,10 @@ impl DrawState {
             .collect()
     }
 
-    /// Recomputes the prediction if the canvas or the model changed.
-    pub fn predict(&mut self, model: Option<(&Chain, u64)>, threshold: f64) {
-        let Some((chain, model_version)) = model else {
+    /// Recomputes the prediction if the canvas or the model changed. `model` is the model,
+    /// its version and what it reads: bits by `threshold`, or the grey levels themselves.
+    pub fn predict(&mut self, model: Option<(&Chain, u64, Input)>, threshold: f64) {
+        let Some((chain, model_version, input)) = model else {
             self.scores.clear();
             self.prediction = None;
             self.predicted_for = None;
@@ -131,19 +133,26 @@ impl DrawState {
             self.prediction = None;
             return;
         }
-        let bits = BitMatrix::from_bools(SIDE * SIDE, &[self.bits(threshold)]).expect("784 bits");
-        self.scores = chain.scores_one(bits.row(0));
+        self.scores = if input == Input::Grey {
+            let x = self.grey.iter().map(|&g| f32::from(g) / 255.0).collect();
+            let x = Activations::Floats(Floats::new(1, SIDE * SIDE, x));
+            chain.forward(x).into_scores().row(0).to_vec()
+        } else {
+            let bits =
+                BitMatrix::from_bools(SIDE * SIDE, &[self.bits(threshold)]).expect("784 bits");
+            chain.scores_one(bits.row(0))
+        };
         self.prediction = (!self.scores.is_empty()).then(|| argmax(&self.scores));
     }
 }
 
-/// Draws the Draw panel. `model` is the current model and its version, `threshold` the
+/// Draws the Draw panel. `model` is the current model, its version and input, `threshold` the
 /// binarisation threshold of the data, `classes` the class names.
 pub fn ui(
     ui: &mut egui::Ui,
     settings: &mut DrawSettings,
     state: &mut DrawState,
-    model: Option<(&Chain, u64)>,
+    model: Option<(&Chain, u64, Input)>,
     threshold: f64,
     classes: &[String],
 ) -> Vec<Command> {

@@ -2,6 +2,7 @@
 //! the confusion matrix, and examples of mistakes.
 
 use bitsmnist_core::datasets::Dataset;
+use bitsmnist_core::gradient::{self, Input};
 use bitsmnist_core::layers::Chain;
 use bitsmnist_core::statistics::ConfusionMatrix;
 use eframe::egui::{self, Color32, RichText};
@@ -24,10 +25,11 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// Evaluates `model` on the test split of `data`.
-    pub fn run(model: &Chain, data: &Dataset) -> Self {
+    /// Evaluates `model`, which reads `input`, on the test split of `data`; fails when the
+    /// model reads grey levels and the data have none.
+    pub fn run(model: &Chain, data: &Dataset, input: Input) -> Result<Self, String> {
         let start = std::time::Instant::now();
-        let predictions = model.predict(data.test.images());
+        let predictions = gradient::predict(model, &data.test, input).map_err(|e| e.to_string())?;
         let confusion =
             ConfusionMatrix::from_predictions(model.outputs(), data.test.labels(), &predictions);
         let mistakes = predictions
@@ -38,11 +40,11 @@ impl Evaluation {
             .take(MAX_MISTAKES)
             .map(|(i, (p, l))| (i, *l as usize, *p))
             .collect();
-        Self {
+        Ok(Self {
             confusion,
             mistakes,
             seconds: start.elapsed().as_secs_f64(),
-        }
+        })
     }
 }
 

@@ -1,13 +1,14 @@
-//! BitsMNIST desktop app: pick data and a bit network, train it with the genetic trainer of
-//! `bitsmnist-core` on a worker thread while live plots update, evaluate it, and draw digits
-//! for it to read.
+//! BitsMNIST desktop app: pick data and a bit network, train it with the genetic or the
+//! gradient trainer of `bitsmnist-core` on a worker thread while live plots update, evaluate
+//! it, and draw digits for it to read.
 //!
 //! The app is a library so that tests drive the very same UI headlessly with egui_kittest:
 //! [`BitsApp::ui_root`] draws one frame into any [`egui::Ui`].
 //!
 //! Layout, after eframe_template and egui's demo app:
 //! - [`app`]: the persisted [`Settings`], the run-time state, the [`Command`]s panels emit;
-//! - one module per panel: [`data`], [`model`], [`training`], [`evaluation`], [`draw`];
+//! - one module per panel: [`data`], [`model`], [`training`] (with [`gradient`] for the
+//!   gradient method), [`evaluation`], [`draw`];
 //! - [`worker`]: threads for loading data and training, talking to the UI over channels;
 //! - [`digits`]: digit images as textures.
 
@@ -18,6 +19,7 @@ pub mod data;
 pub mod digits;
 pub mod draw;
 pub mod evaluation;
+pub mod gradient;
 pub mod model;
 pub mod training;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! The Model panel: layer sizes, output kind and activation, seed; the parameter count and
 //! memory of the configuration (packed bits against `f32`), and the current model.
 
+use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain};
 use eframe::egui;
 use serde::{Deserialize, Serialize};
@@ -158,14 +159,18 @@ pub struct ModelState {
     pub origin: String,
     /// Counts up on every change of `chain`.
     pub version: u64,
+    /// What the first layer reads: bits, or grey levels for a gradient model trained on them.
+    pub input: Input,
 }
 
 impl ModelState {
-    /// Replaces the model.
+    /// Replaces the model with one that reads bits (set [`ModelState::input`] after for one
+    /// that reads grey levels).
     pub fn set(&mut self, chain: Chain, origin: impl Into<String>) {
         self.chain = Some(chain);
         self.origin = origin.into();
         self.version += 1;
+        self.input = Input::Bits;
     }
 }
 
@@ -255,6 +260,9 @@ pub fn ui(
         Some(chain) => {
             ui.label(format!("{chain}"));
             ui.label(format!("From: {}", state.origin));
+            if state.input == Input::Grey {
+                ui.label("Reads grey levels: its first layer is a float layer.");
+            }
             ui.label(Figures::of(chain).summary());
         }
         None => {

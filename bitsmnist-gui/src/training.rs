@@ -1,11 +1,16 @@
-//! The Training panel: every option of the genetic trainer (defaults from
-//! [`Recipe::for_task`], tooltips from the trainer's docs), Start / Pause / Resume / Stop, and
-//! live plots of the best, mean and worst fitness per generation and of the test accuracy.
+//! The Training panel: the method (genetic, or gradient in [`crate::gradient`]), every option
+//! of the genetic trainer (defaults from [`Recipe::for_task`], tooltips from the trainer's
+//! docs), Start / Pause / Resume / Stop, and live plots of the best, mean and worst fitness per
+//! generation and of the test accuracy.
 //!
 //! The run happens on a worker thread in [`TrainingSet::train`], the library's one training
 //! loop: its callback sends each generation's record (and now and then the best model) over
 //! the channel; Pause and Stop cancel it through its [`CancelToken`] after the current
 //! generation. Resuming calls `train` again, which continues exactly where it stopped.
+//!
+//! A model trained by the gradient method (per-neuron thresholds, scaled outputs) is
+//! fine-tuned by the genetic method: its population starts from the model's own weights
+//! ([`TrainingSet::starting_from`]) rather than from random bits.
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -19,14 +24,16 @@ use bitsmnist_core::genetic::{
     Adaptation, CancelToken, Crossover, GenerationRecord, History, Mutation, Recipe, Selection,
     StopReason, TrainOptions, TrainOutcome, TrainerParams, TrainingSet,
 };
+use bitsmnist_core::gradient::{self as grad, EpochRecord, Input};
 use bitsmnist_core::io::{Metadata, ModelFile};
-use bitsmnist_core::layers::Chain;
+use bitsmnist_core::layers::{Chain, Layer};
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{BitsApp, Command};
 use crate::data::TaskKind;
+use crate::gradient::{self, GradientSettings};
 use crate::worker::{Outbox, Reply, spawn_with};
 
 /// Most points drawn per plot line (longer histories are thinned evenly).
@@ -34,6 +41,26 @@ const MAX_PLOT_POINTS: usize = 500;
 
 /// How often the worker sends the best model so far (for the Draw panel).
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
+
+/// How the model is trained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    /// Evolve a population of bit weights (the original method).
+    #[default]
+    Genetic,
+    /// Back-propagation with the straight-through estimator, exported to a bit model.
+    Gradient,
+}
+
+impl Method {
+    /// The name shown in the method menu.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Genetic => "Genetic",
+            Method::Gradient => "Gradient",
+        }
+    }
+}
 
 /// Parent selection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,10 +110,15 @@ pub enum AdaptationKind {
     Stagnation,
 }
 
-/// The persisted trainer options: hyper-parameters, fitness and stop rules.
+/// The persisted trainer options: the method, the genetic hyper-parameters, fitness and stop
+/// rules, and the gradient options.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainingSettings {
+    /// Which trainer Start runs.
+    pub method: Method,
+    /// Options of the gradient method.
+    pub gradient: GradientSettings,
     /// Candidates per generation.
     pub population: usize,
     /// Best candidates kept unchanged.
@@ -168,6 +200,8 @@ impl TrainingSettings {
     /// Settings holding `p`, stop rules at their defaults (25 s).
     pub fn from_params(p: &TrainerParams) -> Self {
         let mut s = Self {
+            method: Method::Genetic,
+            gradient: GradientSettings::default(),
             population: p.population,
             elitism: p.elitism,
             selection: SelectionKind::Elite,
@@ -341,22 +375,59 @@ pub enum TrainReply {
     },
     /// The run panicked; the training state is lost, the model before the run is kept.
     Crashed(String),
+    /// A gradient epoch finished: its record and the model exported after it.
+    Epoch {
+        /// The epoch's record.
+        record: EpochRecord,
+        /// The exported bit model.
+        model: Chain,
+        /// What the model's first layer reads.
+        input: Input,
+    },
+    /// A gradient run ended.
+    GradientFinished {
+        /// The exported model (`None` when the run could not start).
+        model: Option<Chain>,
+        /// Every completed epoch.
+        history: grad::History,
+        /// What the model's first layer reads.
+        input: Input,
+        /// How it ended, or why it failed.
+        outcome: Result<grad::TrainOutcome, String>,
+    },
 }
 
 impl TrainReply {
     /// Whether this is routine progress (shown within 1/30 s) rather than a result.
     pub fn is_progress(&self) -> bool {
-        matches!(self, TrainReply::Generation(_) | TrainReply::Snapshot(_))
+        matches!(
+            self,
+            TrainReply::Generation(_) | TrainReply::Snapshot(_) | TrainReply::Epoch { .. }
+        )
     }
 }
 
 /// Handles of a run in progress.
 pub struct Run {
-    cancel: CancelToken,
+    pub(crate) cancel: CancelToken,
     pause: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     /// Whether the run is paused.
     pub paused: bool,
+    /// Which trainer runs.
+    pub method: Method,
+}
+
+impl Run {
+    pub(crate) fn new(method: Method) -> Self {
+        Self {
+            cancel: CancelToken::new(),
+            pause: Arc::new(AtomicBool::new(false)),
+            stop: Arc::new(AtomicBool::new(false)),
+            paused: false,
+            method,
+        }
+    }
 }
 
 /// A run in progress and the history (not persisted).
@@ -369,6 +440,8 @@ pub struct TrainingState {
     pub set: Option<TrainingSet>,
     /// Every generation so far.
     pub history: History,
+    /// Every epoch of the last gradient run.
+    pub gradient_history: grad::History,
     /// How the last run ended.
     pub last_outcome: Option<String>,
     /// Why the settings are invalid.
@@ -385,13 +458,16 @@ impl TrainingState {
     pub fn forget(&mut self) {
         self.set = None;
         self.history = History::default();
+        self.gradient_history = grad::History::default();
         self.last_outcome = None;
     }
 
     /// Generations per second of the last generation of the running run (0 when idle).
     pub fn generations_per_sec(&self) -> f64 {
         match (&self.run, self.history.last()) {
-            (Some(r), Some(rec)) if !r.paused => rec.generations_per_sec,
+            (Some(r), Some(rec)) if !r.paused && r.method == Method::Genetic => {
+                rec.generations_per_sec
+            }
             _ => 0.0,
         }
     }
@@ -441,6 +517,17 @@ pub fn on_reply(app: &mut BitsApp, reply: TrainReply) {
             app.training.run = None;
             app.error(format!("training crashed: {e}"));
         }
+        TrainReply::Epoch {
+            record,
+            model,
+            input,
+        } => gradient::on_epoch(app, record, model, input),
+        TrainReply::GradientFinished {
+            model,
+            history,
+            input,
+            outcome,
+        } => gradient::on_finished(app, model, history, input, outcome),
     }
 }
 
@@ -459,9 +546,19 @@ fn reason(r: StopReason) -> &'static str {
 /// Carries out Start, Pause, Resume and Stop.
 pub fn apply(app: &mut BitsApp, command: Command) {
     match command {
-        Command::StartTraining => start(app),
+        Command::StartTraining if app.training.is_running() => {}
+        Command::StartTraining => match app.settings.training.method {
+            Method::Genetic => start(app),
+            Method::Gradient => gradient::start(app),
+        },
         Command::PauseTraining => {
-            if let Some(r) = &app.training.run {
+            // A gradient epoch cannot stop and resume exactly: no pause (see `gradient`).
+            if let Some(r) = app
+                .training
+                .run
+                .as_ref()
+                .filter(|r| r.method == Method::Genetic)
+            {
                 r.pause.store(true, Ordering::SeqCst);
                 r.cancel.cancel();
                 app.status = "pausing after this generation…".into();
@@ -499,12 +596,20 @@ fn start(app: &mut BitsApp) {
         app.error("load data and make a model before training");
         return;
     };
+    if app.model.input != Input::Bits {
+        app.error(format!(
+            "the genetic trainer feeds the model bits, and this model reads {} input: train it with the gradient method or make a new model",
+            app.model.input
+        ));
+        return;
+    }
     let settings = app.settings.training.clone();
     let params = settings.params();
     if let Err(e) = params.check() {
         app.error(format!("trainer options: {e}"));
         return;
     }
+    let mut status = "training…";
     // Continue the saved state when it trains this very model; else start afresh.
     let set = match app.training.set.take() {
         Some(set) if set.chain() == &chain => {
@@ -517,7 +622,16 @@ fn start(app: &mut BitsApp) {
         }
         _ => {
             app.training.history = History::default();
-            match TrainingSet::for_all_bit_layers(chain, params) {
+            let made = if is_gradient_trained(&chain) {
+                let bits: Vec<usize> = (0..chain.layers().len())
+                    .filter(|&i| chain.layers()[i].as_bit().is_some())
+                    .collect();
+                status = "fine-tuning: the population starts from the model's weights…";
+                TrainingSet::starting_from(chain, &bits, params)
+            } else {
+                TrainingSet::for_all_bit_layers(chain, params)
+            };
+            match made {
                 Ok(s) => s,
                 Err(e) => {
                     app.error(format!("cannot train this model: {e}"));
@@ -528,12 +642,7 @@ fn start(app: &mut BitsApp) {
     };
     let fitness = Fitness::new(settings.metric, &sample);
     let test = Arc::new(data.test.clone());
-    let run = Run {
-        cancel: CancelToken::new(),
-        pause: Arc::new(AtomicBool::new(false)),
-        stop: Arc::new(AtomicBool::new(false)),
-        paused: false,
-    };
+    let run = Run::new(Method::Genetic);
     let job = Job {
         set,
         fitness,
@@ -546,13 +655,25 @@ fn start(app: &mut BitsApp) {
     };
     app.training.run = Some(run);
     app.training.last_outcome = None;
-    app.status = "training…".into();
+    if app.status != "continuing with the options the run started with" {
+        app.status = status.into();
+    }
     let out = app.worker.outbox();
     spawn_with(
         "bitsmnist-train",
         move || job.run(),
         move |msg| out.send(Reply::Train(TrainReply::Crashed(msg))),
     );
+}
+
+/// Whether `chain` has what only gradient training gives a bit layer: per-neuron thresholds or
+/// output scales. Such a model is worth fine-tuning; a random population would discard it.
+pub fn is_gradient_trained(chain: &Chain) -> bool {
+    chain
+        .layers()
+        .iter()
+        .filter_map(Layer::as_bit)
+        .any(|l| l.thresholds().is_some() || l.affine().is_some())
 }
 
 /// A run on the worker thread.
@@ -657,6 +778,14 @@ pub fn open(app: &mut BitsApp, path: &Path) {
             }
         }
     }
+    let input = match file.meta.extra.get("input").map(|s| s.parse::<Input>()) {
+        Some(Err(e)) => {
+            app.error(format!("{}: {e}", path.display()));
+            return;
+        }
+        Some(Ok(i)) => i,
+        None => Input::Bits,
+    };
     let ModelFile {
         model,
         training,
@@ -667,8 +796,10 @@ pub fn open(app: &mut BitsApp, path: &Path) {
         .or_else(|| training.as_ref().map(|t| t.history().clone()))
         .unwrap_or_default();
     app.training.set = training;
+    app.training.gradient_history = grad::History::default();
     app.training.last_outcome = None;
     app.model.set(model, path.display().to_string());
+    app.model.input = input;
     if let Some((inputs, classes)) = app.task_shape() {
         let m = app.model.chain.as_ref().expect("just set");
         if (m.inputs(), m.outputs()) != (inputs, classes) {
@@ -697,7 +828,10 @@ pub fn save(app: &mut BitsApp, path: &Path) {
     if !app.training.history.is_empty() {
         file = file.with_history(app.training.history.clone());
     }
-    let mut meta = Metadata::now().with_extra("saved_by", "bitsmnist-gui");
+    // `bitsmnist eval` and the app read "input" to feed a grey-input model grey levels.
+    let mut meta = Metadata::now()
+        .with_extra("saved_by", "bitsmnist-gui")
+        .with_extra("input", app.model.input.to_string());
     if let Some(d) = &app.data.task_data {
         meta = meta.with_dataset(d);
     }
@@ -714,12 +848,16 @@ pub fn save(app: &mut BitsApp, path: &Path) {
     }
 }
 
-/// Draws the Training panel. `can_start`: a model and data exist.
+/// Draws the Training panel. `can_start`: a model and data exist; `hidden`: the Model panel's
+/// hidden widths (the gradient method's network); `fine_tune`: the model is gradient-trained,
+/// so the genetic method starts from its weights.
 pub fn ui(
     ui: &mut egui::Ui,
     settings: &mut TrainingSettings,
     state: &mut TrainingState,
     can_start: bool,
+    hidden: &Result<Vec<usize>, String>,
+    fine_tune: bool,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
     let running = state.is_running();
@@ -728,49 +866,84 @@ pub fn ui(
         .default_size(330.0)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                let reset = ui
-                    .add_enabled_ui(!running, |ui| options_ui(ui, settings))
-                    .inner;
-                if reset {
-                    *settings = TrainingSettings::default();
-                }
+                ui.add_enabled_ui(!running, |ui| {
+                    method_ui(ui, &mut settings.method);
+                    ui.separator();
+                    match settings.method {
+                        Method::Genetic => {
+                            if fine_tune {
+                                ui.label("The current model is gradient-trained: Start fine-tunes it (the population starts from its weights).");
+                            }
+                            if options_ui(ui, settings) {
+                                // Only this method's options: the choice and the other's stay.
+                                *settings = TrainingSettings {
+                                    method: settings.method,
+                                    gradient: settings.gradient.clone(),
+                                    ..TrainingSettings::default()
+                                };
+                            }
+                        }
+                        Method::Gradient => {
+                            if gradient::options_ui(ui, &mut settings.gradient, hidden) {
+                                settings.gradient = GradientSettings::default();
+                            }
+                        }
+                    }
+                });
             });
         });
     let TrainingState {
         run,
         set,
         history,
+        gradient_history,
         last_outcome,
         params_error,
     } = state;
-    *params_error = settings.params().check().err().map(|e| e.to_string());
+    let method = settings.method;
+    *params_error = match method {
+        Method::Genetic => settings.params().check().err().map(|e| e.to_string()),
+        Method::Gradient => settings.gradient.check(hidden).err(),
+    };
 
     ui.horizontal(|ui| {
         match run {
             None => {
-                let label = if set.is_some() { "Continue" } else { "Start" };
+                let (label, tip) = match method {
+                    Method::Genetic if set.is_some() => ("Continue", "Resume the saved training state on a worker thread"),
+                    Method::Genetic => ("Start", "Train the current model on a worker thread"),
+                    Method::Gradient => ("Start", "Train a new network by gradient descent on a worker thread; its bit model replaces the current model"),
+                };
                 if ui
                     .add_enabled(can_start && params_error.is_none(), egui::Button::new(label))
-                    .on_hover_text("Train the current model on a worker thread (Continue: resume the saved training state)")
+                    .on_hover_text(tip)
                     .clicked()
                 {
                     commands.push(Command::StartTraining);
                 }
             }
             Some(r) => {
-                if r.paused {
-                    if ui.button("Resume").clicked() {
-                        commands.push(Command::ResumeTraining);
+                if r.method == Method::Genetic {
+                    if r.paused {
+                        if ui.button("Resume").clicked() {
+                            commands.push(Command::ResumeTraining);
+                        }
+                    } else if ui.button("Pause").clicked() {
+                        commands.push(Command::PauseTraining);
                     }
-                } else if ui.button("Pause").clicked() {
-                    commands.push(Command::PauseTraining);
                 }
-                if ui.button("Stop").on_hover_text("Stop after this generation and keep the best model").clicked() {
+                let tip = match r.method {
+                    Method::Genetic => "Stop after this generation and keep the best model",
+                    Method::Gradient => "Stop after this mini-batch and keep the model trained so far",
+                };
+                if ui.button("Stop").on_hover_text(tip).clicked() {
                     commands.push(Command::StopTraining);
                 }
             }
         }
-        if let Some(rec) = history.last() {
+        if method == Method::Gradient {
+            gradient::figures(ui, gradient_history, run.is_some());
+        } else if let Some(rec) = history.last() {
             ui.separator();
             ui.label(format!(
                 "generation {}   best {:.4}   mean {:.4}   worst {:.4}",
@@ -783,13 +956,37 @@ pub fn ui(
         }
     });
     if let Some(e) = params_error {
-        ui.colored_label(ui.visuals().error_fg_color, format!("Trainer options: {e}"));
+        let what = match method {
+            Method::Genetic => "Trainer options",
+            Method::Gradient => "Gradient options",
+        };
+        ui.colored_label(ui.visuals().error_fg_color, format!("{what}: {e}"));
     }
     if let Some(o) = last_outcome {
         ui.label(o.as_str());
     }
-    plots(ui, history);
+    match method {
+        Method::Genetic => plots(ui, history),
+        Method::Gradient => gradient::plots(ui, gradient_history),
+    }
     commands
+}
+
+fn method_ui(ui: &mut egui::Ui, method: &mut Method) {
+    ui.horizontal(|ui| {
+        let l = ui.label("Method");
+        egui::ComboBox::from_id_salt("method")
+            .selected_text(method.name())
+            .show_ui(ui, |ui| {
+                ui.selectable_value(method, Method::Genetic, Method::Genetic.name())
+                    .on_hover_text("Evolve a population of bit weights: selection, crossover, mutation (the original)");
+                ui.selectable_value(method, Method::Gradient, Method::Gradient.name())
+                    .on_hover_text("Back-propagation with the straight-through estimator over latent float weights, exported to a bit model with per-neuron thresholds");
+            })
+            .response
+            .labelled_by(l.id)
+            .on_hover_text("How Start trains: genetic (the original) or gradient descent (much more accurate on ten digits)");
+    });
 }
 
 fn thin(points: impl ExactSizeIterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
@@ -857,6 +1054,8 @@ fn plots(ui: &mut egui::Ui, history: &History) {
 /// The option widgets; true when "Recommended options" was clicked.
 fn options_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) -> bool {
     let TrainingSettings {
+        method: _,
+        gradient: _,
         population,
         elitism,
         selection,

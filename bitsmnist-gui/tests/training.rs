@@ -8,6 +8,7 @@ use bitsmnist_core::genetic::{TrainOptions, TrainingSet};
 use bitsmnist_core::io::{Metadata, ModelFile};
 use bitsmnist_core::prelude::*;
 use bitsmnist_gui::egui;
+use bitsmnist_gui::training::Method;
 use bitsmnist_gui::{BitsApp, Settings, Tab};
 use common::{harness, ready, run_until};
 use egui_kittest::Harness;
@@ -295,4 +296,228 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
         json["generations"].as_u64().unwrap(),
         saved_by_gui.training.unwrap().generation()
     );
+}
+
+/// Picks a method in the Training panel's "Method" menu.
+fn pick_method(h: &mut Harness<'_, BitsApp>, name: &str) {
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("Method").click();
+    h.run_ok();
+    h.get_by_label(name).click();
+    h.run_ok();
+}
+
+/// The quick settings with a one-epoch gradient run (784 → 16 → 2 on the embedded digits).
+fn one_epoch_settings() -> Settings {
+    let mut s = quick_settings();
+    s.training.gradient.epochs = 1;
+    s
+}
+
+#[test]
+fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gradient.bin");
+    let mut h = harness(one_epoch_settings(), Some(path.clone()));
+    ready(&mut h);
+    pick_method(&mut h, "Gradient");
+    assert_eq!(h.state().settings.training.method, Method::Gradient);
+    h.get_by_label("Gradient training");
+    h.get_by_label_contains("Hidden layers 16 (Model panel)");
+
+    h.get_by_label("Start").click();
+    h.step();
+    // The frame that started the run returned while the run goes on in the background.
+    assert!(h.state().training.is_running());
+    run_until(&mut h, "an epoch", |a| {
+        !a.training.gradient_history.is_empty()
+    });
+    run_until(&mut h, "the end of the run", |a| !a.training.is_running());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    // The plots and the epoch's figures.
+    h.get_by_label("Loss per epoch");
+    h.get_by_label("Accuracy per epoch (%)");
+    h.get_by_label_contains("epoch 1/1");
+    h.get_by_label_contains("gradient training finished after 1 epochs");
+    let rec = app.training.gradient_history.last().unwrap();
+    assert!(rec.loss.is_finite() && rec.test_accuracy.is_some());
+    // The exported bit model is the app's model, and it was evaluated.
+    assert!(
+        app.model.origin.starts_with("gradient training"),
+        "{}",
+        app.model.origin
+    );
+    let trained = app.model.chain.clone().unwrap();
+    assert_eq!(
+        trained.to_string(),
+        "Chain(BitDense(784, 16, thresholds), BitDense(16, 2, float, scaled))"
+    );
+    let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
+    assert_eq!(eval.confusion.total(), 2115);
+    // Chance is 50%; one epoch of 2,000-odd zeros and ones gives well over 90%.
+    assert!(
+        eval.confusion.accuracy() > 0.9,
+        "{}",
+        eval.confusion.accuracy()
+    );
+    assert_eq!(Some(eval.confusion.accuracy()), rec.test_accuracy);
+
+    // It reads a drawing.
+    h.get_by_label("Draw").click();
+    h.run_ok();
+    h.get_by_label("Random test digit").click();
+    h.run_ok();
+    assert!(h.state().draw.prediction.is_some());
+
+    // Saved, it loads in the library (and so in notebooks and `bitsmnist eval`).
+    click_menu(&mut h, "Save model as…");
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    let file = ModelFile::load(&path).unwrap();
+    assert_eq!(file.model, trained);
+    assert!(file.training.is_none());
+    assert_eq!(file.meta.task, Some(Task::zero_one()));
+    assert_eq!(file.meta.extra["input"], "bits");
+
+    // The genetic method now fine-tunes the trained model rather than starting from random
+    // bits: the thresholds stay, and so does the accuracy.
+    pick_method(&mut h, "Genetic");
+    h.get_by_label_contains("The current model is gradient-trained");
+    h.get_by_label("Start").click();
+    run_until(&mut h, "three generations", |a| {
+        a.training.history.len() >= 3
+    });
+    h.get_by_label("Stop").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    let tuned = app.model.chain.as_ref().unwrap();
+    assert!(bitsmnist_gui::training::is_gradient_trained(tuned));
+    let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
+    assert!(
+        eval.confusion.accuracy() > 0.9,
+        "{}",
+        eval.confusion.accuracy()
+    );
+}
+
+#[test]
+fn a_gradient_run_stops_on_request_keeps_its_model_and_has_no_pause() {
+    let mut s = quick_settings();
+    s.training.method = Method::Gradient;
+    s.training.gradient.epochs = 500;
+    let mut h = harness(s, None);
+    ready(&mut h);
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("Start").click();
+    run_until(&mut h, "an epoch", |a| {
+        !a.training.gradient_history.is_empty()
+    });
+    assert!(h.state().training.is_running());
+    assert!(h.query_by_label("Pause").is_none());
+    // Each epoch's model is the app's model while the run goes on.
+    assert!(h.state().model.origin.contains("epoch"));
+    h.get_by_label("Stop").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert!(app.training.gradient_history.len() < 500);
+    assert!(app.model.origin.starts_with("gradient training"));
+    h.get_by_label_contains("stopped by the user");
+    assert!(app.evaluation.result.is_some());
+}
+
+#[test]
+fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grey.bin");
+    let mut s = one_epoch_settings();
+    s.training.method = Method::Gradient;
+    s.training.gradient.input = bitsmnist_core::gradient::Input::Grey;
+    let mut h = harness(s, Some(path.clone()));
+    ready(&mut h);
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("Start").click();
+    run_until(&mut h, "the end of the run", |a| {
+        !a.training.is_running() && !a.training.gradient_history.is_empty()
+    });
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    let model = app.model.chain.clone().unwrap();
+    assert!(
+        model.to_string().starts_with("Chain(Dense(784, 16"),
+        "{model}"
+    );
+    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let grey = bitsmnist_core::gradient::Input::Grey;
+    let want = bitsmnist_core::gradient::accuracy(&model, &data.test, grey).unwrap();
+    let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
+    assert_eq!(eval.confusion.accuracy(), want);
+    assert!(want > 0.9, "{want}");
+    h.get_by_label("Draw").click();
+    h.run_ok();
+    h.get_by_label("Random test digit").click();
+    h.run_ok();
+    assert!(h.state().draw.prediction.is_some());
+    // The genetic trainer feeds bits: it refuses instead of training on the wrong input.
+    h.state_mut().settings.training.method = Method::Genetic;
+    h.state_mut().apply(bitsmnist_gui::Command::StartTraining);
+    h.run_ok();
+    assert!(!h.state().training.is_running());
+    assert!(
+        h.state().errors[0].contains("grey"),
+        "{:?}",
+        h.state().errors
+    );
+
+    click_menu(&mut h, "Save model as…");
+    let out = bitsmnist_cli(&["eval", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(json["test_accuracy"].as_f64().unwrap(), want);
+    // Opened again, it still reads grey levels.
+    h.get_by_label("Model").click();
+    h.run_ok();
+    h.get_by_label("New random model").click();
+    h.run_ok();
+    click_menu(&mut h, "Open model…");
+    assert_eq!(h.state().model.input, grey);
+    h.get_by_label_contains("Reads grey levels");
+}
+
+#[test]
+fn gradient_options_errors_show_in_place_and_the_app_stays_usable() {
+    let mut s = one_epoch_settings();
+    s.training.method = Method::Gradient;
+    s.model.hidden = String::new(); // gradient training needs a hidden layer
+    let mut h = harness(s, None);
+    ready(&mut h);
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label_contains("Gradient options: gradient parameter `hidden`");
+    h.state_mut().apply(bitsmnist_gui::Command::StartTraining);
+    h.run_ok();
+    assert!(!h.state().training.is_running());
+    assert_eq!(h.state().errors.len(), 1);
+    h.state_mut().settings.model.hidden = "8".into();
+    // Out-of-range numbers cannot be entered: the fields hold them to the trainer's ranges.
+    h.state_mut().settings.training.gradient.batch_size = 1;
+    h.run_ok();
+    assert_eq!(h.state().settings.training.gradient.batch_size, 2);
+    assert!(h.state().training.params_error.is_none());
+    h.state_mut().settings.training.gradient.batch_size = 100;
+    h.run_ok();
+    h.get_by_label("Start").click();
+    run_until(&mut h, "the end of the run", |a| {
+        !a.training.is_running() && !a.training.gradient_history.is_empty()
+    });
+    assert_eq!(h.state().errors.len(), 1);
 }

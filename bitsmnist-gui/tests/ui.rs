@@ -190,3 +190,27 @@ fn settings_survive_a_restart_and_old_settings_get_defaults() {
     assert_eq!(old.data.fraction, 0.5);
     assert_eq!(old.model, Default::default());
 }
+
+#[test]
+fn the_training_method_and_gradient_options_persist_and_older_settings_get_defaults() {
+    use bitsmnist_gui::gradient::{GradientSettings, ScheduleKind};
+    use bitsmnist_gui::training::Method;
+
+    let mut s = Settings::default();
+    s.training.method = Method::Gradient;
+    s.training.gradient.epochs = 7;
+    s.training.gradient.schedule = ScheduleKind::Step;
+    s.training.gradient.input = bitsmnist_core::gradient::Input::Grey;
+    let back: Settings = ron::from_str(&ron::to_string(&s).unwrap()).unwrap();
+    assert_eq!(back, s);
+    // Saved before the gradient method existed: the genetic method, gradient defaults.
+    let old: Settings = ron::from_str("(training: (population: 20, elitism: 4))").unwrap();
+    assert_eq!(old.training.population, 20);
+    assert_eq!(old.training.method, Method::Genetic);
+    assert_eq!(old.training.gradient, GradientSettings::default());
+    // And with only some gradient options.
+    let partial: Settings =
+        ron::from_str("(training: (method: Gradient, gradient: (epochs: 3)))").unwrap();
+    assert_eq!(partial.training.gradient.epochs, 3);
+    assert_eq!(partial.training.gradient.batch_size, 100);
+}

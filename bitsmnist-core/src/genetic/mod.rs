@@ -598,6 +598,65 @@ impl TrainingSet {
         }
         Ok(())
     }
+
+    /// A training set whose population starts from the chain's own weights, to fine-tune a
+    /// trained model (e.g. one from [`crate::gradient`]) rather than start from random bits:
+    /// slot 0 is an exact copy of the layers at indices `layers`, every other slot a copy
+    /// mutated once by `params.mutation` (RNG derived per slot as in [`TrainingSet::new`]).
+    /// Mutation flips weight and bias bits only, so per-neuron thresholds and output scales
+    /// stay as trained; with `elitism` of at least 1 the best fitness on fixed examples never
+    /// drops below the starting model's.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use bitsmnist_core::prelude::*;
+    /// use bitsmnist_core::genetic::Mutation;
+    /// use bitsmnist_core::gradient::{self, GradientParams, Trainer};
+    ///
+    /// let data = Dataset::embedded().for_task(&Task::zero_one());
+    /// let sample = data.train.sample(0.1, 2);
+    /// let mut trainer = Trainer::new(GradientParams::default().hidden(vec![16]).epochs(1), 784, 2).unwrap();
+    /// trainer.train(&sample, None, &gradient::TrainOptions::new(), |_| ControlFlow::Continue(())).unwrap();
+    /// let model = trainer.export(); // per-neuron thresholds, then a scaled output layer
+    /// let fitness = Fitness::accuracy(&sample);
+    /// let start = fitness.evaluate(&model);
+    ///
+    /// let params = TrainerParams::default()
+    ///     .population(8)
+    ///     .elitism(2)
+    ///     .mutation(Mutation::FlipK { k: 4 })
+    ///     .seed(1);
+    /// let mut set = TrainingSet::starting_from(model.clone(), &[0, 1], params).unwrap();
+    /// assert_eq!(set.candidate_chain(0), model);
+    /// let outcome = set.run(&fitness, &TrainOptions::new().generations(3).quiet()).unwrap();
+    /// assert!(outcome.best_fitness >= start);
+    /// assert_eq!(set.chain().layers()[0].as_bit().unwrap().thresholds(),
+    ///            model.layers()[0].as_bit().unwrap().thresholds());
+    /// ```
+    pub fn starting_from(
+        chain: Chain,
+        layers: &[usize],
+        params: TrainerParams,
+    ) -> Result<Self, TrainError> {
+        let mut set = Self::new(chain, layers, params)?;
+        let own: Genome = layers
+            .iter()
+            .map(|&i| set.chain.layers()[i].as_bit().expect("checked").clone())
+            .collect();
+        let p = &set.params;
+        set.population = (0..p.population)
+            .map(|slot| {
+                let mut genome = own.clone();
+                if slot > 0 {
+                    // `new`'s stream and slots: one seed names one starting population.
+                    let mut rng = derive_rng(p.seed, STREAM_INIT, 0, slot as u64);
+                    mutate(p.mutation, 1.0, &mut genome, &mut rng);
+                }
+                genome
+            })
+            .collect();
+        Ok(set)
+    }
 }
 
 fn check_layers(chain: &Chain, layers: &[usize]) -> Result<(), TrainError> {
