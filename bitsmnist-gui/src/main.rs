@@ -10,6 +10,14 @@ fn main() -> eframe::Result {
     // `--measure`: print start-up time and frame times to stderr, train at once, repaint
     // continuously (see README "Desktop app").
     let measure = std::env::args().any(|a| a == "--measure");
+    // Training keeps every core busy; its threads yield to the window's so that frames are
+    // drawn on time, and still take all the idle time.
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .start_handler(|_| lower_priority())
+        .build_global()
+    {
+        eprintln!("bitsmnist-gui: training threads at normal priority: {e}");
+    }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("BitsMNIST")
@@ -31,3 +39,16 @@ fn main() -> eframe::Result {
         }),
     )
 }
+
+/// Lowers the calling thread's scheduling priority (nice 10). On Linux the nice value is per
+/// thread, so this leaves the UI thread as it is.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: setpriority only reads its integer arguments; `who = 0` is the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
