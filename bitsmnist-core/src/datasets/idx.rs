@@ -124,13 +124,18 @@ impl Idx {
             .chunks_exact(4)
             .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
             .collect();
-        // Saturating: eight dimensions of 2^32 overflow even a u128 (found by fuzzing).
-        let declared: u128 = dims
-            .iter()
-            .fold(1u128, |acc, &d| acc.saturating_mul(d as u128));
-        if declared > MAX_ELEMENTS as u128 {
+        // Saturating: eight dimensions of 2^32 overflow even a u128 (found by fuzzing). The
+        // sizes other than zero must be sane too: `[0, 2^32, 2^32]` holds no data, but a
+        // reader multiplying its image sizes would overflow (found by fuzzing).
+        let product = |zeros: bool| {
+            dims.iter()
+                .filter(|&&d| zeros || d != 0)
+                .fold(1u128, |acc, &d| acc.saturating_mul(d as u128))
+        };
+        let (declared, nonzero) = (product(true), product(false));
+        if nonzero > MAX_ELEMENTS as u128 {
             return Err(IdxError::TooLarge {
-                declared,
+                declared: nonzero,
                 limit: MAX_ELEMENTS,
             });
         }
