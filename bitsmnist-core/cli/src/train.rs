@@ -134,6 +134,10 @@ pub struct Args {
     /// Continue the training state saved in this `.bin` (genetic).
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// Start from the model in this `.bin` instead of random bits: fine-tune it (genetic;
+    /// e.g. a model from `--method gradient`).
+    #[arg(long, conflicts_with = "resume")]
+    init: Option<PathBuf>,
     /// Write the model (and, for genetic, the training state) to this `.bin` file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -357,9 +361,16 @@ fn genetic_run(args: &Args, data: &Dataset, resumed: Option<TrainingSet>) -> Res
                     .with_output(output)
                     .into(),
             );
-            let chain = Chain::new(layers)?;
             let params = trainer_params(args, recipe.params.clone())?;
-            TrainingSet::for_all_bit_layers(chain, params)?
+            match initial_model(args)? {
+                Some(chain) => {
+                    let layers: Vec<usize> = (0..chain.layers().len())
+                        .filter(|&i| chain.layers()[i].as_bit().is_some())
+                        .collect();
+                    TrainingSet::starting_from(chain, &layers, params)?
+                }
+                None => TrainingSet::for_all_bit_layers(Chain::new(layers)?, params)?,
+            }
         }
     };
     if set.chain().inputs() != data.pixels() || set.chain().outputs() != classes {
@@ -494,6 +505,21 @@ fn genetic_run(args: &Args, data: &Dataset, resumed: Option<TrainingSet>) -> Res
     Ok(())
 }
 
+/// The model of `--init`, if given.
+fn initial_model(args: &Args) -> Result<Option<Chain>> {
+    let Some(path) = &args.init else {
+        return Ok(None);
+    };
+    let file = ModelFile::load(path).with_context(|| format!("{}", path.display()))?;
+    if file.meta.extra.get("input").is_some_and(|i| i != "bits") {
+        bail!(
+            "{}: the model reads grey levels; genetic training feeds it bits",
+            path.display()
+        );
+    }
+    Ok(Some(file.model))
+}
+
 /// The climber's parameters: the recipe's (or the defaults), with the command line's options.
 fn climb_params(args: &Args, recipe: &Recipe) -> Result<(ClimbParams, usize)> {
     let (mut p, mut members) = match &recipe.strategy {
@@ -549,6 +575,14 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
             }
             members = 1;
             vec![c]
+        }
+        None if args.init.is_some() => {
+            if args.ensemble.is_some_and(|m| m > 1) {
+                bail!("--init fine-tunes one network; --ensemble cannot be combined with it");
+            }
+            members = 1;
+            let chain = initial_model(args)?.expect("checked");
+            vec![Climber::new(chain, params.clone())?]
         }
         None => {
             let hidden = match args.hidden.as_slice() {

@@ -310,3 +310,67 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         assert_eq!(err.trim().lines().count(), 1, "{bad:?}: {err}");
     }
 }
+
+#[test]
+fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("gradient.bin");
+    let out = bitsmnist(&[
+        "train",
+        "--method",
+        "gradient",
+        "--task",
+        "digits",
+        "--hidden",
+        "32",
+        "--epochs",
+        "1",
+        "--out",
+        g.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = last_json(&out)["test_accuracy"].as_f64().unwrap();
+    for strategy in ["climb", "population"] {
+        let out = bitsmnist(&[
+            "train",
+            "--task",
+            "digits",
+            "--strategy",
+            strategy,
+            "--init",
+            g.to_str().unwrap(),
+            "--generations",
+            "2",
+            "--trials",
+            "500",
+            "--batch",
+            "300",
+            "--population",
+            "6",
+            "--elitism",
+            "2",
+            "--quiet",
+        ]);
+        assert!(
+            out.status.success(),
+            "{strategy}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let after = last_json(&out)["test_accuracy"].as_f64().unwrap();
+        // A few generations from the trained model, not from random bits.
+        assert!(
+            (after - before).abs() < 0.05,
+            "{strategy}: {before} -> {after}"
+        );
+    }
+    let out = bitsmnist(&["train", "--task", "digits", "--init", "/nonexistent.bin"]);
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+        1
+    );
+}
