@@ -129,6 +129,26 @@ fn flips(c: &mut Criterion) {
             }))
         })
     });
+    let father = Chain::new(vec![
+        BitDense::new(784, 800).with_seed(13).into(),
+        BitDense::new(800, 10)
+            .with_seed(14)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])
+    .unwrap();
+    let father_hidden = father.layers()[0].as_bit().unwrap();
+    g.bench_function("incremental_hidden_row_from_other_parent", |b| {
+        b.iter(|| {
+            t = t.wrapping_add(7919);
+            let j = t % 800;
+            black_box(eval.hidden_row_delta(
+                j,
+                father_hidden.weights().row(j),
+                father_hidden.bias_bit(j) == 1,
+            ))
+        })
+    });
     g.finish();
 }
 

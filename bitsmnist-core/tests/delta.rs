@@ -139,6 +139,163 @@ proptest! {
     }
 }
 
+/// Replaces random whole rows (hidden and output neurons, as crossover does) with rows of a
+/// donor network or random rows; after each one, the state must agree with a state built from
+/// scratch and with the forward pass, and undoing must restore the model exactly.
+fn check_rows(eval: &mut DeltaEval, donor: &Chain, split: &Split, objective: Objective, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let layers: Vec<BitDense> = donor
+        .layers()
+        .iter()
+        .map(|l| l.as_bit().unwrap().clone())
+        .collect();
+    for step in 0..12 {
+        let before = eval.chain();
+        let total = eval.objective();
+        let hidden_row = eval.hidden() > 0 && rng.random::<bool>();
+        let layer = if hidden_row {
+            &layers[0]
+        } else {
+            layers.last().unwrap()
+        };
+        let neuron = rng.random_range(0..layer.outputs());
+        // Every other step a random row instead of the donor's, so rows far from the current.
+        let (weights, bias) = if step % 2 == 0 {
+            (
+                layer.weights().row(neuron).to_vec(),
+                layer.bias_bit(neuron) == 1,
+            )
+        } else {
+            let r = random_bits(1, layer.inputs(), &mut rng);
+            (r.row(0).to_vec(), rng.random::<bool>())
+        };
+        let (predicted, old) = if hidden_row {
+            let p = eval.objective() + eval.hidden_row_delta(neuron, &weights, bias);
+            (p, eval.replace_hidden_row(neuron, &weights, bias))
+        } else {
+            let p = eval.objective() + eval.output_row_delta(neuron, &weights, bias);
+            (p, eval.replace_output_row(neuron, &weights, bias))
+        };
+        assert_eq!(eval.objective(), predicted, "step {step}");
+        let fresh =
+            DeltaEval::new(&eval.chain(), split.images(), split.labels(), objective).unwrap();
+        assert_eq!(fresh.objective(), eval.objective(), "step {step}");
+        assert_eq!(eval.correct(), correct_by_forward(&eval.chain(), split));
+        // Undo, then redo (the walk goes on from the changed model).
+        if hidden_row {
+            eval.replace_hidden_row(neuron, &old.0, old.1);
+        } else {
+            eval.replace_output_row(neuron, &old.0, old.1);
+        }
+        assert_eq!(eval.chain(), before);
+        assert_eq!(eval.objective(), total);
+        if hidden_row {
+            eval.replace_hidden_row(neuron, &weights, bias);
+        } else {
+            eval.replace_output_row(neuron, &weights, bias);
+        }
+        // Flips still agree after row changes.
+        let flip = random_flip(eval, &mut rng);
+        let predicted = eval.objective() + eval.delta(flip);
+        eval.apply(flip);
+        assert_eq!(eval.objective(), predicted, "{flip:?} after rows");
+    }
+    let fresh = DeltaEval::new(&eval.chain(), split.images(), split.labels(), objective).unwrap();
+    assert_eq!(fresh.objective(), eval.objective());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn whole_rows_from_crossover_equal_the_full_forward_pass(
+        inputs in 1usize..150,
+        hidden in 0usize..40,
+        classes in 1usize..12,
+        examples in 1usize..150,
+        thresholds in any::<bool>(),
+        affine in any::<bool>(),
+        activation in 0usize..4,
+        cap in 0u32..6,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let shape = Shape {
+            inputs, hidden, classes, thresholds, affine,
+            activation: Activation::all()[activation],
+        };
+        let chain = chain(&shape, &mut rng);
+        let donor = chain_like(&chain, &mut rng);
+        let images = random_bits(examples, inputs, &mut rng);
+        let labels: Vec<u8> = (0..examples).map(|_| rng.random_range(0..classes as u8)).collect();
+        let split = Split::new(images, labels, None).unwrap();
+        let objective = Objective { correct_weight: rng.random_range(0..5), margin_cap: cap };
+        let mut eval = DeltaEval::new(&chain, split.images(), split.labels(), objective).unwrap();
+        check_rows(&mut eval, &donor, &split, objective, seed);
+        // A whole crossover child at once, restored afterwards.
+        let before = eval.chain();
+        let h: Vec<usize> = (0..eval.hidden()).filter(|_| rng.random::<bool>()).collect();
+        let o: Vec<usize> = (0..eval.classes()).filter(|_| rng.random::<bool>()).collect();
+        let child = eval.objective_with_rows_from(&donor, &h, &o).unwrap();
+        prop_assert_eq!(eval.chain(), before.clone());
+        let mut built = DeltaEval::new(&before, split.images(), split.labels(), objective).unwrap();
+        let dl: Vec<&BitDense> = donor.layers().iter().map(|l| l.as_bit().unwrap()).collect();
+        for &j in &h {
+            built.replace_hidden_row(j, dl[0].weights().row(j), dl[0].bias_bit(j) == 1);
+        }
+        for &k in &o {
+            let last = dl.last().unwrap();
+            built.replace_output_row(k, last.weights().row(k), last.bias_bit(k) == 1);
+        }
+        prop_assert_eq!(child, built.objective());
+        let fresh = DeltaEval::new(&built.chain(), split.images(), split.labels(), objective).unwrap();
+        prop_assert_eq!(child, fresh.objective());
+    }
+}
+
+/// Another network of the same shape, thresholds and output rule (a crossover partner).
+fn chain_like(chain: &Chain, rng: &mut ChaCha8Rng) -> Chain {
+    let mut c = chain.clone();
+    for i in 0..c.layers().len() {
+        let l = c.layer_mut(i).as_bit_mut().unwrap();
+        let (w, b) = l.params_mut();
+        w.randomize(rng);
+        b.randomize(rng);
+    }
+    c
+}
+
+#[test]
+fn crossover_rows_from_a_network_of_another_shape_are_refused() {
+    let data = Dataset::embedded().for_task(&Task::digits());
+    let split = data.train.select(&(0..50).collect::<Vec<_>>());
+    let make = |h: usize| {
+        Chain::new(vec![
+            BitDense::new(784, h).with_seed(1).into(),
+            BitDense::new(h, 10)
+                .with_seed(2)
+                .with_output(BitOutput::Float(Activation::Identity))
+                .into(),
+        ])
+        .unwrap()
+    };
+    let mut eval = DeltaEval::new(
+        &make(16),
+        split.images(),
+        split.labels(),
+        Objective::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        eval.objective_with_rows_from(&make(17), &[0], &[]),
+        Err(DeltaError::Shape(_))
+    ));
+    assert!(matches!(
+        eval.objective_with_rows_from(&make(16), &[16], &[]),
+        Err(DeltaError::Shape(_))
+    ));
+    assert_eq!(eval.chain(), make(16));
+}
+
 #[test]
 fn real_digits_through_a_784_128_10_model() {
     let data = Dataset::embedded().for_task(&Task::digits());

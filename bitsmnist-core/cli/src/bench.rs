@@ -177,6 +177,28 @@ pub fn run(args: Args) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let rows = |related: bool| {
+        flips
+            .rows
+            .iter()
+            .filter(|r| r.1 == related)
+            .map(|(k, _, ns)| {
+                format!(
+                    "{k} row{} {:.1} us ({:.1}x)",
+                    if *k == 1 { "" } else { "s" },
+                    ns / 1e3,
+                    flips.full_ns / ns
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    out!(
+        "crossover children (hidden rows from the other parent), 784x800x10 on {} examples, 1 thread: unrelated parent: {}; parent 8 flips per row away: {}",
+        flips.examples,
+        rows(false),
+        rows(true)
+    );
     let big = Layer::Bit(BitDense::new(784, 800));
     let big_f32 = Layer::Float(Dense::new(784, 800, Activation::Identity, 0));
     let c = &cases[0];
@@ -207,6 +229,18 @@ pub fn run(args: Args) -> Result<()> {
             .iter()
             .map(|(k, ns)| (k.to_string(), flips.full_ns / ns))
             .collect::<std::collections::BTreeMap<_, _>>(),
+        "crossover_row_speedups": flips
+            .rows
+            .iter()
+            .filter(|r| !r.1)
+            .map(|(k, _, ns)| (k.to_string(), flips.full_ns / ns))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "crossover_row_speedups_related": flips
+            .rows
+            .iter()
+            .filter(|r| r.1)
+            .map(|(k, _, ns)| (k.to_string(), flips.full_ns / ns))
+            .collect::<std::collections::BTreeMap<_, _>>(),
         "delta_state_bytes": flips.memory,
     });
     out!("{json}");
@@ -219,6 +253,9 @@ struct Flips {
     full_ns: f64,
     /// (flips per candidate, nanoseconds to score it incrementally).
     incremental: Vec<(usize, f64)>,
+    /// (hidden rows taken from another parent, whether that parent is a near relative,
+    /// nanoseconds to score the child incrementally).
+    rows: Vec<(usize, bool, f64)>,
     memory: usize,
 }
 
@@ -297,10 +334,67 @@ fn flip_candidates(data: &Dataset, budget: Duration) -> Result<Flips> {
         });
         incremental.push((k, ns));
     }
+    // Crossover children: the current network with `k` hidden neurons (rows and biases) of
+    // another parent, scored and put back.
+    let father = Chain::new(vec![
+        BitDense::new(784, 800).with_seed(13).into(),
+        BitDense::new(800, 10)
+            .with_seed(14)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])?;
+    // A parent from the same lineage: every hidden row 8 flips away from the current one.
+    let mut sibling = chain.clone();
+    if let Some(h) = sibling.layer_mut(0).as_bit_mut() {
+        let (w, _) = h.params_mut();
+        for j in 0..800 {
+            for _ in 0..8 {
+                w.flip(j, next(784));
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (k, parent) in [
+        (1usize, &father),
+        (8, &father),
+        (80, &father),
+        (1, &sibling),
+        (8, &sibling),
+        (80, &sibling),
+    ] {
+        let sets: Vec<Vec<usize>> = (0..64)
+            .map(|_| {
+                let mut v: Vec<usize> = Vec::with_capacity(k);
+                while v.len() < k {
+                    let j = next(800);
+                    if !v.contains(&j) {
+                        v.push(j);
+                    }
+                }
+                v
+            })
+            .collect();
+        let mut i = 0;
+        let mut failed = None;
+        let ns = ns_per_call(budget, || {
+            match eval.objective_with_rows_from(parent, &sets[i % sets.len()], &[]) {
+                Ok(v) => {
+                    black_box(v);
+                }
+                Err(e) => failed = Some(e),
+            }
+            i += 1;
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        rows.push((k, std::ptr::eq(parent, &sibling), ns));
+    }
     Ok(Flips {
         examples,
         full_ns: full.as_nanos() as f64,
         incremental,
+        rows,
         memory: eval.memory_bytes(),
     })
 }

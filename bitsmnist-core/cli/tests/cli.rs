@@ -53,8 +53,14 @@ fn bench_prints_the_json_fields() {
         "single_flip_evals_per_sec",
         "single_flip_speedup",
         "delta_state_bytes",
+        "k_flip_speedups",
+        "crossover_row_speedups",
+        "crossover_row_speedups_related",
     ] {
         assert!(!j[key].is_null(), "missing {key}: {j}");
+    }
+    for rows in ["1", "8", "80"] {
+        assert!(j["crossover_row_speedups"][rows].as_f64().unwrap() > 0.0);
     }
     assert!(j["bit_gmacs"].as_f64().unwrap() > 0.0);
     // 784 x 800 weights + 800 biases: packed bits against f32.
