@@ -1,4 +1,4 @@
-//! BitsMNIST desktop app: pick data and a bit network, train it with the genetic or the
+//! BitsMNIST desktop app: pick data and a bit network, train it with the genetic, bit-flip climbing or
 //! gradient trainer of `bitsmnist-core` on a worker thread while live plots update, evaluate
 //! it, and draw digits for it to read.
 //!
@@ -7,14 +7,15 @@
 //!
 //! Layout, after eframe_template and egui's demo app:
 //! - [`app`]: the persisted [`Settings`], the run-time state, the [`Command`]s panels emit;
-//! - one module per panel: [`data`], [`model`], [`training`] (with [`gradient`] for the
-//!   gradient method), [`evaluation`], [`draw`];
+//! - one module per panel: [`data`], [`model`], [`training`] (with [`gradient`] and
+//!   [`climb`] for the gradient and bit-flip climbing methods), [`evaluation`], [`draw`];
 //! - [`worker`]: threads for loading data and training, talking to the UI over channels;
 //! - [`digits`]: digit images as textures.
 
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod climb;
 pub mod data;
 pub mod digits;
 pub mod draw;

@@ -1,4 +1,5 @@
-//! The Training panel: the method (genetic, or gradient in [`crate::gradient`]), every option
+//! The Training panel: the method (genetic, gradient in [`crate::gradient`], or bit-flip
+//! climbing in [`crate::climb`]), every option
 //! of the genetic trainer (defaults from [`Recipe::for_task`], tooltips from the trainer's
 //! docs), Start / Pause / Resume / Stop, and live plots of the best, mean and worst fitness per
 //! generation and of the test accuracy.
@@ -21,8 +22,8 @@ use std::time::{Duration, Instant};
 use bitsmnist_core::datasets::Split;
 use bitsmnist_core::fitness::{Fitness, Metric};
 use bitsmnist_core::genetic::{
-    Adaptation, CancelToken, Crossover, GenerationRecord, History, Mutation, Recipe, Selection,
-    StopReason, TrainOptions, TrainOutcome, TrainerParams, TrainingSet,
+    Adaptation, CancelToken, Climber, Crossover, GenerationRecord, History, Mutation, Recipe,
+    Selection, StopReason, TrainOptions, TrainOutcome, TrainerParams, TrainingSet,
 };
 use bitsmnist_core::gradient::{self as grad, EpochRecord, Input};
 use bitsmnist_core::io::{Metadata, ModelFile};
@@ -32,6 +33,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{BitsApp, Command};
+use crate::climb::{self, ClimbSettings};
 use crate::data::TaskKind;
 use crate::gradient::{self, GradientSettings};
 use crate::worker::{Outbox, Reply, spawn_with};
@@ -50,6 +52,9 @@ pub enum Method {
     Genetic,
     /// Back-propagation with the straight-through estimator, exported to a bit model.
     Gradient,
+    /// Single-bit hill climbing with incremental evaluation (the ten-digit default of the
+    /// command line).
+    Climb,
 }
 
 impl Method {
@@ -58,6 +63,7 @@ impl Method {
         match self {
             Method::Genetic => "Genetic",
             Method::Gradient => "Gradient",
+            Method::Climb => "Bit-flip climbing",
         }
     }
 }
@@ -119,6 +125,8 @@ pub struct TrainingSettings {
     pub method: Method,
     /// Options of the gradient method.
     pub gradient: GradientSettings,
+    /// Options of bit-flip climbing.
+    pub climb: ClimbSettings,
     /// Candidates per generation.
     pub population: usize,
     /// Best candidates kept unchanged.
@@ -202,6 +210,7 @@ impl TrainingSettings {
         let mut s = Self {
             method: Method::Genetic,
             gradient: GradientSettings::default(),
+            climb: ClimbSettings::default(),
             population: p.population,
             elitism: p.elitism,
             selection: SelectionKind::Elite,
@@ -329,7 +338,7 @@ impl TrainingSettings {
 
     /// Stop rules for one call of `train` in a run that started at generation `first` and has
     /// trained for `spent` so far; `None` when the time budget is used up.
-    fn options(
+    pub(crate) fn options(
         &self,
         first: u64,
         spent: Duration,
@@ -384,6 +393,15 @@ pub enum TrainReply {
         /// What the model's first layer reads.
         input: Input,
     },
+    /// A climb ended.
+    ClimbFinished {
+        /// The climb's state, to continue it.
+        climber: Box<Climber>,
+        /// The model to keep ([`Climber::choose`] on the training split).
+        model: Chain,
+        /// How it ended, or why it failed.
+        outcome: Result<TrainOutcome, String>,
+    },
     /// A gradient run ended.
     GradientFinished {
         /// The exported model (`None` when the run could not start).
@@ -410,8 +428,8 @@ impl TrainReply {
 /// Handles of a run in progress.
 pub struct Run {
     pub(crate) cancel: CancelToken,
-    pause: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+    pub(crate) pause: Arc<AtomicBool>,
+    pub(crate) stop: Arc<AtomicBool>,
     /// Whether the run is paused.
     pub paused: bool,
     /// Which trainer runs.
@@ -442,6 +460,8 @@ pub struct TrainingState {
     pub history: History,
     /// Every epoch of the last gradient run.
     pub gradient_history: grad::History,
+    /// The climb between runs (from the last run or an opened file): Start continues it.
+    pub climber: Option<Climber>,
     /// How the last run ended.
     pub last_outcome: Option<String>,
     /// Why the settings are invalid.
@@ -459,13 +479,14 @@ impl TrainingState {
         self.set = None;
         self.history = History::default();
         self.gradient_history = grad::History::default();
+        self.climber = None;
         self.last_outcome = None;
     }
 
     /// Generations per second of the last generation of the running run (0 when idle).
     pub fn generations_per_sec(&self) -> f64 {
         match (&self.run, self.history.last()) {
-            (Some(r), Some(rec)) if !r.paused && r.method == Method::Genetic => {
+            (Some(r), Some(rec)) if !r.paused && r.method != Method::Gradient => {
                 rec.generations_per_sec
             }
             _ => 0.0,
@@ -528,6 +549,11 @@ pub fn on_reply(app: &mut BitsApp, reply: TrainReply) {
             input,
             outcome,
         } => gradient::on_finished(app, model, history, input, outcome),
+        TrainReply::ClimbFinished {
+            climber,
+            model,
+            outcome,
+        } => climb::on_finished(app, *climber, model, outcome),
     }
 }
 
@@ -550,6 +576,7 @@ pub fn apply(app: &mut BitsApp, command: Command) {
         Command::StartTraining => match app.settings.training.method {
             Method::Genetic => start(app),
             Method::Gradient => gradient::start(app),
+            Method::Climb => climb::start(app),
         },
         Command::PauseTraining => {
             // A gradient epoch cannot stop and resume exactly: no pause (see `gradient`).
@@ -557,7 +584,7 @@ pub fn apply(app: &mut BitsApp, command: Command) {
                 .training
                 .run
                 .as_ref()
-                .filter(|r| r.method == Method::Genetic)
+                .filter(|r| r.method != Method::Gradient)
             {
                 r.pause.store(true, Ordering::SeqCst);
                 r.cancel.cancel();
@@ -790,12 +817,19 @@ pub fn open(app: &mut BitsApp, path: &Path) {
         model,
         training,
         history,
+        climb,
         ..
     } = file;
     app.training.history = history
         .or_else(|| training.as_ref().map(|t| t.history().clone()))
+        .or_else(|| climb.as_ref().map(|c| c.history().clone()))
         .unwrap_or_default();
     app.training.set = training;
+    if climb.is_some() {
+        // Start goes on with the climb that made the file, as `bitsmnist train --resume`.
+        app.settings.training.method = Method::Climb;
+    }
+    app.training.climber = climb;
     app.training.gradient_history = grad::History::default();
     app.training.last_outcome = None;
     app.model.set(model, path.display().to_string());
@@ -827,6 +861,14 @@ pub fn save(app: &mut BitsApp, path: &Path) {
     }
     if !app.training.history.is_empty() {
         file = file.with_history(app.training.history.clone());
+    }
+    if let Some(c) = app
+        .training
+        .climber
+        .as_ref()
+        .filter(|c| climb::is_state_of(c, &model))
+    {
+        file.climb = Some(c.clone());
     }
     // `bitsmnist eval` and the app read "input" to feed a grey-input model grey levels.
     let mut meta = Metadata::now()
@@ -879,6 +921,7 @@ pub fn ui(
                                 *settings = TrainingSettings {
                                     method: settings.method,
                                     gradient: settings.gradient.clone(),
+                                    climb: settings.climb.clone(),
                                     ..TrainingSettings::default()
                                 };
                             }
@@ -887,6 +930,13 @@ pub fn ui(
                             if gradient::options_ui(ui, &mut settings.gradient, hidden) {
                                 settings.gradient = GradientSettings::default();
                             }
+                        }
+                        Method::Climb => {
+                            if climb::options_ui(ui, &mut settings.climb) {
+                                settings.climb = ClimbSettings::default();
+                            }
+                            ui.separator();
+                            stop_rules_ui(ui, settings);
                         }
                     }
                 });
@@ -897,6 +947,7 @@ pub fn ui(
         set,
         history,
         gradient_history,
+        climber,
         last_outcome,
         params_error,
     } = state;
@@ -904,6 +955,7 @@ pub fn ui(
     *params_error = match method {
         Method::Genetic => settings.params().check().err().map(|e| e.to_string()),
         Method::Gradient => settings.gradient.check(hidden).err(),
+        Method::Climb => settings.climb.check().err(),
     };
 
     ui.horizontal(|ui| {
@@ -913,6 +965,8 @@ pub fn ui(
                     Method::Genetic if set.is_some() => ("Continue", "Resume the saved training state on a worker thread"),
                     Method::Genetic => ("Start", "Train the current model on a worker thread"),
                     Method::Gradient => ("Start", "Train a new network by gradient descent on a worker thread; its bit model replaces the current model"),
+                    Method::Climb if climber.is_some() => ("Continue", "Continue the climb that gave this model on a worker thread"),
+                    Method::Climb => ("Start", "Climb from the current model on a worker thread"),
                 };
                 if ui
                     .add_enabled(can_start && params_error.is_none(), egui::Button::new(label))
@@ -923,7 +977,7 @@ pub fn ui(
                 }
             }
             Some(r) => {
-                if r.method == Method::Genetic {
+                if r.method != Method::Gradient {
                     if r.paused {
                         if ui.button("Resume").clicked() {
                             commands.push(Command::ResumeTraining);
@@ -935,6 +989,7 @@ pub fn ui(
                 let tip = match r.method {
                     Method::Genetic => "Stop after this generation and keep the best model",
                     Method::Gradient => "Stop after this mini-batch and keep the model trained so far",
+                    Method::Climb => "Stop after this generation and keep the more accurate of the current and the best re-scored model",
                 };
                 if ui.button("Stop").on_hover_text(tip).clicked() {
                     commands.push(Command::StopTraining);
@@ -959,6 +1014,7 @@ pub fn ui(
         let what = match method {
             Method::Genetic => "Trainer options",
             Method::Gradient => "Gradient options",
+            Method::Climb => "Climbing options",
         };
         ui.colored_label(ui.visuals().error_fg_color, format!("{what}: {e}"));
     }
@@ -968,6 +1024,7 @@ pub fn ui(
     match method {
         Method::Genetic => plots(ui, history),
         Method::Gradient => gradient::plots(ui, gradient_history),
+        Method::Climb => plots(ui, history),
     }
     commands
 }
@@ -982,10 +1039,12 @@ fn method_ui(ui: &mut egui::Ui, method: &mut Method) {
                     .on_hover_text("Evolve a population of bit weights: selection, crossover, mutation (the original)");
                 ui.selectable_value(method, Method::Gradient, Method::Gradient.name())
                     .on_hover_text("Back-propagation with the straight-through estimator over latent float weights, exported to a bit model with per-neuron thresholds");
+                ui.selectable_value(method, Method::Climb, Method::Climb.name())
+                    .on_hover_text("Flip one bit at a time and keep it unless a margin objective drops, scored incrementally: the best gradient-free method on ten digits (about 92% in ten minutes)");
             })
             .response
             .labelled_by(l.id)
-            .on_hover_text("How Start trains: genetic (the original) or gradient descent (much more accurate on ten digits)");
+            .on_hover_text("How Start trains: genetic (the original), gradient descent (the most accurate on ten digits) or bit-flip climbing");
     });
 }
 
@@ -1054,8 +1113,6 @@ fn plots(ui: &mut egui::Ui, history: &History) {
 /// The option widgets; true when "Recommended options" was clicked.
 fn options_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) -> bool {
     let TrainingSettings {
-        method: _,
-        gradient: _,
         population,
         elitism,
         selection,
@@ -1076,15 +1133,7 @@ fn options_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) -> bool {
         batch,
         metric,
         seed,
-        generations,
-        use_generations,
-        seconds,
-        use_time,
-        target,
-        use_target,
-        patience,
-        use_patience,
-        validate_every,
+        ..
     } = s;
     ui.heading("Trainer");
     egui::Grid::new("trainer-grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
@@ -1210,6 +1259,26 @@ fn options_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) -> bool {
         drag(ui, "Trainer seed", seed, 0..=u32::MAX as u64, "Every random choice of the trainer derives from it: same seed, same run");
     });
     ui.separator();
+    stop_rules_ui(ui, s);
+    ui.button("Recommended options")
+        .on_hover_text("The library's measured recipe for two classes")
+        .clicked()
+}
+
+/// The stop rules, shared by the genetic method and bit-flip climbing.
+fn stop_rules_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) {
+    let TrainingSettings {
+        generations,
+        use_generations,
+        seconds,
+        use_time,
+        target,
+        use_target,
+        patience,
+        use_patience,
+        validate_every,
+        ..
+    } = s;
     ui.heading("Stop rules");
     egui::Grid::new("stop-grid")
         .num_columns(2)
@@ -1252,12 +1321,10 @@ fn options_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) -> bool {
                 "Measure the best candidate's test accuracy every so many generations (0: never)",
             );
         });
-    ui.button("Recommended options")
-        .on_hover_text("The library's measured recipe for two classes")
-        .clicked()
 }
 
-fn drag<T: egui::emath::Numeric>(
+/// A labelled number in a two-column grid.
+pub(crate) fn drag<T: egui::emath::Numeric>(
     ui: &mut egui::Ui,
     label: &str,
     v: &mut T,

@@ -521,3 +521,139 @@ fn gradient_options_errors_show_in_place_and_the_app_stays_usable() {
     });
     assert_eq!(h.state().errors.len(), 1);
 }
+
+/// The quick settings with short climbing generations (784 → 16 → 2 on the embedded digits).
+fn quick_climb_settings() -> Settings {
+    let mut s = quick_settings();
+    s.training.climb.trials = 2000;
+    s.training.climb.batch = 500;
+    s.training.climb.rescore_every = 2;
+    s
+}
+
+#[test]
+fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("climb.bin");
+    let mut h = harness(quick_climb_settings(), Some(path.clone()));
+    ready(&mut h);
+    pick_method(&mut h, "Bit-flip climbing");
+    assert_eq!(h.state().settings.training.method, Method::Climb);
+    h.get_by_label("Bit-flip climbing");
+    h.get_by_label("Trials per generation");
+    h.get_by_label("Margin cap");
+    h.get_by_label("Stop rules");
+
+    h.get_by_label("Start").click();
+    h.step();
+    assert!(h.state().training.is_running());
+    run_until(&mut h, "three generations", |a| {
+        a.training.history.len() >= 3
+    });
+    h.get_by_label("Fitness per generation");
+    h.get_by_label_contains("generations/s");
+    h.get_by_label("Pause").click();
+    run_until(&mut h, "the pause", |a| {
+        a.training.run.as_ref().is_some_and(|r| r.paused)
+    });
+    let at_pause = h.state().training.history.len();
+    h.get_by_label("Resume").click();
+    run_until(&mut h, "more generations", |a| {
+        a.training.history.len() >= at_pause + 2
+    });
+    h.get_by_label("Stop").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert!(
+        app.model.origin.starts_with("climbed"),
+        "{}",
+        app.model.origin
+    );
+    h.get_by_label_contains("climb stopped (stopped by the user)");
+    let climbed = app.model.chain.clone().unwrap();
+    let climber = app
+        .training
+        .climber
+        .as_ref()
+        .expect("the climb state is kept");
+    assert!(climber.accepted() > 0 && climber.trials() >= 2000 * at_pause as u64);
+    let generations = app.training.history.len();
+    // A random 784-16-2 model is at chance; a few thousand flips on 0 vs 1 are far above it.
+    let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
+    assert_eq!(eval.confusion.total(), 2115);
+    assert!(
+        eval.confusion.accuracy() > 0.9,
+        "{}",
+        eval.confusion.accuracy()
+    );
+
+    // Saved with its climb state, in the library's format (notebooks, `bitsmnist train --resume`).
+    click_menu(&mut h, "Save model as…");
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    let file = ModelFile::load(&path).unwrap();
+    assert_eq!(file.model, climbed);
+    let saved = file.climb.as_ref().expect("climb state saved");
+    assert_eq!(saved.history().len(), generations);
+    assert_eq!(file.history.as_ref().unwrap().len(), generations);
+
+    // Another model and method, then the file: it comes back with its climb, ready to go on.
+    pick_method(&mut h, "Genetic");
+    h.get_by_label("Model").click();
+    h.run_ok();
+    h.get_by_label("New random model").click();
+    h.run_ok();
+    assert!(h.state().training.climber.is_none());
+    click_menu(&mut h, "Open model…");
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert_eq!(app.model.chain.as_ref(), Some(&climbed));
+    assert_eq!(app.settings.training.method, Method::Climb);
+    assert!(app.training.climber.is_some());
+    assert_eq!(app.training.history.len(), generations);
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("Continue").click();
+    run_until(&mut h, "generations after the saved ones", |a| {
+        a.training.history.len() >= generations + 2
+    });
+    h.get_by_label("Stop").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    let c = app.training.climber.as_ref().unwrap();
+    assert!(c.generation() > saved.generation());
+}
+
+#[test]
+fn climbing_a_model_with_bit_outputs_is_an_error_and_the_app_stays_usable() {
+    let mut s = quick_climb_settings();
+    // Bit outputs have no scores to take a margin from.
+    s.model.output = bitsmnist_gui::model::OutputKind::Bits;
+    let mut h = harness(s, None);
+    ready(&mut h);
+    pick_method(&mut h, "Bit-flip climbing");
+    h.get_by_label("Start").click();
+    h.run_ok();
+    let app = h.state();
+    assert!(!app.training.is_running());
+    assert!(
+        app.errors[0].contains("cannot climb with this model"),
+        "{:?}",
+        app.errors
+    );
+    // A model it can climb: the app goes on.
+    h.state_mut().settings.model.output = bitsmnist_gui::model::OutputKind::Float;
+    h.get_by_label("Model").click();
+    h.run_ok();
+    h.get_by_label("New random model").click();
+    h.run_ok();
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("Start").click();
+    run_until(&mut h, "a generation", |a| !a.training.history.is_empty());
+    h.get_by_label("Stop").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    assert_eq!(h.state().errors.len(), 1);
+    assert!(h.state().training.climber.is_some());
+}

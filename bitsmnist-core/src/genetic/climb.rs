@@ -134,7 +134,8 @@ impl ClimbParams {
         self
     }
 
-    fn check(&self) -> Result<(), ClimbError> {
+    /// Why these parameters cannot run (zero trials or batch, a share outside `[0, 1]`).
+    pub fn check(&self) -> Result<(), ClimbError> {
         if self.trials_per_generation == 0 {
             return Err(ClimbError::Params(
                 "trials per generation must be at least 1".into(),

@@ -1,0 +1,342 @@
+//! The bit-flip climbing method of the Training panel: options of
+//! [`bitsmnist_core::genetic::Climber`] (defaults those of `bitsmnist train --task digits`),
+//! the run on a worker thread, and its state kept between runs so that Start continues it.
+//!
+//! The climber trains the current model (from the Model panel, a file, or a gradient run, which
+//! it then fine-tunes) on the task's whole training split, on fresh batches, and reports each
+//! generation's record through the same [`History`] and plots as the genetic method. Pause,
+//! Resume and Stop work as for the genetic method: between generations, exactly resumable.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bitsmnist_core::datasets::Dataset;
+use bitsmnist_core::genetic::{
+    CancelToken, ClimbParams, Climber, History, Objective, StopReason, TrainOutcome,
+};
+use bitsmnist_core::gradient::Input;
+use bitsmnist_core::layers::Chain;
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use crate::app::BitsApp;
+use crate::training::{Method, Run, TrainReply, TrainingSettings, drag};
+use crate::worker::{Outbox, Reply, spawn_with};
+
+/// How often the worker sends the current model (for the Draw panel).
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
+
+/// The persisted options of bit-flip climbing (stop rules are the genetic method's).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClimbSettings {
+    /// Flip trials per generation.
+    pub trials: u64,
+    /// Climb on batches of the training split rather than all of it.
+    pub use_batch: bool,
+    /// Examples per batch.
+    pub batch: usize,
+    /// Generations between fresh batches.
+    pub rebatch_every: u64,
+    /// Objective: weight of a correct classification.
+    pub correct_weight: u32,
+    /// Objective: cap of the popcount margin.
+    pub margin_cap: u32,
+    /// Share of trials that flip an output-layer bit.
+    pub output_share: f64,
+    /// Generations between re-scorings on the whole training split.
+    pub rescore_every: u64,
+    /// Keep flips that leave the objective unchanged.
+    pub accept_ties: bool,
+    /// Seed of the flips and batches.
+    pub seed: u64,
+}
+
+impl Default for ClimbSettings {
+    /// The library's defaults, which the command line uses for ten digits.
+    fn default() -> Self {
+        Self::from_params(&ClimbParams::default().seed(1))
+    }
+}
+
+impl ClimbSettings {
+    /// The settings that give `p`.
+    pub fn from_params(p: &ClimbParams) -> Self {
+        Self {
+            trials: p.trials_per_generation,
+            use_batch: p.batch_size.is_some(),
+            batch: p.batch_size.unwrap_or(5000),
+            rebatch_every: p.rebatch_every,
+            correct_weight: p.objective.correct_weight,
+            margin_cap: p.objective.margin_cap,
+            output_share: p.output_share,
+            rescore_every: p.rescore_every,
+            accept_ties: p.accept_ties,
+            seed: p.seed,
+        }
+    }
+
+    /// The climber's hyper-parameters.
+    pub fn params(&self) -> ClimbParams {
+        ClimbParams::default()
+            .trials_per_generation(self.trials)
+            .batch_size(self.use_batch.then_some(self.batch))
+            .rebatch_every(self.rebatch_every)
+            .objective(Objective {
+                correct_weight: self.correct_weight,
+                margin_cap: self.margin_cap,
+            })
+            .output_share(self.output_share)
+            .rescore_every(self.rescore_every)
+            .accept_ties(self.accept_ties)
+            .seed(self.seed)
+    }
+
+    /// Why a run cannot start with these settings.
+    pub fn check(&self) -> Result<ClimbParams, String> {
+        let p = self.params();
+        p.check().map_err(|e| e.to_string())?;
+        Ok(p)
+    }
+}
+
+/// Whether `climber` is the state behind `model` (its current or its kept model).
+pub fn is_state_of(climber: &Climber, model: &Chain) -> bool {
+    climber.chain() == model || climber.best_chain() == model
+}
+
+/// Starts or continues a climb on the task's training split (the Training panel's Start).
+pub(crate) fn start(app: &mut BitsApp) {
+    let (Some(chain), Some(data)) = (app.model.chain.clone(), app.data.task_data.clone()) else {
+        app.error("load data and make a model before training");
+        return;
+    };
+    if app.model.input != Input::Bits {
+        app.error(format!(
+            "bit-flip climbing feeds the model bits, and this model reads {} input: make a new model",
+            app.model.input
+        ));
+        return;
+    }
+    let settings = app.settings.training.clone();
+    let params = match settings.climb.check() {
+        Ok(p) => p,
+        Err(e) => {
+            app.error(format!("climbing options: {e}"));
+            return;
+        }
+    };
+    let mut status = "climbing…".to_string();
+    let climber = match app.training.climber.take() {
+        Some(c) if is_state_of(&c, &chain) => {
+            if c.params() != &params {
+                status = "continuing with the options the climb started with".into();
+            }
+            // The kept model may be an earlier one than the climber's current: go on from the
+            // current, as the command line's --resume does.
+            c
+        }
+        _ => match Climber::new(chain, params) {
+            Ok(c) => {
+                app.training.history = History::default();
+                c
+            }
+            Err(e) => {
+                app.error(format!("cannot climb with this model: {e}"));
+                return;
+            }
+        },
+    };
+    let run = Run::new(Method::Climb);
+    let job = Job {
+        climber,
+        data,
+        settings,
+        cancel: run.cancel.clone(),
+        pause: run.pause.clone(),
+        stop: run.stop.clone(),
+        out: app.worker.outbox(),
+    };
+    app.training.run = Some(run);
+    app.training.last_outcome = None;
+    app.status = status;
+    let out = app.worker.outbox();
+    spawn_with(
+        "bitsmnist-climb",
+        move || job.run(),
+        move |msg| out.send(Reply::Train(TrainReply::Crashed(msg))),
+    );
+}
+
+/// A climb on the worker thread.
+struct Job {
+    climber: Climber,
+    data: Arc<Dataset>,
+    settings: TrainingSettings,
+    cancel: CancelToken,
+    pause: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    out: Outbox,
+}
+
+impl Job {
+    fn run(mut self) {
+        let first = self.climber.generation();
+        let mut spent = Duration::ZERO;
+        let mut last_snapshot = Instant::now();
+        let data = Arc::clone(&self.data);
+        loop {
+            let Some(options) =
+                self.settings
+                    .options(first, spent, self.cancel.clone(), Some(&data.test))
+            else {
+                break self.finish(Ok(None));
+            };
+            let t0 = Instant::now();
+            let out = &self.out;
+            let result = self.climber.train(&data.train, &options, |p| {
+                out.send(Reply::Train(TrainReply::Generation(p.record.clone())));
+                if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
+                    last_snapshot = Instant::now();
+                    out.send(Reply::Train(TrainReply::Snapshot(
+                        p.climber.chain().clone(),
+                    )));
+                }
+                ControlFlow::Continue(())
+            });
+            spent += t0.elapsed();
+            match result {
+                Ok(o) if o.reason == StopReason::Cancelled && self.pause.load(Ordering::SeqCst) => {
+                    self.out.send(Reply::Train(TrainReply::Paused));
+                    while self.pause.load(Ordering::SeqCst) && !self.stop.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    if self.stop.load(Ordering::SeqCst) {
+                        break self.finish(Ok(Some(o)));
+                    }
+                    self.cancel.reset();
+                }
+                Ok(o) => break self.finish(Ok(Some(o))),
+                Err(e) => break self.finish(Err(e.to_string())),
+            }
+        }
+    }
+
+    fn finish(self, outcome: Result<Option<TrainOutcome>, String>) {
+        let outcome = match outcome {
+            Ok(Some(o)) => Ok(o),
+            Ok(None) => Ok(TrainOutcome {
+                reason: StopReason::TimeLimit,
+                steps: 0,
+                generation: self.climber.generation(),
+                best_fitness: self.climber.history().last().map_or(f64::NAN, |r| r.best),
+                elapsed: Duration::ZERO,
+            }),
+            Err(e) => Err(e),
+        };
+        // The more accurate on the training split of the current and the best re-scored model.
+        let model = self.climber.choose(&self.data.train).clone();
+        self.out.send(Reply::Train(TrainReply::ClimbFinished {
+            climber: Box::new(self.climber),
+            model,
+            outcome,
+        }));
+    }
+}
+
+/// Takes in the end of a climb: the kept model becomes the app's model and is evaluated.
+pub(crate) fn on_finished(
+    app: &mut BitsApp,
+    climber: Climber,
+    model: Chain,
+    outcome: Result<TrainOutcome, String>,
+) {
+    app.training.run = None;
+    let g = climber.generation();
+    app.model.set(model, format!("climbed, generation {g}"));
+    app.training.history = climber.history().clone();
+    // The genetic state describes a model this run replaced.
+    app.training.set = None;
+    let (trials, kept) = (climber.trials(), climber.accepted());
+    app.training.climber = Some(climber);
+    match outcome {
+        Ok(o) => {
+            let why = match o.reason {
+                StopReason::Generations => "generation limit",
+                StopReason::TargetFitness => "target fitness reached",
+                StopReason::NoImprovement => "no improvement",
+                StopReason::TimeLimit => "time limit",
+                StopReason::Cancelled => "stopped by the user",
+                _ => "stopped",
+            };
+            let msg = format!(
+                "climb stopped ({why}) at generation {}, objective {:.4}, {trials} flips tried, {kept} kept, {:.1} s",
+                o.generation,
+                o.best_fitness,
+                o.elapsed.as_secs_f64()
+            );
+            app.status = msg.clone();
+            app.training.last_outcome = Some(msg);
+            app.apply(crate::Command::Evaluate);
+        }
+        Err(e) => app.error(format!("climbing failed: {e}")),
+    }
+}
+
+/// The option widgets; true when "Recommended options" was clicked.
+pub(crate) fn options_ui(ui: &mut egui::Ui, s: &mut ClimbSettings) -> bool {
+    let ClimbSettings {
+        trials,
+        use_batch,
+        batch,
+        rebatch_every,
+        correct_weight,
+        margin_cap,
+        output_share,
+        rescore_every,
+        accept_ties,
+        seed,
+    } = s;
+    ui.heading("Bit-flip climbing");
+    ui.weak("Flips one random weight or bias bit at a time and keeps it unless the objective drops; flips are scored incrementally. Trains the current model on the task's whole training split (a gradient-trained model is fine-tuned).");
+    egui::Grid::new("climb-grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
+        drag(ui, "Trials per generation", trials, 1..=100_000_000, "Flip trials between two records (and two checks of the stop rules)");
+        ui.checkbox(use_batch, "Climb on batches")
+            .on_hover_text("Score flips on a seeded random batch of the training split instead of all of it");
+        ui.add_enabled(*use_batch, egui::DragValue::new(batch).range(1..=1_000_000).suffix(" examples"))
+            .on_hover_text("Examples per batch: larger batches generalise better, smaller ones climb faster");
+        ui.end_row();
+        drag(ui, "New batch every", rebatch_every, 1..=1_000_000, "Generations between fresh batches");
+        drag(ui, "Correct weight", correct_weight, 0..=1_000, "Objective: what a correctly classified example adds");
+        drag(ui, "Margin cap", margin_cap, 0..=10_000, "Objective: each example also adds its popcount margin (how much closer the right class is than the nearest other), clamped to this; 0 gives plain accuracy");
+        let l = ui.label("Output share");
+        ui.add(egui::DragValue::new(output_share).range(0.0..=1.0).speed(0.005).max_decimals(3))
+            .labelled_by(l.id)
+            .on_hover_text("Fraction of trials that flip an output-layer bit");
+        ui.end_row();
+        drag(ui, "Re-score every", rescore_every, 0..=1_000_000, "Generations between accuracy checks on the whole training split; the most accurate model is kept (0: never)");
+        ui.checkbox(accept_ties, "Accept ties")
+            .on_hover_text("Keep flips that leave the objective unchanged (a random walk on plateaus)");
+        ui.end_row();
+        drag(ui, "Climb seed", seed, 0..=u32::MAX as u64, "Every flip and batch derives from it: same seed, same run, whatever the number of threads");
+    });
+    ui.button("Recommended options")
+        .on_hover_text("The library's defaults, as `bitsmnist train --task digits` climbs")
+        .clicked()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_library_defaults_and_round_trip() {
+        let s = ClimbSettings::default();
+        assert_eq!(s.params(), ClimbParams::default().seed(1));
+        assert_eq!(ClimbSettings::from_params(&s.params()), s);
+        let bad = ClimbSettings { trials: 0, ..s };
+        assert!(bad.check().is_err());
+    }
+}
