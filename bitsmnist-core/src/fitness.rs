@@ -184,17 +184,23 @@ impl Batch {
         Self { chunks, labels }
     }
 
-    /// The metric of the model whose forward pass (bits in, scores out) is `forward`.
+    /// The chunks of examples, in order.
+    pub(crate) fn chunks(&self) -> &[BitMatrix] {
+        &self.chunks
+    }
+
+    /// The metric of the model whose forward pass (bits in, scores out) is `forward`, called
+    /// with each chunk's index and examples.
     pub(crate) fn evaluate(
         &self,
         metric: Metric,
         classes: usize,
-        mut forward: impl FnMut(&BitMatrix) -> Floats,
+        mut forward: impl FnMut(usize, &BitMatrix) -> Floats,
     ) -> f64 {
         let mut t = Tally::new(metric, classes);
         let mut start = 0;
-        for c in &self.chunks {
-            let out = forward(c);
+        for (k, c) in self.chunks.iter().enumerate() {
+            let out = forward(k, c);
             t.add(&out, &self.labels[start..start + c.rows()]);
             start += c.rows();
         }
@@ -279,7 +285,7 @@ impl Fitness {
         match &self.kind {
             Kind::Metric { metric, data } => {
                 assert_eq!(data.images().cols(), model.inputs(), "fitness: input width");
-                Batch::new(data, None).evaluate(*metric, model.outputs(), |x| {
+                Batch::new(data, None).evaluate(*metric, model.outputs(), |_, x| {
                     model.forward(Activations::Bits(x.clone())).into_scores()
                 })
             }

@@ -448,6 +448,27 @@ impl BitDense {
         self.bits_into(x, out);
     }
 
+    /// The layer restricted to the neurons `idx` (in that order) with bit outputs: their
+    /// rows, bias bits and thresholds. The genetic trainer recomputes only these when a
+    /// candidate shares its other neurons with a parent.
+    pub(crate) fn neurons(&self, idx: &[usize]) -> BitDense {
+        let mut bias = BitMatrix::zeros(1, idx.len());
+        for (k, &j) in idx.iter().enumerate() {
+            bias.set(0, k, self.bias_bit(j) == 1);
+        }
+        BitDense {
+            weights: self.weights.select_rows(idx),
+            bias,
+            output: BitOutput::Bits,
+            thresholds: self
+                .thresholds
+                .as_ref()
+                .map(|t| idx.iter().map(|&j| t[j]).collect()),
+            affine: None,
+            packed: OnceLock::new(),
+        }
+    }
+
     pub(crate) fn forward_bits_rows(&self, x: &BitMatrix) -> Activations {
         assert_eq!(x.cols(), self.inputs(), "BitDense: input width");
         let rows = x.rows();

@@ -499,3 +499,97 @@ fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
         TrainError::NotABitLayer(0)
     );
 }
+
+/// Trains `chain` for `gens` generations on all of `data`, reusing first-layer outputs or not.
+fn run_with_reuse(
+    chain: &Chain,
+    layers: &[usize],
+    params: &TrainerParams,
+    fitness: &Fitness,
+    gens: u64,
+    reuse: bool,
+) -> TrainingSet {
+    let mut set = TrainingSet::new(chain.clone(), layers, params.clone()).unwrap();
+    set.set_reuse_outputs(reuse);
+    set.run(fitness, &TrainOptions::new().generations(gens))
+        .unwrap();
+    set
+}
+
+#[test]
+fn reusing_first_layer_outputs_changes_nothing_but_the_work() {
+    let data = Dataset::embedded().for_task(&Task::digits());
+    let split = data.train.sample_shuffled(0.05, 10, 4);
+    let hidden_thresholds: Vec<i64> = (0..48).map(|j| 380 + (j % 7) * 5).collect();
+    let chains = [
+        // 784-48-10, float scores.
+        Chain::new(vec![
+            BitDense::new(784, 48).with_seed(1).into(),
+            BitDense::new(48, 10)
+                .with_seed(2)
+                .with_output(BitOutput::Float(Activation::Identity))
+                .into(),
+        ])
+        .unwrap(),
+        // Per-neuron thresholds (as gradient training exports), and a third layer.
+        Chain::new(vec![
+            BitDense::new(784, 48)
+                .with_seed(3)
+                .with_thresholds(hidden_thresholds)
+                .unwrap()
+                .into(),
+            BitDense::new(48, 20).with_seed(4).into(),
+            BitDense::new(20, 10)
+                .with_seed(5)
+                .with_output(BitOutput::Float(Activation::Sigmoid))
+                .into(),
+        ])
+        .unwrap(),
+    ];
+    let params = [
+        TrainerParams::default()
+            .population(14)
+            .elitism(3)
+            .crossover(Crossover::Neuron)
+            .mutation(Mutation::FlipK { k: 3 })
+            .seed(8),
+        TrainerParams::default()
+            .population(10)
+            .elitism(2)
+            .crossover(Crossover::Split { divisor: 2 })
+            .mutation(Mutation::FlipK { k: 2 })
+            .seed(9),
+        TrainerParams::default()
+            .population(10)
+            .elitism(2)
+            .selection(Selection::Tournament { size: 3 })
+            .crossover(Crossover::Uniform)
+            .mutation(Mutation::Flip { rate: 0.001 })
+            .seed(10),
+    ];
+    for chain in &chains {
+        let layers: Vec<usize> = (0..chain.layers().len()).collect();
+        for p in &params {
+            for fitness in [Fitness::score(&split), Fitness::mcc(&split)] {
+                let with = run_with_reuse(chain, &layers, p, &fitness, 6, true);
+                let without = run_with_reuse(chain, &layers, p, &fitness, 6, false);
+                assert_same_run(&with, &without);
+                assert_eq!(without.output_reuse().reused, 0);
+                let r = with.output_reuse();
+                assert!(r.computed > 0, "{r:?}");
+                // Elites never recompute; after generation 0 a neuron-crossover child
+                // recomputes only the (at most 3) first-layer neurons its flips touched.
+                assert!(r.reused > 0, "{p:?}: {r:?}");
+                if p.crossover == Crossover::Neuron {
+                    let bound = p.population * 48 + 6 * (p.population - p.elitism) * 3;
+                    assert!(r.computed <= bound as u64, "{r:?}");
+                }
+                assert_eq!(r.bytes, p.population * split.len() * 8);
+            }
+        }
+    }
+    // Mini-batches change the examples every generation: nothing to reuse.
+    let p = params[0].clone().batch_size(Some(100));
+    let set = run_with_reuse(&chains[0], &[0, 1], &p, &Fitness::score(&split), 3, true);
+    assert_eq!(set.output_reuse().reused, 0);
+}

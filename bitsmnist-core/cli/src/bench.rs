@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use bitsmnist_core::bits::{BitMatrix, CpuFeatures, Kernel, words_for};
 use bitsmnist_core::datasets::Dataset;
-use bitsmnist_core::genetic::{DeltaEval, Flip, Objective};
+use bitsmnist_core::fitness::Fitness;
+use bitsmnist_core::genetic::{
+    Crossover, DeltaEval, Flip, Mutation, Objective, TrainOptions, TrainerParams, TrainingSet,
+};
 use bitsmnist_core::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense, Layer};
 use rayon::prelude::*;
 
@@ -199,6 +202,13 @@ pub fn run(args: Args) -> Result<()> {
         rows(false),
         rows(true)
     );
+    let (full_gen, reuse_gen) = population_generation(&data, budget)?;
+    out!(
+        "population generation, 784x800x10, 20 candidates, neuron crossover + 16 flips, 1000 fixed examples, 1 thread: full {:.1} ms, reusing first-layer outputs {:.1} ms ({:.1}x)",
+        full_gen * 1e3,
+        reuse_gen * 1e3,
+        full_gen / reuse_gen
+    );
     let big = Layer::Bit(BitDense::new(784, 800));
     let big_f32 = Layer::Float(Dense::new(784, 800, Activation::Identity, 0));
     let c = &cases[0];
@@ -242,6 +252,9 @@ pub fn run(args: Args) -> Result<()> {
             .map(|(k, _, ns)| (k.to_string(), flips.full_ns / ns))
             .collect::<std::collections::BTreeMap<_, _>>(),
         "delta_state_bytes": flips.memory,
+        "population_generation_ms": full_gen * 1e3,
+        "population_generation_reuse_ms": reuse_gen * 1e3,
+        "population_reuse_speedup": full_gen / reuse_gen,
     });
     out!("{json}");
     Ok(())
@@ -397,4 +410,46 @@ fn flip_candidates(data: &Dataset, budget: Duration) -> Result<Flips> {
         rows,
         memory: eval.memory_bytes(),
     })
+}
+
+/// Seconds per generation of the population algorithm with neuron crossover and flip-k
+/// mutation on fixed examples, without and with the reuse of first-layer outputs, on one
+/// thread.
+fn population_generation(data: &Dataset, budget: Duration) -> Result<(f64, f64)> {
+    let examples = 1000.min(data.train.len());
+    let idx: Vec<usize> = (0..examples).collect();
+    let batch = data.train.select(&idx);
+    let fitness = Fitness::accuracy(&batch);
+    let chain = Chain::new(vec![
+        BitDense::new(784, 800).with_seed(11).into(),
+        BitDense::new(800, 10)
+            .with_seed(12)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])?;
+    let params = TrainerParams::default()
+        .population(20)
+        .elitism(4)
+        .crossover(Crossover::Neuron)
+        .mutation(Mutation::FlipK { k: 16 })
+        .seed(1);
+    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
+    let time = |reuse: bool| -> Result<f64> {
+        one.install(|| {
+            let mut set = TrainingSet::new(chain.clone(), &[0, 1], params.clone())?;
+            set.set_reuse_outputs(reuse);
+            // Generation 0 and one bred generation first, so that parents' outputs exist.
+            set.run(&fitness, &TrainOptions::new().generations(1).quiet())?;
+            let start = Instant::now();
+            let mut gens = 0u64;
+            while gens < 3 || start.elapsed() < budget {
+                set.run(&fitness, &TrainOptions::new().generations(1).quiet())?;
+                gens += 1;
+            }
+            Ok(start.elapsed().as_secs_f64() / gens as f64)
+        })
+    };
+    let full = time(false)?;
+    let reuse = time(true)?;
+    Ok((full, reuse))
 }

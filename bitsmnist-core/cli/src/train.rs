@@ -484,6 +484,15 @@ fn genetic_run(args: &Args, data: &Dataset, resumed: Option<TrainingSet>) -> Res
         test.total() - (test.accuracy() * test.total() as f64).round() as u64,
         test.total()
     );
+    let reuse = set.output_reuse();
+    let reused_share = reuse.reused as f64 / (reuse.reused + reuse.computed).max(1) as f64;
+    if reuse.reused > 0 {
+        out!(
+            "first-layer outputs reused for {:.1}% of the neurons scored ({:.1} MB held)",
+            100.0 * reused_share,
+            reuse.bytes as f64 / 1e6
+        );
+    }
     if let Some(path) = &args.out {
         ModelFile::from_training(&set)
             .with_meta(meta)
@@ -500,6 +509,8 @@ fn genetic_run(args: &Args, data: &Dataset, resumed: Option<TrainingSet>) -> Res
         "generations": outcome.generation,
         "seconds": secs,
         "generations_per_sec": gps,
+        "strategy": "population",
+        "reused_neuron_share": reused_share,
     });
     out!("{json}");
     Ok(())

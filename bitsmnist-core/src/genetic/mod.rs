@@ -56,6 +56,7 @@ mod operators;
 mod options;
 mod params;
 mod recipe;
+mod rows;
 
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -121,6 +122,18 @@ pub enum TrainError {
     InvalidState(String),
 }
 
+/// First-layer neurons computed and reused while scoring candidates, since the training set
+/// was made or loaded ([`TrainingSet::output_reuse`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutputReuse {
+    /// Neurons (times candidates) whose outputs were computed by the kernels.
+    pub computed: u64,
+    /// Neurons (times candidates) whose outputs were taken from a parent.
+    pub reused: u64,
+    /// Bytes the current population's outputs take.
+    pub bytes: usize,
+}
+
 /// A model, the bit layers being trained, the hyper-parameters and the population: the whole
 /// state of a genetic training run (serializable; see [`crate::io::ModelFile`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -138,6 +151,9 @@ pub struct TrainingSet {
     last_shrink: u64,
     elapsed_secs: f64,
     history: History,
+    /// First-layer outputs reused between generations (not saved; see [`rows`]).
+    #[serde(skip)]
+    rows: rows::RowCache,
 }
 
 impl TrainingSet {
@@ -173,6 +189,7 @@ impl TrainingSet {
             last_shrink: 0,
             elapsed_secs: 0.0,
             history: History::default(),
+            rows: rows::RowCache::default(),
         })
     }
 
@@ -233,6 +250,27 @@ impl TrainingSet {
     /// Seconds of training so far, over all runs.
     pub fn elapsed_secs(&self) -> f64 {
         self.elapsed_secs
+    }
+
+    /// Whether generations scored on the same examples (no mini-batches) reuse first-layer
+    /// outputs: a candidate's hidden bits are assembled from its parents' where its neurons
+    /// are theirs, and only the other neurons are computed (on by default). The results are
+    /// the same bits either way; turning it off is for comparisons and to free the memory.
+    pub fn set_reuse_outputs(&mut self, on: bool) {
+        self.rows.off = !on;
+        if !on {
+            self.rows.clear();
+        }
+    }
+
+    /// How much first-layer work the reuse of outputs saved (see
+    /// [`set_reuse_outputs`](Self::set_reuse_outputs)).
+    pub fn output_reuse(&self) -> OutputReuse {
+        OutputReuse {
+            computed: self.rows.computed,
+            reused: self.rows.reused,
+            bytes: self.rows.bytes(),
+        }
     }
 
     /// Whether the current population has been evaluated.
@@ -432,7 +470,7 @@ impl TrainingSet {
         let p = &self.params;
         let next = self.generation + 1;
         let (population, fitness, scale) = (&self.population, &self.fitness, self.scale);
-        let children: Vec<(Genome, f64)> = (p.elitism..p.population)
+        let children: Vec<(Genome, usize, usize)> = (p.elitism..p.population)
             .into_par_iter()
             .map(|slot| {
                 let mut rng = derive_rng(p.seed, STREAM_BREED, next, slot as u64);
@@ -440,19 +478,28 @@ impl TrainingSet {
                 let m = select(p.selection, &order, fitness, p.elitism, &mut rng);
                 let mut child = crossover(p.crossover, &population[f], &population[m], &mut rng);
                 mutate(p.mutation, scale, &mut child, &mut rng);
-                (child, fitness[f])
+                (child, f, m)
             })
             .collect();
         let mut next_pop: Vec<Genome> = order[..p.elitism]
             .iter()
             .map(|&i| self.population[i].clone())
             .collect();
+        let mut lineage: Vec<rows::Lineage> = order[..p.elitism]
+            .iter()
+            .map(|&i| rows::Lineage::Elite(i))
+            .collect();
         let mut parent_fitness = Vec::with_capacity(children.len());
-        for (c, f) in children {
+        for (c, f, m) in children {
             next_pop.push(c);
-            parent_fitness.push(f);
+            parent_fitness.push(self.fitness[f]);
+            lineage.push(rows::Lineage::Child {
+                father: f,
+                mother: m,
+            });
         }
-        self.population = next_pop;
+        let old = std::mem::replace(&mut self.population, next_pop);
+        self.rows.bred(old, lineage);
         self.fitness.clear();
         parent_fitness
     }
@@ -482,29 +529,76 @@ impl TrainingSet {
                 };
                 let slot_of = slot_of(chain, layers);
                 let classes = chain.outputs();
+                let fixed =
+                    batches.len() == 1 && !matches!(p.batch_size, Some(b) if b < data.len());
+                if fixed
+                    && self
+                        .rows
+                        .applies(chain, &slot_of, self.population.len(), data.len())
+                {
+                    // Same examples as last generation: reuse first-layer outputs.
+                    let key = (data.len(), rows::fingerprint(data));
+                    let lineage = self.rows.begin(key, self.population.len());
+                    let slot = slot_of[0].expect("checked by applies");
+                    let batch = &batches[0];
+                    let cache = &self.rows;
+                    let scored: Vec<(f64, rows::Outputs, u64, u64)> = self
+                        .population
+                        .par_iter()
+                        .zip(lineage)
+                        .map(|(genome, lin)| {
+                            let (hidden, computed, reused) =
+                                cache.outputs_for(&genome[slot], slot, lin, batch);
+                            let f = batch.evaluate(*metric, classes, |k, _| {
+                                rows::forward_after_first(
+                                    chain,
+                                    &slot_of,
+                                    genome,
+                                    hidden[k].clone(),
+                                )
+                            });
+                            (f, hidden, computed, reused)
+                        })
+                        .collect();
+                    let (mut computed, mut reused) = (0, 0);
+                    let mut outputs = Vec::with_capacity(scored.len());
+                    let mut fitness = Vec::with_capacity(scored.len());
+                    for (f, o, c, r) in scored {
+                        fitness.push(f);
+                        outputs.push(Some(o));
+                        computed += c;
+                        reused += r;
+                    }
+                    self.rows.finish(outputs, computed, reused);
+                    fitness
+                } else {
+                    self.rows.clear();
+                    self.population
+                        .par_iter()
+                        .map(|genome| {
+                            batches
+                                .iter()
+                                .map(|b| {
+                                    b.evaluate(*metric, classes, |_, x| {
+                                        forward_scores(chain, &slot_of, genome, x)
+                                    })
+                                })
+                                .sum::<f64>()
+                                / batches.len() as f64
+                        })
+                        .collect()
+                }
+            }
+            Kind::Custom(f) => {
+                self.rows.clear();
                 self.population
                     .par_iter()
                     .map(|genome| {
-                        batches
-                            .iter()
-                            .map(|b| {
-                                b.evaluate(*metric, classes, |x| {
-                                    forward_scores(chain, &slot_of, genome, x)
-                                })
-                            })
-                            .sum::<f64>()
-                            / batches.len() as f64
+                        let c = assemble(chain, layers, genome);
+                        (0..evals).map(|_| f(&c)).sum::<f64>() / evals as f64
                     })
                     .collect()
             }
-            Kind::Custom(f) => self
-                .population
-                .par_iter()
-                .map(|genome| {
-                    let c = assemble(chain, layers, genome);
-                    (0..evals).map(|_| f(&c)).sum::<f64>() / evals as f64
-                })
-                .collect(),
         };
     }
 
