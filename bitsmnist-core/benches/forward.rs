@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use bitsmnist_core::bits::{BitMatrix, Interleaved, Kernel};
 use bitsmnist_core::datasets::Dataset;
-use bitsmnist_core::layers::{Activation, Activations, BitDense, Chain, Dense};
+use bitsmnist_core::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 
@@ -89,17 +89,9 @@ fn single(c: &mut Criterion) {
 /// of the 784-800-10 model against incremental evaluation.
 fn flips(c: &mut Criterion) {
     use bitsmnist_core::genetic::{DeltaEval, Flip, Objective};
-    use bitsmnist_core::layers::BitOutput;
     let data = Dataset::embedded();
     let batch = data.train.select(&(0..1000).collect::<Vec<_>>());
-    let chain = Chain::new(vec![
-        BitDense::new(784, 800).with_seed(11).into(),
-        BitDense::new(800, 10)
-            .with_seed(12)
-            .with_output(BitOutput::Float(Activation::Identity))
-            .into(),
-    ])
-    .unwrap();
+    let chain = model_784_800_10(11);
     let mut g = c.benchmark_group("flip_candidate_784x800x10_1000_examples");
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -129,14 +121,7 @@ fn flips(c: &mut Criterion) {
             }))
         })
     });
-    let father = Chain::new(vec![
-        BitDense::new(784, 800).with_seed(13).into(),
-        BitDense::new(800, 10)
-            .with_seed(14)
-            .with_output(BitOutput::Float(Activation::Identity))
-            .into(),
-    ])
-    .unwrap();
+    let father = model_784_800_10(13);
     let father_hidden = father.layers()[0].as_bit().unwrap();
     g.bench_function("incremental_hidden_row_from_other_parent", |b| {
         b.iter(|| {
@@ -150,6 +135,18 @@ fn flips(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// A random 784-800-10 bit network with float scores, weights from `seed` and `seed + 1`.
+fn model_784_800_10(seed: u64) -> Chain {
+    Chain::new(vec![
+        BitDense::new(784, 800).with_seed(seed).into(),
+        BitDense::new(800, 10)
+            .with_seed(seed + 1)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])
+    .unwrap()
 }
 
 criterion_group!(benches, kernels, layers, single, flips);

@@ -14,6 +14,7 @@ fn random_bits(rows: usize, cols: usize, rng: &mut ChaCha8Rng) -> BitMatrix {
     m
 }
 
+#[derive(Debug)]
 struct Shape {
     inputs: usize,
     hidden: usize,
@@ -50,6 +51,53 @@ fn chain(s: &Shape, rng: &mut ChaCha8Rng) -> Chain {
     }
     layers.push(out.into());
     Chain::new(layers).unwrap()
+}
+
+/// Shapes (one or two layers, plain or per-neuron rules, every activation), batch sizes,
+/// margin caps and seeds for the property tests.
+fn cases() -> impl Strategy<Value = (Shape, usize, u32, u64)> {
+    (
+        (1usize..150, 0usize..40, 1usize..12),
+        1usize..150,
+        (any::<bool>(), any::<bool>(), 0usize..4),
+        0u32..6,
+        any::<u64>(),
+    )
+        .prop_map(
+            |((inputs, hidden, classes), examples, (thresholds, affine, a), cap, seed)| {
+                let shape = Shape {
+                    inputs,
+                    hidden,
+                    classes,
+                    thresholds,
+                    affine,
+                    activation: Activation::all()[a],
+                };
+                (shape, examples, cap, seed)
+            },
+        )
+}
+
+/// A random model of `shape`, `examples` random examples with labels, a random objective with
+/// margin cap `cap`, and the generator for what follows.
+fn case(
+    shape: &Shape,
+    examples: usize,
+    cap: u32,
+    seed: u64,
+) -> (Chain, Split, Objective, ChaCha8Rng) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let chain = chain(shape, &mut rng);
+    let images = random_bits(examples, shape.inputs, &mut rng);
+    let labels: Vec<u8> = (0..examples)
+        .map(|_| rng.random_range(0..shape.classes as u8))
+        .collect();
+    let split = Split::new(images, labels, None).unwrap();
+    let objective = Objective {
+        correct_weight: rng.random_range(0..5),
+        margin_cap: cap,
+    };
+    (chain, split, objective, rng)
 }
 
 fn random_flip(e: &DeltaEval, rng: &mut ChaCha8Rng) -> Flip {
@@ -105,26 +153,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     #[test]
     fn incremental_evaluation_equals_the_full_forward_pass(
-        inputs in 1usize..150,
-        hidden in 0usize..40,
-        classes in 1usize..12,
-        examples in 1usize..150,
-        thresholds in any::<bool>(),
-        affine in any::<bool>(),
-        activation in 0usize..4,
-        cap in 0u32..6,
-        seed in any::<u64>(),
+        (shape, examples, cap, seed) in cases(),
     ) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let shape = Shape {
-            inputs, hidden, classes, thresholds, affine,
-            activation: Activation::all()[activation],
-        };
-        let chain = chain(&shape, &mut rng);
-        let images = random_bits(examples, inputs, &mut rng);
-        let labels: Vec<u8> = (0..examples).map(|_| rng.random_range(0..classes as u8)).collect();
-        let split = Split::new(images, labels, None).unwrap();
-        let objective = Objective { correct_weight: rng.random_range(0..5), margin_cap: cap };
+        let (chain, split, objective, mut rng) = case(&shape, examples, cap, seed);
         let mut eval = DeltaEval::new(&chain, split.images(), split.labels(), objective).unwrap();
         prop_assert_eq!(eval.correct(), correct_by_forward(&chain, &split));
         check_walk(&mut eval, &split, objective, 30, seed);
@@ -208,27 +239,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
     fn whole_rows_from_crossover_equal_the_full_forward_pass(
-        inputs in 1usize..150,
-        hidden in 0usize..40,
-        classes in 1usize..12,
-        examples in 1usize..150,
-        thresholds in any::<bool>(),
-        affine in any::<bool>(),
-        activation in 0usize..4,
-        cap in 0u32..6,
-        seed in any::<u64>(),
+        (shape, examples, cap, seed) in cases(),
     ) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let shape = Shape {
-            inputs, hidden, classes, thresholds, affine,
-            activation: Activation::all()[activation],
-        };
-        let chain = chain(&shape, &mut rng);
+        let (chain, split, objective, mut rng) = case(&shape, examples, cap, seed);
         let donor = chain_like(&chain, &mut rng);
-        let images = random_bits(examples, inputs, &mut rng);
-        let labels: Vec<u8> = (0..examples).map(|_| rng.random_range(0..classes as u8)).collect();
-        let split = Split::new(images, labels, None).unwrap();
-        let objective = Objective { correct_weight: rng.random_range(0..5), margin_cap: cap };
         let mut eval = DeltaEval::new(&chain, split.images(), split.labels(), objective).unwrap();
         check_rows(&mut eval, &donor, &split, objective, seed);
         // A whole crossover child at once, restored afterwards.

@@ -9,24 +9,17 @@
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use bitsmnist_core::datasets::Dataset;
-use bitsmnist_core::genetic::{
-    CancelToken, ClimbParams, Climber, History, Objective, StopReason, TrainOutcome,
-};
+use bitsmnist_core::genetic::{ClimbParams, Climber, History, Objective, StopReason, TrainOutcome};
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::Chain;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
 use crate::app::BitsApp;
-use crate::training::{Method, Run, TrainReply, TrainingSettings, drag};
-use crate::worker::{Outbox, Reply, spawn_with};
-
-/// How often the worker sends the current model (for the Draw panel).
-const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
+use crate::training::{Control, Method, Run, TrainReply, TrainingSettings, drag};
+use crate::worker::{Reply, spawn_with};
 
 /// The persisted options of bit-flip climbing (stop rules are the genetic method's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -154,10 +147,7 @@ pub(crate) fn start(app: &mut BitsApp) {
         climber,
         data,
         settings,
-        cancel: run.cancel.clone(),
-        pause: run.pause.clone(),
-        stop: run.stop.clone(),
-        out: app.worker.outbox(),
+        control: Control::of(&run, app.worker.outbox()),
     };
     app.training.run = Some(run);
     app.training.last_outcome = None;
@@ -175,74 +165,38 @@ struct Job {
     climber: Climber,
     data: Arc<Dataset>,
     settings: TrainingSettings,
-    cancel: CancelToken,
-    pause: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-    out: Outbox,
+    control: Control,
 }
 
 impl Job {
     fn run(mut self) {
         let first = self.climber.generation();
-        let mut spent = Duration::ZERO;
-        let mut last_snapshot = Instant::now();
-        let data = Arc::clone(&self.data);
-        loop {
-            let Some(options) =
-                self.settings
-                    .options(first, spent, self.cancel.clone(), Some(&data.test))
-            else {
-                break self.finish(Ok(None));
-            };
-            let t0 = Instant::now();
-            let out = &self.out;
-            let result = self.climber.train(&data.train, &options, |p| {
-                out.send(Reply::Train(TrainReply::Generation(p.record.clone())));
-                if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
-                    last_snapshot = Instant::now();
-                    out.send(Reply::Train(TrainReply::Snapshot(
-                        p.climber.chain().clone(),
-                    )));
-                }
-                ControlFlow::Continue(())
-            });
-            spent += t0.elapsed();
-            match result {
-                Ok(o) if o.reason == StopReason::Cancelled && self.pause.load(Ordering::SeqCst) => {
-                    self.out.send(Reply::Train(TrainReply::Paused));
-                    while self.pause.load(Ordering::SeqCst) && !self.stop.load(Ordering::SeqCst) {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    if self.stop.load(Ordering::SeqCst) {
-                        break self.finish(Ok(Some(o)));
-                    }
-                    self.cancel.reset();
-                }
-                Ok(o) => break self.finish(Ok(Some(o))),
-                Err(e) => break self.finish(Err(e.to_string())),
-            }
-        }
+        let best = self.climber.history().last().map_or(f64::NAN, |r| r.best);
+        let Job {
+            climber,
+            data,
+            settings,
+            control,
+        } = &mut self;
+        let outcome = control.run_pausable(settings, first, best, &data.test, |options| {
+            climber
+                .train(&data.train, options, |p| {
+                    control.progress(p.record, || p.climber.chain().clone());
+                    ControlFlow::Continue(())
+                })
+                .map_err(|e| e.to_string())
+        });
+        self.finish(outcome)
     }
 
-    fn finish(self, outcome: Result<Option<TrainOutcome>, String>) {
-        let outcome = match outcome {
-            Ok(Some(o)) => Ok(o),
-            Ok(None) => Ok(TrainOutcome {
-                reason: StopReason::TimeLimit,
-                steps: 0,
-                generation: self.climber.generation(),
-                best_fitness: self.climber.history().last().map_or(f64::NAN, |r| r.best),
-                elapsed: Duration::ZERO,
-            }),
-            Err(e) => Err(e),
-        };
+    fn finish(self, outcome: Result<TrainOutcome, String>) {
         // The more accurate on the training split of the current and the best re-scored model.
         let model = self.climber.choose(&self.data.train).clone();
-        self.out.send(Reply::Train(TrainReply::ClimbFinished {
+        self.control.send(TrainReply::ClimbFinished {
             climber: Box::new(self.climber),
             model,
             outcome,
-        }));
+        });
     }
 }
 

@@ -675,10 +675,7 @@ fn start(app: &mut BitsApp) {
         fitness,
         settings,
         test,
-        cancel: run.cancel.clone(),
-        pause: run.pause.clone(),
-        stop: run.stop.clone(),
-        out: app.worker.outbox(),
+        control: Control::of(&run, app.worker.outbox()),
     };
     app.training.run = Some(run);
     app.training.last_outcome = None;
@@ -703,40 +700,60 @@ pub fn is_gradient_trained(chain: &Chain) -> bool {
         .any(|l| l.thresholds().is_some() || l.affine().is_some())
 }
 
-/// A run on the worker thread.
-struct Job {
-    set: TrainingSet,
-    fitness: Fitness,
-    settings: TrainingSettings,
-    test: Arc<Split>,
+/// What a worker shares with its [`Run`] and the window: cancellation, the Pause and Stop
+/// flags, and the channel.
+pub(crate) struct Control {
     cancel: CancelToken,
     pause: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     out: Outbox,
+    last_snapshot: std::cell::Cell<Instant>,
 }
 
-impl Job {
-    fn run(mut self) {
-        let first = self.set.generation();
+impl Control {
+    /// The worker's side of `run`.
+    pub(crate) fn of(run: &Run, out: Outbox) -> Self {
+        Self {
+            cancel: run.cancel.clone(),
+            pause: run.pause.clone(),
+            stop: run.stop.clone(),
+            out,
+            last_snapshot: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    /// The run loop of the generation-based methods (genetic, climbing): calls `step` — one
+    /// call of the trainer's own loop under `settings`' stop rules, for a run that started at
+    /// generation `first` — until a rule or Stop ends it. Pause cancels the call after the
+    /// current generation; the worker then waits, and Resume calls `step` again, which goes
+    /// on exactly where it stopped. `best` is the best fitness before the run, reported if
+    /// the time limit is used up before the first call.
+    pub(crate) fn run_pausable(
+        &self,
+        settings: &TrainingSettings,
+        first: u64,
+        best: f64,
+        test: &Split,
+        mut step: impl FnMut(&TrainOptions) -> Result<TrainOutcome, String>,
+    ) -> Result<TrainOutcome, String> {
         let mut spent = Duration::ZERO;
-        let mut last_snapshot = Instant::now();
+        let mut last = TrainOutcome {
+            reason: StopReason::TimeLimit,
+            steps: 0,
+            generation: first,
+            best_fitness: best,
+            elapsed: Duration::ZERO,
+        };
         loop {
-            let Some(options) =
-                self.settings
-                    .options(first, spent, self.cancel.clone(), Some(&self.test))
+            let Some(options) = settings.options(first, spent, self.cancel.clone(), Some(test))
             else {
-                break self.finish(Ok(None));
+                return Ok(TrainOutcome {
+                    reason: StopReason::TimeLimit,
+                    ..last
+                });
             };
             let t0 = Instant::now();
-            let out = &self.out;
-            let result = self.set.train(&self.fitness, &options, |p| {
-                out.send(Reply::Train(TrainReply::Generation(p.record.clone())));
-                if last_snapshot.elapsed() >= SNAPSHOT_EVERY {
-                    last_snapshot = Instant::now();
-                    out.send(Reply::Train(TrainReply::Snapshot(p.set.best_chain())));
-                }
-                ControlFlow::Continue(())
-            });
+            let result = step(&options);
             spent += t0.elapsed();
             match result {
                 Ok(o) if o.reason == StopReason::Cancelled && self.pause.load(Ordering::SeqCst) => {
@@ -745,32 +762,68 @@ impl Job {
                         std::thread::sleep(Duration::from_millis(20));
                     }
                     if self.stop.load(Ordering::SeqCst) {
-                        break self.finish(Ok(Some(o)));
+                        return Ok(o);
                     }
                     self.cancel.reset();
+                    last = o;
                 }
-                Ok(o) => break self.finish(Ok(Some(o))),
-                Err(e) => break self.finish(Err(e.to_string())),
+                other => return other,
             }
         }
     }
 
-    fn finish(self, outcome: Result<Option<TrainOutcome>, String>) {
-        let outcome = match outcome {
-            Ok(Some(o)) => Ok(o),
-            Ok(None) => Ok(TrainOutcome {
-                reason: StopReason::TimeLimit,
-                steps: 0,
-                generation: self.set.generation(),
-                best_fitness: self.set.best().map_or(f64::NAN, |b| b.1),
-                elapsed: Duration::ZERO,
-            }),
-            Err(e) => Err(e),
-        };
-        self.out.send(Reply::Train(TrainReply::Finished {
+    /// Sends a generation's record and, at most every [`SNAPSHOT_EVERY`], the model `model`
+    /// gives (for the Draw panel).
+    pub(crate) fn progress(&self, record: &GenerationRecord, model: impl FnOnce() -> Chain) {
+        self.out
+            .send(Reply::Train(TrainReply::Generation(record.clone())));
+        if self.last_snapshot.get().elapsed() >= SNAPSHOT_EVERY {
+            self.last_snapshot.set(Instant::now());
+            self.out.send(Reply::Train(TrainReply::Snapshot(model())));
+        }
+    }
+
+    /// Sends the run's end.
+    pub(crate) fn send(&self, reply: TrainReply) {
+        self.out.send(Reply::Train(reply));
+    }
+}
+
+/// A run on the worker thread.
+struct Job {
+    set: TrainingSet,
+    fitness: Fitness,
+    settings: TrainingSettings,
+    test: Arc<Split>,
+    control: Control,
+}
+
+impl Job {
+    fn run(mut self) {
+        let first = self.set.generation();
+        let best = self.set.best().map_or(f64::NAN, |b| b.1);
+        let Job {
+            set,
+            fitness,
+            settings,
+            test,
+            control,
+        } = &mut self;
+        let outcome = control.run_pausable(settings, first, best, test, |options| {
+            set.train(fitness, options, |p| {
+                control.progress(p.record, || p.set.best_chain());
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| e.to_string())
+        });
+        self.finish(outcome)
+    }
+
+    fn finish(self, outcome: Result<TrainOutcome, String>) {
+        self.control.send(TrainReply::Finished {
             set: Box::new(self.set),
             outcome,
-        }));
+        });
     }
 }
 

@@ -50,6 +50,23 @@ fn click_menu(h: &mut Harness<'_, BitsApp>, item: &str) {
     h.run_ok();
 }
 
+/// Pauses a running run, resumes it, lets it go two more generations and stops it; returns
+/// the generations recorded at the pause.
+fn pause_resume_stop(h: &mut Harness<'_, BitsApp>) -> usize {
+    h.get_by_label("Pause").click();
+    run_until(h, "the pause", |a| {
+        a.training.run.as_ref().is_some_and(|r| r.paused)
+    });
+    let at_pause = h.state().training.history.len();
+    h.get_by_label("Resume").click();
+    run_until(h, "more generations", |a| {
+        a.training.history.len() >= at_pause + 2
+    });
+    h.get_by_label("Stop").click();
+    run_until(h, "the stop", |a| !a.training.is_running());
+    at_pause
+}
+
 fn train_a_little(h: &mut Harness<'_, BitsApp>) {
     h.get_by_label("Training").click();
     h.run_ok();
@@ -72,17 +89,7 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
     assert!(recs.iter().all(|r| r.best >= r.mean && r.mean >= r.worst));
     assert!(recs.iter().any(|r| r.validation_accuracy.is_some()));
 
-    h.get_by_label("Pause").click();
-    run_until(&mut h, "the pause", |a| {
-        a.training.run.as_ref().is_some_and(|r| r.paused)
-    });
-    let at_pause = h.state().training.history.len();
-    h.get_by_label("Resume").click();
-    run_until(&mut h, "more generations", |a| {
-        a.training.history.len() >= at_pause + 2
-    });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    pause_resume_stop(&mut h);
     let app = h.state();
     assert!(app.errors.is_empty(), "{:?}", app.errors);
     assert!(
@@ -552,17 +559,7 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     });
     h.get_by_label("Fitness per generation");
     h.get_by_label_contains("generations/s");
-    h.get_by_label("Pause").click();
-    run_until(&mut h, "the pause", |a| {
-        a.training.run.as_ref().is_some_and(|r| r.paused)
-    });
-    let at_pause = h.state().training.history.len();
-    h.get_by_label("Resume").click();
-    run_until(&mut h, "more generations", |a| {
-        a.training.history.len() >= at_pause + 2
-    });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    let at_pause = pause_resume_stop(&mut h);
     let app = h.state();
     assert!(app.errors.is_empty(), "{:?}", app.errors);
     assert!(

@@ -279,13 +279,7 @@ fn flip_candidates(data: &Dataset, budget: Duration) -> Result<Flips> {
     let examples = 1000.min(data.train.len());
     let idx: Vec<usize> = (0..examples).collect();
     let batch = data.train.select(&idx);
-    let chain = Chain::new(vec![
-        BitDense::new(784, 800).with_seed(11).into(),
-        BitDense::new(800, 10)
-            .with_seed(12)
-            .with_output(BitOutput::Float(Activation::Identity))
-            .into(),
-    ])?;
+    let chain = model_784_800_10(11)?;
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let labels = batch.labels();
     let full = one.install(|| {
@@ -349,13 +343,7 @@ fn flip_candidates(data: &Dataset, budget: Duration) -> Result<Flips> {
     }
     // Crossover children: the current network with `k` hidden neurons (rows and biases) of
     // another parent, scored and put back.
-    let father = Chain::new(vec![
-        BitDense::new(784, 800).with_seed(13).into(),
-        BitDense::new(800, 10)
-            .with_seed(14)
-            .with_output(BitOutput::Float(Activation::Identity))
-            .into(),
-    ])?;
+    let father = model_784_800_10(13)?;
     // A parent from the same lineage: every hidden row 8 flips away from the current one.
     let mut sibling = chain.clone();
     if let Some(h) = sibling.layer_mut(0).as_bit_mut() {
@@ -420,13 +408,7 @@ fn population_generation(data: &Dataset, budget: Duration) -> Result<(f64, f64)>
     let idx: Vec<usize> = (0..examples).collect();
     let batch = data.train.select(&idx);
     let fitness = Fitness::accuracy(&batch);
-    let chain = Chain::new(vec![
-        BitDense::new(784, 800).with_seed(11).into(),
-        BitDense::new(800, 10)
-            .with_seed(12)
-            .with_output(BitOutput::Float(Activation::Identity))
-            .into(),
-    ])?;
+    let chain = model_784_800_10(11)?;
     let params = TrainerParams::default()
         .population(20)
         .elitism(4)
@@ -452,4 +434,15 @@ fn population_generation(data: &Dataset, budget: Duration) -> Result<(f64, f64)>
     let full = time(false)?;
     let reuse = time(true)?;
     Ok((full, reuse))
+}
+
+/// A random 784-800-10 bit network with float scores, weights from `seed` and `seed + 1`.
+fn model_784_800_10(seed: u64) -> Result<Chain> {
+    Ok(Chain::new(vec![
+        BitDense::new(784, 800).with_seed(seed).into(),
+        BitDense::new(800, 10)
+            .with_seed(seed + 1)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])?)
 }
