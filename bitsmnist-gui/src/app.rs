@@ -238,6 +238,9 @@ pub struct BitsApp {
     pub file_picker: FilePicker,
     /// Frame-time measurement (`--measure`).
     pub measure: Option<Measure>,
+    /// A model file to open once the data are loaded (`bitsmnist-gui FILE.bin`, as a file
+    /// manager's "Open with" passes it).
+    pub open_at_start: Option<std::path::PathBuf>,
     /// Background jobs.
     pub worker: Worker,
 }
@@ -269,6 +272,7 @@ impl BitsApp {
             current_file: None,
             file_picker,
             measure: None,
+            open_at_start: None,
             worker: Worker::default(),
         }
     }
@@ -352,11 +356,17 @@ impl BitsApp {
             commands.extend(self.panel(ui));
         });
 
+        if self.data_ready()
+            && let Some(p) = self.open_at_start.take()
+        {
+            commands.push(Command::Open(Some(p)));
+        }
         for c in commands {
             self.apply(c);
         }
         if self.measure.is_some() {
-            let ready = self.data_ready() && self.model.chain.is_some();
+            let ready =
+                self.data_ready() && self.model.chain.is_some() && self.open_at_start.is_none();
             if let Some(m) = self
                 .measure
                 .as_mut()

@@ -7,9 +7,14 @@ use eframe::egui;
 
 fn main() -> eframe::Result {
     let started = std::time::Instant::now();
-    // `--measure`: print start-up time and frame times to stderr, train at once, repaint
-    // continuously (see README "Desktop app").
+    // `bitsmnist-gui [--measure] [FILE.bin]`. `--measure`: print start-up time and frame
+    // times to stderr, train at once, repaint continuously (see README "Desktop app").
     let measure = std::env::args().any(|a| a == "--measure");
+    // A model file to open, as a file manager's "Open with" passes it.
+    let file = std::env::args_os()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with("--"))
+        .map(std::path::PathBuf::from);
     // Training keeps every core busy; its threads yield to the window's so that frames are
     // drawn on time, and still take all the idle time.
     if let Err(e) = rayon::ThreadPoolBuilder::new()
@@ -32,6 +37,7 @@ fn main() -> eframe::Result {
         options,
         Box::new(move |cc| {
             let mut app = BitsApp::new(cc);
+            app.open_at_start = file;
             if measure {
                 app.measure = Some(Measure::new(started));
             }

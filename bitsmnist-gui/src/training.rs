@@ -498,7 +498,19 @@ impl TrainingState {
 pub fn on_reply(app: &mut BitsApp, reply: TrainReply) {
     match reply {
         TrainReply::Generation(rec) => {
-            app.status = format!("{rec}");
+            let climbing = app
+                .training
+                .run
+                .as_ref()
+                .is_some_and(|r| r.method == Method::Climb);
+            app.status = if climbing {
+                format!(
+                    "gen {}  objective {:.6}  {:.1} gen/s  {:.1} s",
+                    rec.generation, rec.best, rec.generations_per_sec, rec.elapsed_secs
+                )
+            } else {
+                format!("{rec}")
+            };
             app.training.history.records.push(rec);
         }
         TrainReply::Snapshot(chain) => {
@@ -1053,10 +1065,14 @@ pub fn ui(
             gradient::figures(ui, gradient_history, run.is_some());
         } else if let Some(rec) = history.last() {
             ui.separator();
-            ui.label(format!(
-                "generation {}   best {:.4}   mean {:.4}   worst {:.4}",
-                rec.generation, rec.best, rec.mean, rec.worst
-            ));
+            ui.label(if method == Method::Climb {
+                format!("generation {}   objective {:.4}", rec.generation, rec.best)
+            } else {
+                format!(
+                    "generation {}   best {:.4}   mean {:.4}   worst {:.4}",
+                    rec.generation, rec.best, rec.mean, rec.worst
+                )
+            });
             if run.as_ref().is_some_and(|r| !r.paused) {
                 ui.strong(format!("{:.1} generations/s", rec.generations_per_sec));
             }
@@ -1075,9 +1091,9 @@ pub fn ui(
         ui.label(o.as_str());
     }
     match method {
-        Method::Genetic => plots(ui, history),
+        Method::Genetic => plots(ui, history, method),
         Method::Gradient => gradient::plots(ui, gradient_history),
-        Method::Climb => plots(ui, history),
+        Method::Climb => plots(ui, history, method),
     }
     commands
 }
@@ -1120,7 +1136,9 @@ fn thin(points: impl ExactSizeIterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
     v
 }
 
-fn plots(ui: &mut egui::Ui, history: &History) {
+/// The fitness and test-accuracy plots of a generation-based run. A climb has one model, so
+/// its records' best, mean and worst are one value: its objective.
+fn plots(ui: &mut egui::Ui, history: &History, method: Method) {
     let recs = &history.records;
     let line = |name: &str, f: fn(&GenerationRecord) -> f64| {
         Line::new(
@@ -1130,18 +1148,31 @@ fn plots(ui: &mut egui::Ui, history: &History) {
     };
     let height = ((ui.available_height() - 30.0) / 2.0).max(120.0);
     let link = ui.make_persistent_id("training-plots");
-    ui.label("Fitness per generation");
+    let climb = method == Method::Climb;
+    ui.label(if climb {
+        "Objective per generation (fraction of its maximum, on the current batch)"
+    } else {
+        "Fitness per generation"
+    });
     Plot::new("fitness")
         .height(height)
         .legend(Legend::default())
         .x_axis_label("generation")
         .link_axis(link, [true, false])
         .show(ui, |p| {
-            p.line(line("best", |r| r.best));
-            p.line(line("mean", |r| r.mean));
-            p.line(line("worst", |r| r.worst));
+            if climb {
+                p.line(line("objective", |r| r.best));
+            } else {
+                p.line(line("best", |r| r.best));
+                p.line(line("mean", |r| r.mean));
+                p.line(line("worst", |r| r.worst));
+            }
         });
-    ui.label("Test accuracy (%) of the best candidate");
+    ui.label(if climb {
+        "Test accuracy (%) of the model"
+    } else {
+        "Test accuracy (%) of the best candidate"
+    });
     let acc: Vec<[f64; 2]> = recs
         .iter()
         .filter_map(|r| {

@@ -557,7 +557,8 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     run_until(&mut h, "three generations", |a| {
         a.training.history.len() >= 3
     });
-    h.get_by_label("Fitness per generation");
+    h.get_by_label_contains("Objective per generation");
+    h.get_by_label("Test accuracy (%) of the model");
     h.get_by_label_contains("generations/s");
     let at_pause = pause_resume_stop(&mut h);
     let app = h.state();
@@ -653,4 +654,47 @@ fn climbing_a_model_with_bit_outputs_is_an_error_and_the_app_stays_usable() {
     run_until(&mut h, "the stop", |a| !a.training.is_running());
     assert_eq!(h.state().errors.len(), 1);
     assert!(h.state().training.climber.is_some());
+}
+
+#[test]
+fn a_file_given_at_start_opens_once_the_data_are_loaded() {
+    // A ten-digit climb made by the library, as `bitsmnist train --task digits` saves it.
+    let data = Dataset::embedded().for_task(&Task::digits());
+    let chain = Chain::new(vec![
+        BitDense::new(784, 32).with_seed(1).into(),
+        BitDense::new(32, 10)
+            .with_seed(2)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])
+    .unwrap();
+    let params = bitsmnist_core::genetic::ClimbParams::default()
+        .trials_per_generation(500)
+        .batch_size(Some(300))
+        .seed(3);
+    let mut climber = bitsmnist_core::genetic::Climber::new(chain, params).unwrap();
+    climber
+        .run(&data.train, &TrainOptions::new().generations(2))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("climb-from-library.bin");
+    ModelFile::from_climber(&climber)
+        .with_meta(Metadata::now().with_task(&Task::digits()))
+        .save(&path)
+        .unwrap();
+
+    let mut h = harness(quick_settings(), None);
+    h.state_mut().open_at_start = Some(path.clone());
+    ready(&mut h);
+    run_until(&mut h, "the file", |a| a.open_at_start.is_none());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert_eq!(app.model.chain.as_ref(), Some(climber.chain()));
+    assert_eq!(app.data.task, Some(Task::digits()));
+    assert_eq!(app.settings.training.method, Method::Climb);
+    assert_eq!(app.training.history.len(), 3);
+    assert_eq!(
+        app.training.climber.as_ref().unwrap().generation(),
+        climber.generation()
+    );
 }
