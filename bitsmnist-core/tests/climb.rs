@@ -1,7 +1,8 @@
 //! Bit-flip hill climbing and ensembles on the embedded digits.
 
 use bitsmnist_core::genetic::{
-    ClimbError, ClimbParams, Climber, DeltaError, EnsembleError, Objective, TrainOptions, merge,
+    ClimbEnsemble, ClimbError, ClimbParams, Climber, DeltaError, EnsembleError, Objective,
+    TrainOptions, merge,
 };
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Activations;
@@ -181,4 +182,55 @@ fn a_merged_ensemble_predicts_the_summed_distance_vote() {
         merge(&[members[0].clone(), other]).unwrap_err(),
         EnsembleError::Mismatch(1)
     );
+}
+
+#[test]
+fn an_ensemble_climbs_its_members_side_by_side_alike_on_any_thread_count() {
+    let data = digits();
+    let out = BitOutput::Float(Activation::Identity);
+    let run = |threads: usize| {
+        in_pool(threads, || {
+            let mut e = ClimbEnsemble::random(784, 24, 10, out, &params(), 3, 5).unwrap();
+            let seen = std::sync::Mutex::new(Vec::new());
+            let outcomes = e
+                .train(&data.train, &TrainOptions::new().generations(4), |m, p| {
+                    seen.lock().unwrap().push((m, p.record.generation));
+                    std::ops::ControlFlow::Continue(())
+                })
+                .unwrap();
+            let mut seen = seen.into_inner().unwrap();
+            seen.sort_unstable();
+            (e, outcomes, seen)
+        })
+    };
+    let (one, outcomes, seen) = run(1);
+    let (two, _, _) = run(2);
+    assert_eq!(outcomes.len(), 3);
+    assert!(outcomes.iter().all(|o| o.generation == 4));
+    // Every member reports generations 0 to 4.
+    let expected: Vec<(usize, u64)> = (0..3).flat_map(|m| (0..5).map(move |g| (m, g))).collect();
+    assert_eq!(seen, expected);
+    // Members differ, and each is the same whatever the thread count.
+    let chains: Vec<&Chain> = one.members().iter().map(|c| c.chain()).collect();
+    assert_ne!(chains[0], chains[1]);
+    for (a, b) in one.members().iter().zip(two.members()) {
+        assert_eq!(a.chain(), b.chain());
+    }
+    assert_eq!(one.trials(), 3 * 4 * params().trials_per_generation);
+    // The model is the members' chosen networks merged.
+    let chosen: Vec<Chain> = one
+        .members()
+        .iter()
+        .map(|c| c.choose(&data.train).clone())
+        .collect();
+    let model = one.model(&data.train).unwrap();
+    assert_eq!(model, merge(&chosen).unwrap());
+    assert_eq!(model, two.model(&data.train).unwrap());
+    // A single member is kept as it is.
+    let single = ClimbEnsemble::new(vec![one.members()[0].clone()]).unwrap();
+    assert_eq!(single.model(&data.train).unwrap(), chosen[0]);
+    assert!(matches!(
+        ClimbEnsemble::new(Vec::new()),
+        Err(EnsembleError::Empty)
+    ));
 }

@@ -9,14 +9,13 @@ use anyhow::{Context, Result, bail};
 use bitsmnist_core::datasets::{Dataset, Task};
 use bitsmnist_core::fitness::{Fitness, Metric};
 use bitsmnist_core::genetic::{
-    self as ga, Adaptation, ClimbParams, Climber, Crossover, Mutation, Objective, Recipe,
-    Selection, Strategy, TrainingSet,
+    self as ga, Adaptation, ClimbEnsemble, ClimbParams, Climber, Crossover, Mutation, Objective,
+    Recipe, Selection, Strategy, TrainingSet,
 };
 use bitsmnist_core::gradient::{self, GradientParams, Input, Schedule, TrainOptions, Trainer};
 use bitsmnist_core::io::{Metadata, ModelFile};
 use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain};
 use bitsmnist_core::statistics::{self, ConfusionMatrix};
-use rayon::prelude::*;
 
 use crate::data::DataOptions;
 
@@ -579,7 +578,7 @@ fn climb_params(args: &Args, recipe: &Recipe) -> Result<(ClimbParams, usize)> {
 fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climber>) -> Result<()> {
     let (params, mut members) = climb_params(args, recipe)?;
     let classes = data.classes();
-    let mut climbers = match resumed {
+    let climbers = match resumed {
         Some(c) => {
             if args.ensemble.is_some_and(|m| m > 1) {
                 bail!("--resume continues one network; --ensemble cannot be combined with it");
@@ -607,22 +606,21 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
                 Some(o) => output_kind(o)?,
                 None => recipe.output,
             };
-            (0..members as u64)
-                .map(|m| {
-                    // Members differ in their starting weights, flips and batches.
-                    let seed = args.seed.wrapping_add(m * 1000);
-                    let chain = Chain::new(vec![
-                        BitDense::new(data.pixels(), hidden).with_seed(seed).into(),
-                        BitDense::new(hidden, classes)
-                            .with_seed(seed + 100)
-                            .with_output(output)
-                            .into(),
-                    ])?;
-                    Climber::new(chain, params.clone().seed(seed)).map_err(anyhow::Error::from)
-                })
-                .collect::<Result<Vec<_>>>()?
+            // Members differ in their starting weights, flips and batches.
+            ClimbEnsemble::random(
+                data.pixels(),
+                hidden,
+                classes,
+                output,
+                &params,
+                members,
+                args.seed,
+            )?
+            .into_members()
         }
     };
+    let mut ensemble = ClimbEnsemble::new(climbers)?;
+    let climbers = ensemble.members();
     let first = climbers[0].chain();
     if first.inputs() != data.pixels() || first.outputs() != classes {
         bail!(
@@ -651,9 +649,8 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
         None => None,
     };
     // Members beyond the thread count train in turns; the budget is for the whole run.
-    let waves = members.div_ceil(rayon::current_num_threads()).max(1);
     if let Some(l) = limit {
-        opts = opts.time_limit(l / waves as u32);
+        opts = opts.time_limit(l);
     }
     if args.validate_every > 0 {
         opts = opts.validate_on(&data.test, args.validate_every);
@@ -699,56 +696,43 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
     let start = Instant::now();
     let checkpoint_error = std::sync::Mutex::new(None);
     let trials = p.trials_per_generation;
-    let outcomes = climbers
-        .par_iter_mut()
-        .enumerate()
-        .map(|(m, c)| {
-            c.train(&data.train, &opts, |p| {
-                if m > 0 {
-                    return ControlFlow::Continue(());
-                }
-                let r = p.record;
-                bar.set_position(start.elapsed().as_secs());
-                bar.set_message(format!(
-                    "gen {} fitness {:.4} ({:.0} flips/s, {} kept){}",
-                    r.generation,
-                    r.best,
-                    r.generations_per_sec * trials as f64,
-                    p.climber.accepted(),
-                    r.validation_accuracy
-                        .map(|a| format!(" test acc {:.2}%", a * 100.0))
-                        .unwrap_or_default()
-                ));
-                if let (Some(every), Some(path), 1) = (args.checkpoint_every, &args.out, members)
-                    && every > 0
-                    && r.generation.is_multiple_of(every)
-                    && let Err(e) = ModelFile::from_climber(p.climber)
-                        .with_meta(meta.clone())
-                        .save(path)
-                {
-                    *checkpoint_error.lock().expect("not poisoned") = Some(e);
-                    return ControlFlow::Break(());
-                }
-                ControlFlow::Continue(())
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let outcomes = ensemble.train(&data.train, &opts, |m, p| {
+        if m > 0 {
+            return ControlFlow::Continue(());
+        }
+        let r = p.record;
+        bar.set_position(start.elapsed().as_secs());
+        bar.set_message(format!(
+            "gen {} fitness {:.4} ({:.0} flips/s, {} kept){}",
+            r.generation,
+            r.best,
+            r.generations_per_sec * trials as f64,
+            p.climber.accepted(),
+            r.validation_accuracy
+                .map(|a| format!(" test acc {:.2}%", a * 100.0))
+                .unwrap_or_default()
+        ));
+        if let (Some(every), Some(path), 1) = (args.checkpoint_every, &args.out, members)
+            && every > 0
+            && r.generation.is_multiple_of(every)
+            && let Err(e) = ModelFile::from_climber(p.climber)
+                .with_meta(meta.clone())
+                .save(path)
+        {
+            *checkpoint_error.lock().expect("not poisoned") = Some(e);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    let climbers = ensemble.members();
     bar.finish_and_clear();
     if let Some(e) = checkpoint_error.into_inner().expect("not poisoned") {
         return Err(e).context("writing a checkpoint");
     }
     let secs = start.elapsed().as_secs_f64();
     // Each network as the more accurate on the training digits of its last state and its
-    // best re-scored one.
-    let chosen: Vec<Chain> = climbers
-        .iter()
-        .map(|c| c.choose(&data.train).clone())
-        .collect();
-    let model = if members == 1 {
-        chosen[0].clone()
-    } else {
-        ga::merge(&chosen)?
-    };
+    // best re-scored one, merged.
+    let model = ensemble.model(&data.train)?;
     let train = ConfusionMatrix::evaluate(&model, &data.train);
     let test = ConfusionMatrix::evaluate(&model, &data.test);
     let flips: u64 = outcomes.iter().map(|o| o.steps).sum::<u64>() * trials;
@@ -762,10 +746,10 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
         climbers[0].memory_bytes() as f64 / 1e6
     );
     if members > 1 {
-        for (m, c) in chosen.iter().enumerate() {
+        for (m, c) in climbers.iter().enumerate() {
             out!(
                 "member {m}: test accuracy {:.2}%",
-                statistics::accuracy(c, &data.test) * 100.0
+                statistics::accuracy(c.choose(&data.train), &data.test) * 100.0
             );
         }
     }

@@ -11,6 +11,13 @@
 //! fires: a class's weight on it is 0 (a disagreement, distance 1) exactly when that member's
 //! bias bit for the class is 1.
 
+use std::ops::ControlFlow;
+
+use rayon::prelude::*;
+
+use super::climb::{ClimbError, ClimbParams, ClimbProgress, Climber};
+use super::options::{TrainOptions, TrainOutcome};
+use crate::datasets::Split;
 use crate::layers::{Activation, BitDense, BitOutput, Chain};
 
 /// Why networks cannot be merged.
@@ -97,4 +104,142 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
     }
     let hidden = hidden.with_thresholds(thresholds).expect("one per neuron");
     Ok(Chain::new(vec![hidden.into(), output.into()]).expect("widths match"))
+}
+
+/// Several networks climbed side by side, one per thread, and kept as one model by [`merge`]:
+/// the loop the command line's `--ensemble N`, notebooks and the desktop app share.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use bitsmnist_core::prelude::*;
+/// use bitsmnist_core::genetic::{ClimbEnsemble, ClimbParams, TrainOptions};
+///
+/// let data = Dataset::embedded().for_task(&Task::digits());
+/// let params = ClimbParams::default().trials_per_generation(500).batch_size(Some(500));
+/// let out = BitOutput::Float(Activation::Identity);
+/// let mut ensemble = ClimbEnsemble::random(784, 32, 10, out, &params, 2, 7).unwrap();
+/// ensemble
+///     .train(&data.train, &TrainOptions::new().generations(3), |_, _| ControlFlow::Continue(()))
+///     .unwrap();
+/// let model = ensemble.model(&data.train).unwrap();
+/// assert_eq!(model.layers()[0].outputs(), 2 * 32 + 2);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClimbEnsemble {
+    members: Vec<Climber>,
+}
+
+impl ClimbEnsemble {
+    /// An ensemble of these climbers (at least one, all with the same inputs and classes).
+    pub fn new(members: Vec<Climber>) -> Result<Self, EnsembleError> {
+        let first = members.first().ok_or(EnsembleError::Empty)?.chain();
+        let shape = (first.inputs(), first.outputs());
+        if let Some(m) = members
+            .iter()
+            .position(|c| (c.chain().inputs(), c.chain().outputs()) != shape)
+        {
+            return Err(EnsembleError::Mismatch(m));
+        }
+        Ok(Self { members })
+    }
+
+    /// `members` random `inputs -> hidden -> classes` networks with output rule `output`.
+    /// Member `m` uses the seed `seed + 1000 m` for its hidden weights (its output weights
+    /// `+ 100`) and for its climb, so members differ in their weights, flips and batches.
+    pub fn random(
+        inputs: usize,
+        hidden: usize,
+        classes: usize,
+        output: BitOutput,
+        params: &ClimbParams,
+        members: usize,
+        seed: u64,
+    ) -> Result<Self, ClimbError> {
+        let climbers = (0..members.max(1) as u64)
+            .map(|m| {
+                let seed = seed.wrapping_add(m * 1000);
+                let chain = Chain::new(vec![
+                    BitDense::new(inputs, hidden).with_seed(seed).into(),
+                    BitDense::new(hidden, classes)
+                        .with_seed(seed.wrapping_add(100))
+                        .with_output(output)
+                        .into(),
+                ])
+                .map_err(|e| ClimbError::Params(e.to_string()))?;
+                Climber::new(chain, params.clone().seed(seed))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { members: climbers })
+    }
+
+    /// The members.
+    pub fn members(&self) -> &[Climber] {
+        &self.members
+    }
+
+    /// The members, to save or continue one alone.
+    pub fn into_members(self) -> Vec<Climber> {
+        self.members
+    }
+
+    /// Flip trials of all members.
+    pub fn trials(&self) -> u64 {
+        self.members.iter().map(Climber::trials).sum()
+    }
+
+    /// Flips kept by all members.
+    pub fn accepted(&self) -> u64 {
+        self.members.iter().map(Climber::accepted).sum()
+    }
+
+    /// Trains every member on `data` under `options`, in parallel (members beyond the thread
+    /// count in turns, sharing `options`' time limit); `callback` gets each generation of each
+    /// member with its index, and breaking stops that member. One outcome per member.
+    pub fn train<F>(
+        &mut self,
+        data: &Split,
+        options: &TrainOptions,
+        callback: F,
+    ) -> Result<Vec<TrainOutcome>, ClimbError>
+    where
+        F: Fn(usize, &ClimbProgress<'_>) -> ControlFlow<()> + Sync,
+    {
+        let waves = self
+            .members
+            .len()
+            .div_ceil(rayon::current_num_threads())
+            .max(1);
+        let mut opts = options.clone();
+        if let Some(l) = opts.time_limit {
+            opts.time_limit = Some(l / waves as u32);
+        }
+        // Progress lines from the first member only.
+        let quiet = TrainOptions {
+            print_every: None,
+            ..opts.clone()
+        };
+        self.members
+            .par_iter_mut()
+            .enumerate()
+            .map(|(m, c)| {
+                let o = if m == 0 { &opts } else { &quiet };
+                c.train(data, o, |p| callback(m, p))
+            })
+            .collect()
+    }
+
+    /// The model to keep: each member as the more accurate on `data` (the training split) of
+    /// its current and its best re-scored network ([`Climber::choose`]), merged; a single
+    /// member as it is.
+    pub fn model(&self, data: &Split) -> Result<Chain, EnsembleError> {
+        let chosen: Vec<Chain> = self
+            .members
+            .iter()
+            .map(|c| c.choose(data).clone())
+            .collect();
+        match chosen.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => merge(&chosen),
+        }
+    }
 }

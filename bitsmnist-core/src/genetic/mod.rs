@@ -66,7 +66,7 @@ use serde::{Deserialize, Serialize};
 
 pub use climb::{ClimbError, ClimbParams, ClimbProgress, Climber};
 pub use delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
-pub use ensemble::{EnsembleError, merge};
+pub use ensemble::{ClimbEnsemble, EnsembleError, merge};
 pub use history::{GenerationRecord, History};
 pub use operators::Genome;
 pub use options::{CancelToken, Progress, StopReason, TrainOptions, TrainOutcome, Validation};
