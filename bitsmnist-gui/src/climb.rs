@@ -11,7 +11,9 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use bitsmnist_core::datasets::Dataset;
-use bitsmnist_core::genetic::{ClimbParams, Climber, History, Objective, StopReason, TrainOutcome};
+use bitsmnist_core::genetic::{
+    ClimbEnsemble, ClimbParams, Climber, History, Objective, StopReason, TrainOutcome, check_chain,
+};
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::Chain;
 use eframe::egui;
@@ -45,6 +47,8 @@ pub struct ClimbSettings {
     pub accept_ties: bool,
     /// Seed of the flips and batches.
     pub seed: u64,
+    /// Networks climbed side by side and merged (1: the current model).
+    pub members: usize,
 }
 
 impl Default for ClimbSettings {
@@ -68,6 +72,7 @@ impl ClimbSettings {
             rescore_every: p.rescore_every,
             accept_ties: p.accept_ties,
             seed: p.seed,
+            members: 1,
         }
     }
 
@@ -95,9 +100,38 @@ impl ClimbSettings {
     }
 }
 
-/// Whether `climber` is the state behind `model` (its current or its kept model).
-pub fn is_state_of(climber: &Climber, model: &Chain) -> bool {
-    climber.chain() == model || climber.best_chain() == model
+/// A climb between runs: the networks and the model they gave.
+#[derive(Clone, Debug)]
+pub struct ClimbState {
+    /// The networks (one, or several climbed side by side and merged).
+    pub ensemble: ClimbEnsemble,
+    /// The model the climb gave the app (a single network's chosen one, or the merged one).
+    pub model: Chain,
+}
+
+impl ClimbState {
+    /// The state of one climbing network that gave `model`.
+    pub fn single(climber: Climber, model: Chain) -> Self {
+        Self {
+            ensemble: ClimbEnsemble::new(vec![climber]).expect("one member"),
+            model,
+        }
+    }
+
+    /// Whether this climb is the state behind `model` (for one network, also its current or
+    /// its best re-scored network).
+    pub fn is_state_of(&self, model: &Chain) -> bool {
+        self.model == *model
+            || matches!(self.ensemble.members(), [c] if c.chain() == model || c.best_chain() == model)
+    }
+
+    /// The single network, when there is one (what a model file can hold).
+    pub fn single_member(&self) -> Option<&Climber> {
+        match self.ensemble.members() {
+            [c] => Some(c),
+            _ => None,
+        }
+    }
 }
 
 /// Starts or continues a climb on the task's training split (the Training panel's Start).
@@ -122,19 +156,23 @@ pub(crate) fn start(app: &mut BitsApp) {
         }
     };
     let mut status = "climbing…".to_string();
-    let climber = match app.training.climber.take() {
-        Some(c) if is_state_of(&c, &chain) => {
-            if c.params() != &params {
+    let ensemble = match app.training.climb.take() {
+        Some(c) if c.is_state_of(&chain) => {
+            let lead = c.ensemble.members()[0].params();
+            if lead.objective != params.objective
+                || lead.trials_per_generation != params.trials_per_generation
+                || c.ensemble.members().len() != settings.climb.members.max(1)
+            {
                 status = "continuing with the options the climb started with".into();
             }
-            // The kept model may be an earlier one than the climber's current: go on from the
-            // current, as the command line's --resume does.
-            c
+            // The kept model may be an earlier one than the networks' current: go on from
+            // the current, as the command line's --resume does.
+            c.ensemble
         }
-        _ => match Climber::new(chain, params) {
-            Ok(c) => {
+        _ => match new_ensemble(chain, &params, settings.climb.members) {
+            Ok(e) => {
                 app.training.history = History::default();
-                c
+                e
             }
             Err(e) => {
                 app.error(format!("cannot climb with this model: {e}"));
@@ -144,7 +182,7 @@ pub(crate) fn start(app: &mut BitsApp) {
     };
     let run = Run::new(Method::Climb);
     let job = Job {
-        climber,
+        ensemble,
         data,
         settings,
         control: Control::of(&run, app.worker.outbox()),
@@ -160,9 +198,42 @@ pub(crate) fn start(app: &mut BitsApp) {
     );
 }
 
+/// One network: the current model. Several: fresh random networks of the current model's
+/// shape, side by side (as `bitsmnist train --ensemble N`).
+fn new_ensemble(
+    chain: Chain,
+    params: &ClimbParams,
+    members: usize,
+) -> Result<ClimbEnsemble, String> {
+    if members <= 1 {
+        let c = Climber::new(chain, params.clone()).map_err(|e| e.to_string())?;
+        return Ok(ClimbEnsemble::new(vec![c]).expect("one member"));
+    }
+    check_chain(&chain).map_err(|e| e.to_string())?;
+    let out = chain
+        .layers()
+        .last()
+        .and_then(|l| l.as_bit())
+        .expect("checked");
+    let hidden = match chain.layers() {
+        [h, _] => h.outputs(),
+        _ => return Err("an ensemble climbs networks with one hidden layer".into()),
+    };
+    ClimbEnsemble::random(
+        chain.inputs(),
+        hidden,
+        chain.outputs(),
+        out.output(),
+        params,
+        members,
+        params.seed,
+    )
+    .map_err(|e| e.to_string())
+}
+
 /// A climb on the worker thread.
 struct Job {
-    climber: Climber,
+    ensemble: ClimbEnsemble,
     data: Arc<Dataset>,
     settings: TrainingSettings,
     control: Control,
@@ -170,31 +241,45 @@ struct Job {
 
 impl Job {
     fn run(mut self) {
-        let first = self.climber.generation();
-        let best = self.climber.history().last().map_or(f64::NAN, |r| r.best);
+        let lead = &self.ensemble.members()[0];
+        let first = lead.generation();
+        let best = lead.history().last().map_or(f64::NAN, |r| r.best);
         let Job {
-            climber,
+            ensemble,
             data,
             settings,
             control,
         } = &mut self;
         let outcome = control.run_pausable(settings, first, best, &data.test, |options| {
-            climber
-                .train(&data.train, options, |p| {
-                    control.progress(p.record, || p.climber.chain().clone());
+            ensemble
+                .train(&data.train, options, |m, p| {
+                    // The plots follow the first network.
+                    if m == 0 {
+                        control.progress(p.record, || p.climber.chain().clone());
+                    }
                     ControlFlow::Continue(())
                 })
+                .map(|o| o.into_iter().next().expect("at least one member"))
                 .map_err(|e| e.to_string())
         });
         self.finish(outcome)
     }
 
     fn finish(self, outcome: Result<TrainOutcome, String>) {
-        // The more accurate on the training split of the current and the best re-scored model.
-        let model = self.climber.choose(&self.data.train).clone();
+        // Each network as the more accurate on the training split of its current and its best
+        // re-scored one; several merged.
+        let (model, outcome) = match self.ensemble.model(&self.data.train) {
+            Ok(m) => (m, outcome),
+            Err(e) => (
+                self.ensemble.members()[0].chain().clone(),
+                Err(e.to_string()),
+            ),
+        };
         self.control.send(TrainReply::ClimbFinished {
-            climber: Box::new(self.climber),
-            model,
+            climb: Box::new(ClimbState {
+                ensemble: self.ensemble,
+                model,
+            }),
             outcome,
         });
     }
@@ -203,18 +288,24 @@ impl Job {
 /// Takes in the end of a climb: the kept model becomes the app's model and is evaluated.
 pub(crate) fn on_finished(
     app: &mut BitsApp,
-    climber: Climber,
-    model: Chain,
+    climb: ClimbState,
     outcome: Result<TrainOutcome, String>,
 ) {
     app.training.run = None;
-    let g = climber.generation();
-    app.model.set(model, format!("climbed, generation {g}"));
-    app.training.history = climber.history().clone();
+    let lead = &climb.ensemble.members()[0];
+    let g = lead.generation();
+    let n = climb.ensemble.members().len();
+    let origin = if n == 1 {
+        format!("climbed, generation {g}")
+    } else {
+        format!("climbed, generation {g}, {n} networks merged")
+    };
+    app.model.set(climb.model.clone(), origin);
+    app.training.history = lead.history().clone();
     // The genetic state describes a model this run replaced.
     app.training.set = None;
-    let (trials, kept) = (climber.trials(), climber.accepted());
-    app.training.climber = Some(climber);
+    let (trials, kept) = (climb.ensemble.trials(), climb.ensemble.accepted());
+    app.training.climb = Some(climb);
     match outcome {
         Ok(o) => {
             let why = match o.reason {
@@ -252,6 +343,7 @@ pub(crate) fn options_ui(ui: &mut egui::Ui, s: &mut ClimbSettings) -> bool {
         rescore_every,
         accept_ties,
         seed,
+        members,
     } = s;
     ui.heading("Bit-flip climbing");
     ui.weak("Flips one random weight or bias bit at a time and keeps it unless the objective drops; flips are scored incrementally. Trains the current model on the task's whole training split (a gradient-trained model is fine-tuned).");
@@ -274,6 +366,7 @@ pub(crate) fn options_ui(ui: &mut egui::Ui, s: &mut ClimbSettings) -> bool {
         ui.checkbox(accept_ties, "Accept ties")
             .on_hover_text("Keep flips that leave the objective unchanged (a random walk on plateaus)");
         ui.end_row();
+        drag(ui, "Networks", members, 1..=64, "1 climbs the current model. More climb that many fresh random networks of its shape side by side (one per core) and merge them into one model that votes, as `bitsmnist train --ensemble N`; only a single network's climb is saved in a model file");
         drag(ui, "Climb seed", seed, 0..=u32::MAX as u64, "Every flip and batch derives from it: same seed, same run, whatever the number of threads");
     });
     ui.button("Recommended options")

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use bitsmnist_core::datasets::Split;
 use bitsmnist_core::fitness::{Fitness, Metric};
 use bitsmnist_core::genetic::{
-    Adaptation, CancelToken, Climber, Crossover, GenerationRecord, History, Mutation, Recipe,
-    Selection, StopReason, TrainOptions, TrainOutcome, TrainerParams, TrainingSet,
+    Adaptation, CancelToken, Crossover, GenerationRecord, History, Mutation, Recipe, Selection,
+    StopReason, TrainOptions, TrainOutcome, TrainerParams, TrainingSet,
 };
 use bitsmnist_core::gradient::{self as grad, EpochRecord, Input};
 use bitsmnist_core::io::{Metadata, ModelFile};
@@ -33,7 +33,7 @@ use egui_plot::{Legend, Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
 use crate::app::{BitsApp, Command};
-use crate::climb::{self, ClimbSettings};
+use crate::climb::{self, ClimbSettings, ClimbState};
 use crate::data::TaskKind;
 use crate::gradient::{self, GradientSettings};
 use crate::worker::{Outbox, Reply, spawn_with};
@@ -395,10 +395,8 @@ pub enum TrainReply {
     },
     /// A climb ended.
     ClimbFinished {
-        /// The climb's state, to continue it.
-        climber: Box<Climber>,
-        /// The model to keep ([`Climber::choose`] on the training split).
-        model: Chain,
+        /// The climb's networks and the model to keep, to continue it.
+        climb: Box<ClimbState>,
         /// How it ended, or why it failed.
         outcome: Result<TrainOutcome, String>,
     },
@@ -461,7 +459,7 @@ pub struct TrainingState {
     /// Every epoch of the last gradient run.
     pub gradient_history: grad::History,
     /// The climb between runs (from the last run or an opened file): Start continues it.
-    pub climber: Option<Climber>,
+    pub climb: Option<ClimbState>,
     /// How the last run ended.
     pub last_outcome: Option<String>,
     /// Why the settings are invalid.
@@ -479,7 +477,7 @@ impl TrainingState {
         self.set = None;
         self.history = History::default();
         self.gradient_history = grad::History::default();
-        self.climber = None;
+        self.climb = None;
         self.last_outcome = None;
     }
 
@@ -561,11 +559,7 @@ pub fn on_reply(app: &mut BitsApp, reply: TrainReply) {
             input,
             outcome,
         } => gradient::on_finished(app, model, history, input, outcome),
-        TrainReply::ClimbFinished {
-            climber,
-            model,
-            outcome,
-        } => climb::on_finished(app, *climber, model, outcome),
+        TrainReply::ClimbFinished { climb, outcome } => climb::on_finished(app, *climb, outcome),
     }
 }
 
@@ -719,7 +713,7 @@ pub(crate) struct Control {
     pause: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     out: Outbox,
-    last_snapshot: std::cell::Cell<Instant>,
+    last_snapshot: std::sync::Mutex<Instant>,
 }
 
 impl Control {
@@ -730,7 +724,7 @@ impl Control {
             pause: run.pause.clone(),
             stop: run.stop.clone(),
             out,
-            last_snapshot: std::cell::Cell::new(Instant::now()),
+            last_snapshot: std::sync::Mutex::new(Instant::now()),
         }
     }
 
@@ -789,8 +783,12 @@ impl Control {
     pub(crate) fn progress(&self, record: &GenerationRecord, model: impl FnOnce() -> Chain) {
         self.out
             .send(Reply::Train(TrainReply::Generation(record.clone())));
-        if self.last_snapshot.get().elapsed() >= SNAPSHOT_EVERY {
-            self.last_snapshot.set(Instant::now());
+        let mut last = self
+            .last_snapshot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.elapsed() >= SNAPSHOT_EVERY {
+            *last = Instant::now();
             self.out.send(Reply::Train(TrainReply::Snapshot(model())));
         }
     }
@@ -894,7 +892,7 @@ pub fn open(app: &mut BitsApp, path: &Path) {
         // Start goes on with the climb that made the file, as `bitsmnist train --resume`.
         app.settings.training.method = Method::Climb;
     }
-    app.training.climber = climb;
+    app.training.climb = climb.map(|c| ClimbState::single(c, model.clone()));
     app.training.gradient_history = grad::History::default();
     app.training.last_outcome = None;
     app.model.set(model, path.display().to_string());
@@ -927,11 +925,13 @@ pub fn save(app: &mut BitsApp, path: &Path) {
     if !app.training.history.is_empty() {
         file = file.with_history(app.training.history.clone());
     }
+    // A model file holds one network's climb; an ensemble saves its merged model.
     if let Some(c) = app
         .training
-        .climber
+        .climb
         .as_ref()
-        .filter(|c| climb::is_state_of(c, &model))
+        .filter(|c| c.is_state_of(&model))
+        .and_then(ClimbState::single_member)
     {
         file.climb = Some(c.clone());
     }
@@ -1012,7 +1012,7 @@ pub fn ui(
         set,
         history,
         gradient_history,
-        climber,
+        climb: climb_state,
         last_outcome,
         params_error,
     } = state;
@@ -1030,7 +1030,7 @@ pub fn ui(
                     Method::Genetic if set.is_some() => ("Continue", "Resume the saved training state on a worker thread"),
                     Method::Genetic => ("Start", "Train the current model on a worker thread"),
                     Method::Gradient => ("Start", "Train a new network by gradient descent on a worker thread; its bit model replaces the current model"),
-                    Method::Climb if climber.is_some() => ("Continue", "Continue the climb that gave this model on a worker thread"),
+                    Method::Climb if climb_state.is_some() => ("Continue", "Continue the climb that gave this model on a worker thread"),
                     Method::Climb => ("Start", "Climb from the current model on a worker thread"),
                 };
                 if ui

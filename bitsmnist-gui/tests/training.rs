@@ -570,12 +570,12 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     );
     h.get_by_label_contains("climb stopped (stopped by the user)");
     let climbed = app.model.chain.clone().unwrap();
-    let climber = app
+    let climb = app
         .training
-        .climber
+        .climb
         .as_ref()
         .expect("the climb state is kept");
-    assert!(climber.accepted() > 0 && climber.trials() >= 2000 * at_pause as u64);
+    assert!(climb.ensemble.accepted() > 0 && climb.ensemble.trials() >= 2000 * at_pause as u64);
     let generations = app.training.history.len();
     // A random 784-16-2 model is at chance; a few thousand flips on 0 vs 1 are far above it.
     let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
@@ -601,13 +601,13 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     h.run_ok();
     h.get_by_label("New random model").click();
     h.run_ok();
-    assert!(h.state().training.climber.is_none());
+    assert!(h.state().training.climb.is_none());
     click_menu(&mut h, "Open model…");
     let app = h.state();
     assert!(app.errors.is_empty(), "{:?}", app.errors);
     assert_eq!(app.model.chain.as_ref(), Some(&climbed));
     assert_eq!(app.settings.training.method, Method::Climb);
-    assert!(app.training.climber.is_some());
+    assert!(app.training.climb.is_some());
     assert_eq!(app.training.history.len(), generations);
     h.get_by_label("Training").click();
     h.run_ok();
@@ -619,7 +619,7 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     run_until(&mut h, "the stop", |a| !a.training.is_running());
     let app = h.state();
     assert!(app.errors.is_empty(), "{:?}", app.errors);
-    let c = app.training.climber.as_ref().unwrap();
+    let c = &app.training.climb.as_ref().unwrap().ensemble.members()[0];
     assert!(c.generation() > saved.generation());
 }
 
@@ -653,7 +653,7 @@ fn climbing_a_model_with_bit_outputs_is_an_error_and_the_app_stays_usable() {
     h.get_by_label("Stop").click();
     run_until(&mut h, "the stop", |a| !a.training.is_running());
     assert_eq!(h.state().errors.len(), 1);
-    assert!(h.state().training.climber.is_some());
+    assert!(h.state().training.climb.is_some());
 }
 
 #[test]
@@ -694,7 +694,65 @@ fn a_file_given_at_start_opens_once_the_data_are_loaded() {
     assert_eq!(app.settings.training.method, Method::Climb);
     assert_eq!(app.training.history.len(), 3);
     assert_eq!(
-        app.training.climber.as_ref().unwrap().generation(),
+        app.training.climb.as_ref().unwrap().ensemble.members()[0].generation(),
         climber.generation()
     );
+}
+
+#[test]
+fn several_networks_climb_side_by_side_merge_save_and_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ensemble.bin");
+    let mut s = quick_climb_settings();
+    s.training.climb.members = 2;
+    let mut h = harness(s, Some(path.clone()));
+    ready(&mut h);
+    pick_method(&mut h, "Bit-flip climbing");
+    h.get_by_label("Networks");
+    h.get_by_label("Start").click();
+    run_until(&mut h, "three generations", |a| {
+        a.training.history.len() >= 3
+    });
+    h.get_by_label("Stop").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    let app = h.state();
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    assert!(
+        app.model.origin.ends_with("2 networks merged"),
+        "{}",
+        app.model.origin
+    );
+    // Two 784-16-2 networks and one always-on neuron each, voting as one bit model.
+    let merged = app.model.chain.clone().unwrap();
+    assert_eq!(merged.layers()[0].outputs(), 2 * 16 + 2);
+    let climb = app.training.climb.as_ref().unwrap();
+    assert_eq!(climb.ensemble.members().len(), 2);
+    assert_ne!(
+        climb.ensemble.members()[0].chain(),
+        climb.ensemble.members()[1].chain()
+    );
+    let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
+    assert!(
+        eval.confusion.accuracy() > 0.9,
+        "{}",
+        eval.confusion.accuracy()
+    );
+    let generations = app.training.history.len();
+
+    // The file holds the merged model (a model file keeps one network's climb only).
+    click_menu(&mut h, "Save model as…");
+    let file = ModelFile::load(&path).unwrap();
+    assert_eq!(file.model, merged);
+    assert!(file.climb.is_none());
+
+    // In the app, the networks go on.
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("Continue").click();
+    run_until(&mut h, "generations after the first run", |a| {
+        a.training.history.len() >= generations + 2
+    });
+    h.get_by_label("Stop").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
 }
