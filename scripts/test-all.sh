@@ -15,6 +15,9 @@ done
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
+# The libraries' API docs build without broken links (rustdoc's lints as errors); the command
+# line's doc comments are its --help text.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude bitsmnist-cli --all-features --no-deps
 
 step "unit, integration and doc tests"
 cargo test --workspace --all-features

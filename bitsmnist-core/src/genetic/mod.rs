@@ -48,9 +48,9 @@
 //! assert!(statistics::accuracy(trained, &sample) > 0.5);
 //! ```
 
-mod climb;
-mod delta;
-mod ensemble;
+pub mod climb;
+pub mod delta;
+pub mod ensemble;
 mod history;
 mod operators;
 mod options;
