@@ -158,9 +158,8 @@ pub(crate) fn start(app: &mut BitsApp) {
     let mut status = "climbing…".to_string();
     let ensemble = match app.training.climb.take() {
         Some(c) if c.is_state_of(&chain) => {
-            let lead = c.ensemble.members()[0].params();
-            if lead.objective != params.objective
-                || lead.trials_per_generation != params.trials_per_generation
+            // The first network climbs with the settings' parameters and seed as they are.
+            if c.ensemble.members()[0].params() != &params
                 || c.ensemble.members().len() != settings.climb.members.max(1)
             {
                 status = "continuing with the options the climb started with".into();

@@ -571,12 +571,10 @@ impl DeltaEval {
             toggled &= toggled - 1;
             // The bit after the toggle.
             let now = (self.hcol[j * self.ew + word] >> (b % 64)) & 1 == 0;
-            let r = &self.d2[b * self.classes..(b + 1) * self.classes];
-            for (k, (out, &d)) in row.iter_mut().zip(r).enumerate() {
-                let disagree = ((wj >> k) & 1 == 1) != now;
-                *out = if disagree { d + 1 } else { d - 1 };
-            }
-            let (c, _) = self.judge(&row[..self.classes], &self.bias2, self.labels[b]);
+            let row = &mut row[..self.classes];
+            row.copy_from_slice(&self.d2[b * self.classes..(b + 1) * self.classes]);
+            follow_hidden_bit(row, wj, now);
+            let (c, _) = self.judge(row, &self.bias2, self.labels[b]);
             delta += i64::from(c - self.contrib[b]);
         }
         delta
@@ -591,11 +589,11 @@ impl DeltaEval {
             let b = word * 64 + toggled.trailing_zeros() as usize;
             toggled &= toggled - 1;
             let now = (self.hcol[j * self.ew + word] >> (b % 64)) & 1 == 1;
-            let r = &mut self.d2[b * self.classes..(b + 1) * self.classes];
-            for (k, d) in r.iter_mut().enumerate() {
-                let disagree = ((wj >> k) & 1 == 1) != now;
-                *d = if disagree { *d + 1 } else { *d - 1 };
-            }
+            follow_hidden_bit(
+                &mut self.d2[b * self.classes..(b + 1) * self.classes],
+                wj,
+                now,
+            );
             self.rejudge(b);
         }
     }
@@ -625,25 +623,30 @@ impl DeltaEval {
         }
     }
 
-    /// Hidden neuron `j`'s distances to every example and its firing bits under a new row.
-    fn hidden_row_state(&self, j: usize, weights: &[u64], bias: bool) -> (Vec<u16>, Vec<u64>, i64) {
+    /// Checks new hidden rows `(neuron, weights, bias)` and gives every example's distance to
+    /// each (`examples x rows`, from the block kernels in one pass) and each row's firing
+    /// limit.
+    fn new_hidden_rows(&self, rows: &[(usize, &[u64], bool)]) -> (Vec<u32>, Vec<i64>) {
         let hidden = self.hidden_layer();
-        assert!(j < hidden.outputs(), "hidden neuron {j} out of range");
-        assert_eq!(
-            weights.len(),
-            hidden.weights().words_per_row(),
-            "a hidden row has {} words",
-            hidden.weights().words_per_row()
-        );
-        let limit = hidden.threshold(j) - i64::from(bias);
-        let mut d = Vec::with_capacity(self.examples);
-        let mut fire = vec![0u64; self.ew];
-        for b in 0..self.examples {
-            let x = self.kernel.hamming(self.images.row(b), weights);
-            fire[b / 64] |= u64::from(i64::from(x) > limit) << (b % 64);
-            d.push(x as u16);
+        let wpr = hidden.weights().words_per_row();
+        let mut m = BitMatrix::zeros(rows.len(), hidden.inputs());
+        let mut limits = Vec::with_capacity(rows.len());
+        for (r, &(j, weights, bias)) in rows.iter().enumerate() {
+            assert!(j < hidden.outputs(), "hidden neuron {j} out of range");
+            assert_eq!(weights.len(), wpr, "a hidden row has {wpr} words");
+            assert!(
+                rows[..r].iter().all(|&(i, _, _)| i != j),
+                "hidden neuron {j} listed twice"
+            );
+            m.row_mut(r).copy_from_slice(weights);
+            limits.push(hidden.threshold(j) - i64::from(bias));
         }
-        (d, fire, limit)
+        m.validate()
+            .expect("padding bits of a new row must be zero");
+        let mut dist = vec![0u32; self.examples * rows.len()];
+        self.kernel
+            .distances(self.images.as_words(), &Interleaved::new(&m), &mut dist);
+        (dist, limits)
     }
 
     /// Output neuron `k`'s new distances to every example under a new weight row: only the
@@ -691,7 +694,7 @@ impl DeltaEval {
     /// and the bias bit `bias`: a neuron taken from another network by crossover. Reads only.
     ///
     /// # Panics
-    /// On a one-layer chain, a neuron out of range, or a row of the wrong length.
+    /// As [`hidden_rows_delta`](Self::hidden_rows_delta).
     pub fn hidden_row_delta(&self, neuron: usize, weights: &[u64], bias: bool) -> i64 {
         self.hidden_rows_delta(&[(neuron, weights, bias)])
     }
@@ -708,26 +711,8 @@ impl DeltaEval {
         if rows.is_empty() {
             return 0;
         }
-        let hidden = self.hidden_layer();
-        let wpr = hidden.weights().words_per_row();
-        let mut m = BitMatrix::zeros(rows.len(), hidden.inputs());
-        let mut limits = Vec::with_capacity(rows.len());
-        for (r, &(j, weights, bias)) in rows.iter().enumerate() {
-            assert!(j < hidden.outputs(), "hidden neuron {j} out of range");
-            assert_eq!(weights.len(), wpr, "a hidden row has {wpr} words");
-            assert!(
-                rows[..r].iter().all(|&(i, _, _)| i != j),
-                "hidden neuron {j} listed twice"
-            );
-            m.row_mut(r).copy_from_slice(weights);
-            limits.push(hidden.threshold(j) - i64::from(bias));
-        }
-        m.validate()
-            .expect("padding bits of a new row must be zero");
+        let (dist, limits) = self.new_hidden_rows(rows);
         let k = rows.len();
-        let mut dist = vec![0u32; self.examples * k];
-        self.kernel
-            .distances(self.images.as_words(), &Interleaved::new(&m), &mut dist);
         let mut row = [0u32; 64];
         let mut delta = 0i64;
         for b in 0..self.examples {
@@ -744,11 +729,7 @@ impl DeltaEval {
                         .copy_from_slice(&self.d2[b * self.classes..(b + 1) * self.classes]);
                     changed = true;
                 }
-                let wj = self.wcol[j];
-                for (k, d) in row[..self.classes].iter_mut().enumerate() {
-                    let disagree = ((wj >> k) & 1 == 1) != fire;
-                    *d = if disagree { *d + 1 } else { *d - 1 };
-                }
+                follow_hidden_bit(&mut row[..self.classes], self.wcol[j], fire);
             }
             if changed {
                 let (c, _) = self.judge(&row[..self.classes], &self.bias2, self.labels[b]);
@@ -762,21 +743,28 @@ impl DeltaEval {
     /// the state; returns the row and bias it had, so that the change can be undone.
     ///
     /// # Panics
-    /// As [`hidden_row_delta`](Self::hidden_row_delta).
+    /// As [`hidden_rows_delta`](Self::hidden_rows_delta).
     pub fn replace_hidden_row(
         &mut self,
         neuron: usize,
         weights: &[u64],
         bias: bool,
     ) -> (Vec<u64>, bool) {
-        let (d, fire, limit) = self.hidden_row_state(neuron, weights, bias);
-        let ew = self.ew;
-        for (word, &f) in fire.iter().enumerate() {
-            let toggled = f ^ self.hcol[neuron * ew + word];
+        let (dist, limits) = self.new_hidden_rows(&[(neuron, weights, bias)]);
+        let limit = limits[0];
+        let mut fire = vec![0u64; self.ew];
+        for (b, &x) in dist.iter().enumerate() {
+            fire[b / 64] |= u64::from(i64::from(x) > limit) << (b % 64);
+        }
+        for (word, f) in fire.into_iter().enumerate() {
+            let toggled = f ^ self.hcol[neuron * self.ew + word];
             self.apply_toggles(neuron, word, toggled);
         }
         let n = self.examples;
-        self.d1[neuron * n..(neuron + 1) * n].copy_from_slice(&d);
+        for (d, &x) in self.d1[neuron * n..(neuron + 1) * n].iter_mut().zip(&dist) {
+            // Distances are at most the input width, checked to fit `u16` in `new`.
+            *d = x as u16;
+        }
         self.limit[neuron] = limit;
         self.refresh_masks(neuron);
         let layer = self.hidden_layer_mut();
@@ -1066,6 +1054,17 @@ pub fn check_chain(chain: &Chain) -> Result<(), DeltaError> {
         return Err(DeltaError::TooManyOutputs(out.outputs()));
     }
     Ok(())
+}
+
+/// Moves an example's output distances `d` (one per class) for a hidden neuron whose output
+/// bit changed to `bit`: class `k` (weight bit `k` of `wj`) is one step farther where it now
+/// disagrees, one step nearer where it now agrees.
+#[inline]
+fn follow_hidden_bit(d: &mut [u32], wj: u64, bit: bool) {
+    for (k, v) in d.iter_mut().enumerate() {
+        let disagree = ((wj >> k) & 1 == 1) != bit;
+        *v = if disagree { *v + 1 } else { *v - 1 };
+    }
 }
 
 /// Which examples' distances grow under a hidden weight flip: image column `column`, inverted

@@ -549,13 +549,9 @@ impl TrainingSet {
                         .map(|(genome, lin)| {
                             let (hidden, computed, reused) =
                                 cache.outputs_for(&genome[slot], slot, lin, batch);
+                            // The rest of the forward pass starts from the first layer's outputs.
                             let f = batch.evaluate(*metric, classes, |k, _| {
-                                rows::forward_after_first(
-                                    chain,
-                                    &slot_of,
-                                    genome,
-                                    hidden[k].clone(),
-                                )
+                                forward_scores(chain, &slot_of, genome, 1, &hidden[k])
                             });
                             (f, hidden, computed, reused)
                         })
@@ -580,7 +576,7 @@ impl TrainingSet {
                                 .iter()
                                 .map(|b| {
                                     b.evaluate(*metric, classes, |_, x| {
-                                        forward_scores(chain, &slot_of, genome, x)
+                                        forward_scores(chain, &slot_of, genome, 0, x)
                                     })
                                 })
                                 .sum::<f64>()
@@ -791,15 +787,16 @@ fn assemble(chain: &Chain, layers: &[usize], genome: &[BitDense]) -> Chain {
 }
 
 /// Forward of one chunk of examples through the chain with the genome's layers, on this
-/// thread, without building a chain.
+/// thread, without building a chain: from layer `from` on, `x` being that layer's input bits.
 fn forward_scores(
     chain: &Chain,
     slot_of: &[Option<usize>],
     genome: &[BitDense],
+    from: usize,
     x: &BitMatrix,
 ) -> Floats {
     let mut a: Option<Activations> = None;
-    for (i, layer) in chain.layers().iter().enumerate() {
+    for (i, layer) in chain.layers().iter().enumerate().skip(from) {
         a = Some(match (slot_of[i], a.take()) {
             (Some(p), None) => genome[p].forward_bits_rows(x),
             (Some(p), Some(prev)) => genome[p].forward_bits_rows(&prev.into_bits()),

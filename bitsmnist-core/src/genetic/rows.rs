@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::bits::{BitMatrix, words_for};
 use crate::fitness::Batch;
-use crate::layers::{Activations, BitDense, BitOutput, Chain};
+use crate::layers::{BitDense, BitOutput, Chain};
 
 use super::Genome;
 
@@ -96,12 +96,12 @@ impl RowCache {
         !self.off
             && chain.layers().len() > 1
             && slot_of.first().copied().flatten().is_some()
-            && first.is_some_and(|l| matches!(l.output(), BitOutput::Bits))
             && first.is_some_and(|l| {
-                population
-                    .saturating_mul(examples)
-                    .saturating_mul(words_for(l.outputs()) * 8)
-                    <= MAX_BYTES
+                l.output() == BitOutput::Bits
+                    && population
+                        .saturating_mul(examples)
+                        .saturating_mul(words_for(l.outputs()) * 8)
+                        <= MAX_BYTES
             })
     }
 
@@ -186,11 +186,7 @@ impl RowCache {
             let all = batch
                 .chunks()
                 .iter()
-                .map(|x| {
-                    let mut out = BitMatrix::zeros(x.rows(), n);
-                    layer.bits_into(x.as_words(), out.words_mut());
-                    out
-                })
+                .map(|x| layer.forward_bits_rows(x).into_bits())
                 .collect();
             return (Arc::new(all), h, 0);
         }
@@ -237,21 +233,4 @@ pub(crate) fn fingerprint(data: &crate::datasets::Split) -> u64 {
         .fold(0x9e37_79b9_7f4a_7c15u64, |h, &w| {
             (h ^ w).wrapping_mul(0x0100_0000_01b3).rotate_left(29)
         })
-}
-
-/// The rest of the forward pass, from the first layer's outputs `hidden`.
-pub(crate) fn forward_after_first(
-    chain: &Chain,
-    slot_of: &[Option<usize>],
-    genome: &Genome,
-    hidden: BitMatrix,
-) -> crate::layers::Floats {
-    let mut a = Activations::Bits(hidden);
-    for (i, layer) in chain.layers().iter().enumerate().skip(1) {
-        a = match slot_of[i] {
-            Some(p) => genome[p].forward_bits_rows(&a.into_bits()),
-            None => layer.forward(a),
-        };
-    }
-    a.into_scores()
 }
