@@ -45,10 +45,7 @@ fn main() {
         .seed(seed);
     let mut trainer = Trainer::new(params, data.pixels(), data.classes()).expect("parameters");
     trainer
-        .train(
-            &data.train,
-            None,
-            &gradient::TrainOptions::new().print_every(5),
+        .train(&data.train, &gradient::TrainOptions::new().print_every(5),
             |_| ControlFlow::Continue(()),
         )
         .expect("trains");
@@ -85,7 +82,7 @@ fn main() {
     let train_after = statistics::accuracy(set.chain(), &data.train);
     println!(
         "fine-tuned {} generations in {genetic_secs:.1} s: train {:.2}%, test {:.2}%",
-        outcome.generation,
+        outcome.step,
         100.0 * train_after,
         100.0 * test_after
     );
@@ -94,7 +91,7 @@ fn main() {
          \"train_accuracy_before\":{train_before},\"test_accuracy_before\":{test_before},\
          \"generations\":{},\"genetic_secs\":{genetic_secs:.1},\
          \"train_accuracy_after\":{train_after},\"test_accuracy_after\":{test_after}}}",
-        outcome.generation
+        outcome.step
     );
 }
 

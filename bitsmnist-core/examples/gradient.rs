@@ -41,11 +41,9 @@ fn main() {
     let mut t = Trainer::new(params.clone(), data.pixels(), data.classes()).unwrap();
     let start = Instant::now();
     let out = t
-        .train(
+        .run(
             &data.train,
-            Some(&data.test),
-            &TrainOptions::new().print_every(1),
-            |_| std::ops::ControlFlow::Continue(()),
+            &TrainOptions::new().validate_on(&data.test, 1).print_every(1),
         )
         .unwrap();
     let model = t.export();

@@ -8,7 +8,11 @@
 //! - [`layers`]: [`layers::BitDense`], float [`layers::Dense`], [`layers::Chain`].
 //! - [`statistics`]: error, accuracy, confusion matrix, recall, MCC, [`statistics::Evaluation`].
 //! - [`fitness`]: what genetic training maximises (score, accuracy, MCC, closures).
-//! - [`genetic`]: the genetic trainer, its one training loop and its history.
+//! - [`run`]: the one training loop every method runs: stop rules, pause and budget,
+//!   records and history.
+//! - [`genetic`]: gradient-free search: the population algorithm, bit-flip climbing,
+//!   ensembles, incremental evaluation, measured recipes.
+//! - [`training`]: one configuration and one saved state for every method.
 //! - [`io`]: the versioned, checked `.bin` model file ([`io::ModelFile`]) and atomic writes.
 //! - [`display`]: rich output in Jupyter notebooks (evcxr): digits, galleries, model tables,
 //!   confusion heat maps, weight images, line plots.
@@ -37,7 +41,9 @@ pub mod genetic;
 pub mod gradient;
 pub mod io;
 pub mod layers;
+pub mod run;
 pub mod statistics;
+pub mod training;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]
@@ -50,9 +56,9 @@ pub mod prelude {
     pub use crate::datasets::{Binarization, Dataset, Noise, Source, Split, Task};
     pub use crate::display::{Gallery, Image, LinePlot, WeightImages};
     pub use crate::fitness::{Fitness, Metric};
-    pub use crate::genetic::{
-        CancelToken, History, Recipe, StopReason, TrainOptions, TrainerParams, TrainingSet,
-    };
+    pub use crate::genetic::{Recipe, TrainerParams, TrainingSet};
+    pub use crate::run::{CancelToken, History, Method, Record, StopReason, TrainOptions};
+    pub use crate::training::{TrainConfig, TrainingState};
     pub use crate::io::{Metadata, ModelFile};
     pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
     pub use crate::statistics::{self, ConfusionMatrix, Evaluation};

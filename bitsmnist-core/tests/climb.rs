@@ -57,7 +57,7 @@ fn climbing_learns_the_digits_and_reports_flips_per_generation() {
                 .validate_on(&data.test, 6),
         )
         .unwrap();
-    assert_eq!(out.generation, 12);
+    assert_eq!(out.step, 12);
     assert_eq!(c.trials(), 12 * 3000);
     assert!(c.accepted() > 0 && c.accepted() < c.trials());
     let after = statistics::accuracy(c.chain(), &data.test);
@@ -65,7 +65,7 @@ fn climbing_learns_the_digits_and_reports_flips_per_generation() {
     assert!(after > 0.45, "{after}");
     let h = c.history();
     assert_eq!(h.len(), 13);
-    assert!(h.last().unwrap().generations_per_sec > 0.0);
+    assert!(h.last().unwrap().steps_per_sec > 0.0);
     assert_eq!(h.validation().len(), 3);
     assert!(c.memory_bytes() > 0);
     // Re-scored on all training examples every 10 generations: generations 0 and 10.
@@ -100,7 +100,7 @@ fn same_result_with_one_or_two_threads_and_when_stopped_and_resumed_through_a_fi
         let file = ModelFile::load(&path).unwrap();
         assert_eq!(&file.model, c.chain());
         assert_eq!(file.history.as_ref().unwrap().len(), 4);
-        let mut c = file.climb.unwrap();
+        let mut c = file.climber().unwrap().clone();
         c.run(&train, &TrainOptions::new().until_generation(8))
             .unwrap();
         c
@@ -108,7 +108,7 @@ fn same_result_with_one_or_two_threads_and_when_stopped_and_resumed_through_a_fi
     assert_eq!(resumed.chain(), one.chain());
     assert_eq!(resumed.history().len(), one.history().len());
     for (a, b) in resumed.history().records.iter().zip(&one.history().records) {
-        assert_eq!((a.generation, a.best), (b.generation, b.best));
+        assert_eq!((a.step, a.best), (b.step, b.best));
     }
 }
 
@@ -191,25 +191,26 @@ fn an_ensemble_climbs_its_members_side_by_side_alike_on_any_thread_count() {
     let run = |threads: usize| {
         in_pool(threads, || {
             let mut e = ClimbEnsemble::random(784, 24, 10, out, &params(), 3, 5).unwrap();
-            let seen = std::sync::Mutex::new(Vec::new());
-            let outcomes = e
-                .train(&data.train, &TrainOptions::new().generations(4), |m, p| {
-                    seen.lock().unwrap().push((m, p.record.generation));
+            let mut seen = Vec::new();
+            let outcome = e
+                .train(&data.train, &TrainOptions::new().generations(4), |p| {
+                    seen.push((p.record.step, p.record.best >= p.record.worst));
                     std::ops::ControlFlow::Continue(())
                 })
                 .unwrap();
-            let mut seen = seen.into_inner().unwrap();
-            seen.sort_unstable();
-            (e, outcomes, seen)
+            (e, outcome, seen)
         })
     };
-    let (one, outcomes, seen) = run(1);
+    let (one, outcome, seen) = run(1);
     let (two, _, _) = run(2);
-    assert_eq!(outcomes.len(), 3);
-    assert!(outcomes.iter().all(|o| o.generation == 4));
-    // Every member reports generations 0 to 4.
-    let expected: Vec<(usize, u64)> = (0..3).flat_map(|m| (0..5).map(move |g| (m, g))).collect();
+    assert_eq!(outcome.step, 4);
+    // The ensemble reports generations 0 to 4, and so does each member's own history.
+    let expected: Vec<(u64, bool)> = (0..5).map(|g| (g, true)).collect();
     assert_eq!(seen, expected);
+    for m in one.members() {
+        let steps: Vec<u64> = m.history().records.iter().map(|r| r.step).collect();
+        assert_eq!(steps, (0..5).collect::<Vec<_>>());
+    }
     // Members differ, and each is the same whatever the thread count.
     let chains: Vec<&Chain> = one.members().iter().map(|c| c.chain()).collect();
     assert_ne!(chains[0], chains[1]);

@@ -51,7 +51,7 @@ fn original_readme_walk_through_784_800_2_sigmoid() {
             &TrainOptions::new().generations(10),
         )
         .unwrap();
-    assert_eq!((out.reason, out.generation), (StopReason::Generations, 10));
+    assert_eq!((out.reason, out.step), (StopReason::Steps, 10));
     let after = statistics::error(set.chain(), &sample);
     eprintln!("README walk-through: error before {before}, after {after}");
     // Measured: 42.5% before, 4.0% after (the original reports 5.33% on its sample).
@@ -140,7 +140,7 @@ fn train_in_pool(threads: usize, params: TrainerParams, data: &Split, gens: u64)
 }
 
 fn assert_same_run(a: &TrainingSet, b: &TrainingSet) {
-    assert_eq!(a.history().fitness_trace(), b.history().fitness_trace());
+    assert_eq!(a.history().trace(), b.history().trace());
     assert_eq!(a.population(), b.population());
     assert_eq!(a.fitness(), b.fitness());
     assert_eq!(a.chain(), b.chain());
@@ -180,7 +180,7 @@ fn checkpoint_load_continue_equals_uninterrupted_run() {
             .run(&fitness, &TrainOptions::new().generations(4))
             .unwrap();
         let bytes = ModelFile::from_training(&first).to_bytes().unwrap();
-        let mut resumed = ModelFile::from_bytes(&bytes).unwrap().training.unwrap();
+        let mut resumed = ModelFile::from_bytes(&bytes).unwrap().training_set().unwrap().clone();
         resumed
             .run(&fitness, &TrainOptions::new().generations(5))
             .unwrap();
@@ -191,8 +191,8 @@ fn checkpoint_load_continue_equals_uninterrupted_run() {
         let mut third = TrainingSet::new(small_model(), &[0, 1], params).unwrap();
         third
             .train(&fitness, &TrainOptions::new().generations(9), |p| {
-                if p.record.generation == 6 {
-                    saved = Some(ModelFile::from_training(p.set).to_bytes().unwrap());
+                if p.record.step == 6 {
+                    saved = Some(ModelFile::from_training(p.state).to_bytes().unwrap());
                 }
                 ControlFlow::Continue(())
             })
@@ -200,8 +200,9 @@ fn checkpoint_load_continue_equals_uninterrupted_run() {
         assert_same_run(&whole, &third);
         let mut from_cb = ModelFile::from_bytes(&saved.unwrap())
             .unwrap()
-            .training
-            .unwrap();
+            .training_set()
+            .unwrap()
+            .clone();
         from_cb
             .run(&fitness, &TrainOptions::new().until_generation(9))
             .unwrap();
@@ -221,8 +222,8 @@ fn stop_rules_callback_and_cancellation() {
         .run(&fitness, &TrainOptions::new().target_fitness(0.0))
         .unwrap();
     assert_eq!(
-        (out.reason, out.generation, out.steps),
-        (StopReason::TargetFitness, 0, 0)
+        (out.reason, out.step, out.steps),
+        (StopReason::Target, 0, 0)
     );
 
     let out = new()
@@ -233,14 +234,14 @@ fn stop_rules_callback_and_cancellation() {
     let mut set = new();
     let out = set
         .train(&fitness, &TrainOptions::new().generations(50), |p| {
-            if p.record.generation == 3 {
+            if p.record.step == 3 {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
             }
         })
         .unwrap();
-    assert_eq!((out.reason, out.generation), (StopReason::Callback, 3));
+    assert_eq!((out.reason, out.step), (StopReason::Callback, 3));
     assert_eq!(set.history().len(), 4);
 
     // Cancelled from another thread while training.
@@ -249,8 +250,8 @@ fn stop_rules_callback_and_cancellation() {
     let seen = AtomicUsize::new(0);
     let out = new()
         .train(&fitness, &TrainOptions::new().cancel(token.clone()), |p| {
-            seen.store(p.record.generation as usize, Ordering::SeqCst);
-            if p.record.generation == 2 {
+            seen.store(p.record.step as usize, Ordering::SeqCst);
+            if p.record.step == 2 {
                 std::thread::scope(|s| {
                     s.spawn(|| t2.cancel());
                 });
@@ -258,14 +259,14 @@ fn stop_rules_callback_and_cancellation() {
             ControlFlow::Continue(())
         })
         .unwrap();
-    assert_eq!((out.reason, out.generation), (StopReason::Cancelled, 2));
+    assert_eq!((out.reason, out.step), (StopReason::Cancelled, 2));
     assert!(token.is_cancelled());
 
     // No improvement: with a constant fitness nothing ever improves after generation 0.
     let out = new()
         .run(&Fitness::custom(|_| 1.0), &TrainOptions::new().patience(3))
         .unwrap();
-    assert_eq!((out.reason, out.generation), (StopReason::NoImprovement, 3));
+    assert_eq!((out.reason, out.step), (StopReason::NoImprovement, 3));
 
     let mut set = new();
     set.run(&fitness, &TrainOptions::new().until_generation(4))
@@ -274,8 +275,8 @@ fn stop_rules_callback_and_cancellation() {
         .run(&fitness, &TrainOptions::new().until_generation(4))
         .unwrap();
     assert_eq!(
-        (out.reason, out.steps, out.generation),
-        (StopReason::Generations, 0, 4)
+        (out.reason, out.steps, out.step),
+        (StopReason::Steps, 0, 4)
     );
 }
 
@@ -425,7 +426,7 @@ fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
     let gp = GradientParams::default().hidden(vec![32]).epochs(2).seed(2);
     let mut trainer = Trainer::new(gp, 784, 2).unwrap();
     trainer
-        .train(&split, None, &gradient::TrainOptions::new(), |_| {
+        .train(&split, &gradient::TrainOptions::new(), |_| {
             ControlFlow::Continue(())
         })
         .unwrap();
@@ -469,9 +470,9 @@ fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
 
     let mut bests = Vec::new();
     set.train(&fitness, &TrainOptions::new().generations(15), |p| {
-        if p.record.generation == 0 {
+        if p.record.step == 0 {
             // Slot 0 is the model itself, scored like the model.
-            assert_eq!(p.set.fitness()[0], start);
+            assert_eq!(p.state.fitness()[0], start);
         }
         bests.push(p.record.best);
         ControlFlow::Continue(())

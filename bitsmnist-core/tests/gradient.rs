@@ -13,7 +13,7 @@ fn quiet(_: &gradient::Progress<'_>) -> ControlFlow<()> {
 
 fn train(params: GradientParams, train: &Split) -> Trainer {
     let mut t = Trainer::new(params, 784, 10).unwrap();
-    t.train(train, None, &TrainOptions::new(), quiet).unwrap();
+    t.train(train, &TrainOptions::new(), quiet).unwrap();
     t
 }
 
@@ -27,20 +27,20 @@ fn short_run_reaches_ninety_percent_on_the_official_test_set() {
     let mut t = Trainer::new(params, 784, 10).unwrap();
     let mut lines = Vec::new();
     let out = t
-        .train(&data.train, Some(&data.test), &TrainOptions::new(), |p| {
+        .train(&data.train, &TrainOptions::new().validate_on(&data.test, 1), |p| {
             lines.push(p.record.to_string());
             ControlFlow::Continue(())
         })
         .unwrap();
     assert_eq!(out.reason, StopReason::Finished);
-    assert_eq!((out.epoch, t.history().len(), lines.len()), (3, 3, 3));
+    assert_eq!((out.step, t.history().len(), lines.len()), (3, 3, 3));
     assert!(lines[0].starts_with("epoch 1/3  loss "), "{}", lines[0]);
     let loss = t.history().loss();
     assert!(loss[2] < loss[0], "loss should fall: {loss:?}");
     let model = t.export();
     let acc = statistics::accuracy(&model, &data.test);
     assert!(acc > 0.90, "test accuracy {acc}");
-    assert_eq!(out.test_accuracy, Some(acc));
+    assert_eq!(out.validation_accuracy, Some(acc));
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn same_result_with_one_and_two_threads() {
             .unwrap()
             .install(|| {
                 let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
-                t.train(&sample, Some(&sample), &TrainOptions::new(), quiet)
+                t.train(&sample, &TrainOptions::new().validate_on(&sample, 1), quiet)
                     .unwrap();
                 (t.export(), t.history().trace())
             })
@@ -139,7 +139,7 @@ fn same_result_with_one_and_two_threads() {
     // A different seed gives a different model.
     let mut other = Trainer::new(params.clone().seed(22), 784, 10).unwrap();
     other
-        .train(&sample, None, &TrainOptions::new(), quiet)
+        .train(&sample, &TrainOptions::new(), quiet)
         .unwrap();
     assert!(other.export() != m1);
 }
@@ -152,11 +152,11 @@ fn resumed_training_equals_uninterrupted_and_cancel_stops() {
     let whole = train(params.clone(), &sample);
     let mut parts = Trainer::new(params.clone(), 784, 10).unwrap();
     let first = parts
-        .train(&sample, None, &TrainOptions::new().epochs(1), quiet)
+        .train(&sample, &TrainOptions::new().epochs(1), quiet)
         .unwrap();
-    assert_eq!((first.reason, first.epoch), (StopReason::EpochLimit, 1));
+    assert_eq!((first.reason, first.step), (StopReason::Steps, 1));
     parts
-        .train(&sample, None, &TrainOptions::new(), quiet)
+        .train(&sample, &TrainOptions::new(), quiet)
         .unwrap();
     assert!(parts.export() == whole.export());
     assert_eq!(parts.history().trace(), whole.history().trace());
@@ -165,16 +165,16 @@ fn resumed_training_equals_uninterrupted_and_cancel_stops() {
     token.cancel();
     let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
     let out = t
-        .train(&sample, None, &TrainOptions::new().cancel(token), quiet)
+        .train(&sample, &TrainOptions::new().cancel(token), quiet)
         .unwrap();
-    assert_eq!((out.reason, out.epoch), (StopReason::Cancelled, 0));
+    assert_eq!((out.reason, out.step), (StopReason::Cancelled, 0));
     let mut t = Trainer::new(params, 784, 10).unwrap();
     let out = t
-        .train(&sample, None, &TrainOptions::new(), |_| {
+        .train(&sample, &TrainOptions::new(), |_| {
             ControlFlow::Break(())
         })
         .unwrap();
-    assert_eq!((out.reason, out.epoch), (StopReason::Callback, 1));
+    assert_eq!((out.reason, out.step), (StopReason::Callback, 1));
 }
 
 #[test]
@@ -205,7 +205,6 @@ fn typed_errors() {
     let err = t
         .train(
             &data.test.sample(0.01, 10),
-            None,
             &TrainOptions::new(),
             quiet,
         )
@@ -217,12 +216,12 @@ fn typed_errors() {
     let noisy = data.test.sample(0.01, 2).noisy(Default::default(), 1);
     let mut t = Trainer::new(p().hidden(vec![8]).input(Input::Grey), 784, 2).unwrap();
     assert!(matches!(
-        t.train(&noisy, None, &TrainOptions::new(), quiet),
+        t.train(&noisy, &TrainOptions::new(), quiet),
         Err(GradientError::Label { .. })
     ));
     let empty = data.test.select(&[]);
     assert_eq!(
-        t.train(&empty, None, &TrainOptions::new(), quiet),
+        t.train(&empty, &TrainOptions::new(), quiet),
         Err(GradientError::EmptyData)
     );
 }

@@ -47,7 +47,7 @@ fn save_load_round_trip_gives_identical_outputs() {
     assert_eq!(back.meta, meta);
     assert_eq!(back.meta.tool_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(back.meta.class_names, vec!["0", "1"]);
-    assert!(back.training.is_none() && back.history.is_none());
+    assert!(back.state.is_none() && back.history.is_none());
     let x = data.test.images();
     assert_eq!(back.model.scores(x), model.scores(x));
 }
@@ -62,7 +62,7 @@ fn training_state_and_history_round_trip() {
         .unwrap();
     let file = ModelFile::from_training(&set);
     let back = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
-    let t = back.training.unwrap();
+    let t = back.training_set().unwrap();
     assert_eq!(t.population(), set.population());
     assert_eq!(t.fitness(), set.fitness());
     assert_eq!(t.params(), set.params());
@@ -256,19 +256,17 @@ struct C {
 #[derive(Serialize)]
 struct F {
     model: C,
-    training: Option<()>,
+    state: Option<()>,
     history: Option<History>,
     meta: Metadata,
-    climb: Option<()>,
 }
 
 fn file_with(layers: Vec<L>, meta: Metadata) -> Vec<u8> {
     let f = F {
         model: C { layers },
-        training: None,
+        state: None,
         history: None,
         meta,
-        climb: None,
     };
     wrap(&bincode::serde::encode_to_vec(&f, bincode::config::standard()).unwrap())
 }

@@ -15,7 +15,7 @@ fn a_version_1_file_loads_with_its_training_state() {
     // The accuracy it had when it was written: 0.9678486997635933 on the 2,115 test digits.
     let acc = statistics::accuracy(&file.model, &data.test);
     assert_eq!((acc * 2115.0).round() as u32, 2047);
-    let mut set = file.training.expect("training state");
+    let mut set = file.training_set().expect("training state").clone();
     assert_eq!(set.generation(), 20);
     // It keeps training, and saves as the current version.
     set.run(
@@ -43,11 +43,11 @@ fn a_version_2_file_loads_with_its_training_state_and_no_climb() {
     let bytes = std::fs::read(V2).unwrap();
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
     let file = ModelFile::from_bytes(&bytes).unwrap();
-    assert!(file.climb.is_none());
+    assert!(file.climber().is_none());
     let data = Dataset::embedded().for_task(&Task::zero_one());
     // Its test accuracy when written: 0.5593380614657211 of 2,115.
     let acc = statistics::accuracy(&file.model, &data.test);
     assert_eq!((acc * 2115.0).round() as u32, 1183);
-    assert_eq!(file.training.expect("training state").generation(), 3);
+    assert_eq!(file.training_set().expect("training state").generation(), 3);
     assert_eq!(file.history.expect("history").len(), 4);
 }

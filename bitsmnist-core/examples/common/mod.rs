@@ -102,7 +102,7 @@ pub fn run(task: Task) {
     let train_err = statistics::error(model, &data.train);
     println!(
         "{model}: {} generations in {secs:.1} s ({:.1} gen/s), stop: {:?}",
-        out.generation,
+        out.step,
         out.steps as f64 / secs,
         out.reason
     );

@@ -263,7 +263,7 @@ fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
 /// generation, as `(generation, fitness)` points) on the left axis, and `validation` lines
 /// (such as validation accuracy, `(generation, accuracy)`) dashed on the right axis.
 ///
-/// The genetic trainer's history display calls this; it works on any series.
+/// A run's [`History`](crate::run::History) plots with this; it works on any series.
 ///
 /// ```
 /// use bitsmnist_core::display::fitness_plot_svg;
@@ -296,6 +296,60 @@ pub fn fitness_plot(
         p = p.secondary_line(*name, pts);
     }
     p
+}
+
+impl crate::run::History {
+    /// The [`LinePlot`] of the run: per step the objective (best, mean and worst where they
+    /// differ, as for a population or an ensemble; one line for a single model; the training
+    /// accuracy for gradient training), the validation accuracy dashed on the right axis, and
+    /// for gradient training the loss.
+    pub fn plot(&self) -> LinePlot {
+        use crate::run::Detail;
+        let pts = |f: fn(&crate::run::Record) -> f64| -> Vec<(f64, f64)> {
+            self.records.iter().map(|r| (r.step as f64, f(r))).collect()
+        };
+        let gradient = matches!(
+            self.records.first().map(|r| &r.detail),
+            Some(Detail::Gradient { .. })
+        );
+        let spread = self.records.iter().any(|r| r.best != r.worst);
+        let validation: Vec<(f64, f64)> = self
+            .validation()
+            .into_iter()
+            .map(|(g, a)| (g as f64, a))
+            .collect();
+        let (best, mean, worst) = (pts(|r| r.best), pts(|r| r.mean), pts(|r| r.worst));
+        let mut p = if gradient {
+            let loss: Vec<(f64, f64)> = self
+                .records
+                .iter()
+                .filter_map(|r| r.loss().map(|l| (r.step as f64, l)))
+                .collect();
+            fitness_plot(&[("loss", &loss)], &[("train accuracy", &best)])
+                .x_label("epoch")
+                .y_label("loss")
+                .y2_label("accuracy")
+        } else if spread {
+            fitness_plot(&[("best", &best), ("mean", &mean), ("worst", &worst)], &[])
+        } else {
+            fitness_plot(&[("fitness", &best)], &[])
+        };
+        if !validation.is_empty() {
+            let name = if gradient { "test accuracy" } else { "validation accuracy" };
+            p = p.secondary_line(name, &validation);
+        }
+        p
+    }
+
+    /// The plot of [`plot`](Self::plot) as SVG.
+    pub fn to_svg(&self) -> String {
+        self.plot().to_svg()
+    }
+
+    /// Rich display in evcxr notebooks: the plot as SVG.
+    pub fn evcxr_display(&self) {
+        super::emit_svg(&self.to_svg());
+    }
 }
 
 #[cfg(test)]

@@ -34,16 +34,14 @@
 //! assert!(climber.history().last().unwrap().best > climber.history().records[0].best);
 //! ```
 
-use std::ops::ControlFlow;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
-use super::history::{GenerationRecord, History};
 use super::operators::{STREAM_BATCH, derive_rng, splitmix64};
-use super::options::{CancelToken, StopReason, TrainOptions, TrainOutcome};
+use crate::run::{Detail, History, Interrupt, Log, Method, Record, Step, Summary, TrainOptions};
 use crate::datasets::Split;
 use crate::layers::Chain;
 
@@ -177,10 +175,7 @@ pub struct Climber {
     trial: u64,
     accepted: u64,
     generation: u64,
-    elapsed_secs: f64,
-    best_so_far: f64,
-    last_improvement: u64,
-    history: History,
+    log: Log,
     /// The most accurate model on the whole training split among those re-scored, with its
     /// accuracy.
     best_full: Option<(f64, Chain)>,
@@ -188,13 +183,9 @@ pub struct Climber {
     eval: Option<(u64, DeltaEval)>,
 }
 
-/// What the callback of [`Climber::train`] sees after each generation.
-pub struct ClimbProgress<'a> {
-    /// The state; [`Climber::chain`] is the current model.
-    pub climber: &'a Climber,
-    /// This generation's record (also the last entry of the history).
-    pub record: &'a GenerationRecord,
-}
+/// What the callback of [`Climber::train`] sees after each generation: the climber
+/// ([`Climber::chain`] is the current model) and the generation's record.
+pub type ClimbProgress<'a> = crate::run::Progress<'a, Climber>;
 
 impl Climber {
     /// A climb starting from `chain`'s weights (one or two bit layers, the last giving
@@ -208,10 +199,7 @@ impl Climber {
             trial: 0,
             accepted: 0,
             generation: 0,
-            elapsed_secs: 0.0,
-            best_so_far: f64::NEG_INFINITY,
-            last_improvement: 0,
-            history: History::default(),
+            log: Log::default(),
             best_full: None,
             eval: None,
         })
@@ -270,12 +258,12 @@ impl Climber {
 
     /// Every generation's record.
     pub fn history(&self) -> &History {
-        &self.history
+        &self.log.history
     }
 
     /// Seconds of training so far (summed over calls).
     pub fn elapsed_secs(&self) -> f64 {
-        self.elapsed_secs
+        self.log.elapsed_secs
     }
 
     /// Bytes of the incremental state while training (0 before the first call).
@@ -283,128 +271,73 @@ impl Climber {
         self.eval.as_ref().map_or(0, |(_, e)| e.memory_bytes())
     }
 
-    /// Runs [`train`](Self::train) without a callback.
-    pub fn run(
-        &mut self,
-        data: &Split,
-        options: &TrainOptions,
-    ) -> Result<TrainOutcome, ClimbError> {
-        self.train(data, options, |_| ControlFlow::Continue(()))
+    /// Whether generation 0 has been recorded.
+    pub(crate) fn started(&self) -> bool {
+        !self.log.history.is_empty()
     }
 
-    /// The training loop: generations of flip trials on `data` until a rule of `options` stops
-    /// it or `callback` breaks. The first call records generation 0 (the starting model)
-    /// first. Each record's `best`, `mean` and `worst` are all the current model's fitness
-    /// (the objective as a fraction of its maximum) on the current batch.
-    pub fn train<F>(
-        &mut self,
-        data: &Split,
-        options: &TrainOptions,
-        mut callback: F,
-    ) -> Result<TrainOutcome, ClimbError>
-    where
-        F: FnMut(&ClimbProgress<'_>) -> ControlFlow<()>,
-    {
-        let start = Instant::now();
-        let base_secs = self.elapsed_secs;
-        let mut steps = 0u64;
+    /// Generation 0: the starting model's fitness on its first batch.
+    pub(crate) fn start_step(&mut self, data: &Split) -> Result<Summary, ClimbError> {
         self.ensure_eval(data)?;
-        let reason = loop {
-            if options
-                .cancel
-                .as_ref()
-                .is_some_and(CancelToken::is_cancelled)
-            {
-                break StopReason::Cancelled;
-            }
-            if !self.history.is_empty() {
-                if options.generations.is_some_and(|n| steps >= n)
-                    || options
-                        .until_generation
-                        .is_some_and(|g| self.generation >= g)
-                {
-                    break StopReason::Generations;
-                }
-                self.ensure_eval(data)?;
-                self.climb_generation();
-                self.generation += 1;
-                steps += 1;
-            }
-            let (_, eval) = self.eval.as_ref().expect("ensured");
-            self.chain = eval.chain();
-            let fitness = eval.fitness();
-            if self.params.rescore_every > 0
-                && self.generation.is_multiple_of(self.params.rescore_every)
-            {
-                let a = crate::statistics::accuracy(&self.chain, data);
-                if self.best_full.as_ref().is_none_or(|(b, _)| a > *b) {
-                    self.best_full = Some((a, self.chain.clone()));
-                }
-            }
-            if fitness > self.best_so_far {
-                self.best_so_far = fitness;
-                self.last_improvement = self.generation;
-            }
-            let validation_accuracy = options
-                .validation
-                .as_ref()
-                .filter(|v| self.generation.is_multiple_of(v.every))
-                .map(|v| crate::statistics::accuracy(&self.chain, &v.split));
-            let run_secs = start.elapsed().as_secs_f64();
-            self.elapsed_secs = base_secs + run_secs;
-            let record = GenerationRecord {
-                generation: self.generation,
-                best: fitness,
-                mean: fitness,
-                worst: fitness,
-                validation_accuracy,
-                elapsed_secs: self.elapsed_secs,
-                generations_per_sec: if run_secs > 0.0 {
-                    steps as f64 / run_secs
-                } else {
-                    0.0
-                },
-                mutation_scale: 1.0,
-            };
-            if options
-                .print_every
-                .is_some_and(|n| self.generation.is_multiple_of(n))
-            {
-                println!(
-                    "{record}  {:.0} flips/s  kept {}",
-                    record.generations_per_sec * self.params.trials_per_generation as f64,
-                    self.accepted
-                );
-            }
-            self.history.records.push(record);
-            let flow = callback(&ClimbProgress {
-                climber: self,
-                record: self.history.last().expect("just pushed"),
-            });
-            if options.target_fitness.is_some_and(|t| fitness >= t) {
-                break StopReason::TargetFitness;
-            }
-            if options
-                .patience
-                .is_some_and(|n| self.generation - self.last_improvement >= n)
-            {
-                break StopReason::NoImprovement;
-            }
-            if options.time_limit.is_some_and(|t| start.elapsed() >= t) {
-                break StopReason::TimeLimit;
-            }
-            if flow.is_break() {
-                break StopReason::Callback;
-            }
+        Ok(self.after_generation(data, 0, 0.0))
+    }
+
+    /// One generation of trials on this generation's batch.
+    pub(crate) fn generation_step(&mut self, data: &Split) -> Result<Summary, ClimbError> {
+        self.ensure_eval(data)?;
+        let (t0, trials) = (Instant::now(), self.trial);
+        self.climb_generation();
+        self.generation += 1;
+        Ok(self.after_generation(data, self.trial - trials, t0.elapsed().as_secs_f64()))
+    }
+
+    /// A step of an ensemble member: [`start_step`](Self::start_step) or
+    /// [`generation_step`](Self::generation_step), recorded in the member's own history.
+    pub(crate) fn member_step(&mut self, data: &Split) -> Result<Summary, ClimbError> {
+        let t0 = Instant::now();
+        let summary = if self.started() {
+            self.generation_step(data)?
+        } else {
+            self.start_step(data)?
         };
-        self.elapsed_secs = base_secs + start.elapsed().as_secs_f64();
-        Ok(TrainOutcome {
-            reason,
-            steps,
-            generation: self.generation,
-            best_fitness: self.history.last().map_or(f64::NAN, |r| r.best),
-            elapsed: start.elapsed(),
-        })
+        let secs = t0.elapsed().as_secs_f64();
+        self.log.elapsed_secs += secs;
+        let elapsed_secs = self.log.elapsed_secs;
+        self.log.history.records.push(Record {
+            step: self.generation,
+            best: summary.best,
+            mean: summary.mean,
+            worst: summary.worst,
+            validation_accuracy: None,
+            elapsed_secs,
+            steps_per_sec: if secs > 0.0 { 1.0 / secs } else { 0.0 },
+            detail: summary.detail.clone(),
+        });
+        Ok(summary)
+    }
+
+    /// The model after a generation: taken from the incremental state, re-scored on the whole
+    /// split when due, summarised.
+    fn after_generation(&mut self, data: &Split, trials: u64, secs: f64) -> Summary {
+        let (_, eval) = self.eval.as_ref().expect("ensured");
+        self.chain = eval.chain();
+        let fitness = eval.fitness();
+        if self.params.rescore_every > 0
+            && self.generation.is_multiple_of(self.params.rescore_every)
+        {
+            let a = crate::statistics::accuracy(&self.chain, data);
+            if self.best_full.as_ref().is_none_or(|(b, _)| a > *b) {
+                self.best_full = Some((a, self.chain.clone()));
+            }
+        }
+        Summary::single(
+            fitness,
+            Detail::Climb {
+                trials: self.trial,
+                kept: self.accepted,
+                flips_per_sec: if secs > 0.0 { trials as f64 / secs } else { 0.0 },
+            },
+        )
     }
 
     /// Checks the invariants serde cannot (for a state read from a file).
@@ -521,6 +454,48 @@ impl Climber {
                 1
             };
         }
+    }
+}
+
+/// A climb trains on a training split through the shared loop: `climber.train(&split,
+/// &options, callback)` ([`Method::train`]): generations of flip trials. The first call
+/// records generation 0 (the starting model) first. Each record's `best`, `mean` and `worst`
+/// are all the current model's fitness (the objective as a fraction of its maximum) on the
+/// current batch.
+impl Method for Climber {
+    type Data = Split;
+    type Error = ClimbError;
+
+    fn step_number(&self) -> u64 {
+        self.generation
+    }
+
+    fn prepare(&mut self, data: &Split, _: &TrainOptions) -> Result<(), ClimbError> {
+        self.ensure_eval(data)
+    }
+
+    fn started(&self) -> bool {
+        self.started()
+    }
+
+    fn start(&mut self, data: &Split) -> Result<Summary, ClimbError> {
+        self.start_step(data)
+    }
+
+    fn step(&mut self, data: &Split, _: &Interrupt<'_>) -> Result<Step, ClimbError> {
+        self.generation_step(data).map(Step::Done)
+    }
+
+    fn validation_accuracy(&self, split: &Split) -> f64 {
+        crate::statistics::accuracy(&self.chain, split)
+    }
+
+    fn log(&self) -> &Log {
+        &self.log
+    }
+
+    fn log_mut(&mut self) -> &mut Log {
+        &mut self.log
     }
 }
 

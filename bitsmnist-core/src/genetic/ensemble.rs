@@ -11,12 +11,13 @@
 //! fires: a class's weight on it is 0 (a disagreement, distance 1) exactly when that member's
 //! bias bit for the class is 1.
 
-use std::ops::ControlFlow;
 
 use rayon::prelude::*;
 
-use super::climb::{ClimbError, ClimbParams, ClimbProgress, Climber};
-use super::options::{TrainOptions, TrainOutcome};
+use serde::{Deserialize, Serialize};
+
+use super::climb::{ClimbError, ClimbParams, Climber};
+use crate::run::{Detail, History, Interrupt, Log, Method, Step, Summary};
 use crate::datasets::Split;
 use crate::layers::{Activation, BitDense, BitOutput, Chain};
 
@@ -106,41 +107,55 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
     Ok(Chain::new(vec![hidden.into(), output.into()]).expect("widths match"))
 }
 
-/// Several networks climbed side by side, one per thread, and kept as one model by [`merge`]:
-/// the loop the command line's `--ensemble N`, notebooks and the desktop app share.
+/// Several networks climbed side by side and kept as one model by [`merge`]: the loop the
+/// command line's `--ensemble N`, notebooks and the desktop app share.
+///
+/// One step of the ensemble is one generation of every member, the members in parallel (one
+/// per thread). Its record's `best`, `mean` and `worst` are over the members' fitness; the
+/// validation accuracy is the merged model's. The whole state is serializable, so a saved
+/// ensemble resumes exactly where it stopped.
 ///
 /// ```
-/// use std::ops::ControlFlow;
-/// use bitsmnist_core::prelude::*;
+/// /// use bitsmnist_core::prelude::*;
 /// use bitsmnist_core::genetic::{ClimbEnsemble, ClimbParams, TrainOptions};
 ///
 /// let data = Dataset::embedded().for_task(&Task::digits());
 /// let params = ClimbParams::default().trials_per_generation(500).batch_size(Some(500));
 /// let out = BitOutput::Float(Activation::Identity);
 /// let mut ensemble = ClimbEnsemble::random(784, 32, 10, out, &params, 2, 7).unwrap();
-/// ensemble
-///     .train(&data.train, &TrainOptions::new().generations(3), |_, _| ControlFlow::Continue(()))
+/// let outcome = ensemble
+///     .train(&data.train, &TrainOptions::new().generations(3), |p| {
+///         assert!(p.record.best >= p.record.worst);
+///         ControlFlow::Continue(())
+///     })
 ///     .unwrap();
+/// assert_eq!(outcome.step, 3);
 /// let model = ensemble.model(&data.train).unwrap();
 /// assert_eq!(model.layers()[0].outputs(), 2 * 32 + 2);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClimbEnsemble {
     members: Vec<Climber>,
+    log: Log,
 }
 
+/// What the callback of an ensemble's [`train`](Method::train) sees after each generation.
+pub type EnsembleProgress<'a> = crate::run::Progress<'a, ClimbEnsemble>;
+
 impl ClimbEnsemble {
-    /// An ensemble of these climbers (at least one, all with the same inputs and classes).
+    /// An ensemble of these climbers (at least one, all with the same inputs and classes, at
+    /// the same generation).
     pub fn new(members: Vec<Climber>) -> Result<Self, EnsembleError> {
-        let first = members.first().ok_or(EnsembleError::Empty)?.chain();
-        let shape = (first.inputs(), first.outputs());
-        if let Some(m) = members
-            .iter()
-            .position(|c| (c.chain().inputs(), c.chain().outputs()) != shape)
-        {
+        let first = members.first().ok_or(EnsembleError::Empty)?;
+        let shape = |c: &Climber| (c.chain().inputs(), c.chain().outputs(), c.generation());
+        let want = shape(first);
+        if let Some(m) = members.iter().position(|c| shape(c) != want) {
             return Err(EnsembleError::Mismatch(m));
         }
-        Ok(Self { members })
+        Ok(Self {
+            members,
+            log: Log::default(),
+        })
     }
 
     /// `members` random `inputs -> hidden -> classes` networks with output rule `output`.
@@ -169,7 +184,7 @@ impl ClimbEnsemble {
                 Climber::new(chain, params.clone().seed(seed))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { members: climbers })
+        Ok(Self::new(climbers).expect("same shapes, generation 0"))
     }
 
     /// The members.
@@ -182,6 +197,11 @@ impl ClimbEnsemble {
         self.members
     }
 
+    /// Generations run (by every member).
+    pub fn generation(&self) -> u64 {
+        self.members[0].generation()
+    }
+
     /// Flip trials of all members.
     pub fn trials(&self) -> u64 {
         self.members.iter().map(Climber::trials).sum()
@@ -192,40 +212,55 @@ impl ClimbEnsemble {
         self.members.iter().map(Climber::accepted).sum()
     }
 
-    /// Trains every member on `data` under `options`, in parallel (members beyond the thread
-    /// count in turns, sharing `options`' time limit); `callback` gets each generation of each
-    /// member with its index, and breaking stops that member. One outcome per member.
-    pub fn train<F>(
-        &mut self,
-        data: &Split,
-        options: &TrainOptions,
-        callback: F,
-    ) -> Result<Vec<TrainOutcome>, ClimbError>
-    where
-        F: Fn(usize, &ClimbProgress<'_>) -> ControlFlow<()> + Sync,
-    {
-        let waves = self
-            .members
-            .len()
-            .div_ceil(rayon::current_num_threads())
-            .max(1);
-        let mut opts = options.clone();
-        if let Some(l) = opts.time_limit {
-            opts.time_limit = Some(l / waves as u32);
+    /// The ensemble's records (each member also keeps its own).
+    pub fn history(&self) -> &History {
+        &self.log.history
+    }
+
+    /// Seconds of training so far (summed over calls).
+    pub fn elapsed_secs(&self) -> f64 {
+        self.log.elapsed_secs
+    }
+
+    /// Bytes of the members' incremental states while training.
+    pub fn memory_bytes(&self) -> usize {
+        self.members.iter().map(Climber::memory_bytes).sum()
+    }
+
+    /// The members' current networks merged (a single member as it is).
+    pub fn chain(&self) -> Chain {
+        match self.members.as_slice() {
+            [one] => one.chain().clone(),
+            all => merge(&all.iter().map(|c| c.chain().clone()).collect::<Vec<_>>())
+                .expect("members of one shape"),
         }
-        // Progress lines from the first member only.
-        let quiet = TrainOptions {
-            print_every: None,
-            ..opts.clone()
-        };
-        self.members
+    }
+
+    /// One generation of every member, in parallel; the summary over the members.
+    fn step_members(&mut self, data: &Split) -> Result<Summary, ClimbError> {
+        let summaries = self
+            .members
             .par_iter_mut()
-            .enumerate()
-            .map(|(m, c)| {
-                let o = if m == 0 { &opts } else { &quiet };
-                c.train(data, o, |p| callback(m, p))
+            .map(|c| c.member_step(data))
+            .collect::<Result<Vec<_>, _>>()?;
+        let fitness: Vec<f64> = summaries.iter().map(|s| s.best).collect();
+        let flips_per_sec = summaries
+            .iter()
+            .map(|s| match s.detail {
+                Detail::Climb { flips_per_sec, .. } => flips_per_sec,
+                _ => 0.0,
             })
-            .collect()
+            .sum();
+        Ok(Summary {
+            best: fitness.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            mean: fitness.iter().sum::<f64>() / fitness.len() as f64,
+            worst: fitness.iter().copied().fold(f64::INFINITY, f64::min),
+            detail: Detail::Climb {
+                trials: self.trials(),
+                kept: self.accepted(),
+                flips_per_sec,
+            },
+        })
     }
 
     /// The model to keep: each member as the more accurate on `data` (the training split) of
@@ -241,5 +276,57 @@ impl ClimbEnsemble {
             [one] => Ok(one.clone()),
             _ => merge(&chosen),
         }
+    }
+
+    /// Checks the invariants serde cannot (for a state read from a file).
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.members.is_empty() {
+            return Err(EnsembleError::Empty.to_string());
+        }
+        for (m, c) in self.members.iter().enumerate() {
+            c.validate().map_err(|e| format!("member {m}: {e}"))?;
+        }
+        let first = &self.members[0];
+        let shape = |c: &Climber| (c.chain().inputs(), c.chain().outputs(), c.generation());
+        if let Some(m) = self.members.iter().position(|c| shape(c) != shape(first)) {
+            return Err(EnsembleError::Mismatch(m).to_string());
+        }
+        Ok(())
+    }
+}
+
+/// An ensemble trains on a training split through the shared loop: `ensemble.train(&split,
+/// &options, callback)` ([`Method::train`]); each step runs one generation of every member,
+/// in parallel.
+impl Method for ClimbEnsemble {
+    type Data = Split;
+    type Error = ClimbError;
+
+    fn step_number(&self) -> u64 {
+        self.generation()
+    }
+
+    fn started(&self) -> bool {
+        !self.log.history.is_empty()
+    }
+
+    fn start(&mut self, data: &Split) -> Result<Summary, ClimbError> {
+        self.step_members(data)
+    }
+
+    fn step(&mut self, data: &Split, _: &Interrupt<'_>) -> Result<Step, ClimbError> {
+        self.step_members(data).map(Step::Done)
+    }
+
+    fn validation_accuracy(&self, split: &Split) -> f64 {
+        crate::statistics::accuracy(&self.chain(), split)
+    }
+
+    fn log(&self) -> &Log {
+        &self.log
+    }
+
+    fn log_mut(&mut self) -> &mut Log {
+        &mut self.log
     }
 }

@@ -20,8 +20,7 @@
 //! that can stop the run, and a [`History`] of every generation.
 //!
 //! ```
-//! use std::ops::ControlFlow;
-//! use bitsmnist_core::prelude::*;
+//! //! use bitsmnist_core::prelude::*;
 //! use bitsmnist_core::genetic::{Mutation, TrainOptions, TrainerParams, TrainingSet};
 //!
 //! let data = Dataset::embedded().for_task(&Task::zero_one());
@@ -42,7 +41,7 @@
 //!         ControlFlow::Continue(())
 //!     })
 //!     .unwrap();
-//! assert_eq!(outcome.generation, 5);
+//! assert_eq!(outcome.step, 5);
 //! assert_eq!(set.history().len(), 6); // generation 0 and 5 breeding steps
 //! let trained: &Chain = set.chain(); // holds the best candidate's weights
 //! assert!(statistics::accuracy(trained, &sample) > 0.5);
@@ -58,16 +57,16 @@ mod params;
 mod recipe;
 mod rows;
 
-use std::ops::ControlFlow;
-use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use climb::{ClimbError, ClimbParams, ClimbProgress, Climber};
 pub use delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
-pub use ensemble::{ClimbEnsemble, EnsembleError, merge};
-pub use history::{GenerationRecord, History};
+pub use ensemble::{ClimbEnsemble, EnsembleError, EnsembleProgress, merge};
+#[allow(deprecated)]
+pub use history::GenerationRecord;
+pub use history::{History, Record};
 pub use operators::Genome;
 pub use options::{CancelToken, Progress, StopReason, TrainOptions, TrainOutcome, Validation};
 pub use params::{Adaptation, Crossover, Mutation, ParamsError, Selection, TrainerParams};
@@ -76,6 +75,8 @@ pub use recipe::{Recipe, Strategy};
 pub use crate::fitness::{Fitness, Metric};
 
 use crate::bits::BitMatrix;
+use crate::datasets::Split;
+use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
 use crate::fitness::{Batch, Kind};
 use crate::layers::{Activations, BitDense, Chain, Floats, Layer};
 use operators::{
@@ -149,8 +150,7 @@ pub struct TrainingSet {
     best_so_far: f64,
     last_improvement: u64,
     last_shrink: u64,
-    elapsed_secs: f64,
-    history: History,
+    log: Log,
     /// First-layer outputs reused between generations (not saved; see [`rows`]).
     #[serde(skip)]
     rows: rows::RowCache,
@@ -187,8 +187,7 @@ impl TrainingSet {
             best_so_far: f64::NEG_INFINITY,
             last_improvement: 0,
             last_shrink: 0,
-            elapsed_secs: 0.0,
-            history: History::default(),
+            log: Log::default(),
             rows: rows::RowCache::default(),
         })
     }
@@ -244,12 +243,12 @@ impl TrainingSet {
 
     /// Every generation so far.
     pub fn history(&self) -> &History {
-        &self.history
+        &self.log.history
     }
 
     /// Seconds of training so far, over all runs.
     pub fn elapsed_secs(&self) -> f64 {
-        self.elapsed_secs
+        self.log.elapsed_secs
     }
 
     /// Whether generations scored on the same examples (no mini-batches) reuse first-layer
@@ -310,124 +309,6 @@ impl TrainingSet {
         }
     }
 
-    /// Runs [`train`](Self::train) without a callback.
-    pub fn run(
-        &mut self,
-        fitness: &Fitness,
-        options: &TrainOptions,
-    ) -> Result<TrainOutcome, TrainError> {
-        self.train(fitness, options, |_| ControlFlow::Continue(()))
-    }
-
-    /// The training loop. On the first call, the random population is evaluated (generation
-    /// 0); then each step breeds and evaluates a new generation until a rule of `options` stops
-    /// it or `callback` returns [`ControlFlow::Break`]. After each generation its record is
-    /// appended to the [`history`](Self::history) and passed to `callback` with the state.
-    /// At the end, the best candidate's weights are copied into the [`chain`](Self::chain).
-    ///
-    /// Calling `train` again continues where it stopped, exactly as if it had not stopped
-    /// (also after saving and loading the set).
-    pub fn train<F>(
-        &mut self,
-        fitness: &Fitness,
-        options: &TrainOptions,
-        mut callback: F,
-    ) -> Result<TrainOutcome, TrainError>
-    where
-        F: FnMut(&Progress<'_>) -> ControlFlow<()>,
-    {
-        self.check_fitness(fitness)?;
-        let start = Instant::now();
-        let base_secs = self.elapsed_secs;
-        let mut steps = 0u64;
-        let reason = loop {
-            if options
-                .cancel
-                .as_ref()
-                .is_some_and(CancelToken::is_cancelled)
-            {
-                break StopReason::Cancelled;
-            }
-            let used_scale = self.scale;
-            if self.is_evaluated() {
-                if options.generations.is_some_and(|n| steps >= n)
-                    || options
-                        .until_generation
-                        .is_some_and(|g| self.generation >= g)
-                {
-                    break StopReason::Generations;
-                }
-                let parent_fitness = self.breed();
-                self.generation += 1;
-                self.evaluate(fitness);
-                steps += 1;
-                self.adapt(&parent_fitness);
-            } else {
-                self.evaluate(fitness);
-                self.adapt(&[]);
-            }
-            let (best, mean, worst) = self.summary();
-            let validation_accuracy = options
-                .validation
-                .as_ref()
-                .filter(|v| self.generation.is_multiple_of(v.every))
-                .map(|v| crate::statistics::accuracy(&self.best_chain(), &v.split));
-            let run_secs = start.elapsed().as_secs_f64();
-            self.elapsed_secs = base_secs + run_secs;
-            let record = GenerationRecord {
-                generation: self.generation,
-                best,
-                mean,
-                worst,
-                validation_accuracy,
-                elapsed_secs: self.elapsed_secs,
-                generations_per_sec: if run_secs > 0.0 {
-                    steps as f64 / run_secs
-                } else {
-                    0.0
-                },
-                mutation_scale: used_scale,
-            };
-            if options
-                .print_every
-                .is_some_and(|n| self.generation.is_multiple_of(n))
-            {
-                println!("{record}");
-            }
-            self.history.records.push(record);
-            let flow = callback(&Progress {
-                set: self,
-                record: self.history.last().expect("just pushed"),
-            });
-            if options.target_fitness.is_some_and(|t| best >= t) {
-                break StopReason::TargetFitness;
-            }
-            if options
-                .patience
-                .is_some_and(|n| self.generation - self.last_improvement >= n)
-            {
-                break StopReason::NoImprovement;
-            }
-            if options.time_limit.is_some_and(|t| start.elapsed() >= t) {
-                break StopReason::TimeLimit;
-            }
-            if flow.is_break() {
-                break StopReason::Callback;
-            }
-        };
-        if self.is_evaluated() {
-            self.chain = self.best_chain();
-        }
-        self.elapsed_secs = base_secs + start.elapsed().as_secs_f64();
-        Ok(TrainOutcome {
-            reason,
-            steps,
-            generation: self.generation,
-            best_fitness: self.best().map_or(f64::NAN, |b| b.1),
-            elapsed: start.elapsed(),
-        })
-    }
-
     fn check_fitness(&self, fitness: &Fitness) -> Result<(), TrainError> {
         if let Some(data) = fitness.data() {
             if data.is_empty() {
@@ -454,6 +335,18 @@ impl TrainingSet {
             .unwrap_or(f64::NAN);
         let mean = self.fitness.iter().sum::<f64>() / self.fitness.len().max(1) as f64;
         (best, mean, worst)
+    }
+
+    fn record_summary(&self, used_scale: f64) -> Summary {
+        let (best, mean, worst) = self.summary();
+        Summary {
+            best,
+            mean,
+            worst,
+            detail: Detail::Population {
+                mutation_scale: used_scale,
+            },
+        }
     }
 
     /// Population indices by fitness, best first (stable: earlier slots win ties).
@@ -698,7 +591,6 @@ impl TrainingSet {
     /// drops below the starting model's.
     ///
     /// ```
-    /// use std::ops::ControlFlow;
     /// use bitsmnist_core::prelude::*;
     /// use bitsmnist_core::genetic::Mutation;
     /// use bitsmnist_core::gradient::{self, GradientParams, Trainer};
@@ -706,7 +598,7 @@ impl TrainingSet {
     /// let data = Dataset::embedded().for_task(&Task::zero_one());
     /// let sample = data.train.sample(0.1, 2);
     /// let mut trainer = Trainer::new(GradientParams::default().hidden(vec![16]).epochs(1), 784, 2).unwrap();
-    /// trainer.train(&sample, None, &gradient::TrainOptions::new(), |_| ControlFlow::Continue(())).unwrap();
+    /// trainer.run(&sample, &TrainOptions::new()).unwrap();
     /// let model = trainer.export(); // per-neuron thresholds, then a scaled output layer
     /// let fitness = Fitness::accuracy(&sample);
     /// let start = fitness.evaluate(&model);
@@ -746,6 +638,61 @@ impl TrainingSet {
             })
             .collect();
         Ok(set)
+    }
+}
+
+/// The population trains on a fitness through the shared loop: `set.train(&fitness,
+/// &options, callback)` ([`Method::train`]). On the first call the random population is
+/// evaluated (generation 0); then each step breeds and evaluates a new generation. When a call
+/// returns, the best candidate's weights are copied into the [`chain`](TrainingSet::chain).
+impl Method for TrainingSet {
+    type Data = Fitness;
+    type Error = TrainError;
+
+    fn step_number(&self) -> u64 {
+        self.generation
+    }
+
+    fn prepare(&mut self, fitness: &Fitness, _: &TrainOptions) -> Result<(), TrainError> {
+        self.check_fitness(fitness)
+    }
+
+    fn started(&self) -> bool {
+        self.is_evaluated()
+    }
+
+    fn start(&mut self, fitness: &Fitness) -> Result<Summary, TrainError> {
+        let used_scale = self.scale;
+        self.evaluate(fitness);
+        self.adapt(&[]);
+        Ok(self.record_summary(used_scale))
+    }
+
+    fn step(&mut self, fitness: &Fitness, _: &Interrupt<'_>) -> Result<Step, TrainError> {
+        let used_scale = self.scale;
+        let parent_fitness = self.breed();
+        self.generation += 1;
+        self.evaluate(fitness);
+        self.adapt(&parent_fitness);
+        Ok(Step::Done(self.record_summary(used_scale)))
+    }
+
+    fn validation_accuracy(&self, split: &Split) -> f64 {
+        crate::statistics::accuracy(&self.best_chain(), split)
+    }
+
+    fn log(&self) -> &Log {
+        &self.log
+    }
+
+    fn log_mut(&mut self) -> &mut Log {
+        &mut self.log
+    }
+
+    fn end(&mut self) {
+        if self.is_evaluated() {
+            self.chain = self.best_chain();
+        }
     }
 }
 

@@ -54,8 +54,7 @@ mod history;
 mod net;
 mod params;
 
-use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -63,12 +62,15 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use history::{EpochRecord, History};
+#[allow(deprecated)]
+pub use history::EpochRecord;
+pub use history::{History, Record};
 pub use params::{GradientParams, Input, Schedule};
 
 use crate::bits::BitMatrix;
 use crate::datasets::Split;
 use crate::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense, Floats, Layer};
+use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
 use net::{AdamStep, Net, Path, bn_eval};
 
 /// The widest layer [`GradientParams::hidden`] accepts.
@@ -116,106 +118,33 @@ pub enum GradientError {
         /// Number of classes.
         classes: usize,
     },
+    /// An interrupted epoch saved for a larger training split than the one given to resume it.
+    #[error("the interrupted epoch does not fit this training split (a different split than the run's)")]
+    Resume,
     /// Grey input asked for a split that kept no grey levels.
     #[error("grey input needs the grey levels, and this split has none")]
     NoGreyLevels,
 }
 
-/// The same cancellation flag as the genetic trainer's, so a front end stops either method with
-/// one button: training stops after the current mini-batch.
-pub use crate::genetic::CancelToken;
+/// The stop rules, outcome and cancellation of the shared run loop ([`crate::run`]): one
+/// Stop button stops any method; time limits, cancellation and pause take effect after the
+/// current mini-batch.
+pub use crate::run::{CancelToken, StopReason, TrainOptions, TrainOutcome};
 
-/// How a call of [`Trainer::train`] is watched and stopped (all off by default: it runs the
-/// remaining epochs of [`GradientParams::epochs`], quietly).
-///
-/// ```
-/// use std::time::Duration;
-/// use bitsmnist_core::gradient::TrainOptions;
-/// let o = TrainOptions::new().epochs(5).time_limit(Duration::from_secs(60)).print_every(1);
-/// assert_eq!(o.epochs, Some(5));
-/// ```
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct TrainOptions {
-    /// Epochs to run in this call at most (the schedule still spans all of
-    /// [`GradientParams::epochs`], so a later call resumes it).
-    pub epochs: Option<u32>,
-    /// Stop after this much wall-clock time in this call (checked after each batch).
-    pub time_limit: Option<Duration>,
-    /// Stop when this token is cancelled (checked after each batch).
-    pub cancel: Option<CancelToken>,
-    /// Print an epoch line ([`EpochRecord`]'s display) to standard output every so many epochs.
-    pub print_every: Option<u32>,
-}
+/// What the callback of [`Trainer::train`] sees after each epoch: the trainer
+/// ([`Trainer::export`] gives the current model) and the epoch's record.
+pub type Progress<'a> = crate::run::Progress<'a, Trainer>;
 
-impl TrainOptions {
-    /// No limit, no printing.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Sets [`epochs`](Self::epochs).
-    pub fn epochs(mut self, n: u32) -> Self {
-        self.epochs = Some(n);
-        self
-    }
-
-    /// Sets [`time_limit`](Self::time_limit).
-    pub fn time_limit(mut self, d: Duration) -> Self {
-        self.time_limit = Some(d);
-        self
-    }
-
-    /// Sets [`cancel`](Self::cancel).
-    pub fn cancel(mut self, token: CancelToken) -> Self {
-        self.cancel = Some(token);
-        self
-    }
-
-    /// Prints a line every `n` epochs (0: quiet).
-    pub fn print_every(mut self, n: u32) -> Self {
-        self.print_every = (n > 0).then_some(n);
-        self
-    }
-}
-
-/// Why [`Trainer::train`] returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum StopReason {
-    /// All of [`GradientParams::epochs`] are done.
-    Finished,
-    /// [`TrainOptions::epochs`] reached.
-    EpochLimit,
-    /// [`TrainOptions::time_limit`] reached (mid-epoch: that epoch has no record).
-    TimeLimit,
-    /// The callback returned `ControlFlow::Break`.
-    Callback,
-    /// The [`CancelToken`] was cancelled (mid-epoch: that epoch has no record).
-    Cancelled,
-}
-
-/// What [`Trainer::train`] did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrainOutcome {
-    /// Why it stopped.
-    pub reason: StopReason,
-    /// Whole epochs completed in this call.
-    pub epochs_run: u32,
-    /// Epochs completed in all (the trainer's [`Trainer::epoch`]).
-    pub epoch: u32,
-    /// Test accuracy of the exported model after the last completed epoch, if measured.
-    pub test_accuracy: Option<f64>,
-    /// Wall-clock time of this call.
-    pub elapsed: Duration,
-}
-
-/// What the callback of [`Trainer::train`] sees after each epoch.
-pub struct Progress<'a> {
-    /// The trainer ([`Trainer::export`] gives the current model).
-    pub trainer: &'a Trainer,
-    /// This epoch's record (also the last of [`Trainer::history`]).
-    pub record: &'a EpochRecord,
+/// An epoch stopped between two mini-batches (by a time limit, cancellation or pause), kept
+/// in the state so that the next call finishes it exactly as an uninterrupted run would.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct PartialEpoch {
+    next_batch: usize,
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+    learning_rate: f32,
+    train_secs: f64,
 }
 
 /// Random streams, so that no two uses of the seed share numbers.
@@ -240,16 +169,17 @@ fn splitmix(mut z: u64) -> u64 {
 }
 
 /// The state of a gradient training run: hyper-parameters, the training-time network (latent
-/// weights, batch norm, Adam moments), the epoch reached and the history.
-#[derive(Clone)]
+/// weights, batch norm, Adam moments), the epoch reached (and where inside it) and the
+/// history. Serializable: a saved trainer resumes exactly where it stopped.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Trainer {
     params: GradientParams,
     net: Net,
     side: usize,
     epoch: u32,
     step: u64,
-    elapsed_secs: f64,
-    history: History,
+    log: Log,
+    partial: Option<PartialEpoch>,
 }
 
 impl Trainer {
@@ -296,8 +226,8 @@ impl Trainer {
             side,
             epoch: 0,
             step: 0,
-            elapsed_secs: 0.0,
-            history: History::default(),
+            log: Log::default(),
+            partial: None,
         })
     }
 
@@ -313,12 +243,12 @@ impl Trainer {
 
     /// Every completed epoch's record.
     pub fn history(&self) -> &History {
-        &self.history
+        &self.log.history
     }
 
     /// Seconds spent training, over all calls.
     pub fn elapsed_secs(&self) -> f64 {
-        self.elapsed_secs
+        self.log.elapsed_secs
     }
 
     /// Input width.
@@ -362,173 +292,114 @@ impl Trainer {
         Ok(())
     }
 
-    /// Trains on `train` until [`GradientParams::epochs`] are done or an option stops it,
-    /// calling `callback` after each epoch with its record: mean loss and accuracy over the
-    /// epoch's (augmented) mini-batches, and the exported model's accuracy on `test` if given.
-    /// Calling it again resumes where it stopped.
-    pub fn train<F>(
-        &mut self,
-        train: &Split,
-        test: Option<&Split>,
-        opts: &TrainOptions,
-        mut callback: F,
-    ) -> Result<TrainOutcome, GradientError>
-    where
-        F: FnMut(&Progress<'_>) -> ControlFlow<()>,
-    {
-        self.check_split(train)?;
-        if let Some(t) = test {
-            self.check_split(t)?;
-        }
-        let start = Instant::now();
+    /// One epoch (or the rest of an interrupted one), stopping between mini-batches when
+    /// `interrupt` fires.
+    fn epoch_step(&mut self, train: &Split, interrupt: &Interrupt<'_>) -> Step {
+        let t0 = Instant::now();
         let n = train.len();
         let bs = self.params.batch_size.min(n);
         let batches = n / bs; // drop the last partial batch: batch norm wants full ones
         let total_steps = (batches as u64 * u64::from(self.params.epochs)).max(1);
-        let mut epochs_run = 0;
-        let mut last_test = self.history.last().and_then(|r| r.test_accuracy);
-        let outcome = |reason, epochs_run, epoch, last_test, start: Instant| TrainOutcome {
-            reason,
-            epochs_run,
-            epoch,
-            test_accuracy: last_test,
-            elapsed: start.elapsed(),
-        };
-        loop {
-            if self.is_finished() {
-                return Ok(outcome(
-                    StopReason::Finished,
-                    epochs_run,
-                    self.epoch,
-                    last_test,
-                    start,
-                ));
-            }
-            if opts.epochs.is_some_and(|e| epochs_run >= e) {
-                return Ok(outcome(
-                    StopReason::EpochLimit,
-                    epochs_run,
-                    self.epoch,
-                    last_test,
-                    start,
-                ));
-            }
-            let epoch_start = Instant::now();
-            let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(&mut derive_rng(
-                self.params.seed,
-                STREAM_ORDER,
-                u64::from(self.epoch),
-                0,
-            ));
-            let (mut loss_sum, mut correct, mut seen) = (0.0f64, 0usize, 0usize);
-            let mut lr = self.params.learning_rate;
-            for k in 0..batches {
-                let idx = &order[k * bs..(k + 1) * bs];
-                let shifts = self.shifts(bs, k);
-                let x = batch_input(train, idx, self.params.input, &shifts, self.side);
-                let labels: Vec<u8> = idx.iter().map(|&i| train.labels()[i]).collect();
-                let progress = self.step as f64 / total_steps as f64;
-                lr = self
-                    .params
-                    .schedule
-                    .rate(self.params.learning_rate, progress, self.epoch);
-                let t = self.step + 1;
-                let step = AdamStep {
-                    lr,
-                    beta1: self.params.beta1,
-                    beta2: self.params.beta2,
-                    eps: self.params.adam_eps,
-                    c1: (1.0 - f64::from(self.params.beta1).powf(t as f64)) as f32,
-                    c2: (1.0 - f64::from(self.params.beta2).powf(t as f64)) as f32,
-                };
-                let cache = self.net.forward_train(x, bs, Path::Binary);
-                let (loss, dlogits, right) = self.net.loss(&cache, &labels);
-                let grads = self.net.backward(&cache, dlogits);
-                self.net.update(&grads, step, Path::Binary);
-                self.step = t;
-                loss_sum += f64::from(loss) * bs as f64;
-                correct += right;
-                seen += bs;
-                let stop = if opts.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
-                    Some(StopReason::Cancelled)
-                } else if opts.time_limit.is_some_and(|l| start.elapsed() >= l) {
-                    Some(StopReason::TimeLimit)
-                } else {
-                    None
-                };
-                if let Some(reason) = stop {
-                    if k + 1 < batches {
-                        self.elapsed_secs += epoch_start.elapsed().as_secs_f64();
-                        return Ok(outcome(reason, epochs_run, self.epoch, last_test, start));
-                    }
-                    // The epoch is complete: record it, then stop.
-                    self.finish_epoch(train, test, loss_sum, correct, seen, lr, epoch_start, opts);
-                    epochs_run += 1;
-                    last_test = self.history.last().and_then(|r| r.test_accuracy);
-                    let _ = callback(&Progress {
-                        trainer: self,
-                        record: self.history.last().expect("just pushed"),
-                    });
-                    return Ok(outcome(reason, epochs_run, self.epoch, last_test, start));
-                }
-            }
-            self.finish_epoch(train, test, loss_sum, correct, seen, lr, epoch_start, opts);
-            epochs_run += 1;
-            last_test = self.history.last().and_then(|r| r.test_accuracy);
-            let flow = callback(&Progress {
-                trainer: self,
-                record: self.history.last().expect("just pushed"),
-            });
-            if flow.is_break() {
-                return Ok(outcome(
-                    StopReason::Callback,
-                    epochs_run,
-                    self.epoch,
-                    last_test,
-                    start,
-                ));
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut derive_rng(
+            self.params.seed,
+            STREAM_ORDER,
+            u64::from(self.epoch),
+            0,
+        ));
+        let mut p = self.partial.take().unwrap_or(PartialEpoch {
+            next_batch: 0,
+            loss_sum: 0.0,
+            correct: 0,
+            seen: 0,
+            learning_rate: self.params.learning_rate,
+            train_secs: 0.0,
+        });
+        for k in p.next_batch..batches {
+            let idx = &order[k * bs..(k + 1) * bs];
+            let shifts = self.shifts(bs, k);
+            let x = batch_input(train, idx, self.params.input, &shifts, self.side);
+            let labels: Vec<u8> = idx.iter().map(|&i| train.labels()[i]).collect();
+            let progress = self.step as f64 / total_steps as f64;
+            let lr = self
+                .params
+                .schedule
+                .rate(self.params.learning_rate, progress, self.epoch);
+            let t = self.step + 1;
+            let step = AdamStep {
+                lr,
+                beta1: self.params.beta1,
+                beta2: self.params.beta2,
+                eps: self.params.adam_eps,
+                c1: (1.0 - f64::from(self.params.beta1).powf(t as f64)) as f32,
+                c2: (1.0 - f64::from(self.params.beta2).powf(t as f64)) as f32,
+            };
+            let cache = self.net.forward_train(x, bs, Path::Binary);
+            let (loss, dlogits, right) = self.net.loss(&cache, &labels);
+            let grads = self.net.backward(&cache, dlogits);
+            self.net.update(&grads, step, Path::Binary);
+            self.step = t;
+            p.next_batch = k + 1;
+            p.loss_sum += f64::from(loss) * bs as f64;
+            p.correct += right;
+            p.seen += bs;
+            p.learning_rate = lr;
+            if k + 1 < batches && interrupt.fired() {
+                p.train_secs += t0.elapsed().as_secs_f64();
+                self.partial = Some(p);
+                return Step::Interrupted;
             }
         }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn finish_epoch(
-        &mut self,
-        train: &Split,
-        test: Option<&Split>,
-        loss_sum: f64,
-        correct: usize,
-        seen: usize,
-        lr: f32,
-        epoch_start: Instant,
-        opts: &TrainOptions,
-    ) {
-        let train_secs = epoch_start.elapsed().as_secs_f64();
+        p.train_secs += t0.elapsed().as_secs_f64();
         self.epoch += 1;
         if self.is_finished() && self.params.recalibrate {
             self.recalibrate(train).expect("split checked");
         }
-        let test_accuracy =
-            test.map(|t| accuracy(&self.export(), t, self.params.input).expect("split checked"));
-        self.elapsed_secs += epoch_start.elapsed().as_secs_f64();
-        let record = EpochRecord {
-            epoch: self.epoch,
-            epochs: self.params.epochs,
-            loss: loss_sum / seen.max(1) as f64,
-            train_accuracy: correct as f64 / seen.max(1) as f64,
-            test_accuracy,
-            learning_rate: lr,
-            examples_per_sec: seen as f64 / train_secs.max(1e-9),
-            elapsed_secs: self.elapsed_secs,
-        };
-        if opts
-            .print_every
-            .is_some_and(|e| self.epoch.is_multiple_of(e) || self.is_finished())
+        let seen = p.seen.max(1) as f64;
+        Step::Done(Summary::single(
+            p.correct as f64 / seen,
+            Detail::Gradient {
+                epochs: u64::from(self.params.epochs),
+                loss: p.loss_sum / seen,
+                learning_rate: p.learning_rate,
+                examples_per_sec: p.seen as f64 / p.train_secs.max(1e-9),
+            },
+        ))
+    }
+
+    /// Checks what serde cannot (for a state read from a file) and rebuilds what is not
+    /// stored (the signs of the latent weights).
+    pub(crate) fn restore(&mut self) -> Result<(), String> {
+        self.params.check().map_err(|e| e.to_string())?;
+        let mut inputs = self.net.layers.first().ok_or("no layers")?.n;
+        let widths: Vec<usize> = self.net.layers.iter().map(|l| l.m).collect();
+        if widths.len() != self.params.hidden.len() + 1
+            || widths[..widths.len() - 1] != self.params.hidden[..]
         {
-            println!("{record}");
+            return Err(format!(
+                "layer widths {widths:?} are not the parameters' {:?}",
+                self.params.hidden
+            ));
         }
-        self.history.records.push(record);
+        for (i, l) in self.net.layers.iter().enumerate() {
+            if l.n != inputs || !l.is_consistent() {
+                return Err(format!("layer {i} has inconsistent shapes"));
+            }
+            inputs = l.m;
+        }
+        if self.side * self.side != self.inputs() && self.params.max_shift > 0 {
+            return Err("shift augmentation on images that are not square".into());
+        }
+        if self.epoch > self.params.epochs {
+            return Err(format!(
+                "epoch {} of {}",
+                self.epoch, self.params.epochs
+            ));
+        }
+        for l in &mut self.net.layers {
+            l.binarize(Path::Binary);
+        }
+        Ok(())
     }
 
     /// Shifts of the examples of batch `k` of the current epoch.
@@ -640,6 +511,56 @@ impl std::fmt::Debug for Trainer {
             .field("step", &self.step)
             .field("params", &self.params)
             .finish_non_exhaustive()
+    }
+}
+
+/// A trainer trains on a training split through the shared loop: `trainer.train(&split,
+/// &options, callback)` ([`Method::train`]) runs epochs until [`GradientParams::epochs`] are
+/// done or a rule of `options` stops it; each record holds the mean loss and accuracy over the
+/// epoch's (augmented) mini-batches, and the exported model's accuracy on the validation split
+/// of `options`, if any. A time limit, cancellation or pause stops it after the current
+/// mini-batch; calling it again resumes where it stopped, mid-epoch included, exactly as an
+/// uninterrupted run.
+impl Method for Trainer {
+    type Data = Split;
+    type Error = GradientError;
+
+    fn step_number(&self) -> u64 {
+        u64::from(self.epoch)
+    }
+
+    fn prepare(&mut self, train: &Split, options: &TrainOptions) -> Result<(), GradientError> {
+        self.check_split(train)?;
+        if let Some(v) = &options.validation {
+            self.check_split(&v.split)?;
+        }
+        if let Some(p) = &self.partial {
+            let bs = self.params.batch_size.min(train.len());
+            if p.next_batch > train.len() / bs {
+                return Err(GradientError::Resume);
+            }
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, train: &Split, interrupt: &Interrupt<'_>) -> Result<Step, GradientError> {
+        Ok(self.epoch_step(train, interrupt))
+    }
+
+    fn is_finished(&self) -> bool {
+        Trainer::is_finished(self)
+    }
+
+    fn validation_accuracy(&self, split: &Split) -> f64 {
+        accuracy(&self.export(), split, self.params.input).expect("split checked")
+    }
+
+    fn log(&self) -> &Log {
+        &self.log
+    }
+
+    fn log_mut(&mut self) -> &mut Log {
+        &mut self.log
     }
 }
 

@@ -7,6 +7,7 @@
 //! in a fixed order: results are bit-for-bit the same on any number of threads.
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Output rows per parallel sgemm task.
 const GEMM_BLOCK: usize = 64;
@@ -77,7 +78,7 @@ pub(crate) enum Path {
 }
 
 /// Adam moments of one parameter tensor.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Moments {
     m: Vec<f32>,
     v: Vec<f32>,
@@ -121,14 +122,15 @@ impl AdamStep {
 }
 
 /// One binary dense layer followed by batch normalisation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Layer {
     pub n: usize,
     pub m: usize,
     /// Latent weights, `m x n` row-major, kept in `[-clip, clip]`.
     pub w: Vec<f32>,
     /// The weights the forward pass uses: `sign(w)` (+1 for `w >= 0`), or `w` on the latent
-    /// path. Derived from `w`.
+    /// path. Derived from `w` (not stored: rebuilt when a state is loaded).
+    #[serde(skip)]
     pub wb: Vec<f32>,
     /// Batch-norm scale and shift.
     pub gamma: Vec<f32>,
@@ -176,6 +178,22 @@ impl Layer {
             });
     }
 
+    /// Whether every vector has the length the shape calls for (a state read from a file).
+    pub fn is_consistent(&self) -> bool {
+        let (n, m) = (self.n, self.m);
+        n.checked_mul(m).is_some_and(|nm| {
+            self.w.len() == nm
+                && self.mw.m.len() == nm
+                && self.mw.v.len() == nm
+                && [&self.gamma, &self.beta, &self.mean, &self.var]
+                    .iter()
+                    .all(|v| v.len() == m)
+                && [&self.mg, &self.mb]
+                    .iter()
+                    .all(|mo| mo.m.len() == m && mo.v.len() == m)
+        })
+    }
+
     /// `1 / sqrt(var + eps)` per neuron, from the running statistics.
     pub fn eval_inv_std(&self, eps: f32) -> Vec<f32> {
         self.var.iter().map(|&v| 1.0 / (v + eps).sqrt()).collect()
@@ -197,7 +215,7 @@ pub(crate) fn bn_eval(z: f32, mean: f32, inv_std: f32, gamma: f32, beta: f32) ->
 
 /// The network: binary dense + batch-norm layers, sign activations between them, softmax
 /// cross-entropy on the last one's outputs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Net {
     pub layers: Vec<Layer>,
     pub eps: f32,

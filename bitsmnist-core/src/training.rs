@@ -1,0 +1,463 @@
+//! One configuration ([`TrainConfig`]) and one saved state ([`TrainingState`]) for every
+//! training method, so that a front end starts, runs, saves and resumes any of them the same
+//! way.
+//!
+//! ```
+//! use std::ops::ControlFlow;
+//! use bitsmnist_core::prelude::*;
+//! use bitsmnist_core::genetic::ClimbParams;
+//! use bitsmnist_core::training::{TrainConfig, TrainingState};
+//!
+//! let data = Dataset::embedded().for_task(&Task::digits());
+//! let train = data.train.select(&(0..1000).collect::<Vec<_>>());
+//! let config = TrainConfig::Climb {
+//!     params: ClimbParams::default().batch_size(Some(500)).trials_per_generation(500),
+//!     members: 2,
+//! };
+//! let mut state = config.fresh(784, &[32], 10, BitOutput::Float(Activation::Identity), 1).unwrap();
+//! let outcome = state
+//!     .train(&train, &TrainOptions::new().generations(2), |p| {
+//!         assert_eq!(p.state.model().outputs(), 10);
+//!         ControlFlow::Continue(())
+//!     })
+//!     .unwrap();
+//! assert_eq!(outcome.step, 2);
+//! // The whole state goes into a model file and comes back.
+//! let file = ModelFile::from_state(&state, &train);
+//! let back = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+//! assert_eq!(back.state.unwrap().step_number(), 2);
+//! ```
+
+use std::fmt;
+use std::ops::ControlFlow;
+
+use serde::{Deserialize, Serialize};
+
+use crate::datasets::Split;
+use crate::fitness::{Fitness, Metric};
+use crate::genetic::{
+    ClimbEnsemble, ClimbError, ClimbParams, Climber, EnsembleError, TrainError, TrainerParams,
+    TrainingSet,
+};
+use crate::gradient::{GradientError, GradientParams, Trainer};
+use crate::layers::{BitDense, BitOutput, Chain, ShapeError};
+use crate::run::{History, Method, Record, TrainOptions, TrainOutcome};
+
+/// How to train: the method and its hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TrainConfig {
+    /// The population genetic algorithm, maximising `metric`.
+    Population {
+        /// Hyper-parameters.
+        params: TrainerParams,
+        /// What the fitness measures on the training split.
+        metric: Metric,
+    },
+    /// Bit-flip hill climbing: `members` networks side by side (1: a single climb), merged
+    /// into one model that votes.
+    Climb {
+        /// The climber's parameters (each member's seed is derived from theirs).
+        params: ClimbParams,
+        /// Networks in the ensemble.
+        members: usize,
+    },
+    /// Gradient training with the straight-through estimator.
+    Gradient(GradientParams),
+}
+
+/// Which kind of run a state holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum MethodKind {
+    /// [`TrainingState::Population`].
+    Population,
+    /// [`TrainingState::Climb`].
+    Climb,
+    /// [`TrainingState::Ensemble`].
+    Ensemble,
+    /// [`TrainingState::Gradient`].
+    Gradient,
+}
+
+impl fmt::Display for MethodKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Population => "population",
+            Self::Climb => "climb",
+            Self::Ensemble => "climb ensemble",
+            Self::Gradient => "gradient",
+        })
+    }
+}
+
+/// Why a run could not be set up or go on.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainingError {
+    /// The population algorithm refused.
+    #[error(transparent)]
+    Population(#[from] TrainError),
+    /// The climb refused.
+    #[error(transparent)]
+    Climb(#[from] ClimbError),
+    /// The ensemble refused.
+    #[error(transparent)]
+    Ensemble(#[from] EnsembleError),
+    /// Gradient training refused.
+    #[error(transparent)]
+    Gradient(#[from] GradientError),
+    /// The model's layers do not line up.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// An ensemble of zero networks.
+    #[error("an ensemble needs at least one network")]
+    NoMembers,
+    /// Climbing trains one hidden layer.
+    #[error("climbing trains exactly one hidden layer, not {0}")]
+    ClimbDepth(usize),
+    /// Gradient training starts from its own random network.
+    #[error("gradient training starts from its own random network; it cannot fine-tune a model")]
+    GradientFineTune,
+    /// Several networks cannot start from one model.
+    #[error("an ensemble starts from random networks; fine-tune one network at a time")]
+    EnsembleFineTune,
+}
+
+impl TrainConfig {
+    /// Which kind of run this configuration makes (an ensemble of one is a single climb).
+    pub fn kind(&self) -> MethodKind {
+        match self {
+            Self::Population { .. } => MethodKind::Population,
+            Self::Climb { members: 1, .. } => MethodKind::Climb,
+            Self::Climb { .. } => MethodKind::Ensemble,
+            Self::Gradient(_) => MethodKind::Gradient,
+        }
+    }
+
+    /// A fresh run on `inputs -> hidden... -> classes`, the last layer with `output` (gradient
+    /// training: the widths of its parameters and their own output layer), the starting
+    /// network seeded from `seed` by [`Chain::mlp`]'s rule. Ensemble member `m` starts from
+    /// seed `seed + 1000 m` and climbs with the parameters' seed plus the same offset.
+    pub fn fresh(
+        &self,
+        inputs: usize,
+        hidden: &[usize],
+        classes: usize,
+        output: BitOutput,
+        seed: u64,
+    ) -> Result<TrainingState, TrainingError> {
+        Ok(match self {
+            Self::Population { params, metric } => TrainingState::Population {
+                set: TrainingSet::for_all_bit_layers(
+                    mlp(inputs, hidden, classes, output, seed)?,
+                    params.clone(),
+                )?,
+                metric: *metric,
+            },
+            Self::Climb { params, members } => {
+                if hidden.len() != 1 {
+                    return Err(TrainingError::ClimbDepth(hidden.len()));
+                }
+                let climbers = (0..*members as u64)
+                    .map(|m| {
+                        let offset = m.wrapping_mul(1000);
+                        let chain =
+                            mlp(inputs, hidden, classes, output, seed.wrapping_add(offset))?;
+                        let p = params.clone().seed(params.seed.wrapping_add(offset));
+                        Ok(Climber::new(chain, p)?)
+                    })
+                    .collect::<Result<Vec<_>, TrainingError>>()?;
+                match climbers.len() {
+                    0 => return Err(TrainingError::NoMembers),
+                    1 => TrainingState::Climb(climbers.into_iter().next().expect("one")),
+                    _ => TrainingState::Ensemble(ClimbEnsemble::new(climbers)?),
+                }
+            }
+            Self::Gradient(params) => TrainingState::Gradient(Trainer::new(
+                params.clone().hidden(hidden.to_vec()),
+                inputs,
+                classes,
+            )?),
+        })
+    }
+
+    /// A run that starts from a trained `model` (fine-tuning): the population from the
+    /// model's own weights ([`TrainingSet::starting_from`]), or a single climb from it.
+    pub fn fine_tune(&self, model: Chain) -> Result<TrainingState, TrainingError> {
+        Ok(match self {
+            Self::Population { params, metric } => {
+                let layers: Vec<usize> = (0..model.layers().len())
+                    .filter(|&i| model.layers()[i].as_bit().is_some())
+                    .collect();
+                TrainingState::Population {
+                    set: TrainingSet::starting_from(model, &layers, params.clone())?,
+                    metric: *metric,
+                }
+            }
+            Self::Climb { params, members: 1 } => {
+                TrainingState::Climb(Climber::new(model, params.clone())?)
+            }
+            Self::Climb { .. } => return Err(TrainingError::EnsembleFineTune),
+            Self::Gradient(_) => return Err(TrainingError::GradientFineTune),
+        })
+    }
+}
+
+/// A random bit network `inputs -> hidden... -> classes` (see [`TrainConfig::fresh`]).
+fn mlp(
+    inputs: usize,
+    hidden: &[usize],
+    classes: usize,
+    output: BitOutput,
+    seed: u64,
+) -> Result<Chain, ShapeError> {
+    let mut layers = Vec::with_capacity(hidden.len() + 1);
+    let mut width = inputs;
+    for (i, &h) in hidden.iter().enumerate() {
+        layers.push(
+            BitDense::new(width, h)
+                .with_seed(seed.wrapping_add(i as u64))
+                .into(),
+        );
+        width = h;
+    }
+    layers.push(
+        BitDense::new(width, classes)
+            .with_seed(seed.wrapping_add(100))
+            .with_output(output)
+            .into(),
+    );
+    Chain::new(layers)
+}
+
+/// The whole state of a run of any method: what a model file stores to resume it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum TrainingState {
+    /// The population algorithm and the metric its fitness measures.
+    Population {
+        /// The population.
+        set: TrainingSet,
+        /// What the fitness measures on the training split.
+        metric: Metric,
+    },
+    /// A single bit-flip climb.
+    Climb(Climber),
+    /// Several climbs side by side.
+    Ensemble(ClimbEnsemble),
+    /// Gradient training.
+    Gradient(Trainer),
+}
+
+/// A view of a [`TrainingState`] while it trains (see [`TrainingState::train`]).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum StateRef<'a> {
+    /// The population.
+    Population {
+        /// The population.
+        set: &'a TrainingSet,
+        /// Its fitness metric.
+        metric: Metric,
+    },
+    /// A single climb.
+    Climb(&'a Climber),
+    /// An ensemble.
+    Ensemble(&'a ClimbEnsemble),
+    /// Gradient training.
+    Gradient(&'a Trainer),
+}
+
+impl StateRef<'_> {
+    /// The current model: the best candidate, the climbed network, the members merged, the
+    /// exported gradient network.
+    pub fn model(&self) -> Chain {
+        match self {
+            Self::Population { set, .. } => set.best_chain(),
+            Self::Climb(c) => c.chain().clone(),
+            Self::Ensemble(e) => e.chain(),
+            Self::Gradient(t) => t.export(),
+        }
+    }
+
+    /// A copy of the whole state, to save a checkpoint.
+    pub fn to_state(&self) -> TrainingState {
+        match *self {
+            Self::Population { set, metric } => TrainingState::Population {
+                set: set.clone(),
+                metric,
+            },
+            Self::Climb(c) => TrainingState::Climb(c.clone()),
+            Self::Ensemble(e) => TrainingState::Ensemble(e.clone()),
+            Self::Gradient(t) => TrainingState::Gradient(t.clone()),
+        }
+    }
+}
+
+/// What the callback of [`TrainingState::train`] sees after each step.
+pub struct StateProgress<'a> {
+    /// The state.
+    pub state: StateRef<'a>,
+    /// This step's record (also the last entry of the history).
+    pub record: &'a Record,
+}
+
+impl TrainingState {
+    /// Which kind of run this is.
+    pub fn kind(&self) -> MethodKind {
+        match self {
+            Self::Population { .. } => MethodKind::Population,
+            Self::Climb(_) => MethodKind::Climb,
+            Self::Ensemble(_) => MethodKind::Ensemble,
+            Self::Gradient(_) => MethodKind::Gradient,
+        }
+    }
+
+    /// A view of the state.
+    pub fn as_ref(&self) -> StateRef<'_> {
+        match self {
+            Self::Population { set, metric } => StateRef::Population {
+                set,
+                metric: *metric,
+            },
+            Self::Climb(c) => StateRef::Climb(c),
+            Self::Ensemble(e) => StateRef::Ensemble(e),
+            Self::Gradient(t) => StateRef::Gradient(t),
+        }
+    }
+
+    /// The shared loop ([`crate::run::train`]) for this method on the training split `train`
+    /// (the population's fitness is its metric on `train`); calling it again goes on where it
+    /// stopped, also after the state was saved and loaded.
+    pub fn train<F>(
+        &mut self,
+        train: &Split,
+        options: &TrainOptions,
+        mut callback: F,
+    ) -> Result<TrainOutcome, TrainingError>
+    where
+        F: FnMut(&StateProgress<'_>) -> ControlFlow<()>,
+    {
+        Ok(match self {
+            Self::Population { set, metric } => {
+                let metric = *metric;
+                set.train(&Fitness::new(metric, train), options, |p| {
+                    callback(&StateProgress {
+                        state: StateRef::Population {
+                            set: p.state,
+                            metric,
+                        },
+                        record: p.record,
+                    })
+                })?
+            }
+            Self::Climb(c) => c.train(train, options, |p| {
+                callback(&StateProgress {
+                    state: StateRef::Climb(p.state),
+                    record: p.record,
+                })
+            })?,
+            Self::Ensemble(e) => e.train(train, options, |p| {
+                callback(&StateProgress {
+                    state: StateRef::Ensemble(p.state),
+                    record: p.record,
+                })
+            })?,
+            Self::Gradient(t) => t.train(train, options, |p| {
+                callback(&StateProgress {
+                    state: StateRef::Gradient(p.state),
+                    record: p.record,
+                })
+            })?,
+        })
+    }
+
+    /// The model to keep, `train` being the training split: the best candidate, each climbed
+    /// network as the more accurate on `train` of its current and best re-scored one
+    /// ([`Climber::choose`]; members merged), the exported gradient network.
+    pub fn model(&self, train: &Split) -> Chain {
+        match self {
+            Self::Population { set, .. } => set.chain().clone(),
+            Self::Climb(c) => c.choose(train).clone(),
+            Self::Ensemble(e) => e.model(train).expect("members of one shape"),
+            Self::Gradient(t) => t.export(),
+        }
+    }
+
+    /// The current model, without choosing (see [`StateRef::model`]).
+    pub fn current_model(&self) -> Chain {
+        self.as_ref().model()
+    }
+
+    /// Every step's record.
+    pub fn history(&self) -> &History {
+        match self {
+            Self::Population { set, .. } => set.history(),
+            Self::Climb(c) => c.history(),
+            Self::Ensemble(e) => e.history(),
+            Self::Gradient(t) => t.history(),
+        }
+    }
+
+    /// The step reached: generation, or epochs completed.
+    pub fn step_number(&self) -> u64 {
+        match self {
+            Self::Population { set, .. } => set.generation(),
+            Self::Climb(c) => c.generation(),
+            Self::Ensemble(e) => e.generation(),
+            Self::Gradient(t) => u64::from(t.epoch()),
+        }
+    }
+
+    /// Input width and class count of the model being trained.
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            Self::Population { set, .. } => (set.chain().inputs(), set.chain().outputs()),
+            Self::Climb(c) => (c.chain().inputs(), c.chain().outputs()),
+            Self::Ensemble(e) => {
+                let c = e.members()[0].chain();
+                (c.inputs(), c.outputs())
+            }
+            Self::Gradient(t) => (t.inputs(), t.classes()),
+        }
+    }
+
+    /// Checks what serde cannot (a state read from a file), rebuilding what is not stored.
+    pub(crate) fn validate(&mut self) -> Result<(), String> {
+        match self {
+            Self::Population { set, .. } => set.validate().map_err(|e| e.to_string()),
+            Self::Climb(c) => c.validate(),
+            Self::Ensemble(e) => e.validate(),
+            Self::Gradient(t) => t.restore(),
+        }
+    }
+}
+
+impl From<TrainingSet> for TrainingState {
+    /// The population, with the score metric (the original's fitness).
+    fn from(set: TrainingSet) -> Self {
+        Self::Population {
+            set,
+            metric: Metric::Score,
+        }
+    }
+}
+
+impl From<Climber> for TrainingState {
+    fn from(c: Climber) -> Self {
+        Self::Climb(c)
+    }
+}
+
+impl From<ClimbEnsemble> for TrainingState {
+    fn from(e: ClimbEnsemble) -> Self {
+        Self::Ensemble(e)
+    }
+}
+
+impl From<Trainer> for TrainingState {
+    fn from(t: Trainer) -> Self {
+        Self::Gradient(t)
+    }
+}

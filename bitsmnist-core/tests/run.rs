@@ -1,0 +1,295 @@
+//! The shared run loop, for every kind of run (population, single climb, ensemble, gradient):
+//! the same stop rules, pause and budget, and a saved and resumed run that ends bit for bit
+//! where the uninterrupted run ends.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use bitsmnist_core::genetic::{ClimbParams, Mutation, Objective, TrainerParams};
+use bitsmnist_core::gradient::GradientParams;
+use bitsmnist_core::io::ModelFile;
+use bitsmnist_core::prelude::*;
+use bitsmnist_core::run::{Budget, CancelToken, StopReason, TrainOptions};
+use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
+
+fn digits() -> (Split, Split) {
+    let data = Dataset::embedded().for_task(&Task::digits());
+    let train = data.train.sample_shuffled(0.08, 10, 4); // 800 digits
+    let test = data.test.sample_shuffled(0.05, 10, 5);
+    (train, test)
+}
+
+/// One small configuration of each kind of run.
+fn configs() -> Vec<(TrainConfig, Vec<usize>)> {
+    let climb = ClimbParams::default()
+        .batch_size(Some(400))
+        .rebatch_every(2)
+        .trials_per_generation(400)
+        .rescore_every(3)
+        .objective(Objective {
+            correct_weight: 4,
+            margin_cap: 16,
+        })
+        .seed(3);
+    vec![
+        (
+            TrainConfig::Population {
+                params: TrainerParams::default()
+                    .population(8)
+                    .elitism(2)
+                    .mutation(Mutation::FlipK { k: 8 })
+                    .batch_size(Some(200))
+                    .seed(2),
+                metric: Metric::Score,
+            },
+            vec![24],
+        ),
+        (
+            TrainConfig::Climb {
+                params: climb.clone(),
+                members: 1,
+            },
+            vec![24],
+        ),
+        (
+            TrainConfig::Climb {
+                params: climb,
+                members: 2,
+            },
+            vec![16],
+        ),
+        (
+            TrainConfig::Gradient(
+                GradientParams::default()
+                    .epochs(6)
+                    .batch_size(50)
+                    .seed(4),
+            ),
+            vec![32],
+        ),
+    ]
+}
+
+fn fresh(config: &TrainConfig, hidden: &[usize]) -> TrainingState {
+    config
+        .fresh(
+            784,
+            hidden,
+            10,
+            BitOutput::Float(Activation::Identity),
+            7,
+        )
+        .unwrap()
+}
+
+fn continue_() -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
+fn assert_same(a: &TrainingState, b: &TrainingState, train: &Split) {
+    assert_eq!(a.kind(), b.kind());
+    assert_eq!(a.step_number(), b.step_number());
+    assert_eq!(a.history().trace(), b.history().trace());
+    assert_eq!(a.current_model(), b.current_model());
+    assert_eq!(a.model(train), b.model(train));
+}
+
+fn reload(state: &TrainingState, train: &Split) -> TrainingState {
+    let bytes = ModelFile::from_state(state, train).to_bytes().unwrap();
+    ModelFile::from_bytes(&bytes).unwrap().state.expect("the state was saved")
+}
+
+#[test]
+fn every_kind_of_run_is_made_from_one_configuration() {
+    let kinds: Vec<MethodKind> = configs()
+        .iter()
+        .map(|(c, h)| fresh(c, h).kind())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            MethodKind::Population,
+            MethodKind::Climb,
+            MethodKind::Ensemble,
+            MethodKind::Gradient
+        ]
+    );
+}
+
+#[test]
+fn the_same_stop_rules_for_every_method() {
+    let (train, _) = digits();
+    for (config, hidden) in configs() {
+        let kind = config.kind();
+        // The first record stops a run whose target is already met (generation 0 for the
+        // population and the climbs, epoch 1 for gradient training).
+        let mut s = fresh(&config, &hidden);
+        let out = s
+            .train(&train, &TrainOptions::new().target(0.0), |_| continue_())
+            .unwrap();
+        assert_eq!(out.reason, StopReason::Target, "{kind}");
+        assert_eq!(s.history().len(), 1, "{kind}");
+
+        let out = fresh(&config, &hidden)
+            .train(&train, &TrainOptions::new().time_limit(Duration::ZERO), |_| {
+                continue_()
+            })
+            .unwrap();
+        assert_eq!(out.reason, StopReason::TimeLimit, "{kind}");
+
+        let mut s = fresh(&config, &hidden);
+        let out = s
+            .train(&train, &TrainOptions::new().generations(50), |p| {
+                if p.record.step == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    continue_()
+                }
+            })
+            .unwrap();
+        assert_eq!((out.reason, out.step), (StopReason::Callback, 3), "{kind}");
+        assert_eq!(s.step_number(), 3, "{kind}");
+
+        // Cancelled from another thread while training.
+        let token = CancelToken::new();
+        let t2 = token.clone();
+        let out = fresh(&config, &hidden)
+            .train(&train, &TrainOptions::new().cancel(token.clone()), |p| {
+                if p.record.step == 2 {
+                    std::thread::scope(|sc| {
+                        sc.spawn(|| t2.cancel());
+                    });
+                }
+                continue_()
+            })
+            .unwrap();
+        assert_eq!((out.reason, out.step), (StopReason::Cancelled, 2), "{kind}");
+
+        // Patience 1: the run stops at the first step that brings no new best objective.
+        let mut s = fresh(&config, &hidden);
+        let out = s
+            .train(
+                &train,
+                &TrainOptions::new().patience(1).generations(40),
+                |_| continue_(),
+            )
+            .unwrap();
+        let best = s.history().best();
+        if out.reason == StopReason::NoImprovement {
+            let last = *best.last().unwrap();
+            let before = best[..best.len() - 1].iter().copied().fold(f64::MIN, f64::max);
+            assert!(last <= before, "{kind}: {best:?}");
+            assert!(best.windows(2).rev().skip(1).all(|w| w[1] > w[0]), "{kind}: {best:?}");
+        } else {
+            assert_eq!(out.reason, StopReason::Steps, "{kind}");
+            assert!(best.windows(2).all(|w| w[1] > w[0]), "{kind}: {best:?}");
+        }
+
+        // Until a step: a second call with the same rule has nothing to do.
+        let mut s = fresh(&config, &hidden);
+        s.train(&train, &TrainOptions::new().until_generation(2), |_| continue_())
+            .unwrap();
+        let out = s
+            .train(&train, &TrainOptions::new().until_generation(2), |_| continue_())
+            .unwrap();
+        assert_eq!((out.reason, out.steps, out.step), (StopReason::Steps, 0, 2), "{kind}");
+    }
+}
+
+#[test]
+fn gradient_training_finishes_its_epochs() {
+    let (train, _) = digits();
+    let (config, hidden) = configs().pop().unwrap();
+    let mut s = fresh(&config, &hidden);
+    let out = s.train(&train, &TrainOptions::new(), |_| continue_()).unwrap();
+    assert_eq!((out.reason, out.step), (StopReason::Finished, 6));
+    let out = s.train(&train, &TrainOptions::new(), |_| continue_()).unwrap();
+    assert_eq!((out.reason, out.steps), (StopReason::Finished, 0));
+}
+
+#[test]
+fn a_paused_run_resumes_within_its_budget_as_if_never_paused() {
+    let (train, test) = digits();
+    for (config, hidden) in configs() {
+        let kind = config.kind();
+        let options = TrainOptions::new().generations(5).validate_on(&test, 2);
+        let mut whole = fresh(&config, &hidden);
+        whole.train(&train, &options, |_| continue_()).unwrap();
+
+        let mut paused = fresh(&config, &hidden);
+        let mut budget = Budget::new(options);
+        let pause = budget.pause_token();
+        let mut calls = 0;
+        while !budget.is_spent() {
+            calls += 1;
+            let out = budget
+                .train(|o| {
+                    paused.train(&train, o, |p| {
+                        if p.record.step % 2 == 1 {
+                            pause.cancel();
+                        }
+                        continue_()
+                    })
+                })
+                .unwrap();
+            assert!(matches!(out.reason, StopReason::Paused | StopReason::Steps), "{kind}");
+        }
+        assert!(calls >= 3, "{kind}: {calls} calls");
+        assert_eq!(budget.steps(), 5, "{kind}");
+        assert_same(&paused, &whole, &train);
+    }
+}
+
+#[test]
+fn a_saved_and_resumed_run_equals_the_uninterrupted_one_for_every_method() {
+    let (train, test) = digits();
+    for (config, hidden) in configs() {
+        let options = TrainOptions::new().validate_on(&test, 3);
+        let mut whole = fresh(&config, &hidden);
+        whole
+            .train(&train, &options.clone().generations(6), |_| continue_())
+            .unwrap();
+
+        let mut first = fresh(&config, &hidden);
+        first
+            .train(&train, &options.clone().generations(2), |_| continue_())
+            .unwrap();
+        let mut resumed = reload(&first, &train);
+        assert_same(&resumed, &first, &train);
+        resumed
+            .train(&train, &options.clone().generations(4), |_| continue_())
+            .unwrap();
+        assert_same(&resumed, &whole, &train);
+    }
+}
+
+#[test]
+fn gradient_training_interrupted_mid_epoch_resumes_exactly() {
+    let (train, _) = digits();
+    let (config, hidden) = configs().pop().unwrap();
+    let mut whole = fresh(&config, &hidden);
+    whole.train(&train, &TrainOptions::new(), |_| continue_()).unwrap();
+
+    // A time limit that is over at once stops each call after one mini-batch (16 per epoch
+    // here): every call is saved, loaded and continued, and the result is the network of the
+    // run that never stopped.
+    let mut state = fresh(&config, &hidden);
+    let mut interrupted = 0;
+    loop {
+        let out = state
+            .train(&train, &TrainOptions::new().time_limit(Duration::from_nanos(1)), |_| {
+                continue_()
+            })
+            .unwrap();
+        state = reload(&state, &train);
+        match out.reason {
+            StopReason::TimeLimit if out.steps == 0 => interrupted += 1,
+            StopReason::TimeLimit => assert_eq!(out.steps, 1),
+            StopReason::Finished => break,
+            r => panic!("{r:?}"),
+        }
+        assert!(interrupted < 1000);
+    }
+    assert_eq!(interrupted, 6 * 15);
+    assert_same(&state, &whole, &train);
+}
