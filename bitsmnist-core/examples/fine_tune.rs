@@ -45,7 +45,9 @@ fn main() {
         .seed(seed);
     let mut trainer = Trainer::new(params, data.pixels(), data.classes()).expect("parameters");
     trainer
-        .train(&data.train, &gradient::TrainOptions::new().print_every(5),
+        .train(
+            &data.train,
+            &gradient::TrainOptions::new().print_every(5),
             |_| ControlFlow::Continue(()),
         )
         .expect("trains");

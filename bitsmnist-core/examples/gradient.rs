@@ -43,7 +43,9 @@ fn main() {
     let out = t
         .run(
             &data.train,
-            &TrainOptions::new().validate_on(&data.test, 1).print_every(1),
+            &TrainOptions::new()
+                .validate_on(&data.test, 1)
+                .print_every(1),
         )
         .unwrap();
     let model = t.export();

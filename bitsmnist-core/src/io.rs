@@ -30,12 +30,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::datasets::{Binarization, Dataset, Source, Task};
 use crate::datasets::Split;
+use crate::datasets::{Binarization, Dataset, Source, Task};
 use crate::genetic::{Climber, TrainingSet};
+use crate::layers::Chain;
 use crate::run::History;
 use crate::training::TrainingState;
-use crate::layers::Chain;
 
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"BITSMNST";

@@ -57,9 +57,9 @@ pub mod prelude {
     pub use crate::display::{Gallery, Image, LinePlot, WeightImages};
     pub use crate::fitness::{Fitness, Metric};
     pub use crate::genetic::{Recipe, TrainerParams, TrainingSet};
-    pub use crate::run::{CancelToken, History, Method, Record, StopReason, TrainOptions};
-    pub use crate::training::{TrainConfig, TrainingState};
     pub use crate::io::{Metadata, ModelFile};
     pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
+    pub use crate::run::{CancelToken, History, Method, Record, StopReason, TrainOptions};
     pub use crate::statistics::{self, ConfusionMatrix, Evaluation};
+    pub use crate::training::{TrainConfig, TrainingState};
 }

@@ -1,8 +1,8 @@
 //! Bit-flip hill climbing and ensembles on the embedded digits.
 
 use bitsmnist_core::genetic::{
-    ClimbEnsemble, ClimbError, ClimbParams, Climber, DeltaError, EnsembleError, Objective,
-    TrainOptions, merge,
+    ClimbEnsemble, ClimbError, ClimbParams, ClimbParamsError, Climber, DeltaError, EnsembleError,
+    Objective, TrainOptions, merge,
 };
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Activations;
@@ -121,11 +121,11 @@ fn unsuitable_models_and_parameters_are_refused() {
     );
     assert!(matches!(
         Climber::new(model(8, 1), ClimbParams::default().trials_per_generation(0)),
-        Err(ClimbError::Params(_))
+        Err(ClimbError::Params(ClimbParamsError::Trials))
     ));
     assert!(matches!(
         Climber::new(model(8, 1), ClimbParams::default().output_share(1.5)),
-        Err(ClimbError::Params(_))
+        Err(ClimbError::Params(ClimbParamsError::OutputShare(1.5)))
     ));
 }
 

@@ -180,7 +180,11 @@ fn checkpoint_load_continue_equals_uninterrupted_run() {
             .run(&fitness, &TrainOptions::new().generations(4))
             .unwrap();
         let bytes = ModelFile::from_training(&first).to_bytes().unwrap();
-        let mut resumed = ModelFile::from_bytes(&bytes).unwrap().training_set().unwrap().clone();
+        let mut resumed = ModelFile::from_bytes(&bytes)
+            .unwrap()
+            .training_set()
+            .unwrap()
+            .clone();
         resumed
             .run(&fitness, &TrainOptions::new().generations(5))
             .unwrap();
@@ -274,10 +278,7 @@ fn stop_rules_callback_and_cancellation() {
     let out = set
         .run(&fitness, &TrainOptions::new().until_generation(4))
         .unwrap();
-    assert_eq!(
-        (out.reason, out.steps, out.step),
-        (StopReason::Steps, 0, 4)
-    );
+    assert_eq!((out.reason, out.steps, out.step), (StopReason::Steps, 0, 4));
 }
 
 #[test]

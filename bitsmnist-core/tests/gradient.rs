@@ -3,7 +3,8 @@
 use std::ops::ControlFlow;
 
 use bitsmnist_core::gradient::{
-    self, CancelToken, GradientError, GradientParams, Input, StopReason, TrainOptions, Trainer,
+    self, CancelToken, GradientError, GradientParams, GradientParamsError, Input, StopReason,
+    TrainOptions, Trainer,
 };
 use bitsmnist_core::prelude::*;
 
@@ -27,10 +28,14 @@ fn short_run_reaches_ninety_percent_on_the_official_test_set() {
     let mut t = Trainer::new(params, 784, 10).unwrap();
     let mut lines = Vec::new();
     let out = t
-        .train(&data.train, &TrainOptions::new().validate_on(&data.test, 1), |p| {
-            lines.push(p.record.to_string());
-            ControlFlow::Continue(())
-        })
+        .train(
+            &data.train,
+            &TrainOptions::new().validate_on(&data.test, 1),
+            |p| {
+                lines.push(p.record.to_string());
+                ControlFlow::Continue(())
+            },
+        )
         .unwrap();
     assert_eq!(out.reason, StopReason::Finished);
     assert_eq!((out.step, t.history().len(), lines.len()), (3, 3, 3));
@@ -138,9 +143,7 @@ fn same_result_with_one_and_two_threads() {
     assert!(m1 == m2, "exported models differ");
     // A different seed gives a different model.
     let mut other = Trainer::new(params.clone().seed(22), 784, 10).unwrap();
-    other
-        .train(&sample, &TrainOptions::new(), quiet)
-        .unwrap();
+    other.train(&sample, &TrainOptions::new(), quiet).unwrap();
     assert!(other.export() != m1);
 }
 
@@ -155,9 +158,7 @@ fn resumed_training_equals_uninterrupted_and_cancel_stops() {
         .train(&sample, &TrainOptions::new().epochs(1), quiet)
         .unwrap();
     assert_eq!((first.reason, first.step), (StopReason::Steps, 1));
-    parts
-        .train(&sample, &TrainOptions::new(), quiet)
-        .unwrap();
+    parts.train(&sample, &TrainOptions::new(), quiet).unwrap();
     assert!(parts.export() == whole.export());
     assert_eq!(parts.history().trace(), whole.history().trace());
 
@@ -170,9 +171,7 @@ fn resumed_training_equals_uninterrupted_and_cancel_stops() {
     assert_eq!((out.reason, out.step), (StopReason::Cancelled, 0));
     let mut t = Trainer::new(params, 784, 10).unwrap();
     let out = t
-        .train(&sample, &TrainOptions::new(), |_| {
-            ControlFlow::Break(())
-        })
+        .train(&sample, &TrainOptions::new(), |_| ControlFlow::Break(()))
         .unwrap();
     assert_eq!((out.reason, out.step), (StopReason::Callback, 1));
 }
@@ -182,14 +181,14 @@ fn typed_errors() {
     let p = GradientParams::default;
     assert!(matches!(
         Trainer::new(p().hidden(vec![]), 784, 10),
-        Err(GradientError::Params { name: "hidden", .. })
+        Err(GradientError::Params(GradientParamsError::Hidden))
     ));
     assert!(matches!(
         Trainer::new(p().learning_rate(-1.0), 784, 10),
-        Err(GradientError::Params {
+        Err(GradientError::Params(GradientParamsError::NotPositive {
             name: "learning_rate",
             ..
-        })
+        }))
     ));
     assert!(matches!(
         Trainer::new(p(), 783, 10),
@@ -203,11 +202,7 @@ fn typed_errors() {
     let data = Dataset::embedded();
     let mut t = Trainer::new(p().hidden(vec![8]).epochs(1), 784, 2).unwrap();
     let err = t
-        .train(
-            &data.test.sample(0.01, 10),
-            &TrainOptions::new(),
-            quiet,
-        )
+        .train(&data.test.sample(0.01, 10), &TrainOptions::new(), quiet)
         .unwrap_err();
     assert!(
         matches!(err, GradientError::Label { classes: 2, .. }),

@@ -59,12 +59,7 @@ fn configs() -> Vec<(TrainConfig, Vec<usize>)> {
             vec![16],
         ),
         (
-            TrainConfig::Gradient(
-                GradientParams::default()
-                    .epochs(6)
-                    .batch_size(50)
-                    .seed(4),
-            ),
+            TrainConfig::Gradient(GradientParams::default().epochs(6).batch_size(50).seed(4)),
             vec![32],
         ),
     ]
@@ -72,13 +67,7 @@ fn configs() -> Vec<(TrainConfig, Vec<usize>)> {
 
 fn fresh(config: &TrainConfig, hidden: &[usize]) -> TrainingState {
     config
-        .fresh(
-            784,
-            hidden,
-            10,
-            BitOutput::Float(Activation::Identity),
-            7,
-        )
+        .fresh(784, hidden, 10, BitOutput::Float(Activation::Identity), 7)
         .unwrap()
 }
 
@@ -96,15 +85,15 @@ fn assert_same(a: &TrainingState, b: &TrainingState, train: &Split) {
 
 fn reload(state: &TrainingState, train: &Split) -> TrainingState {
     let bytes = ModelFile::from_state(state, train).to_bytes().unwrap();
-    ModelFile::from_bytes(&bytes).unwrap().state.expect("the state was saved")
+    ModelFile::from_bytes(&bytes)
+        .unwrap()
+        .state
+        .expect("the state was saved")
 }
 
 #[test]
 fn every_kind_of_run_is_made_from_one_configuration() {
-    let kinds: Vec<MethodKind> = configs()
-        .iter()
-        .map(|(c, h)| fresh(c, h).kind())
-        .collect();
+    let kinds: Vec<MethodKind> = configs().iter().map(|(c, h)| fresh(c, h).kind()).collect();
     assert_eq!(
         kinds,
         [
@@ -125,15 +114,19 @@ fn the_same_stop_rules_for_every_method() {
         // population and the climbs, epoch 1 for gradient training).
         let mut s = fresh(&config, &hidden);
         let out = s
-            .train(&train, &TrainOptions::new().target(0.0), |_| continue_())
+            .train(&train, &TrainOptions::new().target(f64::MIN), |_| {
+                continue_()
+            })
             .unwrap();
         assert_eq!(out.reason, StopReason::Target, "{kind}");
         assert_eq!(s.history().len(), 1, "{kind}");
 
         let out = fresh(&config, &hidden)
-            .train(&train, &TrainOptions::new().time_limit(Duration::ZERO), |_| {
-                continue_()
-            })
+            .train(
+                &train,
+                &TrainOptions::new().time_limit(Duration::ZERO),
+                |_| continue_(),
+            )
             .unwrap();
         assert_eq!(out.reason, StopReason::TimeLimit, "{kind}");
 
@@ -177,9 +170,15 @@ fn the_same_stop_rules_for_every_method() {
         let best = s.history().best();
         if out.reason == StopReason::NoImprovement {
             let last = *best.last().unwrap();
-            let before = best[..best.len() - 1].iter().copied().fold(f64::MIN, f64::max);
+            let before = best[..best.len() - 1]
+                .iter()
+                .copied()
+                .fold(f64::MIN, f64::max);
             assert!(last <= before, "{kind}: {best:?}");
-            assert!(best.windows(2).rev().skip(1).all(|w| w[1] > w[0]), "{kind}: {best:?}");
+            assert!(
+                best.windows(2).rev().skip(1).all(|w| w[1] > w[0]),
+                "{kind}: {best:?}"
+            );
         } else {
             assert_eq!(out.reason, StopReason::Steps, "{kind}");
             assert!(best.windows(2).all(|w| w[1] > w[0]), "{kind}: {best:?}");
@@ -187,12 +186,20 @@ fn the_same_stop_rules_for_every_method() {
 
         // Until a step: a second call with the same rule has nothing to do.
         let mut s = fresh(&config, &hidden);
-        s.train(&train, &TrainOptions::new().until_generation(2), |_| continue_())
-            .unwrap();
+        s.train(&train, &TrainOptions::new().until_generation(2), |_| {
+            continue_()
+        })
+        .unwrap();
         let out = s
-            .train(&train, &TrainOptions::new().until_generation(2), |_| continue_())
+            .train(&train, &TrainOptions::new().until_generation(2), |_| {
+                continue_()
+            })
             .unwrap();
-        assert_eq!((out.reason, out.steps, out.step), (StopReason::Steps, 0, 2), "{kind}");
+        assert_eq!(
+            (out.reason, out.steps, out.step),
+            (StopReason::Steps, 0, 2),
+            "{kind}"
+        );
     }
 }
 
@@ -201,9 +208,13 @@ fn gradient_training_finishes_its_epochs() {
     let (train, _) = digits();
     let (config, hidden) = configs().pop().unwrap();
     let mut s = fresh(&config, &hidden);
-    let out = s.train(&train, &TrainOptions::new(), |_| continue_()).unwrap();
+    let out = s
+        .train(&train, &TrainOptions::new(), |_| continue_())
+        .unwrap();
     assert_eq!((out.reason, out.step), (StopReason::Finished, 6));
-    let out = s.train(&train, &TrainOptions::new(), |_| continue_()).unwrap();
+    let out = s
+        .train(&train, &TrainOptions::new(), |_| continue_())
+        .unwrap();
     assert_eq!((out.reason, out.steps), (StopReason::Finished, 0));
 }
 
@@ -232,7 +243,10 @@ fn a_paused_run_resumes_within_its_budget_as_if_never_paused() {
                     })
                 })
                 .unwrap();
-            assert!(matches!(out.reason, StopReason::Paused | StopReason::Steps), "{kind}");
+            assert!(
+                matches!(out.reason, StopReason::Paused | StopReason::Steps),
+                "{kind}"
+            );
         }
         assert!(calls >= 3, "{kind}: {calls} calls");
         assert_eq!(budget.steps(), 5, "{kind}");
@@ -268,7 +282,9 @@ fn gradient_training_interrupted_mid_epoch_resumes_exactly() {
     let (train, _) = digits();
     let (config, hidden) = configs().pop().unwrap();
     let mut whole = fresh(&config, &hidden);
-    whole.train(&train, &TrainOptions::new(), |_| continue_()).unwrap();
+    whole
+        .train(&train, &TrainOptions::new(), |_| continue_())
+        .unwrap();
 
     // A time limit that is over at once stops each call after one mini-batch (16 per epoch
     // here): every call is saved, loaded and continued, and the result is the network of the
@@ -277,9 +293,11 @@ fn gradient_training_interrupted_mid_epoch_resumes_exactly() {
     let mut interrupted = 0;
     loop {
         let out = state
-            .train(&train, &TrainOptions::new().time_limit(Duration::from_nanos(1)), |_| {
-                continue_()
-            })
+            .train(
+                &train,
+                &TrainOptions::new().time_limit(Duration::from_nanos(1)),
+                |_| continue_(),
+            )
             .unwrap();
         state = reload(&state, &train);
         match out.reason {

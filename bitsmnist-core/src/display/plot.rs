@@ -335,7 +335,11 @@ impl crate::run::History {
             fitness_plot(&[("fitness", &best)], &[])
         };
         if !validation.is_empty() {
-            let name = if gradient { "test accuracy" } else { "validation accuracy" };
+            let name = if gradient {
+                "test accuracy"
+            } else {
+                "validation accuracy"
+            };
             p = p.secondary_line(name, &validation);
         }
         p

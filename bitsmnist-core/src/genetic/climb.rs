@@ -41,9 +41,9 @@ use serde::{Deserialize, Serialize};
 
 use super::delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
 use super::operators::{STREAM_BATCH, derive_rng, splitmix64};
-use crate::run::{Detail, History, Interrupt, Log, Method, Record, Step, Summary, TrainOptions};
 use crate::datasets::Split;
 use crate::layers::Chain;
+use crate::run::{Detail, History, Interrupt, Log, Method, Record, Step, Summary, TrainOptions};
 
 /// Hyper-parameters of [`Climber`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -133,25 +133,33 @@ impl ClimbParams {
     }
 
     /// Why these parameters cannot run (zero trials or batch, a share outside `[0, 1]`).
-    pub fn check(&self) -> Result<(), ClimbError> {
+    pub fn check(&self) -> Result<(), ClimbParamsError> {
         if self.trials_per_generation == 0 {
-            return Err(ClimbError::Params(
-                "trials per generation must be at least 1".into(),
-            ));
+            return Err(ClimbParamsError::Trials);
         }
         if self.batch_size == Some(0) {
-            return Err(ClimbError::Params(
-                "the batch size must be at least 1".into(),
-            ));
+            return Err(ClimbParamsError::Batch);
         }
         if !(0.0..=1.0).contains(&self.output_share) {
-            return Err(ClimbError::Params(format!(
-                "the output share must be in [0, 1], not {}",
-                self.output_share
-            )));
+            return Err(ClimbParamsError::OutputShare(self.output_share));
         }
         Ok(())
     }
+}
+
+/// A climbing hyper-parameter out of range ([`ClimbParams::check`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClimbParamsError {
+    /// Zero trials per generation.
+    #[error("trials per generation must be at least 1")]
+    Trials,
+    /// A batch of zero examples.
+    #[error("the batch size must be at least 1")]
+    Batch,
+    /// An output share outside `[0, 1]`.
+    #[error("the output share must be in [0, 1], not {0}")]
+    OutputShare(f64),
 }
 
 /// Why a climb could not start.
@@ -159,8 +167,11 @@ impl ClimbParams {
 #[non_exhaustive]
 pub enum ClimbError {
     /// Bad hyper-parameters.
-    #[error("{0}")]
-    Params(String),
+    #[error(transparent)]
+    Params(#[from] ClimbParamsError),
+    /// The model's layers do not line up.
+    #[error(transparent)]
+    Shape(#[from] crate::layers::ShapeError),
     /// The model or the examples do not suit incremental evaluation.
     #[error(transparent)]
     Model(#[from] DeltaError),
@@ -335,7 +346,11 @@ impl Climber {
             Detail::Climb {
                 trials: self.trial,
                 kept: self.accepted,
-                flips_per_sec: if secs > 0.0 { trials as f64 / secs } else { 0.0 },
+                flips_per_sec: if secs > 0.0 {
+                    trials as f64 / secs
+                } else {
+                    0.0
+                },
             },
         )
     }

@@ -11,15 +11,14 @@
 //! fires: a class's weight on it is 0 (a disagreement, distance 1) exactly when that member's
 //! bias bit for the class is 1.
 
-
 use rayon::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
 use super::climb::{ClimbError, ClimbParams, Climber};
-use crate::run::{Detail, History, Interrupt, Log, Method, Step, Summary};
 use crate::datasets::Split;
 use crate::layers::{Activation, BitDense, BitOutput, Chain};
+use crate::run::{Detail, History, Interrupt, Log, Method, Step, Summary};
 
 /// Why networks cannot be merged.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -179,8 +178,7 @@ impl ClimbEnsemble {
                         .with_seed(seed.wrapping_add(100))
                         .with_output(output)
                         .into(),
-                ])
-                .map_err(|e| ClimbError::Params(e.to_string()))?;
+                ])?;
                 Climber::new(chain, params.clone().seed(seed))
             })
             .collect::<Result<Vec<_>, _>>()?;

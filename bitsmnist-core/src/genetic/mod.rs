@@ -57,11 +57,10 @@ mod params;
 mod recipe;
 mod rows;
 
-
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use climb::{ClimbError, ClimbParams, ClimbProgress, Climber};
+pub use climb::{ClimbError, ClimbParams, ClimbParamsError, ClimbProgress, Climber};
 pub use delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
 pub use ensemble::{ClimbEnsemble, EnsembleError, EnsembleProgress, merge};
 #[allow(deprecated)]
@@ -69,16 +68,18 @@ pub use history::GenerationRecord;
 pub use history::{History, Record};
 pub use operators::Genome;
 pub use options::{CancelToken, Progress, StopReason, TrainOptions, TrainOutcome, Validation};
-pub use params::{Adaptation, Crossover, Mutation, ParamsError, Selection, TrainerParams};
+pub use params::{
+    Adaptation, Crossover, Mutation, ParamsError, ParseOperatorError, Selection, TrainerParams,
+};
 pub use recipe::{Recipe, Strategy};
 
 pub use crate::fitness::{Fitness, Metric};
 
 use crate::bits::BitMatrix;
 use crate::datasets::Split;
-use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
 use crate::fitness::{Batch, Kind};
 use crate::layers::{Activations, BitDense, Chain, Floats, Layer};
+use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
 use operators::{
     STREAM_BATCH, STREAM_BREED, STREAM_INIT, crossover, derive_rng, mutate, rank_key, select,
 };

@@ -441,3 +441,215 @@ mod tests {
         assert_eq!(d().batch_size(Some(0)).check(), Err(ParamsError::BatchSize));
     }
 }
+
+/// Why an operator's text (`tournament:3`, `flip-k:16`, ...) does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a {what}: use {expected}")]
+pub struct ParseOperatorError {
+    /// What was parsed (`selection`, `crossover`, `mutation`, `adaptation`).
+    pub what: &'static str,
+    /// The text.
+    pub text: String,
+    /// The accepted forms.
+    pub expected: &'static str,
+}
+
+/// Splits `name:value`; `parse` reads the value (`default` when there is none).
+fn operator<T>(
+    what: &'static str,
+    expected: &'static str,
+    s: &str,
+    parse: impl FnOnce(&str, Option<&str>) -> Option<T>,
+) -> Result<T, ParseOperatorError> {
+    let (name, value) = match s.trim().split_once(':') {
+        Some((k, v)) => (k, Some(v)),
+        None => (s.trim(), None),
+    };
+    parse(&name.to_ascii_lowercase(), value).ok_or_else(|| ParseOperatorError {
+        what,
+        text: s.to_string(),
+        expected,
+    })
+}
+
+/// A value, or `default` when there is none; `None` when it does not parse.
+fn value<T: std::str::FromStr>(v: Option<&str>, default: Option<T>) -> Option<T> {
+    match v {
+        Some(v) => v.trim().parse().ok(),
+        None => default,
+    }
+}
+
+impl std::str::FromStr for Selection {
+    type Err = ParseOperatorError;
+
+    /// `elite` or `tournament[:SIZE]` (size 3 by default).
+    ///
+    /// ```
+    /// use bitsmnist_core::genetic::Selection;
+    /// assert_eq!("tournament:5".parse(), Ok(Selection::Tournament { size: 5 }));
+    /// assert_eq!(Selection::Tournament { size: 5 }.to_string(), "tournament:5");
+    /// assert!("best".parse::<Selection>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        operator("selection", "elite or tournament:SIZE", s, |n, v| match n {
+            "elite" if v.is_none() => Some(Self::Elite),
+            "tournament" => value(v, Some(3)).map(|size| Self::Tournament { size }),
+            _ => None,
+        })
+    }
+}
+
+impl std::fmt::Display for Selection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Elite => f.write_str("elite"),
+            Self::Tournament { size } => write!(f, "tournament:{size}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Crossover {
+    type Err = ParseOperatorError;
+
+    /// `split[:DIVISOR]` (the original's, divisor 2 by default), `uniform`, `neuron` or
+    /// `none`.
+    ///
+    /// ```
+    /// use bitsmnist_core::genetic::Crossover;
+    /// assert_eq!("split".parse(), Ok(Crossover::Split { divisor: 2 }));
+    /// assert_eq!("neuron".parse::<Crossover>().unwrap().to_string(), "neuron");
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        operator(
+            "crossover",
+            "split:DIVISOR, uniform, neuron or none",
+            s,
+            |n, v| match (n, v) {
+                ("split", v) => value(v, Some(2)).map(|divisor| Self::Split { divisor }),
+                ("uniform", None) => Some(Self::Uniform),
+                ("neuron", None) => Some(Self::Neuron),
+                ("none", None) => Some(Self::None),
+                _ => None,
+            },
+        )
+    }
+}
+
+impl std::fmt::Display for Crossover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Split { divisor } => write!(f, "split:{divisor}"),
+            Self::Uniform => f.write_str("uniform"),
+            Self::Neuron => f.write_str("neuron"),
+            Self::None => f.write_str("none"),
+        }
+    }
+}
+
+impl std::str::FromStr for Mutation {
+    type Err = ParseOperatorError;
+
+    /// `replace:RATE` (the original's), `flip:RATE` or `flip-k:K`.
+    ///
+    /// ```
+    /// use bitsmnist_core::genetic::Mutation;
+    /// assert_eq!("flip-k:16".parse(), Ok(Mutation::FlipK { k: 16 }));
+    /// assert_eq!("replace:0.05".parse::<Mutation>().unwrap().to_string(), "replace:0.05");
+    /// assert!("flip".parse::<Mutation>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        operator(
+            "mutation",
+            "replace:RATE, flip:RATE or flip-k:K",
+            s,
+            |n, v| match n {
+                "replace" => value(v, None).map(|rate| Self::Replace { rate }),
+                "flip" => value(v, None).map(|rate| Self::Flip { rate }),
+                "flip-k" => value(v, None).map(|k| Self::FlipK { k }),
+                _ => None,
+            },
+        )
+    }
+}
+
+impl std::fmt::Display for Mutation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Replace { rate } => write!(f, "replace:{rate}"),
+            Self::Flip { rate } => write!(f, "flip:{rate}"),
+            Self::FlipK { k } => write!(f, "flip-k:{k}"),
+        }
+    }
+}
+
+impl Adaptation {
+    /// The 1/5 success rule with the measured constants: factor 1.2, scale in `[0.01, 10]`.
+    pub const ONE_FIFTH: Self = Self::OneFifth {
+        factor: 1.2,
+        min_scale: 0.01,
+        max_scale: 10.0,
+    };
+
+    /// Shrink by half after `patience` generations without improvement, down to 0.01.
+    pub fn stagnation(patience: u64) -> Self {
+        Self::Stagnation {
+            patience,
+            factor: 0.5,
+            min_scale: 0.01,
+        }
+    }
+}
+
+impl std::str::FromStr for Adaptation {
+    type Err = ParseOperatorError;
+
+    /// `none`, `one-fifth` ([`Adaptation::ONE_FIFTH`]) or `stagnation[:PATIENCE]`
+    /// ([`Adaptation::stagnation`], patience 50 by default).
+    ///
+    /// ```
+    /// use bitsmnist_core::genetic::Adaptation;
+    /// assert_eq!("stagnation:20".parse(), Ok(Adaptation::stagnation(20)));
+    /// assert_eq!(Adaptation::ONE_FIFTH.to_string(), "one-fifth");
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        operator(
+            "adaptation",
+            "none, one-fifth or stagnation:PATIENCE",
+            s,
+            |n, v| match (n, v) {
+                ("none", None) => Some(Self::None),
+                ("one-fifth", None) => Some(Self::ONE_FIFTH),
+                ("stagnation", v) => value(v, Some(50)).map(Self::stagnation),
+                _ => None,
+            },
+        )
+    }
+}
+
+impl std::fmt::Display for Adaptation {
+    /// The text [`FromStr`](std::str::FromStr) reads back; constants other than the measured
+    /// ones are written out (`one-fifth(factor 1.5, scale 0.1..5)`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::None => f.write_str("none"),
+            a if a == Self::ONE_FIFTH => f.write_str("one-fifth"),
+            Self::OneFifth {
+                factor,
+                min_scale,
+                max_scale,
+            } => write!(
+                f,
+                "one-fifth(factor {factor}, scale {min_scale}..{max_scale})"
+            ),
+            Self::Stagnation { patience, .. } if *self == Self::stagnation(patience) => {
+                write!(f, "stagnation:{patience}")
+            }
+            Self::Stagnation {
+                patience,
+                factor,
+                min_scale,
+            } => write!(f, "stagnation:{patience}(factor {factor}, min {min_scale})"),
+        }
+    }
+}

@@ -65,7 +65,7 @@ use serde::{Deserialize, Serialize};
 #[allow(deprecated)]
 pub use history::EpochRecord;
 pub use history::{History, Record};
-pub use params::{GradientParams, Input, Schedule};
+pub use params::{GradientParams, GradientParamsError, Input, Schedule};
 
 use crate::bits::BitMatrix;
 use crate::datasets::Split;
@@ -81,13 +81,8 @@ pub const MAX_WIDTH: usize = 1 << 16;
 #[non_exhaustive]
 pub enum GradientError {
     /// A hyper-parameter out of range.
-    #[error("gradient parameter `{name}`: {why}")]
-    Params {
-        /// The parameter.
-        name: &'static str,
-        /// What is wrong.
-        why: String,
-    },
+    #[error("gradient parameter {}", .0)]
+    Params(#[from] GradientParamsError),
     /// Fewer than two classes, or an input width of zero.
     #[error("the model needs at least 1 input and 2 classes (got {inputs} and {classes})")]
     Shape {
@@ -119,7 +114,9 @@ pub enum GradientError {
         classes: usize,
     },
     /// An interrupted epoch saved for a larger training split than the one given to resume it.
-    #[error("the interrupted epoch does not fit this training split (a different split than the run's)")]
+    #[error(
+        "the interrupted epoch does not fit this training split (a different split than the run's)"
+    )]
     Resume,
     /// Grey input asked for a split that kept no grey levels.
     #[error("grey input needs the grey levels, and this split has none")]
@@ -391,10 +388,7 @@ impl Trainer {
             return Err("shift augmentation on images that are not square".into());
         }
         if self.epoch > self.params.epochs {
-            return Err(format!(
-                "epoch {} of {}",
-                self.epoch, self.params.epochs
-            ));
+            return Err(format!("epoch {} of {}", self.epoch, self.params.epochs));
         }
         for l in &mut self.net.layers {
             l.binarize(Path::Binary);

@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::GradientError;
-
 /// What the first layer sees.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -251,25 +249,21 @@ impl GradientParams {
     }
 
     /// Checks every value; the error names the first one out of range.
-    pub fn check(&self) -> Result<(), GradientError> {
-        let bad = |name: &'static str, why: String| Err(GradientError::Params { name, why });
+    pub fn check(&self) -> Result<(), GradientParamsError> {
+        use GradientParamsError as E;
         if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return bad(
-                "hidden",
-                "give at least one hidden layer, each at least 1 wide".into(),
-            );
+            return Err(E::Hidden);
         }
         if self.hidden.iter().any(|&h| h > crate::gradient::MAX_WIDTH) {
-            return bad(
-                "hidden",
-                format!("widths are limited to {}", crate::gradient::MAX_WIDTH),
-            );
+            return Err(E::TooWide {
+                limit: crate::gradient::MAX_WIDTH,
+            });
         }
         if self.epochs == 0 {
-            return bad("epochs", "at least 1".into());
+            return Err(E::Epochs);
         }
         if self.batch_size < 2 {
-            return bad("batch_size", "at least 2 (batch statistics)".into());
+            return Err(E::BatchSize(self.batch_size));
         }
         let positive = [
             ("learning_rate", self.learning_rate),
@@ -278,34 +272,82 @@ impl GradientParams {
             ("init_scale", self.init_scale),
             ("bn_eps", self.bn_eps),
         ];
-        for (name, v) in positive {
-            if !(v.is_finite() && v > 0.0) {
-                return bad(name, format!("{v} must be positive and finite"));
+        for (name, value) in positive {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(E::NotPositive { name, value });
             }
         }
-        for (name, v) in [
+        for (name, value) in [
             ("beta1", self.beta1),
             ("beta2", self.beta2),
             ("bn_momentum", self.bn_momentum),
         ] {
-            if !(0.0..1.0).contains(&v) || (name == "bn_momentum" && v == 0.0) {
-                return bad(name, format!("{v} must be in [0, 1) (momentum in (0, 1))"));
+            if !(0.0..1.0).contains(&value) || (name == "bn_momentum" && value == 0.0) {
+                return Err(E::Decay { name, value });
             }
         }
         match self.schedule {
-            Schedule::Cosine { floor } if !(0.0..=1.0).contains(&floor) => bad(
-                "schedule",
-                format!("cosine floor {floor} must be in [0, 1]"),
-            ),
+            Schedule::Cosine { floor } if !(0.0..=1.0).contains(&floor) => Err(E::Schedule),
             Schedule::Step { every, factor }
                 if every == 0 || !(factor.is_finite() && factor > 0.0) =>
             {
-                bad(
-                    "schedule",
-                    "step needs every >= 1 and a positive factor".into(),
-                )
+                Err(E::Schedule)
             }
             _ => Ok(()),
+        }
+    }
+}
+
+/// A gradient hyper-parameter out of range ([`GradientParams::check`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GradientParamsError {
+    /// No hidden layer, or one of width 0.
+    #[error("give at least one hidden layer, each at least 1 wide")]
+    Hidden,
+    /// A hidden layer wider than the limit.
+    #[error("hidden layer widths are limited to {limit}")]
+    TooWide {
+        /// The widest layer accepted.
+        limit: usize,
+    },
+    /// Zero epochs.
+    #[error("epochs: at least 1")]
+    Epochs,
+    /// A batch too small for batch statistics.
+    #[error("batch size {0}: at least 2 (batch statistics)")]
+    BatchSize(usize),
+    /// A value that must be positive and finite.
+    #[error("{name}: {value} must be positive and finite")]
+    NotPositive {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: f32,
+    },
+    /// A decay rate outside `[0, 1)` (momentum: `(0, 1)`).
+    #[error("{name}: {value} must be in [0, 1) (momentum in (0, 1))")]
+    Decay {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: f32,
+    },
+    /// A cosine floor outside `[0, 1]`, or a step schedule without a positive period and
+    /// factor.
+    #[error("schedule: a cosine floor in [0, 1], or a step every >= 1 with a positive factor")]
+    Schedule,
+}
+
+impl GradientParamsError {
+    /// The name of the parameter at fault.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Hidden | Self::TooWide { .. } => "hidden",
+            Self::Epochs => "epochs",
+            Self::BatchSize(_) => "batch_size",
+            Self::NotPositive { name, .. } | Self::Decay { name, .. } => name,
+            Self::Schedule => "schedule",
         }
     }
 }

@@ -407,8 +407,7 @@ pub trait Method {
     }
 
     /// Runs one step; long steps look at `interrupt` between their parts.
-    fn step(&mut self, data: &Self::Data, interrupt: &Interrupt<'_>)
-    -> Result<Step, Self::Error>;
+    fn step(&mut self, data: &Self::Data, interrupt: &Interrupt<'_>) -> Result<Step, Self::Error>;
 
     /// Whether there is nothing left to do.
     fn is_finished(&self) -> bool {
@@ -445,7 +444,11 @@ pub trait Method {
     }
 
     /// [`train`](Self::train) without a callback.
-    fn run(&mut self, data: &Self::Data, options: &TrainOptions) -> Result<TrainOutcome, Self::Error>
+    fn run(
+        &mut self,
+        data: &Self::Data,
+        options: &TrainOptions,
+    ) -> Result<TrainOutcome, Self::Error>
     where
         Self: Sized,
     {
@@ -510,8 +513,7 @@ where
     let mut steps = 0u64;
     let interrupt = Interrupt { options, start };
     let reason = loop {
-        if let Some(r @ (StopReason::Cancelled | StopReason::Paused)) = options.interrupted(start)
-        {
+        if let Some(r @ (StopReason::Cancelled | StopReason::Paused)) = options.interrupted(start) {
             break r;
         }
         let summary = if method.started() {
