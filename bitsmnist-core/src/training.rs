@@ -135,6 +135,22 @@ impl TrainConfig {
         }
     }
 
+    /// The configuration with its method's seed set to `seed` (each ensemble member's is
+    /// derived from it).
+    pub fn with_seed(self, seed: u64) -> Self {
+        match self {
+            Self::Population { params, metric } => Self::Population {
+                params: params.seed(seed),
+                metric,
+            },
+            Self::Climb { params, members } => Self::Climb {
+                params: params.seed(seed),
+                members,
+            },
+            Self::Gradient(params) => Self::Gradient(params.seed(seed)),
+        }
+    }
+
     /// A fresh run on `inputs -> hidden... -> classes`, the last layer with `output` (gradient
     /// training: the widths of its parameters and their own output layer), the starting
     /// network seeded from `seed` by [`Chain::mlp`]'s rule. Ensemble member `m` starts from
@@ -205,7 +221,7 @@ impl TrainConfig {
 }
 
 /// A random bit network `inputs -> hidden... -> classes` (see [`TrainConfig::fresh`]).
-fn mlp(
+pub(crate) fn mlp(
     inputs: usize,
     hidden: &[usize],
     classes: usize,

@@ -6,15 +6,13 @@ use std::time::{Duration, Instant};
 
 use bitsmnist_core::genetic::{Adaptation, Crossover, Mutation, Selection};
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::training::MethodKind;
 
 pub fn run(task: Task) {
-    let mut recipe = Recipe::for_task(&task);
-    // These examples run the population algorithm; for more than two classes the recipe
-    // climbs a wider network instead, and the population settings were measured with 256.
-    if matches!(
-        recipe.strategy,
-        bitsmnist_core::genetic::Strategy::Climb { .. }
-    ) {
+    // These examples run the population algorithm; for more than two classes its settings
+    // were measured with 256 hidden neurons.
+    let mut recipe = Recipe::for_method(&task, MethodKind::Population);
+    if task.len() > 2 {
         recipe.hidden = 256;
     }
     let mut seed = 1u64;
@@ -28,7 +26,9 @@ pub fn run(task: Task) {
             v.parse::<f64>()
                 .unwrap_or_else(|_| panic!("{k}: not a number: {v}"))
         };
-        let p = &mut recipe.params;
+        let TrainConfig::Population { params: p, metric } = &mut recipe.config else {
+            unreachable!("the population recipe")
+        };
         match k {
             "hidden" => recipe.hidden = num() as usize,
             "pop" => p.population = num() as usize,
@@ -66,14 +66,14 @@ pub fn run(task: Task) {
                     min_scale: 0.05,
                 }
             }
-            "metric" => recipe.metric = v.parse().expect("metric"),
+            "metric" => *metric = v.parse().expect("metric"),
             "output" => {
                 recipe.output = match v {
                     "bits" => BitOutput::Bits,
                     a => BitOutput::Float(a.parse().expect("activation")),
                 }
             }
-            "secs" => recipe.time_limit = Duration::from_secs_f64(num()),
+            "secs" => recipe.time_limit = Some(Duration::from_secs_f64(num())),
             "seed" => seed = num() as u64,
             "print" => print_every = num() as u64,
             "validate" => validate_every = num() as u64,

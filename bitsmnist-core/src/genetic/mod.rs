@@ -71,7 +71,7 @@ pub use options::{CancelToken, Progress, StopReason, TrainOptions, TrainOutcome,
 pub use params::{
     Adaptation, Crossover, Mutation, ParamsError, ParseOperatorError, Selection, TrainerParams,
 };
-pub use recipe::{Recipe, Strategy};
+pub use recipe::Recipe;
 
 pub use crate::fitness::{Fitness, Metric};
 

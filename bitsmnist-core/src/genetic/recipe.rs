@@ -9,19 +9,27 @@ use super::params::{Crossover, Mutation, Selection, TrainerParams};
 use super::{TrainError, TrainOptions, TrainingSet};
 use crate::datasets::{Split, Task};
 use crate::fitness::{Fitness, Metric};
-use crate::layers::{Activation, BitDense, BitOutput, Chain};
+use crate::gradient::GradientParams;
+use crate::layers::{Activation, BitOutput, Chain};
+use crate::training::{MethodKind, TrainConfig, TrainingError, TrainingState};
 
 /// A complete training configuration for a task: a `inputs -> hidden -> classes` bit model,
-/// the fitness metric, the trainer's hyper-parameters and a time budget. The command line and
-/// the apps start from [`Recipe::for_task`].
+/// the method with its hyper-parameters ([`TrainConfig`]) and a time budget. The command line
+/// and the apps start from [`Recipe::for_task`] (the default method) or
+/// [`Recipe::for_method`].
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
 /// use bitsmnist_core::genetic::Recipe;
+/// use bitsmnist_core::training::MethodKind;
 /// let r = Recipe::for_task(&Task::zero_one());
+/// assert_eq!(r.config.kind(), MethodKind::Population);
 /// let model = r.model(784, 2, 1);
-/// assert_eq!(model.inputs(), 784);
-/// assert_eq!(model.outputs(), 2);
+/// assert_eq!((model.inputs(), model.outputs()), (784, 2));
+/// let digits = Recipe::for_task(&Task::digits());
+/// assert_eq!(digits.config.kind(), MethodKind::Ensemble);
+/// let state = digits.state(784, 10, 1).unwrap();
+/// assert_eq!(state.kind(), MethodKind::Ensemble);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -30,51 +38,49 @@ pub struct Recipe {
     pub hidden: usize,
     /// Output kind of the last layer.
     pub output: BitOutput,
-    /// Fitness metric.
-    pub metric: Metric,
-    /// Trainer hyper-parameters (with mini-batch size).
-    pub params: TrainerParams,
-    /// Wall-clock budget of a training run.
-    pub time_limit: Duration,
-    /// How the bits are searched.
-    pub strategy: Strategy,
-}
-
-/// A gradient-free search strategy.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum Strategy {
-    /// The population genetic algorithm ([`TrainingSet`]) with [`Recipe::params`].
-    Population,
-    /// Bit-flip hill climbing ([`Climber`](super::Climber)); `members` networks trained side
-    /// by side (different seeds) and [`merge`](super::merge)d into one model.
-    Climb {
-        /// The climber's parameters.
-        params: ClimbParams,
-        /// Networks in the ensemble (1: a single network).
-        members: usize,
-    },
+    /// Wall-clock budget of a training run (`None`: the method's own end, e.g. its epochs).
+    pub time_limit: Option<Duration>,
+    /// The method and its hyper-parameters.
+    pub config: TrainConfig,
 }
 
 impl Recipe {
-    /// The measured defaults for `task`.
-    ///
-    /// - Two classes: `784 -> 64 -> 2` (float identity output), score fitness on mini-batches
-    ///   of 256, population 50, elitism 5, uniform crossover, flip exactly 16 bits, 25 s.
-    ///   Zeros against ones on the embedded training digits (2,128): ~7,500 generations in
-    ///   25 s on 2 cores, test error 0.05-0.19% on the 2,115 test zeros and ones (seeds 1-3;
-    ///   `cargo run --release -p bitsmnist-core --example zero_one`).
-    /// - More classes: `784 -> 800 -> k` trained by bit-flip hill climbing
-    ///   ([`Strategy::Climb`] with [`ClimbParams::default`]), 600 s. The population settings
-    ///   kept in `params` (mini-batches of 512, flip exactly 32 bits) were measured with 256
-    ///   hidden neurons: 62.0% test accuracy on the 10 digits after 600 s (`--example digits`).
+    /// The measured defaults for `task`: the population algorithm for two classes, an
+    /// ensemble of two bit-flip climbs for more (see [`Recipe::for_method`]).
     pub fn for_task(task: &Task) -> Self {
-        let classes = task.len();
-        if classes <= 2 {
-            Self {
-                hidden: 64,
-                output: BitOutput::Float(Activation::Identity),
-                metric: Metric::Score,
+        if task.len() <= 2 {
+            Self::for_method(task, MethodKind::Population)
+        } else {
+            Self::for_method(task, MethodKind::Ensemble)
+        }
+    }
+
+    /// The measured settings of one method for `task`.
+    ///
+    /// - Population, two classes: `784 -> 64 -> 2` (float identity output), score fitness on
+    ///   mini-batches of 256, population 50, elitism 5, uniform crossover, flip exactly 16
+    ///   bits, 25 s. Zeros against ones on the embedded training digits (2,128): ~7,500
+    ///   generations in 25 s on 2 cores, test error 0.05-0.19% on the 2,115 test zeros and
+    ///   ones (seeds 1-3; `cargo run --release -p bitsmnist-core --example zero_one`).
+    /// - Population, more classes: `784 -> 800 -> k`, mini-batches of 512, flip exactly 32
+    ///   bits, 600 s; measured with 256 hidden neurons: 62.0% test accuracy on the 10 digits
+    ///   after 600 s (`--example digits`).
+    /// - Climb and ensemble: [`ClimbParams::default`], one network or two (one per core of
+    ///   the 2-core machine measured on: a single climb is sequential, 91.47% after 120 s;
+    ///   the pair merged gives 91.81%), `784 -> 800 -> k` (64 hidden for two classes), 600 s
+    ///   (25 s for two classes).
+    /// - Gradient: [`GradientParams::default`] (one hidden layer of 2048, 30 epochs), no time
+    ///   limit.
+    pub fn for_method(task: &Task, method: MethodKind) -> Self {
+        let two = task.len() <= 2;
+        let (hidden, time_limit) = if two {
+            (64, Duration::from_secs(25))
+        } else {
+            (800, Duration::from_secs(600))
+        };
+        let output = BitOutput::Float(Activation::Identity);
+        let config = match method {
+            MethodKind::Population if two => TrainConfig::Population {
                 params: TrainerParams::default()
                     .population(50)
                     .elitism(5)
@@ -82,72 +88,102 @@ impl Recipe {
                     .crossover(Crossover::Uniform)
                     .mutation(Mutation::FlipK { k: 16 })
                     .batch_size(Some(256)),
-                time_limit: Duration::from_secs(25),
-                strategy: Strategy::Population,
-            }
-        } else {
-            Self {
-                hidden: 800,
-                output: BitOutput::Float(Activation::Identity),
                 metric: Metric::Score,
+            },
+            MethodKind::Population => TrainConfig::Population {
                 params: TrainerParams::default()
                     .population(50)
                     .elitism(5)
                     .crossover(Crossover::Uniform)
                     .mutation(Mutation::FlipK { k: 32 })
                     .batch_size(Some(512)),
-                time_limit: Duration::from_secs(600),
-                // Two networks, one per core of the 2-core machine measured on: a single
-                // climb is sequential (91.47% after 120 s), the pair merged gives 91.81%.
-                strategy: Strategy::Climb {
-                    params: ClimbParams::default(),
-                    members: 2,
-                },
+                metric: Metric::Score,
+            },
+            MethodKind::Climb => TrainConfig::Climb {
+                params: ClimbParams::default(),
+                members: 1,
+            },
+            MethodKind::Ensemble => TrainConfig::Climb {
+                params: ClimbParams::default(),
+                members: 2,
+            },
+            MethodKind::Gradient => {
+                let params = GradientParams::default();
+                return Self {
+                    hidden: params.hidden[0],
+                    output,
+                    time_limit: None,
+                    config: TrainConfig::Gradient(params),
+                };
             }
+        };
+        Self {
+            hidden,
+            output,
+            time_limit: Some(time_limit),
+            config,
         }
     }
 
-    /// A random `inputs -> hidden -> classes` model from `seed` (the trainer replaces the
-    /// weights with its own random population anyway).
+    /// A random `inputs -> hidden -> classes` model from `seed`, by the one seed rule of
+    /// every fresh run ([`TrainConfig::fresh`]).
     pub fn model(&self, inputs: usize, classes: usize, seed: u64) -> Chain {
-        Chain::new(vec![
-            BitDense::new(inputs, self.hidden).with_seed(seed).into(),
-            BitDense::new(self.hidden, classes)
-                .with_seed(seed.wrapping_add(1))
-                .with_output(self.output)
-                .into(),
-        ])
-        .expect("widths match")
+        crate::training::mlp(inputs, &[self.hidden], classes, self.output, seed)
+            .expect("widths match")
     }
 
-    /// The fitness on `split`.
+    /// A fresh run of this recipe on `inputs -> hidden -> classes`: the network from `seed`,
+    /// and the method's own seed set to `seed` too.
+    pub fn state(
+        &self,
+        inputs: usize,
+        classes: usize,
+        seed: u64,
+    ) -> Result<TrainingState, TrainingError> {
+        self.config
+            .clone()
+            .with_seed(seed)
+            .fresh(inputs, &[self.hidden], classes, self.output, seed)
+    }
+
+    /// The fitness on `split` (the population's metric; the score for other methods).
     pub fn fitness(&self, split: &Split) -> Fitness {
-        Fitness::new(self.metric, split)
+        match &self.config {
+            TrainConfig::Population { metric, .. } => Fitness::new(*metric, split),
+            _ => Fitness::score(split),
+        }
     }
 
     /// Options with the time budget as the stop rule.
     pub fn options(&self) -> TrainOptions {
-        TrainOptions::new().time_limit(self.time_limit)
+        match self.time_limit {
+            Some(t) => TrainOptions::new().time_limit(t),
+            None => TrainOptions::new(),
+        }
     }
 
-    /// A training set for a fresh model, training both layers, with `seed`.
+    /// A population for a fresh model, training both layers, with `seed` (the population
+    /// settings of this task when the recipe is for another method).
     pub fn training_set(
         &self,
         inputs: usize,
         classes: usize,
         seed: u64,
     ) -> Result<TrainingSet, TrainError> {
-        TrainingSet::new(
-            self.model(inputs, classes, seed),
-            &[0, 1],
-            self.params.clone().seed(seed),
-        )
+        let params = match &self.config {
+            TrainConfig::Population { params, .. } => params.clone(),
+            _ => TrainerParams::default(),
+        };
+        TrainingSet::new(self.model(inputs, classes, seed), &[0, 1], params.seed(seed))
     }
 }
 
 impl TrainerParams {
     /// The hyper-parameters of [`Recipe::for_task`].
     pub fn for_task(task: &Task) -> Self {
-        Recipe::for_task(task).params
+        match Recipe::for_method(task, MethodKind::Population).config {
+            TrainConfig::Population { params, .. } => params,
+            _ => unreachable!("the population recipe"),
+        }
     }
 }
