@@ -121,19 +121,6 @@ fn flips(c: &mut Criterion) {
             }))
         })
     });
-    let father = model_784_800_10(13);
-    let father_hidden = father.layers()[0].as_bit().unwrap();
-    g.bench_function("incremental_hidden_row_from_other_parent", |b| {
-        b.iter(|| {
-            t = t.wrapping_add(7919);
-            let j = t % 800;
-            black_box(eval.hidden_row_delta(
-                j,
-                father_hidden.weights().row(j),
-                father_hidden.bias_bit(j) == 1,
-            ))
-        })
-    });
     g.finish();
 }
 

@@ -11,6 +11,7 @@ use bitsmnist_core::genetic::{
     Crossover, DeltaEval, Flip, Mutation, Objective, TrainOptions, TrainerParams, TrainingSet,
 };
 use bitsmnist_core::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense, Layer};
+use bitsmnist_core::run::Method;
 use rayon::prelude::*;
 
 /// Arguments of `bitsmnist bench`.
@@ -180,28 +181,6 @@ pub fn run(args: Args) -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let rows = |related: bool| {
-        flips
-            .rows
-            .iter()
-            .filter(|r| r.1 == related)
-            .map(|(k, _, ns)| {
-                format!(
-                    "{k} row{} {:.1} us ({:.1}x)",
-                    if *k == 1 { "" } else { "s" },
-                    ns / 1e3,
-                    flips.full_ns / ns
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    out!(
-        "crossover children (hidden rows from the other parent), 784x800x10 on {} examples, 1 thread: unrelated parent: {}; parent 8 flips per row away: {}",
-        flips.examples,
-        rows(false),
-        rows(true)
-    );
     let (full_gen, reuse_gen) = population_generation(&data, budget)?;
     out!(
         "population generation, 784x800x10, 20 candidates, neuron crossover + 16 flips, 1000 fixed examples, 1 thread: full {:.1} ms, reusing first-layer outputs {:.1} ms ({:.1}x)",
@@ -239,18 +218,6 @@ pub fn run(args: Args) -> Result<()> {
             .iter()
             .map(|(k, ns)| (k.to_string(), flips.full_ns / ns))
             .collect::<std::collections::BTreeMap<_, _>>(),
-        "crossover_row_speedups": flips
-            .rows
-            .iter()
-            .filter(|r| !r.1)
-            .map(|(k, _, ns)| (k.to_string(), flips.full_ns / ns))
-            .collect::<std::collections::BTreeMap<_, _>>(),
-        "crossover_row_speedups_related": flips
-            .rows
-            .iter()
-            .filter(|r| r.1)
-            .map(|(k, _, ns)| (k.to_string(), flips.full_ns / ns))
-            .collect::<std::collections::BTreeMap<_, _>>(),
         "delta_state_bytes": flips.memory,
         "population_generation_ms": full_gen * 1e3,
         "population_generation_reuse_ms": reuse_gen * 1e3,
@@ -266,9 +233,6 @@ struct Flips {
     full_ns: f64,
     /// (flips per candidate, nanoseconds to score it incrementally).
     incremental: Vec<(usize, f64)>,
-    /// (hidden rows taken from another parent, whether that parent is a near relative,
-    /// nanoseconds to score the child incrementally).
-    rows: Vec<(usize, bool, f64)>,
     memory: usize,
 }
 
@@ -341,61 +305,10 @@ fn flip_candidates(data: &Dataset, budget: Duration) -> Result<Flips> {
         });
         incremental.push((k, ns));
     }
-    // Crossover children: the current network with `k` hidden neurons (rows and biases) of
-    // another parent, scored and put back.
-    let father = model_784_800_10(13)?;
-    // A parent from the same lineage: every hidden row 8 flips away from the current one.
-    let mut sibling = chain.clone();
-    if let Some(h) = sibling.layer_mut(0).as_bit_mut() {
-        let (w, _) = h.params_mut();
-        for j in 0..800 {
-            for _ in 0..8 {
-                w.flip(j, next(784));
-            }
-        }
-    }
-    let mut rows = Vec::new();
-    for (k, parent) in [
-        (1usize, &father),
-        (8, &father),
-        (80, &father),
-        (1, &sibling),
-        (8, &sibling),
-        (80, &sibling),
-    ] {
-        let sets: Vec<Vec<usize>> = (0..64)
-            .map(|_| {
-                let mut v: Vec<usize> = Vec::with_capacity(k);
-                while v.len() < k {
-                    let j = next(800);
-                    if !v.contains(&j) {
-                        v.push(j);
-                    }
-                }
-                v
-            })
-            .collect();
-        let mut i = 0;
-        let mut failed = None;
-        let ns = ns_per_call(budget, || {
-            match eval.objective_with_rows_from(parent, &sets[i % sets.len()], &[]) {
-                Ok(v) => {
-                    black_box(v);
-                }
-                Err(e) => failed = Some(e),
-            }
-            i += 1;
-        });
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
-        rows.push((k, std::ptr::eq(parent, &sibling), ns));
-    }
     Ok(Flips {
         examples,
         full_ns: full.as_nanos() as f64,
         incremental,
-        rows,
         memory: eval.memory_bytes(),
     })
 }

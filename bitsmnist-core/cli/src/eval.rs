@@ -68,11 +68,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.history {
         match &file.history {
             Some(h) => {
-                out!("generation  seconds  fitness  validation");
+                out!("      step  seconds  fitness  validation");
                 for r in &h.records {
                     out!(
                         "{:>10} {:>8.1} {:>8.4} {:>11}",
-                        r.generation,
+                        r.step,
                         r.elapsed_secs,
                         r.best,
                         r.validation_accuracy
@@ -83,10 +83,12 @@ pub fn run(args: Args) -> Result<()> {
             None => out!("no history stored"),
         }
     }
-    let (generations, seconds) = match (&file.training, &file.climb) {
-        (Some(t), _) => (Some(t.generation()), Some(t.elapsed_secs())),
-        (None, Some(c)) => (Some(c.generation()), Some(c.elapsed_secs())),
-        (None, None) => (None, None),
+    let (generations, seconds) = match &file.state {
+        Some(s) => (
+            Some(s.step_number()),
+            s.history().last().map(|r| r.elapsed_secs),
+        ),
+        None => (None, None),
     };
     let json = serde_json::json!({
         "test_error": cm.error(),

@@ -54,13 +54,9 @@ fn bench_prints_the_json_fields() {
         "single_flip_speedup",
         "delta_state_bytes",
         "k_flip_speedups",
-        "crossover_row_speedups",
-        "crossover_row_speedups_related",
+        "population_reuse_speedup",
     ] {
         assert!(!j[key].is_null(), "missing {key}: {j}");
-    }
-    for rows in ["1", "8", "80"] {
-        assert!(j["crossover_row_speedups"][rows].as_f64().unwrap() > 0.0);
     }
     assert!(j["bit_gmacs"].as_f64().unwrap() > 0.0);
     // 784 x 800 weights + 800 biases: packed bits against f32.
@@ -262,6 +258,46 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
     assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
     assert_eq!(last_json(&e)["test_accuracy"], j["test_accuracy"]);
     assert!(String::from_utf8_lossy(&e.stdout).contains("BitDense(784, 50"));
+    // The default ten-digit run (two networks) resumes: both members go on.
+    let out = bitsmnist(&[
+        "train",
+        "--resume",
+        f.to_str().unwrap(),
+        "--generations",
+        "1",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = last_json(&out);
+    assert_eq!(
+        (j["generations"].as_u64(), j["members"].as_u64()),
+        (Some(5), Some(2))
+    );
+    assert_eq!(j["flips"], 2 * 5000);
+    // A resumed run keeps its task and settings: other ones are refused, not ignored.
+    for bad in [
+        vec!["--task", "zero-one"],
+        vec!["--trials", "100"],
+        vec!["--strategy", "population"],
+        vec!["--method", "gradient"],
+    ] {
+        let mut args = vec![
+            "train",
+            "--resume",
+            f.to_str().unwrap(),
+            "--generations",
+            "1",
+        ];
+        args.extend(bad.iter().copied());
+        let out = bitsmnist(&args);
+        assert!(!out.status.success(), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{bad:?}: {err}");
+    }
     // A single climb saves its state and continues it.
     let one = dir.path().join("one.bin");
     let args: Vec<&str> = small
@@ -318,6 +354,57 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
 }
 
 #[test]
+fn a_gradient_run_saves_its_state_and_resumes_to_the_same_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, part) = (dir.path().join("whole.bin"), dir.path().join("part.bin"));
+    let common = [
+        "train",
+        "--method",
+        "gradient",
+        "--task",
+        "digits",
+        "--sample",
+        "0.2",
+        "--hidden",
+        "32",
+        "--epochs",
+        "3",
+        "--progress",
+        "0",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = common.to_vec();
+        args.extend(extra);
+        let out = bitsmnist(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        last_json(&out)
+    };
+    let j = run(&["--out", whole.to_str().unwrap()]);
+    assert_eq!(j["epochs"], 3);
+    run(&["--generations", "1", "--out", part.to_str().unwrap()]);
+    let out = bitsmnist(&[
+        "train",
+        "--resume",
+        part.to_str().unwrap(),
+        "--sample",
+        "0.2",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resumed = last_json(&out);
+    assert_eq!(resumed["epochs"], 3);
+    assert_eq!(resumed["test_accuracy"], j["test_accuracy"]);
+}
+
+#[test]
 fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
     let dir = tempfile::tempdir().unwrap();
     let g = dir.path().join("gradient.bin");
@@ -340,8 +427,11 @@ fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
         String::from_utf8_lossy(&out.stderr)
     );
     let before = last_json(&out)["test_accuracy"].as_f64().unwrap();
-    for strategy in ["climb", "population"] {
-        let out = bitsmnist(&[
+    for (strategy, options) in [
+        ("climb", ["--trials", "500"]),
+        ("population", ["--population", "6"]),
+    ] {
+        let mut args = vec![
             "train",
             "--task",
             "digits",
@@ -351,16 +441,15 @@ fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
             g.to_str().unwrap(),
             "--generations",
             "2",
-            "--trials",
-            "500",
             "--batch",
             "300",
-            "--population",
-            "6",
-            "--elitism",
-            "2",
             "--quiet",
-        ]);
+        ];
+        args.extend(options);
+        if strategy == "population" {
+            args.extend(["--elitism", "2"]);
+        }
+        let out = bitsmnist(&args);
         assert!(
             out.status.success(),
             "{strategy}: {}",

@@ -16,12 +16,6 @@
 //! proportion to the examples whose hidden bit toggles (a few per cent of the batch), instead of
 //! a forward pass. Output-layer flips touch every example (but only one class of each).
 //!
-//! Whole neurons, as crossover exchanges them, are incremental too
-//! ([`DeltaEval::hidden_row_delta`], [`DeltaEval::replace_hidden_row`],
-//! [`DeltaEval::objective_with_rows_from`]): a new hidden row costs one popcount per example
-//! for that neuron alone (`1 / hidden` of a forward pass), then the same toggle update as a
-//! flip; a new output row costs work in proportion to the weights that differ.
-//!
 //! Memory for `n` inputs, `h` hidden neurons, `c` classes and `b` examples is about
 //! `2hb + (2n + 3h) b/8 + 4cb + 8b` bytes ([`DeltaEval::memory_bytes`]): 2.2 MB for 784-800-10
 //! on 1,000 examples.
@@ -32,7 +26,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bits::{BitMatrix, Interleaved, Kernel, words_for};
+use crate::bits::{BitMatrix, words_for};
 use crate::layers::{BitDense, BitOutput, Chain};
 
 /// One single-bit change to a one- or two-layer bit network (see [`DeltaEval`]).
@@ -186,7 +180,6 @@ pub struct DeltaEval {
     xcol: Vec<u64>,
     /// The images by example, for recomputing one neuron's distances when its row is replaced.
     images: BitMatrix,
-    kernel: Kernel,
     /// Hidden distances, `hidden x examples` (empty for one layer).
     d1: Vec<u16>,
     /// Hidden neuron `j` fires when `d1 > limit[j]` (its threshold minus its bias bit).
@@ -268,7 +261,6 @@ impl DeltaEval {
             labels: labels.to_vec(),
             xcol,
             images: images.clone(),
-            kernel: Kernel::detect(),
             d1: Vec::new(),
             limit: Vec::new(),
             at_low: Vec::new(),
@@ -622,303 +614,6 @@ impl DeltaEval {
             self.refresh_masks(j);
         }
     }
-
-    /// Checks new hidden rows `(neuron, weights, bias)` and gives every example's distance to
-    /// each (`examples x rows`, from the block kernels in one pass) and each row's firing
-    /// limit.
-    fn new_hidden_rows(&self, rows: &[(usize, &[u64], bool)]) -> (Vec<u32>, Vec<i64>) {
-        let hidden = self.hidden_layer();
-        let wpr = hidden.weights().words_per_row();
-        let mut m = BitMatrix::zeros(rows.len(), hidden.inputs());
-        let mut limits = Vec::with_capacity(rows.len());
-        for (r, &(j, weights, bias)) in rows.iter().enumerate() {
-            assert!(j < hidden.outputs(), "hidden neuron {j} out of range");
-            assert_eq!(weights.len(), wpr, "a hidden row has {wpr} words");
-            assert!(
-                rows[..r].iter().all(|&(i, _, _)| i != j),
-                "hidden neuron {j} listed twice"
-            );
-            m.row_mut(r).copy_from_slice(weights);
-            limits.push(hidden.threshold(j) - i64::from(bias));
-        }
-        m.validate()
-            .expect("padding bits of a new row must be zero");
-        let mut dist = vec![0u32; self.examples * rows.len()];
-        self.kernel
-            .distances(self.images.as_words(), &Interleaved::new(&m), &mut dist);
-        (dist, limits)
-    }
-
-    /// Output neuron `k`'s new distances to every example under a new weight row: only the
-    /// weights that differ from the current row move them.
-    fn output_row_distances(&self, k: usize, weights: &[u64]) -> Vec<u32> {
-        let out = self
-            .chain
-            .layers()
-            .last()
-            .and_then(|l| l.as_bit())
-            .expect("checked");
-        assert!(k < self.classes, "output neuron {k} out of range");
-        assert_eq!(
-            weights.len(),
-            out.weights().words_per_row(),
-            "an output row has {} words",
-            out.weights().words_per_row()
-        );
-        let mut d: Vec<u32> = (0..self.examples)
-            .map(|b| self.d2[b * self.classes + k])
-            .collect();
-        for (w, (&new, &old)) in weights.iter().zip(out.weights().row(k)).enumerate() {
-            let mut changed = new ^ old;
-            while changed != 0 {
-                let j = w * 64 + changed.trailing_zeros() as usize;
-                changed &= changed - 1;
-                let old_bit = (old >> (j % 64)) & 1 == 1;
-                let col = &self.hcol[j * self.ew..(j + 1) * self.ew];
-                // Examples whose input equals the old weight agree now and disagree after.
-                for (b, v) in d.iter_mut().enumerate() {
-                    let x = (col[b / 64] >> (b % 64)) & 1 == 1;
-                    if x == old_bit {
-                        *v += 1;
-                    } else {
-                        *v -= 1;
-                    }
-                }
-            }
-        }
-        d
-    }
-
-    /// How much [`objective`](Self::objective) would change if hidden neuron `neuron` had the
-    /// weight row `weights` (packed as a row of the hidden layer's weights, padding bits zero)
-    /// and the bias bit `bias`: a neuron taken from another network by crossover. Reads only.
-    ///
-    /// # Panics
-    /// As [`hidden_rows_delta`](Self::hidden_rows_delta).
-    pub fn hidden_row_delta(&self, neuron: usize, weights: &[u64], bias: bool) -> i64 {
-        self.hidden_rows_delta(&[(neuron, weights, bias)])
-    }
-
-    /// How much [`objective`](Self::objective) would change if each listed hidden neuron had
-    /// the given weight row and bias bit (a crossover child that takes these neurons from the
-    /// other parent). The new rows' distances come from the block kernels in one pass, and
-    /// each example whose hidden bits change is judged once. Reads only.
-    ///
-    /// # Panics
-    /// On a one-layer chain, a neuron out of range or listed twice, or a row of the wrong
-    /// length or with padding bits set.
-    pub fn hidden_rows_delta(&self, rows: &[(usize, &[u64], bool)]) -> i64 {
-        if rows.is_empty() {
-            return 0;
-        }
-        let (dist, limits) = self.new_hidden_rows(rows);
-        let k = rows.len();
-        let mut row = [0u32; 64];
-        let mut delta = 0i64;
-        for b in 0..self.examples {
-            let (word, bit) = (b / 64, b % 64);
-            let mut changed = false;
-            for (r, &(j, _, _)) in rows.iter().enumerate() {
-                let fire = i64::from(dist[b * k + r]) > limits[r];
-                let was = (self.hcol[j * self.ew + word] >> bit) & 1 == 1;
-                if fire == was {
-                    continue;
-                }
-                if !changed {
-                    row[..self.classes]
-                        .copy_from_slice(&self.d2[b * self.classes..(b + 1) * self.classes]);
-                    changed = true;
-                }
-                follow_hidden_bit(&mut row[..self.classes], self.wcol[j], fire);
-            }
-            if changed {
-                let (c, _) = self.judge(&row[..self.classes], &self.bias2, self.labels[b]);
-                delta += i64::from(c - self.contrib[b]);
-            }
-        }
-        delta
-    }
-
-    /// Gives hidden neuron `neuron` the weight row `weights` and bias bit `bias` and updates
-    /// the state; returns the row and bias it had, so that the change can be undone.
-    ///
-    /// # Panics
-    /// As [`hidden_rows_delta`](Self::hidden_rows_delta).
-    pub fn replace_hidden_row(
-        &mut self,
-        neuron: usize,
-        weights: &[u64],
-        bias: bool,
-    ) -> (Vec<u64>, bool) {
-        let (dist, limits) = self.new_hidden_rows(&[(neuron, weights, bias)]);
-        let limit = limits[0];
-        let mut fire = vec![0u64; self.ew];
-        for (b, &x) in dist.iter().enumerate() {
-            fire[b / 64] |= u64::from(i64::from(x) > limit) << (b % 64);
-        }
-        for (word, f) in fire.into_iter().enumerate() {
-            let toggled = f ^ self.hcol[neuron * self.ew + word];
-            self.apply_toggles(neuron, word, toggled);
-        }
-        let n = self.examples;
-        for (d, &x) in self.d1[neuron * n..(neuron + 1) * n].iter_mut().zip(&dist) {
-            // Distances are at most the input width, checked to fit `u16` in `new`.
-            *d = x as u16;
-        }
-        self.limit[neuron] = limit;
-        self.refresh_masks(neuron);
-        let layer = self.hidden_layer_mut();
-        let old = (
-            layer.weights().row(neuron).to_vec(),
-            layer.bias_bit(neuron) == 1,
-        );
-        let (w, b) = layer.params_mut();
-        w.row_mut(neuron).copy_from_slice(weights);
-        b.set(0, neuron, bias);
-        old
-    }
-
-    /// How much [`objective`](Self::objective) would change if output neuron `class` had the
-    /// weight row `weights` (padding bits zero) and the bias bit `bias`. Reads only.
-    ///
-    /// # Panics
-    /// On a class out of range or a row of the wrong length.
-    pub fn output_row_delta(&self, class: usize, weights: &[u64], bias: bool) -> i64 {
-        let d = self.output_row_distances(class, weights);
-        let mut biases = [0u32; 64];
-        biases[..self.classes].copy_from_slice(&self.bias2);
-        biases[class] = u32::from(bias);
-        let mut row = [0u32; 64];
-        let mut delta = 0i64;
-        for (b, &dk) in d.iter().enumerate() {
-            row[..self.classes].copy_from_slice(&self.d2[b * self.classes..(b + 1) * self.classes]);
-            row[class] = dk;
-            let (c, _) = self.judge(
-                &row[..self.classes],
-                &biases[..self.classes],
-                self.labels[b],
-            );
-            delta += i64::from(c - self.contrib[b]);
-        }
-        delta
-    }
-
-    /// Gives output neuron `class` the weight row `weights` and bias bit `bias` and updates the
-    /// state; returns the row and bias it had.
-    ///
-    /// # Panics
-    /// As [`output_row_delta`](Self::output_row_delta).
-    pub fn replace_output_row(
-        &mut self,
-        class: usize,
-        weights: &[u64],
-        bias: bool,
-    ) -> (Vec<u64>, bool) {
-        let d = self.output_row_distances(class, weights);
-        for (b, dk) in d.into_iter().enumerate() {
-            self.d2[b * self.classes + class] = dk;
-        }
-        for (j, w) in self.wcol.iter_mut().enumerate() {
-            let bit = (weights[j / 64] >> (j % 64)) & 1;
-            *w = (*w & !(1 << class)) | (bit << class);
-        }
-        self.bias2[class] = u32::from(bias);
-        let layer = self.output_layer_mut();
-        let old = (
-            layer.weights().row(class).to_vec(),
-            layer.bias_bit(class) == 1,
-        );
-        let (w, b) = layer.params_mut();
-        w.row_mut(class).copy_from_slice(weights);
-        b.set(0, class, bias);
-        self.rejudge_all();
-        old
-    }
-
-    /// The objective of the crossover child that takes the hidden neurons `hidden` and the
-    /// output neurons `outputs` (rows and biases) from `donor` and everything else from the
-    /// current model: replaces them, reads the objective and puts the old rows back.
-    ///
-    /// ```
-    /// use bitsmnist_core::prelude::*;
-    /// use bitsmnist_core::genetic::{DeltaEval, Objective};
-    ///
-    /// let data = Dataset::embedded().for_task(&Task::digits());
-    /// let batch = data.train.select(&(0..300).collect::<Vec<_>>());
-    /// let model = |seed| Chain::new(vec![
-    ///     BitDense::new(784, 32).with_seed(seed).into(),
-    ///     BitDense::new(32, 10).with_seed(seed + 1).with_output(BitOutput::Float(Activation::Identity)).into(),
-    /// ]).unwrap();
-    /// let (mother, father) = (model(1), model(7));
-    /// let mut eval = DeltaEval::new(&mother, batch.images(), batch.labels(), Objective::default()).unwrap();
-    /// let child = eval.objective_with_rows_from(&father, &[2, 5, 30], &[4]).unwrap();
-    /// // The same as building the child and evaluating it from scratch.
-    /// let mut built = DeltaEval::new(&mother, batch.images(), batch.labels(), Objective::default()).unwrap();
-    /// for &j in &[2, 5, 30] {
-    ///     let l = father.layers()[0].as_bit().unwrap();
-    ///     built.replace_hidden_row(j, l.weights().row(j), l.bias_bit(j) == 1);
-    /// }
-    /// let l = father.layers()[1].as_bit().unwrap();
-    /// built.replace_output_row(4, l.weights().row(4), l.bias_bit(4) == 1);
-    /// assert_eq!(child, built.objective());
-    /// assert_eq!(eval.chain(), mother); // put back
-    /// ```
-    pub fn objective_with_rows_from(
-        &mut self,
-        donor: &Chain,
-        hidden: &[usize],
-        outputs: &[usize],
-    ) -> Result<i64, DeltaError> {
-        let same_shape = donor.layers().len() == self.chain.layers().len()
-            && donor
-                .layers()
-                .iter()
-                .zip(self.chain.layers())
-                .all(|(a, b)| a.inputs() == b.inputs() && a.outputs() == b.outputs());
-        let bits: Vec<&BitDense> = donor.layers().iter().filter_map(|l| l.as_bit()).collect();
-        if !same_shape || bits.len() != donor.layers().len() {
-            return Err(DeltaError::Shape(format!(
-                "the donor {donor} does not have the shape of {}",
-                self.chain
-            )));
-        }
-        let out = *bits.last().expect("one or two layers");
-        if hidden.iter().any(|&j| j >= self.hidden()) || outputs.iter().any(|&k| k >= self.classes)
-        {
-            return Err(DeltaError::Shape("a row index out of range".into()));
-        }
-        let twice = |v: &[usize]| v.iter().enumerate().any(|(i, x)| v[..i].contains(x));
-        if twice(hidden) || twice(outputs) {
-            return Err(DeltaError::Shape("a row listed twice".into()));
-        }
-        if outputs.is_empty() {
-            let rows: Vec<(usize, &[u64], bool)> = hidden
-                .iter()
-                .map(|&j| (j, bits[0].weights().row(j), bits[0].bias_bit(j) == 1))
-                .collect();
-            return Ok(self.total + self.hidden_rows_delta(&rows));
-        }
-        let mut undo_hidden = Vec::with_capacity(hidden.len());
-        for &j in hidden {
-            let old =
-                self.replace_hidden_row(j, bits[0].weights().row(j), bits[0].bias_bit(j) == 1);
-            undo_hidden.push((j, old));
-        }
-        let mut undo_out = Vec::with_capacity(outputs.len());
-        for &k in outputs {
-            let old = self.replace_output_row(k, out.weights().row(k), out.bias_bit(k) == 1);
-            undo_out.push((k, old));
-        }
-        let total = self.total;
-        for (k, (w, b)) in undo_out.into_iter().rev() {
-            self.replace_output_row(k, &w, b);
-        }
-        for (j, (w, b)) in undo_hidden.into_iter().rev() {
-            self.replace_hidden_row(j, &w, b);
-        }
-        Ok(total)
-    }
-
     /// Rebuilds neuron `j`'s threshold masks and output column from its distances.
     fn refresh_neuron(&mut self, j: usize) {
         self.refresh_masks(j);

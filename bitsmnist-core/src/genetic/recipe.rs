@@ -140,10 +140,13 @@ impl Recipe {
         classes: usize,
         seed: u64,
     ) -> Result<TrainingState, TrainingError> {
-        self.config
-            .clone()
-            .with_seed(seed)
-            .fresh(inputs, &[self.hidden], classes, self.output, seed)
+        self.config.clone().with_seed(seed).fresh(
+            inputs,
+            &[self.hidden],
+            classes,
+            self.output,
+            seed,
+        )
     }
 
     /// The fitness on `split` (the population's metric; the score for other methods).
@@ -174,7 +177,11 @@ impl Recipe {
             TrainConfig::Population { params, .. } => params.clone(),
             _ => TrainerParams::default(),
         };
-        TrainingSet::new(self.model(inputs, classes, seed), &[0, 1], params.seed(seed))
+        TrainingSet::new(
+            self.model(inputs, classes, seed),
+            &[0, 1],
+            params.seed(seed),
+        )
     }
 }
 

@@ -1,0 +1,174 @@
+//! The flags of `bitsmnist train`, as typed: [`Args::plan`] turns them into a checked
+//! [`Plan`](super::plan::Plan) before any data is loaded.
+
+use std::path::PathBuf;
+
+use bitsmnist_core::datasets::Task;
+use bitsmnist_core::fitness::Metric;
+use bitsmnist_core::genetic::{Adaptation, Crossover, Mutation, Selection};
+use bitsmnist_core::gradient::{Input, Schedule};
+
+use crate::data::DataOptions;
+
+/// Training method.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodArg {
+    /// Gradient-free search over the bits (the original's genetic algorithm, and more).
+    Genetic,
+    /// Back-propagation with the straight-through estimator, folded into bit layers.
+    Gradient,
+}
+
+/// Gradient-free search strategy.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrategyArg {
+    /// The population genetic algorithm (the original's, and more).
+    Population,
+    /// Bit-flip hill climbing with incremental evaluation.
+    Climb,
+}
+
+/// Arguments of `bitsmnist train`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub data: DataOptions,
+    /// Training method (default: genetic; a resumed run keeps its own).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// Task: `zero-one`, `digits`, or a class list such as `3,8` (default: zero-one; a
+    /// resumed run keeps its own).
+    #[arg(long)]
+    pub task: Option<Task>,
+    /// Fraction of the training split to use (class-balanced scan as the original's sample).
+    #[arg(long, default_value_t = 1.0)]
+    pub sample: f64,
+    /// Hidden layer widths, comma-separated (default: per task for genetic, 2048 for gradient).
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Vec<usize>,
+    /// Output layer: `float` (popcount score), `bits` (the original's bit output) or an
+    /// activation name (`sigmoid`, ...) (genetic).
+    #[arg(long)]
+    pub output: Option<String>,
+    /// Search strategy (genetic; default per task: population for two classes, climb for
+    /// more).
+    #[arg(long, value_enum)]
+    pub strategy: Option<StrategyArg>,
+    /// Networks trained side by side and merged into one model that votes (climb; default 2
+    /// for more than two classes).
+    #[arg(long)]
+    pub ensemble: Option<usize>,
+    /// Flip trials per generation (climb).
+    #[arg(long)]
+    pub trials: Option<u64>,
+    /// Draw a fresh batch every so many generations, 0 for never (climb).
+    #[arg(long)]
+    pub rebatch_every: Option<u64>,
+    /// Largest popcount margin the objective counts, 0 for accuracy only (climb).
+    #[arg(long)]
+    pub margin: Option<u32>,
+    /// Weight of a correct prediction in the objective (climb).
+    #[arg(long)]
+    pub correct_weight: Option<u32>,
+    /// Fraction of trials that flip an output-layer bit (climb).
+    #[arg(long)]
+    pub output_share: Option<f64>,
+    /// Keep flips that leave the objective unchanged (climb).
+    #[arg(long)]
+    pub accept_ties: bool,
+    /// Score the model on all training examples every so many generations and keep the
+    /// most accurate, 0 for never (climb).
+    #[arg(long)]
+    pub rescore_every: Option<u64>,
+    /// Candidates per generation (population; default per task).
+    #[arg(long)]
+    pub population: Option<usize>,
+    /// Best candidates kept unchanged (population; default per task).
+    #[arg(long)]
+    pub elitism: Option<usize>,
+    /// Parent selection: `elite` or `tournament:SIZE` (population).
+    #[arg(long)]
+    pub selection: Option<Selection>,
+    /// Crossover: `split:DIVISOR` (the original), `uniform`, `neuron` or `none` (population).
+    #[arg(long)]
+    pub crossover: Option<Crossover>,
+    /// Mutation: `replace:RATE` (the original), `flip:RATE` or `flip-k:K` (population).
+    #[arg(long)]
+    pub mutation: Option<Mutation>,
+    /// Adaptive mutation strength: `none`, `one-fifth` or `stagnation:PATIENCE` (population).
+    #[arg(long)]
+    pub adapt: Option<Adaptation>,
+    /// Fitness evaluations averaged per candidate (population).
+    #[arg(long)]
+    pub evals: Option<usize>,
+    /// Fitness on a fresh seeded mini-batch of this size, or `full` (population; for climb the
+    /// batch is redrawn every `--rebatch-every` generations).
+    #[arg(long)]
+    pub batch: Option<String>,
+    /// Fitness: `score` (the original), `accuracy` or `mcc` (population).
+    #[arg(long)]
+    pub fitness: Option<Metric>,
+    /// Stop after this many generations (epochs for gradient training) in this run.
+    #[arg(long)]
+    pub generations: Option<u64>,
+    /// Stop when the objective (best fitness; gradient: training accuracy) reaches this.
+    #[arg(long)]
+    pub target: Option<f64>,
+    /// Stop after this many generations (epochs) without improvement.
+    #[arg(long)]
+    pub patience: Option<u64>,
+    /// Record test accuracy every so many generations (epochs), 0 for never.
+    #[arg(long)]
+    pub validate_every: Option<u64>,
+    /// Save a checkpoint into `--out` every so many generations (epochs).
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
+    /// Continue the training state saved in this `.bin` (any method).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Start from the model in this `.bin` instead of random bits: fine-tune it (genetic;
+    /// e.g. a model from `--method gradient`).
+    #[arg(long, conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
+    /// Write the model and its whole training state to this `.bin` file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Epochs (gradient; default 30).
+    #[arg(long)]
+    pub epochs: Option<u32>,
+    /// Mini-batch size (gradient; default 100).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Base learning rate of Adam (gradient; default 0.005).
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Learning-rate schedule: constant, cosine[:floor] or step:every:factor (gradient;
+    /// default cosine).
+    #[arg(long)]
+    pub schedule: Option<Schedule>,
+    /// Largest random shift in pixels for augmentation, 0 for none (gradient; default 1).
+    #[arg(long)]
+    pub shift: Option<u8>,
+    /// First-layer input: `bits` (pure bit model) or `grey` (float first layer) (gradient).
+    #[arg(long)]
+    pub input: Option<Input>,
+    /// Random seed (the starting network and the method's own random choices).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print a progress line every so many steps (default: every epoch for gradient
+    /// training, none for the others; 0: only the summary).
+    #[arg(long)]
+    pub progress: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Stop after this many seconds (the model trained so far is kept).
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Measure test accuracy after every epoch (the same as `--validate-every 1`).
+    #[arg(long)]
+    pub test_every_epoch: bool,
+    /// Rayon threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}

@@ -1,0 +1,285 @@
+//! `bitsmnist train`: train a bit model by any method and report its accuracy. One path for
+//! every method: the flags become a checked [`plan::Plan`] before any data is loaded, the core's
+//! [`TrainingState`] runs, one progress bar, checkpoint and report.
+
+mod args;
+mod plan;
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use bitsmnist_core::io::{Metadata, ModelFile};
+use bitsmnist_core::statistics::ConfusionMatrix;
+use bitsmnist_core::training::{MethodKind, StateRef, TrainingState};
+
+pub use args::Args;
+use plan::{Plan, Start};
+
+pub fn run(args: Args) -> Result<()> {
+    let plan = args.plan()?;
+    if let Some(n) = plan.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .context("setting the thread count")?;
+    }
+    if let Start::FineTune { path, file, .. } = &plan.start
+        && file.meta.extra.get("input").is_some_and(|i| i != "bits")
+    {
+        bail!(
+            "{}: the model reads grey levels; genetic training feeds it bits",
+            path.display()
+        );
+    }
+    let full = plan.data.load()?;
+    let mut data = full.for_task(&plan.task);
+    if plan.sample < 1.0 {
+        data.train = data.train.sample(plan.sample, data.classes());
+    }
+    let kind = plan.kind();
+    let Plan {
+        task,
+        start,
+        mut options,
+        time_limit,
+        validate_every,
+        checkpoint_every,
+        out,
+        quiet,
+        progress,
+        ..
+    } = plan;
+    let resumed = match &start {
+        Start::Resume { path, .. } => Some(path.display().to_string()),
+        _ => None,
+    };
+    let mut state = start.state(data.pixels(), data.classes())?;
+    let (inputs, classes) = state.shape();
+    if (inputs, classes) != (data.pixels(), data.classes()) {
+        bail!(
+            "the model takes {inputs} inputs and gives {classes} outputs; this data set and task need {} and {}",
+            data.pixels(),
+            data.classes()
+        );
+    }
+    if validate_every > 0 {
+        options = options.validate_on(&data.test, validate_every);
+    }
+    let meta = Metadata::now().with_dataset(&data).with_task(&task);
+    out!(
+        "{}: task {task}, {} training and {} test examples; {}; {}{}; seed from --seed; {} threads",
+        data.name,
+        data.train.len(),
+        data.test.len(),
+        state.current_model(),
+        describe(&state),
+        resumed
+            .map(|p| format!(", resumed from {p} at step {}", state.step_number()))
+            .unwrap_or_default(),
+        rayon::current_num_threads()
+    );
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = match time_limit {
+            Some(l) => indicatif::ProgressBar::new(l.as_secs()),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
+                .expect("valid template"),
+        );
+        b
+    };
+    let trials_before = trials(&state.as_ref());
+    let start = Instant::now();
+    let mut checkpoint_error = None;
+    let outcome = state.train(&data.train, &options, |p| {
+        let r = p.record;
+        bar.set_position(start.elapsed().as_secs());
+        bar.set_message(r.to_string());
+        if progress > 0 && r.step.is_multiple_of(progress) {
+            bar.suspend(|| out!("{r}"));
+        }
+        if let (Some(every), Some(path)) = (checkpoint_every, &out)
+            && r.step.is_multiple_of(every)
+            && let Err(e) = ModelFile::from_state(&p.state.to_state(), &data.train)
+                .with_meta(meta.clone())
+                .save(path)
+        {
+            checkpoint_error = Some(e);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    })?;
+    bar.finish_and_clear();
+    if let Some(e) = checkpoint_error {
+        return Err(e).context("writing a checkpoint");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let model = state.model(&data.train);
+    let train = ConfusionMatrix::evaluate(&model, &data.train);
+    let test = ConfusionMatrix::evaluate(&model, &data.test);
+    let step_name = if kind == MethodKind::Gradient {
+        "epoch"
+    } else {
+        "generation"
+    };
+    out!(
+        "stopped: {} at {step_name} {} after {secs:.1} s ({:.1} {step_name}s/s); objective {:.4}",
+        outcome.reason,
+        outcome.step,
+        outcome.steps as f64 / secs.max(1e-9),
+        outcome.best_fitness
+    );
+    let flips = trials(&state.as_ref()) - trials_before;
+    match &state {
+        TrainingState::Population { set, .. } => {
+            let reuse = set.output_reuse();
+            if reuse.reused > 0 {
+                out!(
+                    "first-layer outputs reused for {:.1}% of the neurons scored ({:.1} MB held)",
+                    100.0 * reuse.reused as f64 / (reuse.reused + reuse.computed) as f64,
+                    reuse.bytes as f64 / 1e6
+                );
+            }
+        }
+        TrainingState::Climb(_) | TrainingState::Ensemble(_) => out!(
+            "{flips} flips tried ({:.0}/s); incremental state {:.1} MB",
+            flips as f64 / secs.max(1e-9),
+            memory(&state) as f64 / 1e6
+        ),
+        _ => {}
+    }
+    if let TrainingState::Ensemble(e) = &state {
+        for (m, c) in e.members().iter().enumerate() {
+            out!(
+                "member {m}: test accuracy {:.2}%",
+                bitsmnist_core::statistics::accuracy(c.choose(&data.train), &data.test) * 100.0
+            );
+        }
+    }
+    out!("{model}");
+    out!(
+        "train error {:.4}% , test error {:.4}% ({} of {} test examples wrong)",
+        train.error() * 100.0,
+        test.error() * 100.0,
+        test.total() - (test.accuracy() * test.total() as f64).round() as u64,
+        test.total()
+    );
+    if let Some(path) = &out {
+        let mut file = ModelFile::from_state(&state, &data.train).with_meta(meta);
+        if let TrainingState::Gradient(t) = &state {
+            file.meta = file.meta.with_extra("input", t.params().input.to_string());
+        }
+        file.save(path)
+            .with_context(|| path.display().to_string())?;
+        out!("saved {}", path.display());
+    }
+    let mut json = serde_json::json!({
+        "method": if kind == MethodKind::Gradient { "gradient" } else { "genetic" },
+        "task": task.to_string(),
+        "dataset": data.name,
+        "test_error": test.error(),
+        "test_accuracy": test.accuracy(),
+        "train_error": train.error(),
+        "train_accuracy": train.accuracy(),
+        "stop": outcome.reason.to_string(),
+        "generations": if kind == MethodKind::Gradient { 0 } else { outcome.step },
+        "seconds": secs,
+        "generations_per_sec": outcome.steps as f64 / secs.max(1e-9),
+        "parameters": model.parameters(),
+        "bytes": model.bytes(),
+    });
+    let extra = match &state {
+        TrainingState::Population { set, .. } => {
+            let reuse = set.output_reuse();
+            serde_json::json!({
+                "strategy": "population",
+                "reused_neuron_share":
+                    reuse.reused as f64 / (reuse.reused + reuse.computed).max(1) as f64,
+            })
+        }
+        TrainingState::Climb(_) | TrainingState::Ensemble(_) => serde_json::json!({
+            "strategy": "climb",
+            "members": match &state { TrainingState::Ensemble(e) => e.members().len(), _ => 1 },
+            "flips": flips,
+            "flips_per_sec": flips as f64 / secs.max(1e-9),
+            "state_bytes_per_network": memory(&state) / match &state {
+                TrainingState::Ensemble(e) => e.members().len(), _ => 1 },
+        }),
+        TrainingState::Gradient(t) => serde_json::json!({
+            "hidden": t.params().hidden,
+            "input": t.params().input.to_string(),
+            "epochs": outcome.step,
+            "train_secs": secs,
+        }),
+        _ => serde_json::json!({}),
+    };
+    if let (Some(j), serde_json::Value::Object(e)) = (json.as_object_mut(), extra) {
+        j.extend(e);
+    }
+    out!("{json}");
+    Ok(())
+}
+
+/// The method and its main settings, for the header line.
+fn describe(state: &TrainingState) -> String {
+    match state {
+        TrainingState::Population { set, metric } => {
+            let p = set.params();
+            format!(
+                "population {} (elitism {}), {} selection, {} crossover, {} mutation, fitness {}",
+                p.population,
+                p.elitism,
+                p.selection,
+                p.crossover,
+                p.mutation,
+                metric.name()
+            )
+        }
+        TrainingState::Climb(c) => climb_words(c.params(), 1),
+        TrainingState::Ensemble(e) => climb_words(e.members()[0].params(), e.members().len()),
+        TrainingState::Gradient(t) => {
+            let p = t.params();
+            format!(
+                "gradient training, {} epochs, batch {}, input {}",
+                p.epochs, p.batch_size, p.input
+            )
+        }
+        _ => state.kind().to_string(),
+    }
+}
+
+fn climb_words(p: &bitsmnist_core::genetic::ClimbParams, members: usize) -> String {
+    format!(
+        "bit-flip climbing{}: batch {}, objective correct x{} + margin up to {}",
+        if members > 1 {
+            format!(" of {members} networks merged")
+        } else {
+            String::new()
+        },
+        p.batch_size.map_or("all".to_string(), |b| b.to_string()),
+        p.objective.correct_weight,
+        p.objective.margin_cap
+    )
+}
+
+/// Flip trials so far (0 for the methods that do not climb).
+fn trials(state: &StateRef<'_>) -> u64 {
+    match state {
+        StateRef::Climb(c) => c.trials(),
+        StateRef::Ensemble(e) => e.trials(),
+        _ => 0,
+    }
+}
+
+/// Bytes of the climbs' incremental states.
+fn memory(state: &TrainingState) -> usize {
+    match state {
+        TrainingState::Climb(c) => c.memory_bytes(),
+        TrainingState::Ensemble(e) => e.memory_bytes(),
+        _ => 0,
+    }
+}

@@ -1,0 +1,422 @@
+//! What `bitsmnist train` will do, checked from its flags before any data is loaded: the
+//! method and its configuration, how the run starts (fresh, resumed, fine-tuned), its stop
+//! rules and outputs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use bitsmnist_core::datasets::Task;
+use bitsmnist_core::genetic::Recipe;
+use bitsmnist_core::gradient::GradientParams;
+use bitsmnist_core::io::ModelFile;
+use bitsmnist_core::layers::{Activation, BitOutput};
+use bitsmnist_core::run::TrainOptions;
+use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
+
+use super::args::{Args, MethodArg, StrategyArg};
+use crate::data::DataOptions;
+
+/// How the run starts.
+pub enum Start {
+    /// A fresh network `inputs -> hidden -> classes`, seeded.
+    Fresh {
+        /// The method and its settings.
+        config: TrainConfig,
+        /// Hidden layer widths.
+        hidden: Vec<usize>,
+        /// The last layer's output rule.
+        output: BitOutput,
+        /// Seed of the starting network.
+        seed: u64,
+    },
+    /// The state saved in a model file, continued with its own settings.
+    Resume {
+        /// The file.
+        path: PathBuf,
+        /// Its contents.
+        file: Box<ModelFile>,
+    },
+    /// A trained model from a file, fine-tuned.
+    FineTune {
+        /// The method and its settings.
+        config: TrainConfig,
+        /// The file.
+        path: PathBuf,
+        /// Its contents.
+        file: Box<ModelFile>,
+    },
+}
+
+/// A checked `bitsmnist train`.
+pub struct Plan {
+    pub data: DataOptions,
+    pub task: Task,
+    pub sample: f64,
+    pub start: Start,
+    pub options: TrainOptions,
+    /// The time limit of `options`, for the progress bar.
+    pub time_limit: Option<Duration>,
+    pub validate_every: u64,
+    pub checkpoint_every: Option<u64>,
+    pub out: Option<PathBuf>,
+    pub quiet: bool,
+    pub progress: u64,
+    pub threads: Option<usize>,
+}
+
+impl Plan {
+    /// The kind of run the plan makes.
+    pub fn kind(&self) -> MethodKind {
+        match &self.start {
+            Start::Fresh { config, .. } | Start::FineTune { config, .. } => config.kind(),
+            Start::Resume { file, .. } => file.state.as_ref().expect("checked").kind(),
+        }
+    }
+}
+
+/// Flags that configure each method, with their names (to refuse them where they do not
+/// apply).
+fn given(args: &Args) -> [(&'static str, MethodKind, bool); 21] {
+    use MethodKind::{Climb, Gradient, Population};
+    [
+        ("--population", Population, args.population.is_some()),
+        ("--elitism", Population, args.elitism.is_some()),
+        ("--selection", Population, args.selection.is_some()),
+        ("--crossover", Population, args.crossover.is_some()),
+        ("--mutation", Population, args.mutation.is_some()),
+        ("--adapt", Population, args.adapt.is_some()),
+        ("--evals", Population, args.evals.is_some()),
+        ("--fitness", Population, args.fitness.is_some()),
+        ("--trials", Climb, args.trials.is_some()),
+        ("--rebatch-every", Climb, args.rebatch_every.is_some()),
+        ("--margin", Climb, args.margin.is_some()),
+        ("--correct-weight", Climb, args.correct_weight.is_some()),
+        ("--output-share", Climb, args.output_share.is_some()),
+        ("--accept-ties", Climb, args.accept_ties),
+        ("--rescore-every", Climb, args.rescore_every.is_some()),
+        ("--epochs", Gradient, args.epochs.is_some()),
+        ("--batch-size", Gradient, args.batch_size.is_some()),
+        ("--lr", Gradient, args.lr.is_some()),
+        ("--schedule", Gradient, args.schedule.is_some()),
+        ("--shift", Gradient, args.shift.is_some()),
+        ("--input", Gradient, args.input.is_some()),
+    ]
+}
+
+fn same_family(flag: MethodKind, run: MethodKind) -> bool {
+    let family = |k| match k {
+        MethodKind::Ensemble => MethodKind::Climb,
+        k => k,
+    };
+    family(flag) == family(run)
+}
+
+/// The method the flags ask for, if they say.
+fn asked_kind(args: &Args, task: &Task) -> Result<Option<MethodKind>> {
+    Ok(match (args.method, args.strategy) {
+        (Some(MethodArg::Gradient), Some(_)) => {
+            bail!(
+                "--strategy chooses a gradient-free search; it does not go with --method gradient"
+            )
+        }
+        (Some(MethodArg::Gradient), None) => {
+            if args.ensemble.is_some() {
+                bail!("--ensemble applies to climbing, not to --method gradient");
+            }
+            Some(MethodKind::Gradient)
+        }
+        (_, Some(StrategyArg::Population)) => {
+            if args.ensemble.is_some() {
+                bail!("--ensemble applies to climbing, not to --strategy population");
+            }
+            Some(MethodKind::Population)
+        }
+        (_, Some(StrategyArg::Climb)) => Some(climb_kind(args.ensemble, 1)?),
+        (_, None) if args.ensemble.is_some() => Some(climb_kind(args.ensemble, 1)?),
+        (Some(MethodArg::Genetic), None) | (None, None) => {
+            if args.resume.is_some() {
+                None
+            } else {
+                Some(Recipe::for_task(task).config.kind())
+            }
+        }
+    })
+}
+
+fn climb_kind(ensemble: Option<usize>, default: usize) -> Result<MethodKind> {
+    Ok(match ensemble.unwrap_or(default) {
+        0 => bail!("--ensemble needs at least one member"),
+        1 => MethodKind::Climb,
+        _ => MethodKind::Ensemble,
+    })
+}
+
+fn output_kind(s: &str) -> Result<BitOutput> {
+    Ok(match s {
+        "bits" => BitOutput::Bits,
+        "float" => BitOutput::Float(Activation::Identity),
+        a => BitOutput::Float(
+            a.parse::<Activation>()
+                .map_err(|e| anyhow::anyhow!("--output: {e}"))?,
+        ),
+    })
+}
+
+fn batch(s: &str) -> Result<Option<usize>> {
+    Ok(match s {
+        "full" => None,
+        n => Some(
+            n.parse()
+                .ok()
+                .filter(|&b| b > 0)
+                .with_context(|| format!("--batch `{n}`: a positive number or `full`"))?,
+        ),
+    })
+}
+
+/// The recipe's configuration for `kind` with the flags' settings over it, checked.
+fn configure(args: &Args, task: &Task, kind: MethodKind) -> Result<(TrainConfig, Recipe)> {
+    let recipe = Recipe::for_method(task, kind);
+    let config = match recipe.config.clone().with_seed(args.seed) {
+        TrainConfig::Population {
+            mut params,
+            mut metric,
+        } => {
+            let p = &mut params;
+            p.population = args.population.unwrap_or(p.population);
+            p.elitism = args.elitism.unwrap_or(p.elitism);
+            p.selection = args.selection.unwrap_or(p.selection);
+            p.crossover = args.crossover.unwrap_or(p.crossover);
+            p.mutation = args.mutation.unwrap_or(p.mutation);
+            p.adaptation = args.adapt.unwrap_or(p.adaptation);
+            p.evals_per_candidate = args.evals.unwrap_or(p.evals_per_candidate);
+            if let Some(b) = &args.batch {
+                p.batch_size = batch(b)?;
+            }
+            metric = args.fitness.unwrap_or(metric);
+            params.check()?;
+            TrainConfig::Population { params, metric }
+        }
+        TrainConfig::Climb {
+            mut params,
+            members,
+        } => {
+            let p = &mut params;
+            if let Some(b) = &args.batch {
+                p.batch_size = batch(b)?;
+            }
+            p.rebatch_every = args.rebatch_every.unwrap_or(p.rebatch_every);
+            p.trials_per_generation = args.trials.unwrap_or(p.trials_per_generation);
+            p.objective.margin_cap = args.margin.unwrap_or(p.objective.margin_cap);
+            p.objective.correct_weight = args.correct_weight.unwrap_or(p.objective.correct_weight);
+            p.output_share = args.output_share.unwrap_or(p.output_share);
+            p.accept_ties |= args.accept_ties;
+            p.rescore_every = args.rescore_every.unwrap_or(p.rescore_every);
+            params.check()?;
+            TrainConfig::Climb {
+                params,
+                members: args.ensemble.unwrap_or(members),
+            }
+        }
+        TrainConfig::Gradient(p) => {
+            let d = GradientParams::default();
+            let p = p
+                .hidden(if args.hidden.is_empty() {
+                    d.hidden.clone()
+                } else {
+                    args.hidden.clone()
+                })
+                .epochs(args.epochs.unwrap_or(d.epochs))
+                .batch_size(args.batch_size.unwrap_or(d.batch_size))
+                .learning_rate(args.lr.unwrap_or(d.learning_rate))
+                .schedule(args.schedule.unwrap_or(d.schedule))
+                .max_shift(args.shift.unwrap_or(d.max_shift))
+                .input(args.input.unwrap_or(d.input));
+            p.check()?;
+            TrainConfig::Gradient(p)
+        }
+        other => other,
+    };
+    Ok((config, recipe))
+}
+
+impl Args {
+    /// Checks every flag and what they say together, and reads the files they name.
+    pub fn plan(self) -> Result<Plan> {
+        if !(self.sample > 0.0 && self.sample <= 1.0) {
+            bail!("--sample must be in (0, 1], got {}", self.sample);
+        }
+        let time_limit = match self.time_limit {
+            Some(s) if s.is_finite() && s >= 0.0 && s <= 1e9 => Some(Duration::from_secs_f64(s)),
+            Some(s) => bail!("--time-limit must be a number of seconds from 0 to 1e9, got {s}"),
+            None => None,
+        };
+        if let Some(t) = self.target
+            && !t.is_finite()
+        {
+            bail!("--target must be a finite number, got {t}");
+        }
+        if self.hidden.contains(&0) {
+            bail!("--hidden: every hidden layer needs at least one neuron");
+        }
+        if self.checkpoint_every.is_some() && self.out.is_none() {
+            bail!("--checkpoint-every saves into --out: give --out too");
+        }
+        let resumed = match &self.resume {
+            Some(path) => {
+                let file = ModelFile::load(path).with_context(|| path.display().to_string())?;
+                if file.state.is_none() {
+                    bail!(
+                        "{}: holds a model but no training state to resume (use --init to fine-tune it)",
+                        path.display()
+                    );
+                }
+                Some((path.clone(), Box::new(file)))
+            }
+            None => None,
+        };
+        let task = match (&self.task, &resumed) {
+            (Some(t), Some((path, file))) => {
+                if let Some(saved) = &file.meta.task
+                    && saved != t
+                {
+                    bail!(
+                        "{}: the run trains task {saved}, not {t}; resume it without --task or with the same task",
+                        path.display()
+                    );
+                }
+                t.clone()
+            }
+            (Some(t), None) => t.clone(),
+            (None, Some((_, file))) => file.meta.task.clone().unwrap_or_else(Task::zero_one),
+            (None, None) => Task::zero_one(),
+        };
+        let kind = match (asked_kind(&self, &task)?, &resumed) {
+            (Some(k), Some((path, file))) => {
+                let saved = file.state.as_ref().expect("checked").kind();
+                if k != saved {
+                    bail!(
+                        "{}: holds a {saved} run; it cannot continue as {k}",
+                        path.display()
+                    );
+                }
+                k
+            }
+            (Some(k), None) => k,
+            (None, Some((_, file))) => file.state.as_ref().expect("checked").kind(),
+            (None, None) => unreachable!("a fresh run has a method"),
+        };
+        for (flag, family, on) in given(&self) {
+            if !on {
+                continue;
+            }
+            if !same_family(family, kind) {
+                bail!("{flag} does not apply to a {kind} run");
+            }
+            if resumed.is_some() {
+                bail!("{flag}: a resumed run continues with the settings it started with");
+            }
+        }
+        if resumed.is_some()
+            && (!self.hidden.is_empty() || self.output.is_some() || self.batch.is_some())
+        {
+            bail!("--hidden, --output and --batch cannot change a resumed run");
+        }
+        let (config, recipe) = configure(&self, &task, kind)?;
+        let output = match &self.output {
+            Some(_) if kind == MethodKind::Gradient => {
+                bail!("--output does not apply to gradient training")
+            }
+            Some(o) => output_kind(o)?,
+            None => recipe.output,
+        };
+        let hidden = if self.hidden.is_empty() {
+            match &config {
+                TrainConfig::Gradient(p) => p.hidden.clone(),
+                _ => vec![recipe.hidden],
+            }
+        } else {
+            self.hidden.clone()
+        };
+        let start = match (resumed, &self.init) {
+            (Some((path, file)), _) => Start::Resume { path, file },
+            (None, Some(path)) => {
+                let file = ModelFile::load(path).with_context(|| path.display().to_string())?;
+                Start::FineTune {
+                    config,
+                    path: path.clone(),
+                    file: Box::new(file),
+                }
+            }
+            (None, None) => Start::Fresh {
+                config,
+                hidden,
+                output,
+                seed: self.seed,
+            },
+        };
+        let explicit = self.generations.is_some()
+            || self.target.is_some()
+            || time_limit.is_some()
+            || self.patience.is_some();
+        let time_limit = if explicit {
+            time_limit
+        } else {
+            recipe.time_limit
+        };
+        let mut options = TrainOptions::new();
+        if let Some(n) = self.generations {
+            options = options.generations(n);
+        }
+        if let Some(t) = self.target {
+            options = options.target(t);
+        }
+        if let Some(n) = self.patience {
+            options = options.patience(n);
+        }
+        if let Some(t) = time_limit {
+            options = options.time_limit(t);
+        }
+        let validate_every = match (self.validate_every, self.test_every_epoch) {
+            (Some(n), _) => n,
+            (None, true) => 1,
+            (None, false) => 0,
+        };
+        let progress = self
+            .progress
+            .unwrap_or(if kind == MethodKind::Gradient { 1 } else { 0 });
+        Ok(Plan {
+            data: self.data,
+            task,
+            sample: self.sample,
+            start,
+            options,
+            time_limit,
+            validate_every,
+            checkpoint_every: self.checkpoint_every.filter(|&n| n > 0),
+            out: self.out,
+            quiet: self.quiet,
+            progress,
+            threads: self.threads,
+        })
+    }
+}
+
+impl Start {
+    /// The training state to run.
+    pub fn state(self, inputs: usize, classes: usize) -> Result<TrainingState> {
+        Ok(match self {
+            Start::Fresh {
+                config,
+                hidden,
+                output,
+                seed,
+            } => config.fresh(inputs, &hidden, classes, output, seed)?,
+            Start::Resume { file, .. } => file.state.expect("checked"),
+            Start::FineTune { config, path, file } => config
+                .fine_tune(file.model)
+                .with_context(|| path.display().to_string())?,
+        })
+    }
+}
