@@ -505,11 +505,7 @@ impl Method for Climber {
         crate::statistics::accuracy(&self.chain, split)
     }
 
-    fn log(&self) -> &Log {
-        &self.log
-    }
-
-    fn log_mut(&mut self) -> &mut Log {
+    fn log(&mut self) -> &mut Log {
         &mut self.log
     }
 }

@@ -320,11 +320,7 @@ impl Method for ClimbEnsemble {
         crate::statistics::accuracy(&self.chain(), split)
     }
 
-    fn log(&self) -> &Log {
-        &self.log
-    }
-
-    fn log_mut(&mut self) -> &mut Log {
+    fn log(&mut self) -> &mut Log {
         &mut self.log
     }
 }

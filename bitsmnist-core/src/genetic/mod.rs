@@ -682,11 +682,7 @@ impl Method for TrainingSet {
         crate::statistics::accuracy(&self.best_chain(), split)
     }
 
-    fn log(&self) -> &Log {
-        &self.log
-    }
-
-    fn log_mut(&mut self) -> &mut Log {
+    fn log(&mut self) -> &mut Log {
         &mut self.log
     }
 

@@ -549,11 +549,7 @@ impl Method for Trainer {
         accuracy(&self.export(), split, self.params.input).expect("split checked")
     }
 
-    fn log(&self) -> &Log {
-        &self.log
-    }
-
-    fn log_mut(&mut self) -> &mut Log {
+    fn log(&mut self) -> &mut Log {
         &mut self.log
     }
 }

@@ -417,11 +417,8 @@ pub trait Method {
     /// Accuracy of the current model on `split`.
     fn validation_accuracy(&self, split: &Split) -> f64;
 
-    /// The records and time so far.
-    fn log(&self) -> &Log;
-
-    /// The records and time, to append to.
-    fn log_mut(&mut self) -> &mut Log;
+    /// The records and time so far, to append to.
+    fn log(&mut self) -> &mut Log;
 
     /// Called once when a call of the loop returns (e.g. to keep the best candidate).
     fn end(&mut self) {}
@@ -567,13 +564,12 @@ where
         if let Some(p) = printer {
             p.observe(&record, method.is_finished());
         }
-        let log = method.log_mut();
+        let log = method.log();
         log.elapsed_secs = base_secs + run_secs;
-        log.history.records.push(record);
-        let record = method.log().history.last().expect("just pushed");
+        log.history.records.push(record.clone());
         let flow = observer(&Progress {
             state: method,
-            record,
+            record: &record,
         });
         if options.target.is_some_and(|t| record.best >= t) {
             break StopReason::Target;
@@ -592,12 +588,13 @@ where
         }
     };
     method.end();
-    method.log_mut().elapsed_secs = base_secs + start.elapsed().as_secs_f64();
+    method.log().elapsed_secs = base_secs + start.elapsed().as_secs_f64();
+    let step = method.step_number();
     let history = &method.log().history;
     Ok(TrainOutcome {
         reason,
         steps,
-        step: method.step_number(),
+        step,
         best_fitness: history.last().map_or(f64::NAN, |r| r.best),
         validation_accuracy: history
             .records
