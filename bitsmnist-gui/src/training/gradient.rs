@@ -5,7 +5,7 @@
 //! The run trains a fresh network from the seed on the task's whole training split; after
 //! each epoch the worker sends the epoch's record with the exported bit model, which becomes
 //! the app's model at once (Draw follows the run). Stop cancels through the shared
-//! [`CancelToken`] after the current mini-batch; whatever was trained is exported and kept.
+//! [`CancelToken`](bitsmnist_core::gradient::CancelToken) after the current mini-batch; whatever was trained is exported and kept.
 //! There is no Pause: a cancelled epoch restarts from its first batch when training resumes,
 //! so pausing mid-epoch could not continue exactly.
 
