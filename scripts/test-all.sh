@@ -20,6 +20,8 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude bitsmnist-cli --all-features --no-deps
 
 step "unit, integration and doc tests"
+# Every test once, the desktop app's headless UI tests included (the test-all.d steps run none
+# of them again).
 cargo test --workspace --all-features
 
 step "benchmarks compile and the bench command runs"

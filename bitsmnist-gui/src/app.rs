@@ -1,7 +1,7 @@
 //! The app: persisted [`Settings`], run-time state, and the [`Command`]s that panels emit and
 //! [`BitsApp::apply`] carries out after the frame.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
@@ -10,15 +10,11 @@ use serde::{Deserialize, Serialize};
 use crate::data::{self, DataSettings, DataState, Loading};
 use crate::draw::{self, DrawSettings, DrawState};
 use crate::evaluation::{self, EvalState, Evaluation};
+use crate::files::{self, FilePicker};
+use crate::measure::Measure;
 use crate::model::{self, ModelSettings, ModelState};
-use crate::training::{self, TrainingSettings, TrainingState};
+use crate::training::{self, Effect, StartWith, TrainingSettings, TrainingState};
 use crate::worker::{Reply, Worker};
-
-/// Status after a file dialog returned nothing.
-const NO_FILE_CHOSEN: &str = "no file chosen (no dialog? the desktop portal is missing: drop the .bin file onto the window instead)";
-
-/// Most recent files remembered.
-pub const MAX_RECENT: usize = 8;
 
 /// The panels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,36 +73,6 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
 }
 
-/// What a file dialog is for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FileDialog {
-    /// Choose a model file to open.
-    Open,
-    /// Choose where to save a model, suggesting a file name.
-    Save {
-        /// Suggested file name.
-        suggested: String,
-    },
-}
-
-/// Asks the user for a path: native dialogs in the app, a fixed path in tests.
-pub type FilePicker = Box<dyn FnMut(FileDialog) -> Option<PathBuf>>;
-
-/// The native file dialogs (rfd through the XDG desktop portal). Without a portal they return
-/// `None` at once.
-pub fn native_file_picker() -> FilePicker {
-    Box::new(|what| {
-        let dialog = rfd::FileDialog::new().add_filter("BitsMNIST model", &["bin"]);
-        match what {
-            FileDialog::Open => dialog.set_title("Open model").pick_file(),
-            FileDialog::Save { suggested } => dialog
-                .set_title("Save model")
-                .set_file_name(suggested)
-                .save_file(),
-        }
-    })
-}
-
 /// An action asked for by a panel, carried out after the frame by [`BitsApp::apply`].
 #[must_use]
 #[derive(Clone, Debug, PartialEq)]
@@ -137,81 +103,6 @@ pub enum Command {
     ClearRecent,
     /// Hide the error message at this index.
     DismissError(usize),
-}
-
-/// Frame-time measurement for `--measure`.
-pub struct Measure {
-    started: Instant,
-    first_frame: Option<Duration>,
-    last: Option<Instant>,
-    intervals: Vec<f64>,
-    /// Seconds spent in the app's own frame code (`ui_root`), without rendering.
-    passes: Vec<f64>,
-    window_start: Option<Instant>,
-    training_started: bool,
-}
-
-impl Measure {
-    /// Starts measuring from the process start.
-    pub fn new(started: Instant) -> Self {
-        Self {
-            started,
-            first_frame: None,
-            last: None,
-            intervals: Vec::new(),
-            passes: Vec::new(),
-            window_start: None,
-            training_started: false,
-        }
-    }
-
-    /// Records a frame; prints start-up time once and frame statistics every 5 s.
-    fn frame(
-        &mut self,
-        ctx: &egui::Context,
-        pass: Duration,
-        training: bool,
-        generations_per_sec: f64,
-    ) {
-        let now = Instant::now();
-        self.passes.push(pass.as_secs_f64());
-        if self.first_frame.is_none() {
-            let t = now - self.started;
-            self.first_frame = Some(t);
-            eprintln!(
-                "measure: first frame {:.0} ms after start",
-                t.as_secs_f64() * 1e3
-            );
-        }
-        if let Some(last) = self.last {
-            self.intervals.push((now - last).as_secs_f64());
-        }
-        self.last = Some(now);
-        let window = *self.window_start.get_or_insert(now);
-        if now - window >= Duration::from_secs(5) && !self.intervals.is_empty() {
-            let mut v = std::mem::take(&mut self.intervals);
-            v.sort_by(f64::total_cmp);
-            let mean = v.iter().sum::<f64>() / v.len() as f64;
-            let p95 = v[(v.len() * 95 / 100).min(v.len() - 1)];
-            let max = v[v.len() - 1];
-            let passes = std::mem::take(&mut self.passes);
-            let pass = passes.iter().sum::<f64>() / passes.len().max(1) as f64;
-            eprintln!(
-                "measure: {} frames in {:.1} s: {:.1} fps, frame interval mean {:.1} ms, p95 {:.1} ms, max {:.1} ms; app's own frame code mean {:.2} ms; training {}, {:.1} generations/s",
-                v.len(),
-                (now - window).as_secs_f64(),
-                v.len() as f64 / (now - window).as_secs_f64(),
-                mean * 1e3,
-                p95 * 1e3,
-                max * 1e3,
-                pass * 1e3,
-                training,
-                generations_per_sec
-            );
-            self.window_start = Some(now);
-        }
-        ctx.request_repaint();
-    }
 }
 
 /// The app: persisted settings plus everything that lives only while it runs.
@@ -252,7 +143,7 @@ impl BitsApp {
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
-        let mut app = Self::with_settings(settings, native_file_picker());
+        let mut app = Self::with_settings(settings, files::native_file_picker());
         app.worker.set_context(&cc.egui_ctx);
         app
     }
@@ -394,7 +285,15 @@ impl BitsApp {
             training,
             evaluation,
             draw,
-            ..
+            // Not drawn by a panel: the menu and status bars show these.
+            errors: _,
+            status: _,
+            current_file: _,
+            // Resources, not state.
+            file_picker: _,
+            measure: _,
+            open_at_start: _,
+            worker: _,
         } = self;
         match settings.tab {
             Tab::Data => data::ui(ui, &mut settings.data, data, running),
@@ -556,7 +455,10 @@ impl BitsApp {
                         Err(e) => self.error(e),
                     }
                 }
-                Reply::Train(t) => training::on_reply(self, t),
+                Reply::Train(t) => {
+                    let effects = self.training.on_reply(t);
+                    self.take(effects);
+                }
             }
         }
         if self.data.loading.is_some() || self.training.is_running() {
@@ -614,10 +516,30 @@ impl BitsApp {
                     Err(e) => self.error(e),
                 }
             }
-            Command::StartTraining
-            | Command::PauseTraining
-            | Command::ResumeTraining
-            | Command::StopTraining => training::apply(self, command),
+            Command::StartTraining => {
+                let with = StartWith {
+                    model: self.model.chain.as_ref(),
+                    input: self.model.input,
+                    data: self.data.task_data.as_ref(),
+                    sample: self.data.sample.as_ref(),
+                    settings: &self.settings.training,
+                    hidden: self.settings.model.hidden_sizes(),
+                };
+                let effects = self.training.start(with, self.worker.outbox());
+                self.take(effects);
+            }
+            Command::PauseTraining => {
+                let effects = self.training.pause();
+                self.take(effects);
+            }
+            Command::ResumeTraining => {
+                let effects = self.training.resume();
+                self.take(effects);
+            }
+            Command::StopTraining => {
+                let effects = self.training.stop();
+                self.take(effects);
+            }
             Command::Evaluate => {
                 if let (Some(chain), Some(data)) = (&self.model.chain, &self.data.task_data) {
                     match Evaluation::run(chain, data, self.model.input) {
@@ -651,28 +573,8 @@ impl BitsApp {
                     }
                 }
             }
-            Command::Open(path) => {
-                let path = path.or_else(|| (self.file_picker)(FileDialog::Open));
-                match path {
-                    Some(p) => training::open(self, &p),
-                    None => self.status = NO_FILE_CHOSEN.into(),
-                }
-            }
-            Command::Save(path) => {
-                if self.model.chain.is_none() {
-                    self.error("no model to save");
-                    return;
-                }
-                let path = path.or_else(|| {
-                    (self.file_picker)(FileDialog::Save {
-                        suggested: "model.bin".into(),
-                    })
-                });
-                match path {
-                    Some(p) => training::save(self, &p),
-                    None => self.status = NO_FILE_CHOSEN.into(),
-                }
-            }
+            Command::Open(path) => files::open(self, path),
+            Command::Save(path) => files::save(self, path),
             Command::ClearRecent => self.settings.recent.clear(),
             Command::DismissError(i) => {
                 if i < self.errors.len() {
@@ -681,14 +583,26 @@ impl BitsApp {
             }
         }
     }
+}
 
-    /// Puts `path` first in the recent files.
-    pub fn remember(&mut self, path: &Path) {
-        let recent = &mut self.settings.recent;
-        recent.retain(|p| p != path);
-        recent.insert(0, path.to_path_buf());
-        recent.truncate(MAX_RECENT);
-        self.current_file = Some(path.to_path_buf());
+impl BitsApp {
+    /// Carries out what the Training panel asked for, in order.
+    fn take(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Status(s) => self.status = s,
+                Effect::Error(e) => self.error(e),
+                Effect::SetModel {
+                    chain,
+                    origin,
+                    input,
+                } => {
+                    self.model.set(chain, origin);
+                    self.model.input = input;
+                }
+                Effect::Evaluate => self.apply(Command::Evaluate),
+            }
+        }
     }
 }
 

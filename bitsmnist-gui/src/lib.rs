@@ -7,23 +7,27 @@
 //!
 //! Layout, after eframe_template and egui's demo app:
 //! - [`app`]: the persisted [`Settings`], the run-time state, the [`Command`]s panels emit;
-//! - one module per panel: [`data`], [`model`], [`training`] (with [`gradient`] and
-//!   [`climb`] for the gradient and bit-flip climbing methods), [`evaluation`], [`draw`];
-//! - [`worker`]: threads for loading data and training, talking to the UI over channels;
-//! - [`digits`]: digit images as textures.
+//! - [`files`]: Open, Save, Save as and the recent files;
+//! - one module per panel: [`data`], [`model`], [`training`] (with one module per method:
+//!   genetic, gradient, bit-flip climbing), [`evaluation`], [`draw`];
+//! - [`worker`]: threads for loading data and for jobs, talking to the UI over channels;
+//! - [`widgets`]: the drop-down list and grid rows the panels share;
+//! - [`digits`]: digit images as textures; [`measure`]: frame times for `--measure`.
 
 #![warn(missing_docs)]
 
 pub mod app;
-pub mod climb;
 pub mod data;
 pub mod digits;
 pub mod draw;
 pub mod evaluation;
-pub mod gradient;
+pub mod files;
+pub mod measure;
 pub mod model;
 pub mod training;
+pub mod widgets;
 pub mod worker;
 
-pub use app::{BitsApp, Command, FilePicker, Settings, Tab};
+pub use app::{BitsApp, Command, Settings, Tab};
 pub use eframe::egui;
+pub use files::FilePicker;

@@ -2,7 +2,7 @@
 //! the library (`bitsmnist_gui`).
 
 use bitsmnist_gui::BitsApp;
-use bitsmnist_gui::app::Measure;
+use bitsmnist_gui::measure::Measure;
 use eframe::egui;
 
 fn main() -> eframe::Result {

@@ -7,6 +7,7 @@ use eframe::egui;
 use serde::{Deserialize, Serialize};
 
 use crate::app::Command;
+use crate::widgets::EnumCombo;
 
 /// What the last layer emits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,18 +210,12 @@ pub fn ui(
             });
             ui.end_row();
 
-            ui.label("Activation");
-            ui.add_enabled_ui(*output == OutputKind::Float, |ui| {
-                egui::ComboBox::from_id_salt("activation")
-                    .selected_text(activation.name())
-                    .show_ui(ui, |ui| {
-                        for a in Activation::all() {
-                            ui.selectable_value(activation, a, a.name());
-                        }
-                    })
-                    .response
-                    .on_hover_text("Activation of the float outputs");
-            });
+            let l = ui.label("Activation");
+            let choices = Activation::all().map(|a| (a, a.name(), ""));
+            let combo = EnumCombo::new("activation", activation, &choices);
+            ui.add_enabled(*output == OutputKind::Float, combo)
+                .labelled_by(l.id)
+                .on_hover_text("Activation of the float outputs");
             ui.end_row();
 
             let l = ui.label("Seed");

@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use bitsmnist_core::datasets::{self, Binarization, Dataset, Source};
 use eframe::egui;
 
-use crate::training::TrainReply;
+use crate::training::worker::TrainReply;
 
 /// Longest wait before the UI shows progress.
 pub const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(33);

@@ -1,4 +1,6 @@
-//! Training, files and drag-and-drop, driven through the UI's labels.
+//! Training, files and drag-and-drop, driven through the UI's labels. (Files crossing between
+//! the app and the command line are tested with the command line, whose binary those tests
+//! run: `bitsmnist-core/cli/tests/app.rs`.)
 
 mod common;
 
@@ -7,80 +9,17 @@ use std::path::Path;
 use bitsmnist_core::genetic::{TrainOptions, TrainingSet};
 use bitsmnist_core::io::{Metadata, ModelFile};
 use bitsmnist_core::prelude::*;
-use bitsmnist_gui::egui;
+use bitsmnist_gui::Tab;
 use bitsmnist_gui::training::Method;
-use bitsmnist_gui::{BitsApp, Settings, Tab};
-use common::{harness, ready, run_until};
-use egui_kittest::Harness;
+use common::*;
 use egui_kittest::kittest::Queryable;
-
-/// Small and quick: a 784 → 16 → 2 model, 12 candidates, mini-batches of 64.
-fn quick_settings() -> Settings {
-    let mut s = Settings::default();
-    s.model.hidden = "16".into();
-    let t = &mut s.training;
-    t.population = 12;
-    t.elitism = 3;
-    t.use_batch = true;
-    t.batch = 64;
-    t.use_time = true;
-    t.seconds = 120.0;
-    t.validate_every = 1;
-    s
-}
-
-/// A file dropped on the window, as the native integration reports it.
-#[derive(Debug)]
-struct Dropped(std::path::PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
-fn click_menu(h: &mut Harness<'_, BitsApp>, item: &str) {
-    h.get_by_label("File").click();
-    h.run_ok();
-    h.get_by_label(item).click();
-    h.run_ok();
-}
-
-/// Pauses a running run, resumes it, lets it go two more generations and stops it; returns
-/// the generations recorded at the pause.
-fn pause_resume_stop(h: &mut Harness<'_, BitsApp>) -> usize {
-    h.get_by_label("Pause").click();
-    run_until(h, "the pause", |a| {
-        a.training.run.as_ref().is_some_and(|r| r.paused)
-    });
-    let at_pause = h.state().training.history.len();
-    h.get_by_label("Resume").click();
-    run_until(h, "more generations", |a| {
-        a.training.history.len() >= at_pause + 2
-    });
-    h.get_by_label("Stop").click();
-    run_until(h, "the stop", |a| !a.training.is_running());
-    at_pause
-}
-
-fn train_a_little(h: &mut Harness<'_, BitsApp>) {
-    h.get_by_label("Training").click();
-    h.run_ok();
-    h.get_by_label("Start").click();
-    run_until(h, "three generations", |a| a.training.history.len() >= 3);
-}
 
 #[test]
 fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gui-model.bin");
-    let mut h = harness(quick_settings(), Some(path.clone()));
-    ready(&mut h);
-    train_a_little(&mut h);
+    let (_dir, path, mut h) = ready_with_file(quick_settings(), "gui-model.bin");
+    click(&mut h, "Training");
+    start(&mut h, "Start");
+    generations(&mut h, 3);
     assert!(h.state().training.is_running());
     // The plots and the live figures are there.
     h.get_by_label("Fitness per generation");
@@ -91,7 +30,7 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
 
     pause_resume_stop(&mut h);
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     assert!(
         app.model.origin.starts_with("trained"),
         "{}",
@@ -114,32 +53,25 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
     assert_eq!(file.meta.task, Some(Task::zero_one()));
 
     // A new model replaces the trained one; opening the file brings it back, state included.
-    h.get_by_label("Model").click();
-    h.run_ok();
-    h.get_by_label("New random model").click();
-    h.run_ok();
+    new_random_model(&mut h);
     assert_ne!(h.state().model.chain.as_ref(), Some(&trained));
     click_menu(&mut h, "Open model…");
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     assert_eq!(app.model.chain.as_ref(), Some(&trained));
     assert_eq!(app.training.history.len(), generations);
     assert!(app.training.set.is_some());
     // Training continues from the saved state.
-    h.get_by_label("Training").click();
-    h.run_ok();
+    click(&mut h, "Training");
     h.get_by_label("Continue").click();
     run_until(&mut h, "generations after the saved ones", |a| {
         a.training.history.len() >= generations + 2
     });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    stop(&mut h);
 
     // And the trained model reads a drawing.
-    h.get_by_label("Draw").click();
-    h.run_ok();
-    h.get_by_label("Random test digit").click();
-    h.run_ok();
+    click(&mut h, "Draw");
+    click(&mut h, "Random test digit");
     assert!(h.state().draw.prediction.is_some());
     assert_eq!(h.state().settings.tab, Tab::Draw);
 }
@@ -179,23 +111,18 @@ fn a_checkpoint_saved_by_the_library_opens_by_drag_and_drop_and_continues() {
 
     let mut h = harness(quick_settings(), None);
     ready(&mut h);
-    h.input_mut()
-        .dropped_files
-        .push(std::sync::Arc::new(Dropped(path.clone())));
-    h.run_ok();
+    drop_file(&mut h, &path);
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     assert_eq!(app.model.chain.as_ref(), Some(set.chain()));
     assert_eq!(app.training.history.len(), 4);
     assert_eq!(app.current_file.as_deref(), Some(Path::new(&path)));
-    h.get_by_label("Training").click();
-    h.run_ok();
+    click(&mut h, "Training");
     h.get_by_label("Continue").click();
     run_until(&mut h, "a generation past the checkpoint", |a| {
         a.training.history.last().is_some_and(|r| r.generation >= 5)
     });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    stop(&mut h);
     assert!(h.state().errors.is_empty());
 }
 
@@ -208,8 +135,7 @@ fn bad_trainer_options_or_a_broken_file_show_an_error_and_the_app_stays_usable()
     std::fs::write(&broken, b"BITSMNST garbage").unwrap();
     let mut h = harness(s, Some(broken.clone()));
     ready(&mut h);
-    h.get_by_label("Training").click();
-    h.run_ok();
+    click(&mut h, "Training");
     h.get_by_label_contains("Trainer options: elitism 12");
     // Forcing a start anyway reports the error instead of starting.
     h.state_mut().apply(bitsmnist_gui::Command::StartTraining);
@@ -224,125 +150,25 @@ fn bad_trainer_options_or_a_broken_file_show_an_error_and_the_app_stays_usable()
     h.run_ok();
     h.get_by_label("Start").click();
     run_until(&mut h, "a generation", |a| !a.training.history.is_empty());
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
-}
-
-/// Runs the real command line (`bitsmnist ...`) from the workspace root.
-fn bitsmnist_cli(args: &[&str]) -> std::process::Output {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    std::process::Command::new(env!("CARGO"))
-        .args(["run", "--quiet", "--bin", "bitsmnist", "--"])
-        .args(args)
-        .current_dir(root)
-        .output()
-        .expect("cargo runs")
-}
-
-#[test]
-fn models_cross_between_the_app_and_the_command_line_both_ways() {
-    let dir = tempfile::tempdir().unwrap();
-    // The command line trains and saves; the app opens the file and continues its training.
-    let cli_file = dir.path().join("cli.bin");
-    let out = bitsmnist_cli(&[
-        "train",
-        "--task",
-        "zero-one",
-        "--hidden",
-        "16",
-        "--population",
-        "12",
-        "--elitism",
-        "3",
-        "--generations",
-        "4",
-        "--quiet",
-        "--out",
-        cli_file.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let saved_by_cli = ModelFile::load(&cli_file).unwrap();
-    let gui_file = dir.path().join("gui.bin");
-    let mut h = harness(quick_settings(), Some(gui_file.clone()));
-    ready(&mut h);
-    h.input_mut()
-        .dropped_files
-        .push(std::sync::Arc::new(Dropped(cli_file.clone())));
-    h.run_ok();
-    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
-    assert_eq!(h.state().model.chain.as_ref(), Some(&saved_by_cli.model));
-    h.get_by_label("Training").click();
-    h.run_ok();
-    h.get_by_label("Continue").click();
-    run_until(&mut h, "generations past the command line's", |a| {
-        a.training.history.last().is_some_and(|r| r.generation >= 6)
-    });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
-    // The app saves; `bitsmnist eval` reads it and agrees with the app's own evaluation.
-    click_menu(&mut h, "Save model as…");
-    assert!(gui_file.exists());
-    let saved_by_gui = ModelFile::load(&gui_file).unwrap();
-    assert!(saved_by_gui.training.as_ref().unwrap().generation() >= 6);
-    let out = bitsmnist_cli(&["eval", gui_file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    let data = Dataset::embedded().for_task(&Task::zero_one());
-    let accuracy = statistics::accuracy(&saved_by_gui.model, &data.test);
-    assert_eq!(json["test_accuracy"].as_f64().unwrap(), accuracy);
-    assert_eq!(
-        json["generations"].as_u64().unwrap(),
-        saved_by_gui.training.unwrap().generation()
-    );
-}
-
-/// Picks a method in the Training panel's "Method" menu.
-fn pick_method(h: &mut Harness<'_, BitsApp>, name: &str) {
-    h.get_by_label("Training").click();
-    h.run_ok();
-    h.get_by_label("Method").click();
-    h.run_ok();
-    h.get_by_label(name).click();
-    h.run_ok();
-}
-
-/// The quick settings with a one-epoch gradient run (784 → 16 → 2 on the embedded digits).
-fn one_epoch_settings() -> Settings {
-    let mut s = quick_settings();
-    s.training.gradient.epochs = 1;
-    s
+    stop(&mut h);
 }
 
 #[test]
 fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gradient.bin");
-    let mut h = harness(one_epoch_settings(), Some(path.clone()));
-    ready(&mut h);
+    let (_dir, path, mut h) = ready_with_file(one_epoch_settings(), "gradient.bin");
     pick_method(&mut h, "Gradient");
     assert_eq!(h.state().settings.training.method, Method::Gradient);
     h.get_by_label("Gradient training");
     h.get_by_label_contains("Hidden layers 16 (Model panel)");
 
-    h.get_by_label("Start").click();
-    h.step();
     // The frame that started the run returned while the run goes on in the background.
-    assert!(h.state().training.is_running());
+    start(&mut h, "Start");
     run_until(&mut h, "an epoch", |a| {
         !a.training.gradient_history.is_empty()
     });
     run_until(&mut h, "the end of the run", |a| !a.training.is_running());
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     // The plots and the epoch's figures.
     h.get_by_label("Loss per epoch");
     h.get_by_label("Accuracy per epoch (%)");
@@ -372,15 +198,13 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
     assert_eq!(Some(eval.confusion.accuracy()), rec.test_accuracy);
 
     // It reads a drawing.
-    h.get_by_label("Draw").click();
-    h.run_ok();
-    h.get_by_label("Random test digit").click();
-    h.run_ok();
+    click(&mut h, "Draw");
+    click(&mut h, "Random test digit");
     assert!(h.state().draw.prediction.is_some());
 
     // Saved, it loads in the library (and so in notebooks and `bitsmnist eval`).
     click_menu(&mut h, "Save model as…");
-    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    no_errors(h.state());
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, trained);
     assert!(file.training.is_none());
@@ -392,13 +216,10 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
     pick_method(&mut h, "Genetic");
     h.get_by_label_contains("The current model is gradient-trained");
     h.get_by_label("Start").click();
-    run_until(&mut h, "three generations", |a| {
-        a.training.history.len() >= 3
-    });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    generations(&mut h, 3);
+    stop(&mut h);
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     let tuned = app.model.chain.as_ref().unwrap();
     assert!(bitsmnist_gui::training::is_gradient_trained(tuned));
     let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
@@ -416,8 +237,7 @@ fn a_gradient_run_stops_on_request_keeps_its_model_and_has_no_pause() {
     s.training.gradient.epochs = 500;
     let mut h = harness(s, None);
     ready(&mut h);
-    h.get_by_label("Training").click();
-    h.run_ok();
+    click(&mut h, "Training");
     h.get_by_label("Start").click();
     run_until(&mut h, "an epoch", |a| {
         !a.training.gradient_history.is_empty()
@@ -426,78 +246,13 @@ fn a_gradient_run_stops_on_request_keeps_its_model_and_has_no_pause() {
     assert!(h.query_by_label("Pause").is_none());
     // Each epoch's model is the app's model while the run goes on.
     assert!(h.state().model.origin.contains("epoch"));
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    stop(&mut h);
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     assert!(app.training.gradient_history.len() < 500);
     assert!(app.model.origin.starts_with("gradient training"));
     h.get_by_label_contains("stopped by the user");
     assert!(app.evaluation.result.is_some());
-}
-
-#[test]
-fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("grey.bin");
-    let mut s = one_epoch_settings();
-    s.training.method = Method::Gradient;
-    s.training.gradient.input = bitsmnist_core::gradient::Input::Grey;
-    let mut h = harness(s, Some(path.clone()));
-    ready(&mut h);
-    h.get_by_label("Training").click();
-    h.run_ok();
-    h.get_by_label("Start").click();
-    run_until(&mut h, "the end of the run", |a| {
-        !a.training.is_running() && !a.training.gradient_history.is_empty()
-    });
-    let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
-    let model = app.model.chain.clone().unwrap();
-    assert!(
-        model.to_string().starts_with("Chain(Dense(784, 16"),
-        "{model}"
-    );
-    let data = Dataset::embedded().for_task(&Task::zero_one());
-    let grey = bitsmnist_core::gradient::Input::Grey;
-    let want = bitsmnist_core::gradient::accuracy(&model, &data.test, grey).unwrap();
-    let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
-    assert_eq!(eval.confusion.accuracy(), want);
-    assert!(want > 0.9, "{want}");
-    h.get_by_label("Draw").click();
-    h.run_ok();
-    h.get_by_label("Random test digit").click();
-    h.run_ok();
-    assert!(h.state().draw.prediction.is_some());
-    // The genetic trainer feeds bits: it refuses instead of training on the wrong input.
-    h.state_mut().settings.training.method = Method::Genetic;
-    h.state_mut().apply(bitsmnist_gui::Command::StartTraining);
-    h.run_ok();
-    assert!(!h.state().training.is_running());
-    assert!(
-        h.state().errors[0].contains("grey"),
-        "{:?}",
-        h.state().errors
-    );
-
-    click_menu(&mut h, "Save model as…");
-    let out = bitsmnist_cli(&["eval", path.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    assert_eq!(json["test_accuracy"].as_f64().unwrap(), want);
-    // Opened again, it still reads grey levels.
-    h.get_by_label("Model").click();
-    h.run_ok();
-    h.get_by_label("New random model").click();
-    h.run_ok();
-    click_menu(&mut h, "Open model…");
-    assert_eq!(h.state().model.input, grey);
-    h.get_by_label_contains("Reads grey levels");
 }
 
 #[test]
@@ -507,8 +262,7 @@ fn gradient_options_errors_show_in_place_and_the_app_stays_usable() {
     s.model.hidden = String::new(); // gradient training needs a hidden layer
     let mut h = harness(s, None);
     ready(&mut h);
-    h.get_by_label("Training").click();
-    h.run_ok();
+    click(&mut h, "Training");
     h.get_by_label_contains("Gradient options: gradient parameter `hidden`");
     h.state_mut().apply(bitsmnist_gui::Command::StartTraining);
     h.run_ok();
@@ -529,21 +283,9 @@ fn gradient_options_errors_show_in_place_and_the_app_stays_usable() {
     assert_eq!(h.state().errors.len(), 1);
 }
 
-/// The quick settings with short climbing generations (784 → 16 → 2 on the embedded digits).
-fn quick_climb_settings() -> Settings {
-    let mut s = quick_settings();
-    s.training.climb.trials = 2000;
-    s.training.climb.batch = 500;
-    s.training.climb.rescore_every = 2;
-    s
-}
-
 #[test]
 fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("climb.bin");
-    let mut h = harness(quick_climb_settings(), Some(path.clone()));
-    ready(&mut h);
+    let (_dir, path, mut h) = ready_with_file(quick_climb_settings(), "climb.bin");
     pick_method(&mut h, "Bit-flip climbing");
     assert_eq!(h.state().settings.training.method, Method::Climb);
     h.get_by_label("Bit-flip climbing");
@@ -551,18 +293,14 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     h.get_by_label("Margin cap");
     h.get_by_label("Stop rules");
 
-    h.get_by_label("Start").click();
-    h.step();
-    assert!(h.state().training.is_running());
-    run_until(&mut h, "three generations", |a| {
-        a.training.history.len() >= 3
-    });
+    start(&mut h, "Start");
+    generations(&mut h, 3);
     h.get_by_label_contains("Objective per generation");
     h.get_by_label("Test accuracy (%) of the model");
     h.get_by_label_contains("generations/s");
     let at_pause = pause_resume_stop(&mut h);
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     assert!(
         app.model.origin.starts_with("climbed"),
         "{}",
@@ -588,7 +326,7 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
 
     // Saved with its climb state, in the library's format (notebooks, `bitsmnist train --resume`).
     click_menu(&mut h, "Save model as…");
-    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    no_errors(h.state());
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, climbed);
     let saved = file.climb.as_ref().expect("climb state saved");
@@ -597,28 +335,23 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
 
     // Another model and method, then the file: it comes back with its climb, ready to go on.
     pick_method(&mut h, "Genetic");
-    h.get_by_label("Model").click();
-    h.run_ok();
-    h.get_by_label("New random model").click();
-    h.run_ok();
+    new_random_model(&mut h);
     assert!(h.state().training.climb.is_none());
     click_menu(&mut h, "Open model…");
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     assert_eq!(app.model.chain.as_ref(), Some(&climbed));
     assert_eq!(app.settings.training.method, Method::Climb);
     assert!(app.training.climb.is_some());
     assert_eq!(app.training.history.len(), generations);
-    h.get_by_label("Training").click();
-    h.run_ok();
+    click(&mut h, "Training");
     h.get_by_label("Continue").click();
     run_until(&mut h, "generations after the saved ones", |a| {
         a.training.history.len() >= generations + 2
     });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    stop(&mut h);
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     let c = &app.training.climb.as_ref().unwrap().ensemble.members()[0];
     assert!(c.generation() > saved.generation());
 }
@@ -642,16 +375,11 @@ fn climbing_a_model_with_bit_outputs_is_an_error_and_the_app_stays_usable() {
     );
     // A model it can climb: the app goes on.
     h.state_mut().settings.model.output = bitsmnist_gui::model::OutputKind::Float;
-    h.get_by_label("Model").click();
-    h.run_ok();
-    h.get_by_label("New random model").click();
-    h.run_ok();
-    h.get_by_label("Training").click();
-    h.run_ok();
+    new_random_model(&mut h);
+    click(&mut h, "Training");
     h.get_by_label("Start").click();
     run_until(&mut h, "a generation", |a| !a.training.history.is_empty());
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    stop(&mut h);
     assert_eq!(h.state().errors.len(), 1);
     assert!(h.state().training.climb.is_some());
 }
@@ -688,7 +416,7 @@ fn a_file_given_at_start_opens_once_the_data_are_loaded() {
     ready(&mut h);
     run_until(&mut h, "the file", |a| a.open_at_start.is_none());
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     assert_eq!(app.model.chain.as_ref(), Some(climber.chain()));
     assert_eq!(app.data.task, Some(Task::digits()));
     assert_eq!(app.settings.training.method, Method::Climb);
@@ -701,22 +429,16 @@ fn a_file_given_at_start_opens_once_the_data_are_loaded() {
 
 #[test]
 fn several_networks_climb_side_by_side_merge_save_and_continue() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ensemble.bin");
     let mut s = quick_climb_settings();
     s.training.climb.members = 2;
-    let mut h = harness(s, Some(path.clone()));
-    ready(&mut h);
+    let (_dir, path, mut h) = ready_with_file(s, "ensemble.bin");
     pick_method(&mut h, "Bit-flip climbing");
     h.get_by_label("Networks");
     h.get_by_label("Start").click();
-    run_until(&mut h, "three generations", |a| {
-        a.training.history.len() >= 3
-    });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    generations(&mut h, 3);
+    stop(&mut h);
     let app = h.state();
-    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    no_errors(app);
     assert!(
         app.model.origin.ends_with("2 networks merged"),
         "{}",
@@ -746,13 +468,11 @@ fn several_networks_climb_side_by_side_merge_save_and_continue() {
     assert!(file.climb.is_none());
 
     // In the app, the networks go on.
-    h.get_by_label("Training").click();
-    h.run_ok();
+    click(&mut h, "Training");
     h.get_by_label("Continue").click();
     run_until(&mut h, "generations after the first run", |a| {
         a.training.history.len() >= generations + 2
     });
-    h.get_by_label("Stop").click();
-    run_until(&mut h, "the stop", |a| !a.training.is_running());
-    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    stop(&mut h);
+    no_errors(h.state());
 }

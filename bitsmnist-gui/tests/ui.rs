@@ -193,8 +193,8 @@ fn settings_survive_a_restart_and_old_settings_get_defaults() {
 
 #[test]
 fn the_training_method_and_gradient_options_persist_and_older_settings_get_defaults() {
-    use bitsmnist_gui::gradient::{GradientSettings, ScheduleKind};
     use bitsmnist_gui::training::Method;
+    use bitsmnist_gui::training::gradient::{GradientSettings, ScheduleKind};
 
     let mut s = Settings::default();
     s.training.method = Method::Gradient;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Desktop app (bitsmnist-gui): system packages, GUI tests, and a real window under Xvfb.
+# Desktop app (bitsmnist-gui): system packages and a real window under Xvfb (its headless UI
+# tests run in scripts/test-all.sh's `cargo test --workspace`).
 # Called by scripts/test-all.sh with the workspace root as $1; runs on its own too:
 #   bash scripts/test-all.d/20-gui.sh
 #
@@ -31,16 +32,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# The headless UI tests (egui_kittest) and the binary, resolved exactly as scripts/test-all.sh
-# resolves them (`--workspace --all-features`): inside it this reuses what it built and only
-# re-runs the GUI tests; `cargo test -p bitsmnist-gui` can unify features differently and
-# rebuild part of the dependency tree.
-tests=()
-for t in bitsmnist-gui/tests/*.rs; do
-  name=$(basename "$t" .rs)
-  tests+=(--test "$name")
-done
-cargo test --workspace --all-features "${tests[@]}"
+# The headless UI tests (egui_kittest) need no display: scripts/test-all.sh runs them once, in
+# `cargo test --workspace --all-features` (with the command line's tests of files crossing
+# between the two front ends). Here only the binary, resolved exactly as that step resolves it
+# (`--workspace --all-features`), so that it reuses what that step built.
 cargo build --workspace --all-features --bin bitsmnist-gui
 
 # The real window: start the app on a virtual X server, wait for its window, grab it, quit.

@@ -1,13 +1,16 @@
-//! Helpers shared by the UI tests: a headless harness around the real app, and waiting for
-//! background jobs.
+//! Helpers shared by the UI tests: a headless harness around the real app, waiting for
+//! background jobs, and the clicks every training test makes. The command line's tests of
+//! files crossing between the two front ends include this file too
+//! (`bitsmnist-core/cli/tests/app.rs`).
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use bitsmnist_gui::{BitsApp, Settings};
+use bitsmnist_gui::{BitsApp, Settings, egui};
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 
 /// The app with `settings`, a file picker that answers `picked`, in a 1280x900 window.
 pub fn harness(settings: Settings, picked: Option<PathBuf>) -> Harness<'static, BitsApp> {
@@ -37,4 +40,139 @@ pub fn ready(h: &mut Harness<'_, BitsApp>) {
     run_until(h, "data and model", |a| {
         a.data_ready() && a.model.chain.is_some()
     });
+}
+
+/// The app with `settings`, its data loaded; its file picker answers `file` (in a fresh
+/// temporary folder, kept alive by the returned guard).
+pub fn ready_with_file(
+    settings: Settings,
+    file: &str,
+) -> (tempfile::TempDir, PathBuf, Harness<'static, BitsApp>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(file);
+    let mut h = harness(settings, Some(path.clone()));
+    ready(&mut h);
+    (dir, path, h)
+}
+
+/// Small and quick: a 784 → 16 → 2 model, 12 candidates, mini-batches of 64.
+pub fn quick_settings() -> Settings {
+    let mut s = Settings::default();
+    s.model.hidden = "16".into();
+    let t = &mut s.training;
+    t.population = 12;
+    t.elitism = 3;
+    t.use_batch = true;
+    t.batch = 64;
+    t.use_time = true;
+    t.seconds = 120.0;
+    t.validate_every = 1;
+    s
+}
+
+/// The quick settings with a one-epoch gradient run (784 → 16 → 2 on the embedded digits).
+pub fn one_epoch_settings() -> Settings {
+    let mut s = quick_settings();
+    s.training.gradient.epochs = 1;
+    s
+}
+
+/// The quick settings with short climbing generations (784 → 16 → 2 on the embedded digits).
+pub fn quick_climb_settings() -> Settings {
+    let mut s = quick_settings();
+    s.training.climb.trials = 2000;
+    s.training.climb.batch = 500;
+    s.training.climb.rescore_every = 2;
+    s
+}
+
+/// A file dropped on the window, as the native integration reports it.
+#[derive(Debug)]
+pub struct Dropped(pub PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// Drops `path` onto the window.
+pub fn drop_file(h: &mut Harness<'_, BitsApp>, path: &Path) {
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.to_path_buf())));
+    h.run_ok();
+}
+
+/// Clicks the widget labelled `label` (a tab, a button) and lets the UI settle.
+pub fn click(h: &mut Harness<'_, BitsApp>, label: &str) {
+    h.get_by_label(label).click();
+    h.run_ok();
+}
+
+/// Clicks `item` in the File menu.
+pub fn click_menu(h: &mut Harness<'_, BitsApp>, item: &str) {
+    h.get_by_label("File").click();
+    h.run_ok();
+    h.get_by_label(item).click();
+    h.run_ok();
+}
+
+/// Replaces the model with a random one from the Model panel.
+pub fn new_random_model(h: &mut Harness<'_, BitsApp>) {
+    click(h, "Model");
+    click(h, "New random model");
+}
+
+/// Picks a method in the Training panel's "Method" menu.
+pub fn pick_method(h: &mut Harness<'_, BitsApp>, name: &str) {
+    click(h, "Training");
+    h.get_by_label("Method").click();
+    h.run_ok();
+    h.get_by_label(name).click();
+    h.run_ok();
+}
+
+/// Clicks `button` (Start or Continue) and checks that the run goes on in the background
+/// after the frame that started it.
+pub fn start(h: &mut Harness<'_, BitsApp>, button: &str) {
+    h.get_by_label(button).click();
+    h.step();
+    assert!(h.state().training.is_running(), "{:?}", h.state().errors);
+}
+
+/// Clicks Stop and waits for the run's end.
+pub fn stop(h: &mut Harness<'_, BitsApp>) {
+    h.get_by_label("Stop").click();
+    run_until(h, "the stop", |a| !a.training.is_running());
+}
+
+/// Waits until the generation-based run has at least `n` generations.
+pub fn generations(h: &mut Harness<'_, BitsApp>, n: usize) {
+    run_until(h, &format!("{n} generations"), |a| {
+        a.training.history.len() >= n
+    });
+}
+
+/// Pauses a running run, resumes it, lets it go two more generations and stops it; returns
+/// the generations recorded at the pause.
+pub fn pause_resume_stop(h: &mut Harness<'_, BitsApp>) -> usize {
+    h.get_by_label("Pause").click();
+    run_until(h, "the pause", |a| {
+        a.training.run.as_ref().is_some_and(|r| r.paused)
+    });
+    let at_pause = h.state().training.history.len();
+    h.get_by_label("Resume").click();
+    generations(h, at_pause + 2);
+    stop(h);
+    at_pause
+}
+
+/// Asserts that the app shows no error.
+pub fn no_errors(app: &BitsApp) {
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
 }

@@ -12,16 +12,18 @@ use std::sync::Arc;
 
 use bitsmnist_core::datasets::Dataset;
 use bitsmnist_core::genetic::{
-    ClimbEnsemble, ClimbParams, Climber, History, Objective, StopReason, TrainOutcome, check_chain,
+    ClimbEnsemble, ClimbParams, Climber, History, Objective, TrainOutcome, check_chain,
 };
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::Chain;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
-use crate::app::BitsApp;
-use crate::training::{Control, Method, Run, TrainReply, TrainingSettings, drag};
-use crate::worker::{Reply, spawn_with};
+use super::genetic::reason;
+use super::settings::TrainingSettings;
+use super::worker::{After, Control, Finished};
+use super::{Prepared, Start, StartWith, TrainingState};
+use crate::widgets::{drag, row, toggled_row};
 
 /// The persisted options of bit-flip climbing (stop rules are the genetic method's).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,67 +136,50 @@ impl ClimbState {
     }
 }
 
-/// Starts or continues a climb on the task's training split (the Training panel's Start).
-pub(crate) fn start(app: &mut BitsApp) {
-    let (Some(chain), Some(data)) = (app.model.chain.clone(), app.data.task_data.clone()) else {
-        app.error("load data and make a model before training");
-        return;
+/// Makes the run that Start begins: it continues the kept climb when that gave this very
+/// model, and else climbs afresh from it.
+pub(super) fn prepare(state: &mut TrainingState, with: &StartWith<'_>) -> Result<Prepared, String> {
+    let (Some(chain), Some(data)) = (with.model, with.data) else {
+        return Err("load data and make a model before training".into());
     };
-    if app.model.input != Input::Bits {
-        app.error(format!(
+    if with.input != Input::Bits {
+        return Err(format!(
             "bit-flip climbing feeds the model bits, and this model reads {} input: make a new model",
-            app.model.input
+            with.input
         ));
-        return;
     }
-    let settings = app.settings.training.clone();
-    let params = match settings.climb.check() {
-        Ok(p) => p,
-        Err(e) => {
-            app.error(format!("climbing options: {e}"));
-            return;
-        }
-    };
-    let mut status = "climbing…".to_string();
-    let ensemble = match app.training.climb.take() {
-        Some(c) if c.is_state_of(&chain) => {
+    let settings = with.settings.clone();
+    let params = settings
+        .climb
+        .check()
+        .map_err(|e| format!("climbing options: {e}"))?;
+    let (ensemble, start) = match state.climb.take() {
+        Some(c) if c.is_state_of(chain) => {
             // The first network climbs with the settings' parameters and seed as they are.
-            if c.ensemble.members()[0].params() != &params
-                || c.ensemble.members().len() != settings.climb.members.max(1)
-            {
-                status = "continuing with the options the climb started with".into();
-            }
+            let changed = c.ensemble.members()[0].params() != &params
+                || c.ensemble.members().len() != settings.climb.members.max(1);
             // The kept model may be an earlier one than the networks' current: go on from
             // the current, as the command line's --resume does.
-            c.ensemble
+            (c.ensemble, Start::Continue { changed })
         }
-        _ => match new_ensemble(chain, &params, settings.climb.members) {
-            Ok(e) => {
-                app.training.history = History::default();
-                e
-            }
-            Err(e) => {
-                app.error(format!("cannot climb with this model: {e}"));
-                return;
-            }
-        },
+        _ => {
+            let e = new_ensemble(chain.clone(), &params, settings.climb.members)
+                .map_err(|e| format!("cannot climb with this model: {e}"))?;
+            state.history = History::default();
+            (e, Start::Fresh)
+        }
     };
-    let run = Run::new(Method::Climb);
     let job = Job {
         ensemble,
-        data,
+        data: data.clone(),
         settings,
-        control: Control::of(&run, app.worker.outbox()),
     };
-    app.training.run = Some(run);
-    app.training.last_outcome = None;
-    app.status = status;
-    let out = app.worker.outbox();
-    spawn_with(
-        "bitsmnist-climb",
-        move || job.run(),
-        move |msg| out.send(Reply::Train(TrainReply::Crashed(msg))),
-    );
+    Ok(Prepared {
+        thread: "bitsmnist-climb",
+        input: Input::Bits,
+        start,
+        job: Box::new(move |control| job.run(&control)),
+    })
 }
 
 /// One network: the current model. Several: fresh random networks of the current model's
@@ -235,97 +220,62 @@ struct Job {
     ensemble: ClimbEnsemble,
     data: Arc<Dataset>,
     settings: TrainingSettings,
-    control: Control,
 }
 
 impl Job {
-    fn run(mut self) {
-        let lead = &self.ensemble.members()[0];
-        let first = lead.generation();
-        let best = lead.history().last().map_or(f64::NAN, |r| r.best);
+    fn run(self, control: &Control) {
         let Job {
-            ensemble,
+            mut ensemble,
             data,
             settings,
-            control,
-        } = &mut self;
-        let outcome = control.run_pausable(settings, first, best, &data.test, |options| {
+        } = self;
+        let lead = &ensemble.members()[0];
+        let first = lead.generation();
+        let best = lead.history().last().map_or(f64::NAN, |r| r.best);
+        let outcome = control.run_pausable(&settings, first, best, &data.test, |options| {
             ensemble
                 .train(&data.train, options, |m, p| {
                     // The plots follow the first network.
                     if m == 0 {
-                        control.progress(p.record, || p.climber.chain().clone());
+                        control.generation(p.record, || p.climber.chain().clone());
                     }
                     ControlFlow::Continue(())
                 })
                 .map(|o| o.into_iter().next().expect("at least one member"))
                 .map_err(|e| e.to_string())
         });
-        self.finish(outcome)
-    }
-
-    fn finish(self, outcome: Result<TrainOutcome, String>) {
         // Each network as the more accurate on the training split of its current and its best
         // re-scored one; several merged.
-        let (model, outcome) = match self.ensemble.model(&self.data.train) {
+        let (model, outcome) = match ensemble.model(&data.train) {
             Ok(m) => (m, outcome),
-            Err(e) => (
-                self.ensemble.members()[0].chain().clone(),
-                Err(e.to_string()),
-            ),
+            Err(e) => (ensemble.members()[0].chain().clone(), Err(e.to_string())),
         };
-        self.control.send(TrainReply::ClimbFinished {
-            climb: Box::new(ClimbState {
-                ensemble: self.ensemble,
-                model,
-            }),
-            outcome,
-        });
+        control.finish(finished(ClimbState { ensemble, model }, outcome));
     }
 }
 
-/// Takes in the end of a climb: the kept model becomes the app's model and is evaluated.
-pub(crate) fn on_finished(
-    app: &mut BitsApp,
-    climb: ClimbState,
-    outcome: Result<TrainOutcome, String>,
-) {
-    app.training.run = None;
-    let lead = &climb.ensemble.members()[0];
-    let g = lead.generation();
+fn finished(climb: ClimbState, outcome: Result<TrainOutcome, String>) -> Finished {
+    let g = climb.ensemble.members()[0].generation();
     let n = climb.ensemble.members().len();
     let origin = if n == 1 {
         format!("climbed, generation {g}")
     } else {
         format!("climbed, generation {g}, {n} networks merged")
     };
-    app.model.set(climb.model.clone(), origin);
-    app.training.history = lead.history().clone();
-    // The genetic state describes a model this run replaced.
-    app.training.set = None;
     let (trials, kept) = (climb.ensemble.trials(), climb.ensemble.accepted());
-    app.training.climb = Some(climb);
-    match outcome {
-        Ok(o) => {
-            let why = match o.reason {
-                StopReason::Generations => "generation limit",
-                StopReason::TargetFitness => "target fitness reached",
-                StopReason::NoImprovement => "no improvement",
-                StopReason::TimeLimit => "time limit",
-                StopReason::Cancelled => "stopped by the user",
-                _ => "stopped",
-            };
-            let msg = format!(
-                "climb stopped ({why}) at generation {}, objective {:.4}, {trials} flips tried, {kept} kept, {:.1} s",
+    Finished {
+        model: Some((climb.model.clone(), origin)),
+        outcome: match outcome {
+            Ok(o) => Ok(format!(
+                "climb stopped ({}) at generation {}, objective {:.4}, {trials} flips tried, {kept} kept, {:.1} s",
+                reason(o.reason),
                 o.generation,
                 o.best_fitness,
                 o.elapsed.as_secs_f64()
-            );
-            app.status = msg.clone();
-            app.training.last_outcome = Some(msg);
-            app.apply(crate::Command::Evaluate);
-        }
-        Err(e) => app.error(format!("climbing failed: {e}")),
+            )),
+            Err(e) => Err(format!("climbing failed: {e}")),
+        },
+        state: After::Climb(Box::new(climb)),
     }
 }
 
@@ -348,19 +298,14 @@ pub(crate) fn options_ui(ui: &mut egui::Ui, s: &mut ClimbSettings) -> bool {
     ui.weak("Flips one random weight or bias bit at a time and keeps it unless the objective drops; flips are scored incrementally. Trains the current model on the task's whole training split (a gradient-trained model is fine-tuned).");
     egui::Grid::new("climb-grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
         drag(ui, "Trials per generation", trials, 1..=100_000_000, "Flip trials between two records (and two checks of the stop rules)");
-        ui.checkbox(use_batch, "Climb on batches")
+        toggled_row(ui, use_batch, "Climb on batches", egui::DragValue::new(batch).range(1..=1_000_000).suffix(" examples"),
+            "Examples per batch: larger batches generalise better, smaller ones climb faster")
             .on_hover_text("Score flips on a seeded random batch of the training split instead of all of it");
-        ui.add_enabled(*use_batch, egui::DragValue::new(batch).range(1..=1_000_000).suffix(" examples"))
-            .on_hover_text("Examples per batch: larger batches generalise better, smaller ones climb faster");
-        ui.end_row();
         drag(ui, "New batch every", rebatch_every, 1..=1_000_000, "Generations between fresh batches");
         drag(ui, "Correct weight", correct_weight, 0..=1_000, "Objective: what a correctly classified example adds");
         drag(ui, "Margin cap", margin_cap, 0..=10_000, "Objective: each example also adds its popcount margin (how much closer the right class is than the nearest other), clamped to this; 0 gives plain accuracy");
-        let l = ui.label("Output share");
-        ui.add(egui::DragValue::new(output_share).range(0.0..=1.0).speed(0.005).max_decimals(3))
-            .labelled_by(l.id)
-            .on_hover_text("Fraction of trials that flip an output-layer bit");
-        ui.end_row();
+        row(ui, "Output share", egui::DragValue::new(output_share).range(0.0..=1.0).speed(0.005).max_decimals(3),
+            "Fraction of trials that flip an output-layer bit");
         drag(ui, "Re-score every", rescore_every, 0..=1_000_000, "Generations between accuracy checks on the whole training split; the most accurate model is kept (0: never)");
         ui.checkbox(accept_ties, "Accept ties")
             .on_hover_text("Keep flips that leave the objective unchanged (a random walk on plateaus)");

@@ -1,0 +1,139 @@
+//! Model files crossing between the desktop app and the command line, both ways: the app
+//! (driven headlessly through its labels with egui_kittest, as in `bitsmnist-gui/tests`) and
+//! this package's real `bitsmnist` binary.
+
+// The app's test helpers: the harness, waiting for jobs, the clicks.
+#[path = "../../../bitsmnist-gui/tests/common/mod.rs"]
+mod common;
+
+use std::process::{Command, Output};
+
+use bitsmnist_core::io::ModelFile;
+use bitsmnist_core::prelude::*;
+use bitsmnist_gui::training::Method;
+use common::*;
+use egui_kittest::kittest::Queryable;
+
+/// Runs the command line as a user does.
+fn bitsmnist_cli(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn models_cross_between_the_app_and_the_command_line_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    // The command line trains and saves; the app opens the file and continues its training.
+    let cli_file = dir.path().join("cli.bin");
+    let out = bitsmnist_cli(&[
+        "train",
+        "--task",
+        "zero-one",
+        "--hidden",
+        "16",
+        "--population",
+        "12",
+        "--elitism",
+        "3",
+        "--generations",
+        "4",
+        "--quiet",
+        "--out",
+        cli_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved_by_cli = ModelFile::load(&cli_file).unwrap();
+    let gui_file = dir.path().join("gui.bin");
+    let mut h = harness(quick_settings(), Some(gui_file.clone()));
+    ready(&mut h);
+    drop_file(&mut h, &cli_file);
+    no_errors(h.state());
+    assert_eq!(h.state().model.chain.as_ref(), Some(&saved_by_cli.model));
+    click(&mut h, "Training");
+    h.get_by_label("Continue").click();
+    run_until(&mut h, "generations past the command line's", |a| {
+        a.training.history.last().is_some_and(|r| r.generation >= 6)
+    });
+    stop(&mut h);
+    // The app saves; `bitsmnist eval` reads it and agrees with the app's own evaluation.
+    click_menu(&mut h, "Save model as…");
+    assert!(gui_file.exists());
+    let saved_by_gui = ModelFile::load(&gui_file).unwrap();
+    assert!(saved_by_gui.training.as_ref().unwrap().generation() >= 6);
+    let out = bitsmnist_cli(&["eval", gui_file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let accuracy = statistics::accuracy(&saved_by_gui.model, &data.test);
+    assert_eq!(json["test_accuracy"].as_f64().unwrap(), accuracy);
+    assert_eq!(
+        json["generations"].as_u64().unwrap(),
+        saved_by_gui.training.unwrap().generation()
+    );
+}
+
+#[test]
+fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees() {
+    let mut s = one_epoch_settings();
+    s.training.method = Method::Gradient;
+    s.training.gradient.input = bitsmnist_core::gradient::Input::Grey;
+    let (_dir, path, mut h) = ready_with_file(s, "grey.bin");
+    click(&mut h, "Training");
+    h.get_by_label("Start").click();
+    run_until(&mut h, "the end of the run", |a| {
+        !a.training.is_running() && !a.training.gradient_history.is_empty()
+    });
+    let app = h.state();
+    no_errors(app);
+    let model = app.model.chain.clone().unwrap();
+    assert!(
+        model.to_string().starts_with("Chain(Dense(784, 16"),
+        "{model}"
+    );
+    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let grey = bitsmnist_core::gradient::Input::Grey;
+    let want = bitsmnist_core::gradient::accuracy(&model, &data.test, grey).unwrap();
+    let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
+    assert_eq!(eval.confusion.accuracy(), want);
+    assert!(want > 0.9, "{want}");
+    click(&mut h, "Draw");
+    click(&mut h, "Random test digit");
+    assert!(h.state().draw.prediction.is_some());
+    // The genetic trainer feeds bits: it refuses instead of training on the wrong input.
+    h.state_mut().settings.training.method = Method::Genetic;
+    h.state_mut().apply(bitsmnist_gui::Command::StartTraining);
+    h.run_ok();
+    assert!(!h.state().training.is_running());
+    assert!(
+        h.state().errors[0].contains("grey"),
+        "{:?}",
+        h.state().errors
+    );
+
+    click_menu(&mut h, "Save model as…");
+    let out = bitsmnist_cli(&["eval", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(json["test_accuracy"].as_f64().unwrap(), want);
+    // Opened again, it still reads grey levels.
+    new_random_model(&mut h);
+    click_menu(&mut h, "Open model…");
+    assert_eq!(h.state().model.input, grey);
+    h.get_by_label_contains("Reads grey levels");
+}

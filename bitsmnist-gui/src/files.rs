@@ -1,0 +1,169 @@
+//! The app's model files: Open, Save, Save as (through the [`FilePicker`]) and the recent
+//! files. A file holds the model, the training state and history behind it, and the data
+//! and task it was trained on (read with [`ModelFile`], as the command line and notebooks do).
+
+use std::path::{Path, PathBuf};
+
+use bitsmnist_core::gradient::Input;
+use bitsmnist_core::io::{Metadata, ModelFile};
+
+use crate::app::BitsApp;
+use crate::data::TaskKind;
+use crate::training::Method;
+
+/// Status after a file dialog returned nothing.
+const NO_FILE_CHOSEN: &str = "no file chosen (no dialog? the desktop portal is missing: drop the .bin file onto the window instead)";
+
+/// Most recent files remembered.
+pub const MAX_RECENT: usize = 8;
+
+/// What a file dialog is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileDialog {
+    /// Choose a model file to open.
+    Open,
+    /// Choose where to save a model, suggesting a file name.
+    Save {
+        /// Suggested file name.
+        suggested: String,
+    },
+}
+
+/// Asks the user for a path: native dialogs in the app, a fixed path in tests.
+pub type FilePicker = Box<dyn FnMut(FileDialog) -> Option<PathBuf>>;
+
+/// The native file dialogs (rfd through the XDG desktop portal). Without a portal they return
+/// `None` at once.
+pub fn native_file_picker() -> FilePicker {
+    Box::new(|what| {
+        let dialog = rfd::FileDialog::new().add_filter("BitsMNIST model", &["bin"]);
+        match what {
+            FileDialog::Open => dialog.set_title("Open model").pick_file(),
+            FileDialog::Save { suggested } => dialog
+                .set_title("Save model")
+                .set_file_name(suggested)
+                .save_file(),
+        }
+    })
+}
+
+/// Opens the model file at `path` (`None`: ask with the file picker).
+pub fn open(app: &mut BitsApp, path: Option<PathBuf>) {
+    match path.or_else(|| (app.file_picker)(FileDialog::Open)) {
+        Some(p) => open_file(app, &p),
+        None => app.status = NO_FILE_CHOSEN.into(),
+    }
+}
+
+/// Saves the model to `path` (`None`: ask with the file picker).
+pub fn save(app: &mut BitsApp, path: Option<PathBuf>) {
+    if app.model.chain.is_none() {
+        app.error("no model to save");
+        return;
+    }
+    let path = path.or_else(|| {
+        (app.file_picker)(FileDialog::Save {
+            suggested: "model.bin".into(),
+        })
+    });
+    match path {
+        Some(p) => save_file(app, &p),
+        None => app.status = NO_FILE_CHOSEN.into(),
+    }
+}
+
+/// Opens a model file: the model, its training state and history, and its task.
+fn open_file(app: &mut BitsApp, path: &Path) {
+    if app.training.is_running() {
+        app.error("stop training before opening a model");
+        return;
+    }
+    let mut file = match ModelFile::load(path) {
+        Ok(f) => f,
+        Err(e) => {
+            app.error(format!("{}: {e}", path.display()));
+            return;
+        }
+    };
+    if let Some(task) = &file.meta.task {
+        let d = &mut app.settings.data;
+        let (kind, classes) = if task.classes() == [0, 1] {
+            (TaskKind::ZeroOne, d.classes.clone())
+        } else if task.is_all_digits() {
+            (TaskKind::Digits, d.classes.clone())
+        } else {
+            (TaskKind::Classes, task.to_string())
+        };
+        if (kind, &classes) != (d.task, &d.classes) {
+            d.task = kind;
+            d.classes = classes;
+            app.training.set = None;
+            if let Err(e) = app.data.apply_task(d) {
+                app.error(e);
+            }
+        }
+    }
+    let input = match file.meta.extra.get("input").map(|s| s.parse::<Input>()) {
+        Some(Err(e)) => {
+            app.error(format!("{}: {e}", path.display()));
+            return;
+        }
+        Some(Ok(i)) => i,
+        None => Input::Bits,
+    };
+    if app.training.opened(&mut file) {
+        // Start goes on with the climb that made the file, as `bitsmnist train --resume`.
+        app.settings.training.method = Method::Climb;
+    }
+    app.model.set(file.model, path.display().to_string());
+    app.model.input = input;
+    if let Some((inputs, classes)) = app.task_shape() {
+        let m = app.model.chain.as_ref().expect("just set");
+        if (m.inputs(), m.outputs()) != (inputs, classes) {
+            app.error(format!(
+                "the model takes {} inputs to {} classes, the data have {inputs} and {classes}",
+                m.inputs(),
+                m.outputs()
+            ));
+        }
+    }
+    remember(app, path);
+    app.status = format!("opened {}", path.display());
+    app.evaluation.result = None;
+}
+
+/// Saves the model with its training state, history and data description.
+fn save_file(app: &mut BitsApp, path: &Path) {
+    let Some(model) = app.model.chain.clone() else {
+        app.error("no model to save");
+        return;
+    };
+    let mut file = app.training.attach(ModelFile::new(model));
+    // `bitsmnist eval` and the app read "input" to feed a grey-input model grey levels.
+    let mut meta = Metadata::now()
+        .with_extra("saved_by", "bitsmnist-gui")
+        .with_extra("input", app.model.input.to_string());
+    if let Some(d) = &app.data.task_data {
+        meta = meta.with_dataset(d);
+    }
+    if let Some(t) = &app.data.task {
+        meta = meta.with_task(t);
+    }
+    file = file.with_meta(meta);
+    match file.save(path) {
+        Ok(()) => {
+            remember(app, path);
+            app.status = format!("saved {}", path.display());
+        }
+        Err(e) => app.error(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Puts `path` first in the recent files.
+fn remember(app: &mut BitsApp, path: &Path) {
+    let recent = &mut app.settings.recent;
+    recent.retain(|p| p != path);
+    recent.insert(0, path.to_path_buf());
+    recent.truncate(MAX_RECENT);
+    app.current_file = Some(path.to_path_buf());
+}

@@ -1,0 +1,308 @@
+//! The gradient method of the Training panel: options of [`bitsmnist_core::gradient`] (defaults
+//! those of `bitsmnist train --method gradient`), the run on a worker thread, and plots of
+//! the loss and accuracies per epoch.
+//!
+//! The run trains a fresh network from the seed on the task's whole training split; after
+//! each epoch the worker sends the epoch's record with the exported bit model, which becomes
+//! the app's model at once (Draw follows the run). Stop cancels through the shared
+//! [`CancelToken`](bitsmnist_core::gradient::CancelToken) after the current mini-batch; whatever was trained is exported and kept.
+//! There is no Pause: a cancelled epoch restarts from its first batch when training resumes,
+//! so pausing mid-epoch could not continue exactly.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use bitsmnist_core::datasets::Dataset;
+use bitsmnist_core::gradient::{
+    self, GradientParams, History, Input, Schedule, StopReason, TrainOutcome, Trainer,
+};
+use bitsmnist_core::layers::Chain;
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use super::worker::{After, Control, Finished};
+use super::{Prepared, Start, StartWith, TrainingState};
+use crate::widgets::{drag, enum_combo, row};
+
+/// Learning-rate schedule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScheduleKind {
+    /// The base rate throughout.
+    Constant,
+    /// Cosine decay to a fraction of the base rate.
+    #[default]
+    Cosine,
+    /// The rate times a factor every so many epochs.
+    Step,
+}
+
+/// The persisted options of gradient training (hidden widths come from the Model panel).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GradientSettings {
+    /// Epochs of the whole run.
+    pub epochs: u32,
+    /// Examples per mini-batch.
+    pub batch_size: usize,
+    /// Base learning rate of Adam.
+    pub learning_rate: f32,
+    /// Learning-rate schedule.
+    pub schedule: ScheduleKind,
+    /// Final rate as a fraction of the base rate (cosine).
+    pub floor: f32,
+    /// Epochs between decays (step).
+    pub step_every: u32,
+    /// Multiplier at each decay (step).
+    pub step_factor: f32,
+    /// Largest random shift in pixels for augmentation (0: none).
+    pub shift: u8,
+    /// What the first layer sees.
+    pub input: Input,
+    /// Seed of the initial weights, the example order and the augmentation.
+    pub seed: u64,
+    /// Measure the exported model's test accuracy after every epoch.
+    pub test_every_epoch: bool,
+}
+
+impl Default for GradientSettings {
+    /// The library's (and the command line's) defaults; test accuracy every epoch, which the
+    /// command line leaves off, because the plot is the point of watching a run here.
+    fn default() -> Self {
+        let p = GradientParams::default();
+        let (floor, step_every, step_factor) = match p.schedule {
+            Schedule::Cosine { floor } => (floor, 10, 0.5),
+            Schedule::Step { every, factor } => (0.01, every, factor),
+            _ => (0.01, 10, 0.5),
+        };
+        Self {
+            epochs: p.epochs,
+            batch_size: p.batch_size,
+            learning_rate: p.learning_rate,
+            schedule: ScheduleKind::Cosine,
+            floor,
+            step_every,
+            step_factor,
+            shift: p.max_shift,
+            input: p.input,
+            seed: 1,
+            test_every_epoch: true,
+        }
+    }
+}
+
+impl GradientSettings {
+    /// The trainer's hyper-parameters for these hidden widths.
+    pub fn params(&self, hidden: Vec<usize>) -> GradientParams {
+        GradientParams::default()
+            .hidden(hidden)
+            .epochs(self.epochs)
+            .batch_size(self.batch_size)
+            .learning_rate(self.learning_rate)
+            .schedule(match self.schedule {
+                ScheduleKind::Constant => Schedule::Constant,
+                ScheduleKind::Cosine => Schedule::Cosine { floor: self.floor },
+                ScheduleKind::Step => Schedule::Step {
+                    every: self.step_every,
+                    factor: self.step_factor,
+                },
+            })
+            .max_shift(self.shift)
+            .input(self.input)
+            .seed(self.seed)
+    }
+
+    /// Why a run cannot start with these settings and the Model panel's `hidden` widths.
+    pub fn check(&self, hidden: &Result<Vec<usize>, String>) -> Result<GradientParams, String> {
+        let hidden = hidden.clone().map_err(|e| format!("hidden layers: {e}"))?;
+        let params = self.params(hidden);
+        params.check().map_err(|e| e.to_string())?;
+        Ok(params)
+    }
+}
+
+/// Makes the run that Start begins: a fresh network from the seed, on the task's training
+/// split.
+pub(super) fn prepare(state: &mut TrainingState, with: &StartWith<'_>) -> Result<Prepared, String> {
+    let Some(data) = with.data else {
+        return Err("load data before training".into());
+    };
+    let settings = &with.settings.gradient;
+    let params = settings
+        .check(&with.hidden)
+        .map_err(|e| format!("gradient options: {e}"))?;
+    let input = params.input;
+    let job = Job {
+        params,
+        data: data.clone(),
+        test_every_epoch: settings.test_every_epoch,
+    };
+    state.gradient_history = History::default();
+    Ok(Prepared {
+        thread: "bitsmnist-gradient",
+        input,
+        start: Start::Fresh,
+        job: Box::new(move |control| job.run(&control)),
+    })
+}
+
+/// A gradient run on the worker thread.
+struct Job {
+    params: GradientParams,
+    data: Arc<Dataset>,
+    test_every_epoch: bool,
+}
+
+impl Job {
+    fn run(self, control: &Control) {
+        let Job {
+            params,
+            data,
+            test_every_epoch,
+        } = self;
+        // Built here, not on the UI thread: wide layers take a moment to initialise.
+        let mut trainer = match Trainer::new(params, data.pixels(), data.classes()) {
+            Ok(t) => t,
+            Err(e) => {
+                return control.finish(finished(None, History::default(), Err(e.to_string())));
+            }
+        };
+        let opts = gradient::TrainOptions::new().cancel(control.cancel_token());
+        let test = test_every_epoch.then_some(&data.test);
+        let outcome = trainer
+            .train(&data.train, test, &opts, |p| {
+                control.epoch(p.record, p.trainer.export());
+                ControlFlow::Continue(())
+            })
+            .map_err(|e| e.to_string());
+        // A stopped run keeps what it learnt, mid-epoch steps included.
+        let model = outcome.is_ok().then(|| trainer.export());
+        control.finish(finished(model, trainer.history().clone(), outcome));
+    }
+}
+
+fn finished(
+    model: Option<Chain>,
+    history: History,
+    outcome: Result<TrainOutcome, String>,
+) -> Finished {
+    let epochs = history.len();
+    Finished {
+        model: model.map(|m| (m, format!("gradient training, {epochs} epochs"))),
+        outcome: match outcome {
+            Ok(o) => {
+                let why = match o.reason {
+                    StopReason::Finished => "finished",
+                    StopReason::Cancelled => "stopped by the user",
+                    StopReason::TimeLimit => "time limit",
+                    _ => "stopped",
+                };
+                let test = o
+                    .test_accuracy
+                    .map(|a| format!(", test accuracy {:.2}%", 100.0 * a))
+                    .unwrap_or_default();
+                Ok(format!(
+                    "gradient training {why} after {} epochs in {:.1} s{test}",
+                    o.epoch,
+                    o.elapsed.as_secs_f64()
+                ))
+            }
+            Err(e) => Err(format!("gradient training failed: {e}")),
+        },
+        state: After::Gradient(history),
+    }
+}
+
+/// The option widgets; true when "Recommended options" was clicked. `hidden` is the Model
+/// panel's hidden widths (or why they do not parse).
+pub(crate) fn options_ui(
+    ui: &mut egui::Ui,
+    s: &mut GradientSettings,
+    hidden: &Result<Vec<usize>, String>,
+) -> bool {
+    let GradientSettings {
+        epochs,
+        batch_size,
+        learning_rate,
+        schedule,
+        floor,
+        step_every,
+        step_factor,
+        shift,
+        input,
+        seed,
+        test_every_epoch,
+    } = s;
+    ui.heading("Gradient training");
+    ui.label(match hidden {
+        Ok(h) if !h.is_empty() => format!(
+            "Hidden layers {} (Model panel); the export replaces the current model.",
+            h.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => "Set the hidden layers in the Model panel (at least one).".into(),
+    });
+    ui.weak("Trains on the task's whole training split; the Data panel's sample fraction is for the genetic fitness.");
+    egui::Grid::new("gradient-grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
+        drag(ui, "Epochs", epochs, 1..=10_000, "Passes over the training split; the learning-rate schedule spans them all");
+        drag(ui, "Batch size", batch_size, 2..=100_000, "Examples per mini-batch (batch normalisation needs at least 2; the last partial batch of an epoch is skipped)");
+        row(ui, "Learning rate", egui::DragValue::new(learning_rate).range(1e-6..=1.0).speed(0.0001).max_decimals(6),
+            "Base learning rate of Adam on the latent weights");
+        enum_combo(ui, "Schedule", schedule, &[
+            (ScheduleKind::Cosine, "cosine", "Cosine decay from the base rate to a fraction of it at the last step"),
+            (ScheduleKind::Constant, "constant", "The base rate throughout"),
+            (ScheduleKind::Step, "step", "The rate times a factor every so many epochs"),
+        ])
+        .on_hover_text("How the learning rate changes over the run");
+        ui.end_row();
+        match schedule {
+            ScheduleKind::Constant => {}
+            ScheduleKind::Cosine => {
+                row(ui, "Final fraction", egui::DragValue::new(floor).range(0.0..=1.0).speed(0.001).max_decimals(4),
+                    "The rate at the last step, as a fraction of the base rate");
+            }
+            ScheduleKind::Step => {
+                drag(ui, "Decay every", step_every, 1..=10_000, "Epochs between decays");
+                row(ui, "Decay factor", egui::DragValue::new(step_factor).range(0.001..=10.0).speed(0.01).max_decimals(3),
+                    "The rate is multiplied by this at each decay");
+            }
+        }
+        drag(ui, "Shift", shift, 0..=4, "Augmentation: each training image moves by up to this many pixels each way, anew every epoch (0: none)");
+        enum_combo(ui, "Input", input, &[
+            (Input::Bits, "bits", "The binarised pixels: every layer is a bit layer (XOR + popcount)"),
+            (Input::Grey, "grey", "Grey levels / 255: the first layer is a float layer with ±1 weights and needs grey levels to run; the others stay bit layers"),
+        ])
+        .on_hover_text("What the first layer sees");
+        ui.end_row();
+        drag(ui, "Gradient seed", seed, 0..=u32::MAX as u64, "Seed of the initial weights, the example order and the shifts: same seed, same run");
+        ui.label("");
+        ui.checkbox(test_every_epoch, "Test every epoch")
+            .on_hover_text("Measure the exported model's test accuracy after each epoch (for the plot)");
+        ui.end_row();
+    });
+    ui.button("Recommended options")
+        .on_hover_text("The command line's defaults (bitsmnist train --method gradient)")
+        .clicked()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_command_line_s() {
+        let s = GradientSettings::default();
+        let p = s.params(vec![2048]);
+        assert_eq!(p, GradientParams::default().hidden(vec![2048]).seed(1));
+        assert!(s.check(&Ok(vec![64])).is_ok());
+        assert!(s.check(&Ok(vec![])).unwrap_err().contains("hidden"));
+        assert!(s.check(&Err("bad".into())).unwrap_err().contains("bad"));
+        let step = GradientSettings {
+            schedule: ScheduleKind::Step,
+            step_every: 0,
+            ..s
+        };
+        assert!(step.check(&Ok(vec![8])).unwrap_err().contains("schedule"));
+    }
+}

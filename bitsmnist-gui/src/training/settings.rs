@@ -1,0 +1,337 @@
+//! The persisted options of the Training panel: the method, the genetic trainer's
+//! hyper-parameters (mirrored by small enums that serde can store), and the stop rules, with
+//! their mapping to the library's [`TrainerParams`] and [`TrainOptions`].
+
+use std::time::Duration;
+
+use bitsmnist_core::datasets::Split;
+use bitsmnist_core::fitness::Metric;
+use bitsmnist_core::genetic::{
+    Adaptation, CancelToken, Crossover, Mutation, Recipe, Selection, TrainOptions, TrainerParams,
+};
+use serde::{Deserialize, Serialize};
+
+use super::climb::ClimbSettings;
+use super::gradient::GradientSettings;
+
+/// How the model is trained.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    /// Evolve a population of bit weights (the original method).
+    #[default]
+    Genetic,
+    /// Back-propagation with the straight-through estimator, exported to a bit model.
+    Gradient,
+    /// Single-bit hill climbing with incremental evaluation (the ten-digit default of the
+    /// command line).
+    Climb,
+}
+
+impl Method {
+    /// The name shown in the method menu.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Genetic => "Genetic",
+            Method::Gradient => "Gradient",
+            Method::Climb => "Bit-flip climbing",
+        }
+    }
+}
+
+/// Parent selection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SelectionKind {
+    /// Parents uniformly from the elite (the original).
+    #[default]
+    Elite,
+    /// Tournaments over the whole population.
+    Tournament,
+}
+
+/// Crossover.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CrossoverKind {
+    /// First words of each neuron from the father, the rest from the mother (the original).
+    Split,
+    /// Each bit from either parent.
+    #[default]
+    Uniform,
+    /// Each neuron from either parent.
+    Neuron,
+    /// Copy the father (mutation only).
+    None,
+}
+
+/// Mutation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MutationKind {
+    /// Each bit replaced by a random bit with a probability (the original).
+    Replace,
+    /// Each bit flipped with a probability.
+    Flip,
+    /// Exactly k bits flipped.
+    #[default]
+    FlipK,
+}
+
+/// Adaptive mutation strength.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdaptationKind {
+    /// Fixed strength.
+    #[default]
+    None,
+    /// Rechenberg's 1/5 success rule.
+    OneFifth,
+    /// Shrink when the best fitness stagnates.
+    Stagnation,
+}
+
+/// The persisted trainer options: the method, the genetic hyper-parameters, fitness and stop
+/// rules, and the gradient options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainingSettings {
+    /// Which trainer Start runs.
+    pub method: Method,
+    /// Options of the gradient method.
+    pub gradient: GradientSettings,
+    /// Options of bit-flip climbing.
+    pub climb: ClimbSettings,
+    /// Candidates per generation.
+    pub population: usize,
+    /// Best candidates kept unchanged.
+    pub elitism: usize,
+    /// Parent selection.
+    pub selection: SelectionKind,
+    /// Tournament size.
+    pub tournament: usize,
+    /// Crossover.
+    pub crossover: CrossoverKind,
+    /// Divisor of the split crossover.
+    pub divisor: usize,
+    /// Mutation.
+    pub mutation: MutationKind,
+    /// Mutation probability (replace, flip).
+    pub rate: f64,
+    /// Bits flipped (flip-k).
+    pub k: usize,
+    /// Adaptive mutation strength.
+    pub adaptation: AdaptationKind,
+    /// Growth factor of the 1/5 rule.
+    pub factor: f64,
+    /// Smallest mutation scale.
+    pub min_scale: f64,
+    /// Largest mutation scale (1/5 rule).
+    pub max_scale: f64,
+    /// Generations without improvement before shrinking (stagnation).
+    pub shrink_patience: u64,
+    /// Shrink factor (stagnation).
+    pub shrink: f64,
+    /// Evaluations averaged per candidate.
+    pub evals: usize,
+    /// Use a fresh mini-batch of the sample each generation.
+    pub use_batch: bool,
+    /// Mini-batch size.
+    pub batch: usize,
+    /// Fitness metric.
+    pub metric: Metric,
+    /// Seed of every random choice of the trainer.
+    pub seed: u64,
+    /// Stop after this many generations (when `use_generations`).
+    pub generations: u64,
+    /// Whether the generation limit applies.
+    pub use_generations: bool,
+    /// Stop after this many seconds of training (when `use_time`).
+    pub seconds: f64,
+    /// Whether the time limit applies.
+    pub use_time: bool,
+    /// Stop once the best fitness reaches this (when `use_target`).
+    pub target: f64,
+    /// Whether the target applies.
+    pub use_target: bool,
+    /// Stop after this many generations without a new best (when `use_patience`).
+    pub patience: u64,
+    /// Whether patience applies.
+    pub use_patience: bool,
+    /// Measure test accuracy every so many generations (0: never).
+    pub validate_every: u64,
+}
+
+impl Default for TrainingSettings {
+    /// The measured recipe for two classes ([`Recipe::for_task`]).
+    fn default() -> Self {
+        Self::from_recipe(&Recipe::for_task(
+            &bitsmnist_core::datasets::Task::zero_one(),
+        ))
+    }
+}
+
+impl TrainingSettings {
+    /// Settings from a recipe (time limit included), other options at their defaults.
+    pub fn from_recipe(r: &Recipe) -> Self {
+        let mut s = Self::from_params(&r.params);
+        s.metric = r.metric;
+        s.seconds = r.time_limit.as_secs_f64();
+        s
+    }
+
+    /// Settings holding `p`, stop rules at their defaults (25 s).
+    pub fn from_params(p: &TrainerParams) -> Self {
+        let mut s = Self {
+            method: Method::Genetic,
+            gradient: GradientSettings::default(),
+            climb: ClimbSettings::default(),
+            population: p.population,
+            elitism: p.elitism,
+            selection: SelectionKind::Elite,
+            tournament: 3,
+            crossover: CrossoverKind::Uniform,
+            divisor: 2,
+            mutation: MutationKind::FlipK,
+            rate: 0.01,
+            k: 16,
+            adaptation: AdaptationKind::None,
+            factor: 1.2,
+            min_scale: 0.01,
+            max_scale: 10.0,
+            shrink_patience: 100,
+            shrink: 0.5,
+            evals: p.evals_per_candidate,
+            use_batch: p.batch_size.is_some(),
+            batch: p.batch_size.unwrap_or(256),
+            metric: Metric::Score,
+            seed: p.seed,
+            generations: 1000,
+            use_generations: false,
+            seconds: 25.0,
+            use_time: true,
+            target: 1.0,
+            use_target: false,
+            patience: 500,
+            use_patience: false,
+            validate_every: 10,
+        };
+        match p.selection {
+            Selection::Tournament { size } => {
+                s.selection = SelectionKind::Tournament;
+                s.tournament = size;
+            }
+            _ => s.selection = SelectionKind::Elite,
+        }
+        s.crossover = match p.crossover {
+            Crossover::Split { divisor } => {
+                s.divisor = divisor;
+                CrossoverKind::Split
+            }
+            Crossover::Neuron => CrossoverKind::Neuron,
+            Crossover::None => CrossoverKind::None,
+            _ => CrossoverKind::Uniform,
+        };
+        s.mutation = match p.mutation {
+            Mutation::Replace { rate } => {
+                s.rate = rate;
+                MutationKind::Replace
+            }
+            Mutation::Flip { rate } => {
+                s.rate = rate;
+                MutationKind::Flip
+            }
+            Mutation::FlipK { k } => {
+                s.k = k;
+                MutationKind::FlipK
+            }
+            _ => MutationKind::FlipK,
+        };
+        s.adaptation = match p.adaptation {
+            Adaptation::OneFifth {
+                factor,
+                min_scale,
+                max_scale,
+            } => {
+                (s.factor, s.min_scale, s.max_scale) = (factor, min_scale, max_scale);
+                AdaptationKind::OneFifth
+            }
+            Adaptation::Stagnation {
+                patience,
+                factor,
+                min_scale,
+            } => {
+                (s.shrink_patience, s.shrink, s.min_scale) = (patience, factor, min_scale);
+                AdaptationKind::Stagnation
+            }
+            _ => AdaptationKind::None,
+        };
+        s
+    }
+
+    /// The trainer's hyper-parameters.
+    pub fn params(&self) -> TrainerParams {
+        TrainerParams::default()
+            .population(self.population)
+            .elitism(self.elitism)
+            .selection(match self.selection {
+                SelectionKind::Elite => Selection::Elite,
+                SelectionKind::Tournament => Selection::Tournament {
+                    size: self.tournament,
+                },
+            })
+            .crossover(match self.crossover {
+                CrossoverKind::Split => Crossover::Split {
+                    divisor: self.divisor,
+                },
+                CrossoverKind::Uniform => Crossover::Uniform,
+                CrossoverKind::Neuron => Crossover::Neuron,
+                CrossoverKind::None => Crossover::None,
+            })
+            .mutation(match self.mutation {
+                MutationKind::Replace => Mutation::Replace { rate: self.rate },
+                MutationKind::Flip => Mutation::Flip { rate: self.rate },
+                MutationKind::FlipK => Mutation::FlipK { k: self.k },
+            })
+            .adaptation(match self.adaptation {
+                AdaptationKind::None => Adaptation::None,
+                AdaptationKind::OneFifth => Adaptation::OneFifth {
+                    factor: self.factor,
+                    min_scale: self.min_scale,
+                    max_scale: self.max_scale,
+                },
+                AdaptationKind::Stagnation => Adaptation::Stagnation {
+                    patience: self.shrink_patience,
+                    factor: self.shrink,
+                    min_scale: self.min_scale,
+                },
+            })
+            .evals_per_candidate(self.evals)
+            .batch_size(self.use_batch.then_some(self.batch))
+            .seed(self.seed)
+    }
+
+    /// Stop rules for one call of `train` in a run that started at generation `first` and has
+    /// trained for `spent` so far; `None` when the time budget is used up.
+    pub(crate) fn options(
+        &self,
+        first: u64,
+        spent: Duration,
+        cancel: CancelToken,
+        test: Option<&Split>,
+    ) -> Option<TrainOptions> {
+        let mut o = TrainOptions::new().cancel(cancel).quiet();
+        if self.use_generations {
+            o = o.until_generation(first + self.generations);
+        }
+        if self.use_time {
+            let left = Duration::from_secs_f64(self.seconds.max(0.0)).checked_sub(spent)?;
+            o = o.time_limit(left);
+        }
+        if self.use_target {
+            o = o.target_fitness(self.target);
+        }
+        if self.use_patience {
+            o = o.patience(self.patience);
+        }
+        if let Some(t) = test.filter(|_| self.validate_every > 0) {
+            o = o.validate_on(t, self.validate_every);
+        }
+        Some(o)
+    }
+}
