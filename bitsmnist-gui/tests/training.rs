@@ -9,6 +9,7 @@ use std::path::Path;
 use bitsmnist_core::genetic::{TrainOptions, TrainingSet};
 use bitsmnist_core::io::{Metadata, ModelFile};
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::run::Method as _;
 use bitsmnist_gui::Tab;
 use bitsmnist_gui::training::Method;
 use common::*;
@@ -49,7 +50,7 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, trained);
     assert_eq!(file.history.as_ref().unwrap().len(), generations);
-    assert!(file.training.is_some());
+    assert!(file.training_set().is_some());
     assert_eq!(file.meta.task, Some(Task::zero_one()));
 
     // A new model replaces the trained one; opening the file brings it back, state included.
@@ -120,7 +121,7 @@ fn a_checkpoint_saved_by_the_library_opens_by_drag_and_drop_and_continues() {
     click(&mut h, "Training");
     h.get_by_label("Continue").click();
     run_until(&mut h, "a generation past the checkpoint", |a| {
-        a.training.history.last().is_some_and(|r| r.generation >= 5)
+        a.training.history.last().is_some_and(|r| r.step >= 5)
     });
     stop(&mut h);
     assert!(h.state().errors.is_empty());
@@ -175,7 +176,7 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
     h.get_by_label_contains("epoch 1/1");
     h.get_by_label_contains("gradient training finished after 1 epochs");
     let rec = app.training.gradient_history.last().unwrap();
-    assert!(rec.loss.is_finite() && rec.test_accuracy.is_some());
+    assert!(rec.loss().is_some_and(f64::is_finite) && rec.validation_accuracy.is_some());
     // The exported bit model is the app's model, and it was evaluated.
     assert!(
         app.model.origin.starts_with("gradient training"),
@@ -195,7 +196,7 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
         "{}",
         eval.confusion.accuracy()
     );
-    assert_eq!(Some(eval.confusion.accuracy()), rec.test_accuracy);
+    assert_eq!(Some(eval.confusion.accuracy()), rec.validation_accuracy);
 
     // It reads a drawing.
     click(&mut h, "Draw");
@@ -207,7 +208,7 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
     no_errors(h.state());
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, trained);
-    assert!(file.training.is_none());
+    assert!(file.training_set().is_none());
     assert_eq!(file.meta.task, Some(Task::zero_one()));
     assert_eq!(file.meta.extra["input"], "bits");
 
@@ -329,7 +330,7 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     no_errors(h.state());
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, climbed);
-    let saved = file.climb.as_ref().expect("climb state saved");
+    let saved = file.climber().expect("climb state saved");
     assert_eq!(saved.history().len(), generations);
     assert_eq!(file.history.as_ref().unwrap().len(), generations);
 
@@ -460,12 +461,19 @@ fn several_networks_climb_side_by_side_merge_save_and_continue() {
         eval.confusion.accuracy()
     );
     let generations = app.training.history.len();
+    let app_generation = climb.ensemble.generation();
 
-    // The file holds the merged model (a model file keeps one network's climb only).
+    // The file holds the merged model and both networks' climbs, to continue anywhere.
     click_menu(&mut h, "Save model as…");
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, merged);
-    assert!(file.climb.is_none());
+    match &file.state {
+        Some(bitsmnist_core::training::TrainingState::Ensemble(e)) => {
+            assert_eq!(e.members().len(), 2);
+            assert_eq!(e.generation(), app_generation);
+        }
+        other => panic!("an ensemble's state, not {other:?}"),
+    }
 
     // In the app, the networks go on.
     click(&mut h, "Training");

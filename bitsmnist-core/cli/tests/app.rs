@@ -58,14 +58,14 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
     click(&mut h, "Training");
     h.get_by_label("Continue").click();
     run_until(&mut h, "generations past the command line's", |a| {
-        a.training.history.last().is_some_and(|r| r.generation >= 6)
+        a.training.history.last().is_some_and(|r| r.step >= 6)
     });
     stop(&mut h);
     // The app saves; `bitsmnist eval` reads it and agrees with the app's own evaluation.
     click_menu(&mut h, "Save model as…");
     assert!(gui_file.exists());
     let saved_by_gui = ModelFile::load(&gui_file).unwrap();
-    assert!(saved_by_gui.training.as_ref().unwrap().generation() >= 6);
+    assert!(saved_by_gui.training_set().unwrap().generation() >= 6);
     let out = bitsmnist_cli(&["eval", gui_file.to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -79,7 +79,7 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
     assert_eq!(json["test_accuracy"].as_f64().unwrap(), accuracy);
     assert_eq!(
         json["generations"].as_u64().unwrap(),
-        saved_by_gui.training.unwrap().generation()
+        saved_by_gui.training_set().unwrap().generation()
     );
 }
 

@@ -30,7 +30,7 @@
 //! let params = ClimbParams::default().batch_size(Some(500)).trials_per_generation(2000).seed(3);
 //! let mut climber = Climber::new(model, params).unwrap();
 //! let outcome = climber.run(&train, &TrainOptions::new().generations(5)).unwrap();
-//! assert_eq!(outcome.generation, 5);
+//! assert_eq!(outcome.step, 5);
 //! assert!(climber.history().last().unwrap().best > climber.history().records[0].best);
 //! ```
 
@@ -186,7 +186,7 @@ pub struct Climber {
     trial: u64,
     accepted: u64,
     generation: u64,
-    log: Log,
+    pub(super) log: Log,
     /// The most accurate model on the whole training split among those re-scored, with its
     /// accuracy.
     best_full: Option<(f64, Chain)>,

@@ -115,7 +115,8 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
 /// ensemble resumes exactly where it stopped.
 ///
 /// ```
-/// /// use bitsmnist_core::prelude::*;
+/// use std::ops::ControlFlow;
+/// use bitsmnist_core::prelude::*;
 /// use bitsmnist_core::genetic::{ClimbEnsemble, ClimbParams, TrainOptions};
 ///
 /// let data = Dataset::embedded().for_task(&Task::digits());
@@ -151,10 +152,12 @@ impl ClimbEnsemble {
         if let Some(m) = members.iter().position(|c| shape(c) != want) {
             return Err(EnsembleError::Mismatch(m));
         }
-        Ok(Self {
-            members,
-            log: Log::default(),
-        })
+        // A single member goes on as it was: its records are the ensemble's.
+        let log = match members.as_slice() {
+            [one] => one.log.clone(),
+            _ => Log::default(),
+        };
+        Ok(Self { members, log })
     }
 
     /// `members` random `inputs -> hidden -> classes` networks with output rule `output`.
@@ -305,7 +308,7 @@ impl Method for ClimbEnsemble {
     }
 
     fn started(&self) -> bool {
-        !self.log.history.is_empty()
+        self.members[0].started()
     }
 
     fn start(&mut self, data: &Split) -> Result<Summary, ClimbError> {

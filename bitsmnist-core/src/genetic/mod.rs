@@ -20,7 +20,8 @@
 //! that can stop the run, and a [`History`] of every generation.
 //!
 //! ```
-//! //! use bitsmnist_core::prelude::*;
+//! use std::ops::ControlFlow;
+//! use bitsmnist_core::prelude::*;
 //! use bitsmnist_core::genetic::{Mutation, TrainOptions, TrainerParams, TrainingSet};
 //!
 //! let data = Dataset::embedded().for_task(&Task::zero_one());

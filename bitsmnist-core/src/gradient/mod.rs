@@ -39,12 +39,12 @@
 //! let params = GradientParams::default().hidden(vec![64]).epochs(2).seed(3);
 //! let mut trainer = Trainer::new(params, 784, 10).unwrap();
 //! let outcome = trainer
-//!     .train(&train, None, &TrainOptions::new(), |p| {
-//!         assert!(p.record.loss.is_finite());
+//!     .train(&train, &TrainOptions::new(), |p| {
+//!         assert!(p.record.loss().is_some_and(f64::is_finite));
 //!         ControlFlow::Continue(())
 //!     })
 //!     .unwrap();
-//! assert_eq!(outcome.epoch, 2);
+//! assert_eq!((outcome.reason, outcome.step), (StopReason::Finished, 2));
 //! let model: Chain = trainer.export(); // pure bit layers: XOR + popcount + compare
 //! assert_eq!(model.to_string(), "Chain(BitDense(784, 64, thresholds), BitDense(64, 10, float, scaled))");
 //! assert!(statistics::accuracy(&model, &train) > 0.5);

@@ -32,10 +32,20 @@
 //! let params = ClimbParams::default().batch_size(Some(500)).trials_per_generation(500).seed(3);
 //! let mut climber = Climber::new(model, params).unwrap();
 //!
-//! // Six generations in all, run as two calls of three: the budget counts over both.
+//! // Six generations in all, paused after the third and resumed: the budget counts both calls.
 //! let mut budget = Budget::new(TrainOptions::new().generations(6));
-//! let first = budget.train(|o| climber.train(&train, &o.clone().generations(3), |_| ControlFlow::Continue(()))).unwrap();
-//! assert_eq!(first.reason, StopReason::Steps);
+//! let pause = budget.pause_token();
+//! let first = budget
+//!     .train(|o| {
+//!         climber.train(&train, o, |p| {
+//!             if p.record.step == 3 {
+//!                 pause.cancel();
+//!             }
+//!             ControlFlow::Continue(())
+//!         })
+//!     })
+//!     .unwrap();
+//! assert_eq!((first.reason, first.step), (StopReason::Paused, 3));
 //! let second = budget.train(|o| climber.run(&train, o)).unwrap();
 //! assert_eq!((second.reason, second.step), (StopReason::Steps, 6));
 //! assert!(budget.is_spent());
@@ -277,12 +287,12 @@ impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Steps => "step limit reached",
-            Self::Finished => "all epochs done",
+            Self::Finished => "finished",
             Self::Target => "target reached",
             Self::NoImprovement => "no improvement within the patience",
             Self::TimeLimit => "time limit reached",
             Self::Callback => "stopped by the caller",
-            Self::Cancelled => "stopped",
+            Self::Cancelled => "stopped by the user",
             Self::Paused => "paused",
         })
     }
@@ -635,10 +645,11 @@ pub struct Budget {
 
 impl Budget {
     /// A budget of `options`' step and time limits; its other rules apply to every call.
+    /// Its pause token is `options`' own, if they have one.
     pub fn new(options: TrainOptions) -> Self {
         Self {
+            pause: options.pause.clone().unwrap_or_default(),
             options,
-            pause: CancelToken::new(),
             steps: 0,
             spent: Duration::ZERO,
             done: false,

@@ -16,10 +16,10 @@ use bitsmnist_core::genetic::{
 };
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::Chain;
+use bitsmnist_core::run::Method;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
-use super::genetic::reason;
 use super::settings::TrainingSettings;
 use super::worker::{After, Control, Finished};
 use super::{Prepared, Start, StartWith, TrainingState};
@@ -229,19 +229,13 @@ impl Job {
             data,
             settings,
         } = self;
-        let lead = &ensemble.members()[0];
-        let first = lead.generation();
-        let best = lead.history().last().map_or(f64::NAN, |r| r.best);
-        let outcome = control.run_pausable(&settings, first, best, &data.test, |options| {
+        let first = ensemble.generation();
+        let outcome = control.run_pausable(&settings, first, &data.test, |options| {
             ensemble
-                .train(&data.train, options, |m, p| {
-                    // The plots follow the first network.
-                    if m == 0 {
-                        control.generation(p.record, || p.climber.chain().clone());
-                    }
+                .train(&data.train, options, |p| {
+                    control.generation(p.record, || p.state.chain());
                     ControlFlow::Continue(())
                 })
-                .map(|o| o.into_iter().next().expect("at least one member"))
                 .map_err(|e| e.to_string())
         });
         // Each network as the more accurate on the training split of its current and its best
@@ -268,8 +262,8 @@ fn finished(climb: ClimbState, outcome: Result<TrainOutcome, String>) -> Finishe
         outcome: match outcome {
             Ok(o) => Ok(format!(
                 "climb stopped ({}) at generation {}, objective {:.4}, {trials} flips tried, {kept} kept, {:.1} s",
-                reason(o.reason),
-                o.generation,
+                o.reason,
+                o.step,
                 o.best_fitness,
                 o.elapsed.as_secs_f64()
             )),

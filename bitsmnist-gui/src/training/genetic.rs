@@ -12,9 +12,10 @@ use std::sync::Arc;
 
 use bitsmnist_core::datasets::Split;
 use bitsmnist_core::fitness::Fitness;
-use bitsmnist_core::genetic::{History, StopReason, TrainOutcome, TrainingSet};
+use bitsmnist_core::genetic::{History, TrainOutcome, TrainingSet};
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::{Chain, Layer};
+use bitsmnist_core::run::Method;
 
 use super::settings::TrainingSettings;
 use super::worker::{After, Control, Finished};
@@ -88,19 +89,6 @@ pub fn is_gradient_trained(chain: &Chain) -> bool {
         .any(|l| l.thresholds().is_some() || l.affine().is_some())
 }
 
-/// Why a generation-based run stopped, in words (genetic and climbing).
-pub(super) fn reason(r: StopReason) -> &'static str {
-    match r {
-        StopReason::Generations => "generation limit",
-        StopReason::TargetFitness => "target fitness reached",
-        StopReason::NoImprovement => "no improvement",
-        StopReason::TimeLimit => "time limit",
-        StopReason::Callback => "stopped",
-        StopReason::Cancelled => "stopped by the user",
-        _ => "stopped",
-    }
-}
-
 /// A run on the worker thread.
 struct Job {
     set: TrainingSet,
@@ -118,10 +106,9 @@ impl Job {
             test,
         } = self;
         let first = set.generation();
-        let best = set.best().map_or(f64::NAN, |b| b.1);
-        let outcome = control.run_pausable(&settings, first, best, &test, |options| {
+        let outcome = control.run_pausable(&settings, first, &test, |options| {
             set.train(&fitness, options, |p| {
-                control.generation(p.record, || p.set.best_chain());
+                control.generation(p.record, || p.state.best_chain());
                 ControlFlow::Continue(())
             })
             .map_err(|e| e.to_string())
@@ -137,8 +124,8 @@ fn finished(set: TrainingSet, outcome: Result<TrainOutcome, String>) -> Finished
         outcome: match outcome {
             Ok(o) => Ok(format!(
                 "stopped ({}) at generation {}, best fitness {:.4}, {:.1} s",
-                reason(o.reason),
-                o.generation,
+                o.reason,
+                o.step,
                 o.best_fitness,
                 o.elapsed.as_secs_f64()
             )),

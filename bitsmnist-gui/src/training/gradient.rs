@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use bitsmnist_core::datasets::Dataset;
 use bitsmnist_core::gradient::{
-    self, GradientParams, History, Input, Schedule, StopReason, TrainOutcome, Trainer,
+    self, GradientParams, History, Input, Schedule, TrainOutcome, Trainer,
 };
 use bitsmnist_core::layers::Chain;
+use bitsmnist_core::run::Method;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -166,11 +167,13 @@ impl Job {
                 return control.finish(finished(None, History::default(), Err(e.to_string())));
             }
         };
-        let opts = gradient::TrainOptions::new().cancel(control.cancel_token());
-        let test = test_every_epoch.then_some(&data.test);
+        let mut opts = gradient::TrainOptions::new().cancel(control.cancel_token());
+        if test_every_epoch {
+            opts = opts.validate_on(&data.test, 1);
+        }
         let outcome = trainer
-            .train(&data.train, test, &opts, |p| {
-                control.epoch(p.record, p.trainer.export());
+            .train(&data.train, &opts, |p| {
+                control.epoch(p.record, p.state.export());
                 ControlFlow::Continue(())
             })
             .map_err(|e| e.to_string());
@@ -190,19 +193,14 @@ fn finished(
         model: model.map(|m| (m, format!("gradient training, {epochs} epochs"))),
         outcome: match outcome {
             Ok(o) => {
-                let why = match o.reason {
-                    StopReason::Finished => "finished",
-                    StopReason::Cancelled => "stopped by the user",
-                    StopReason::TimeLimit => "time limit",
-                    _ => "stopped",
-                };
+                let why = o.reason;
                 let test = o
-                    .test_accuracy
+                    .validation_accuracy
                     .map(|a| format!(", test accuracy {:.2}%", 100.0 * a))
                     .unwrap_or_default();
                 Ok(format!(
                     "gradient training {why} after {} epochs in {:.1} s{test}",
-                    o.epoch,
+                    o.step,
                     o.elapsed.as_secs_f64()
                 ))
             }

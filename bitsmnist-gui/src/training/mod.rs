@@ -28,10 +28,12 @@ pub mod worker;
 use std::sync::Arc;
 
 use bitsmnist_core::datasets::{Dataset, Split};
-use bitsmnist_core::genetic::{History, TrainingSet};
-use bitsmnist_core::gradient::{self as grad, Input};
+use bitsmnist_core::genetic::TrainingSet;
+use bitsmnist_core::gradient::Input;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Chain;
+use bitsmnist_core::run::History;
+use bitsmnist_core::training::TrainingState as SavedState;
 
 use crate::worker::{Outbox, Reply, spawn_with};
 use climb::ClimbState;
@@ -135,7 +137,7 @@ pub struct TrainingState {
     /// Every generation so far.
     pub history: History,
     /// Every epoch of the last gradient run.
-    pub gradient_history: grad::History,
+    pub gradient_history: History,
     /// The climb between runs (from the last run or an opened file): Start continues it.
     pub climb: Option<ClimbState>,
     /// How the last run ended.
@@ -154,7 +156,7 @@ impl TrainingState {
     pub fn forget(&mut self) {
         self.set = None;
         self.history = History::default();
-        self.gradient_history = grad::History::default();
+        self.gradient_history = History::default();
         self.climb = None;
         self.last_outcome = None;
     }
@@ -162,9 +164,7 @@ impl TrainingState {
     /// Generations per second of the last generation of the running run (0 when idle).
     pub fn generations_per_sec(&self) -> f64 {
         match (&self.run, self.history.last()) {
-            (Some(r), Some(rec)) if !r.paused && r.method != Method::Gradient => {
-                rec.generations_per_sec
-            }
+            (Some(r), Some(rec)) if !r.paused && r.method != Method::Gradient => rec.steps_per_sec,
             _ => 0.0,
         }
     }
@@ -240,15 +240,7 @@ impl TrainingState {
     pub fn on_reply(&mut self, reply: TrainReply) -> Vec<Effect> {
         match reply {
             TrainReply::Progress(Progress::Generation(rec)) => {
-                let climbing = self.run.as_ref().is_some_and(|r| r.method == Method::Climb);
-                let status = if climbing {
-                    format!(
-                        "gen {}  objective {:.6}  {:.1} gen/s  {:.1} s",
-                        rec.generation, rec.best, rec.generations_per_sec, rec.elapsed_secs
-                    )
-                } else {
-                    format!("{rec}")
-                };
+                let status = format!("{rec}");
                 self.history.records.push(rec);
                 vec![Effect::Status(status)]
             }
@@ -263,10 +255,10 @@ impl TrainingState {
                 };
                 let origin = match (run.method, self.gradient_history.last()) {
                     (Method::Gradient, Some(r)) => {
-                        format!("gradient training, epoch {}/{}", r.epoch, r.epochs)
+                        format!("gradient training, epoch {}", r.step)
                     }
                     _ => {
-                        let g = self.history.last().map_or(0, |r| r.generation);
+                        let g = self.history.last().map_or(0, |r| r.step);
                         format!("training, generation {g}")
                     }
                 };
@@ -335,18 +327,32 @@ impl TrainingState {
     /// Takes in the training parts of an opened model file that holds `model`; true when it
     /// holds a climb, which Start then goes on with (as `bitsmnist train --resume`).
     pub fn opened(&mut self, file: &mut ModelFile) -> bool {
-        let (training, history, climb) =
-            (file.training.take(), file.history.take(), file.climb.take());
+        let (state, history) = (file.state.take(), file.history.take());
         self.history = history
-            .or_else(|| training.as_ref().map(|t| t.history().clone()))
-            .or_else(|| climb.as_ref().map(|c| c.history().clone()))
+            .or_else(|| state.as_ref().map(|s| s.history().clone()))
             .unwrap_or_default();
-        self.set = training;
-        let has_climb = climb.is_some();
-        self.climb = climb.map(|c| ClimbState::single(c, file.model.clone()));
-        self.gradient_history = grad::History::default();
+        self.set = None;
+        self.climb = None;
+        self.gradient_history = History::default();
+        match state {
+            Some(SavedState::Population { set, .. }) => self.set = Some(set),
+            Some(SavedState::Climb(c)) => {
+                self.climb = Some(ClimbState::single(c, file.model.clone()));
+            }
+            Some(SavedState::Ensemble(e)) => {
+                self.climb = Some(ClimbState {
+                    ensemble: e,
+                    model: file.model.clone(),
+                });
+            }
+            Some(SavedState::Gradient(_)) => {
+                // The app trains gradient runs from the start: their history is plotted.
+                self.gradient_history = std::mem::take(&mut self.history);
+            }
+            _ => {}
+        }
         self.last_outcome = None;
-        has_climb
+        self.climb.is_some()
     }
 
     /// `file` with the training state behind its model: the genetic population, the history,
@@ -354,20 +360,20 @@ impl TrainingState {
     pub fn attach(&self, mut file: ModelFile) -> ModelFile {
         let model = &file.model;
         let set = self.set.as_ref().filter(|s| s.chain() == model).cloned();
-        let climb = self
-            .climb
-            .as_ref()
-            .filter(|c| c.is_state_of(model))
-            .and_then(ClimbState::single_member)
-            .cloned();
-        if let Some(set) = set {
-            file = file.with_training(set);
+        let climb = self.climb.as_ref().filter(|c| c.is_state_of(model));
+        let state: Option<SavedState> = match (set, climb) {
+            (Some(set), _) => Some(set.into()),
+            (None, Some(c)) => Some(match ClimbState::single_member(c) {
+                Some(one) => one.clone().into(),
+                None => c.ensemble.clone().into(),
+            }),
+            (None, None) => None,
+        };
+        if let Some(state) = state {
+            file = file.with_state(state);
         }
         if !self.history.is_empty() {
             file = file.with_history(self.history.clone());
-        }
-        if climb.is_some() {
-            file.climb = climb;
         }
         file
     }

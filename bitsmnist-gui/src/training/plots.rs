@@ -1,8 +1,7 @@
 //! The live plots and figures of the Training panel: fitness (or the climb's objective) and
 //! test accuracy per generation, and loss and accuracies per epoch of a gradient run.
 
-use bitsmnist_core::genetic::{GenerationRecord, History};
-use bitsmnist_core::gradient::{self as grad, EpochRecord};
+use bitsmnist_core::run::{Detail, History, Record};
 use eframe::egui;
 use egui_plot::{Corner, Legend, Line, Plot, PlotPoints};
 
@@ -43,15 +42,15 @@ pub(super) fn generation_figures(
     };
     ui.separator();
     ui.label(if method == Method::Climb {
-        format!("generation {}   objective {:.4}", rec.generation, rec.best)
+        format!("generation {}   objective {:.4}", rec.step, rec.best)
     } else {
         format!(
             "generation {}   best {:.4}   mean {:.4}   worst {:.4}",
-            rec.generation, rec.best, rec.mean, rec.worst
+            rec.step, rec.best, rec.mean, rec.worst
         )
     });
     if running {
-        ui.strong(format!("{:.1} generations/s", rec.generations_per_sec));
+        ui.strong(format!("{:.1} generations/s", rec.steps_per_sec));
     }
     ui.label(format!("{:.1} s", rec.elapsed_secs));
 }
@@ -60,10 +59,10 @@ pub(super) fn generation_figures(
 /// its records' best, mean and worst are one value: its objective.
 pub(super) fn generations(ui: &mut egui::Ui, history: &History, method: Method) {
     let recs = &history.records;
-    let line = |name: &str, f: fn(&GenerationRecord) -> f64| {
+    let line = |name: &str, f: fn(&Record) -> f64| {
         Line::new(
             name.to_string(),
-            PlotPoints::from(thin(recs.iter().map(|r| [r.generation as f64, f(r)]))),
+            PlotPoints::from(thin(recs.iter().map(|r| [r.step as f64, f(r)]))),
         )
     };
     let height = ((ui.available_height() - 30.0) / 2.0).max(120.0);
@@ -95,10 +94,7 @@ pub(super) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
     });
     let acc: Vec<[f64; 2]> = recs
         .iter()
-        .filter_map(|r| {
-            r.validation_accuracy
-                .map(|a| [r.generation as f64, 100.0 * a])
-        })
+        .filter_map(|r| r.validation_accuracy.map(|a| [r.step as f64, 100.0 * a]))
         .collect();
     let n = acc.len();
     Plot::new("test-accuracy")
@@ -115,33 +111,40 @@ pub(super) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
 }
 
 /// The live figures of the last epoch.
-pub(super) fn epoch_figures(ui: &mut egui::Ui, history: &grad::History, running: bool) {
+pub(super) fn epoch_figures(ui: &mut egui::Ui, history: &History, running: bool) {
     let Some(r) = history.last() else {
+        return;
+    };
+    let Detail::Gradient {
+        epochs,
+        loss,
+        examples_per_sec,
+        ..
+    } = r.detail
+    else {
         return;
     };
     ui.separator();
     ui.label(format!(
-        "epoch {}/{}   loss {:.4}   train {:.2}%",
-        r.epoch,
-        r.epochs,
-        r.loss,
-        100.0 * r.train_accuracy
+        "epoch {}/{epochs}   loss {loss:.4}   train {:.2}%",
+        r.step,
+        100.0 * r.best
     ));
-    if let Some(t) = r.test_accuracy {
+    if let Some(t) = r.validation_accuracy {
         ui.label(format!("test {:.2}%", 100.0 * t));
     }
     if running {
-        ui.strong(format!("{:.0} examples/s", r.examples_per_sec));
+        ui.strong(format!("{examples_per_sec:.0} examples/s"));
     }
     ui.label(format!("{:.1} s", r.elapsed_secs));
 }
 
 /// Loss, and train and test accuracy, per epoch.
-pub(super) fn epochs(ui: &mut egui::Ui, history: &grad::History) {
+pub(super) fn epochs(ui: &mut egui::Ui, history: &History) {
     let recs = &history.records;
-    let points = |f: &dyn Fn(&EpochRecord) -> Option<f64>| -> PlotPoints {
+    let points = |f: &dyn Fn(&Record) -> Option<f64>| -> PlotPoints {
         recs.iter()
-            .filter_map(|r| f(r).map(|v| [f64::from(r.epoch), v]))
+            .filter_map(|r| f(r).map(|v| [r.step as f64, v]))
             .collect::<Vec<_>>()
             .into()
     };
@@ -154,7 +157,7 @@ pub(super) fn epochs(ui: &mut egui::Ui, history: &grad::History) {
         .x_axis_label("epoch")
         .link_axis(link, [true, false])
         .show(ui, |p| {
-            p.line(Line::new("loss", points(&|r| Some(r.loss))));
+            p.line(Line::new("loss", points(&Record::loss)));
         });
     ui.label("Accuracy per epoch (%)");
     Plot::new("gradient-accuracy")
@@ -166,11 +169,11 @@ pub(super) fn epochs(ui: &mut egui::Ui, history: &grad::History) {
         .show(ui, |p| {
             p.line(Line::new(
                 "train (augmented mini-batches)",
-                points(&|r| Some(100.0 * r.train_accuracy)),
+                points(&|r| Some(100.0 * r.best)),
             ));
             p.line(Line::new(
                 "test (exported model)",
-                points(&|r| r.test_accuracy.map(|a| 100.0 * a)),
+                points(&|r| r.validation_accuracy.map(|a| 100.0 * a)),
             ));
         });
 }

@@ -9,6 +9,7 @@ use bitsmnist_core::fitness::Metric;
 use bitsmnist_core::genetic::{
     Adaptation, CancelToken, Crossover, Mutation, Recipe, Selection, TrainOptions, TrainerParams,
 };
+use bitsmnist_core::training::TrainConfig;
 use serde::{Deserialize, Serialize};
 
 use super::climb::ClimbSettings;
@@ -169,9 +170,17 @@ impl Default for TrainingSettings {
 impl TrainingSettings {
     /// Settings from a recipe (time limit included), other options at their defaults.
     pub fn from_recipe(r: &Recipe) -> Self {
-        let mut s = Self::from_params(&r.params);
-        s.metric = r.metric;
-        s.seconds = r.time_limit.as_secs_f64();
+        let mut s = match &r.config {
+            TrainConfig::Population { params, metric } => {
+                let mut s = Self::from_params(params);
+                s.metric = *metric;
+                s
+            }
+            _ => Self::from_params(&TrainerParams::default()),
+        };
+        if let Some(t) = r.time_limit {
+            s.seconds = t.as_secs_f64();
+        }
         s
     }
 
@@ -306,25 +315,22 @@ impl TrainingSettings {
             .seed(self.seed)
     }
 
-    /// Stop rules for one call of `train` in a run that started at generation `first` and has
-    /// trained for `spent` so far; `None` when the time budget is used up.
+    /// Stop rules of a run that starts at generation `first`.
     pub(crate) fn options(
         &self,
         first: u64,
-        spent: Duration,
         cancel: CancelToken,
         test: Option<&Split>,
-    ) -> Option<TrainOptions> {
+    ) -> TrainOptions {
         let mut o = TrainOptions::new().cancel(cancel).quiet();
         if self.use_generations {
             o = o.until_generation(first + self.generations);
         }
         if self.use_time {
-            let left = Duration::from_secs_f64(self.seconds.max(0.0)).checked_sub(spent)?;
-            o = o.time_limit(left);
+            o = o.time_limit(Duration::from_secs_f64(self.seconds.max(0.0)));
         }
         if self.use_target {
-            o = o.target_fitness(self.target);
+            o = o.target(self.target);
         }
         if self.use_patience {
             o = o.patience(self.patience);
@@ -332,6 +338,6 @@ impl TrainingSettings {
         if let Some(t) = test.filter(|_| self.validate_every > 0) {
             o = o.validate_on(t, self.validate_every);
         }
-        Some(o)
+        o
     }
 }

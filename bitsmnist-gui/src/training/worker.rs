@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bitsmnist_core::datasets::Split;
-use bitsmnist_core::genetic::{
-    CancelToken, GenerationRecord, StopReason, TrainOptions, TrainOutcome, TrainingSet,
-};
-use bitsmnist_core::gradient::{self as grad, EpochRecord, Input};
+use bitsmnist_core::genetic::TrainingSet;
+use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::Chain;
+use bitsmnist_core::run::{
+    Budget, CancelToken, History, Record, StopReason, TrainOptions, TrainOutcome,
+};
 
 use super::climb::ClimbState;
 use super::settings::{Method, TrainingSettings};
@@ -49,9 +50,9 @@ impl TrainReply {
 #[derive(Debug)]
 pub enum Progress {
     /// A generation of the genetic method or of bit-flip climbing.
-    Generation(GenerationRecord),
+    Generation(Record),
     /// An epoch of the gradient method.
-    Epoch(EpochRecord),
+    Epoch(Record),
 }
 
 /// The end of a run: what it leaves the app.
@@ -74,12 +75,14 @@ pub enum After {
     /// The climbing networks and the model they gave: Start continues them.
     Climb(Box<ClimbState>),
     /// Every epoch of the gradient run (it cannot be continued).
-    Gradient(grad::History),
+    Gradient(History),
 }
 
 /// The window's handle of a run in progress.
 pub struct Run {
     cancel: CancelToken,
+    /// The run's budget pauses at its next safe point when this is set.
+    pause_token: CancelToken,
     pause: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     /// Whether the run is paused.
@@ -95,6 +98,7 @@ impl Run {
     pub(crate) fn new(method: Method, input: Input) -> Self {
         Self {
             cancel: CancelToken::new(),
+            pause_token: CancelToken::new(),
             pause: Arc::new(AtomicBool::new(false)),
             stop: Arc::new(AtomicBool::new(false)),
             paused: false,
@@ -106,12 +110,11 @@ impl Run {
     /// Asks the worker to pause after the current generation.
     pub(crate) fn pause(&self) {
         self.pause.store(true, Ordering::SeqCst);
-        self.cancel.cancel();
+        self.pause_token.cancel();
     }
 
     /// Lets a paused worker go on.
     pub(crate) fn resume(&mut self) {
-        self.cancel.reset();
         self.pause.store(false, Ordering::SeqCst);
         self.paused = false;
     }
@@ -128,6 +131,7 @@ impl Run {
 /// flags, and the channel.
 pub(crate) struct Control {
     cancel: CancelToken,
+    pause_token: CancelToken,
     pause: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     out: Outbox,
@@ -139,6 +143,7 @@ impl Control {
     pub(crate) fn of(run: &Run, out: Outbox) -> Self {
         Self {
             cancel: run.cancel.clone(),
+            pause_token: run.pause_token.clone(),
             pause: run.pause.clone(),
             stop: run.stop.clone(),
             out,
@@ -152,58 +157,42 @@ impl Control {
     }
 
     /// The run loop of the generation-based methods (genetic, climbing): calls `step` — one
-    /// call of the trainer's own loop under `settings`' stop rules, for a run that started at
-    /// generation `first` — until a rule or Stop ends it. Pause cancels the call after the
-    /// current generation; the worker then waits, and Resume calls `step` again, which goes
-    /// on exactly where it stopped. `best` is the best fitness before the run, reported if
-    /// the time limit is used up before the first call.
+    /// call of the method's `train` under `settings`' stop rules, for a run that started at
+    /// generation `first` — within one [`Budget`] of the library, so the time limit survives
+    /// Pause. Pause stops the call at its next safe point; the worker then waits, and Resume
+    /// calls `step` again, which goes on exactly where it stopped.
     pub(crate) fn run_pausable(
         &self,
         settings: &TrainingSettings,
         first: u64,
-        best: f64,
         test: &Split,
         mut step: impl FnMut(&TrainOptions) -> Result<TrainOutcome, String>,
     ) -> Result<TrainOutcome, String> {
-        let mut spent = Duration::ZERO;
-        let mut last = TrainOutcome {
-            reason: StopReason::TimeLimit,
-            steps: 0,
-            generation: first,
-            best_fitness: best,
-            elapsed: Duration::ZERO,
-        };
+        let options = settings
+            .options(first, self.cancel.clone(), Some(test))
+            .pause(self.pause_token.clone());
+        let mut budget = Budget::new(options);
         loop {
-            let Some(options) = settings.options(first, spent, self.cancel.clone(), Some(test))
-            else {
+            let o = budget.train(&mut step)?;
+            if o.reason != StopReason::Paused {
+                return Ok(o);
+            }
+            self.send(TrainReply::Paused);
+            while self.pause.load(Ordering::SeqCst) && !self.stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if self.stop.load(Ordering::SeqCst) {
                 return Ok(TrainOutcome {
-                    reason: StopReason::TimeLimit,
-                    ..last
+                    reason: StopReason::Cancelled,
+                    ..o
                 });
-            };
-            let t0 = Instant::now();
-            let result = step(&options);
-            spent += t0.elapsed();
-            match result {
-                Ok(o) if o.reason == StopReason::Cancelled && self.pause.load(Ordering::SeqCst) => {
-                    self.send(TrainReply::Paused);
-                    while self.pause.load(Ordering::SeqCst) && !self.stop.load(Ordering::SeqCst) {
-                        std::thread::sleep(Duration::from_millis(20));
-                    }
-                    if self.stop.load(Ordering::SeqCst) {
-                        return Ok(o);
-                    }
-                    self.cancel.reset();
-                    last = o;
-                }
-                other => return other,
             }
         }
     }
 
     /// Sends a generation's record and, at most every [`SNAPSHOT_EVERY`], the model `model`
     /// gives (for the Draw panel).
-    pub(crate) fn generation(&self, record: &GenerationRecord, model: impl FnOnce() -> Chain) {
+    pub(crate) fn generation(&self, record: &Record, model: impl FnOnce() -> Chain) {
         self.send(TrainReply::Progress(Progress::Generation(record.clone())));
         let mut last = self
             .last_snapshot
@@ -216,7 +205,7 @@ impl Control {
     }
 
     /// Sends an epoch's record and the model exported after it.
-    pub(crate) fn epoch(&self, record: &EpochRecord, model: Chain) {
+    pub(crate) fn epoch(&self, record: &Record, model: Chain) {
         self.send(TrainReply::Progress(Progress::Epoch(record.clone())));
         self.send(TrainReply::Snapshot(model));
     }
