@@ -280,7 +280,7 @@ fn chain_like(chain: &Chain, rng: &mut ChaCha8Rng) -> Chain {
 
 #[test]
 fn crossover_rows_from_a_network_of_another_shape_are_refused() {
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let split = data.train.select(&(0..50).collect::<Vec<_>>());
     let make = |h: usize| {
         Chain::new(vec![
@@ -312,7 +312,7 @@ fn crossover_rows_from_a_network_of_another_shape_are_refused() {
 
 #[test]
 fn real_digits_through_a_784_128_10_model() {
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let split = data.train.select(&(0..700).collect::<Vec<_>>());
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let shape = Shape {
@@ -350,7 +350,7 @@ fn real_digits_through_a_784_128_10_model() {
 
 #[test]
 fn unsupported_models_and_examples_are_typed_errors() {
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let split = data.train.select(&[0, 1, 2]);
     let o = Objective::default();
     let bits_out = Chain::new(vec![BitDense::new(784, 10).into()]).unwrap();

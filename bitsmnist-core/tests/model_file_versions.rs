@@ -11,7 +11,7 @@ fn a_version_1_file_loads_with_its_training_state() {
     let bytes = std::fs::read(V1).unwrap();
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 1);
     let file = ModelFile::from_bytes(&bytes).unwrap();
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     // The accuracy it had when it was written: 0.9678486997635933 on the 2,115 test digits.
     let acc = statistics::accuracy(&file.model, &data.test);
     assert_eq!((acc * 2115.0).round() as u32, 2047);
@@ -44,7 +44,7 @@ fn a_version_2_file_loads_with_its_training_state_and_no_climb() {
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
     let file = ModelFile::from_bytes(&bytes).unwrap();
     assert!(file.climb.is_none());
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     // Its test accuracy when written: 0.5593380614657211 of 2,115.
     let acc = statistics::accuracy(&file.model, &data.test);
     assert_eq!((acc * 2115.0).round() as u32, 1183);
@@ -64,7 +64,7 @@ fn a_version_3_file_loads_with_its_training_and_climb_state() {
     let bytes = std::fs::read(V3).unwrap();
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
     let file = ModelFile::from_bytes(&bytes).unwrap();
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     // Test accuracies when written: 1,604 and 1,963 of 2,115.
     let correct = |m: &Chain| (statistics::accuracy(m, &data.test) * 2115.0).round() as u32;
     assert_eq!(correct(&file.model), 1604);

@@ -147,7 +147,7 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
 #[test]
 fn a_checkpoint_saved_by_the_library_opens_by_drag_and_drop_and_continues() {
     // Written the way the command line and notebooks write it.
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let sample = data.train.sample(0.05, 2);
     let model = Chain::new(vec![
         BitDense::new(784, 8).into(),
@@ -296,7 +296,7 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let accuracy = statistics::accuracy(&saved_by_gui.model, &data.test);
     assert_eq!(json["test_accuracy"].as_f64().unwrap(), accuracy);
     assert_eq!(
@@ -458,9 +458,10 @@ fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees(
         model.to_string().starts_with("Chain(Dense(784, 16"),
         "{model}"
     );
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let grey = bitsmnist_core::gradient::Input::Grey;
-    let want = bitsmnist_core::gradient::accuracy(&model, &data.test, grey).unwrap();
+    assert_eq!(model.input(), grey);
+    let want = bitsmnist_core::statistics::try_accuracy(&model, &data.test).unwrap();
     let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
     assert_eq!(eval.confusion.accuracy(), want);
     assert!(want > 0.9, "{want}");
@@ -659,7 +660,7 @@ fn climbing_a_model_with_bit_outputs_is_an_error_and_the_app_stays_usable() {
 #[test]
 fn a_file_given_at_start_opens_once_the_data_are_loaded() {
     // A ten-digit climb made by the library, as `bitsmnist train --task digits` saves it.
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let chain = Chain::new(vec![
         BitDense::new(784, 32).with_seed(1).into(),
         BitDense::new(32, 10)

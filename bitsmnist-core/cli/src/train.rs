@@ -12,9 +12,9 @@ use bitsmnist_core::genetic::{
     self as ga, Adaptation, ClimbEnsemble, ClimbParams, Climber, Crossover, Mutation, Objective,
     Recipe, Selection, Strategy, TrainingSet,
 };
-use bitsmnist_core::gradient::{self, GradientParams, Input, Schedule, TrainOptions, Trainer};
+use bitsmnist_core::gradient::{GradientParams, Input, Schedule, TrainOptions, Trainer};
 use bitsmnist_core::io::{Metadata, ModelFile};
-use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain};
+use bitsmnist_core::layers::{Activation, BitOutput, Chain};
 use bitsmnist_core::statistics::{self, ConfusionMatrix};
 
 use crate::data::DataOptions;
@@ -186,7 +186,7 @@ pub fn run(args: Args) -> Result<()> {
             .context("setting the thread count")?;
     }
     let full = args.data.load()?;
-    let mut data = full.for_task(&args.task);
+    let mut data = full.for_task(&args.task)?;
     if !(args.sample > 0.0 && args.sample <= 1.0) {
         bail!("--sample must be in (0, 1], got {}", args.sample);
     }
@@ -344,22 +344,8 @@ fn genetic_run(args: &Args, data: &Dataset, resumed: Option<TrainingSet>) -> Res
                 Some(o) => output_kind(o)?,
                 None => recipe.output,
             };
-            let mut layers = Vec::new();
-            let mut width = data.pixels();
-            for (i, &h) in hidden.iter().enumerate() {
-                layers.push(
-                    BitDense::new(width, h)
-                        .with_seed(args.seed + i as u64)
-                        .into(),
-                );
-                width = h;
-            }
-            layers.push(
-                BitDense::new(width, classes)
-                    .with_seed(args.seed + 100)
-                    .with_output(output)
-                    .into(),
-            );
+            // The library's seed rule, shared with notebooks and the app.
+            let model = Chain::mlp(data.pixels(), &hidden, classes, output, args.seed)?;
             let params = trainer_params(args, recipe.params.clone())?;
             match initial_model(args)? {
                 Some(chain) => {
@@ -368,7 +354,7 @@ fn genetic_run(args: &Args, data: &Dataset, resumed: Option<TrainingSet>) -> Res
                         .collect();
                     TrainingSet::starting_from(chain, &layers, params)?
                 }
-                None => TrainingSet::for_all_bit_layers(Chain::new(layers)?, params)?,
+                None => TrainingSet::for_all_bit_layers(model, params)?,
             }
         }
     };
@@ -521,7 +507,7 @@ fn initial_model(args: &Args) -> Result<Option<Chain>> {
         return Ok(None);
     };
     let file = ModelFile::load(path).with_context(|| format!("{}", path.display()))?;
-    if file.meta.extra.get("input").is_some_and(|i| i != "bits") {
+    if file.model.input() != Input::Bits {
         bail!(
             "{}: the model reads grey levels; genetic training feeds it bits",
             path.display()
@@ -606,17 +592,16 @@ fn climb_run(args: &Args, data: &Dataset, recipe: &Recipe, resumed: Option<Climb
                 Some(o) => output_kind(o)?,
                 None => recipe.output,
             };
-            // Members differ in their starting weights, flips and batches.
-            ClimbEnsemble::random(
-                data.pixels(),
-                hidden,
-                classes,
-                output,
-                &params,
-                members,
-                args.seed,
-            )?
-            .into_members()
+            // Members differ in their starting weights, flips and batches: member `m` uses
+            // the seed `seed + 1000 m` for its network (the library's seed rule,
+            // `Chain::mlp`, as notebooks and the app) and for its climb.
+            (0..members.max(1) as u64)
+                .map(|m| {
+                    let seed = args.seed.wrapping_add(m * 1000);
+                    let chain = Chain::mlp(data.pixels(), &[hidden], classes, output, seed)?;
+                    Ok(Climber::new(chain, params.clone().seed(seed))?)
+                })
+                .collect::<Result<Vec<_>>>()?
         }
     };
     let mut ensemble = ClimbEnsemble::new(climbers)?;
@@ -835,8 +820,9 @@ fn gradient_run(args: &Args, data: &Dataset) -> Result<()> {
     let outcome = trainer.train(&data.train, test, &opts, |_| ControlFlow::Continue(()))?;
     let secs = start.elapsed().as_secs_f64();
     let model = trainer.export();
-    let test_accuracy = gradient::accuracy(&model, &data.test, args.input)?;
-    let train_accuracy = gradient::accuracy(&model, &data.train, args.input)?;
+    // The exported model reads the trainer's input (`Chain::input`).
+    let test_accuracy = statistics::try_accuracy(&model, &data.test)?;
+    let train_accuracy = statistics::try_accuracy(&model, &data.train)?;
     out!("{model}");
     if let Some(path) = &args.out {
         ModelFile::new(model.clone())
@@ -844,8 +830,7 @@ fn gradient_run(args: &Args, data: &Dataset) -> Result<()> {
                 Metadata::now()
                     .with_dataset(data)
                     .with_task(&args.task)
-                    .with_extra("method", "gradient")
-                    .with_extra("input", args.input.to_string()),
+                    .with_extra("method", "gradient"),
             )
             .save(path)
             .with_context(|| format!("{}", path.display()))?;

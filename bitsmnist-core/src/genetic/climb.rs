@@ -21,7 +21,7 @@
 //! use bitsmnist_core::prelude::*;
 //! use bitsmnist_core::genetic::{ClimbParams, Climber, TrainOptions};
 //!
-//! let data = Dataset::embedded().for_task(&Task::digits());
+//! let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 //! let train = data.train.select(&(0..2000).collect::<Vec<_>>());
 //! let model = Chain::new(vec![
 //!     BitDense::new(784, 64).with_seed(1).into(),
@@ -215,6 +215,34 @@ impl Climber {
             best_full: None,
             eval: None,
         })
+    }
+
+    /// A climb from every saved field, unchecked: for decoding older model files
+    /// (`io::legacy`), which checks it afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        chain: Chain,
+        params: ClimbParams,
+        (trial, accepted, generation): (u64, u64, u64),
+        elapsed_secs: f64,
+        best_so_far: f64,
+        last_improvement: u64,
+        history: History,
+        best_full: Option<(f64, Chain)>,
+    ) -> Self {
+        Self {
+            chain,
+            params,
+            trial,
+            accepted,
+            generation,
+            elapsed_secs,
+            best_so_far,
+            last_improvement,
+            history,
+            best_full,
+            eval: None,
+        }
     }
 
     /// The current model.

@@ -114,7 +114,7 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
 /// use bitsmnist_core::prelude::*;
 /// use bitsmnist_core::genetic::{ClimbEnsemble, ClimbParams, TrainOptions};
 ///
-/// let data = Dataset::embedded().for_task(&Task::digits());
+/// let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 /// let params = ClimbParams::default().trials_per_generation(500).batch_size(Some(500));
 /// let out = BitOutput::Float(Activation::Identity);
 /// let mut ensemble = ClimbEnsemble::random(784, 32, 10, out, &params, 2, 7).unwrap();

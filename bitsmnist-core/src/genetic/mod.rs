@@ -24,7 +24,7 @@
 //! use bitsmnist_core::prelude::*;
 //! use bitsmnist_core::genetic::{Mutation, TrainOptions, TrainerParams, TrainingSet};
 //!
-//! let data = Dataset::embedded().for_task(&Task::zero_one());
+//! let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
 //! let sample = data.train.sample_shuffled(0.05, 2, 1);
 //! let model = Chain::new(vec![
 //!     BitDense::new(784, 16).into(),
@@ -191,6 +191,36 @@ impl TrainingSet {
             history: History::default(),
             rows: rows::RowCache::default(),
         })
+    }
+
+    /// A training set from every saved field, unchecked: for decoding older model files
+    /// (`io::legacy`), which checks it afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        chain: Chain,
+        layers: Vec<usize>,
+        params: TrainerParams,
+        population: Vec<Genome>,
+        fitness: Vec<f64>,
+        (generation, scale, best_so_far): (u64, f64, f64),
+        (last_improvement, last_shrink, elapsed_secs): (u64, u64, f64),
+        history: History,
+    ) -> Self {
+        Self {
+            chain,
+            layers,
+            params,
+            population,
+            fitness,
+            generation,
+            scale,
+            best_so_far,
+            last_improvement,
+            last_shrink,
+            elapsed_secs,
+            history,
+            rows: rows::RowCache::default(),
+        }
     }
 
     /// As [`TrainingSet::new`], training every bit layer of the chain.
@@ -703,7 +733,7 @@ impl TrainingSet {
     /// use bitsmnist_core::genetic::Mutation;
     /// use bitsmnist_core::gradient::{self, GradientParams, Trainer};
     ///
-    /// let data = Dataset::embedded().for_task(&Task::zero_one());
+    /// let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     /// let sample = data.train.sample(0.1, 2);
     /// let mut trainer = Trainer::new(GradientParams::default().hidden(vec![16]).epochs(1), 784, 2).unwrap();
     /// trainer.train(&sample, None, &gradient::TrainOptions::new(), |_| ControlFlow::Continue(())).unwrap();

@@ -9,7 +9,7 @@ use super::params::{Crossover, Mutation, Selection, TrainerParams};
 use super::{TrainError, TrainOptions, TrainingSet};
 use crate::datasets::{Split, Task};
 use crate::fitness::{Fitness, Metric};
-use crate::layers::{Activation, BitDense, BitOutput, Chain};
+use crate::layers::{Activation, BitOutput, Chain};
 
 /// A complete training configuration for a task: a `inputs -> hidden -> classes` bit model,
 /// the fitness metric, the trainer's hyper-parameters and a time budget. The command line and
@@ -107,17 +107,11 @@ impl Recipe {
         }
     }
 
-    /// A random `inputs -> hidden -> classes` model from `seed` (the trainer replaces the
-    /// weights with its own random population anyway).
+    /// A random `inputs -> hidden -> classes` model from `seed` by the library's seed rule
+    /// ([`Chain::mlp`]; the genetic trainer replaces the weights with its own random
+    /// population anyway).
     pub fn model(&self, inputs: usize, classes: usize, seed: u64) -> Chain {
-        Chain::new(vec![
-            BitDense::new(inputs, self.hidden).with_seed(seed).into(),
-            BitDense::new(self.hidden, classes)
-                .with_seed(seed.wrapping_add(1))
-                .with_output(self.output)
-                .into(),
-        ])
-        .expect("widths match")
+        Chain::mlp(inputs, &[self.hidden], classes, self.output, seed).expect("widths match")
     }
 
     /// The fitness on `split`.

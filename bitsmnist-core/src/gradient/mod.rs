@@ -63,12 +63,13 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::layers::Input;
 pub use history::{EpochRecord, History};
-pub use params::{GradientParams, Input, Schedule};
+pub use params::{GradientParams, Schedule};
 
 use crate::bits::BitMatrix;
 use crate::datasets::Split;
-use crate::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense, Floats, Layer};
+use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
 use net::{AdamStep, Net, Path, bn_eval};
 
 /// The widest layer [`GradientParams::hidden`] accepts.
@@ -119,6 +120,17 @@ pub enum GradientError {
     /// Grey input asked for a split that kept no grey levels.
     #[error("grey input needs the grey levels, and this split has none")]
     NoGreyLevels,
+}
+
+impl From<crate::layers::InputError> for GradientError {
+    fn from(e: crate::layers::InputError) -> Self {
+        match e {
+            crate::layers::InputError::Width { data, model } => {
+                GradientError::InputWidth { data, model }
+            }
+            _ => GradientError::NoGreyLevels,
+        }
+    }
 }
 
 /// The same cancellation flag as the genetic trainer's, so a front end stops either method with
@@ -604,8 +616,9 @@ impl Trainer {
     /// The packed model: batch normalisation folded into per-neuron thresholds (hidden
     /// layers, weight rows inverted where the scale is negative) and a per-neuron scale and
     /// offset (output layer, identity activation), so that the argmax is the training
-    /// network's. With [`Input::Grey`] the first layer is a float [`Dense`] with ±1 weights
-    /// (see [`input_floats`]).
+    /// network's. The chain reads the trainer's input ([`Chain::input`]): with
+    /// [`Input::Grey`] the first layer is a float [`Dense`] with ±1 weights fed grey levels /
+    /// 255 ([`Chain::predict_split`] does).
     pub fn export(&self) -> Chain {
         let last = self.net.layers.len() - 1;
         let layers = self
@@ -624,7 +637,9 @@ impl Trainer {
                 }
             })
             .collect();
-        Chain::new(layers).expect("widths line up")
+        Chain::new(layers)
+            .expect("widths line up")
+            .with_input(self.params.input)
     }
 }
 
@@ -755,7 +770,7 @@ fn batch_input(
         .par_iter()
         .zip(shifts.par_iter())
         .map(|(&i, &(dx, dy))| {
-            let img = example_floats(split, i, input);
+            let img = input.example_floats(split, i);
             if (dx, dy) == (0, 0) {
                 return img;
             }
@@ -785,81 +800,14 @@ fn batch_input(
     x
 }
 
-/// Example `i` as the first layer sees it: ±1 per bit, or grey / 255.
-fn example_floats(split: &Split, i: usize, input: Input) -> Vec<f32> {
-    match input {
-        Input::Bits => split
-            .images()
-            .row_bits(i)
-            .iter()
-            .map(|b| if *b { -1.0 } else { 1.0 })
-            .collect(),
-        Input::Grey => split
-            .grey(i)
-            .expect("checked: grey levels present")
-            .iter()
-            .map(|&g| f32::from(g) / 255.0)
-            .collect(),
-    }
-}
-
-/// The examples of `split` as a model trained with `input` takes them: the packed bits for
-/// [`Input::Bits`], grey levels / 255 as floats (one row per example) for [`Input::Grey`].
-pub fn input_floats(split: &Split, input: Input) -> Result<Activations, GradientError> {
-    match input {
-        Input::Bits => Ok(Activations::Bits(split.images().clone())),
-        Input::Grey => {
-            if !split.is_empty() && split.grey(0).is_none() {
-                return Err(GradientError::NoGreyLevels);
-            }
-            let data = (0..split.len())
-                .flat_map(|i| example_floats(split, i, input))
-                .collect();
-            Ok(Activations::Floats(Floats::new(
-                split.len(),
-                split.images().cols(),
-                data,
-            )))
-        }
-    }
-}
-
-/// Predicted classes of `model` on `split`, feeding it the input kind it was trained on:
-/// [`Chain::predict`] for [`Input::Bits`], grey levels for [`Input::Grey`] (in parallel).
-pub fn predict(model: &Chain, split: &Split, input: Input) -> Result<Vec<usize>, GradientError> {
-    match input {
-        Input::Bits => Ok(model.predict(split.images())),
-        Input::Grey => {
-            if split.images().cols() != model.inputs() {
-                return Err(GradientError::InputWidth {
-                    data: split.images().cols(),
-                    model: model.inputs(),
-                });
-            }
-            let idx: Vec<usize> = (0..split.len()).collect();
-            let parts: Result<Vec<Vec<usize>>, GradientError> = idx
-                .par_chunks(256)
-                .map(|chunk| {
-                    let sub = split.select(chunk);
-                    let x = input_floats(&sub, input)?;
-                    Ok(model.forward(x).into_scores().argmax())
-                })
-                .collect();
-            Ok(parts?.concat())
-        }
-    }
-}
-
-/// Fraction of `split` that `model` (trained with `input`) classifies correctly.
-pub fn accuracy(model: &Chain, split: &Split, input: Input) -> Result<f64, GradientError> {
-    if split.is_empty() {
-        return Ok(0.0);
-    }
-    let pred = predict(model, split, input)?;
-    let right = pred
-        .iter()
-        .zip(split.labels())
-        .filter(|(p, l)| **p == **l as usize)
-        .count();
-    Ok(right as f64 / split.len() as f64)
+/// Fraction of `split` that `model`, fed as `input`, classifies correctly: the one-line
+/// helper the training loop's test accuracy uses ([`crate::statistics::try_accuracy`] on the
+/// model with that input).
+fn accuracy(model: &Chain, split: &Split, input: Input) -> Result<f64, GradientError> {
+    let accuracy = if model.input() == input {
+        crate::statistics::try_accuracy(model, split)
+    } else {
+        crate::statistics::try_accuracy(&model.clone().with_input(input), split)
+    };
+    accuracy.map_err(Into::into)
 }

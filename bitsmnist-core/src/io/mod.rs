@@ -34,11 +34,13 @@ use crate::datasets::{Binarization, Dataset, Source, Task};
 use crate::genetic::{Climber, History, TrainingSet};
 use crate::layers::Chain;
 
+mod legacy;
+
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
 
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 24;
@@ -204,27 +206,9 @@ pub struct ModelFile {
     /// The state of a bit-flip hill climb, to resume it (format version 3).
     pub climb: Option<Climber>,
 }
-
-/// A model file of format versions 1 and 2, which had no climb state.
-#[derive(Deserialize)]
-struct ModelFileV2 {
-    model: Chain,
-    training: Option<TrainingSet>,
-    history: Option<History>,
-    meta: Metadata,
-}
-
-impl From<ModelFileV2> for ModelFile {
-    fn from(v: ModelFileV2) -> Self {
-        Self {
-            model: v.model,
-            training: v.training,
-            history: v.history,
-            meta: v.meta,
-            climb: None,
-        }
-    }
-}
+// Format version 4: the model (and the models in the training and climb states) carry their
+// input encoding (`Chain::input`). Any change to the layout of these fields, or of the types
+// inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
 impl ModelFile {
     /// A file holding just `model`, with [`Metadata::now`].
@@ -335,21 +319,28 @@ impl ModelFile {
                 computed,
             });
         }
-        let decode = || -> Result<(Self, usize), ModelFileError> {
+        fn decode<T: serde::de::DeserializeOwned>(
+            payload: &[u8],
+        ) -> Result<(T, usize), ModelFileError> {
             bincode::serde::decode_from_slice(payload, bincode_config())
                 .map_err(|e| ModelFileError::Decode(e.to_string()))
-        };
-        let decode_v2 = || -> Result<(Self, usize), ModelFileError> {
-            bincode::serde::decode_from_slice::<ModelFileV2, _>(payload, bincode_config())
-                .map(|(f, n)| (f.into(), n))
-                .map_err(|e| ModelFileError::Decode(e.to_string()))
-        };
-        // Version 1 differs from 2 only in the layout of a bit layer (no per-neuron thresholds
-        // or scales); version 3 appended the climb state.
+        }
+        // Older versions decode into frozen copies of their payload types (see `legacy`).
+        let converted = |r: Result<Self, String>| r.map_err(ModelFileError::Invalid);
         let (file, read) = match header.version {
-            1 => crate::layers::with_v1_layout(decode_v2)?,
-            2 => decode_v2()?,
-            _ => decode()?,
+            1 => {
+                let (f, n) = decode::<legacy::ModelFileV2<legacy::BitDenseV1>>(payload)?;
+                (converted(f.convert())?, n)
+            }
+            2 => {
+                let (f, n) = decode::<legacy::ModelFileV2<crate::layers::BitDense>>(payload)?;
+                (converted(f.convert())?, n)
+            }
+            3 => {
+                let (f, n) = decode::<legacy::ModelFileV3>(payload)?;
+                (converted(f.convert())?, n)
+            }
+            _ => decode::<Self>(payload)?,
         };
         if read != payload.len() {
             return Err(ModelFileError::TrailingBytes {
