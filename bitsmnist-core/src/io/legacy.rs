@@ -260,6 +260,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_version_3_grey_note_becomes_the_model_input() {
+        use crate::layers::Activation;
+        #[derive(Serialize)]
+        struct Chain3 {
+            layers: Vec<Layer>,
+        }
+        #[derive(Serialize)]
+        struct File3 {
+            model: Chain3,
+            training: Option<()>,
+            history: Option<()>,
+            meta: Metadata,
+            climb: Option<()>,
+        }
+        let dense = Dense::new(784, 2, Activation::Identity, 1);
+        let payload = |note: Option<&str>| {
+            let mut meta = Metadata::now();
+            if let Some(n) = note {
+                meta = meta.with_extra("input", n);
+            }
+            let file = File3 {
+                model: Chain3 {
+                    layers: vec![dense.clone().into()],
+                },
+                training: None,
+                history: None,
+                meta,
+                climb: None,
+            };
+            let p = bincode::serde::encode_to_vec(&file, bincode::config::standard()).unwrap();
+            let mut out = super::super::MAGIC.to_vec();
+            out.extend_from_slice(&3u32.to_le_bytes());
+            out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+            out.extend_from_slice(&crc32fast::hash(&p).to_le_bytes());
+            out.extend_from_slice(&p);
+            out
+        };
+        let load = |note| super::super::ModelFile::from_bytes(&payload(note));
+        assert_eq!(load(Some("grey")).unwrap().model.input(), Input::Grey);
+        assert_eq!(load(None).unwrap().model.input(), Input::Bits);
+        assert!(matches!(
+            load(Some("purple")),
+            Err(super::super::ModelFileError::Invalid(_))
+        ));
+    }
+
+    #[test]
     fn reads_the_version_1_bit_layer_layout() {
         let cfg = bincode::config::standard();
         // Version 1 wrote weights, bias and output only.
