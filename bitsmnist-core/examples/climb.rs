@@ -19,7 +19,7 @@ fn main() {
     let hidden = arg("hidden", 800.0) as usize;
     let batch = arg("batch", 2000.0) as usize;
     let seed = arg("seed", 1.0) as u64;
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let model = Chain::new(vec![
         BitDense::new(784, hidden).with_seed(seed).into(),
         BitDense::new(hidden, 10)

@@ -1,5 +1,5 @@
 //! All ten digits with the population genetic algorithm and the recipe's population settings
-//! (`Recipe::for_task(&Task::digits()).params`, 784-256-10), trained on the 10,000 embedded
+//! (`Recipe::for_method(&Task::digits(), MethodKind::Population)`, 784-256-10), trained on the 10,000 embedded
 //! training digits and tested on the official 10,000. The recipe's own strategy for ten
 //! digits, bit-flip climbing, runs with `bitsmnist train --task digits`.
 //!

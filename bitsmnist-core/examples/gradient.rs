@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use bitsmnist_core::gradient::{self, GradientParams, TrainOptions, Trainer};
+use bitsmnist_core::gradient::{GradientParams, TrainOptions, Trainer};
 use bitsmnist_core::prelude::*;
 
 fn main() {
@@ -49,9 +49,10 @@ fn main() {
         )
         .unwrap();
     let model = t.export();
-    let exported = gradient::accuracy(&model, &data.test, params.input).unwrap();
+    // The model reads the trainer's input (bits or grey levels) by itself.
+    let exported = statistics::accuracy(&model, &data.test);
     let net = t.predict_network(&data.test).unwrap();
-    let exp = gradient::predict(&model, &data.test, params.input).unwrap();
+    let exp = model.predict_split(&data.test).unwrap();
     let agree = net.iter().zip(&exp).filter(|(a, b)| a == b).count();
     println!(
         "{model}: test accuracy {:.2}% after {:.1} s ({:?}); export agrees with the network on {agree}/{}",

@@ -14,7 +14,7 @@
 //! use bitsmnist_core::prelude::*;
 //! use bitsmnist_core::fitness::{Fitness, Metric};
 //!
-//! let data = Dataset::embedded().for_task(&Task::zero_one());
+//! let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
 //! let sample = data.train.sample(0.05, 2);
 //! let model = Chain::new(vec![BitDense::new(784, 2).with_seed(1).into()]).unwrap();
 //! let acc = Fitness::accuracy(&sample).evaluate(&model);
@@ -336,8 +336,9 @@ mod tests {
 
     #[test]
     fn chunked_evaluation_equals_whole() {
-        let data =
-            crate::datasets::Dataset::embedded().for_task(&crate::datasets::Task::zero_one());
+        let data = crate::datasets::Dataset::embedded()
+            .for_task(&crate::datasets::Task::zero_one())
+            .unwrap();
         let split = data.train.select(&(0..700).collect::<Vec<_>>());
         let model = Chain::new(vec![
             BitDense::new(784, 2)

@@ -21,7 +21,7 @@
 //! ```
 //! use bitsmnist_core::prelude::*;
 //!
-//! let data = Dataset::embedded().for_task(&Task::zero_one());
+//! let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
 //! let sample = data.train.sample(0.06, 2); // 600 zeros and ones, as the original's 0.01 of 60,000
 //! let model = Chain::new(vec![
 //!     BitDense::new(784, 800).with_seed(1).into(),
@@ -53,12 +53,12 @@ pub struct ReadmeDoctests;
 /// The names most programs need.
 pub mod prelude {
     pub use crate::bits::{BitMatrix, Kernel};
-    pub use crate::datasets::{Binarization, Dataset, Noise, Source, Split, Task};
+    pub use crate::datasets::{Binarization, Dataset, Noise, Source, Split, Task, TaskError};
     pub use crate::display::{Gallery, Image, LinePlot, WeightImages};
     pub use crate::fitness::{Fitness, Metric};
     pub use crate::genetic::{Recipe, TrainerParams, TrainingSet};
     pub use crate::io::{Metadata, ModelFile};
-    pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
+    pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Input, Layer};
     pub use crate::run::{CancelToken, History, Method, Record, StopReason, TrainOptions};
     pub use crate::statistics::{self, ConfusionMatrix, Evaluation};
     pub use crate::training::{TrainConfig, TrainingState};

@@ -4,29 +4,43 @@
 use serde::{Deserialize, Serialize};
 
 use crate::datasets::Split;
-use crate::layers::Chain;
+use crate::layers::{Chain, InputError};
 
 mod evaluation;
 pub use evaluation::Evaluation;
 
 /// Fraction of examples whose prediction (argmax of the model's output, first index wins
-/// ties) differs from the label: the original `Statistics.error`.
+/// ties) differs from the label: the original `Statistics.error`. The examples are fed as the
+/// model reads them ([`Chain::predict_split`]).
+///
+/// # Panics
+/// When the split does not suit the model (see [`Chain::check_split`]).
 pub fn error(model: &Chain, split: &Split) -> f64 {
     1.0 - accuracy(model, split)
 }
 
-/// Fraction of examples predicted correctly (0 for an empty split).
+/// Fraction of examples predicted correctly (0 for an empty split), the examples fed as the
+/// model reads them ([`Chain::predict_split`]).
+///
+/// # Panics
+/// When the split does not suit the model (see [`Chain::check_split`]); [`try_accuracy`]
+/// returns the error instead.
 pub fn accuracy(model: &Chain, split: &Split) -> f64 {
+    try_accuracy(model, split).unwrap_or_else(|e| panic!("accuracy: {e}"))
+}
+
+/// [`accuracy`], or why the split does not suit the model.
+pub fn try_accuracy(model: &Chain, split: &Split) -> Result<f64, InputError> {
     if split.is_empty() {
-        return 0.0;
+        return Ok(0.0);
     }
-    let pred = model.predict(split.images());
+    let pred = model.predict_split(split)?;
     let right = pred
         .iter()
         .zip(split.labels())
         .filter(|(p, l)| **p == **l as usize)
         .count();
-    right as f64 / split.len() as f64
+    Ok(right as f64 / split.len() as f64)
 }
 
 /// Counts of (true class, predicted class) pairs.
@@ -58,9 +72,15 @@ impl ConfusionMatrix {
         Self { classes, counts }
     }
 
-    /// Evaluates `model` on `split`, with as many classes as the model has outputs.
+    /// Evaluates `model` on `split` (fed as the model reads it, [`Chain::predict_split`]),
+    /// with as many classes as the model has outputs.
+    ///
+    /// # Panics
+    /// When the split does not suit the model (see [`Chain::check_split`]).
     pub fn evaluate(model: &Chain, split: &Split) -> Self {
-        let pred = model.predict(split.images());
+        let pred = model
+            .predict_split(split)
+            .unwrap_or_else(|e| panic!("ConfusionMatrix::evaluate: {e}"));
         Self::from_predictions(model.outputs(), split.labels(), &pred)
     }
 

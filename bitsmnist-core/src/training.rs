@@ -8,7 +8,7 @@
 //! use bitsmnist_core::genetic::ClimbParams;
 //! use bitsmnist_core::training::{TrainConfig, TrainingState};
 //!
-//! let data = Dataset::embedded().for_task(&Task::digits());
+//! let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 //! let train = data.train.select(&(0..1000).collect::<Vec<_>>());
 //! let config = TrainConfig::Climb {
 //!     params: ClimbParams::default().batch_size(Some(500)).trials_per_generation(500),
@@ -40,7 +40,7 @@ use crate::genetic::{
     TrainingSet,
 };
 use crate::gradient::{GradientError, GradientParams, Trainer};
-use crate::layers::{BitDense, BitOutput, Chain, ShapeError};
+use crate::layers::{BitOutput, Chain, ShapeError};
 use crate::run::{History, Method, Record, TrainOptions, TrainOutcome};
 
 /// How to train: the method and its hyper-parameters.
@@ -220,7 +220,8 @@ impl TrainConfig {
     }
 }
 
-/// A random bit network `inputs -> hidden... -> classes` (see [`TrainConfig::fresh`]).
+/// A random bit network `inputs -> hidden... -> classes` by the library's one seed rule
+/// ([`Chain::mlp`]).
 pub(crate) fn mlp(
     inputs: usize,
     hidden: &[usize],
@@ -228,26 +229,13 @@ pub(crate) fn mlp(
     output: BitOutput,
     seed: u64,
 ) -> Result<Chain, ShapeError> {
-    let mut layers = Vec::with_capacity(hidden.len() + 1);
-    let mut width = inputs;
-    for (i, &h) in hidden.iter().enumerate() {
-        layers.push(
-            BitDense::new(width, h)
-                .with_seed(seed.wrapping_add(i as u64))
-                .into(),
-        );
-        width = h;
-    }
-    layers.push(
-        BitDense::new(width, classes)
-            .with_seed(seed.wrapping_add(100))
-            .with_output(output)
-            .into(),
-    );
-    Chain::new(layers)
+    Chain::mlp(inputs, hidden, classes, output, seed)
 }
 
 /// The whole state of a run of any method: what a model file stores to resume it.
+// One state per run, built once and moved rarely: boxing the variants would only add
+// indirection to every access.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum TrainingState {
@@ -290,10 +278,10 @@ impl StateRef<'_> {
     /// exported gradient network.
     pub fn model(&self) -> Chain {
         match self {
-            Self::Population { set, .. } => set.best_chain(),
-            Self::Climb(c) => c.chain().clone(),
-            Self::Ensemble(e) => e.chain(),
-            Self::Gradient(t) => t.export(),
+            Self::Population { set, .. } => set.current_model(),
+            Self::Climb(c) => c.current_model(),
+            Self::Ensemble(e) => e.current_model(),
+            Self::Gradient(t) => t.current_model(),
         }
     }
 

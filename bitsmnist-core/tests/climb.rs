@@ -9,7 +9,7 @@ use bitsmnist_core::layers::Activations;
 use bitsmnist_core::prelude::*;
 
 fn digits() -> Dataset {
-    Dataset::embedded().for_task(&Task::digits())
+    Dataset::embedded().for_task(&Task::digits()).unwrap()
 }
 
 fn model(hidden: usize, seed: u64) -> Chain {

@@ -1,7 +1,8 @@
 //! Data sets on the embedded real digits: loading, binarisation, sampling, tasks, IDX folders.
 
 use bitsmnist_core::datasets::{
-    Binarization, DataError, Dataset, FILE_STEMS, Idx, NOISE_LABEL, Noise, Source, Task, find_files,
+    Binarization, DataError, Dataset, FILE_STEMS, Idx, NOISE_LABEL, Noise, Source, Task, TaskError,
+    find_files,
 };
 
 #[test]
@@ -54,7 +55,7 @@ fn default_binarisation_is_the_original_rule_per_split() {
 
 #[test]
 fn zero_one_sample_is_balanced_like_the_original() {
-    let d = Dataset::embedded().for_task(&Task::zero_one());
+    let d = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     assert_eq!(d.train.len(), 1001 + 1127);
     assert_eq!(d.test.len(), 2115);
     assert_eq!(d.class_names, vec!["0", "1"]);
@@ -71,10 +72,10 @@ fn zero_one_sample_is_balanced_like_the_original() {
 #[test]
 fn any_class_subset_is_relabelled_in_task_order() {
     let full = Dataset::embedded();
-    let d = full.for_task(&"3,8".parse().unwrap());
+    let d = full.for_task(&"3,8".parse().unwrap()).unwrap();
     assert_eq!(d.train.class_counts(2), vec![1032, 944]);
     assert_eq!(d.class_names, vec!["3", "8"]);
-    let digits = full.for_task(&Task::digits());
+    let digits = full.for_task(&Task::digits()).unwrap();
     assert_eq!(digits.train.len(), 10_000);
 }
 
@@ -198,4 +199,31 @@ fn without_download_feature_an_empty_cache_says_what_to_do() {
     let err = Dataset::mnist_in(tmp.path(), Binarization::default()).unwrap_err();
     assert!(matches!(err, DataError::NotCached(_)));
     assert!(err.to_string().contains("embedded"));
+}
+
+#[test]
+fn a_task_is_checked_against_the_data() {
+    let full = Dataset::embedded();
+    let err = full.for_task(&"3,42".parse().unwrap()).unwrap_err();
+    assert_eq!(
+        err,
+        TaskError::NotInDataset {
+            class: 42,
+            dataset: full.name.clone(),
+            classes: 10
+        }
+    );
+    assert!(err.to_string().contains("classes 0 to 9"), "{err}");
+    // A class the data set names but has no training example of.
+    let mut without_7 = full.clone();
+    let keep: Vec<usize> = (0..full.train.len())
+        .filter(|&i| full.train.labels()[i] != 7)
+        .collect();
+    without_7.train = full.train.select(&keep);
+    assert!(matches!(
+        without_7.for_task(&"1,7".parse().unwrap()),
+        Err(TaskError::NoExamples { class: 7, .. })
+    ));
+    assert_eq!(Task::new(vec![3]), Err(TaskError::TooFewClasses));
+    assert_eq!(Task::new(vec![3, 3]), Err(TaskError::Duplicate(3)));
 }

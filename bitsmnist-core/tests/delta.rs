@@ -175,7 +175,7 @@ proptest! {
 /// scratch and with the forward pass, and undoing must restore the model exactly.
 #[test]
 fn real_digits_through_a_784_128_10_model() {
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let split = data.train.select(&(0..700).collect::<Vec<_>>());
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let shape = Shape {
@@ -213,7 +213,7 @@ fn real_digits_through_a_784_128_10_model() {
 
 #[test]
 fn unsupported_models_and_examples_are_typed_errors() {
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let split = data.train.select(&[0, 1, 2]);
     let o = Objective::default();
     let bits_out = Chain::new(vec![BitDense::new(784, 10).into()]).unwrap();

@@ -14,7 +14,7 @@ use bitsmnist_core::layers::Dense;
 use bitsmnist_core::prelude::*;
 
 fn zero_one() -> Dataset {
-    Dataset::embedded().for_task(&Task::zero_one())
+    Dataset::embedded().for_task(&Task::zero_one()).unwrap()
 }
 
 /// The original's 600-example sample: `sample(fraction, 2)` with the fraction that gives 600.
@@ -399,7 +399,7 @@ fn bad_layers_and_data_are_typed_errors() {
 #[test]
 fn zero_one_recipe_reaches_low_test_error_quickly() {
     let task = Task::zero_one();
-    let data = Dataset::embedded().for_task(&task);
+    let data = Dataset::embedded().for_task(&task).unwrap();
     assert_eq!(data.test.len(), 2115);
     let recipe = Recipe::for_task(&task);
     let mut set = recipe.training_set(784, 2, 1).unwrap();
@@ -520,7 +520,7 @@ fn run_with_reuse(
 
 #[test]
 fn reusing_first_layer_outputs_changes_nothing_but_the_work() {
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let split = data.train.sample_shuffled(0.05, 10, 4);
     let hidden_thresholds: Vec<i64> = (0..48).map(|j| 380 + (j % 7) * 5).collect();
     let chains = [

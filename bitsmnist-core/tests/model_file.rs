@@ -30,7 +30,7 @@ fn small() -> Chain {
 
 #[test]
 fn save_load_round_trip_gives_identical_outputs() {
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let model = model_784_800_2();
     let meta = Metadata::now()
         .with_dataset(&data)
@@ -54,7 +54,7 @@ fn save_load_round_trip_gives_identical_outputs() {
 
 #[test]
 fn training_state_and_history_round_trip() {
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let split = data.train.sample_shuffled(0.05, 2, 1);
     let params = TrainerParams::default().population(6).elitism(2).seed(4);
     let mut set = TrainingSet::new(small_for(784), &[0, 1], params).unwrap();
@@ -252,6 +252,7 @@ enum L {
 #[derive(Serialize)]
 struct C {
     layers: Vec<L>,
+    input: Input,
 }
 #[derive(Serialize)]
 struct F {
@@ -263,7 +264,10 @@ struct F {
 
 fn file_with(layers: Vec<L>, meta: Metadata) -> Vec<u8> {
     let f = F {
-        model: C { layers },
+        model: C {
+            layers,
+            input: Input::Bits,
+        },
         state: None,
         history: None,
         meta,
@@ -296,6 +300,7 @@ fn decoded_invariants_are_checked() {
     let ok = file_with(vec![bd(2, 70, vec![1, 2, 3, 4], bias(2))], meta());
     let m = ModelFile::from_bytes(&ok).unwrap();
     assert_eq!(m.model.to_string(), "Chain(BitDense(70, 2))");
+    assert_eq!(m.model.input(), Input::Bits);
     let L::Bit(mut b) = bd(2, 70, vec![1, 2, 3, 4], bias(2));
     b.thresholds = Some(vec![3]);
     let wrong_thresholds = L::Bit(b);

@@ -11,7 +11,7 @@ fn a_version_1_file_loads_with_its_training_state() {
     let bytes = std::fs::read(V1).unwrap();
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 1);
     let file = ModelFile::from_bytes(&bytes).unwrap();
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     // The accuracy it had when it was written: 0.9678486997635933 on the 2,115 test digits.
     let acc = statistics::accuracy(&file.model, &data.test);
     assert_eq!((acc * 2115.0).round() as u32, 2047);
@@ -44,10 +44,44 @@ fn a_version_2_file_loads_with_its_training_state_and_no_climb() {
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
     let file = ModelFile::from_bytes(&bytes).unwrap();
     assert!(file.climber().is_none());
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     // Its test accuracy when written: 0.5593380614657211 of 2,115.
     let acc = statistics::accuracy(&file.model, &data.test);
     assert_eq!((acc * 2115.0).round() as u32, 1183);
     assert_eq!(file.training_set().expect("training state").generation(), 3);
     assert_eq!(file.history.expect("history").len(), 4);
+}
+
+/// Written by format version 3 (before the model carried its input encoding): a 784-8-2
+/// 0-vs-1 model (hidden seed 11, output seed 12, identity scores) trained for 3 generations
+/// (population 6, elitism 2, seed 3), with its training state, and a climb of the same
+/// starting model for 4 generations (seed 4, batches of 300, 200 trials per generation,
+/// re-scored every 2), with its climb state.
+const V3: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/zero-one-v3.bin");
+
+#[test]
+fn a_version_3_file_loads_with_its_training_state() {
+    let bytes = std::fs::read(V3).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
+    let file = ModelFile::from_bytes(&bytes).unwrap();
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
+    // Test accuracies when written: 1,604 and 1,963 of 2,115.
+    let correct = |m: &Chain| (statistics::accuracy(m, &data.test) * 2115.0).round() as u32;
+    assert_eq!(correct(&file.model), 1604);
+    assert_eq!(file.meta.task, Some(Task::zero_one()));
+    assert_eq!(file.meta.extra["note"], "v3 fixture");
+    let set = file.training_set().expect("training state");
+    assert_eq!(set.generation(), 3);
+    assert_eq!(set.population().len(), 6);
+    assert_eq!(
+        set.fitness(),
+        [929.25, 808.25, 569.5, 988.625, 865.875, 1184.5]
+    );
+    assert_eq!(set.history().len(), 4);
+    assert_eq!(set.history().records[3].mutation_scale(), Some(1.0));
+    assert_eq!(file.history.as_ref().expect("history").len(), 4);
+    // A file of today holds one state: of the population and the climb the old file held
+    // side by side, the population's (its model is the file's).
+    assert!(file.climber().is_none());
+    assert_eq!(*set.chain(), file.model);
 }

@@ -13,7 +13,7 @@ use bitsmnist_core::run::{Budget, CancelToken, StopReason, TrainOptions};
 use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
 
 fn digits() -> (Split, Split) {
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let train = data.train.sample_shuffled(0.08, 10, 4); // 800 digits
     let test = data.test.sample_shuffled(0.05, 10, 5);
     (train, test)

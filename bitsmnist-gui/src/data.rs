@@ -152,18 +152,8 @@ impl DataState {
             return Ok(());
         };
         let task = settings.task()?;
-        if let Some(&c) = task
-            .classes()
-            .iter()
-            .find(|&&c| c as usize >= full.classes())
-        {
-            return Err(format!(
-                "class {c} is not in {} (classes 0 to {})",
-                full.name,
-                full.classes() - 1
-            ));
-        }
-        let task_data = full.for_task(&task);
+        // The library checks the classes against the data (`TaskError`).
+        let task_data = full.for_task(&task).map_err(|e| e.to_string())?;
         let sample = task_data.train.sample(settings.fraction, task.len());
         self.sample = Some(Arc::new(sample));
         self.task_data = Some(Arc::new(task_data));

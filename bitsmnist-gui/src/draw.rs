@@ -2,8 +2,7 @@
 //! erases), binarised like the data, and the model's prediction and scores, updated live.
 
 use bitsmnist_core::bits::BitMatrix;
-use bitsmnist_core::gradient::Input;
-use bitsmnist_core::layers::{Activations, Chain, Floats, argmax};
+use bitsmnist_core::layers::{Chain, Input, argmax};
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2};
 use serde::{Deserialize, Serialize};
 
@@ -114,10 +113,12 @@ impl DrawState {
             .collect()
     }
 
-    /// Recomputes the prediction if the canvas or the model changed. `model` is the model,
-    /// its version and what it reads: bits by `threshold`, or the grey levels themselves.
+    /// Recomputes the prediction if the canvas or the model changed. `model` is the model
+    /// and its version (the third value, what the app thinks it reads, is not used: the
+    /// model's [`Chain::input`] decides between the bits by `threshold` and the grey levels
+    /// themselves).
     pub fn predict(&mut self, model: Option<(&Chain, u64, Input)>, threshold: f64) {
-        let Some((chain, model_version, input)) = model else {
+        let Some((chain, model_version, _)) = model else {
             self.scores.clear();
             self.prediction = None;
             self.predicted_for = None;
@@ -133,15 +134,10 @@ impl DrawState {
             self.prediction = None;
             return;
         }
-        self.scores = if input == Input::Grey {
-            let x = self.grey.iter().map(|&g| f32::from(g) / 255.0).collect();
-            let x = Activations::Floats(Floats::new(1, SIDE * SIDE, x));
-            chain.forward(x).into_scores().row(0).to_vec()
-        } else {
-            let bits =
-                BitMatrix::from_bools(SIDE * SIDE, &[self.bits(threshold)]).expect("784 bits");
-            chain.scores_one(bits.row(0))
-        };
+        let bits = BitMatrix::from_bools(SIDE * SIDE, &[self.bits(threshold)]).expect("784 bits");
+        self.scores = chain
+            .scores_image(bits.row(0), Some(&self.grey))
+            .unwrap_or_default();
         self.prediction = (!self.scores.is_empty()).then(|| argmax(&self.scores));
     }
 }

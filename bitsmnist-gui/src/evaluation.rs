@@ -2,9 +2,8 @@
 //! the confusion matrix, and examples of mistakes.
 
 use bitsmnist_core::datasets::Dataset;
-use bitsmnist_core::gradient::{self, Input};
-use bitsmnist_core::layers::Chain;
-use bitsmnist_core::statistics::ConfusionMatrix;
+use bitsmnist_core::layers::{Chain, Input};
+use bitsmnist_core::statistics::{self, ConfusionMatrix};
 use eframe::egui::{self, Color32, RichText};
 
 use crate::app::Command;
@@ -25,23 +24,21 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// Evaluates `model`, which reads `input`, on the test split of `data`; fails when the
-    /// model reads grey levels and the data have none.
-    pub fn run(model: &Chain, data: &Dataset, input: Input) -> Result<Self, String> {
+    /// Evaluates `model` on the test split of `data` by the library's
+    /// [`statistics::Evaluation`], feeding the examples as the model reads them
+    /// ([`Chain::input`]; the `input` argument, what the app thinks it reads, is not used);
+    /// fails when the model reads grey levels and the data have none.
+    pub fn run(model: &Chain, data: &Dataset, _input: Input) -> Result<Self, String> {
         let start = std::time::Instant::now();
-        let predictions = gradient::predict(model, &data.test, input).map_err(|e| e.to_string())?;
-        let confusion =
-            ConfusionMatrix::from_predictions(model.outputs(), data.test.labels(), &predictions);
-        let mistakes = predictions
-            .iter()
-            .zip(data.test.labels())
-            .enumerate()
-            .filter(|(_, (p, l))| **p != **l as usize)
+        let eval = statistics::Evaluation::try_new(model, &data.test).map_err(|e| e.to_string())?;
+        let mistakes = eval
+            .mistakes()
+            .into_iter()
             .take(MAX_MISTAKES)
-            .map(|(i, (p, l))| (i, *l as usize, *p))
+            .map(|i| (i, eval.labels()[i] as usize, eval.predictions()[i]))
             .collect();
         Ok(Self {
-            confusion,
+            confusion: eval.confusion().clone(),
             mistakes,
             seconds: start.elapsed().as_secs_f64(),
         })

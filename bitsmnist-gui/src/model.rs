@@ -1,8 +1,7 @@
 //! The Model panel: layer sizes, output kind and activation, seed; the parameter count and
 //! memory of the configuration (packed bits against `f32`), and the current model.
 
-use bitsmnist_core::gradient::Input;
-use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain};
+use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain, Input};
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -71,25 +70,29 @@ impl ModelSettings {
         }
     }
 
-    /// A model `inputs` → hidden… → `classes`, with random bits from the seed (each layer gets
-    /// `seed + index`), or zeros when `seed` is `None` (cheap, for counting).
+    /// A model `inputs` → hidden… → `classes`, with random bits from the seed by the
+    /// library's seed rule ([`Chain::mlp`], as the command line's `--seed`), or zeros when
+    /// `seed` is `None` (cheap, for counting).
     pub fn build(&self, inputs: usize, classes: usize, seed: Option<u64>) -> Result<Chain, String> {
+        let hidden = self.hidden_sizes()?;
+        if let Some(s) = seed {
+            return Chain::mlp(inputs, &hidden, classes, self.bit_output(), s)
+                .map_err(|e| e.to_string());
+        }
         let mut widths = vec![inputs];
-        widths.extend(self.hidden_sizes()?);
+        widths.extend(hidden);
         widths.push(classes);
         let last = widths.len() - 2;
         let layers = widths
             .windows(2)
             .enumerate()
             .map(|(i, w)| {
-                let mut l = BitDense::new(w[0], w[1]);
-                if let Some(s) = seed {
-                    l = l.with_seed(s.wrapping_add(i as u64));
-                }
+                let l = BitDense::new(w[0], w[1]);
                 if i == last {
-                    l = l.with_output(self.bit_output());
+                    l.with_output(self.bit_output()).into()
+                } else {
+                    l.into()
                 }
-                l.into()
             })
             .collect();
         Chain::new(layers).map_err(|e| e.to_string())
@@ -160,18 +163,19 @@ pub struct ModelState {
     pub origin: String,
     /// Counts up on every change of `chain`.
     pub version: u64,
-    /// What the first layer reads: bits, or grey levels for a gradient model trained on them.
+    /// What the first layer reads, as the model says ([`Chain::input`]); set by
+    /// [`ModelState::set`]. Evaluation, drawing and this panel read the model's own
+    /// [`Chain::input`].
     pub input: Input,
 }
 
 impl ModelState {
-    /// Replaces the model with one that reads bits (set [`ModelState::input`] after for one
-    /// that reads grey levels).
+    /// Replaces the model; [`ModelState::input`] follows the model's [`Chain::input`].
     pub fn set(&mut self, chain: Chain, origin: impl Into<String>) {
+        self.input = chain.input();
         self.chain = Some(chain);
         self.origin = origin.into();
         self.version += 1;
-        self.input = Input::Bits;
     }
 }
 
@@ -255,7 +259,7 @@ pub fn ui(
         Some(chain) => {
             ui.label(format!("{chain}"));
             ui.label(format!("From: {}", state.origin));
-            if state.input == Input::Grey {
+            if chain.input() == Input::Grey {
                 ui.label("Reads grey levels: its first layer is a float layer.");
             }
             ui.label(Figures::of(chain).summary());

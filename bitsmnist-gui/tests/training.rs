@@ -80,7 +80,7 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
 #[test]
 fn a_checkpoint_saved_by_the_library_opens_by_drag_and_drop_and_continues() {
     // Written the way the command line and notebooks write it.
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let sample = data.train.sample(0.05, 2);
     let model = Chain::new(vec![
         BitDense::new(784, 8).into(),
@@ -388,7 +388,7 @@ fn climbing_a_model_with_bit_outputs_is_an_error_and_the_app_stays_usable() {
 #[test]
 fn a_file_given_at_start_opens_once_the_data_are_loaded() {
     // A ten-digit climb made by the library, as `bitsmnist train --task digits` saves it.
-    let data = Dataset::embedded().for_task(&Task::digits());
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
     let chain = Chain::new(vec![
         BitDense::new(784, 32).with_seed(1).into(),
         BitDense::new(32, 10)

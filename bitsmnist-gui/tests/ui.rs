@@ -214,3 +214,22 @@ fn the_training_method_and_gradient_options_persist_and_older_settings_get_defau
     assert_eq!(partial.training.gradient.epochs, 3);
     assert_eq!(partial.training.gradient.batch_size, 100);
 }
+
+#[test]
+fn a_new_random_model_is_the_library_network_for_the_seed() {
+    use bitsmnist_core::layers::{Activation, BitOutput, Chain};
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("10 digits").click();
+    h.run_ok();
+    h.get_by_label("Model").click();
+    h.run_ok();
+    h.state_mut().settings.model.hidden = "24".into();
+    h.state_mut().settings.model.seed = 5;
+    h.run_ok();
+    h.get_by_label("New random model").click();
+    h.run_ok();
+    // The same network as `Chain::mlp` and `bitsmnist train --seed 5 --hidden 24`.
+    let want = Chain::mlp(784, &[24], 10, BitOutput::Float(Activation::Identity), 5).unwrap();
+    assert_eq!(h.state().model.chain.as_ref().unwrap(), &want);
+}

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use bitsmnist_core::datasets::Task;
-use bitsmnist_core::gradient::{self, Input};
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::statistics::ConfusionMatrix;
 
@@ -31,9 +30,9 @@ pub fn run(args: Args) -> Result<()> {
     let full = args.data.load()?;
     let task = match args.task.clone().or_else(|| file.meta.task.clone()) {
         Some(t) => t,
-        None => Task::new((0..full.classes() as u8).collect()).map_err(anyhow::Error::msg)?,
+        None => Task::new((0..full.classes() as u8).collect())?,
     };
-    let data = full.for_task(&task);
+    let data = full.for_task(&task)?;
     let model = &file.model;
     if model.inputs() != data.pixels() || model.outputs() != task.len() {
         anyhow::bail!(
@@ -46,15 +45,10 @@ pub fn run(args: Args) -> Result<()> {
             task.len()
         );
     }
-    let input: Input = file
-        .meta
-        .extra
-        .get("input")
-        .map(|s| s.parse())
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("{}: input kind: {e}", args.file.display()))?
-        .unwrap_or(Input::Bits);
-    let predictions = gradient::predict(model, &data.test, input)?;
+    // The model says how it reads an example (bits, or grey levels).
+    let predictions = model
+        .predict_split(&data.test)
+        .with_context(|| args.file.display().to_string())?;
     let cm = ConfusionMatrix::from_predictions(task.len(), data.test.labels(), &predictions);
     out!("{model} on {} ({}), task {task}", data.name, data.source);
     out!(

@@ -74,7 +74,7 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let accuracy = statistics::accuracy(&saved_by_gui.model, &data.test);
     assert_eq!(json["test_accuracy"].as_f64().unwrap(), accuracy);
     assert_eq!(
@@ -101,9 +101,10 @@ fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees(
         model.to_string().starts_with("Chain(Dense(784, 16"),
         "{model}"
     );
-    let data = Dataset::embedded().for_task(&Task::zero_one());
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let grey = bitsmnist_core::gradient::Input::Grey;
-    let want = bitsmnist_core::gradient::accuracy(&model, &data.test, grey).unwrap();
+    assert_eq!(model.input(), grey);
+    let want = bitsmnist_core::statistics::try_accuracy(&model, &data.test).unwrap();
     let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
     assert_eq!(eval.confusion.accuracy(), want);
     assert!(want > 0.9, "{want}");

@@ -469,3 +469,60 @@ fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
         1
     );
 }
+
+#[test]
+fn the_seed_gives_the_library_starting_network() {
+    use bitsmnist_core::layers::{Activation, BitOutput, Chain};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("start.bin");
+    let out = bitsmnist(&[
+        "train",
+        "--task",
+        "digits",
+        "--strategy",
+        "climb",
+        "--ensemble",
+        "1",
+        "--hidden",
+        "24",
+        "--output",
+        "float",
+        "--generations",
+        "0",
+        "--seed",
+        "5",
+        "--quiet",
+        "--out",
+        f.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = bitsmnist_core::io::ModelFile::load(&f).unwrap();
+    let want = Chain::mlp(784, &[24], 10, BitOutput::Float(Activation::Identity), 5).unwrap();
+    assert_eq!(file.model, want);
+    assert_eq!(file.climber().expect("climb state").chain(), &want);
+}
+
+#[test]
+fn classes_the_data_lack_are_one_line_errors() {
+    use bitsmnist_core::layers::{BitOutput, Chain};
+    let dir = tempfile::tempdir().unwrap();
+    let m = dir.path().join("m.bin");
+    bitsmnist_core::io::ModelFile::new(Chain::mlp(784, &[8], 2, BitOutput::Bits, 1).unwrap())
+        .save(&m)
+        .unwrap();
+    for args in [
+        vec!["train", "--task", "3,42", "--generations", "1"],
+        vec!["eval", m.to_str().unwrap(), "--task", "11,12"],
+    ] {
+        let out = bitsmnist(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("is not in"), "{args:?}: {err}");
+    }
+}

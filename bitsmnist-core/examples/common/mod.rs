@@ -80,7 +80,7 @@ pub fn run(task: Task) {
             _ => panic!("unknown option {k}"),
         }
     }
-    let data = Dataset::embedded().for_task(&task);
+    let data = Dataset::embedded().for_task(&task).unwrap();
     println!(
         "task {task}: {} training and {} test examples; {recipe:?}, seed {seed}",
         data.train.len(),

@@ -411,6 +411,39 @@ impl Default for Noise {
     }
 }
 
+/// Why a task is not valid, or not valid for a data set.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// Fewer than two classes.
+    #[error("a task needs at least two classes")]
+    TooFewClasses,
+    /// A class listed more than once.
+    #[error("class {0} listed twice")]
+    Duplicate(u8),
+    /// The noise label ([`NOISE_LABEL`]) listed as a class.
+    #[error("the noise label is not a class")]
+    NoiseLabel,
+    /// A class index at or past the data set's class count.
+    #[error("class {class} is not in {dataset} (classes 0 to {last})", last = classes.saturating_sub(1))]
+    NotInDataset {
+        /// The class.
+        class: u8,
+        /// The data set's name.
+        dataset: String,
+        /// Its number of classes.
+        classes: usize,
+    },
+    /// A class without a single example in the training split.
+    #[error("class {class} has no training examples in {dataset}")]
+    NoExamples {
+        /// The class.
+        class: u8,
+        /// The data set's name.
+        dataset: String,
+    },
+}
+
 /// The classes a model is trained to tell apart, in output-neuron order.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Task {
@@ -419,17 +452,17 @@ pub struct Task {
 
 impl Task {
     /// A task over `classes` (original labels). At least two distinct classes.
-    pub fn new(classes: Vec<u8>) -> Result<Self, String> {
+    pub fn new(classes: Vec<u8>) -> Result<Self, TaskError> {
         if classes.len() < 2 {
-            return Err("a task needs at least two classes".into());
+            return Err(TaskError::TooFewClasses);
         }
         let mut seen = [false; 256];
         for &c in &classes {
             if std::mem::replace(&mut seen[c as usize], true) {
-                return Err(format!("class {c} listed twice"));
+                return Err(TaskError::Duplicate(c));
             }
             if c == NOISE_LABEL {
-                return Err("the noise label is not a class".into());
+                return Err(TaskError::NoiseLabel);
             }
         }
         Ok(Self { classes })
@@ -503,7 +536,8 @@ impl std::str::FromStr for Task {
                             .map_err(|_| format!("task `{s}`: `{c}` is not a class number"))
                     })
                     .collect::<Result<_, _>>()?,
-            ),
+            )
+            .map_err(|e| format!("task `{s}`: {e}")),
         }
     }
 }
@@ -663,9 +697,37 @@ impl Dataset {
     }
 
     /// Both splits restricted to `task`, relabelled to the task's class order, with the class
-    /// names to match.
-    pub fn for_task(&self, task: &Task) -> Self {
-        Self {
+    /// names to match. Fails when a class of the task is not one of the data set's
+    /// ([`Dataset::classes`]) or has no example in the training split.
+    ///
+    /// ```
+    /// use bitsmnist_core::datasets::{Dataset, Task, TaskError};
+    /// let data = Dataset::embedded();
+    /// assert_eq!(data.for_task(&Task::zero_one()).unwrap().classes(), 2);
+    /// let err = data.for_task(&"3,42".parse().unwrap()).unwrap_err();
+    /// assert!(matches!(err, TaskError::NotInDataset { class: 42, .. }));
+    /// ```
+    pub fn for_task(&self, task: &Task) -> Result<Self, TaskError> {
+        let mut present = [false; 256];
+        for &l in self.train.labels() {
+            present[l as usize] = true;
+        }
+        for &class in task.classes() {
+            if class as usize >= self.classes() {
+                return Err(TaskError::NotInDataset {
+                    class,
+                    dataset: self.name.clone(),
+                    classes: self.classes(),
+                });
+            }
+            if !present[class as usize] {
+                return Err(TaskError::NoExamples {
+                    class,
+                    dataset: self.name.clone(),
+                });
+            }
+        }
+        Ok(Self {
             train: self.train.for_task(task),
             test: self.test.for_task(task),
             class_names: task
@@ -679,7 +741,7 @@ impl Dataset {
                 })
                 .collect(),
             ..self.clone()
-        }
+        })
     }
 
     /// The same images with seeded noise, all labels [`NOISE_LABEL`] (the original

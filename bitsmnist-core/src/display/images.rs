@@ -913,7 +913,9 @@ mod tests {
 
     #[test]
     fn split_and_dataset_html() {
-        let data = Dataset::embedded().for_task(&"3,8".parse().unwrap());
+        let data = Dataset::embedded()
+            .for_task(&"3,8".parse().unwrap())
+            .unwrap();
         let html = data.to_html();
         assert!(html.contains("MNIST (embedded)"));
         assert!(html.contains(&format!("<b>{}</b>", thousands(data.train.len()))));

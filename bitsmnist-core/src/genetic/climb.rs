@@ -21,7 +21,7 @@
 //! use bitsmnist_core::prelude::*;
 //! use bitsmnist_core::genetic::{ClimbParams, Climber, TrainOptions};
 //!
-//! let data = Dataset::embedded().for_task(&Task::digits());
+//! let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 //! let train = data.train.select(&(0..2000).collect::<Vec<_>>());
 //! let model = Chain::new(vec![
 //!     BitDense::new(784, 64).with_seed(1).into(),
@@ -214,6 +214,28 @@ impl Climber {
             best_full: None,
             eval: None,
         })
+    }
+
+    /// A climb from every saved field, unchecked: for decoding older model files
+    /// (`io::legacy`), which checks it afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        chain: Chain,
+        params: ClimbParams,
+        (trial, accepted, generation): (u64, u64, u64),
+        log: Log,
+        best_full: Option<(f64, Chain)>,
+    ) -> Self {
+        Self {
+            chain,
+            params,
+            trial,
+            accepted,
+            generation,
+            log,
+            best_full,
+            eval: None,
+        }
     }
 
     /// The current model.
@@ -501,8 +523,8 @@ impl Method for Climber {
         self.generation_step(data).map(Step::Done)
     }
 
-    fn validation_accuracy(&self, split: &Split) -> f64 {
-        crate::statistics::accuracy(&self.chain, split)
+    fn current_model(&self) -> Chain {
+        self.chain.clone()
     }
 
     fn log(&mut self) -> &mut Log {

@@ -150,7 +150,7 @@ pub enum DeltaError {
 /// use bitsmnist_core::prelude::*;
 /// use bitsmnist_core::genetic::{DeltaEval, Flip, Objective};
 ///
-/// let data = Dataset::embedded().for_task(&Task::digits());
+/// let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 /// let batch = data.train.select(&(0..500).collect::<Vec<_>>());
 /// let chain = Chain::new(vec![
 ///     BitDense::new(784, 64).with_seed(1).into(),

@@ -119,7 +119,7 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
 /// use bitsmnist_core::prelude::*;
 /// use bitsmnist_core::genetic::{ClimbEnsemble, ClimbParams, TrainOptions};
 ///
-/// let data = Dataset::embedded().for_task(&Task::digits());
+/// let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 /// let params = ClimbParams::default().trials_per_generation(500).batch_size(Some(500));
 /// let out = BitOutput::Float(Activation::Identity);
 /// let mut ensemble = ClimbEnsemble::random(784, 32, 10, out, &params, 2, 7).unwrap();
@@ -161,8 +161,9 @@ impl ClimbEnsemble {
     }
 
     /// `members` random `inputs -> hidden -> classes` networks with output rule `output`.
-    /// Member `m` uses the seed `seed + 1000 m` for its hidden weights (its output weights
-    /// `+ 100`) and for its climb, so members differ in their weights, flips and batches.
+    /// Member `m` starts from [`Chain::mlp`] with the seed `seed + 1000 m` and climbs with the
+    /// same seed, so members differ in their weights, flips and batches (the rule of
+    /// [`TrainConfig::fresh`](crate::training::TrainConfig::fresh)).
     pub fn random(
         inputs: usize,
         hidden: usize,
@@ -175,13 +176,7 @@ impl ClimbEnsemble {
         let climbers = (0..members.max(1) as u64)
             .map(|m| {
                 let seed = seed.wrapping_add(m * 1000);
-                let chain = Chain::new(vec![
-                    BitDense::new(inputs, hidden).with_seed(seed).into(),
-                    BitDense::new(hidden, classes)
-                        .with_seed(seed.wrapping_add(100))
-                        .with_output(output)
-                        .into(),
-                ])?;
+                let chain = Chain::mlp(inputs, &[hidden], classes, output, seed)?;
                 Climber::new(chain, params.clone().seed(seed))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -319,8 +314,8 @@ impl Method for ClimbEnsemble {
         self.step_members(data).map(Step::Done)
     }
 
-    fn validation_accuracy(&self, split: &Split) -> f64 {
-        crate::statistics::accuracy(&self.chain(), split)
+    fn current_model(&self) -> Chain {
+        self.chain()
     }
 
     fn log(&mut self) -> &mut Log {

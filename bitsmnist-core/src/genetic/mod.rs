@@ -24,7 +24,7 @@
 //! use bitsmnist_core::prelude::*;
 //! use bitsmnist_core::genetic::{Mutation, TrainOptions, TrainerParams, TrainingSet};
 //!
-//! let data = Dataset::embedded().for_task(&Task::zero_one());
+//! let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
 //! let sample = data.train.sample_shuffled(0.05, 2, 1);
 //! let model = Chain::new(vec![
 //!     BitDense::new(784, 16).into(),
@@ -77,7 +77,6 @@ pub use recipe::Recipe;
 pub use crate::fitness::{Fitness, Metric};
 
 use crate::bits::BitMatrix;
-use crate::datasets::Split;
 use crate::fitness::{Batch, Kind};
 use crate::layers::{Activations, BitDense, Chain, Floats, Layer};
 use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
@@ -192,6 +191,35 @@ impl TrainingSet {
             log: Log::default(),
             rows: rows::RowCache::default(),
         })
+    }
+
+    /// A training set from every saved field, unchecked: for decoding older model files
+    /// (`io::legacy`), which checks it afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn from_parts(
+        chain: Chain,
+        layers: Vec<usize>,
+        params: TrainerParams,
+        population: Vec<Genome>,
+        fitness: Vec<f64>,
+        (generation, scale, best_so_far): (u64, f64, f64),
+        (last_improvement, last_shrink): (u64, u64),
+        log: Log,
+    ) -> Self {
+        Self {
+            chain,
+            layers,
+            params,
+            population,
+            fitness,
+            generation,
+            scale,
+            best_so_far,
+            last_improvement,
+            last_shrink,
+            log,
+            rows: rows::RowCache::default(),
+        }
     }
 
     /// As [`TrainingSet::new`], training every bit layer of the chain.
@@ -597,7 +625,7 @@ impl TrainingSet {
     /// use bitsmnist_core::genetic::Mutation;
     /// use bitsmnist_core::gradient::{self, GradientParams, Trainer};
     ///
-    /// let data = Dataset::embedded().for_task(&Task::zero_one());
+    /// let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     /// let sample = data.train.sample(0.1, 2);
     /// let mut trainer = Trainer::new(GradientParams::default().hidden(vec![16]).epochs(1), 784, 2).unwrap();
     /// trainer.run(&sample, &TrainOptions::new()).unwrap();
@@ -679,8 +707,8 @@ impl Method for TrainingSet {
         Ok(Step::Done(self.record_summary(used_scale)))
     }
 
-    fn validation_accuracy(&self, split: &Split) -> f64 {
-        crate::statistics::accuracy(&self.best_chain(), split)
+    fn current_model(&self) -> Chain {
+        self.best_chain()
     }
 
     fn log(&mut self) -> &mut Log {

@@ -125,11 +125,11 @@ impl Recipe {
         }
     }
 
-    /// A random `inputs -> hidden -> classes` model from `seed`, by the one seed rule of
-    /// every fresh run ([`TrainConfig::fresh`]).
+    /// A random `inputs -> hidden -> classes` model from `seed` by the library's seed rule
+    /// ([`Chain::mlp`]; the genetic trainer replaces the weights with its own random
+    /// population anyway).
     pub fn model(&self, inputs: usize, classes: usize, seed: u64) -> Chain {
-        crate::training::mlp(inputs, &[self.hidden], classes, self.output, seed)
-            .expect("widths match")
+        Chain::mlp(inputs, &[self.hidden], classes, self.output, seed).expect("widths match")
     }
 
     /// A fresh run of this recipe on `inputs -> hidden -> classes`: the network from `seed`,

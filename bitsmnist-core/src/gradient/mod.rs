@@ -62,14 +62,15 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::layers::Input;
 #[allow(deprecated)]
 pub use history::EpochRecord;
 pub use history::{History, Record};
-pub use params::{GradientParams, GradientParamsError, Input, Schedule};
+pub use params::{GradientParams, GradientParamsError, Schedule};
 
 use crate::bits::BitMatrix;
 use crate::datasets::Split;
-use crate::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense, Floats, Layer};
+use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
 use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
 use net::{AdamStep, Net, Path, bn_eval};
 
@@ -121,6 +122,17 @@ pub enum GradientError {
     /// Grey input asked for a split that kept no grey levels.
     #[error("grey input needs the grey levels, and this split has none")]
     NoGreyLevels,
+}
+
+impl From<crate::layers::InputError> for GradientError {
+    fn from(e: crate::layers::InputError) -> Self {
+        match e {
+            crate::layers::InputError::Width { data, model } => {
+                GradientError::InputWidth { data, model }
+            }
+            _ => GradientError::NoGreyLevels,
+        }
+    }
 }
 
 /// The stop rules, outcome and cancellation of the shared run loop ([`crate::run`]): one
@@ -469,8 +481,9 @@ impl Trainer {
     /// The packed model: batch normalisation folded into per-neuron thresholds (hidden
     /// layers, weight rows inverted where the scale is negative) and a per-neuron scale and
     /// offset (output layer, identity activation), so that the argmax is the training
-    /// network's. With [`Input::Grey`] the first layer is a float [`Dense`] with ±1 weights
-    /// (see [`input_floats`]).
+    /// network's. The chain reads the trainer's input ([`Chain::input`]): with
+    /// [`Input::Grey`] the first layer is a float [`Dense`] with ±1 weights fed grey levels /
+    /// 255 ([`Chain::predict_split`] does).
     pub fn export(&self) -> Chain {
         let last = self.net.layers.len() - 1;
         let layers = self
@@ -489,7 +502,9 @@ impl Trainer {
                 }
             })
             .collect();
-        Chain::new(layers).expect("widths line up")
+        Chain::new(layers)
+            .expect("widths line up")
+            .with_input(self.params.input)
     }
 }
 
@@ -545,8 +560,8 @@ impl Method for Trainer {
         Trainer::is_finished(self)
     }
 
-    fn validation_accuracy(&self, split: &Split) -> f64 {
-        accuracy(&self.export(), split, self.params.input).expect("split checked")
+    fn current_model(&self) -> Chain {
+        self.export()
     }
 
     fn log(&mut self) -> &mut Log {
@@ -666,7 +681,7 @@ fn batch_input(
         .par_iter()
         .zip(shifts.par_iter())
         .map(|(&i, &(dx, dy))| {
-            let img = example_floats(split, i, input);
+            let img = input.example_floats(split, i);
             if (dx, dy) == (0, 0) {
                 return img;
             }
@@ -694,83 +709,4 @@ fn batch_input(
         }
     }
     x
-}
-
-/// Example `i` as the first layer sees it: ±1 per bit, or grey / 255.
-fn example_floats(split: &Split, i: usize, input: Input) -> Vec<f32> {
-    match input {
-        Input::Bits => split
-            .images()
-            .row_bits(i)
-            .iter()
-            .map(|b| if *b { -1.0 } else { 1.0 })
-            .collect(),
-        Input::Grey => split
-            .grey(i)
-            .expect("checked: grey levels present")
-            .iter()
-            .map(|&g| f32::from(g) / 255.0)
-            .collect(),
-    }
-}
-
-/// The examples of `split` as a model trained with `input` takes them: the packed bits for
-/// [`Input::Bits`], grey levels / 255 as floats (one row per example) for [`Input::Grey`].
-pub fn input_floats(split: &Split, input: Input) -> Result<Activations, GradientError> {
-    match input {
-        Input::Bits => Ok(Activations::Bits(split.images().clone())),
-        Input::Grey => {
-            if !split.is_empty() && split.grey(0).is_none() {
-                return Err(GradientError::NoGreyLevels);
-            }
-            let data = (0..split.len())
-                .flat_map(|i| example_floats(split, i, input))
-                .collect();
-            Ok(Activations::Floats(Floats::new(
-                split.len(),
-                split.images().cols(),
-                data,
-            )))
-        }
-    }
-}
-
-/// Predicted classes of `model` on `split`, feeding it the input kind it was trained on:
-/// [`Chain::predict`] for [`Input::Bits`], grey levels for [`Input::Grey`] (in parallel).
-pub fn predict(model: &Chain, split: &Split, input: Input) -> Result<Vec<usize>, GradientError> {
-    match input {
-        Input::Bits => Ok(model.predict(split.images())),
-        Input::Grey => {
-            if split.images().cols() != model.inputs() {
-                return Err(GradientError::InputWidth {
-                    data: split.images().cols(),
-                    model: model.inputs(),
-                });
-            }
-            let idx: Vec<usize> = (0..split.len()).collect();
-            let parts: Result<Vec<Vec<usize>>, GradientError> = idx
-                .par_chunks(256)
-                .map(|chunk| {
-                    let sub = split.select(chunk);
-                    let x = input_floats(&sub, input)?;
-                    Ok(model.forward(x).into_scores().argmax())
-                })
-                .collect();
-            Ok(parts?.concat())
-        }
-    }
-}
-
-/// Fraction of `split` that `model` (trained with `input`) classifies correctly.
-pub fn accuracy(model: &Chain, split: &Split, input: Input) -> Result<f64, GradientError> {
-    if split.is_empty() {
-        return Ok(0.0);
-    }
-    let pred = predict(model, split, input)?;
-    let right = pred
-        .iter()
-        .zip(split.labels())
-        .filter(|(p, l)| **p == **l as usize)
-        .count();
-    Ok(right as f64 / split.len() as f64)
 }

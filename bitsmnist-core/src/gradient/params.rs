@@ -2,42 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the first layer sees.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum Input {
-    /// The packed bits read as ±1 (bit 0 is +1): the exported model is all [`BitDense`]
-    /// layers, pure XOR + popcount + compare.
-    ///
-    /// [`BitDense`]: crate::layers::BitDense
-    #[default]
-    Bits,
-    /// Grey levels / 255 (needs [`Split::grey`](crate::datasets::Split::grey)). The exported
-    /// first layer is a float [`Dense`](crate::layers::Dense) with ±1 weights and needs the
-    /// grey levels at inference ([`super::input_floats`]); the other layers stay bit layers.
-    Grey,
-}
-
-impl std::fmt::Display for Input {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Input::Bits => "bits",
-            Input::Grey => "grey",
-        })
-    }
-}
-
-impl std::str::FromStr for Input {
-    type Err = String;
-    /// `bits` (also `pm1`, `±1`) or `grey` (also `gray`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "bits" | "bit" | "pm1" | "±1" => Ok(Input::Bits),
-            "grey" | "gray" => Ok(Input::Grey),
-            _ => Err(format!("input `{s}`: use `bits` or `grey`")),
-        }
-    }
-}
+use crate::layers::Input;
 
 /// Learning-rate schedule over the whole run (`epochs` epochs), evaluated at every step.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

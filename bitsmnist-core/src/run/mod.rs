@@ -23,7 +23,7 @@
 //! use bitsmnist_core::genetic::{ClimbParams, Climber};
 //! use bitsmnist_core::run::{Budget, StopReason, TrainOptions};
 //!
-//! let data = Dataset::embedded().for_task(&Task::digits());
+//! let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 //! let train = data.train.select(&(0..1000).collect::<Vec<_>>());
 //! let model = Chain::new(vec![
 //!     BitDense::new(784, 32).with_seed(1).into(),
@@ -64,6 +64,7 @@ use serde::{Deserialize, Serialize};
 pub use history::{Detail, History, Record};
 
 use crate::datasets::Split;
+use crate::layers::Chain;
 
 /// A flag another thread (a GUI's stop button, a Ctrl-C handler) sets to stop training at the
 /// next safe point. Clones share the flag.
@@ -424,8 +425,9 @@ pub trait Method {
         false
     }
 
-    /// Accuracy of the current model on `split`.
-    fn validation_accuracy(&self, split: &Split) -> f64;
+    /// The current model (the best candidate, the climbed network, the members merged, the
+    /// exported network): what validation measures and a snapshot shows.
+    fn current_model(&self) -> Chain;
 
     /// The records and time so far, to append to.
     fn log(&mut self) -> &mut Log;
@@ -551,7 +553,7 @@ where
             .validation
             .as_ref()
             .filter(|v| step.is_multiple_of(v.every) || method.is_finished())
-            .map(|v| method.validation_accuracy(&v.split));
+            .map(|v| crate::statistics::accuracy(&method.current_model(), &v.split));
         let run_secs = start.elapsed().as_secs_f64();
         let record = Record {
             step,

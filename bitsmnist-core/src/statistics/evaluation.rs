@@ -4,7 +4,7 @@ use std::fmt;
 
 use super::ConfusionMatrix;
 use crate::datasets::Split;
-use crate::layers::Chain;
+use crate::layers::{Chain, InputError};
 
 /// A model evaluated on a split: predictions, accuracy, error, MCC, per-class recall and the
 /// confusion matrix, computed from one forward pass.
@@ -17,7 +17,7 @@ use crate::layers::Chain;
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
-/// let data = Dataset::embedded().for_task(&Task::zero_one());
+/// let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
 /// let model = Chain::new(vec![
 ///     BitDense::new(784, 64).with_seed(1).into(),
 ///     BitDense::new(64, 2).with_seed(2).with_output(BitOutput::Float(Activation::Sigmoid)).into(),
@@ -37,11 +37,24 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// Evaluates `model` on `split` (one parallel forward pass), with as many classes as the
-    /// model has outputs.
+    /// Evaluates `model` on `split` (one parallel forward pass, the examples fed as the model
+    /// reads them: [`Chain::predict_split`]), with as many classes as the model has outputs.
+    ///
+    /// # Panics
+    /// When the split does not suit the model (see [`Chain::check_split`]);
+    /// [`Evaluation::try_new`] returns the error instead.
     pub fn new(model: &Chain, split: &Split) -> Self {
-        let predictions = model.predict(split.images());
-        Self::from_predictions(model.outputs(), split.labels(), &predictions)
+        Self::try_new(model, split).unwrap_or_else(|e| panic!("Evaluation::new: {e}"))
+    }
+
+    /// [`Evaluation::new`], or why the split does not suit the model.
+    pub fn try_new(model: &Chain, split: &Split) -> Result<Self, InputError> {
+        let predictions = model.predict_split(split)?;
+        Ok(Self::from_predictions(
+            model.outputs(),
+            split.labels(),
+            &predictions,
+        ))
     }
 
     /// An evaluation of given predictions against labels, with `classes` classes.

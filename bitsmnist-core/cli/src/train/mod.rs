@@ -25,7 +25,7 @@ pub fn run(args: Args) -> Result<()> {
             .context("setting the thread count")?;
     }
     if let Start::FineTune { path, file, .. } = &plan.start
-        && file.meta.extra.get("input").is_some_and(|i| i != "bits")
+        && file.model.input() != bitsmnist_core::layers::Input::Bits
     {
         bail!(
             "{}: the model reads grey levels; genetic training feeds it bits",
@@ -33,7 +33,7 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     let full = plan.data.load()?;
-    let mut data = full.for_task(&plan.task);
+    let mut data = full.for_task(&plan.task)?;
     if plan.sample < 1.0 {
         data.train = data.train.sample(plan.sample, data.classes());
     }

@@ -248,7 +248,7 @@ impl Args {
             bail!("--sample must be in (0, 1], got {}", self.sample);
         }
         let time_limit = match self.time_limit {
-            Some(s) if s.is_finite() && s >= 0.0 && s <= 1e9 => Some(Duration::from_secs_f64(s)),
+            Some(s) if (0.0..=1e9).contains(&s) => Some(Duration::from_secs_f64(s)),
             Some(s) => bail!("--time-limit must be a number of seconds from 0 to 1e9, got {s}"),
             None => None,
         };

@@ -37,6 +37,8 @@ use crate::layers::Chain;
 use crate::run::History;
 use crate::training::TrainingState;
 
+mod legacy;
+
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
 
@@ -205,6 +207,9 @@ pub struct ModelFile {
     /// Where the model came from.
     pub meta: Metadata,
 }
+// Format version 4: every method's training state in one typed field, and the models carry
+// their input encoding (`Chain::input`). Any change to the layout of these fields, or of the
+// types inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
 impl ModelFile {
     /// A file holding just `model`, with [`Metadata::now`].
@@ -341,14 +346,28 @@ impl ModelFile {
                 computed,
             });
         }
-        let decode = || -> Result<(Self, usize), ModelFileError> {
+        fn decode<T: serde::de::DeserializeOwned>(
+            payload: &[u8],
+        ) -> Result<(T, usize), ModelFileError> {
             bincode::serde::decode_from_slice(payload, bincode_config())
                 .map_err(|e| ModelFileError::Decode(e.to_string()))
-        };
+        }
+        // Older versions decode into frozen copies of their payload types (see `legacy`).
+        let converted = |r: Result<Self, String>| r.map_err(ModelFileError::Invalid);
         let (mut file, read) = match header.version {
-            // MERGE-PENDING: versions 1-3 decode through io/legacy.rs.
-            v @ 1..=3 => return Err(ModelFileError::Decode(format!("version {v}"))),
-            _ => decode()?,
+            1 => {
+                let (f, n) = decode::<legacy::ModelFileV2<legacy::BitDenseV1>>(payload)?;
+                (converted(f.convert())?, n)
+            }
+            2 => {
+                let (f, n) = decode::<legacy::ModelFileV2<crate::layers::BitDense>>(payload)?;
+                (converted(f.convert())?, n)
+            }
+            3 => {
+                let (f, n) = decode::<legacy::ModelFileV3>(payload)?;
+                (converted(f.convert())?, n)
+            }
+            _ => decode::<Self>(payload)?,
         };
         if read != payload.len() {
             return Err(ModelFileError::TrailingBytes {

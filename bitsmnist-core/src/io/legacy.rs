@@ -1,0 +1,356 @@
+//! Decoding of model files of format versions 1, 2 and 3.
+//!
+//! Bincode is not self-describing: a payload decodes only into types with exactly the field
+//! lists it was written from. This module keeps frozen copies of the payload types as the old
+//! versions wrote them, decodes into them, and converts the result into today's types. Only
+//! leaves whose layout has not changed since version 2 are borrowed from the live code:
+//! [`BitDense`] (versions 2 and 3), [`Dense`], [`TrainerParams`], [`ClimbParams`] and
+//! [`Metadata`]. Everything else here must never change: a change to a live type's layout
+//! needs a new format version, not an edit of these mirrors.
+//!
+//! | version | payload |
+//! |---|---|
+//! | 1 | as 2, with bit layers of weights, bias and output only ([`BitDenseV1`]) |
+//! | 2 | model, training state, history, metadata ([`ModelFileV2`]) |
+//! | 3 | as 2, then the climb state ([`ModelFileV3`]) |
+//!
+//! In all three, a [`Chain`] is its layers alone and reads bits ([`Input::Bits`]): grey-input
+//! models were marked only by the metadata note `extra["input"] = "grey"`, which the
+//! conversion turns into [`Chain::input`] (the note stays in the metadata).
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::Metadata;
+use crate::bits::BitMatrix;
+use crate::genetic::{ClimbParams, Climber, TrainerParams, TrainingSet};
+use crate::layers::{BitDense, BitOutput, Chain, Dense, Input, Layer};
+use crate::run::{Detail, History, Log, Record};
+use crate::training::TrainingState;
+
+/// A bit layer as format version 1 wrote it: no per-neuron thresholds or scales.
+#[derive(Deserialize)]
+pub(super) struct BitDenseV1 {
+    weights: BitMatrix,
+    bias: BitMatrix,
+    output: BitOutput,
+}
+
+/// A bit layer of an old payload, turned into today's.
+pub(super) trait OldBit: DeserializeOwned {
+    /// Today's layer.
+    fn into_bit(self) -> BitDense;
+}
+
+impl OldBit for BitDenseV1 {
+    fn into_bit(self) -> BitDense {
+        BitDense::from_raw(self.weights, self.bias, self.output, None, None)
+    }
+}
+
+/// Versions 2 and 3 wrote bit layers as today's [`BitDense`] does.
+impl OldBit for BitDense {
+    fn into_bit(self) -> BitDense {
+        self
+    }
+}
+
+/// A layer of versions 1 to 3 (`Layer`: bit or float).
+#[derive(Deserialize)]
+#[serde(bound = "B: OldBit")]
+enum LayerV3<B> {
+    Bit(B),
+    Float(Dense),
+}
+
+impl<B: OldBit> LayerV3<B> {
+    fn convert(self) -> Layer {
+        match self {
+            LayerV3::Bit(b) => Layer::Bit(b.into_bit()),
+            LayerV3::Float(d) => Layer::Float(d),
+        }
+    }
+}
+
+/// A chain of versions 1 to 3: the layers, no input encoding.
+#[derive(Deserialize)]
+#[serde(bound = "B: OldBit")]
+struct ChainV3<B> {
+    layers: Vec<LayerV3<B>>,
+}
+
+impl<B: OldBit> ChainV3<B> {
+    /// Today's chain reading `input`, or why the widths do not line up.
+    fn convert(self, input: Input) -> Result<Chain, String> {
+        Chain::new(self.layers.into_iter().map(LayerV3::convert).collect())
+            .map(|c| c.with_input(input))
+            .map_err(|e| format!("model: {e}"))
+    }
+}
+
+/// A generation's record of versions 1 to 3.
+#[derive(Deserialize)]
+struct GenerationRecordV3 {
+    generation: u64,
+    best: f64,
+    mean: f64,
+    worst: f64,
+    validation_accuracy: Option<f64>,
+    elapsed_secs: f64,
+    generations_per_sec: f64,
+    mutation_scale: f64,
+}
+
+/// A history of versions 1 to 3.
+#[derive(Deserialize)]
+struct HistoryV3 {
+    records: Vec<GenerationRecordV3>,
+}
+
+impl HistoryV3 {
+    /// Today's history; `detail` gives each record's method part from the old record.
+    fn convert(self, detail: impl Fn(&GenerationRecordV3) -> Detail) -> History {
+        History {
+            records: self
+                .records
+                .into_iter()
+                .map(|r| Record {
+                    step: r.generation,
+                    best: r.best,
+                    mean: r.mean,
+                    worst: r.worst,
+                    validation_accuracy: r.validation_accuracy,
+                    elapsed_secs: r.elapsed_secs,
+                    steps_per_sec: r.generations_per_sec,
+                    detail: detail(&r),
+                })
+                .collect(),
+        }
+    }
+
+    /// A population's history.
+    fn population(self) -> History {
+        self.convert(|r| Detail::Population {
+            mutation_scale: r.mutation_scale,
+        })
+    }
+}
+
+/// A genetic training state of versions 1 to 3.
+#[derive(Deserialize)]
+#[serde(bound = "B: OldBit")]
+struct TrainingSetV3<B> {
+    chain: ChainV3<B>,
+    layers: Vec<usize>,
+    params: TrainerParams,
+    population: Vec<Vec<B>>,
+    fitness: Vec<f64>,
+    generation: u64,
+    scale: f64,
+    best_so_far: f64,
+    last_improvement: u64,
+    last_shrink: u64,
+    elapsed_secs: f64,
+    history: HistoryV3,
+}
+
+impl<B: OldBit> TrainingSetV3<B> {
+    fn convert(self, input: Input) -> Result<TrainingSet, String> {
+        Ok(TrainingSet::from_parts(
+            self.chain.convert(input)?,
+            self.layers,
+            self.params,
+            self.population
+                .into_iter()
+                .map(|g| g.into_iter().map(OldBit::into_bit).collect())
+                .collect(),
+            self.fitness,
+            (self.generation, self.scale, self.best_so_far),
+            (self.last_improvement, self.last_shrink),
+            Log {
+                history: self.history.population(),
+                elapsed_secs: self.elapsed_secs,
+            },
+        ))
+    }
+}
+
+/// A hill-climb state of version 3.
+#[derive(Deserialize)]
+struct ClimberV3 {
+    chain: ChainV3<BitDense>,
+    params: ClimbParams,
+    trial: u64,
+    accepted: u64,
+    generation: u64,
+    elapsed_secs: f64,
+    // Patience is counted from the history now.
+    _best_so_far: f64,
+    _last_improvement: u64,
+    history: HistoryV3,
+    best_full: Option<(f64, ChainV3<BitDense>)>,
+}
+
+impl ClimberV3 {
+    fn convert(self, input: Input) -> Result<Climber, String> {
+        let best_full = match self.best_full {
+            Some((a, c)) => Some((a, c.convert(input)?)),
+            None => None,
+        };
+        // The old records knew the trials per generation, not the flips kept.
+        let per_generation = self.params.trials_per_generation;
+        let history = self.history.convert(|r| Detail::Climb {
+            trials: r.generation.saturating_mul(per_generation),
+            kept: 0,
+            flips_per_sec: r.generations_per_sec * per_generation as f64,
+        });
+        Ok(Climber::from_parts(
+            self.chain.convert(input)?,
+            self.params,
+            (self.trial, self.accepted, self.generation),
+            Log {
+                history,
+                elapsed_secs: self.elapsed_secs,
+            },
+            best_full,
+        ))
+    }
+}
+
+/// The payload of versions 1 (with `B` = [`BitDenseV1`]) and 2 (`B` = [`BitDense`]).
+#[derive(Deserialize)]
+#[serde(bound = "B: OldBit")]
+pub(super) struct ModelFileV2<B> {
+    model: ChainV3<B>,
+    training: Option<TrainingSetV3<B>>,
+    history: Option<HistoryV3>,
+    meta: Metadata,
+}
+
+/// The payload of version 3: version 2's, then the climb state.
+#[derive(Deserialize)]
+pub(super) struct ModelFileV3 {
+    model: ChainV3<BitDense>,
+    training: Option<TrainingSetV3<BitDense>>,
+    history: Option<HistoryV3>,
+    meta: Metadata,
+    climb: Option<ClimberV3>,
+}
+
+/// The input encoding an old file recorded in its metadata note `extra["input"]` (absent:
+/// bits).
+fn input_of(meta: &Metadata) -> Result<Input, String> {
+    meta.extra
+        .get("input")
+        .map_or(Ok(Input::Bits), |s| s.parse())
+        .map_err(|e| format!("metadata: {e}"))
+}
+
+impl<B: OldBit> ModelFileV2<B> {
+    /// Today's file (without climb state), or why the old one breaks an invariant.
+    pub(super) fn convert(self) -> Result<super::ModelFile, String> {
+        let input = input_of(&self.meta)?;
+        Ok(super::ModelFile {
+            model: self.model.convert(input)?,
+            state: self
+                .training
+                .map(|t| t.convert(input).map(TrainingState::from))
+                .transpose()?,
+            history: self.history.map(HistoryV3::population),
+            meta: self.meta,
+        })
+    }
+}
+
+impl ModelFileV3 {
+    /// Today's file, or why the old one breaks an invariant.
+    pub(super) fn convert(self) -> Result<super::ModelFile, String> {
+        // Today's file holds one state: the population's if the old one had both (the
+        // desktop app could save a population and a climb side by side).
+        let input = input_of(&self.meta)?;
+        let state = match (self.training, self.climb) {
+            (Some(t), _) => Some(TrainingState::from(t.convert(input)?)),
+            (None, Some(c)) => Some(TrainingState::from(c.convert(input)?)),
+            (None, None) => None,
+        };
+        let history = match &state {
+            Some(s) => Some(s.history().clone()),
+            None => self.history.map(HistoryV3::population),
+        };
+        Ok(super::ModelFile {
+            model: self.model.convert(input)?,
+            state,
+            history,
+            meta: self.meta,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Serialize;
+
+    use super::*;
+
+    #[test]
+    fn a_version_3_grey_note_becomes_the_model_input() {
+        use crate::layers::Activation;
+        #[derive(Serialize)]
+        struct Chain3 {
+            layers: Vec<Layer>,
+        }
+        #[derive(Serialize)]
+        struct File3 {
+            model: Chain3,
+            training: Option<()>,
+            history: Option<()>,
+            meta: Metadata,
+            climb: Option<()>,
+        }
+        let dense = Dense::new(784, 2, Activation::Identity, 1);
+        let payload = |note: Option<&str>| {
+            let mut meta = Metadata::now();
+            if let Some(n) = note {
+                meta = meta.with_extra("input", n);
+            }
+            let file = File3 {
+                model: Chain3 {
+                    layers: vec![dense.clone().into()],
+                },
+                training: None,
+                history: None,
+                meta,
+                climb: None,
+            };
+            let p = bincode::serde::encode_to_vec(&file, bincode::config::standard()).unwrap();
+            let mut out = super::super::MAGIC.to_vec();
+            out.extend_from_slice(&3u32.to_le_bytes());
+            out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+            out.extend_from_slice(&crc32fast::hash(&p).to_le_bytes());
+            out.extend_from_slice(&p);
+            out
+        };
+        let load = |note| super::super::ModelFile::from_bytes(&payload(note));
+        assert_eq!(load(Some("grey")).unwrap().model.input(), Input::Grey);
+        assert_eq!(load(None).unwrap().model.input(), Input::Bits);
+        assert!(matches!(
+            load(Some("purple")),
+            Err(super::super::ModelFileError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn reads_the_version_1_bit_layer_layout() {
+        let cfg = bincode::config::standard();
+        // Version 1 wrote weights, bias and output only.
+        #[derive(Serialize)]
+        struct V1<'a>(&'a BitMatrix, &'a BitMatrix, BitOutput);
+        let old = BitDense::new(70, 5).with_seed(4);
+        let v1 = bincode::serde::encode_to_vec(V1(old.weights(), old.bias(), old.output()), cfg)
+            .unwrap();
+        let (back, read): (BitDenseV1, usize) =
+            bincode::serde::decode_from_slice(&v1, cfg).unwrap();
+        assert_eq!((back.into_bit(), read), (old, v1.len()));
+        assert!(bincode::serde::decode_from_slice::<BitDense, _>(&v1, cfg).is_err());
+    }
+}
