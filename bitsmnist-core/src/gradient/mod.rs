@@ -82,7 +82,7 @@ pub const MAX_WIDTH: usize = 1 << 16;
 #[non_exhaustive]
 pub enum GradientError {
     /// A hyper-parameter out of range.
-    #[error("gradient parameter {}", .0)]
+    #[error("gradient parameter `{}`: {}", .0.name(), .0)]
     Params(#[from] GradientParamsError),
     /// Fewer than two classes, or an input width of zero.
     #[error("the model needs at least 1 input and 2 classes (got {inputs} and {classes})")]

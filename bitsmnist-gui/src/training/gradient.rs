@@ -116,7 +116,9 @@ impl GradientSettings {
     pub fn check(&self, hidden: &Result<Vec<usize>, String>) -> Result<GradientParams, String> {
         let hidden = hidden.clone().map_err(|e| format!("hidden layers: {e}"))?;
         let params = self.params(hidden);
-        params.check().map_err(|e| e.to_string())?;
+        params
+            .check()
+            .map_err(|e| gradient::GradientError::from(e).to_string())?;
         Ok(params)
     }
 }
