@@ -1041,12 +1041,7 @@ pub struct Chain {
 /// assert_eq!(layer_seed(5, 1), layer_seed(5, 1));
 /// ```
 pub fn layer_seed(seed: u64, index: usize) -> u64 {
-    fn splitmix(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+    use crate::util::splitmix64 as splitmix;
     splitmix(seed ^ splitmix(index as u64 + 1))
 }
 

@@ -13,7 +13,8 @@
 //! - [`genetic`]: gradient-free search: the population algorithm, bit-flip climbing,
 //!   ensembles, incremental evaluation, measured recipes.
 //! - [`training`]: one configuration and one saved state for every method.
-//! - [`io`]: the versioned, checked `.bin` model file ([`io::ModelFile`]) and atomic writes.
+//! - [`io`]: the versioned, checked `.bin` model file ([`io::ModelFile`]).
+//! - [`util`]: seed mixing and atomic writes, shared at the bottom.
 //! - [`display`]: rich output in Jupyter notebooks (evcxr): digits, galleries, model tables,
 //!   confusion heat maps, weight images, line plots.
 //! - [`gradient`]: gradient training (straight-through estimator) exported to bit layers.
@@ -44,6 +45,7 @@ pub mod layers;
 pub mod run;
 pub mod statistics;
 pub mod training;
+pub mod util;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

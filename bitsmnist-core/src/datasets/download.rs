@@ -99,7 +99,7 @@ impl Mirrors {
                     cache_dir: dir.into(),
                 });
             };
-            crate::io::write_atomic(&target, &bytes).map_err(|source| DataError::Write {
+            crate::util::write_atomic(&target, &bytes).map_err(|source| DataError::Write {
                 path: target.clone(),
                 source,
             })?;

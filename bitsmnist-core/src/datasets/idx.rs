@@ -185,7 +185,7 @@ impl Idx {
     /// ends in `.gz`.
     pub fn save(&self, path: &Path) -> io::Result<()> {
         let gz = path.extension().is_some_and(|e| e == "gz");
-        crate::io::write_atomic(path, &self.to_bytes(gz))
+        crate::util::write_atomic(path, &self.to_bytes(gz))
     }
 }
 

@@ -194,7 +194,7 @@ pub struct Climber {
     eval: Option<(u64, DeltaEval)>,
 }
 
-/// What the callback of [`Climber::train`] sees after each generation: the climber
+/// What the callback of a climb's [`train`](Method::train) sees after each generation: the climber
 /// ([`Climber::chain`] is the current model) and the generation's record.
 pub type ClimbProgress<'a> = crate::run::Progress<'a, Climber>;
 

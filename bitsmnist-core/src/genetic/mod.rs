@@ -15,9 +15,10 @@
 //! choice comes from an RNG derived from (seed, generation, slot). The whole state is
 //! serializable, so a checkpointed and resumed run gives exactly the uninterrupted result.
 //!
-//! [`TrainingSet::train`] is the one training loop, for the command line, notebooks and the
-//! desktop app: stop rules and validation in [`TrainOptions`], a callback after each generation
-//! that can stop the run, and a [`History`] of every generation.
+//! Its [`train`](crate::run::Method::train) is the loop every method shares ([`crate::run`]),
+//! for the command line, notebooks and the desktop app: stop rules and validation in
+//! [`TrainOptions`], a callback after each generation that can stop the run, and a
+//! [`History`] of every generation.
 //!
 //! ```
 //! use std::ops::ControlFlow;

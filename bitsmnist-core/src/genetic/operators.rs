@@ -19,12 +19,7 @@ pub(crate) const STREAM_INIT: u64 = 1;
 pub(crate) const STREAM_BREED: u64 = 2;
 pub(crate) const STREAM_BATCH: u64 = 3;
 
-pub(crate) fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub(crate) use crate::util::splitmix64;
 
 /// An RNG that depends only on (seed, stream, generation, slot): never shared between threads.
 pub(crate) fn derive_rng(seed: u64, stream: u64, generation: u64, slot: u64) -> ChaCha8Rng {

@@ -3,7 +3,7 @@
 
 pub use crate::run::{CancelToken, StopReason, TrainOptions, TrainOutcome, Validation};
 
-/// What the callback of [`TrainingSet::train`](super::TrainingSet::train) sees after each
+/// What the callback of the population's [`train`](crate::run::Method::train) sees after each
 /// generation: the population ([`Progress::state`](crate::run::Progress::state)) and the
 /// generation's record.
 pub type Progress<'a> = crate::run::Progress<'a, super::TrainingSet>;

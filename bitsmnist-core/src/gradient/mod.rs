@@ -140,7 +140,7 @@ impl From<crate::layers::InputError> for GradientError {
 /// current mini-batch.
 pub use crate::run::{CancelToken, StopReason, TrainOptions, TrainOutcome};
 
-/// What the callback of [`Trainer::train`] sees after each epoch: the trainer
+/// What the callback of a trainer's [`train`](Method::train) sees after each epoch: the trainer
 /// ([`Trainer::export`] gives the current model) and the epoch's record.
 pub type Progress<'a> = crate::run::Progress<'a, Trainer>;
 
@@ -170,12 +170,7 @@ fn derive_rng(seed: u64, stream: u64, a: u64, b: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(x)
 }
 
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+use crate::util::splitmix64 as splitmix;
 
 /// The state of a gradient training run: hyper-parameters, the training-time network (latent
 /// weights, batch norm, Adam moments), the epoch reached (and where inside it) and the
@@ -450,7 +445,7 @@ impl Trainer {
     }
 
     /// Replaces the batch-norm running statistics with the exact statistics of `split`
-    /// (without augmentation), layer after layer. [`Trainer::train`] does this after the last
+    /// (without augmentation), layer after layer. Training ([`Method::train`]) does this after the last
     /// epoch when [`GradientParams::recalibrate`] is on.
     pub fn recalibrate(&mut self, split: &Split) -> Result<(), GradientError> {
         self.check_split_input(split)?;

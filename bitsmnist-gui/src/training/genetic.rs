@@ -1,4 +1,4 @@
-//! The genetic method: a run of [`TrainingSet::train`], the library's one training loop, on a
+//! The genetic method: a run of the population's `train`, the library's one training loop, on a
 //! worker thread. Its callback sends each generation's record (and now and then the best
 //! model); Pause and Stop cancel it after the current generation, and resuming calls `train`
 //! again, which continues exactly where it stopped.
