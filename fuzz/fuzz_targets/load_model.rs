@@ -14,8 +14,11 @@ fn exercise(bytes: &[u8]) {
             let x = vec![0u64; m.inputs().div_ceil(64)];
             let _ = m.scores_one(&x);
         }
-        if let Some(t) = &file.training {
+        if let Some(t) = file.training_set() {
             let _ = t.best_chain();
+        }
+        if let Some(c) = file.climber() {
+            let _ = c.best_chain();
         }
     }
 }
