@@ -89,14 +89,18 @@ impl fmt::Display for Metric {
 }
 
 impl std::str::FromStr for Metric {
-    type Err = String;
+    type Err = crate::util::ParseError;
     /// `score`, `accuracy` (or `acc`), `mcc`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "score" => Ok(Metric::Score),
             "accuracy" | "acc" => Ok(Metric::Accuracy),
             "mcc" => Ok(Metric::Mcc),
-            _ => Err(format!("unknown fitness `{s}` (score, accuracy, mcc)")),
+            _ => Err(crate::util::ParseError::new(
+                "fitness",
+                s,
+                "use score, accuracy or mcc",
+            )),
         }
     }
 }

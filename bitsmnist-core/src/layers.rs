@@ -61,12 +61,14 @@ impl Activation {
 }
 
 impl std::str::FromStr for Activation {
-    type Err = String;
+    type Err = crate::util::ParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Activation::all()
             .into_iter()
             .find(|a| a.name() == s.to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown activation `{s}` (identity, sigmoid, tanh, relu)"))
+            .ok_or_else(|| {
+                crate::util::ParseError::new("activation", s, "use identity, sigmoid, tanh or relu")
+            })
     }
 }
 
@@ -965,13 +967,17 @@ impl fmt::Display for Input {
 }
 
 impl std::str::FromStr for Input {
-    type Err = String;
+    type Err = crate::util::ParseError;
     /// `bits` (also `pm1`, `±1`) or `grey` (also `gray`).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "bits" | "bit" | "pm1" | "±1" => Ok(Input::Bits),
             "grey" | "gray" => Ok(Input::Grey),
-            _ => Err(format!("input `{s}`: use `bits` or `grey`")),
+            _ => Err(crate::util::ParseError::new(
+                "input",
+                s,
+                "use `bits` or `grey`",
+            )),
         }
     }
 }

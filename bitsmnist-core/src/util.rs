@@ -4,6 +4,38 @@
 use std::io::Write;
 use std::path::Path;
 
+/// Why a text does not name an option (an activation, a task, a schedule, ...): what was
+/// parsed, the text, and what to write instead.
+///
+/// ```
+/// use bitsmnist_core::layers::Activation;
+/// let e = "swish".parse::<Activation>().unwrap_err();
+/// assert_eq!(e.what, "activation");
+/// assert_eq!(e.to_string(), "activation `swish`: use identity, sigmoid, tanh or relu");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{what} `{text}`: {hint}")]
+#[non_exhaustive]
+pub struct ParseError {
+    /// What was parsed.
+    pub what: &'static str,
+    /// The text.
+    pub text: String,
+    /// What is accepted, or what is wrong.
+    pub hint: String,
+}
+
+impl ParseError {
+    /// The error for `text`, which is not a `what`.
+    pub fn new(what: &'static str, text: &str, hint: impl Into<String>) -> Self {
+        Self {
+            what,
+            text: text.to_string(),
+            hint: hint.into(),
+        }
+    }
+}
+
 /// SplitMix64's output function: a bijective mix of a `u64`, the base of every derived seed.
 ///
 /// ```

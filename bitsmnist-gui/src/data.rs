@@ -105,7 +105,10 @@ impl DataSettings {
         match self.task {
             TaskKind::ZeroOne => Ok(Task::zero_one()),
             TaskKind::Digits => Ok(Task::digits()),
-            TaskKind::Classes => self.classes.parse(),
+            TaskKind::Classes => self
+                .classes
+                .parse()
+                .map_err(|e: bitsmnist_core::util::ParseError| e.to_string()),
         }
     }
 }

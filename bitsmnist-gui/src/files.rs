@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use bitsmnist_core::gradient::Input;
 use bitsmnist_core::io::{Metadata, ModelFile};
 
 use crate::app::BitsApp;
@@ -103,20 +102,12 @@ fn open_file(app: &mut BitsApp, path: &Path) {
             }
         }
     }
-    let input = match file.meta.extra.get("input").map(|s| s.parse::<Input>()) {
-        Some(Err(e)) => {
-            app.error(format!("{}: {e}", path.display()));
-            return;
-        }
-        Some(Ok(i)) => i,
-        None => Input::Bits,
-    };
     if app.training.opened(&mut file) {
         // Start goes on with the climb that made the file, as `bitsmnist train --resume`.
         app.settings.training.method = Method::Climb;
     }
+    // The model says which input it reads (`Chain::input`); `set` takes it from there.
     app.model.set(file.model, path.display().to_string());
-    app.model.input = input;
     if let Some((inputs, classes)) = app.task_shape() {
         let m = app.model.chain.as_ref().expect("just set");
         if (m.inputs(), m.outputs()) != (inputs, classes) {
@@ -139,10 +130,7 @@ fn save_file(app: &mut BitsApp, path: &Path) {
         return;
     };
     let mut file = app.training.attach(ModelFile::new(model));
-    // `bitsmnist eval` and the app read "input" to feed a grey-input model grey levels.
-    let mut meta = Metadata::now()
-        .with_extra("saved_by", "bitsmnist-gui")
-        .with_extra("input", app.model.input.to_string());
+    let mut meta = Metadata::now().with_extra("saved_by", "bitsmnist-gui");
     if let Some(d) = &app.data.task_data {
         meta = meta.with_dataset(d);
     }

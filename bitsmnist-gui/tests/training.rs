@@ -210,7 +210,7 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
     assert_eq!(file.model, trained);
     assert!(file.training_set().is_none());
     assert_eq!(file.meta.task, Some(Task::zero_one()));
-    assert_eq!(file.meta.extra["input"], "bits");
+    assert_eq!(file.model.input(), Input::Bits);
 
     // The genetic method now fine-tunes the trained model rather than starting from random
     // bits: the thresholds stay, and so does the accuracy.

@@ -131,15 +131,14 @@ impl std::fmt::Display for Binarization {
 }
 
 impl std::str::FromStr for Binarization {
-    type Err = String;
+    type Err = crate::util::ParseError;
     /// `mean` or a number 0-255.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "mean" | "mean-nonzero" => Ok(Binarization::MeanOfNonZero),
-            t => t
-                .parse()
-                .map(Binarization::Threshold)
-                .map_err(|_| format!("binarisation `{s}`: use `mean` or a threshold 0-255")),
+            t => t.parse().map(Binarization::Threshold).map_err(|_| {
+                crate::util::ParseError::new("binarisation", s, "use `mean` or a threshold 0-255")
+            }),
         }
     }
 }
@@ -522,7 +521,7 @@ impl std::fmt::Display for Task {
 }
 
 impl std::str::FromStr for Task {
-    type Err = String;
+    type Err = crate::util::ParseError;
     /// `zero-one`, `digits`, or a comma-separated class list such as `3,8`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
@@ -531,13 +530,17 @@ impl std::str::FromStr for Task {
             list => Task::new(
                 list.split(',')
                     .map(|c| {
-                        c.trim()
-                            .parse::<u8>()
-                            .map_err(|_| format!("task `{s}`: `{c}` is not a class number"))
+                        c.trim().parse::<u8>().map_err(|_| {
+                            crate::util::ParseError::new(
+                                "task",
+                                s,
+                                format!("`{c}` is not a class number"),
+                            )
+                        })
                     })
                     .collect::<Result<_, _>>()?,
             )
-            .map_err(|e| format!("task `{s}`: {e}")),
+            .map_err(|e| crate::util::ParseError::new("task", s, e.to_string())),
         }
     }
 }

@@ -46,11 +46,17 @@ impl Schedule {
 }
 
 impl std::str::FromStr for Schedule {
-    type Err = String;
+    type Err = crate::util::ParseError;
     /// `constant`, `cosine`, `cosine:FLOOR`, or `step:EVERY:FACTOR`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.split(':').collect();
-        let bad = || format!("schedule `{s}`: use constant, cosine[:floor] or step:every:factor");
+        let bad = || {
+            crate::util::ParseError::new(
+                "schedule",
+                s,
+                "use constant, cosine[:floor] or step:every:factor",
+            )
+        };
         match parts.as_slice() {
             ["constant"] => Ok(Schedule::Constant),
             ["cosine"] => Ok(Schedule::default()),
