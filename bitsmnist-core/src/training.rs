@@ -166,7 +166,7 @@ impl TrainConfig {
         Ok(match self {
             Self::Population { params, metric } => TrainingState::Population {
                 set: TrainingSet::for_all_bit_layers(
-                    mlp(inputs, hidden, classes, output, seed)?,
+                    Chain::mlp(inputs, hidden, classes, output, seed)?,
                     params.clone(),
                 )?,
                 metric: *metric,
@@ -179,7 +179,7 @@ impl TrainConfig {
                     .map(|m| {
                         let offset = m.wrapping_mul(1000);
                         let chain =
-                            mlp(inputs, hidden, classes, output, seed.wrapping_add(offset))?;
+                            Chain::mlp(inputs, hidden, classes, output, seed.wrapping_add(offset))?;
                         let p = params.clone().seed(params.seed.wrapping_add(offset));
                         Ok(Climber::new(chain, p)?)
                     })
@@ -218,18 +218,6 @@ impl TrainConfig {
             Self::Gradient(_) => return Err(TrainingError::GradientFineTune),
         })
     }
-}
-
-/// A random bit network `inputs -> hidden... -> classes` by the library's one seed rule
-/// ([`Chain::mlp`]).
-pub(crate) fn mlp(
-    inputs: usize,
-    hidden: &[usize],
-    classes: usize,
-    output: BitOutput,
-    seed: u64,
-) -> Result<Chain, ShapeError> {
-    Chain::mlp(inputs, hidden, classes, output, seed)
 }
 
 /// The whole state of a run of any method: what a model file stores to resume it.

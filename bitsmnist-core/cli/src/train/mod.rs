@@ -203,11 +203,10 @@ pub fn run(args: Args) -> Result<()> {
         }
         TrainingState::Climb(_) | TrainingState::Ensemble(_) => serde_json::json!({
             "strategy": "climb",
-            "members": match &state { TrainingState::Ensemble(e) => e.members().len(), _ => 1 },
+            "members": networks(&state),
             "flips": flips,
             "flips_per_sec": flips as f64 / secs.max(1e-9),
-            "state_bytes_per_network": memory(&state) / match &state {
-                TrainingState::Ensemble(e) => e.members().len(), _ => 1 },
+            "state_bytes_per_network": memory(&state) / networks(&state),
         }),
         TrainingState::Gradient(t) => serde_json::json!({
             "hidden": t.params().hidden,
@@ -272,6 +271,14 @@ fn trials(state: &StateRef<'_>) -> u64 {
         StateRef::Climb(c) => c.trials(),
         StateRef::Ensemble(e) => e.trials(),
         _ => 0,
+    }
+}
+
+/// Networks climbed side by side (1 but for an ensemble).
+fn networks(state: &TrainingState) -> usize {
+    match state {
+        TrainingState::Ensemble(e) => e.members().len(),
+        _ => 1,
     }
 }
 
