@@ -88,7 +88,7 @@ fn single(c: &mut Criterion) {
 /// Scoring a candidate one bit flip away from its parent on 1,000 examples: a full forward pass
 /// of the 784-800-10 model against incremental evaluation.
 fn flips(c: &mut Criterion) {
-    use bitsmnist_core::genetic::{DeltaEval, Flip, Objective};
+    use bitsmnist_core::search::{DeltaEval, Flip, Objective};
     let data = Dataset::embedded();
     let batch = data.train.select(&(0..1000).collect::<Vec<_>>());
     let chain = model_784_800_10(11);

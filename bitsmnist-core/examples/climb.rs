@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-use bitsmnist_core::genetic::{ClimbParams, Climber, Objective, TrainOptions};
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::run::TrainOptions;
+use bitsmnist_core::search::{ClimbParams, Climber, Objective};
 
 fn main() {
     let arg = |k: &str, d: f64| -> f64 {

@@ -1,5 +1,5 @@
 //! Gradient training on the ten digits, then genetic fine-tuning of the exported bit model
-//! for a fixed time ([`TrainingSet::starting_from`]); prints the test accuracy before and after
+//! for a fixed time ([`Population::starting_from`]); prints the test accuracy before and after
 //! as one JSON line.
 //!
 //! ```text
@@ -14,9 +14,9 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use bitsmnist_core::genetic::{Crossover, Mutation};
 use bitsmnist_core::gradient::{self, GradientParams, Trainer};
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::search::{Crossover, Mutation};
 
 fn main() {
     let (mut hidden, mut epochs, mut seconds) = (256usize, 20u32, 60.0f64);
@@ -63,14 +63,14 @@ fn main() {
 
     let start = Instant::now();
     // Small moves around a good model: a few bit flips, crossover between near copies.
-    let ga = TrainerParams::default()
+    let ga = PopulationParams::default()
         .population(pop)
         .elitism(elite)
         .crossover(Crossover::Uniform)
         .mutation(Mutation::FlipK { k })
         .seed(seed);
     let layers: Vec<usize> = (0..model.layers().len()).collect();
-    let mut set = TrainingSet::starting_from(model, &layers, ga).expect("bit layers");
+    let mut set = Population::starting_from(model, &layers, ga).expect("bit layers");
     let outcome = set
         .run(
             &Fitness::accuracy(&data.train),

@@ -1,4 +1,4 @@
-//! Fitness functions for the genetic trainer ([`crate::genetic`]): how good a candidate model is,
+//! Fitness functions for the genetic trainer ([`crate::search`]): how good a candidate model is,
 //! larger is better.
 //!
 //! - [`Metric::Score`]: the original TinyML score. For each example, `pred = argmax(out)` (the
@@ -224,7 +224,7 @@ pub(crate) enum Kind {
 ///
 /// With a metric, the trainer evaluates candidates on all the examples given here, or on a
 /// fresh seeded mini-batch each generation when
-/// [`TrainerParams::batch_size`](crate::genetic::TrainerParams::batch_size) is set. A closure is
+/// [`PopulationParams::batch_size`](crate::search::PopulationParams::batch_size) is set. A closure is
 /// called with each candidate's whole model and must be deterministic for runs to be
 /// reproducible.
 #[derive(Clone)]

@@ -5,7 +5,7 @@
 //! ```
 //! use std::ops::ControlFlow;
 //! use bitsmnist_core::prelude::*;
-//! use bitsmnist_core::genetic::ClimbParams;
+//! use bitsmnist_core::search::ClimbParams;
 //! use bitsmnist_core::training::{TrainConfig, TrainingState};
 //!
 //! let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
@@ -35,13 +35,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::datasets::Split;
 use crate::fitness::{Fitness, Metric};
-use crate::genetic::{
-    ClimbEnsemble, ClimbError, ClimbParams, Climber, EnsembleError, TrainError, TrainerParams,
-    TrainingSet,
-};
 use crate::gradient::{GradientError, GradientParams, Trainer};
 use crate::layers::{BitOutput, Chain, ShapeError};
 use crate::run::{History, Method, Record, TrainOptions, TrainOutcome};
+use crate::search::{
+    ClimbEnsemble, ClimbError, ClimbParams, Climber, EnsembleError, Population, PopulationError,
+    PopulationParams,
+};
 
 /// How to train: the method and its hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,7 +50,7 @@ pub enum TrainConfig {
     /// The population genetic algorithm, maximising `metric`.
     Population {
         /// Hyper-parameters.
-        params: TrainerParams,
+        params: PopulationParams,
         /// What the fitness measures on the training split.
         metric: Metric,
     },
@@ -97,7 +97,7 @@ impl fmt::Display for MethodKind {
 pub enum TrainingError {
     /// The population algorithm refused.
     #[error(transparent)]
-    Population(#[from] TrainError),
+    Population(#[from] PopulationError),
     /// The climb refused.
     #[error(transparent)]
     Climb(#[from] ClimbError),
@@ -165,7 +165,7 @@ impl TrainConfig {
     ) -> Result<TrainingState, TrainingError> {
         Ok(match self {
             Self::Population { params, metric } => TrainingState::Population {
-                set: TrainingSet::for_all_bit_layers(
+                set: Population::for_all_bit_layers(
                     Chain::mlp(inputs, hidden, classes, output, seed)?,
                     params.clone(),
                 )?,
@@ -199,7 +199,7 @@ impl TrainConfig {
     }
 
     /// A run that starts from a trained `model` (fine-tuning): the population from the
-    /// model's own weights ([`TrainingSet::starting_from`]), or a single climb from it.
+    /// model's own weights ([`Population::starting_from`]), or a single climb from it.
     pub fn fine_tune(&self, model: Chain) -> Result<TrainingState, TrainingError> {
         Ok(match self {
             Self::Population { params, metric } => {
@@ -207,7 +207,7 @@ impl TrainConfig {
                     .filter(|&i| model.layers()[i].as_bit().is_some())
                     .collect();
                 TrainingState::Population {
-                    set: TrainingSet::starting_from(model, &layers, params.clone())?,
+                    set: Population::starting_from(model, &layers, params.clone())?,
                     metric: *metric,
                 }
             }
@@ -230,7 +230,7 @@ pub enum TrainingState {
     /// The population algorithm and the metric its fitness measures.
     Population {
         /// The population.
-        set: TrainingSet,
+        set: Population,
         /// What the fitness measures on the training split.
         metric: Metric,
     },
@@ -249,7 +249,7 @@ pub enum StateRef<'a> {
     /// The population.
     Population {
         /// The population.
-        set: &'a TrainingSet,
+        set: &'a Population,
         /// Its fitness metric.
         metric: Metric,
     },
@@ -426,9 +426,9 @@ impl TrainingState {
     }
 }
 
-impl From<TrainingSet> for TrainingState {
+impl From<Population> for TrainingState {
     /// The population, with the score metric (the original's fitness).
-    fn from(set: TrainingSet) -> Self {
+    fn from(set: Population) -> Self {
         Self::Population {
             set,
             metric: Metric::Score,

@@ -1,12 +1,13 @@
 //! Bit-flip hill climbing and ensembles on the embedded digits.
 
-use bitsmnist_core::genetic::{
-    ClimbEnsemble, ClimbError, ClimbParams, ClimbParamsError, Climber, DeltaError, EnsembleError,
-    Objective, TrainOptions, merge,
-};
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Activations;
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::run::TrainOptions;
+use bitsmnist_core::search::{
+    ClimbEnsemble, ClimbError, ClimbParams, ClimbParamsError, Climber, DeltaError, EnsembleError,
+    Objective, merge,
+};
 
 fn digits() -> Dataset {
     Dataset::embedded().for_task(&Task::digits()).unwrap()

@@ -2,8 +2,8 @@
 
 use bitsmnist_core::bits::BitMatrix;
 use bitsmnist_core::datasets::Split;
-use bitsmnist_core::genetic::{DeltaError, DeltaEval, Flip, Objective};
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::search::{DeltaError, DeltaEval, Flip, Objective};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -5,13 +5,13 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bitsmnist_core::genetic::{
-    Adaptation, Crossover, Mutation, Selection, StopReason, TrainError, TrainOptions,
-    TrainerParams, TrainingSet,
-};
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Dense;
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::run::{StopReason, TrainOptions};
+use bitsmnist_core::search::{
+    Adaptation, Crossover, Mutation, Population, PopulationError, PopulationParams, Selection,
+};
 
 fn zero_one() -> Dataset {
     Dataset::embedded().for_task(&Task::zero_one()).unwrap()
@@ -43,8 +43,8 @@ fn original_readme_walk_through_784_800_2_sigmoid() {
     let sample = sample600(&data);
     let model = model_784_800_2(BitOutput::Float(Activation::Sigmoid), 10);
     let before = statistics::error(&model, &sample);
-    let params = TrainerParams::default().mutation_rate(0.05).seed(10);
-    let mut set = TrainingSet::new(model, &[0, 1], params).unwrap();
+    let params = PopulationParams::default().mutation_rate(0.05).seed(10);
+    let mut set = Population::new(model, &[0, 1], params).unwrap();
     let out = set
         .run(
             &Fitness::score(&sample),
@@ -69,7 +69,7 @@ fn original_test_error_after_5_generations_is_lower_seed_10() {
     let sample = sample600(&data);
     let model = model_784_800_2(BitOutput::Bits, 10);
     let before = statistics::error(&model, &sample);
-    let mut set = TrainingSet::new(model, &[0, 1], TrainerParams::default().seed(10)).unwrap();
+    let mut set = Population::new(model, &[0, 1], PopulationParams::default().seed(10)).unwrap();
     set.run(
         &Fitness::score(&sample),
         &TrainOptions::new().generations(5),
@@ -91,10 +91,13 @@ fn small_model() -> Chain {
     .unwrap()
 }
 
-fn configs() -> Vec<TrainerParams> {
+fn configs() -> Vec<PopulationParams> {
     vec![
-        TrainerParams::default().population(16).elitism(3).seed(5),
-        TrainerParams::default()
+        PopulationParams::default()
+            .population(16)
+            .elitism(3)
+            .seed(5),
+        PopulationParams::default()
             .population(16)
             .elitism(2)
             .selection(Selection::Tournament { size: 3 })
@@ -108,7 +111,7 @@ fn configs() -> Vec<TrainerParams> {
             .batch_size(Some(100))
             .evals_per_candidate(2)
             .seed(6),
-        TrainerParams::default()
+        PopulationParams::default()
             .population(12)
             .elitism(4)
             .crossover(Crossover::Neuron)
@@ -123,13 +126,13 @@ fn configs() -> Vec<TrainerParams> {
     ]
 }
 
-fn train_in_pool(threads: usize, params: TrainerParams, data: &Split, gens: u64) -> TrainingSet {
+fn train_in_pool(threads: usize, params: PopulationParams, data: &Split, gens: u64) -> Population {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .unwrap();
     pool.install(|| {
-        let mut set = TrainingSet::new(small_model(), &[0, 1], params).unwrap();
+        let mut set = Population::new(small_model(), &[0, 1], params).unwrap();
         set.run(
             &Fitness::score(data),
             &TrainOptions::new().generations(gens).validate_on(data, 3),
@@ -139,7 +142,7 @@ fn train_in_pool(threads: usize, params: TrainerParams, data: &Split, gens: u64)
     })
 }
 
-fn assert_same_run(a: &TrainingSet, b: &TrainingSet) {
+fn assert_same_run(a: &Population, b: &Population) {
     assert_eq!(a.history().trace(), b.history().trace());
     assert_eq!(a.population(), b.population());
     assert_eq!(a.fitness(), b.fitness());
@@ -169,13 +172,13 @@ fn checkpoint_load_continue_equals_uninterrupted_run() {
     let split = data.train.sample_shuffled(0.2, 2, 4);
     let fitness = Fitness::score(&split);
     for params in configs() {
-        let mut whole = TrainingSet::new(small_model(), &[0, 1], params.clone()).unwrap();
+        let mut whole = Population::new(small_model(), &[0, 1], params.clone()).unwrap();
         whole
             .run(&fitness, &TrainOptions::new().generations(9))
             .unwrap();
 
         // Stop after 4, save to bytes, load, continue for 5.
-        let mut first = TrainingSet::new(small_model(), &[0, 1], params.clone()).unwrap();
+        let mut first = Population::new(small_model(), &[0, 1], params.clone()).unwrap();
         first
             .run(&fitness, &TrainOptions::new().generations(4))
             .unwrap();
@@ -192,7 +195,7 @@ fn checkpoint_load_continue_equals_uninterrupted_run() {
 
         // A checkpoint taken inside the callback, continued to the same absolute generation.
         let mut saved = None;
-        let mut third = TrainingSet::new(small_model(), &[0, 1], params).unwrap();
+        let mut third = Population::new(small_model(), &[0, 1], params).unwrap();
         third
             .train(&fitness, &TrainOptions::new().generations(9), |p| {
                 if p.record.step == 6 {
@@ -219,8 +222,8 @@ fn stop_rules_callback_and_cancellation() {
     let data = zero_one();
     let split = data.train.sample_shuffled(0.1, 2, 5);
     let fitness = Fitness::accuracy(&split);
-    let params = TrainerParams::default().population(8).elitism(2).seed(1);
-    let new = || TrainingSet::new(small_model(), &[0, 1], params.clone()).unwrap();
+    let params = PopulationParams::default().population(8).elitism(2).seed(1);
+    let new = || Population::new(small_model(), &[0, 1], params.clone()).unwrap();
 
     let out = new()
         .run(&fitness, &TrainOptions::new().target_fitness(0.0))
@@ -285,8 +288,8 @@ fn stop_rules_callback_and_cancellation() {
 fn history_validation_and_progress_lines() {
     let data = zero_one();
     let split = data.train.sample_shuffled(0.1, 2, 6);
-    let params = TrainerParams::default().population(8).elitism(2).seed(2);
-    let mut set = TrainingSet::new(small_model(), &[0, 1], params).unwrap();
+    let params = PopulationParams::default().population(8).elitism(2).seed(2);
+    let mut set = Population::new(small_model(), &[0, 1], params).unwrap();
     set.run(
         &Fitness::mcc(&split),
         &TrainOptions::new()
@@ -316,12 +319,12 @@ fn custom_fitness_closure_drives_training() {
         let l = c.layers()[0].as_bit().unwrap();
         (l.inputs() * l.outputs()) as f64 - l.weights().count_ones() as f64
     };
-    let params = TrainerParams::default()
+    let params = PopulationParams::default()
         .population(10)
         .elitism(2)
         .mutation(Mutation::Flip { rate: 0.02 })
         .seed(3);
-    let mut set = TrainingSet::new(small_model(), &[0], params).unwrap();
+    let mut set = Population::new(small_model(), &[0], params).unwrap();
     set.run(
         &Fitness::custom(zeros),
         &TrainOptions::new().generations(20),
@@ -344,31 +347,31 @@ fn bad_layers_and_data_are_typed_errors() {
         Dense::new(8, 2, Activation::Identity, 1).into(),
     ])
     .unwrap();
-    let p = TrainerParams::default;
+    let p = PopulationParams::default;
     assert_eq!(
-        TrainingSet::new(mixed.clone(), &[1], p()).unwrap_err(),
-        TrainError::NotABitLayer(1)
+        Population::new(mixed.clone(), &[1], p()).unwrap_err(),
+        PopulationError::NotABitLayer(1)
     );
     assert_eq!(
-        TrainingSet::new(mixed.clone(), &[], p()).unwrap_err(),
-        TrainError::NoTrainableLayers
+        Population::new(mixed.clone(), &[], p()).unwrap_err(),
+        PopulationError::NoTrainableLayers
     );
     assert_eq!(
-        TrainingSet::new(mixed.clone(), &[0, 0], p()).unwrap_err(),
-        TrainError::DuplicateLayer(0)
+        Population::new(mixed.clone(), &[0, 0], p()).unwrap_err(),
+        PopulationError::DuplicateLayer(0)
     );
     assert!(matches!(
-        TrainingSet::new(mixed.clone(), &[5], p()),
-        Err(TrainError::LayerOutOfRange { index: 5, .. })
+        Population::new(mixed.clone(), &[5], p()),
+        Err(PopulationError::LayerOutOfRange { index: 5, .. })
     ));
     assert!(matches!(
-        TrainingSet::new(mixed.clone(), &[0], p().elitism(0)),
-        Err(TrainError::Params(_))
+        Population::new(mixed.clone(), &[0], p().elitism(0)),
+        Err(PopulationError::Params(_))
     ));
     // A mixed chain trains its bit layer through the float layer.
     let data = zero_one();
     let split = data.train.sample_shuffled(0.05, 2, 1);
-    let mut set = TrainingSet::for_all_bit_layers(mixed, p().population(6).elitism(2)).unwrap();
+    let mut set = Population::for_all_bit_layers(mixed, p().population(6).elitism(2)).unwrap();
     assert_eq!(set.trainable_layers(), &[0]);
     set.run(
         &Fitness::accuracy(&split),
@@ -377,11 +380,11 @@ fn bad_layers_and_data_are_typed_errors() {
     .unwrap();
     // Wrong width and empty data.
     let narrow = Chain::new(vec![BitDense::new(10, 2).into()]).unwrap();
-    let mut set = TrainingSet::new(narrow, &[0], p().population(4).elitism(1)).unwrap();
+    let mut set = Population::new(narrow, &[0], p().population(4).elitism(1)).unwrap();
     assert_eq!(
         set.run(&Fitness::score(&split), &TrainOptions::new().generations(1))
             .unwrap_err(),
-        TrainError::InputWidth {
+        PopulationError::InputWidth {
             data: 784,
             model: 10
         }
@@ -390,7 +393,7 @@ fn bad_layers_and_data_are_typed_errors() {
     assert_eq!(
         set.run(&Fitness::score(&empty), &TrainOptions::new().generations(1))
             .unwrap_err(),
-        TrainError::EmptyData
+        PopulationError::EmptyData
     );
 }
 
@@ -442,12 +445,12 @@ fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
     let fitness = Fitness::accuracy(&split);
     let start = fitness.evaluate(&model);
 
-    let params = TrainerParams::default()
+    let params = PopulationParams::default()
         .population(12)
         .elitism(2)
         .mutation(Mutation::FlipK { k: 8 })
         .seed(4);
-    let mut set = TrainingSet::starting_from(model.clone(), &[0, 1], params.clone()).unwrap();
+    let mut set = Population::starting_from(model.clone(), &[0, 1], params.clone()).unwrap();
     assert_eq!(set.population()[0], own);
     assert_eq!(set.candidate_chain(0), model);
     for genome in &set.population()[1..] {
@@ -464,9 +467,9 @@ fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
         assert_eq!(flipped, 8);
     }
     // The same seed gives the same start; another seed another one.
-    let again = TrainingSet::starting_from(model.clone(), &[0, 1], params.clone()).unwrap();
+    let again = Population::starting_from(model.clone(), &[0, 1], params.clone()).unwrap();
     assert_eq!(again.population(), set.population());
-    let other = TrainingSet::starting_from(model.clone(), &[0, 1], params.seed(5)).unwrap();
+    let other = Population::starting_from(model.clone(), &[0, 1], params.seed(5)).unwrap();
     assert_ne!(other.population(), set.population());
 
     let mut bests = Vec::new();
@@ -497,8 +500,8 @@ fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
     ])
     .unwrap();
     assert_eq!(
-        TrainingSet::starting_from(mixed, &[0], TrainerParams::default()).unwrap_err(),
-        TrainError::NotABitLayer(0)
+        Population::starting_from(mixed, &[0], PopulationParams::default()).unwrap_err(),
+        PopulationError::NotABitLayer(0)
     );
 }
 
@@ -506,12 +509,12 @@ fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
 fn run_with_reuse(
     chain: &Chain,
     layers: &[usize],
-    params: &TrainerParams,
+    params: &PopulationParams,
     fitness: &Fitness,
     gens: u64,
     reuse: bool,
-) -> TrainingSet {
-    let mut set = TrainingSet::new(chain.clone(), layers, params.clone()).unwrap();
+) -> Population {
+    let mut set = Population::new(chain.clone(), layers, params.clone()).unwrap();
     set.set_reuse_outputs(reuse);
     set.run(fitness, &TrainOptions::new().generations(gens))
         .unwrap();
@@ -549,19 +552,19 @@ fn reusing_first_layer_outputs_changes_nothing_but_the_work() {
         .unwrap(),
     ];
     let params = [
-        TrainerParams::default()
+        PopulationParams::default()
             .population(14)
             .elitism(3)
             .crossover(Crossover::Neuron)
             .mutation(Mutation::FlipK { k: 3 })
             .seed(8),
-        TrainerParams::default()
+        PopulationParams::default()
             .population(10)
             .elitism(2)
             .crossover(Crossover::Split { divisor: 2 })
             .mutation(Mutation::FlipK { k: 2 })
             .seed(9),
-        TrainerParams::default()
+        PopulationParams::default()
             .population(10)
             .elitism(2)
             .selection(Selection::Tournament { size: 3 })

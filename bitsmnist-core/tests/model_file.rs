@@ -1,9 +1,10 @@
 //! The `.bin` model file: round trips, and a typed error (never a panic) for every kind of
 //! damage.
 
-use bitsmnist_core::genetic::{History, TrainOptions, TrainerParams, TrainingSet};
 use bitsmnist_core::io::{FORMAT_VERSION, HEADER_LEN, MAX_PAYLOAD, ModelFileError};
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::run::{History, TrainOptions};
+use bitsmnist_core::search::{Population, PopulationParams};
 use serde::Serialize;
 
 fn model_784_800_2() -> Chain {
@@ -56,8 +57,8 @@ fn save_load_round_trip_gives_identical_outputs() {
 fn training_state_and_history_round_trip() {
     let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let split = data.train.sample_shuffled(0.05, 2, 1);
-    let params = TrainerParams::default().population(6).elitism(2).seed(4);
-    let mut set = TrainingSet::new(small_for(784), &[0, 1], params).unwrap();
+    let params = PopulationParams::default().population(6).elitism(2).seed(4);
+    let mut set = Population::new(small_for(784), &[0, 1], params).unwrap();
     set.run(&Fitness::score(&split), &TrainOptions::new().generations(3))
         .unwrap();
     let file = ModelFile::from_training(&set);

@@ -5,11 +5,11 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use bitsmnist_core::genetic::{ClimbParams, Mutation, Objective, TrainerParams};
 use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::prelude::*;
 use bitsmnist_core::run::{Budget, CancelToken, StopReason, TrainOptions};
+use bitsmnist_core::search::{ClimbParams, Mutation, Objective, PopulationParams};
 use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
 
 fn digits() -> (Split, Split) {
@@ -34,7 +34,7 @@ fn configs() -> Vec<(TrainConfig, Vec<usize>)> {
     vec![
         (
             TrainConfig::Population {
-                params: TrainerParams::default()
+                params: PopulationParams::default()
                     .population(8)
                     .elitism(2)
                     .mutation(Mutation::FlipK { k: 8 })
@@ -310,4 +310,103 @@ fn gradient_training_interrupted_mid_epoch_resumes_exactly() {
     }
     assert_eq!(interrupted, 6 * 15);
     assert_same(&state, &whole, &train);
+}
+
+/// The climbs of `configs`: a single climb and an ensemble.
+fn climbs() -> Vec<(TrainConfig, Vec<usize>)> {
+    configs()
+        .into_iter()
+        .filter(|(c, _)| matches!(c.kind(), MethodKind::Climb | MethodKind::Ensemble))
+        .collect()
+}
+
+#[test]
+fn a_climb_stopped_inside_a_generation_ends_where_the_generation_began() {
+    let (train, _) = digits();
+    for (config, hidden) in climbs() {
+        let TrainConfig::Climb { params, members } = config else {
+            unreachable!()
+        };
+        // A generation far longer than the time limit: the run stops inside the first one
+        // and keeps generation 0 as it was.
+        let long = TrainConfig::Climb {
+            params: params.trials_per_generation(2_000_000_000),
+            members,
+        };
+        let mut started = fresh(&long, &hidden);
+        started
+            .train(&train, &TrainOptions::new().generations(0), |_| continue_())
+            .unwrap();
+        let mut cut = started.clone();
+        let out = cut
+            .train(
+                &train,
+                &TrainOptions::new().time_limit(Duration::from_millis(200)),
+                |_| continue_(),
+            )
+            .unwrap();
+        assert_eq!(
+            (out.reason, out.steps, out.step),
+            (StopReason::TimeLimit, 0, 0)
+        );
+        assert_same(&cut, &started, &train);
+        // The trials run and undone are not counted.
+        let trials = |s: &TrainingState| match s {
+            TrainingState::Climb(c) => (c.trials(), c.accepted()),
+            TrainingState::Ensemble(e) => (e.trials(), e.accepted()),
+            _ => unreachable!(),
+        };
+        assert_eq!(trials(&cut), (0, 0));
+    }
+}
+
+#[test]
+fn a_climb_cut_inside_generations_and_resumed_equals_the_uninterrupted_one() {
+    let (train, _) = digits();
+    for (config, hidden) in climbs() {
+        let mut whole = fresh(&config, &hidden);
+        whole
+            .train(&train, &TrainOptions::new().generations(8), |_| continue_())
+            .unwrap();
+        // Each call stops on a time limit, most likely inside a generation (whose trials are
+        // undone); the limit grows so that every call can get further. Each stopped state is
+        // saved and loaded before it goes on.
+        let mut state = fresh(&config, &hidden);
+        for call in 1u64.. {
+            let options = TrainOptions::new()
+                .until_generation(8)
+                .time_limit(Duration::from_millis(5 * call));
+            let out = state.train(&train, &options, |_| continue_()).unwrap();
+            state = reload(&state, &train);
+            if out.reason == StopReason::Steps {
+                break;
+            }
+            assert_eq!(out.reason, StopReason::TimeLimit);
+        }
+        assert_same(&state, &whole, &train);
+    }
+}
+
+#[test]
+fn an_ensemble_gives_the_same_run_whatever_the_thread_count() {
+    // Members climb on threads of their own with a share of the pool: one thread each from a
+    // pool of one, two each (speculative trial blocks) from a pool of four.
+    let (train, test) = digits();
+    let (config, hidden) = climbs().pop().unwrap();
+    assert_eq!(config.kind(), MethodKind::Ensemble);
+    let options = TrainOptions::new().generations(6).validate_on(&test, 2);
+    let states: Vec<TrainingState> = [1, 4]
+        .into_iter()
+        .map(|threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut state = fresh(&config, &hidden);
+            pool.install(|| state.train(&train, &options, |_| continue_()))
+                .unwrap();
+            state
+        })
+        .collect();
+    assert_same(&states[0], &states[1], &train);
 }

@@ -6,10 +6,11 @@ mod common;
 
 use std::path::Path;
 
-use bitsmnist_core::genetic::{TrainOptions, TrainingSet};
 use bitsmnist_core::io::{Metadata, ModelFile};
 use bitsmnist_core::prelude::*;
 use bitsmnist_core::run::Method as _;
+use bitsmnist_core::run::TrainOptions;
+use bitsmnist_core::search::Population;
 use bitsmnist_gui::Tab;
 use bitsmnist_gui::training::Method;
 use common::*;
@@ -89,11 +90,11 @@ fn a_checkpoint_saved_by_the_library_opens_by_drag_and_drop_and_continues() {
             .into(),
     ])
     .unwrap();
-    let params = bitsmnist_core::genetic::TrainerParams::default()
+    let params = bitsmnist_core::search::PopulationParams::default()
         .population(8)
         .elitism(2)
         .seed(3);
-    let mut set = TrainingSet::for_all_bit_layers(model, params).unwrap();
+    let mut set = Population::for_all_bit_layers(model, params).unwrap();
     set.run(
         &bitsmnist_core::fitness::Fitness::score(&sample),
         &TrainOptions::new().generations(3).quiet(),
@@ -397,11 +398,11 @@ fn a_file_given_at_start_opens_once_the_data_are_loaded() {
             .into(),
     ])
     .unwrap();
-    let params = bitsmnist_core::genetic::ClimbParams::default()
+    let params = bitsmnist_core::search::ClimbParams::default()
         .trials_per_generation(500)
         .batch_size(Some(300))
         .seed(3);
-    let mut climber = bitsmnist_core::genetic::Climber::new(chain, params).unwrap();
+    let mut climber = bitsmnist_core::search::Climber::new(chain, params).unwrap();
     climber
         .run(&data.train, &TrainOptions::new().generations(2))
         .unwrap();

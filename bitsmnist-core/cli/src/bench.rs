@@ -7,11 +7,12 @@ use anyhow::Result;
 use bitsmnist_core::bits::{BitMatrix, CpuFeatures, Kernel, words_for};
 use bitsmnist_core::datasets::Dataset;
 use bitsmnist_core::fitness::Fitness;
-use bitsmnist_core::genetic::{
-    Crossover, DeltaEval, Flip, Mutation, Objective, TrainOptions, TrainerParams, TrainingSet,
-};
 use bitsmnist_core::layers::{Activation, Activations, BitDense, BitOutput, Chain, Dense, Layer};
 use bitsmnist_core::run::Method;
+use bitsmnist_core::run::TrainOptions;
+use bitsmnist_core::search::{
+    Crossover, DeltaEval, Flip, Mutation, Objective, Population, PopulationParams,
+};
 use rayon::prelude::*;
 
 /// Arguments of `bitsmnist bench`.
@@ -322,7 +323,7 @@ fn population_generation(data: &Dataset, budget: Duration) -> Result<(f64, f64)>
     let batch = data.train.select(&idx);
     let fitness = Fitness::accuracy(&batch);
     let chain = model_784_800_10(11)?;
-    let params = TrainerParams::default()
+    let params = PopulationParams::default()
         .population(20)
         .elitism(4)
         .crossover(Crossover::Neuron)
@@ -331,7 +332,7 @@ fn population_generation(data: &Dataset, budget: Duration) -> Result<(f64, f64)>
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let time = |reuse: bool| -> Result<f64> {
         one.install(|| {
-            let mut set = TrainingSet::new(chain.clone(), &[0, 1], params.clone())?;
+            let mut set = Population::new(chain.clone(), &[0, 1], params.clone())?;
             set.set_reuse_outputs(reuse);
             // Generation 0 and one bred generation first, so that parents' outputs exist.
             set.run(&fitness, &TrainOptions::new().generations(1).quiet())?;

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use bitsmnist_core::genetic::{Adaptation, Crossover, Mutation, Selection};
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::search::{Adaptation, Crossover, Mutation, Selection};
 use bitsmnist_core::training::MethodKind;
 
 pub fn run(task: Task) {

@@ -4,7 +4,7 @@
 //! lists it was written from. This module keeps frozen copies of the payload types as the old
 //! versions wrote them, decodes into them, and converts the result into today's types. Only
 //! leaves whose layout has not changed since version 2 are borrowed from the live code:
-//! [`BitDense`] (versions 2 and 3), [`Dense`], [`TrainerParams`], [`ClimbParams`] and
+//! [`BitDense`] (versions 2 and 3), [`Dense`], [`PopulationParams`], [`ClimbParams`] and
 //! [`Metadata`]. Everything else here must never change: a change to a live type's layout
 //! needs a new format version, not an edit of these mirrors.
 //!
@@ -23,9 +23,9 @@ use serde::de::DeserializeOwned;
 
 use super::Metadata;
 use crate::bits::BitMatrix;
-use crate::genetic::{ClimbParams, Climber, TrainerParams, TrainingSet};
 use crate::layers::{BitDense, BitOutput, Chain, Dense, Input, Layer};
 use crate::run::{Detail, History, Log, Record};
+use crate::search::{ClimbParams, Climber, Population, PopulationParams};
 use crate::training::TrainingState;
 
 /// A bit layer as format version 1 wrote it: no per-neuron thresholds or scales.
@@ -142,7 +142,7 @@ impl HistoryV3 {
 struct TrainingSetV3<B> {
     chain: ChainV3<B>,
     layers: Vec<usize>,
-    params: TrainerParams,
+    params: PopulationParams,
     population: Vec<Vec<B>>,
     fitness: Vec<f64>,
     generation: u64,
@@ -155,8 +155,8 @@ struct TrainingSetV3<B> {
 }
 
 impl<B: OldBit> TrainingSetV3<B> {
-    fn convert(self, input: Input) -> Result<TrainingSet, String> {
-        Ok(TrainingSet::from_parts(
+    fn convert(self, input: Input) -> Result<Population, String> {
+        Ok(Population::from_parts(
             self.chain.convert(input)?,
             self.layers,
             self.params,

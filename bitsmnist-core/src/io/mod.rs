@@ -32,9 +32,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::datasets::Split;
 use crate::datasets::{Binarization, Dataset, Source, Task};
-use crate::genetic::{Climber, TrainingSet};
 use crate::layers::Chain;
 use crate::run::History;
+use crate::search::{Climber, Population};
 use crate::training::TrainingState;
 /// Atomic writes live in [`crate::util`]; the name stays here for existing callers.
 pub use crate::util::write_atomic;
@@ -238,7 +238,7 @@ impl ModelFile {
     /// A checkpoint of the population algorithm: the set's chain as the model, the whole
     /// state (with the score fitness; use [`from_state`](Self::from_state) for another
     /// metric) and its history.
-    pub fn from_training(set: &TrainingSet) -> Self {
+    pub fn from_training(set: &Population) -> Self {
         Self {
             model: set.chain().clone(),
             history: Some(set.history().clone()),
@@ -258,7 +258,7 @@ impl ModelFile {
     }
 
     /// The population's state, if the file holds one.
-    pub fn training_set(&self) -> Option<&TrainingSet> {
+    pub fn training_set(&self) -> Option<&Population> {
         match &self.state {
             Some(TrainingState::Population { set, .. }) => Some(set),
             _ => None,

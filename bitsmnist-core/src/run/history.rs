@@ -35,7 +35,7 @@ pub struct Record {
 pub enum Detail {
     /// The population algorithm.
     Population {
-        /// Mutation scale (see [`Adaptation`](crate::genetic::Adaptation)) used to breed this
+        /// Mutation scale (see [`Adaptation`](crate::search::Adaptation)) used to breed this
         /// generation.
         mutation_scale: f64,
     },

@@ -1,7 +1,7 @@
 //! One training run for every method: the loop, its stop rules, pause and resume, progress.
 //!
-//! The population algorithm ([`crate::genetic::TrainingSet`]), bit-flip climbing
-//! ([`crate::genetic::Climber`], [`crate::genetic::ClimbEnsemble`]) and gradient training
+//! The population algorithm ([`crate::search::Population`]), bit-flip climbing
+//! ([`crate::search::Climber`], [`crate::search::ClimbEnsemble`]) and gradient training
 //! ([`crate::gradient::Trainer`]) each implement [`Method`]: one *step* is a generation or an
 //! epoch. Their `train` functions all run the same loop, so they share
 //!
@@ -20,7 +20,7 @@
 //! ```
 //! use std::ops::ControlFlow;
 //! use bitsmnist_core::prelude::*;
-//! use bitsmnist_core::genetic::{ClimbParams, Climber};
+//! use bitsmnist_core::search::{ClimbParams, Climber};
 //! use bitsmnist_core::run::{Budget, StopReason, TrainOptions};
 //!
 //! let data = Dataset::embedded().for_task(&Task::digits()).unwrap();

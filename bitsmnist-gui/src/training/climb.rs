@@ -1,5 +1,5 @@
 //! The bit-flip climbing method of the Training panel: options of
-//! [`bitsmnist_core::genetic::Climber`] (defaults those of `bitsmnist train --task digits`),
+//! [`bitsmnist_core::search::Climber`] (defaults those of `bitsmnist train --task digits`),
 //! the run on a worker thread, and its state kept between runs so that Start continues it.
 //!
 //! The climber trains the current model (from the Model panel, a file, or a gradient run, which
@@ -11,12 +11,11 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use bitsmnist_core::datasets::Dataset;
-use bitsmnist_core::genetic::{
-    ClimbEnsemble, ClimbParams, Climber, History, Objective, TrainOutcome, check_chain,
-};
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::Chain;
 use bitsmnist_core::run::Method;
+use bitsmnist_core::run::{History, TrainOutcome};
+use bitsmnist_core::search::{ClimbEnsemble, ClimbParams, Climber, Objective, check_chain};
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 

@@ -5,17 +5,18 @@
 //!
 //! A model trained by the gradient method (per-neuron thresholds, scaled outputs) is
 //! fine-tuned: its population starts from the model's own weights
-//! ([`TrainingSet::starting_from`]) rather than from random bits.
+//! ([`Population::starting_from`]) rather than from random bits.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use bitsmnist_core::datasets::Split;
 use bitsmnist_core::fitness::Fitness;
-use bitsmnist_core::genetic::{History, TrainOutcome, TrainingSet};
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::{Chain, Layer};
 use bitsmnist_core::run::Method;
+use bitsmnist_core::run::{History, TrainOutcome};
+use bitsmnist_core::search::Population;
 
 use super::settings::TrainingSettings;
 use super::worker::{After, Control, Finished};
@@ -53,11 +54,11 @@ pub(super) fn prepare(state: &mut TrainingState, with: &StartWith<'_>) -> Result
                     .filter(|&i| chain.layers()[i].as_bit().is_some())
                     .collect();
                 (
-                    TrainingSet::starting_from(chain, &bits, params),
+                    Population::starting_from(chain, &bits, params),
                     Start::FineTune,
                 )
             } else {
-                (TrainingSet::for_all_bit_layers(chain, params), Start::Fresh)
+                (Population::for_all_bit_layers(chain, params), Start::Fresh)
             };
             (
                 made.map_err(|e| format!("cannot train this model: {e}"))?,
@@ -91,7 +92,7 @@ pub fn is_gradient_trained(chain: &Chain) -> bool {
 
 /// A run on the worker thread.
 struct Job {
-    set: TrainingSet,
+    set: Population,
     fitness: Fitness,
     settings: TrainingSettings,
     test: Arc<Split>,
@@ -117,7 +118,7 @@ impl Job {
     }
 }
 
-fn finished(set: TrainingSet, outcome: Result<TrainOutcome, String>) -> Finished {
+fn finished(set: Population, outcome: Result<TrainOutcome, String>) -> Finished {
     let origin = format!("trained, generation {}", set.generation());
     Finished {
         model: Some((set.chain().clone(), origin)),

@@ -28,11 +28,11 @@ pub mod worker;
 use std::sync::Arc;
 
 use bitsmnist_core::datasets::{Dataset, Split};
-use bitsmnist_core::genetic::TrainingSet;
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Chain;
 use bitsmnist_core::run::History;
+use bitsmnist_core::search::Population;
 use bitsmnist_core::training::TrainingState as SavedState;
 
 use crate::worker::{Outbox, Reply, spawn_with};
@@ -133,7 +133,7 @@ pub struct TrainingState {
     pub run: Option<Run>,
     /// The genetic population between runs (from the last run or an opened file): Start
     /// continues from it.
-    pub set: Option<TrainingSet>,
+    pub set: Option<Population>,
     /// Every generation so far.
     pub history: History,
     /// Every epoch of the last gradient run.

@@ -1,13 +1,14 @@
 //! The persisted options of the Training panel: the method, the genetic trainer's
 //! hyper-parameters (mirrored by small enums that serde can store), and the stop rules, with
-//! their mapping to the library's [`TrainerParams`] and [`TrainOptions`].
+//! their mapping to the library's [`PopulationParams`] and [`TrainOptions`].
 
 use std::time::Duration;
 
 use bitsmnist_core::datasets::Split;
 use bitsmnist_core::fitness::Metric;
-use bitsmnist_core::genetic::{
-    Adaptation, CancelToken, Crossover, Mutation, Recipe, Selection, TrainOptions, TrainerParams,
+use bitsmnist_core::run::{CancelToken, TrainOptions};
+use bitsmnist_core::search::{
+    Adaptation, Crossover, Mutation, PopulationParams, Recipe, Selection,
 };
 use bitsmnist_core::training::TrainConfig;
 use serde::{Deserialize, Serialize};
@@ -176,7 +177,7 @@ impl TrainingSettings {
                 s.metric = *metric;
                 s
             }
-            _ => Self::from_params(&TrainerParams::default()),
+            _ => Self::from_params(&PopulationParams::default()),
         };
         if let Some(t) = r.time_limit {
             s.seconds = t.as_secs_f64();
@@ -185,7 +186,7 @@ impl TrainingSettings {
     }
 
     /// Settings holding `p`, stop rules at their defaults (25 s).
-    pub fn from_params(p: &TrainerParams) -> Self {
+    pub fn from_params(p: &PopulationParams) -> Self {
         let mut s = Self {
             method: Method::Genetic,
             gradient: GradientSettings::default(),
@@ -274,8 +275,8 @@ impl TrainingSettings {
     }
 
     /// The trainer's hyper-parameters.
-    pub fn params(&self) -> TrainerParams {
-        TrainerParams::default()
+    pub fn params(&self) -> PopulationParams {
+        PopulationParams::default()
             .population(self.population)
             .elitism(self.elitism)
             .selection(match self.selection {

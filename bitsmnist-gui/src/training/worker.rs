@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use bitsmnist_core::datasets::Split;
-use bitsmnist_core::genetic::TrainingSet;
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::Chain;
 use bitsmnist_core::run::{
     Budget, CancelToken, History, Record, StopReason, TrainOptions, TrainOutcome,
 };
+use bitsmnist_core::search::Population;
 
 use super::climb::ClimbState;
 use super::settings::{Method, TrainingSettings};
@@ -71,7 +71,7 @@ pub struct Finished {
 #[derive(Debug)]
 pub enum After {
     /// The genetic population: Start continues it.
-    Genetic(Box<TrainingSet>),
+    Genetic(Box<Population>),
     /// The climbing networks and the model they gave: Start continues them.
     Climb(Box<ClimbState>),
     /// Every epoch of the gradient run (it cannot be continued).

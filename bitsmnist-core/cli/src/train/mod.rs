@@ -251,7 +251,7 @@ fn describe(state: &TrainingState) -> String {
     }
 }
 
-fn climb_words(p: &bitsmnist_core::genetic::ClimbParams, members: usize) -> String {
+fn climb_words(p: &bitsmnist_core::search::ClimbParams, members: usize) -> String {
     format!(
         "bit-flip climbing{}: batch {}, objective correct x{} + margin up to {}",
         if members > 1 {

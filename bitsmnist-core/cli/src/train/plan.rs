@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bitsmnist_core::datasets::Task;
-use bitsmnist_core::genetic::Recipe;
 use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::{Activation, BitOutput};
 use bitsmnist_core::run::TrainOptions;
+use bitsmnist_core::search::Recipe;
 use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
 
 use super::args::{Args, MethodArg, StrategyArg};

@@ -11,8 +11,11 @@
 //! fires: a class's weight on it is 0 (a disagreement, distance 1) exactly when that member's
 //! bias bit for the class is 1.
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::climb::{ClimbError, ClimbParams, Climber};
@@ -45,7 +48,7 @@ pub enum EnsembleError {
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
-/// use bitsmnist_core::genetic::merge;
+/// use bitsmnist_core::search::merge;
 /// let member = |seed| Chain::new(vec![
 ///     BitDense::new(784, 32).with_seed(seed).into(),
 ///     BitDense::new(32, 10).with_seed(seed + 1).with_output(BitOutput::Float(Activation::Identity)).into(),
@@ -117,7 +120,8 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
 /// ```
 /// use std::ops::ControlFlow;
 /// use bitsmnist_core::prelude::*;
-/// use bitsmnist_core::genetic::{ClimbEnsemble, ClimbParams, TrainOptions};
+/// use bitsmnist_core::search::{ClimbEnsemble, ClimbParams};
+/// use bitsmnist_core::run::TrainOptions;
 ///
 /// let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 /// let params = ClimbParams::default().trials_per_generation(500).batch_size(Some(500));
@@ -135,8 +139,12 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
 /// ```
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClimbEnsemble {
+    /// The members at the ensemble's generation: what is saved, shown and merged.
     members: Vec<Climber>,
     log: Log,
+    /// The jobs that climb the members ahead of `members` while a run goes on.
+    #[serde(skip)]
+    workers: Workers,
 }
 
 /// What the callback of an ensemble's [`train`](Method::train) sees after each generation.
@@ -157,7 +165,11 @@ impl ClimbEnsemble {
             [one] => one.log.clone(),
             _ => Log::default(),
         };
-        Ok(Self { members, log })
+        Ok(Self {
+            members,
+            log,
+            workers: Workers::default(),
+        })
     }
 
     /// `members` random `inputs -> hidden -> classes` networks with output rule `output`.
@@ -232,13 +244,49 @@ impl ClimbEnsemble {
         }
     }
 
-    /// One generation of every member, in parallel; the summary over the members.
-    fn step_members(&mut self, data: &Split) -> Result<Summary, ClimbError> {
+    /// Generation 0 of every member, in parallel; the summary over the members.
+    fn start_members(&mut self, data: &Split) -> Result<Summary, ClimbError> {
         let summaries = self
             .members
             .par_iter_mut()
-            .map(|c| c.member_step(data))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|c| c.start_member(data))
+            .collect::<Result<Vec<_>, ClimbError>>()?;
+        Ok(self.summarize(&summaries))
+    }
+
+    /// The next generation of every member; `None`, and the members as they were, when
+    /// `interrupted` says so before every member has run all its trials. Several members
+    /// climb on threads of their own and run ahead ([`Workers`]).
+    fn step_members(
+        &mut self,
+        data: &Split,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<Option<Summary>, ClimbError> {
+        if let [one] = self.members.as_mut_slice() {
+            // One member climbs on the calling thread, with the whole pool for its trials.
+            return Ok(one
+                .member_step(data, interrupted)?
+                .map(|s| self.summarize(&[s])));
+        }
+        if !self.workers.runs_on(data) {
+            self.workers.stop();
+            self.workers = Workers::start(&self.members, data);
+        }
+        match self.workers.next(interrupted) {
+            Ok(Some(next)) => {
+                let (members, summaries): (Vec<Climber>, Vec<Summary>) = next.into_iter().unzip();
+                self.members = members;
+                Ok(Some(self.summarize(&summaries)))
+            }
+            other => {
+                self.workers.stop();
+                other.map(|_| None)
+            }
+        }
+    }
+
+    /// The ensemble's summary of its members' summaries.
+    fn summarize(&self, summaries: &[Summary]) -> Summary {
         let fitness: Vec<f64> = summaries.iter().map(|s| s.best).collect();
         let flips_per_sec = summaries
             .iter()
@@ -247,7 +295,7 @@ impl ClimbEnsemble {
                 _ => 0.0,
             })
             .sum();
-        Ok(Summary {
+        Summary {
             best: fitness.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             mean: fitness.iter().sum::<f64>() / fitness.len() as f64,
             worst: fitness.iter().copied().fold(f64::INFINITY, f64::min),
@@ -256,7 +304,7 @@ impl ClimbEnsemble {
                 kept: self.accepted(),
                 flips_per_sec,
             },
-        })
+        }
     }
 
     /// The model to keep: each member as the more accurate on `data` (the training split) of
@@ -307,11 +355,14 @@ impl Method for ClimbEnsemble {
     }
 
     fn start(&mut self, data: &Split) -> Result<Summary, ClimbError> {
-        self.step_members(data)
+        self.start_members(data)
     }
 
-    fn step(&mut self, data: &Split, _: &Interrupt<'_>) -> Result<Step, ClimbError> {
-        self.step_members(data).map(Step::Done)
+    fn step(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {
+        Ok(match self.step_members(data, &|| interrupt.fired())? {
+            Some(s) => Step::Done(s),
+            None => Step::Interrupted,
+        })
     }
 
     fn current_model(&self) -> Chain {
@@ -320,5 +371,179 @@ impl Method for ClimbEnsemble {
 
     fn log(&mut self) -> &mut Log {
         &mut self.log
+    }
+
+    fn end(&mut self) {
+        // The members stay at the last generation all completed; the one the jobs run
+        // ahead is dropped.
+        self.workers.stop();
+    }
+}
+
+/// The members climbing on threads of their own, each up to [`AHEAD`] generations ahead of
+/// the ensemble.
+///
+/// Members are independent, so waiting at every generation for the slowest (which differs
+/// from one generation to the next) would leave threads idle, and idle threads would steal
+/// the other members' speculative trial blocks, which wastes work. Instead each member climbs
+/// generation after generation on a thread of its own, with its own share of the thread pool
+/// for its trial blocks, and hands a copy of itself to the ensemble after each generation. A
+/// member waits when it is [`AHEAD`] generations ahead, and what the members ran ahead is
+/// stopped and dropped when the run ends, so the ensemble's state is always all members at
+/// the same generation, whatever the timing.
+#[derive(Default)]
+struct Workers {
+    running: Option<Running>,
+}
+
+/// Generations a member may run ahead of the ensemble (each held as a copy of the member).
+const AHEAD: usize = 1;
+
+struct Running {
+    data: Arc<Split>,
+    stop: Arc<AtomicBool>,
+    members: Vec<Worker>,
+}
+
+/// One member's thread: a go for each generation it may run, a copy of the member after each.
+struct Worker {
+    go: mpsc::Sender<()>,
+    done: mpsc::Receiver<Result<(Climber, Summary), ClimbError>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// How often the ensemble looks at its stop condition while it waits for its members.
+const POLL: Duration = Duration::from_millis(5);
+
+impl Workers {
+    /// Threads climbing `members` on `data`.
+    fn start(members: &[Climber], data: &Split) -> Self {
+        let data = Arc::new(data.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (rayon::current_num_threads() / members.len()).max(1);
+        let members = members
+            .iter()
+            .map(|m| Worker::start(m.clone(), &data, &stop, threads))
+            .collect();
+        Self {
+            running: Some(Running {
+                data,
+                stop,
+                members,
+            }),
+        }
+    }
+
+    /// Whether the threads run, on these data.
+    fn runs_on(&self, data: &Split) -> bool {
+        self.running.as_ref().is_some_and(|r| *r.data == *data)
+    }
+
+    /// Every member's next generation; `None` when `interrupted` says so before all are
+    /// there.
+    fn next(
+        &mut self,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<Option<Vec<(Climber, Summary)>>, ClimbError> {
+        let running = self.running.as_ref().expect("started");
+        let mut next = Vec::with_capacity(running.members.len());
+        for w in &running.members {
+            loop {
+                match w.done.recv_timeout(POLL) {
+                    Ok(r) => {
+                        next.push(r?);
+                        break;
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) if interrupted() => return Ok(None),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        // The thread ended without its result: it panicked. Pass it on.
+                        self.stop();
+                        unreachable!("a member's thread ended without a result or a panic");
+                    }
+                }
+            }
+        }
+        for w in &running.members {
+            // A thread that has ended with an error cannot take it; the error came first.
+            let _ = w.go.send(());
+        }
+        Ok(Some(next))
+    }
+
+    /// Stops the threads (what they ran ahead is dropped) and waits for them.
+    fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop.store(true, Ordering::Relaxed);
+            for w in running.members {
+                drop(w.go);
+                if let Err(panic) = w.thread.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// A thread climbing `climber` on `data` with a pool of `threads` for its trial blocks,
+    /// allowed its next generation and [`AHEAD`] more.
+    fn start(
+        mut climber: Climber,
+        data: &Arc<Split>,
+        stop: &Arc<AtomicBool>,
+        threads: usize,
+    ) -> Self {
+        let (go, go_rx) = mpsc::channel::<()>();
+        let (done_tx, done) = mpsc::channel();
+        let (data, stop) = (Arc::clone(data), Arc::clone(stop));
+        let thread = std::thread::spawn(move || {
+            let stopped = || stop.load(Ordering::Relaxed);
+            // Without a pool of its own the member shares the global one.
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+            while go_rx.recv().is_ok() && !stopped() {
+                let mut step = || climber.member_step(&data, &stopped);
+                let result = match &pool {
+                    Ok(pool) => pool.install(step),
+                    Err(_) => step(),
+                };
+                let sent = match result {
+                    Ok(Some(s)) => done_tx.send(Ok((climber.clone(), s))),
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = done_tx.send(Err(e));
+                        return;
+                    }
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        });
+        for _ in 0..=AHEAD {
+            go.send(()).expect("the thread waits for it");
+        }
+        Self { go, done, thread }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A copy of an ensemble does not share its jobs; it starts its own when trained.
+impl Clone for Workers {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for Workers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workers")
+            .field("running", &self.running.is_some())
+            .finish()
     }
 }

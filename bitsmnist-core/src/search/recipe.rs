@@ -5,12 +5,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::climb::ClimbParams;
-use super::params::{Crossover, Mutation, Selection, TrainerParams};
-use super::{TrainError, TrainOptions, TrainingSet};
+use super::params::{Crossover, Mutation, PopulationParams, Selection};
+use super::{Population, PopulationError};
 use crate::datasets::{Split, Task};
 use crate::fitness::{Fitness, Metric};
 use crate::gradient::GradientParams;
 use crate::layers::{Activation, BitOutput, Chain};
+use crate::run::TrainOptions;
 use crate::training::{MethodKind, TrainConfig, TrainingError, TrainingState};
 
 /// A complete training configuration for a task: a `inputs -> hidden -> classes` bit model,
@@ -20,7 +21,7 @@ use crate::training::{MethodKind, TrainConfig, TrainingError, TrainingState};
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
-/// use bitsmnist_core::genetic::Recipe;
+/// use bitsmnist_core::search::Recipe;
 /// use bitsmnist_core::training::MethodKind;
 /// let r = Recipe::for_task(&Task::zero_one());
 /// assert_eq!(r.config.kind(), MethodKind::Population);
@@ -81,7 +82,7 @@ impl Recipe {
         let output = BitOutput::Float(Activation::Identity);
         let config = match method {
             MethodKind::Population if two => TrainConfig::Population {
-                params: TrainerParams::default()
+                params: PopulationParams::default()
                     .population(50)
                     .elitism(5)
                     .selection(Selection::Elite)
@@ -91,7 +92,7 @@ impl Recipe {
                 metric: Metric::Score,
             },
             MethodKind::Population => TrainConfig::Population {
-                params: TrainerParams::default()
+                params: PopulationParams::default()
                     .population(50)
                     .elitism(5)
                     .crossover(Crossover::Uniform)
@@ -172,12 +173,12 @@ impl Recipe {
         inputs: usize,
         classes: usize,
         seed: u64,
-    ) -> Result<TrainingSet, TrainError> {
+    ) -> Result<Population, PopulationError> {
         let params = match &self.config {
             TrainConfig::Population { params, .. } => params.clone(),
-            _ => TrainerParams::default(),
+            _ => PopulationParams::default(),
         };
-        TrainingSet::new(
+        Population::new(
             self.model(inputs, classes, seed),
             &[0, 1],
             params.seed(seed),
@@ -185,7 +186,7 @@ impl Recipe {
     }
 }
 
-impl TrainerParams {
+impl PopulationParams {
     /// The hyper-parameters of [`Recipe::for_task`].
     pub fn for_task(task: &Task) -> Self {
         match Recipe::for_method(task, MethodKind::Population).config {

@@ -10,7 +10,7 @@
 //! [`ClimbParams::rebatch_every`] generations so that the search does not overfit one batch;
 //! a "generation" is [`ClimbParams::trials_per_generation`] trials, so the stop rules, the
 //! [`History`] and the progress callback work as for the population trainer
-//! ([`TrainingSet`](super::TrainingSet)).
+//! ([`Population`](super::Population)).
 //!
 //! Reproducible whatever the thread count: trial `t` flips the bit drawn from a counter-based
 //! hash of `(seed, t)`, and trials evaluated speculatively in parallel are taken in order, so the
@@ -19,7 +19,8 @@
 //!
 //! ```
 //! use bitsmnist_core::prelude::*;
-//! use bitsmnist_core::genetic::{ClimbParams, Climber, TrainOptions};
+//! use bitsmnist_core::search::{ClimbParams, Climber};
+//! use bitsmnist_core::run::TrainOptions;
 //!
 //! let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 //! let train = data.train.select(&(0..2000).collect::<Vec<_>>());
@@ -39,7 +40,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
+use super::incremental::{DeltaError, DeltaEval, Flip, Objective, check_chain};
 use super::operators::{STREAM_BATCH, derive_rng, splitmix64};
 use crate::datasets::Split;
 use crate::layers::Chain;
@@ -198,6 +199,24 @@ pub struct Climber {
 /// ([`Climber::chain`] is the current model) and the generation's record.
 pub type ClimbProgress<'a> = crate::run::Progress<'a, Climber>;
 
+/// The trials of one generation run so far: enough to finish the generation or to undo them.
+#[derive(Debug)]
+pub(crate) struct Trials {
+    started: Instant,
+    first_trial: u64,
+    first_accepted: u64,
+    /// The flips kept, in order.
+    kept: Vec<Flip>,
+    complete: bool,
+}
+
+impl Trials {
+    /// Whether every trial of the generation has run.
+    pub(crate) fn complete(&self) -> bool {
+        self.complete
+    }
+}
+
 impl Climber {
     /// A climb starting from `chain`'s weights (one or two bit layers, the last giving
     /// scores; see [`DeltaEval`]).
@@ -315,25 +334,97 @@ impl Climber {
         Ok(self.after_generation(data, 0, 0.0))
     }
 
-    /// One generation of trials on this generation's batch.
-    pub(crate) fn generation_step(&mut self, data: &Split) -> Result<Summary, ClimbError> {
-        self.ensure_eval(data)?;
-        let (t0, trials) = (Instant::now(), self.trial);
-        self.climb_generation();
-        self.generation += 1;
-        Ok(self.after_generation(data, self.trial - trials, t0.elapsed().as_secs_f64()))
+    /// One generation of trials on this generation's batch, or `None` (and the state as it
+    /// was) when `stop` says so before the generation is complete.
+    pub(crate) fn generation_step(
+        &mut self,
+        data: &Split,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Summary>, ClimbError> {
+        let trials = self.run_trials(data, stop)?;
+        Ok(if trials.complete() {
+            Some(self.finish(data, &trials))
+        } else {
+            self.undo(trials);
+            None
+        })
     }
 
-    /// A step of an ensemble member: [`start_step`](Self::start_step) or
-    /// [`generation_step`](Self::generation_step), recorded in the member's own history.
-    pub(crate) fn member_step(&mut self, data: &Split) -> Result<Summary, ClimbError> {
-        let t0 = Instant::now();
-        let summary = if self.started() {
-            self.generation_step(data)?
-        } else {
-            self.start_step(data)?
+    /// The trials of the next generation on its batch, until they are all run or `stop` says
+    /// so; then [`finish`](Self::finish) the generation or [`undo`](Self::undo) them.
+    pub(crate) fn run_trials(
+        &mut self,
+        data: &Split,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Trials, ClimbError> {
+        self.ensure_eval(data)?;
+        let mut trials = Trials {
+            started: Instant::now(),
+            first_trial: self.trial,
+            first_accepted: self.accepted,
+            kept: Vec::new(),
+            complete: false,
         };
-        let secs = t0.elapsed().as_secs_f64();
+        trials.complete = self.climb_generation(&mut trials.kept, stop);
+        Ok(trials)
+    }
+
+    /// Ends the generation whose trials are all run.
+    pub(crate) fn finish(&mut self, data: &Split, trials: &Trials) -> Summary {
+        debug_assert!(trials.complete);
+        self.generation += 1;
+        self.after_generation(
+            data,
+            self.trial - trials.first_trial,
+            trials.started.elapsed().as_secs_f64(),
+        )
+    }
+
+    /// Undoes the trials of a generation not finished: the climb is where it was before
+    /// them (each flip is its own inverse).
+    pub(crate) fn undo(&mut self, trials: Trials) {
+        let (_, eval) = self.eval.as_mut().expect("ensured by run_trials");
+        for &f in trials.kept.iter().rev() {
+            eval.apply(f);
+        }
+        (self.trial, self.accepted) = (trials.first_trial, trials.first_accepted);
+    }
+
+    /// The next generation of an ensemble member (generation 0 first), recorded in its own
+    /// history; `None`, and the member as it was, when `stop` ends it early.
+    pub(crate) fn member_step(
+        &mut self,
+        data: &Split,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Summary>, ClimbError> {
+        if !self.started() {
+            return self.start_member(data).map(Some);
+        }
+        let trials = self.run_trials(data, stop)?;
+        Ok(if trials.complete() {
+            Some(self.finish_member(data, trials))
+        } else {
+            self.undo(trials);
+            None
+        })
+    }
+
+    /// Generation 0 of an ensemble member, recorded in the member's own history.
+    pub(crate) fn start_member(&mut self, data: &Split) -> Result<Summary, ClimbError> {
+        let t0 = Instant::now();
+        let summary = self.start_step(data)?;
+        self.record_member(&summary, t0.elapsed().as_secs_f64());
+        Ok(summary)
+    }
+
+    /// [`finish`](Self::finish) for an ensemble member, recorded in its own history.
+    pub(crate) fn finish_member(&mut self, data: &Split, trials: Trials) -> Summary {
+        let summary = self.finish(data, &trials);
+        self.record_member(&summary, trials.started.elapsed().as_secs_f64());
+        summary
+    }
+
+    fn record_member(&mut self, summary: &Summary, secs: f64) {
         self.log.elapsed_secs += secs;
         let elapsed_secs = self.log.elapsed_secs;
         self.log.history.records.push(Record {
@@ -346,7 +437,6 @@ impl Climber {
             steps_per_sec: if secs > 0.0 { 1.0 / secs } else { 0.0 },
             detail: summary.detail.clone(),
         });
-        Ok(summary)
     }
 
     /// The model after a generation: taken from the incremental state, re-scored on the whole
@@ -444,7 +534,11 @@ impl Climber {
     /// Runs one generation of trials. Trials are scored speculatively in parallel blocks
     /// against the same state; the first one kept ends the block and the trials after it are
     /// scored again against the new state, so the result is that of the sequential climb.
-    fn climb_generation(&mut self) {
+    ///
+    /// The flips kept go to `kept`. `stop` is asked every few hundred trials; when it says so,
+    /// the generation ends early and `false` is returned (the caller undoes `kept`).
+    fn climb_generation(&mut self, kept: &mut Vec<Flip>, stop: &dyn Fn() -> bool) -> bool {
+        let mut since_check = 0u64;
         let end = self.trial + self.params.trials_per_generation;
         let key = splitmix64(self.params.seed ^ STREAM_CLIMB_FLIP);
         let (_, eval) = self.eval.as_mut().expect("ensured");
@@ -456,7 +550,14 @@ impl Climber {
         let mut block = 1usize;
         let mut recent_kept = 0.5f64;
         while self.trial < end {
+            if since_check >= STOP_CHECK_TRIALS {
+                since_check = 0;
+                if stop() {
+                    return false;
+                }
+            }
             let n = (block as u64).min(end - self.trial) as usize;
+            since_check += n as u64;
             let first = self.trial;
             let kept_at = if n == 1 {
                 let f = moves.draw(key, first);
@@ -476,6 +577,7 @@ impl Climber {
             match kept_at {
                 Some((i, f)) => {
                     eval.apply(f);
+                    kept.push(f);
                     self.accepted += 1;
                     self.trial = first + i as u64 + 1;
                     recent_kept = 0.98 * recent_kept + 0.02;
@@ -491,8 +593,12 @@ impl Climber {
                 1
             };
         }
+        true
     }
 }
+
+/// Trials between two looks at a generation's stop condition: a few milliseconds of work.
+const STOP_CHECK_TRIALS: u64 = 256;
 
 /// A climb trains on a training split through the shared loop: `climber.train(&split,
 /// &options, callback)` ([`Method::train`]): generations of flip trials. The first call
@@ -519,8 +625,11 @@ impl Method for Climber {
         self.start_step(data)
     }
 
-    fn step(&mut self, data: &Split, _: &Interrupt<'_>) -> Result<Step, ClimbError> {
-        self.generation_step(data).map(Step::Done)
+    fn step(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {
+        Ok(match self.generation_step(data, &|| interrupt.fired())? {
+            Some(s) => Step::Done(s),
+            None => Step::Interrupted,
+        })
     }
 
     fn current_model(&self) -> Chain {

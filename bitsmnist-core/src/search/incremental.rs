@@ -148,7 +148,7 @@ pub enum DeltaError {
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
-/// use bitsmnist_core::genetic::{DeltaEval, Flip, Objective};
+/// use bitsmnist_core::search::{DeltaEval, Flip, Objective};
 ///
 /// let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
 /// let batch = data.train.select(&(0..500).collect::<Vec<_>>());

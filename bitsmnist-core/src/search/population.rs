@@ -1,7 +1,7 @@
 //! Genetic training of bit layers, after TinyML.jl's `Genetic` module (with its bugs fixed).
 //!
-//! A [`TrainingSet`] holds a model ([`Chain`]), the indices of the bit layers to train, the
-//! hyper-parameters ([`TrainerParams`]) and a population of candidate weights. Each generation:
+//! A [`Population`] holds a model ([`Chain`]), the indices of the bit layers to train, the
+//! hyper-parameters ([`PopulationParams`]) and a population of candidate weights. Each generation:
 //!
 //! 1. the candidates are ranked by fitness (descending, stable);
 //! 2. the best `elitism` survive unchanged;
@@ -11,7 +11,7 @@
 //!    (all of them, or a fresh seeded mini-batch), in parallel over candidates.
 //!
 //! Unlike the original, the reported fitness is the current one, and runs are bit-for-bit
-//! reproducible from [`TrainerParams::seed`] whatever the number of threads: every random
+//! reproducible from [`PopulationParams::seed`] whatever the number of threads: every random
 //! choice comes from an RNG derived from (seed, generation, slot). The whole state is
 //! serializable, so a checkpointed and resumed run gives exactly the uninterrupted result.
 //!
@@ -23,7 +23,8 @@
 //! ```
 //! use std::ops::ControlFlow;
 //! use bitsmnist_core::prelude::*;
-//! use bitsmnist_core::genetic::{Mutation, TrainOptions, TrainerParams, TrainingSet};
+//! use bitsmnist_core::search::{Mutation, PopulationParams, Population};
+//! use bitsmnist_core::run::TrainOptions;
 //!
 //! let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
 //! let sample = data.train.sample_shuffled(0.05, 2, 1);
@@ -31,12 +32,12 @@
 //!     BitDense::new(784, 16).into(),
 //!     BitDense::new(16, 2).with_output(BitOutput::Float(Activation::Identity)).into(),
 //! ]).unwrap();
-//! let params = TrainerParams::default()
+//! let params = PopulationParams::default()
 //!     .population(20)
 //!     .elitism(4)
 //!     .mutation(Mutation::FlipK { k: 20 })
 //!     .seed(1);
-//! let mut set = TrainingSet::new(model, &[0, 1], params).unwrap();
+//! let mut set = Population::new(model, &[0, 1], params).unwrap();
 //! let outcome = set
 //!     .train(&Fitness::score(&sample), &TrainOptions::new().generations(5), |p| {
 //!         assert!(p.record.best >= p.record.mean);
@@ -49,46 +50,32 @@
 //! assert!(statistics::accuracy(trained, &sample) > 0.5);
 //! ```
 
-pub mod climb;
-pub mod delta;
-pub mod ensemble;
-mod history;
-mod operators;
-mod options;
-mod params;
-mod recipe;
-mod rows;
-
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use climb::{ClimbError, ClimbParams, ClimbParamsError, ClimbProgress, Climber};
-pub use delta::{DeltaError, DeltaEval, Flip, Objective, check_chain};
-pub use ensemble::{ClimbEnsemble, EnsembleError, EnsembleProgress, merge};
-#[allow(deprecated)]
-pub use history::GenerationRecord;
-pub use history::{History, Record};
-pub use operators::Genome;
-pub use options::{CancelToken, Progress, StopReason, TrainOptions, TrainOutcome, Validation};
-pub use params::{
-    Adaptation, Crossover, Mutation, ParamsError, ParseOperatorError, Selection, TrainerParams,
+use super::operators::{
+    Genome, STREAM_BATCH, STREAM_BREED, STREAM_INIT, crossover, derive_rng, mutate, rank_key,
+    select,
 };
-pub use recipe::Recipe;
-
-pub use crate::fitness::{Fitness, Metric};
+use super::params::{Adaptation, ParamsError, PopulationParams};
+use super::rows;
+use crate::fitness::Fitness;
+use crate::run::{History, TrainOptions};
 
 use crate::bits::BitMatrix;
 use crate::fitness::{Batch, Kind};
 use crate::layers::{Activations, BitDense, Chain, Floats, Layer};
 use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
-use operators::{
-    STREAM_BATCH, STREAM_BREED, STREAM_INIT, crossover, derive_rng, mutate, rank_key, select,
-};
 
-/// Why a training set could not be built or trained.
+/// What the callback of the population's [`train`](crate::run::Method::train) sees after each
+/// generation: the population ([`Progress::state`](crate::run::Progress::state)) and the
+/// generation's record.
+pub type PopulationProgress<'a> = crate::run::Progress<'a, Population>;
+
+/// Why a population could not be built or trained.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum TrainError {
+pub enum PopulationError {
     /// Bad hyper-parameters.
     #[error(transparent)]
     Params(#[from] ParamsError),
@@ -126,7 +113,7 @@ pub enum TrainError {
 }
 
 /// First-layer neurons computed and reused while scoring candidates, since the training set
-/// was made or loaded ([`TrainingSet::output_reuse`]).
+/// was made or loaded ([`Population::output_reuse`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OutputReuse {
     /// Neurons (times candidates) whose outputs were computed by the kernels.
@@ -140,10 +127,10 @@ pub struct OutputReuse {
 /// A model, the bit layers being trained, the hyper-parameters and the population: the whole
 /// state of a genetic training run (serializable; see [`crate::io::ModelFile`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TrainingSet {
+pub struct Population {
     chain: Chain,
     layers: Vec<usize>,
-    params: TrainerParams,
+    params: PopulationParams,
     population: Vec<Genome>,
     /// Fitness of each candidate on the current generation; empty before the first evaluation.
     fitness: Vec<f64>,
@@ -158,11 +145,15 @@ pub struct TrainingSet {
     rows: rows::RowCache,
 }
 
-impl TrainingSet {
+impl Population {
     /// A training set over `chain`, training the bit layers at indices `layers`. The population
     /// is `params.population` fresh random copies of those layers, from `params.seed` (the
     /// chain's own weights are not in it, as in the original).
-    pub fn new(chain: Chain, layers: &[usize], params: TrainerParams) -> Result<Self, TrainError> {
+    pub fn new(
+        chain: Chain,
+        layers: &[usize],
+        params: PopulationParams,
+    ) -> Result<Self, PopulationError> {
         params.check()?;
         check_layers(&chain, layers)?;
         let population = (0..params.population)
@@ -200,7 +191,7 @@ impl TrainingSet {
     pub(crate) fn from_parts(
         chain: Chain,
         layers: Vec<usize>,
-        params: TrainerParams,
+        params: PopulationParams,
         population: Vec<Genome>,
         fitness: Vec<f64>,
         (generation, scale, best_so_far): (u64, f64, f64),
@@ -223,8 +214,11 @@ impl TrainingSet {
         }
     }
 
-    /// As [`TrainingSet::new`], training every bit layer of the chain.
-    pub fn for_all_bit_layers(chain: Chain, params: TrainerParams) -> Result<Self, TrainError> {
+    /// As [`Population::new`], training every bit layer of the chain.
+    pub fn for_all_bit_layers(
+        chain: Chain,
+        params: PopulationParams,
+    ) -> Result<Self, PopulationError> {
         let layers: Vec<usize> = (0..chain.layers().len())
             .filter(|&i| chain.layers()[i].as_bit().is_some())
             .collect();
@@ -247,7 +241,7 @@ impl TrainingSet {
     }
 
     /// The hyper-parameters.
-    pub fn params(&self) -> &TrainerParams {
+    pub fn params(&self) -> &PopulationParams {
         &self.params
     }
 
@@ -340,13 +334,13 @@ impl TrainingSet {
         }
     }
 
-    fn check_fitness(&self, fitness: &Fitness) -> Result<(), TrainError> {
+    fn check_fitness(&self, fitness: &Fitness) -> Result<(), PopulationError> {
         if let Some(data) = fitness.data() {
             if data.is_empty() {
-                return Err(TrainError::EmptyData);
+                return Err(PopulationError::EmptyData);
             }
             if data.images().cols() != self.chain.inputs() {
-                return Err(TrainError::InputWidth {
+                return Err(PopulationError::InputWidth {
                     data: data.images().cols(),
                     model: self.chain.inputs(),
                 });
@@ -567,9 +561,11 @@ impl TrainingSet {
     }
 
     /// Checks the invariants of a deserialized state.
-    pub(crate) fn validate(&self) -> Result<(), TrainError> {
-        let bad = |s: String| Err(TrainError::InvalidState(s));
-        self.chain.validate().map_err(TrainError::InvalidState)?;
+    pub(crate) fn validate(&self) -> Result<(), PopulationError> {
+        let bad = |s: String| Err(PopulationError::InvalidState(s));
+        self.chain
+            .validate()
+            .map_err(PopulationError::InvalidState)?;
         self.params.check()?;
         check_layers(&self.chain, &self.layers)?;
         if self.population.len() != self.params.population {
@@ -592,7 +588,7 @@ impl TrainingSet {
             }
             for (l, &i) in genome.iter().zip(&self.layers) {
                 l.validate()
-                    .map_err(|e| TrainError::InvalidState(format!("candidate {c}: {e}")))?;
+                    .map_err(|e| PopulationError::InvalidState(format!("candidate {c}: {e}")))?;
                 let t = self.chain.layers()[i].as_bit().expect("checked");
                 if l.inputs() != t.inputs()
                     || l.outputs() != t.outputs()
@@ -616,14 +612,14 @@ impl TrainingSet {
     /// A training set whose population starts from the chain's own weights, to fine-tune a
     /// trained model (e.g. one from [`crate::gradient`]) rather than start from random bits:
     /// slot 0 is an exact copy of the layers at indices `layers`, every other slot a copy
-    /// mutated once by `params.mutation` (RNG derived per slot as in [`TrainingSet::new`]).
+    /// mutated once by `params.mutation` (RNG derived per slot as in [`Population::new`]).
     /// Mutation flips weight and bias bits only, so per-neuron thresholds and output scales
     /// stay as trained; with `elitism` of at least 1 the best fitness on fixed examples never
     /// drops below the starting model's.
     ///
     /// ```
     /// use bitsmnist_core::prelude::*;
-    /// use bitsmnist_core::genetic::Mutation;
+    /// use bitsmnist_core::search::Mutation;
     /// use bitsmnist_core::gradient::{self, GradientParams, Trainer};
     ///
     /// let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
@@ -634,12 +630,12 @@ impl TrainingSet {
     /// let fitness = Fitness::accuracy(&sample);
     /// let start = fitness.evaluate(&model);
     ///
-    /// let params = TrainerParams::default()
+    /// let params = PopulationParams::default()
     ///     .population(8)
     ///     .elitism(2)
     ///     .mutation(Mutation::FlipK { k: 4 })
     ///     .seed(1);
-    /// let mut set = TrainingSet::starting_from(model.clone(), &[0, 1], params).unwrap();
+    /// let mut set = Population::starting_from(model.clone(), &[0, 1], params).unwrap();
     /// assert_eq!(set.candidate_chain(0), model);
     /// let outcome = set.run(&fitness, &TrainOptions::new().generations(3).quiet()).unwrap();
     /// assert!(outcome.best_fitness >= start);
@@ -649,8 +645,8 @@ impl TrainingSet {
     pub fn starting_from(
         chain: Chain,
         layers: &[usize],
-        params: TrainerParams,
-    ) -> Result<Self, TrainError> {
+        params: PopulationParams,
+    ) -> Result<Self, PopulationError> {
         let mut set = Self::new(chain, layers, params)?;
         let own: Genome = layers
             .iter()
@@ -675,16 +671,16 @@ impl TrainingSet {
 /// The population trains on a fitness through the shared loop: `set.train(&fitness,
 /// &options, callback)` ([`Method::train`]). On the first call the random population is
 /// evaluated (generation 0); then each step breeds and evaluates a new generation. When a call
-/// returns, the best candidate's weights are copied into the [`chain`](TrainingSet::chain).
-impl Method for TrainingSet {
+/// returns, the best candidate's weights are copied into the [`chain`](Population::chain).
+impl Method for Population {
     type Data = Fitness;
-    type Error = TrainError;
+    type Error = PopulationError;
 
     fn step_number(&self) -> u64 {
         self.generation
     }
 
-    fn prepare(&mut self, fitness: &Fitness, _: &TrainOptions) -> Result<(), TrainError> {
+    fn prepare(&mut self, fitness: &Fitness, _: &TrainOptions) -> Result<(), PopulationError> {
         self.check_fitness(fitness)
     }
 
@@ -692,14 +688,14 @@ impl Method for TrainingSet {
         self.is_evaluated()
     }
 
-    fn start(&mut self, fitness: &Fitness) -> Result<Summary, TrainError> {
+    fn start(&mut self, fitness: &Fitness) -> Result<Summary, PopulationError> {
         let used_scale = self.scale;
         self.evaluate(fitness);
         self.adapt(&[]);
         Ok(self.record_summary(used_scale))
     }
 
-    fn step(&mut self, fitness: &Fitness, _: &Interrupt<'_>) -> Result<Step, TrainError> {
+    fn step(&mut self, fitness: &Fitness, _: &Interrupt<'_>) -> Result<Step, PopulationError> {
         let used_scale = self.scale;
         let parent_fitness = self.breed();
         self.generation += 1;
@@ -723,22 +719,22 @@ impl Method for TrainingSet {
     }
 }
 
-fn check_layers(chain: &Chain, layers: &[usize]) -> Result<(), TrainError> {
+fn check_layers(chain: &Chain, layers: &[usize]) -> Result<(), PopulationError> {
     if layers.is_empty() {
-        return Err(TrainError::NoTrainableLayers);
+        return Err(PopulationError::NoTrainableLayers);
     }
     for (k, &i) in layers.iter().enumerate() {
         if i >= chain.layers().len() {
-            return Err(TrainError::LayerOutOfRange {
+            return Err(PopulationError::LayerOutOfRange {
                 index: i,
                 layers: chain.layers().len(),
             });
         }
         if chain.layers()[i].as_bit().is_none() {
-            return Err(TrainError::NotABitLayer(i));
+            return Err(PopulationError::NotABitLayer(i));
         }
         if layers[..k].contains(&i) {
-            return Err(TrainError::DuplicateLayer(i));
+            return Err(PopulationError::DuplicateLayer(i));
         }
     }
     Ok(())

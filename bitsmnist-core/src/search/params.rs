@@ -94,7 +94,7 @@ pub enum Adaptation {
     },
 }
 
-/// Hyper-parameters of [`TrainingSet`](super::TrainingSet).
+/// Hyper-parameters of [`Population`](super::Population).
 ///
 /// Defaults are the original TinyML ones:
 ///
@@ -110,25 +110,25 @@ pub enum Adaptation {
 /// | `batch_size` | `None` | all fitness examples every generation; `Some(n)`: a fresh seeded mini-batch of `n` each generation |
 /// | `seed` | 0 | every random choice derives from it |
 ///
-/// Set fields directly or with the builder methods of the same names; [`TrainerParams::check`]
-/// (called by [`TrainingSet::new`](super::TrainingSet::new)) validates them.
+/// Set fields directly or with the builder methods of the same names; [`PopulationParams::check`]
+/// (called by [`Population::new`](super::Population::new)) validates them.
 ///
 /// ```
-/// use bitsmnist_core::genetic::{Mutation, ParamsError, TrainerParams};
-/// let p = TrainerParams::default()
+/// use bitsmnist_core::search::{Mutation, ParamsError, PopulationParams};
+/// let p = PopulationParams::default()
 ///     .population(50)
 ///     .elitism(5)
 ///     .mutation(Mutation::FlipK { k: 8 })
 ///     .seed(7);
 /// assert!(p.check().is_ok());
 /// assert_eq!(
-///     TrainerParams::default().elitism(100).check(),
+///     PopulationParams::default().elitism(100).check(),
 ///     Err(ParamsError::ElitismTooLarge { elitism: 100, population: 100 })
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct TrainerParams {
+pub struct PopulationParams {
     /// Candidates per generation (default 100).
     pub population: usize,
     /// Candidates kept unchanged each generation (default 10).
@@ -149,7 +149,7 @@ pub struct TrainerParams {
     pub seed: u64,
 }
 
-impl Default for TrainerParams {
+impl Default for PopulationParams {
     fn default() -> Self {
         Self {
             population: 100,
@@ -211,7 +211,7 @@ pub enum ParamsError {
     BatchSize,
 }
 
-impl TrainerParams {
+impl PopulationParams {
     /// The original TinyML defaults (same as `default()`).
     pub fn new() -> Self {
         Self::default()
@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn defaults_are_the_originals_and_valid() {
-        let p = TrainerParams::default();
+        let p = PopulationParams::default();
         assert_eq!(
             (p.population, p.elitism, p.evals_per_candidate),
             (100, 10, 1)
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn each_bad_field_has_its_error() {
-        let d = TrainerParams::default;
+        let d = PopulationParams::default;
         assert_eq!(
             d().population(1).elitism(0).check(),
             Err(ParamsError::PopulationTooSmall(1))
@@ -486,7 +486,7 @@ impl std::str::FromStr for Selection {
     /// `elite` or `tournament[:SIZE]` (size 3 by default).
     ///
     /// ```
-    /// use bitsmnist_core::genetic::Selection;
+    /// use bitsmnist_core::search::Selection;
     /// assert_eq!("tournament:5".parse(), Ok(Selection::Tournament { size: 5 }));
     /// assert_eq!(Selection::Tournament { size: 5 }.to_string(), "tournament:5");
     /// assert!("best".parse::<Selection>().is_err());
@@ -516,7 +516,7 @@ impl std::str::FromStr for Crossover {
     /// `none`.
     ///
     /// ```
-    /// use bitsmnist_core::genetic::Crossover;
+    /// use bitsmnist_core::search::Crossover;
     /// assert_eq!("split".parse(), Ok(Crossover::Split { divisor: 2 }));
     /// assert_eq!("neuron".parse::<Crossover>().unwrap().to_string(), "neuron");
     /// ```
@@ -553,7 +553,7 @@ impl std::str::FromStr for Mutation {
     /// `replace:RATE` (the original's), `flip:RATE` or `flip-k:K`.
     ///
     /// ```
-    /// use bitsmnist_core::genetic::Mutation;
+    /// use bitsmnist_core::search::Mutation;
     /// assert_eq!("flip-k:16".parse(), Ok(Mutation::FlipK { k: 16 }));
     /// assert_eq!("replace:0.05".parse::<Mutation>().unwrap().to_string(), "replace:0.05");
     /// assert!("flip".parse::<Mutation>().is_err());
@@ -608,7 +608,7 @@ impl std::str::FromStr for Adaptation {
     /// ([`Adaptation::stagnation`], patience 50 by default).
     ///
     /// ```
-    /// use bitsmnist_core::genetic::Adaptation;
+    /// use bitsmnist_core::search::Adaptation;
     /// assert_eq!("stagnation:20".parse(), Ok(Adaptation::stagnation(20)));
     /// assert_eq!(Adaptation::ONE_FIFTH.to_string(), "one-fifth");
     /// ```

@@ -11,7 +11,7 @@ use super::params::{Crossover, Mutation, Selection};
 use crate::layers::BitDense;
 
 /// The trainable layers of one candidate, in the order of
-/// [`TrainingSet::trainable_layers`](super::TrainingSet::trainable_layers).
+/// [`Population::trainable_layers`](super::Population::trainable_layers).
 pub type Genome = Vec<BitDense>;
 
 /// Random streams (the second input of [`derive_rng`]).

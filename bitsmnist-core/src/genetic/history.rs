@@ -1,7 +1,0 @@
-//! The history of a genetic run is the shared one of [`crate::run`].
-
-pub use crate::run::{History, Record};
-
-/// The record of one generation: the shared [`Record`].
-#[deprecated(note = "use bitsmnist_core::run::Record, the record every method shares")]
-pub type GenerationRecord = Record;
