@@ -1,5 +1,5 @@
-//! Small tools the other modules share, at the bottom of the layering: seed mixing and atomic
-//! file writes.
+//! Small tools the other modules share, at the bottom of the layering: seed mixing and the
+//! seeded generators derived from it, option-text errors, and atomic file writes.
 
 use std::io::Write;
 use std::path::Path;
@@ -47,6 +47,23 @@ pub fn splitmix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// A generator that depends only on (seed, stream, a, b), where `stream` names the use and
+/// `a`, `b` the place in it (a generation and a slot, a batch): the gradient-free search
+/// derives every generator this way, so that none is shared between threads and a run is the
+/// same on any number of them. (Gradient training keeps the mix it had before this one.)
+pub(crate) fn derive_rng(seed: u64, stream: u64, a: u64, b: u64) -> rand_chacha::ChaCha8Rng {
+    use rand::SeedableRng;
+    let k0 = splitmix64(seed);
+    let k1 = splitmix64(k0 ^ stream);
+    let k2 = splitmix64(k1 ^ a);
+    let k3 = splitmix64(k2 ^ b);
+    let mut key = [0u8; 32];
+    for (i, k) in [k0, k1, k2, k3].into_iter().enumerate() {
+        key[i * 8..(i + 1) * 8].copy_from_slice(&k.to_le_bytes());
+    }
+    rand_chacha::ChaCha8Rng::from_seed(key)
 }
 
 /// Writes `bytes` to `path` atomically: into a temporary file in the same folder, flushed to

@@ -330,9 +330,17 @@ pub struct Progress<'a, S: ?Sized> {
 pub enum Step {
     /// The step is complete; its objective and details.
     Done(Summary),
-    /// A cancel point inside the step fired; the state keeps the partial step, and the next
-    /// call goes on with it.
+    /// A cancel point inside the step fired. The state either keeps the partial step and the
+    /// next call goes on with it (an epoch's mini-batches) or is as it was before the step
+    /// (a generation's trials, undone).
     Interrupted,
+}
+
+/// A step that ran to its end (`Some`) or was interrupted (`None`).
+impl From<Option<Summary>> for Step {
+    fn from(summary: Option<Summary>) -> Self {
+        summary.map_or(Step::Interrupted, Step::Done)
+    }
 }
 
 /// The method's part of a [`Record`]: the objective over the current candidates (all three

@@ -626,10 +626,7 @@ impl Method for Climber {
     }
 
     fn step(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {
-        Ok(match self.generation_step(data, &|| interrupt.fired())? {
-            Some(s) => Step::Done(s),
-            None => Step::Interrupted,
-        })
+        Ok(self.generation_step(data, &|| interrupt.fired())?.into())
     }
 
     fn current_model(&self) -> Chain {

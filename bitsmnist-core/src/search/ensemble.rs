@@ -112,8 +112,11 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
 /// Several networks climbed side by side and kept as one model by [`merge`]: the loop the
 /// command line's `--ensemble N`, notebooks and the desktop app share.
 ///
-/// One step of the ensemble is one generation of every member, the members in parallel (one
-/// per thread). Its record's `best`, `mean` and `worst` are over the members' fitness; the
+/// One step of the ensemble is one generation of every member. The members climb on threads
+/// of their own (each with its share of the thread pool), each up to one generation ahead,
+/// so none waits for the slowest at every generation; the ensemble's state is always all
+/// members at the same generation, and the result is the same on any number of threads. Its
+/// record's `best`, `mean` and `worst` are over the members' fitness; the
 /// validation accuracy is the merged model's. The whole state is serializable, so a saved
 /// ensemble resumes exactly where it stopped.
 ///
@@ -359,10 +362,7 @@ impl Method for ClimbEnsemble {
     }
 
     fn step(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {
-        Ok(match self.step_members(data, &|| interrupt.fired())? {
-            Some(s) => Step::Done(s),
-            None => Step::Interrupted,
-        })
+        Ok(self.step_members(data, &|| interrupt.fired())?.into())
     }
 
     fn current_model(&self) -> Chain {

@@ -4,8 +4,6 @@
 //! one RNG per (seed, generation, slot) and stay reproducible whatever the thread count.
 
 use rand::Rng;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use super::params::{Crossover, Mutation, Selection};
 use crate::layers::BitDense;
@@ -19,20 +17,7 @@ pub(crate) const STREAM_INIT: u64 = 1;
 pub(crate) const STREAM_BREED: u64 = 2;
 pub(crate) const STREAM_BATCH: u64 = 3;
 
-pub(crate) use crate::util::splitmix64;
-
-/// An RNG that depends only on (seed, stream, generation, slot): never shared between threads.
-pub(crate) fn derive_rng(seed: u64, stream: u64, generation: u64, slot: u64) -> ChaCha8Rng {
-    let k0 = splitmix64(seed);
-    let k1 = splitmix64(k0 ^ stream);
-    let k2 = splitmix64(k1 ^ generation);
-    let k3 = splitmix64(k2 ^ slot);
-    let mut key = [0u8; 32];
-    for (i, k) in [k0, k1, k2, k3].into_iter().enumerate() {
-        key[i * 8..(i + 1) * 8].copy_from_slice(&k.to_le_bytes());
-    }
-    ChaCha8Rng::from_seed(key)
-}
+pub(crate) use crate::util::{derive_rng, splitmix64};
 
 /// Picks one parent (an index into the population).
 ///
