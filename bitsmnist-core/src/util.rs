@@ -36,6 +36,31 @@ impl ParseError {
     }
 }
 
+/// Builder methods that each set one field: inside an `impl`, `setters! { field: Type, ... }`
+/// writes `pub fn field(mut self, value: Type) -> Self` for each field, and
+/// `setters! { Some => field: Type, ... }` the same for `Option` fields set to `Some(value)`.
+macro_rules! setters {
+    (Some => $($field:ident: $ty:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+            pub fn $field(mut self, value: $ty) -> Self {
+                self.$field = Some(value);
+                self
+            }
+        )*
+    };
+    ($($field:ident: $ty:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+            pub fn $field(mut self, value: $ty) -> Self {
+                self.$field = value;
+                self
+            }
+        )*
+    };
+}
+pub(crate) use setters;
+
 /// SplitMix64's output function: a bijective mix of a `u64`, the base of every derived seed.
 ///
 /// ```

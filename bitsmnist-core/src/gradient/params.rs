@@ -153,70 +153,18 @@ impl Default for GradientParams {
 }
 
 impl GradientParams {
-    /// Sets [`hidden`](Self::hidden).
-    pub fn hidden(mut self, widths: Vec<usize>) -> Self {
-        self.hidden = widths;
-        self
-    }
-
-    /// Sets [`epochs`](Self::epochs).
-    pub fn epochs(mut self, n: u32) -> Self {
-        self.epochs = n;
-        self
-    }
-
-    /// Sets [`batch_size`](Self::batch_size).
-    pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch_size = n;
-        self
-    }
-
-    /// Sets [`learning_rate`](Self::learning_rate).
-    pub fn learning_rate(mut self, lr: f32) -> Self {
-        self.learning_rate = lr;
-        self
-    }
-
-    /// Sets [`schedule`](Self::schedule).
-    pub fn schedule(mut self, s: Schedule) -> Self {
-        self.schedule = s;
-        self
-    }
-
-    /// Sets [`clip`](Self::clip).
-    pub fn clip(mut self, c: f32) -> Self {
-        self.clip = c;
-        self
-    }
-
-    /// Sets [`init_scale`](Self::init_scale).
-    pub fn init_scale(mut self, s: f32) -> Self {
-        self.init_scale = s;
-        self
-    }
-
-    /// Sets [`max_shift`](Self::max_shift).
-    pub fn max_shift(mut self, s: u8) -> Self {
-        self.max_shift = s;
-        self
-    }
-
-    /// Sets [`input`](Self::input).
-    pub fn input(mut self, i: Input) -> Self {
-        self.input = i;
-        self
-    }
-
-    /// Sets [`recalibrate`](Self::recalibrate).
-    pub fn recalibrate(mut self, on: bool) -> Self {
-        self.recalibrate = on;
-        self
-    }
-
-    /// Sets [`seed`](Self::seed).
-    pub fn seed(mut self, s: u64) -> Self {
-        self.seed = s;
-        self
+    crate::util::setters! {
+        hidden: Vec<usize>,
+        epochs: u32,
+        batch_size: usize,
+        learning_rate: f32,
+        schedule: Schedule,
+        clip: f32,
+        init_scale: f32,
+        max_shift: u8,
+        input: Input,
+        recalibrate: bool,
+        seed: u64,
     }
 
     /// Checks every value; the error names the first one out of range.

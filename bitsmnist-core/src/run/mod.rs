@@ -169,45 +169,23 @@ impl TrainOptions {
         self.generations(n)
     }
 
+    crate::util::setters! { Some =>
+        target: f64,
+        patience: u64,
+        time_limit: Duration,
+        cancel: CancelToken,
+        pause: CancelToken,
+    }
+
     /// Sets [`until_step`](Self::until_step).
     pub fn until_generation(mut self, step: u64) -> Self {
         self.until_step = Some(step);
         self
     }
 
-    /// Sets [`target`](Self::target).
-    pub fn target(mut self, objective: f64) -> Self {
-        self.target = Some(objective);
-        self
-    }
-
     /// Sets [`target`](Self::target) (the name the population's fitness has).
     pub fn target_fitness(self, fitness: f64) -> Self {
         self.target(fitness)
-    }
-
-    /// Sets [`patience`](Self::patience).
-    pub fn patience(mut self, n: u64) -> Self {
-        self.patience = Some(n);
-        self
-    }
-
-    /// Sets [`time_limit`](Self::time_limit).
-    pub fn time_limit(mut self, d: Duration) -> Self {
-        self.time_limit = Some(d);
-        self
-    }
-
-    /// Sets [`cancel`](Self::cancel).
-    pub fn cancel(mut self, token: CancelToken) -> Self {
-        self.cancel = Some(token);
-        self
-    }
-
-    /// Sets [`pause`](Self::pause).
-    pub fn pause(mut self, token: CancelToken) -> Self {
-        self.pause = Some(token);
-        self
     }
 
     /// Measures accuracy on `split` every `every` steps (at least 1). The split is copied

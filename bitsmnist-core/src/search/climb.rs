@@ -92,45 +92,15 @@ impl Default for ClimbParams {
 }
 
 impl ClimbParams {
-    /// Sets [`seed`](Self::seed).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-    /// Sets [`batch_size`](Self::batch_size).
-    pub fn batch_size(mut self, n: Option<usize>) -> Self {
-        self.batch_size = n;
-        self
-    }
-    /// Sets [`rebatch_every`](Self::rebatch_every).
-    pub fn rebatch_every(mut self, generations: u64) -> Self {
-        self.rebatch_every = generations;
-        self
-    }
-    /// Sets [`trials_per_generation`](Self::trials_per_generation).
-    pub fn trials_per_generation(mut self, n: u64) -> Self {
-        self.trials_per_generation = n;
-        self
-    }
-    /// Sets [`objective`](Self::objective).
-    pub fn objective(mut self, o: Objective) -> Self {
-        self.objective = o;
-        self
-    }
-    /// Sets [`output_share`](Self::output_share).
-    pub fn output_share(mut self, share: f64) -> Self {
-        self.output_share = share;
-        self
-    }
-    /// Sets [`rescore_every`](Self::rescore_every).
-    pub fn rescore_every(mut self, generations: u64) -> Self {
-        self.rescore_every = generations;
-        self
-    }
-    /// Sets [`accept_ties`](Self::accept_ties).
-    pub fn accept_ties(mut self, yes: bool) -> Self {
-        self.accept_ties = yes;
-        self
+    crate::util::setters! {
+        seed: u64,
+        batch_size: Option<usize>,
+        rebatch_every: u64,
+        trials_per_generation: u64,
+        objective: Objective,
+        output_share: f64,
+        rescore_every: u64,
+        accept_ties: bool,
     }
 
     /// Why these parameters cannot run (zero trials or batch, a share outside `[0, 1]`).

@@ -217,28 +217,16 @@ impl PopulationParams {
         Self::default()
     }
 
-    /// Sets [`population`](Self::population).
-    pub fn population(mut self, n: usize) -> Self {
-        self.population = n;
-        self
-    }
-
-    /// Sets [`elitism`](Self::elitism).
-    pub fn elitism(mut self, n: usize) -> Self {
-        self.elitism = n;
-        self
-    }
-
-    /// Sets [`selection`](Self::selection).
-    pub fn selection(mut self, s: Selection) -> Self {
-        self.selection = s;
-        self
-    }
-
-    /// Sets [`crossover`](Self::crossover).
-    pub fn crossover(mut self, c: Crossover) -> Self {
-        self.crossover = c;
-        self
+    crate::util::setters! {
+        population: usize,
+        elitism: usize,
+        selection: Selection,
+        crossover: Crossover,
+        mutation: Mutation,
+        adaptation: Adaptation,
+        evals_per_candidate: usize,
+        batch_size: Option<usize>,
+        seed: u64,
     }
 
     /// Original-style shortcut: [`Crossover::Split`] with this divisor.
@@ -246,39 +234,9 @@ impl PopulationParams {
         self.crossover(Crossover::Split { divisor })
     }
 
-    /// Sets [`mutation`](Self::mutation).
-    pub fn mutation(mut self, m: Mutation) -> Self {
-        self.mutation = m;
-        self
-    }
-
     /// Original-style shortcut: [`Mutation::Replace`] with this rate.
     pub fn mutation_rate(self, rate: f64) -> Self {
         self.mutation(Mutation::Replace { rate })
-    }
-
-    /// Sets [`adaptation`](Self::adaptation).
-    pub fn adaptation(mut self, a: Adaptation) -> Self {
-        self.adaptation = a;
-        self
-    }
-
-    /// Sets [`evals_per_candidate`](Self::evals_per_candidate).
-    pub fn evals_per_candidate(mut self, n: usize) -> Self {
-        self.evals_per_candidate = n;
-        self
-    }
-
-    /// Sets [`batch_size`](Self::batch_size).
-    pub fn batch_size(mut self, n: Option<usize>) -> Self {
-        self.batch_size = n;
-        self
-    }
-
-    /// Sets [`seed`](Self::seed).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
     }
 
     /// Checks every field; the first problem found is returned.
