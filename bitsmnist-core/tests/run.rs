@@ -321,6 +321,47 @@ fn climbs() -> Vec<(TrainConfig, Vec<usize>)> {
 }
 
 #[test]
+fn a_population_stopped_inside_a_generation_ends_where_the_generation_began() {
+    use bitsmnist_core::search::Population;
+    // A fitness that takes 20 ms a candidate: a generation of 40 takes far longer than the
+    // time limit, so the run stops inside the first bred generation and keeps generation 0.
+    let slow = Fitness::custom(|c: &Chain| {
+        std::thread::sleep(Duration::from_millis(20));
+        c.layers()[0].as_bit().map_or(0.0, |l| l.bias_bit(0) as f64)
+    });
+    let model = Chain::mlp(784, &[8], 2, BitOutput::Float(Activation::Identity), 3).unwrap();
+    let params = PopulationParams::default()
+        .population(40)
+        .elitism(2)
+        .seed(5);
+    let mut started = Population::for_all_bit_layers(model, params).unwrap();
+    started
+        .train(&slow, &TrainOptions::new().generations(0), |_| continue_())
+        .unwrap();
+    let mut cut = started.clone();
+    let out = cut
+        .train(
+            &slow,
+            &TrainOptions::new().time_limit(Duration::from_millis(100)),
+            |_| continue_(),
+        )
+        .unwrap();
+    assert_eq!(
+        (out.reason, out.steps, out.step),
+        (StopReason::TimeLimit, 0, 0)
+    );
+    assert_eq!(cut.history().trace(), started.history().trace());
+    assert_eq!(cut.fitness(), started.fitness());
+    assert_eq!(cut.best_chain(), started.best_chain());
+    // And it goes on exactly as the uninterrupted run.
+    let two = TrainOptions::new().generations(2);
+    started.train(&slow, &two, |_| continue_()).unwrap();
+    cut.train(&slow, &two, |_| continue_()).unwrap();
+    assert_eq!(cut.history().trace(), started.history().trace());
+    assert_eq!(cut.best_chain(), started.best_chain());
+}
+
+#[test]
 fn a_climb_stopped_inside_a_generation_ends_where_the_generation_began() {
     let (train, _) = digits();
     for (config, hidden) in climbs() {
@@ -361,9 +402,10 @@ fn a_climb_stopped_inside_a_generation_ends_where_the_generation_began() {
 }
 
 #[test]
-fn a_climb_cut_inside_generations_and_resumed_equals_the_uninterrupted_one() {
+fn a_run_cut_inside_generations_and_resumed_equals_the_uninterrupted_one() {
     let (train, _) = digits();
-    for (config, hidden) in climbs() {
+    let population = configs().remove(0);
+    for (config, hidden) in climbs().into_iter().chain([population]) {
         let mut whole = fresh(&config, &hidden);
         whole
             .train(&train, &TrainOptions::new().generations(8), |_| continue_())

@@ -50,6 +50,9 @@
 //! assert!(statistics::accuracy(trained, &sample) > 0.5);
 //! ```
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -424,12 +427,24 @@ impl Population {
 
     /// Evaluates every candidate on this generation's examples, in parallel over candidates
     /// (each candidate on one thread).
-    fn evaluate(&mut self, fitness: &Fitness) {
+    ///
+    /// `stop` is asked before each candidate; once it says so the remaining candidates are
+    /// skipped, nothing is stored and `false` is returned (the caller undoes the generation).
+    fn evaluate(&mut self, fitness: &Fitness, stop: &(dyn Fn() -> bool + Sync)) -> bool {
+        let halted = AtomicBool::new(false);
+        let skip = || {
+            halted.load(Ordering::Relaxed) || {
+                let now = stop();
+                halted.fetch_or(now, Ordering::Relaxed);
+                now
+            }
+        };
+        let mut cached = false;
         let p = &self.params;
         let evals = p.evals_per_candidate;
         let chain = &self.chain;
         let layers = &self.layers;
-        self.fitness = match &fitness.kind {
+        let scores: Vec<f64> = match &fitness.kind {
             Kind::Metric { metric, data } => {
                 let batches: Vec<Batch> = match p.batch_size {
                     Some(b) if b < data.len() => (0..evals)
@@ -465,6 +480,9 @@ impl Population {
                         .par_iter()
                         .zip(lineage)
                         .map(|(genome, lin)| {
+                            if skip() {
+                                return (f64::NAN, Arc::new(Vec::new()), 0, 0);
+                            }
                             let (hidden, computed, reused) =
                                 cache.outputs_for(&genome[slot], slot, lin, batch);
                             // The rest of the forward pass starts from the first layer's outputs.
@@ -474,6 +492,9 @@ impl Population {
                             (f, hidden, computed, reused)
                         })
                         .collect();
+                    if halted.load(Ordering::Relaxed) {
+                        return false;
+                    }
                     let (mut computed, mut reused) = (0, 0);
                     let mut outputs = Vec::with_capacity(scored.len());
                     let mut fitness = Vec::with_capacity(scored.len());
@@ -484,12 +505,16 @@ impl Population {
                         reused += r;
                     }
                     self.rows.finish(outputs, computed, reused);
+                    cached = true;
                     fitness
                 } else {
-                    self.rows.clear();
+                    self.rows.forget_outputs();
                     self.population
                         .par_iter()
                         .map(|genome| {
+                            if skip() {
+                                return f64::NAN;
+                            }
                             batches
                                 .iter()
                                 .map(|b| {
@@ -504,16 +529,27 @@ impl Population {
                 }
             }
             Kind::Custom(f) => {
-                self.rows.clear();
+                self.rows.forget_outputs();
                 self.population
                     .par_iter()
                     .map(|genome| {
+                        if skip() {
+                            return f64::NAN;
+                        }
                         let c = assemble(chain, layers, genome);
                         (0..evals).map(|_| f(&c)).sum::<f64>() / evals as f64
                     })
                     .collect()
             }
         };
+        if halted.load(Ordering::Relaxed) {
+            return false;
+        }
+        if !cached {
+            self.rows.clear();
+        }
+        self.fitness = scores;
+        true
     }
 
     /// Tracks improvement and adapts the mutation scale after an evaluation.
@@ -690,16 +726,28 @@ impl Method for Population {
 
     fn start(&mut self, fitness: &Fitness) -> Result<Summary, PopulationError> {
         let used_scale = self.scale;
-        self.evaluate(fitness);
+        self.evaluate(fitness, &|| false);
         self.adapt(&[]);
         Ok(self.record_summary(used_scale))
     }
 
-    fn step(&mut self, fitness: &Fitness, _: &Interrupt<'_>) -> Result<Step, PopulationError> {
+    fn step(
+        &mut self,
+        fitness: &Fitness,
+        interrupt: &Interrupt<'_>,
+    ) -> Result<Step, PopulationError> {
         let used_scale = self.scale;
+        let old_fitness = self.fitness.clone();
         let parent_fitness = self.breed();
         self.generation += 1;
-        self.evaluate(fitness);
+        if !self.evaluate(fitness, &|| interrupt.fired()) {
+            // Interrupted: back to the population before this generation (its reused
+            // outputs are dropped; they are only a cache).
+            self.population = self.rows.take_previous();
+            self.fitness = old_fitness;
+            self.generation -= 1;
+            return Ok(Step::Interrupted);
+        }
         self.adapt(&parent_fitness);
         Ok(Step::Done(self.record_summary(used_scale)))
     }

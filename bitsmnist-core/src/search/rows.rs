@@ -60,18 +60,29 @@ pub(crate) struct RowCache {
 impl RowCache {
     /// Records a new generation: the old population (with its outputs) and each new
     /// candidate's lineage.
+    /// The old population is kept (without outputs when there is nothing to reuse) until
+    /// the new one is evaluated, so that an interrupted generation can be undone
+    /// ([`take_previous`](Self::take_previous)).
     pub(crate) fn bred(&mut self, old: Vec<Genome>, lineage: Vec<Lineage>) {
-        let outputs = std::mem::take(&mut self.outputs);
+        let mut outputs = std::mem::take(&mut self.outputs);
         if self.key.is_none() || self.off {
-            self.previous.clear();
+            outputs.clear();
             self.lineage.clear();
-            return;
+        } else {
+            self.lineage = lineage;
         }
         self.previous = old
             .into_iter()
             .zip(outputs.into_iter().chain(std::iter::repeat(None)))
             .collect();
-        self.lineage = lineage;
+    }
+
+    /// The population before the last [`bred`](Self::bred), while the new one has not been
+    /// evaluated; the cache is then cleared.
+    pub(crate) fn take_previous(&mut self) -> Vec<Genome> {
+        let previous = std::mem::take(&mut self.previous);
+        self.clear();
+        previous.into_iter().map(|(g, _)| g).collect()
     }
 
     /// Bytes the outputs of the current population take.
@@ -110,7 +121,10 @@ impl RowCache {
     pub(crate) fn begin(&mut self, key: (usize, u64), population: usize) -> Vec<Lineage> {
         if self.key != Some(key) {
             self.key = Some(key);
-            self.previous.clear();
+            // Other examples: nothing to reuse (the genomes stay for an undo).
+            for (_, o) in &mut self.previous {
+                *o = None;
+            }
             self.lineage.clear();
         }
         let mut l = std::mem::take(&mut self.lineage);
@@ -124,6 +138,17 @@ impl RowCache {
         self.previous.clear();
         self.computed += computed;
         self.reused += reused;
+    }
+
+    /// Forgets the outputs and lineage, keeping the previous population for an undo (when
+    /// the new one is evaluated without the cache).
+    pub(crate) fn forget_outputs(&mut self) {
+        self.key = None;
+        self.outputs.clear();
+        self.lineage.clear();
+        for (_, o) in &mut self.previous {
+            *o = None;
+        }
     }
 
     /// Forgets everything (the data or the population changed outside breeding).
