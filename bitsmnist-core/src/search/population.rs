@@ -440,6 +440,14 @@ impl Population {
             }
         };
         let mut cached = false;
+        let population = &self.population;
+        // Every candidate's score without the cache, in parallel (skipped once stopped).
+        let score_each = |score: &(dyn Fn(&Genome) -> f64 + Sync)| -> Vec<f64> {
+            population
+                .par_iter()
+                .map(|g| if skip() { f64::NAN } else { score(g) })
+                .collect()
+        };
         let p = &self.params;
         let evals = p.evals_per_candidate;
         let chain = &self.chain;
@@ -509,37 +517,25 @@ impl Population {
                     fitness
                 } else {
                     self.rows.forget_outputs();
-                    self.population
-                        .par_iter()
-                        .map(|genome| {
-                            if skip() {
-                                return f64::NAN;
-                            }
-                            batches
-                                .iter()
-                                .map(|b| {
-                                    b.evaluate(*metric, classes, |_, x| {
-                                        forward_scores(chain, &slot_of, genome, 0, x)
-                                    })
+                    score_each(&|genome| {
+                        batches
+                            .iter()
+                            .map(|b| {
+                                b.evaluate(*metric, classes, |_, x| {
+                                    forward_scores(chain, &slot_of, genome, 0, x)
                                 })
-                                .sum::<f64>()
-                                / batches.len() as f64
-                        })
-                        .collect()
+                            })
+                            .sum::<f64>()
+                            / batches.len() as f64
+                    })
                 }
             }
             Kind::Custom(f) => {
                 self.rows.forget_outputs();
-                self.population
-                    .par_iter()
-                    .map(|genome| {
-                        if skip() {
-                            return f64::NAN;
-                        }
-                        let c = assemble(chain, layers, genome);
-                        (0..evals).map(|_| f(&c)).sum::<f64>() / evals as f64
-                    })
-                    .collect()
+                score_each(&|genome| {
+                    let c = assemble(chain, layers, genome);
+                    (0..evals).map(|_| f(&c)).sum::<f64>() / evals as f64
+                })
             }
         };
         if halted.load(Ordering::Relaxed) {
