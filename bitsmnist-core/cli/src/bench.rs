@@ -3,7 +3,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use bitsmnist_core::bits::{BitMatrix, CpuFeatures, Kernel, words_for};
 use bitsmnist_core::datasets::Dataset;
 use bitsmnist_core::fitness::Fitness;
@@ -97,6 +97,12 @@ fn ns_per_call(budget: Duration, mut f: impl FnMut()) -> f64 {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
+        bail!(
+            "--seconds must be a number of seconds above 0 and at most 3600, got {}",
+            args.seconds
+        );
+    }
     let budget = Duration::from_secs_f64(args.seconds);
     let kernel = Kernel::detect();
     let features = CpuFeatures::detect();

@@ -526,3 +526,15 @@ fn classes_the_data_lack_are_one_line_errors() {
         assert!(err.contains("is not in"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn bench_refuses_durations_that_are_not_a_number_of_seconds() {
+    for seconds in ["NaN", "inf", "-1", "0", "1e300"] {
+        let out = bitsmnist(&["bench", &format!("--seconds={seconds}")]);
+        assert!(!out.status.success(), "{seconds}");
+        assert_ne!(out.status.code(), Some(101), "{seconds}: a panic");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{seconds}: {err}");
+        assert!(err.contains("--seconds"), "{seconds}: {err}");
+    }
+}
