@@ -169,24 +169,6 @@ pub struct Climber {
 /// ([`Climber::chain`] is the current model) and the generation's record.
 pub type ClimbProgress<'a> = crate::run::Progress<'a, Climber>;
 
-/// The trials of one generation run so far: enough to finish the generation or to undo them.
-#[derive(Debug)]
-pub(crate) struct Trials {
-    started: Instant,
-    first_trial: u64,
-    first_accepted: u64,
-    /// The flips kept, in order.
-    kept: Vec<Flip>,
-    complete: bool,
-}
-
-impl Trials {
-    /// Whether every trial of the generation has run.
-    pub(crate) fn complete(&self) -> bool {
-        self.complete
-    }
-}
-
 impl Climber {
     /// A climb starting from `chain`'s weights (one or two bit layers, the last giving
     /// scores; see [`DeltaEval`]).
@@ -311,87 +293,38 @@ impl Climber {
         data: &Split,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<Summary>, ClimbError> {
-        let trials = self.run_trials(data, stop)?;
-        Ok(if trials.complete() {
-            Some(self.finish(data, &trials))
-        } else {
-            self.undo(trials);
-            None
-        })
-    }
-
-    /// The trials of the next generation on its batch, until they are all run or `stop` says
-    /// so; then [`finish`](Self::finish) the generation or [`undo`](Self::undo) them.
-    pub(crate) fn run_trials(
-        &mut self,
-        data: &Split,
-        stop: &dyn Fn() -> bool,
-    ) -> Result<Trials, ClimbError> {
         self.ensure_eval(data)?;
-        let mut trials = Trials {
-            started: Instant::now(),
-            first_trial: self.trial,
-            first_accepted: self.accepted,
-            kept: Vec::new(),
-            complete: false,
-        };
-        trials.complete = self.climb_generation(&mut trials.kept, stop);
-        Ok(trials)
-    }
-
-    /// Ends the generation whose trials are all run.
-    pub(crate) fn finish(&mut self, data: &Split, trials: &Trials) -> Summary {
-        debug_assert!(trials.complete);
-        self.generation += 1;
-        self.after_generation(
-            data,
-            self.trial - trials.first_trial,
-            trials.started.elapsed().as_secs_f64(),
-        )
-    }
-
-    /// Undoes the trials of a generation not finished: the climb is where it was before
-    /// them (each flip is its own inverse).
-    pub(crate) fn undo(&mut self, trials: Trials) {
-        let (_, eval) = self.eval.as_mut().expect("ensured by run_trials");
-        for &f in trials.kept.iter().rev() {
-            eval.apply(f);
+        let (t0, trials) = (Instant::now(), self.trial);
+        if !self.climb_generation(stop) {
+            return Ok(None);
         }
-        (self.trial, self.accepted) = (trials.first_trial, trials.first_accepted);
+        self.generation += 1;
+        Ok(Some(self.after_generation(
+            data,
+            self.trial - trials,
+            t0.elapsed().as_secs_f64(),
+        )))
     }
 
-    /// The next generation of an ensemble member (generation 0 first), recorded in its own
-    /// history; `None`, and the member as it was, when `stop` ends it early.
+    /// The next step of an ensemble member ([`start_step`](Self::start_step) the first
+    /// time, then [`generation_step`](Self::generation_step)), recorded in its own history;
+    /// `None`, and the member as it was, when `stop` ends it early.
     pub(crate) fn member_step(
         &mut self,
         data: &Split,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<Summary>, ClimbError> {
-        if !self.started() {
-            return self.start_member(data).map(Some);
-        }
-        let trials = self.run_trials(data, stop)?;
-        Ok(if trials.complete() {
-            Some(self.finish_member(data, trials))
-        } else {
-            self.undo(trials);
-            None
-        })
-    }
-
-    /// Generation 0 of an ensemble member, recorded in the member's own history.
-    pub(crate) fn start_member(&mut self, data: &Split) -> Result<Summary, ClimbError> {
         let t0 = Instant::now();
-        let summary = self.start_step(data)?;
+        let summary = if self.started() {
+            match self.generation_step(data, stop)? {
+                Some(s) => s,
+                None => return Ok(None),
+            }
+        } else {
+            self.start_step(data)?
+        };
         self.record_member(&summary, t0.elapsed().as_secs_f64());
-        Ok(summary)
-    }
-
-    /// [`finish`](Self::finish) for an ensemble member, recorded in its own history.
-    pub(crate) fn finish_member(&mut self, data: &Split, trials: Trials) -> Summary {
-        let summary = self.finish(data, &trials);
-        self.record_member(&summary, trials.started.elapsed().as_secs_f64());
-        summary
+        Ok(Some(summary))
     }
 
     fn record_member(&mut self, summary: &Summary, secs: f64) {
@@ -505,9 +438,12 @@ impl Climber {
     /// against the same state; the first one kept ends the block and the trials after it are
     /// scored again against the new state, so the result is that of the sequential climb.
     ///
-    /// The flips kept go to `kept`. `stop` is asked every few hundred trials; when it says so,
-    /// the generation ends early and `false` is returned (the caller undoes `kept`).
-    fn climb_generation(&mut self, kept: &mut Vec<Flip>, stop: &dyn Fn() -> bool) -> bool {
+    /// `stop` is asked every few hundred trials; when it says so, the flips kept in this
+    /// generation are undone (each flip is its own inverse) and `false` is returned, so an
+    /// interrupted generation leaves the climb exactly where it was.
+    fn climb_generation(&mut self, stop: &dyn Fn() -> bool) -> bool {
+        let (first_trial, first_accepted) = (self.trial, self.accepted);
+        let mut kept = Vec::new();
         let mut since_check = 0u64;
         let end = self.trial + self.params.trials_per_generation;
         let key = splitmix64(self.params.seed ^ STREAM_CLIMB_FLIP);
@@ -523,6 +459,10 @@ impl Climber {
             if since_check >= STOP_CHECK_TRIALS {
                 since_check = 0;
                 if stop() {
+                    for &f in kept.iter().rev() {
+                        eval.apply(f);
+                    }
+                    (self.trial, self.accepted) = (first_trial, first_accepted);
                     return false;
                 }
             }

@@ -252,7 +252,7 @@ impl ClimbEnsemble {
         let summaries = self
             .members
             .par_iter_mut()
-            .map(|c| c.start_member(data))
+            .map(|c| Ok(c.member_step(data, &|| false)?.expect("never stopped")))
             .collect::<Result<Vec<_>, ClimbError>>()?;
         Ok(self.summarize(&summaries))
     }

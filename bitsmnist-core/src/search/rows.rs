@@ -60,6 +60,7 @@ pub(crate) struct RowCache {
 impl RowCache {
     /// Records a new generation: the old population (with its outputs) and each new
     /// candidate's lineage.
+    ///
     /// The old population is kept (without outputs when there is nothing to reuse) until
     /// the new one is evaluated, so that an interrupted generation can be undone
     /// ([`take_previous`](Self::take_previous)).
@@ -120,12 +121,9 @@ impl RowCache {
     /// each candidate's lineage (everything [`Lineage::New`] when the data changed).
     pub(crate) fn begin(&mut self, key: (usize, u64), population: usize) -> Vec<Lineage> {
         if self.key != Some(key) {
+            // Other examples: nothing to reuse.
+            self.forget_outputs();
             self.key = Some(key);
-            // Other examples: nothing to reuse (the genomes stay for an undo).
-            for (_, o) in &mut self.previous {
-                *o = None;
-            }
-            self.lineage.clear();
         }
         let mut l = std::mem::take(&mut self.lineage);
         l.resize(population, Lineage::New);
@@ -140,8 +138,8 @@ impl RowCache {
         self.reused += reused;
     }
 
-    /// Forgets the outputs and lineage, keeping the previous population for an undo (when
-    /// the new one is evaluated without the cache).
+    /// Forgets the outputs and lineage (other examples, or an evaluation without the cache),
+    /// keeping the previous population's genomes for an undo.
     pub(crate) fn forget_outputs(&mut self) {
         self.key = None;
         self.outputs.clear();
