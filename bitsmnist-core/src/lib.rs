@@ -10,11 +10,13 @@
 //! - [`fitness`]: what genetic training maximises (score, accuracy, MCC, closures).
 //! - [`run`]: the one training loop every method runs: stop rules, pause and budget,
 //!   records and history.
-//! - [`genetic`]: gradient-free search: the population algorithm, bit-flip climbing,
+//! - [`search`]: gradient-free search: the population algorithm, bit-flip climbing,
 //!   ensembles, incremental evaluation, measured recipes.
 //! - [`training`]: one configuration and one saved state for every method.
 //! - [`io`]: the versioned, checked `.bin` model file ([`io::ModelFile`]).
-//! - [`util`]: seed mixing and atomic writes, shared at the bottom.
+//! - [`files`]: reads of regular files only, atomic writes, writability checks.
+//! - [`memory`]: what a run will need, estimated from its shapes, and what the machine gives.
+//! - [`util`]: seed mixing and option-text errors, shared at the bottom.
 //! - [`display`]: rich output in Jupyter notebooks (evcxr): digits, galleries, model tables,
 //!   confusion heat maps, weight images, line plots.
 //! - [`gradient`]: gradient training (straight-through estimator) exported to bit layers.
@@ -37,10 +39,12 @@
 pub mod bits;
 pub mod datasets;
 pub mod display;
+pub mod files;
 pub mod fitness;
 pub mod gradient;
 pub mod io;
 pub mod layers;
+pub mod memory;
 pub mod run;
 pub mod search;
 pub mod statistics;

@@ -37,6 +37,7 @@ use crate::datasets::Split;
 use crate::fitness::{Fitness, Metric};
 use crate::gradient::{GradientError, GradientParams, Trainer};
 use crate::layers::{BitOutput, Chain, ShapeError};
+use crate::memory::{self, MemoryError};
 use crate::run::{History, Method, Record, TrainOptions, TrainOutcome};
 use crate::search::{
     ClimbEnsemble, ClimbError, ClimbParams, Climber, EnsembleError, Population, PopulationError,
@@ -110,6 +111,9 @@ pub enum TrainingError {
     /// The model's layers do not line up.
     #[error(transparent)]
     Shape(#[from] ShapeError),
+    /// The run would need more memory than the limit ([`crate::memory`]).
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
     /// An ensemble of zero networks.
     #[error("an ensemble needs at least one network")]
     NoMembers,
@@ -163,6 +167,9 @@ impl TrainConfig {
         output: BitOutput,
         seed: u64,
     ) -> Result<TrainingState, TrainingError> {
+        // The networks themselves, before any is allocated; what grows with the examples is
+        // checked when training starts.
+        memory::check_current(self.memory_estimate(inputs, hidden, classes, 0))?;
         Ok(match self {
             Self::Population { params, metric } => TrainingState::Population {
                 set: Population::for_all_bit_layers(
@@ -196,6 +203,92 @@ impl TrainConfig {
                 classes,
             )?),
         })
+    }
+
+    /// The bytes a fresh run `inputs -> hidden... -> classes` of this configuration will
+    /// need on `examples` training examples, generously estimated ([`crate::memory`]): the
+    /// networks (a population's parents and children, every ensemble member), the state kept
+    /// per example (cached outputs, incremental sums) and the batches in flight. The data set
+    /// itself is not counted.
+    ///
+    /// ```
+    /// use bitsmnist_core::search::ClimbParams;
+    /// use bitsmnist_core::training::TrainConfig;
+    /// let one = TrainConfig::Climb { params: ClimbParams::default(), members: 1 };
+    /// let four = TrainConfig::Climb { params: ClimbParams::default(), members: 4 };
+    /// let bytes = one.memory_estimate(784, &[1024], 10, 10_000);
+    /// assert!(bytes > 10_000 * 1024); // sums kept per example and neuron
+    /// assert!(four.memory_estimate(784, &[1024], 10, 10_000) > 4 * bytes);
+    /// ```
+    pub fn memory_estimate(
+        &self,
+        inputs: usize,
+        hidden: &[usize],
+        classes: usize,
+        examples: usize,
+    ) -> u64 {
+        use crate::memory::mul;
+        let net = memory::network_bytes(inputs, hidden, classes);
+        let first = hidden.first().copied().unwrap_or(classes) as u64;
+        let (inputs, classes, examples) = (inputs as u64, classes as u64, examples as u64);
+        let threads = rayon::current_num_threads() as u64;
+        let add = |parts: &[u64]| parts.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        match self {
+            Self::Population { params, .. } => {
+                let e = params
+                    .batch_size
+                    .map_or(examples, |b| examples.min(b as u64));
+                let population = params.population as u64;
+                // Parents and children, the best and a spare.
+                let networks = mul(&[population.saturating_mul(2).saturating_add(2), net]);
+                // First-layer outputs cached per candidate (capped, kept for two
+                // generations), and each thread's scores of one candidate.
+                let cache = mul(&[population, e, first.div_ceil(8)])
+                    .min(crate::search::rows::MAX_BYTES as u64);
+                let scratch = mul(&[threads, e, add(&[first.div_ceil(8), classes * 8])]);
+                add(&[networks, mul(&[2, cache]), scratch])
+            }
+            Self::Climb { params, members } => {
+                let e = params
+                    .batch_size
+                    .map_or(examples, |b| examples.min(b as u64));
+                // The incremental state: each example's bits both ways, the first layer's
+                // sums (16 bits) and three bit planes of it, the output scores and flags.
+                let per_example = add(&[
+                    inputs.div_ceil(8) * 2,
+                    first.saturating_mul(2),
+                    first.div_ceil(8) * 3,
+                    classes * 12,
+                    16,
+                ]);
+                let member = add(&[mul(&[3, net]), mul(&[e, per_example])]);
+                // Members of an ensemble climb on their own threads and hand back a copy of
+                // their state each generation, one generation ahead: measured, about four
+                // states per member are alive at once.
+                let copies = if *members > 1 { 5 } else { 1 };
+                mul(&[*members as u64, copies, member])
+            }
+            Self::Gradient(p) => {
+                let b = examples.min(p.batch_size as u64);
+                let mut widths = vec![inputs];
+                widths.extend(hidden.iter().map(|&h| h as u64));
+                widths.push(classes);
+                let weights = widths
+                    .windows(2)
+                    .map(|w| mul(&[w[0], w[1]]))
+                    .fold(0u64, u64::saturating_add);
+                let units = widths.iter().fold(0u64, |a, &w| a.saturating_add(w));
+                add(&[
+                    // Weights, their gradients, Adam's two moments, a copy for export (f32).
+                    mul(&[weights, 5 * 4]),
+                    // Activations of a batch kept for the backward pass, several per layer.
+                    mul(&[b, units, 8 * 4]),
+                    // The epoch's shuffled (and shifted) inputs as floats.
+                    mul(&[examples, inputs, 4]),
+                    net,
+                ])
+            }
+        }
     }
 
     /// A run that starts from a trained `model` (fine-tuning): the population from the
@@ -331,6 +424,7 @@ impl TrainingState {
     where
         F: FnMut(&StateProgress<'_>) -> ControlFlow<()>,
     {
+        memory::check_current(self.memory_to_train(train.len()))?;
         Ok(match self {
             Self::Population { set, metric } => {
                 let metric = *metric;
@@ -400,6 +494,60 @@ impl TrainingState {
             Self::Ensemble(e) => e.generation(),
             Self::Gradient(t) => u64::from(t.epoch()),
         }
+    }
+
+    /// The configuration this state trains with and the hidden widths of its networks.
+    pub fn config(&self) -> (TrainConfig, Vec<usize>) {
+        let hidden = |c: &Chain| -> Vec<usize> {
+            let l = c.layers();
+            l[..l.len().saturating_sub(1)]
+                .iter()
+                .map(|l| l.outputs())
+                .collect()
+        };
+        match self {
+            Self::Population { set, metric } => (
+                TrainConfig::Population {
+                    params: set.params().clone(),
+                    metric: *metric,
+                },
+                hidden(set.chain()),
+            ),
+            Self::Climb(c) => (
+                TrainConfig::Climb {
+                    params: c.params().clone(),
+                    members: 1,
+                },
+                hidden(c.chain()),
+            ),
+            Self::Ensemble(e) => (
+                TrainConfig::Climb {
+                    params: e.members()[0].params().clone(),
+                    members: e.members().len(),
+                },
+                hidden(e.members()[0].chain()),
+            ),
+            Self::Gradient(t) => (
+                TrainConfig::Gradient(t.params().clone()),
+                t.params().hidden.clone(),
+            ),
+        }
+    }
+
+    /// The bytes training on `examples` examples still needs beyond what the state holds:
+    /// [`TrainConfig::memory_estimate`] less the networks (already there) and less the
+    /// per-example state a climb has already built.
+    pub fn memory_to_train(&self, examples: usize) -> u64 {
+        let (config, hidden) = self.config();
+        let (inputs, classes) = self.shape();
+        let all = config.memory_estimate(inputs, &hidden, classes, examples);
+        let held = config.memory_estimate(inputs, &hidden, classes, 0)
+            + match self {
+                Self::Climb(c) => c.memory_bytes() as u64,
+                Self::Ensemble(e) => e.memory_bytes() as u64,
+                _ => 0,
+            };
+        all.saturating_sub(held)
     }
 
     /// Input width and class count of the model being trained.

@@ -1,8 +1,5 @@
 //! Small tools the other modules share, at the bottom of the layering: seed mixing and the
-//! seeded generators derived from it, option-text errors, and atomic file writes.
-
-use std::io::Write;
-use std::path::Path;
+//! seeded generators derived from it, and option-text errors.
 
 /// Why a text does not name an option (an activation, a task, a schedule, ...): what was
 /// parsed, the text, and what to write instead.
@@ -91,46 +88,5 @@ pub(crate) fn derive_rng(seed: u64, stream: u64, a: u64, b: u64) -> rand_chacha:
     rand_chacha::ChaCha8Rng::from_seed(key)
 }
 
-/// Writes `bytes` to `path` atomically: into a temporary file in the same folder, flushed to
-/// disk, then renamed over `path`. A crash leaves either the old file or the new one, never a
-/// half-written one. Creates the parent folder if needed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    // The process id and a counter keep concurrent writers in one folder apart.
-    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replaces_whole_file_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("sub").join("a.bin");
-        write_atomic(&p, b"first").unwrap();
-        write_atomic(&p, b"second").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"second");
-        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
-        assert_eq!(names.len(), 1);
-    }
-}
+/// Atomic writes moved to [`files`](crate::files), beside the other file tools.
+pub use crate::files::write_atomic;

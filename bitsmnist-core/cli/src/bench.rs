@@ -3,7 +3,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use bitsmnist_core::bits::{BitMatrix, CpuFeatures, Kernel, words_for};
 use bitsmnist_core::datasets::Dataset;
 use bitsmnist_core::fitness::Fitness;
@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 /// Arguments of `bitsmnist bench`.
 #[derive(clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     /// Images pushed through each layer.
     #[arg(long, default_value_t = 10_000)]
@@ -98,8 +99,8 @@ fn ns_per_call(budget: Duration, mut f: impl FnMut()) -> f64 {
 
 pub fn run(args: Args) -> Result<()> {
     if !(args.seconds > 0.0 && args.seconds <= 3600.0) {
-        bail!(
-            "--seconds must be a number of seconds above 0 and at most 3600, got {}",
+        crate::errors::usage!(
+            "--seconds must be a number of seconds above 0 and at most 3600, got {:?}",
             args.seconds
         );
     }

@@ -35,7 +35,7 @@ pub fn run(args: Args) -> Result<()> {
     let data = full.for_task(&task)?;
     let model = &file.model;
     if model.inputs() != data.pixels() || model.outputs() != task.len() {
-        anyhow::bail!(
+        crate::errors::usage!(
             "{}: the model takes {} inputs and gives {} outputs; {} with task {task} needs {} and {}",
             args.file.display(),
             model.inputs(),

@@ -13,6 +13,7 @@ macro_rules! out {
 
 mod bench;
 mod data;
+mod errors;
 mod eval;
 mod train;
 
@@ -64,22 +65,14 @@ fn main() -> ExitCode {
             // clap adds a usage hint; keep the one line that says what is wrong.
             let text = e.to_string();
             eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
-            return ExitCode::from(2);
+            return ExitCode::from(errors::USAGE);
         }
     };
     let result = match cli.command {
-        Command::Data(a) => data::run(a),
-        Command::Bench(a) => bench::run(a),
+        Command::Data(a) => data::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
         Command::Train(a) => train::run(*a),
-        Command::Eval(a) => eval::run(a),
+        Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // One line, no backtrace: the chain of causes joined.
-            let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", msg.join(": "));
-            ExitCode::FAILURE
-        }
-    }
+    result.unwrap_or_else(|e| errors::report(&e))
 }

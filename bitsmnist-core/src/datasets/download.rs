@@ -99,9 +99,9 @@ impl Mirrors {
                     cache_dir: dir.into(),
                 });
             };
-            crate::util::write_atomic(&target, &bytes).map_err(|source| DataError::Write {
+            crate::files::write_atomic(&target, &bytes).map_err(|error| DataError::Write {
                 path: target.clone(),
-                source,
+                error,
             })?;
         }
         Ok(())

@@ -22,7 +22,7 @@ pub const MAX_DIMS: usize = 8;
 #[non_exhaustive]
 pub enum IdxError {
     /// Reading failed.
-    #[error("read error: {0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
     /// The first two bytes are not zero, or the dimension count is zero or too large.
     #[error("not an IDX file (magic bytes {0:02x?})")]
@@ -78,7 +78,8 @@ impl Idx {
 
     /// Reads an IDX file (plain or gzip) from `path`.
     pub fn open(path: &Path) -> Result<Self, IdxError> {
-        let mut f = std::fs::File::open(path)?;
+        // A FIFO or a device would block the read forever.
+        let mut f = crate::files::open_regular(path)?;
         let mut magic = [0u8; 2];
         let n = read_up_to(&mut f, &mut magic)?;
         let head = io::Cursor::new(magic[..n].to_vec()).chain(io::BufReader::new(f));
@@ -185,7 +186,7 @@ impl Idx {
     /// ends in `.gz`.
     pub fn save(&self, path: &Path) -> io::Result<()> {
         let gz = path.extension().is_some_and(|e| e == "gz");
-        crate::util::write_atomic(path, &self.to_bytes(gz))
+        crate::files::write_atomic(path, &self.to_bytes(gz))
     }
 }
 

@@ -54,13 +54,14 @@ pub const FASHION_CLASSES: [&str; 10] = [
 #[non_exhaustive]
 pub enum DataError {
     /// A file could not be read or parsed.
-    #[error("{path}: {source}")]
+    // The cause is in the text and not also a `source()`, so that printing the chain of
+    // causes says it once.
+    #[error("{path}: {error}")]
     File {
         /// The file.
         path: PathBuf,
         /// What went wrong.
-        #[source]
-        source: IdxError,
+        error: IdxError,
     },
     /// Some of the four IDX files are missing.
     #[error(
@@ -94,13 +95,12 @@ pub enum DataError {
         cache_dir: PathBuf,
     },
     /// Writing into the cache failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         /// The file.
         path: PathBuf,
         /// The error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The `download` feature is off and the cache is empty.
     #[error(
@@ -606,9 +606,9 @@ impl Dataset {
         let paths = find_files(dir)?;
         let mut parsed = Vec::with_capacity(4);
         for p in &paths {
-            parsed.push(Idx::open(p).map_err(|source| DataError::File {
+            parsed.push(Idx::open(p).map_err(|error| DataError::File {
                 path: p.clone(),
-                source,
+                error,
             })?);
         }
         let [ti, tl, si, sl]: [Idx; 4] = parsed.try_into().expect("four files");
@@ -669,8 +669,13 @@ impl Dataset {
         [ti, tl, si, sl]: [Idx; 4],
         binarization: Binarization,
     ) -> Result<Self, DataError> {
-        let shape = image_shape(&ti, &tl)?;
-        if image_shape(&si, &sl)? != shape {
+        let split = |what: &str, r: Result<_, DataError>| {
+            r.map_err(|e| DataError::Shape {
+                what: format!("{what} split: {e}"),
+            })
+        };
+        let shape = split("training", image_shape(&ti, &tl))?;
+        if split("test", image_shape(&si, &sl))? != shape {
             return Err(DataError::Shape {
                 what: "train and test images differ in size".into(),
             });
@@ -763,6 +768,10 @@ fn ti_max_label(labels: &Idx) -> u8 {
     labels.data.iter().copied().max().unwrap_or(0)
 }
 
+/// The longest image side a data set may have (MNIST's is 28): the pixel count is the
+/// width of every model's first layer.
+pub const MAX_SIDE: usize = 1024;
+
 fn image_shape(images: &Idx, labels: &Idx) -> Result<(usize, usize), DataError> {
     let shape_err = |what: String| Err(DataError::Shape { what });
     if images.dims.len() != 3 {
@@ -783,10 +792,20 @@ fn image_shape(images: &Idx, labels: &Idx) -> Result<(usize, usize), DataError> 
             images.dims[0], labels.dims[0]
         ));
     }
+    if images.dims[0] == 0 {
+        return shape_err("the file holds no images".into());
+    }
+    // Every pixel is a model input: a header may not make the model huge by itself.
+    let (rows, cols) = (images.dims[1], images.dims[2]);
+    if rows == 0 || cols == 0 || rows > MAX_SIDE || cols > MAX_SIDE {
+        return shape_err(format!(
+            "images of {rows}x{cols} pixels; each side must be 1 to {MAX_SIDE}"
+        ));
+    }
     if labels.data.contains(&NOISE_LABEL) {
         return shape_err("label 255 is reserved for noise".into());
     }
-    Ok((images.dims[2], images.dims[1]))
+    Ok((cols, rows))
 }
 
 /// Finds the four IDX files in `dir`, preferring `.gz`.

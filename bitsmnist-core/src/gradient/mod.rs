@@ -82,8 +82,9 @@ pub const MAX_WIDTH: usize = 1 << 16;
 #[non_exhaustive]
 pub enum GradientError {
     /// A hyper-parameter out of range.
+    // The parameter's error is in the text and not also a `source()` (see `From` below).
     #[error("gradient parameter `{}`: {}", .0.name(), .0)]
-    Params(#[from] GradientParamsError),
+    Params(GradientParamsError),
     /// Fewer than two classes, or an input width of zero.
     #[error("the model needs at least 1 input and 2 classes (got {inputs} and {classes})")]
     Shape {
@@ -122,6 +123,12 @@ pub enum GradientError {
     /// Grey input asked for a split that kept no grey levels.
     #[error("grey input needs the grey levels, and this split has none")]
     NoGreyLevels,
+}
+
+impl From<GradientParamsError> for GradientError {
+    fn from(e: GradientParamsError) -> Self {
+        Self::Params(e)
+    }
 }
 
 impl From<crate::layers::InputError> for GradientError {

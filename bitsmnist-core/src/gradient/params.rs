@@ -181,6 +181,9 @@ impl GradientParams {
         if self.epochs == 0 {
             return Err(E::Epochs);
         }
+        if self.max_shift > MAX_SHIFT {
+            return Err(E::Shift(self.max_shift));
+        }
         if self.batch_size < 2 {
             return Err(E::BatchSize(self.batch_size));
         }
@@ -217,6 +220,10 @@ impl GradientParams {
     }
 }
 
+/// The largest augmentation shift, in pixels: a quarter of an MNIST digit's side; more
+/// moves strokes out of the image.
+pub const MAX_SHIFT: u8 = 7;
+
 /// A gradient hyper-parameter out of range ([`GradientParams::check`]).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -233,6 +240,9 @@ pub enum GradientParamsError {
     /// Zero epochs.
     #[error("epochs: at least 1")]
     Epochs,
+    /// A shift that moves digits out of their image.
+    #[error("max_shift: {0} pixels; at most {MAX_SHIFT}")]
+    Shift(u8),
     /// A batch too small for batch statistics.
     #[error("batch size {0}: at least 2 (batch statistics)")]
     BatchSize(usize),
@@ -264,6 +274,7 @@ impl GradientParamsError {
         match self {
             Self::Hidden | Self::TooWide { .. } => "hidden",
             Self::Epochs => "epochs",
+            Self::Shift(_) => "max_shift",
             Self::BatchSize(_) => "batch_size",
             Self::NotPositive { name, .. } | Self::Decay { name, .. } => name,
             Self::Schedule => "schedule",

@@ -63,7 +63,7 @@ fn bincode_config() -> impl bincode::config::Config {
 #[non_exhaustive]
 pub enum ModelFileError {
     /// Reading or writing failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The file does not start with [`MAGIC`].
     #[error("not a BitsMNIST model file (bad magic bytes)")]
@@ -327,7 +327,8 @@ impl ModelFile {
     /// Reads and checks a model file. The header is checked against the file's length before
     /// the payload is read.
     pub fn load(path: &Path) -> Result<Self, ModelFileError> {
-        let mut f = std::fs::File::open(path)?;
+        // A FIFO or a device would block the read forever.
+        let mut f = crate::files::open_regular(path)?;
         let file_len = f.metadata()?.len();
         let mut head = Vec::with_capacity(HEADER_LEN);
         (&mut f).take(HEADER_LEN as u64).read_to_end(&mut head)?;
@@ -352,7 +353,7 @@ impl ModelFile {
             payload: &[u8],
         ) -> Result<(T, usize), ModelFileError> {
             bincode::serde::decode_from_slice(payload, bincode_config())
-                .map_err(|e| ModelFileError::Decode(e.to_string()))
+                .map_err(|e| ModelFileError::Decode(decode_text(e)))
         }
         // Older versions decode into frozen copies of their payload types (see `legacy`).
         let converted = |r: Result<Self, String>| r.map_err(ModelFileError::Invalid);
@@ -394,6 +395,34 @@ impl ModelFile {
             .validate()
             .map_err(|e| invalid(format!("metadata: {e}")))?;
         Ok(())
+    }
+}
+
+/// A decode error as a sentence: bincode's own text shows serde's messages in debug form
+/// (`OtherString("...")`).
+fn decode_text(e: bincode::error::DecodeError) -> String {
+    use bincode::error::DecodeError as D;
+    match e {
+        D::OtherString(s) => s,
+        D::Other(s) => s.to_string(),
+        D::UnexpectedEnd { additional } => format!("the payload ends {additional} bytes early"),
+        D::LimitExceeded => "a length in the payload exceeds the size limit".into(),
+        D::InvalidIntegerType { .. } | D::OutsideUsizeRange(_) => {
+            "an integer in the payload has the wrong size".into()
+        }
+        D::NonZeroTypeIsZero { .. } => "a number that must not be zero is zero".into(),
+        D::UnexpectedVariant {
+            type_name, found, ..
+        } => format!("{type_name} has no variant {found}"),
+        D::EmptyEnum { type_name } => format!("{type_name} has no variants"),
+        D::Utf8 { .. } | D::InvalidCharEncoding(_) => "text that is not UTF-8".into(),
+        D::InvalidBooleanValue(v) => format!("{v} where a boolean (0 or 1) belongs"),
+        D::ArrayLengthMismatch { required, found } => {
+            format!("an array of {found} elements where {required} belong")
+        }
+        D::InvalidDuration { .. } | D::InvalidSystemTime { .. } => "an invalid time".into(),
+        D::Io { inner, .. } => inner.to_string(),
+        _ => "a value that does not decode".into(),
     }
 }
 

@@ -99,6 +99,12 @@ impl CancelToken {
     pub fn reset(&self) {
         self.0.store(false, Ordering::SeqCst);
     }
+
+    /// The flag itself, for code that can only store into an atomic: a signal handler
+    /// (`signal_hook::flag::register(SIGINT, token.flag())` cancels the run on Ctrl-C).
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
 }
 
 /// How a call of a method's `train` is watched and stopped.

@@ -18,7 +18,7 @@ mod operators;
 mod params;
 mod population;
 mod recipe;
-mod rows;
+pub(crate) mod rows;
 
 pub use climb::{ClimbError, ClimbParams, ClimbParamsError, ClimbProgress, Climber};
 pub use ensemble::{ClimbEnsemble, EnsembleError, EnsembleProgress, merge};

@@ -30,6 +30,8 @@ pub enum StrategyArg {
 
 /// Arguments of `bitsmnist train`.
 #[derive(clap::Args)]
+// `--time-limit -1` is refused by its own check, not taken for a flag named `-1`.
+#[command(allow_negative_numbers = true)]
 pub struct Args {
     #[command(flatten)]
     pub data: DataOptions,
@@ -152,9 +154,9 @@ pub struct Args {
     /// First-layer input: `bits` (pure bit model) or `grey` (float first layer) (gradient).
     #[arg(long)]
     pub input: Option<Input>,
-    /// Random seed (the starting network and the method's own random choices).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Random seed (the starting network and the method's own random choices; default 1).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Print a progress line every so many steps (default: every epoch for gradient
     /// training, none for the others; 0: only the summary).
     #[arg(long)]
@@ -171,4 +173,45 @@ pub struct Args {
     /// Rayon threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Memory the run may use, checked against its estimate before it starts: a size such as
+    /// `8G` or `512M`, `machine` (what the system has available; the default) or `none`.
+    #[arg(long)]
+    pub memory_limit: Option<MemoryLimit>,
+}
+
+/// The value of `--memory-limit`.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryLimit(pub bitsmnist_core::memory::Limit);
+
+impl std::str::FromStr for MemoryLimit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        use bitsmnist_core::memory::Limit;
+        let t = s.trim().to_ascii_lowercase();
+        let limit = match t.as_str() {
+            "machine" => Limit::Machine,
+            "none" => Limit::None,
+            _ => {
+                let (digits, scale) = match t.trim_end_matches('b').char_indices().last() {
+                    Some((i, 'k')) => (&t[..i], 1e3),
+                    Some((i, 'm')) => (&t[..i], 1e6),
+                    Some((i, 'g')) => (&t[..i], 1e9),
+                    Some((i, 't')) => (&t[..i], 1e12),
+                    _ => (t.trim_end_matches('b'), 1.0),
+                };
+                match digits.trim().parse::<f64>() {
+                    Ok(v) if v.is_finite() && v > 0.0 && v * scale <= 1e18 => {
+                        Limit::Bytes((v * scale).round().max(1.0) as u64)
+                    }
+                    _ => {
+                        return Err(format!(
+                            "`{s}`: a size such as 8G, 512M or 100000 (bytes), `machine` or `none`"
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(Self(limit))
+    }
 }

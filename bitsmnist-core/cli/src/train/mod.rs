@@ -6,18 +6,61 @@ mod args;
 mod plan;
 
 use std::ops::ControlFlow;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use bitsmnist_core::io::{Metadata, ModelFile};
+use bitsmnist_core::run::CancelToken;
 use bitsmnist_core::statistics::ConfusionMatrix;
 use bitsmnist_core::training::{MethodKind, StateRef, TrainingState};
 
 pub use args::Args;
 use plan::{Plan, Start};
 
-pub fn run(args: Args) -> Result<()> {
+/// SIGINT and SIGTERM seen, each also cancelling the run.
+struct Signals {
+    interrupt: Arc<AtomicBool>,
+    terminate: Arc<AtomicBool>,
+}
+
+impl Signals {
+    /// Routes SIGINT and SIGTERM into `cancel`: the run stops at its next stop point and is
+    /// saved. A second signal while it winds down ends the program at once.
+    fn register(cancel: &CancelToken) -> Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let signals = Self {
+            interrupt: Arc::default(),
+            terminate: Arc::default(),
+        };
+        for (signal, seen) in [(SIGINT, &signals.interrupt), (SIGTERM, &signals.terminate)] {
+            // Registered first, so that it sees the flag as the previous signal left it.
+            signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, cancel.flag())?;
+            signal_hook::flag::register(signal, cancel.flag())?;
+            signal_hook::flag::register(signal, Arc::clone(seen))?;
+        }
+        Ok(signals)
+    }
+
+    /// The exit status the signals seen call for, if any.
+    fn exit_status(&self) -> Option<u8> {
+        if self.terminate.load(Ordering::SeqCst) {
+            Some(crate::errors::TERMINATED)
+        } else if self.interrupt.load(Ordering::SeqCst) {
+            Some(crate::errors::INTERRUPTED)
+        } else {
+            None
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
     let plan = args.plan()?;
+    bitsmnist_core::memory::set_limit(plan.memory_limit);
+    let cancel = CancelToken::new();
+    let signals = Signals::register(&cancel).context("listening for SIGINT and SIGTERM")?;
     if let Some(n) = plan.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -27,7 +70,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Start::FineTune { path, file, .. } = &plan.start
         && file.model.input() != bitsmnist_core::layers::Input::Bits
     {
-        bail!(
+        crate::errors::usage!(
             "{}: the model reads grey levels; genetic training feeds it bits",
             path.display()
         );
@@ -54,10 +97,11 @@ pub fn run(args: Args) -> Result<()> {
         Start::Resume { path, .. } => Some(path.display().to_string()),
         _ => None,
     };
-    let mut state = start.state(data.pixels(), data.classes())?;
+    options = options.cancel(cancel);
+    let mut state = start.state(data.pixels(), data.classes(), data.train.len())?;
     let (inputs, classes) = state.shape();
     if (inputs, classes) != (data.pixels(), data.classes()) {
-        bail!(
+        crate::errors::usage!(
             "the model takes {inputs} inputs and gives {classes} outputs; this data set and task need {} and {}",
             data.pixels(),
             data.classes()
@@ -117,7 +161,33 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(e) = checkpoint_error {
         return Err(e).context("writing a checkpoint");
     }
+    // Saved before anything else, so that a second signal or a failing report loses nothing.
+    if let Some(path) = &out {
+        let mut file = ModelFile::from_state(&state, &data.train).with_meta(meta);
+        if let TrainingState::Gradient(t) = &state {
+            file.meta = file.meta.with_extra("input", t.params().input.to_string());
+        }
+        file.save(path)
+            .with_context(|| path.display().to_string())?;
+    }
     let secs = start.elapsed().as_secs_f64();
+    if let Some(status) = signals.exit_status() {
+        // Asked to stop: the run is saved; the report (an evaluation of every example) is
+        // left to `bitsmnist eval`.
+        eprintln!(
+            "interrupted by a signal at {} {} after {secs:.1} s{}",
+            if kind == MethodKind::Gradient {
+                "epoch"
+            } else {
+                "generation"
+            },
+            outcome.step,
+            out.as_ref()
+                .map(|p| format!("; saved {} (--resume continues it)", p.display()))
+                .unwrap_or_else(|| "; nothing saved (no --out)".into())
+        );
+        return Ok(ExitCode::from(status));
+    }
     let model = state.model(&data.train);
     let train = ConfusionMatrix::evaluate(&model, &data.train);
     let test = ConfusionMatrix::evaluate(&model, &data.test);
@@ -169,12 +239,6 @@ pub fn run(args: Args) -> Result<()> {
         test.total()
     );
     if let Some(path) = &out {
-        let mut file = ModelFile::from_state(&state, &data.train).with_meta(meta);
-        if let TrainingState::Gradient(t) = &state {
-            file.meta = file.meta.with_extra("input", t.params().input.to_string());
-        }
-        file.save(path)
-            .with_context(|| path.display().to_string())?;
         out!("saved {}", path.display());
     }
     let mut json = serde_json::json!({
@@ -220,7 +284,7 @@ pub fn run(args: Args) -> Result<()> {
         j.extend(e);
     }
     out!("{json}");
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The method and its main settings, for the header line.

@@ -5,17 +5,19 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use bitsmnist_core::datasets::Task;
 use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::{Activation, BitOutput};
+use bitsmnist_core::memory::Limit;
 use bitsmnist_core::run::TrainOptions;
 use bitsmnist_core::search::Recipe;
 use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
 
 use super::args::{Args, MethodArg, StrategyArg};
 use crate::data::DataOptions;
+use crate::errors::usage;
 
 /// How the run starts.
 pub enum Start {
@@ -63,6 +65,8 @@ pub struct Plan {
     pub quiet: bool,
     pub progress: u64,
     pub threads: Option<usize>,
+    /// What the run's memory estimate is checked against.
+    pub memory_limit: Limit,
 }
 
 impl Plan {
@@ -74,6 +78,15 @@ impl Plan {
         }
     }
 }
+
+/// The seed when none is given.
+const SEED: u64 = 1;
+
+/// More threads than this is a typing mistake, not a machine.
+const MAX_THREADS: usize = 1024;
+
+/// Ensemble members trained side by side on one machine.
+const MAX_MEMBERS: usize = 1024;
 
 /// Flags that configure each method, with their names (to refuse them where they do not
 /// apply).
@@ -116,19 +129,19 @@ fn same_family(flag: MethodKind, run: MethodKind) -> bool {
 fn asked_kind(args: &Args, task: &Task) -> Result<Option<MethodKind>> {
     Ok(match (args.method, args.strategy) {
         (Some(MethodArg::Gradient), Some(_)) => {
-            bail!(
+            usage!(
                 "--strategy chooses a gradient-free search; it does not go with --method gradient"
             )
         }
         (Some(MethodArg::Gradient), None) => {
             if args.ensemble.is_some() {
-                bail!("--ensemble applies to climbing, not to --method gradient");
+                usage!("--ensemble applies to climbing, not to --method gradient");
             }
             Some(MethodKind::Gradient)
         }
         (_, Some(StrategyArg::Population)) => {
             if args.ensemble.is_some() {
-                bail!("--ensemble applies to climbing, not to --strategy population");
+                usage!("--ensemble applies to climbing, not to --strategy population");
             }
             Some(MethodKind::Population)
         }
@@ -146,7 +159,7 @@ fn asked_kind(args: &Args, task: &Task) -> Result<Option<MethodKind>> {
 
 fn climb_kind(ensemble: Option<usize>, default: usize) -> Result<MethodKind> {
     Ok(match ensemble.unwrap_or(default) {
-        0 => bail!("--ensemble needs at least one member"),
+        0 => usage!("--ensemble needs at least one member"),
         1 => MethodKind::Climb,
         _ => MethodKind::Ensemble,
     })
@@ -156,29 +169,27 @@ fn output_kind(s: &str) -> Result<BitOutput> {
     Ok(match s {
         "bits" => BitOutput::Bits,
         "float" => BitOutput::Float(Activation::Identity),
-        a => BitOutput::Float(
-            a.parse::<Activation>()
-                .map_err(|e| anyhow::anyhow!("--output: {e}"))?,
-        ),
+        a => match a.parse::<Activation>() {
+            Ok(a) => BitOutput::Float(a),
+            Err(e) => usage!("--output: {e} (or bits, float)"),
+        },
     })
 }
 
 fn batch(s: &str) -> Result<Option<usize>> {
     Ok(match s {
         "full" => None,
-        n => Some(
-            n.parse()
-                .ok()
-                .filter(|&b| b > 0)
-                .with_context(|| format!("--batch `{n}`: a positive number or `full`"))?,
-        ),
+        n => match n.parse() {
+            Ok(b) if b > 0 => Some(b),
+            _ => usage!("--batch `{n}`: a positive number or `full`"),
+        },
     })
 }
 
 /// The recipe's configuration for `kind` with the flags' settings over it, checked.
 fn configure(args: &Args, task: &Task, kind: MethodKind) -> Result<(TrainConfig, Recipe)> {
     let recipe = Recipe::for_method(task, kind);
-    let config = match recipe.config.clone().with_seed(args.seed) {
+    let config = match recipe.config.clone().with_seed(args.seed.unwrap_or(SEED)) {
         TrainConfig::Population {
             mut params,
             mut metric,
@@ -245,29 +256,59 @@ impl Args {
     /// Checks every flag and what they say together, and reads the files they name.
     pub fn plan(self) -> Result<Plan> {
         if !(self.sample > 0.0 && self.sample <= 1.0) {
-            bail!("--sample must be in (0, 1], got {}", self.sample);
+            usage!("--sample must be in (0, 1], got {:?}", self.sample);
         }
         let time_limit = match self.time_limit {
             Some(s) if (0.0..=1e9).contains(&s) => Some(Duration::from_secs_f64(s)),
-            Some(s) => bail!("--time-limit must be a number of seconds from 0 to 1e9, got {s}"),
+            Some(s) => usage!("--time-limit must be a number of seconds from 0 to 1e9, got {s:?}"),
             None => None,
         };
         if let Some(t) = self.target
             && !t.is_finite()
         {
-            bail!("--target must be a finite number, got {t}");
+            usage!("--target must be a finite number, got {t:?}");
         }
         if self.hidden.contains(&0) {
-            bail!("--hidden: every hidden layer needs at least one neuron");
+            usage!("--hidden: every hidden layer needs at least one neuron");
         }
         if self.checkpoint_every.is_some() && self.out.is_none() {
-            bail!("--checkpoint-every saves into --out: give --out too");
+            usage!("--checkpoint-every saves into --out: give --out too");
+        }
+        for (flag, value) in [
+            ("--checkpoint-every", self.checkpoint_every),
+            ("--patience", self.patience),
+        ] {
+            if value == Some(0) {
+                usage!("{flag} must be at least 1");
+            }
+        }
+        if let Some(n) = self.threads
+            && !(1..=MAX_THREADS).contains(&n)
+        {
+            usage!("--threads must be 1 to {MAX_THREADS}, got {n}");
+        }
+        if let Some(n) = self.ensemble
+            && n > MAX_MEMBERS
+        {
+            usage!("--ensemble must be at most {MAX_MEMBERS} networks, got {n}");
+        }
+        if self.init.is_some() && (!self.hidden.is_empty() || self.output.is_some()) {
+            usage!("--hidden and --output shape a fresh network; --init keeps the model's own");
+        }
+        if self.resume.is_some() && self.seed.is_some() {
+            usage!("--seed: a resumed run continues with the seeds it started with");
+        }
+        // The target is written before any work: a folder, a read-only place or a missing
+        // permission fails now, not after the run.
+        if let Some(out) = &self.out {
+            bitsmnist_core::files::check_writable(out)
+                .with_context(|| format!("--out {}: cannot be written", out.display()))?;
         }
         let resumed = match &self.resume {
             Some(path) => {
                 let file = ModelFile::load(path).with_context(|| path.display().to_string())?;
                 if file.state.is_none() {
-                    bail!(
+                    usage!(
                         "{}: holds a model but no training state to resume (use --init to fine-tune it)",
                         path.display()
                     );
@@ -281,7 +322,7 @@ impl Args {
                 if let Some(saved) = &file.meta.task
                     && saved != t
                 {
-                    bail!(
+                    usage!(
                         "{}: the run trains task {saved}, not {t}; resume it without --task or with the same task",
                         path.display()
                     );
@@ -296,7 +337,7 @@ impl Args {
             (Some(k), Some((path, file))) => {
                 let saved = file.state.as_ref().expect("checked").kind();
                 if k != saved {
-                    bail!(
+                    usage!(
                         "{}: holds a {saved} run; it cannot continue as {k}",
                         path.display()
                     );
@@ -312,21 +353,21 @@ impl Args {
                 continue;
             }
             if !same_family(family, kind) {
-                bail!("{flag} does not apply to a {kind} run");
+                usage!("{flag} does not apply to a {kind} run");
             }
             if resumed.is_some() {
-                bail!("{flag}: a resumed run continues with the settings it started with");
+                usage!("{flag}: a resumed run continues with the settings it started with");
             }
         }
         if resumed.is_some()
             && (!self.hidden.is_empty() || self.output.is_some() || self.batch.is_some())
         {
-            bail!("--hidden, --output and --batch cannot change a resumed run");
+            usage!("--hidden, --output and --batch cannot change a resumed run");
         }
         let (config, recipe) = configure(&self, &task, kind)?;
         let output = match &self.output {
             Some(_) if kind == MethodKind::Gradient => {
-                bail!("--output does not apply to gradient training")
+                usage!("--output does not apply to gradient training")
             }
             Some(o) => output_kind(o)?,
             None => recipe.output,
@@ -353,7 +394,7 @@ impl Args {
                 config,
                 hidden,
                 output,
-                seed: self.seed,
+                seed: self.seed.unwrap_or(SEED),
             },
         };
         let explicit = self.generations.is_some()
@@ -399,20 +440,28 @@ impl Args {
             quiet: self.quiet,
             progress,
             threads: self.threads,
+            memory_limit: self.memory_limit.map_or(Limit::Machine, |m| m.0),
         })
     }
 }
 
 impl Start {
-    /// The training state to run.
-    pub fn state(self, inputs: usize, classes: usize) -> Result<TrainingState> {
+    /// The training state to run on `examples` training examples, refused when its memory
+    /// estimate is over the limit.
+    pub fn state(self, inputs: usize, classes: usize, examples: usize) -> Result<TrainingState> {
         Ok(match self {
             Start::Fresh {
                 config,
                 hidden,
                 output,
                 seed,
-            } => config.fresh(inputs, &hidden, classes, output, seed)?,
+            } => {
+                // The whole estimate, networks and per-example state, in one figure.
+                bitsmnist_core::memory::check_current(
+                    config.memory_estimate(inputs, &hidden, classes, examples),
+                )?;
+                config.fresh(inputs, &hidden, classes, output, seed)?
+            }
             Start::Resume { file, .. } => file.state.expect("checked"),
             Start::FineTune { config, path, file } => config
                 .fine_tune(file.model)

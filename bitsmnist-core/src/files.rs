@@ -1,0 +1,325 @@
+//! Reading and writing the project's files safely: reads that only open regular files (a FIFO
+//! or a device would block or never end), atomic writes that follow symlinks to their target,
+//! keep temporary names short and clean up after crashed writers, and a check that a target
+//! can be written before the work that produces it starts.
+//!
+//! ```
+//! use bitsmnist_core::files;
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("model.bin");
+//! files::check_writable(&path).unwrap();
+//! files::write_atomic(&path, b"bits").unwrap();
+//! assert_eq!(files::read_regular(&path, 1 << 20).unwrap(), b"bits");
+//! ```
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// The suffix of every temporary file [`write_atomic`] makes, so that a later save recognises
+/// those a crashed one left behind.
+pub const TEMP_SUFFIX: &str = ".bitsmnist-tmp";
+
+/// Bytes of the target's name kept in a temporary name: with the dot, process id, counter
+/// and suffix the whole stays far below the 255-byte limit of common file systems.
+const TEMP_NAME_PREFIX: usize = 96;
+
+/// Temporary files older than this are stale even where no process table can be read.
+const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Symlinks followed before giving up (the kernel's own limit is 40).
+const MAX_LINKS: usize = 40;
+
+/// Opens `path` for reading if it is a regular file (after following symlinks). A FIFO, a
+/// socket or a device would block or stream forever, so they are refused before they are
+/// opened, with [`io::ErrorKind::InvalidInput`]; a folder is refused too.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    let file = File::open(path)?;
+    // The path may have been replaced between the two calls.
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(&meta));
+    }
+    Ok(file)
+}
+
+fn not_regular(meta: &std::fs::Metadata) -> io::Error {
+    let what = if meta.is_dir() {
+        "a folder"
+    } else {
+        "a FIFO, socket or device"
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("not a regular file ({what})"),
+    )
+}
+
+/// Reads a whole regular file ([`open_regular`]) of at most `limit` bytes; a longer one is
+/// refused before it is read.
+pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let f = open_regular(path)?;
+    let len = f.metadata()?.len();
+    if len > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{len} bytes, more than the limit of {limit}"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("grew past the limit of {limit} bytes while read"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// The file a write to `path` lands in: `path` itself, or, when it is a symlink, the file the
+/// chain of links ends at (which need not exist yet).
+pub fn resolve_target(path: &Path) -> io::Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&p)?;
+                p = match p.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(io::Error::other(format!(
+        "more than {MAX_LINKS} symlinks to follow"
+    )))
+}
+
+/// The folder a file is written in (`.` for a bare name).
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Checks, without touching `path`, that [`write_atomic`] can write it: its folder exists or
+/// can be made, a file can be created there, and `path` is not a folder. Call it before long
+/// work whose result goes to `path`, so that a bad target fails before the work, not after.
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    let target = resolve_target(path)?;
+    if target.as_os_str().is_empty() || target.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "is a folder, not a file name",
+        ));
+    }
+    let dir = folder_of(&target);
+    std::fs::create_dir_all(dir)?;
+    let probe = temp_name(&target);
+    File::create_new(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
+/// A temporary name beside `target`: `.<start of its name>.<pid>.<n>.bitsmnist-tmp`.
+fn temp_name(target: &Path) -> PathBuf {
+    // The process id and a counter keep concurrent writers in one folder apart.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    folder_of(target).join(format!(
+        ".{}.{}.{n}{TEMP_SUFFIX}",
+        name_prefix(target),
+        std::process::id()
+    ))
+}
+
+fn name_prefix(target: &Path) -> String {
+    let name = target
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let mut end = name.len().min(TEMP_NAME_PREFIX);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file in the same folder, flushed to
+/// disk, then renamed over `path`. A crash leaves either the old file or the new one, never a
+/// half-written one. Creates the parent folder if needed. A symlink at `path` stays a symlink:
+/// the file it points to is replaced. Temporary files that crashed writes to the same target
+/// left behind (their process is gone) are removed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let target = resolve_target(path)?;
+    let dir = folder_of(&target);
+    std::fs::create_dir_all(dir)?;
+    remove_stale_temporaries(&target);
+    let tmp = temp_name(&target);
+    let result = (|| {
+        let mut f = File::create_new(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &target)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes the temporary files of earlier writes to `target` whose writer is no longer
+/// running (where `/proc` says) or which are a day old (elsewhere). Best effort: a file that
+/// cannot be removed is left.
+fn remove_stale_temporaries(target: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder_of(target)) else {
+        return;
+    };
+    let prefix = format!(".{}.", name_prefix(target));
+    let proc_readable = Path::new("/proc/self").exists();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|r| r.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        // `rest` is `<pid>.<n>`; anything else is not one of ours.
+        let Some(pid) = rest
+            .split_once('.')
+            .and_then(|(pid, n)| n.parse::<u64>().ok().and(pid.parse::<u32>().ok()))
+        else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let stale = if proc_readable {
+            !Path::new(&format!("/proc/{pid}")).exists()
+        } else {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > STALE_AFTER)
+        };
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn replaces_whole_file_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub").join("a.bin");
+        write_atomic(&p, b"first").unwrap();
+        write_atomic(&p, b"second").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"second");
+        assert_eq!(names(p.parent().unwrap()), ["a.bin"]);
+    }
+
+    #[test]
+    fn a_name_of_255_bytes_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(format!("{}.bin", "m".repeat(251)));
+        check_writable(&p).unwrap();
+        write_atomic(&p, b"x").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"x");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_keeps_pointing_at_the_replaced_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("models").join("real.bin");
+        std::fs::create_dir(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("latest.bin");
+        std::os::unix::fs::symlink("models/real.bin", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert_eq!(names(real.parent().unwrap()), ["real.bin"]);
+    }
+
+    #[test]
+    fn temporaries_of_dead_writers_are_removed_and_others_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("m.bin");
+        // A pid above Linux's largest (2^22) is never running.
+        let dead = dir.path().join(format!(".m.bin.4999999.0{TEMP_SUFFIX}"));
+        let alive = dir
+            .path()
+            .join(format!(".m.bin.{}.77{TEMP_SUFFIX}", std::process::id()));
+        let foreign = dir.path().join(".m.bin.notes");
+        for f in [&dead, &alive, &foreign] {
+            std::fs::write(f, b"partial").unwrap();
+        }
+        write_atomic(&p, b"x").unwrap();
+        let left = names(dir.path());
+        assert!(left.contains(&".m.bin.notes".to_string()));
+        assert!(left.iter().any(|n| n.ends_with(".77.bitsmnist-tmp")));
+        if Path::new("/proc/self").exists() {
+            assert!(!dead.exists(), "{left:?}");
+        }
+    }
+
+    #[test]
+    fn folders_are_neither_read_nor_written_as_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            open_regular(dir.path()).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert!(check_writable(dir.path()).is_err());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            let e = open_regular(&fifo).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+            assert!(e.to_string().contains("FIFO"), "{e}");
+        }
+    }
+
+    #[test]
+    fn reads_are_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big");
+        std::fs::write(&p, vec![0u8; 100]).unwrap();
+        assert!(read_regular(&p, 99).is_err());
+        assert_eq!(read_regular(&p, 100).unwrap().len(), 100);
+    }
+}
