@@ -236,3 +236,37 @@ fn an_ensemble_climbs_its_members_side_by_side_alike_on_any_thread_count() {
         Err(EnsembleError::Empty)
     ));
 }
+
+#[test]
+fn the_memory_estimate_covers_what_a_climb_holds_and_refuses_what_no_machine_has() {
+    use bitsmnist_core::training::{TrainConfig, TrainingError};
+    let data = digits();
+    let config = TrainConfig::Climb {
+        params: params().batch_size(Some(2000)),
+        members: 1,
+    };
+    let output = BitOutput::Float(Activation::Identity);
+    let mut state = config.fresh(784, &[256], 10, output, 1).unwrap();
+    state
+        .train(&data.train, &TrainOptions::new().generations(1), |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    let held = match &state {
+        bitsmnist_core::training::TrainingState::Climb(c) => c.memory_bytes() as u64,
+        _ => unreachable!("one member"),
+    };
+    let estimate = config.memory_estimate(784, &[256], 10, data.train.len());
+    assert!(
+        held <= estimate && estimate <= 3 * held,
+        "estimate {estimate} for {held} bytes held"
+    );
+    // Nothing is left to allocate for this split; another generation needs no more.
+    assert!(state.memory_to_train(data.train.len()) < estimate / 2);
+    // A billion hidden neurons: refused before a single network is allocated.
+    let err = config
+        .fresh(784, &[1_000_000_000], 10, output, 1)
+        .unwrap_err();
+    assert!(matches!(err, TrainingError::Memory(_)), "{err}");
+    assert!(err.to_string().contains("GB of memory, more than"), "{err}");
+}

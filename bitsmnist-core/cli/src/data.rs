@@ -12,9 +12,11 @@ pub struct DataOptions {
     /// or a folder holding the four IDX files.
     #[arg(long, default_value = "embedded")]
     pub dataset: Source,
-    /// Binarisation: `mean` (the original: pixel > mean of non-zero pixels) or a threshold 0-255.
-    #[arg(long, default_value = "mean")]
-    pub binarize: Binarization,
+    /// Binarisation: `mean` (the original: pixel > mean of non-zero pixels) or a threshold
+    /// 0-255 (default: the one a model file given to `eval`, `--resume` or `--init` was
+    /// trained with, else mean).
+    #[arg(long)]
+    pub binarize: Option<Binarization>,
     /// Cache folder for full MNIST (default: $BITSMNIST_DATA_DIR, else the user cache).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
@@ -39,9 +41,9 @@ impl DataOptions {
                     bar.set_position(p.done);
                 })?;
                 bar.finish_and_clear();
-                Dataset::mnist_in(&dir, self.binarize)?
+                Dataset::mnist_in(&dir, self.binarize.unwrap_or_default())?
             }
-            s => Dataset::load(s, self.binarize)?,
+            s => Dataset::load(s, self.binarize.unwrap_or_default())?,
         })
     }
 }

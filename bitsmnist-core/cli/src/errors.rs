@@ -69,6 +69,13 @@ fn is_usage(e: &(dyn Error + 'static)) -> bool {
 
 /// Prints `e` as one line, `error: what: cause: cause`, and gives the exit status.
 pub fn report(e: &anyhow::Error) -> ExitCode {
+    let (status, line) = describe(e);
+    eprintln!("error: {line}");
+    ExitCode::from(status)
+}
+
+/// The exit status for `e` and its line (without `error: `).
+pub fn describe(e: &anyhow::Error) -> (u8, String) {
     // A cause whose text the line already ends with is not repeated (foreign errors may
     // both show and return their source).
     let mut line = String::new();
@@ -93,6 +100,5 @@ pub fn report(e: &anyhow::Error) -> ExitCode {
     if e.chain().any(memory) {
         line.push_str(" (--memory-limit sets another limit)");
     }
-    eprintln!("error: {line}");
-    ExitCode::from(if usage { USAGE } else { FAILED })
+    (if usage { USAGE } else { FAILED }, line)
 }

@@ -27,7 +27,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let file = ModelFile::load(&args.file).with_context(|| args.file.display().to_string())?;
-    let full = args.data.load()?;
+    let mut data_options = args.data.clone();
+    // Evaluated as it was trained, unless told otherwise.
+    data_options.binarize = data_options.binarize.or(file.meta.binarization);
+    let full = data_options.load()?;
     let task = match args.task.clone().or_else(|| file.meta.task.clone()) {
         Some(t) => t,
         None => Task::new((0..full.classes() as u8).collect())?,

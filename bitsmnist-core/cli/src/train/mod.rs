@@ -93,8 +93,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         progress,
         ..
     } = plan;
+    // What a resumed run continues, said in the first line.
     let resumed = match &start {
-        Start::Resume { path, .. } => Some(path.display().to_string()),
+        Start::Resume { path, file } => Some(match &file.meta.dataset {
+            Some(d) if *d != data.name => format!("{} (trained so far on {d})", path.display()),
+            _ => path.display().to_string(),
+        }),
         _ => None,
     };
     options = options.cancel(cancel);

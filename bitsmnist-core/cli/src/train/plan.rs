@@ -70,6 +70,17 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// The memory estimate of a fresh run on `examples` examples of `inputs` pixels and
+    /// `classes` classes; `None` for a resumed or fine-tuned one.
+    pub fn fresh_estimate(&self, inputs: usize, classes: usize, examples: usize) -> Option<u64> {
+        match &self.start {
+            Start::Fresh { config, hidden, .. } => {
+                Some(config.memory_estimate(inputs, hidden, classes, examples))
+            }
+            _ => None,
+        }
+    }
+
     /// The kind of run the plan makes.
     pub fn kind(&self) -> MethodKind {
         match &self.start {
@@ -317,6 +328,15 @@ impl Args {
             }
             None => None,
         };
+        if let Some((path, file)) = &resumed
+            && let (Some(asked), Some(saved)) = (self.data.binarize, file.meta.binarization)
+            && asked != saved
+        {
+            usage!(
+                "{}: the run binarises with {saved}, not {asked}; resume it without --binarize or with the same",
+                path.display()
+            );
+        }
         let task = match (&self.task, &resumed) {
             (Some(t), Some((path, file))) => {
                 if let Some(saved) = &file.meta.task
@@ -380,10 +400,15 @@ impl Args {
         } else {
             self.hidden.clone()
         };
+        let mut data = self.data.clone();
         let start = match (resumed, &self.init) {
-            (Some((path, file)), _) => Start::Resume { path, file },
+            (Some((path, file)), _) => {
+                data.binarize = data.binarize.or(file.meta.binarization);
+                Start::Resume { path, file }
+            }
             (None, Some(path)) => {
                 let file = ModelFile::load(path).with_context(|| path.display().to_string())?;
+                data.binarize = data.binarize.or(file.meta.binarization);
                 Start::FineTune {
                     config,
                     path: path.clone(),
@@ -428,7 +453,7 @@ impl Args {
             .progress
             .unwrap_or(if kind == MethodKind::Gradient { 1 } else { 0 });
         Ok(Plan {
-            data: self.data,
+            data,
             task,
             sample: self.sample,
             start,

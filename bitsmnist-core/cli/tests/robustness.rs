@@ -1,0 +1,532 @@
+//! The command line against bad options, hostile files and signals, as an adversarial user
+//! would try them: every case ends with a one-line error and the right exit status (2: the
+//! command line is refused, 1: the work failed), within a memory bound set with `ulimit -v`
+//! and a time bound far below what the unchecked request would take, or, for signals, with
+//! the run saved.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Address space a refused request may use (the binary with its thread pools needs a few
+/// hundred MB of it; the requests refused here would need tens of GB to TB).
+const ULIMIT_KB: u64 = 2_000_000;
+
+/// The process is killed, and the test fails, after this long.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_bitsmnist")
+}
+
+/// Runs the binary with `args` under `ulimit -v ULIMIT_KB`, killed at [`DEADLINE`].
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -v {ULIMIT_KB} && exec \"$0\" \"$@\""))
+        .arg(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("runs");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("waits").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "`bitsmnist {}` still running after {DEADLINE:?}; stderr: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts exit status `code` and a single `error:` line on stderr containing `needle`.
+fn assert_error(out: &Output, code: i32, needle: &str, what: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "{what}: stderr {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{what}: one line, got {err}");
+    assert!(lines[0].starts_with("error: "), "{what}: {err}");
+    assert!(lines[0].contains(needle), "{what}: `{needle}` not in {err}");
+    for debug in ["OtherString(", "Custom {", "kind: ", "Os {"] {
+        assert!(!err.contains(debug), "{what}: debug text in {err}");
+    }
+}
+
+/// A small zero-one model file with its training state, in `dir`.
+fn model(dir: &Path, name: &str) -> PathBuf {
+    let out = run_in(
+        dir,
+        &["train", "--generations", "2", "--quiet", "--out", name],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    dir.join(name)
+}
+
+fn temporaries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".bitsmnist-tmp"))
+        .collect()
+}
+
+#[test]
+fn numbers_that_are_not_durations_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    for value in ["inf", "1e300", "-1", "NaN"] {
+        let out = run_in(dir.path(), &["train", "--time-limit", value, "--quiet"]);
+        assert_error(&out, 2, "--time-limit", value);
+        let out = run_in(dir.path(), &["bench", "--seconds", value]);
+        assert_error(&out, 2, "--seconds", value);
+    }
+    let out = run_in(dir.path(), &["train", "--target", "NaN"]);
+    assert_error(&out, 2, "--target", "target NaN");
+}
+
+#[test]
+fn settings_out_of_range_or_not_applying_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(dir.path(), "m.bin");
+    let m = m.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["train", "--threads", "0"], "--threads"),
+        (
+            &["train", "--checkpoint-every", "0", "--out", "x.bin"],
+            "--checkpoint-every",
+        ),
+        (&["train", "--checkpoint-every", "5"], "give --out too"),
+        (&["train", "--patience", "0"], "--patience"),
+        (
+            &["train", "--task", "digits", "--ensemble", "100000"],
+            "--ensemble",
+        ),
+        (
+            &["train", "--method", "gradient", "--shift", "200"],
+            "max_shift",
+        ),
+        (&["train", "--output", "swish"], "--output"),
+        (&["train", "--memory-limit", "lots"], "--memory-limit"),
+        (
+            &["train", "--init", m, "--hidden", "64"],
+            "--init keeps the model's own",
+        ),
+        (&["train", "--resume", m, "--seed", "5"], "--seed"),
+        (
+            &["train", "--resume", m, "--population", "50"],
+            "--population",
+        ),
+        (
+            &["train", "--resume", m, "--task", "digits"],
+            "trains task zero-one",
+        ),
+        (
+            &["train", "--resume", m, "--binarize", "100"],
+            "binarises with",
+        ),
+        (
+            &["train", "--method", "gradient", "--resume", m],
+            "cannot continue as gradient",
+        ),
+        (
+            &["train", "--method", "gradient", "--init", m],
+            "cannot fine-tune",
+        ),
+        (&["train", "--task", "3,42"], "class 42 is not in"),
+        (&["eval", m, "--task", "11,12"], "class 11 is not in"),
+        (
+            &[
+                "train",
+                "--task",
+                "digits",
+                "--strategy",
+                "climb",
+                "--hidden",
+                "64,64",
+            ],
+            "one hidden layer",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = run_in(dir.path(), args);
+        assert_error(&out, 2, needle, &args.join(" "));
+        assert!(
+            out.stdout.is_empty(),
+            "{}: no work reported",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
+fn requests_larger_than_memory_are_refused_with_the_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[&[&str]] = &[
+        &["train", "--hidden", "100000000", "--generations", "1"],
+        &["train", "--population", "100000000", "--generations", "1"],
+        &[
+            "train",
+            "--task",
+            "digits",
+            "--ensemble",
+            "1000",
+            "--generations",
+            "1",
+        ],
+        &[
+            "train",
+            "--method",
+            "gradient",
+            "--hidden",
+            "60000,60000,60000",
+        ],
+    ];
+    for args in cases {
+        let out = run_in(dir.path(), args);
+        assert_error(&out, 2, "the run needs about", &args.join(" "));
+        assert!(stderr(&out).contains("GB available") || stderr(&out).contains("MB available"));
+    }
+    // A limit of one's own, below what the machine has: refused with that figure; above the
+    // estimate: the run goes.
+    let ensemble = [
+        "train",
+        "--task",
+        "digits",
+        "--ensemble",
+        "8",
+        "--generations",
+        "1",
+    ];
+    let out = run_in(
+        dir.path(),
+        &[&ensemble[..], &["--memory-limit", "50M"]].concat(),
+    );
+    assert_error(
+        &out,
+        2,
+        "more than the 50.0 MB available",
+        "--memory-limit 50M",
+    );
+    let out = run_in(
+        dir.path(),
+        &[
+            &ensemble[..],
+            &["--sample", "0.1", "--memory-limit", "1G", "--quiet"],
+        ]
+        .concat(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// The four IDX files of a data set whose images are `count x rows x cols`.
+fn idx_folder(dir: &Path, count: u32, rows: u32, cols: u32) -> PathBuf {
+    let folder = dir.join(format!("idx-{count}-{rows}-{cols}"));
+    std::fs::create_dir_all(&folder).unwrap();
+    for split in ["train", "t10k"] {
+        let mut images = vec![0, 0, 8, 3];
+        for d in [count, rows, cols] {
+            images.extend_from_slice(&d.to_be_bytes());
+        }
+        images.resize(images.len() + (count * rows * cols) as usize, 7);
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&count.to_be_bytes());
+        labels.extend((0..count).map(|i| (i % 2) as u8));
+        std::fs::write(folder.join(format!("{split}-images-idx3-ubyte")), images).unwrap();
+        std::fs::write(folder.join(format!("{split}-labels-idx1-ubyte")), labels).unwrap();
+    }
+    folder
+}
+
+#[test]
+fn idx_headers_that_declare_huge_or_empty_images_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // 48 bytes in all declaring 0 images of 20000x20000 pixels: once a 3.2 GB model.
+    let empty_huge = idx_folder(dir.path(), 0, 20_000, 20_000);
+    let tiny = idx_folder(dir.path(), 4, 2000, 2000);
+    for (folder, needle) in [
+        (&empty_huge, "holds no images"),
+        (&tiny, "each side must be 1 to 1024"),
+    ] {
+        for cmd in ["data", "train"] {
+            let out = run_in(dir.path(), &[cmd, "--dataset", folder.to_str().unwrap()]);
+            assert_error(&out, 1, needle, &format!("{cmd} {}", folder.display()));
+        }
+    }
+}
+
+#[test]
+fn reading_what_is_not_a_regular_file_never_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("model.bin");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let f = fifo.to_str().unwrap();
+    for args in [
+        &["eval", f][..],
+        &["train", "--resume", f],
+        &["train", "--init", f],
+    ] {
+        let out = run_in(dir.path(), args);
+        assert_error(&out, 1, "not a regular file", &args.join(" "));
+    }
+    // A data set whose image file is a FIFO.
+    let folder = idx_folder(dir.path(), 2, 28, 28);
+    let images = folder.join("train-images-idx3-ubyte");
+    std::fs::remove_file(&images).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(&images)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = run_in(dir.path(), &["data", "--dataset", folder.to_str().unwrap()]);
+    assert_error(&out, 1, "missing", "a FIFO among the IDX files");
+}
+
+#[test]
+fn a_run_of_a_billion_trials_keeps_its_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "train",
+            "--strategy",
+            "climb",
+            "--trials",
+            "1000000000",
+            "--time-limit",
+            "2",
+            "--quiet",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    // The generation asked for is ~10 hours of trials; the run stops at its limit (the
+    // margin only absorbs a loaded machine).
+    let secs = json["seconds"].as_f64().unwrap();
+    assert!(secs < 10.0, "ran {secs} s with a 2 s limit");
+    assert_eq!(json["stop"], "time limit reached", "{json}");
+}
+
+#[test]
+fn the_output_is_checked_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("plain"), b"a file").unwrap();
+    for (out_path, needle) in [("plain/m.bin", "cannot be written"), (".", "is a folder")] {
+        let out = run_in(
+            dir.path(),
+            &["train", "--time-limit", "60", "--out", out_path],
+        );
+        assert_error(&out, 1, needle, out_path);
+        assert!(out.stdout.is_empty(), "{out_path}: nothing trained");
+    }
+}
+
+#[test]
+fn long_names_symlinks_and_stale_temporaries_are_saved_right() {
+    let dir = tempfile::tempdir().unwrap();
+    // 254 bytes: legal on every common file system, and the temporary name must be too.
+    let long = format!("{}.bin", "m".repeat(250));
+    model(dir.path(), &long);
+    assert!(dir.path().join(&long).is_file());
+    // A symlink to a model elsewhere: the target is updated, the link stays.
+    std::fs::create_dir(dir.path().join("runs")).unwrap();
+    model(&dir.path().join("runs"), "real.bin");
+    std::os::unix::fs::symlink("runs/real.bin", dir.path().join("latest.bin")).unwrap();
+    // A crashed save's temporary beside it (a pid above Linux's maximum is never running).
+    let stale = dir.path().join("runs/.real.bin.4999999.0.bitsmnist-tmp");
+    std::fs::write(&stale, b"half a model").unwrap();
+    let out = run_in(
+        dir.path(),
+        &[
+            "train",
+            "--resume",
+            "latest.bin",
+            "--generations",
+            "1",
+            "--quiet",
+            "--out",
+            "latest.bin",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let link = std::fs::symlink_metadata(dir.path().join("latest.bin")).unwrap();
+    assert!(link.file_type().is_symlink(), "--out replaced the symlink");
+    let eval = run_in(dir.path(), &["eval", "runs/real.bin"]);
+    let text = String::from_utf8_lossy(&eval.stdout);
+    assert!(
+        text.contains("\"generations\":3"),
+        "target not updated: {text}"
+    );
+    assert!(!stale.exists(), "stale temporary left");
+    assert!(temporaries(&dir.path().join("runs")).is_empty());
+}
+
+/// Starts a timed run saving to `out` in `dir`, waits for its first line, then sends
+/// `signal`; returns its output.
+fn signalled_run(dir: &Path, args: &[&str], signal: &str) -> Output {
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("training"), "{first}");
+    // Some generations in, then the signal.
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "still running after SIG{signal}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn sigint_and_sigterm_save_the_run_and_exit_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    for (signal, code, args) in [
+        (
+            "INT",
+            130,
+            &["train", "--task", "digits", "--ensemble", "2"][..],
+        ),
+        (
+            "TERM",
+            143,
+            &["train", "--method", "gradient", "--hidden", "256"][..],
+        ),
+    ] {
+        let name = format!("{signal}.bin");
+        let args = [args, &["--time-limit", "600", "--quiet", "--out", &name]].concat();
+        let out = signalled_run(dir.path(), &args, signal);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {err}");
+        assert!(err.contains("interrupted by a signal"), "{err}");
+        assert!(err.contains(&format!("saved {name}")), "{err}");
+        // The saved run resumes.
+        let resumed = run_in(
+            dir.path(),
+            &["train", "--resume", &name, "--generations", "1", "--quiet"],
+        );
+        assert!(resumed.status.success(), "{}", stderr(&resumed));
+        assert!(temporaries(dir.path()).is_empty());
+    }
+}
+
+#[test]
+fn checkpoints_of_an_ensemble_survive_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args([
+            "train",
+            "--task",
+            "digits",
+            "--ensemble",
+            "2",
+            "--time-limit",
+            "600",
+            "--checkpoint-every",
+            "1",
+            "--quiet",
+            "--out",
+            "e.bin",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let path = dir.path().join("e.bin");
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(start.elapsed() < DEADLINE, "no checkpoint written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let out = run_in(dir.path(), &["eval", "e.bin"]);
+    assert!(
+        out.status.success(),
+        "checkpoint unreadable: {}",
+        stderr(&out)
+    );
+    // Whatever the kill left is removed by the next save to the same file.
+    let out = run_in(
+        dir.path(),
+        &[
+            "train",
+            "--resume",
+            "e.bin",
+            "--generations",
+            "1",
+            "--quiet",
+            "--out",
+            "e.bin",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(temporaries(dir.path()).is_empty());
+}
+
+#[test]
+fn errors_say_their_cause_once_and_damaged_payloads_read_as_sentences() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(dir.path(), &["eval", "/nonexistent.bin"]);
+    assert_error(&out, 1, "No such file", "missing file");
+    assert_eq!(
+        stderr(&out).matches("No such file").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+    // Payload bytes changed and the checksum made right again: the decoder, not the CRC,
+    // meets them.
+    let bytes = std::fs::read(model(dir.path(), "m.bin")).unwrap();
+    let mut refused = 0;
+    for i in 0..64usize {
+        let mut b = bytes.clone();
+        let at = 24 + (i * 7919) % (b.len() - 24);
+        b[at] ^= 0x5a;
+        let crc = crc32fast::hash(&b[24..]);
+        b[20..24].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(dir.path().join("bad.bin"), &b).unwrap();
+        let out = run_in(dir.path(), &["eval", "bad.bin"]);
+        if !out.status.success() {
+            refused += 1;
+            assert_error(&out, 1, "bad.bin: ", &format!("byte {at}"));
+        }
+    }
+    assert!(refused > 0);
+}
