@@ -128,6 +128,20 @@ pub enum TrainingError {
     EnsembleFineTune,
 }
 
+impl TrainingError {
+    /// The memory refusal inside this error, if it is one (from `fresh` or from any
+    /// method's training).
+    pub fn memory(&self) -> Option<&MemoryError> {
+        match self {
+            Self::Memory(m)
+            | Self::Population(PopulationError::Memory(m))
+            | Self::Climb(ClimbError::Memory(m))
+            | Self::Gradient(GradientError::Memory(m)) => Some(m),
+            _ => None,
+        }
+    }
+}
+
 impl TrainConfig {
     /// Which kind of run this configuration makes (an ensemble of one is a single climb).
     pub fn kind(&self) -> MethodKind {
@@ -227,67 +241,17 @@ impl TrainConfig {
         classes: usize,
         examples: usize,
     ) -> u64 {
-        use crate::memory::mul;
-        let net = memory::network_bytes(inputs, hidden, classes);
-        let first = hidden.first().copied().unwrap_or(classes) as u64;
-        let (inputs, classes, examples) = (inputs as u64, classes as u64, examples as u64);
-        let threads = rayon::current_num_threads() as u64;
-        let add = |parts: &[u64]| parts.iter().fold(0u64, |a, &b| a.saturating_add(b));
         match self {
             Self::Population { params, .. } => {
-                let e = params
-                    .batch_size
-                    .map_or(examples, |b| examples.min(b as u64));
-                let population = params.population as u64;
-                // Parents and children, the best and a spare.
-                let networks = mul(&[population.saturating_mul(2).saturating_add(2), net]);
-                // First-layer outputs cached per candidate (capped, kept for two
-                // generations), and each thread's scores of one candidate.
-                let cache = mul(&[population, e, first.div_ceil(8)])
-                    .min(crate::search::rows::MAX_BYTES as u64);
-                let scratch = mul(&[threads, e, add(&[first.div_ceil(8), classes * 8])]);
-                add(&[networks, mul(&[2, cache]), scratch])
+                params.memory_estimate(inputs, hidden, classes, examples)
             }
             Self::Climb { params, members } => {
-                let e = params
-                    .batch_size
-                    .map_or(examples, |b| examples.min(b as u64));
-                // The incremental state: each example's bits both ways, the first layer's
-                // sums (16 bits) and three bit planes of it, the output scores and flags.
-                let per_example = add(&[
-                    inputs.div_ceil(8) * 2,
-                    first.saturating_mul(2),
-                    first.div_ceil(8) * 3,
-                    classes * 12,
-                    16,
-                ]);
-                let member = add(&[mul(&[3, net]), mul(&[e, per_example])]);
-                // Members of an ensemble climb on their own threads and hand back a copy of
-                // their state each generation, one generation ahead: measured, about four
-                // states per member are alive at once.
-                let copies = if *members > 1 { 5 } else { 1 };
-                mul(&[*members as u64, copies, member])
+                params.memory_estimate(*members, inputs, hidden, classes, examples)
             }
-            Self::Gradient(p) => {
-                let b = examples.min(p.batch_size as u64);
-                let mut widths = vec![inputs];
-                widths.extend(hidden.iter().map(|&h| h as u64));
-                widths.push(classes);
-                let weights = widths
-                    .windows(2)
-                    .map(|w| mul(&[w[0], w[1]]))
-                    .fold(0u64, u64::saturating_add);
-                let units = widths.iter().fold(0u64, |a, &w| a.saturating_add(w));
-                add(&[
-                    // Weights, their gradients, Adam's two moments, a copy for export (f32).
-                    mul(&[weights, 5 * 4]),
-                    // Activations of a batch kept for the backward pass, several per layer.
-                    mul(&[b, units, 8 * 4]),
-                    // The epoch's shuffled (and shifted) inputs as floats.
-                    mul(&[examples, inputs, 4]),
-                    net,
-                ])
-            }
+            Self::Gradient(p) => p
+                .clone()
+                .hidden(hidden.to_vec())
+                .memory_estimate(inputs, classes, examples),
         }
     }
 
@@ -424,7 +388,6 @@ impl TrainingState {
     where
         F: FnMut(&StateProgress<'_>) -> ControlFlow<()>,
     {
-        memory::check_current(self.memory_to_train(train.len()))?;
         Ok(match self {
             Self::Population { set, metric } => {
                 let metric = *metric;
@@ -534,20 +497,16 @@ impl TrainingState {
         }
     }
 
-    /// The bytes training on `examples` examples still needs beyond what the state holds:
-    /// [`TrainConfig::memory_estimate`] less the networks (already there) and less the
-    /// per-example state a climb has already built.
+    /// The bytes training on `examples` examples still needs beyond what the state already
+    /// holds (each method's `memory_to_train`); training refuses to start when it is over
+    /// [`memory::available`].
     pub fn memory_to_train(&self, examples: usize) -> u64 {
-        let (config, hidden) = self.config();
-        let (inputs, classes) = self.shape();
-        let all = config.memory_estimate(inputs, &hidden, classes, examples);
-        let held = config.memory_estimate(inputs, &hidden, classes, 0)
-            + match self {
-                Self::Climb(c) => c.memory_bytes() as u64,
-                Self::Ensemble(e) => e.memory_bytes() as u64,
-                _ => 0,
-            };
-        all.saturating_sub(held)
+        match self {
+            Self::Population { set, .. } => set.memory_to_train(examples),
+            Self::Climb(c) => c.memory_to_train(examples),
+            Self::Ensemble(e) => e.memory_to_train(examples),
+            Self::Gradient(t) => t.memory_to_train(examples),
+        }
     }
 
     /// Input width and class count of the model being trained.

@@ -598,3 +598,21 @@ fn reusing_first_layer_outputs_changes_nothing_but_the_work() {
     let set = run_with_reuse(&chains[0], &[0, 1], &p, &Fitness::score(&split), 3, true);
     assert_eq!(set.output_reuse().reused, 0);
 }
+
+#[test]
+fn a_population_the_machine_cannot_hold_is_refused_before_it_is_made() {
+    use bitsmnist_core::search::{PopulationError, PopulationParams};
+    let chain = Chain::new(vec![
+        BitDense::new(784, 1 << 18).with_seed(1).into(),
+        BitDense::new(1 << 18, 2)
+            .with_seed(2)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])
+    .unwrap();
+    // 262,144 hidden neurons (27 MB a network) times 2 x 10,000 candidates: about 540 GB.
+    let params = PopulationParams::default().population(10_000).elitism(1);
+    let err = Population::new(chain, &[0], params).unwrap_err();
+    assert!(matches!(err, PopulationError::Memory(_)), "{err}");
+    assert!(err.to_string().contains("of memory, more than"), "{err}");
+}

@@ -85,6 +85,9 @@ pub enum GradientError {
     // The parameter's error is in the text and not also a `source()` (see `From` below).
     #[error("gradient parameter `{}`: {}", .0.name(), .0)]
     Params(GradientParamsError),
+    /// Training would need more memory than the limit ([`crate::memory`]).
+    #[error(transparent)]
+    Memory(#[from] crate::memory::MemoryError),
     /// Fewer than two classes, or an input width of zero.
     #[error("the model needs at least 1 input and 2 classes (got {inputs} and {classes})")]
     Shape {
@@ -534,6 +537,16 @@ impl std::fmt::Debug for Trainer {
 /// of `options`, if any. A time limit, cancellation or pause stops it after the current
 /// mini-batch; calling it again resumes where it stopped, mid-epoch included, exactly as an
 /// uninterrupted run.
+impl Trainer {
+    /// The bytes an epoch on `examples` examples needs beyond the weights the trainer holds
+    /// ([`GradientParams::memory_estimate`]).
+    pub fn memory_to_train(&self, examples: usize) -> u64 {
+        let p = &self.params;
+        let all = p.memory_estimate(self.inputs(), self.classes(), examples);
+        all.saturating_sub(p.memory_estimate(self.inputs(), self.classes(), 0))
+    }
+}
+
 impl Method for Trainer {
     type Data = Split;
     type Error = GradientError;
@@ -544,6 +557,7 @@ impl Method for Trainer {
 
     fn prepare(&mut self, train: &Split, options: &TrainOptions) -> Result<(), GradientError> {
         self.check_split(train)?;
+        crate::memory::check_current(self.memory_to_train(train.len()))?;
         if let Some(v) = &options.validation {
             self.check_split(&v.split)?;
         }

@@ -167,6 +167,38 @@ impl GradientParams {
         seed: u64,
     }
 
+    /// The bytes training `inputs -> hidden... -> classes` with these parameters needs on
+    /// `examples` examples, generously estimated ([`crate::memory`]): float weights with
+    /// their gradients, Adam's two moments and an export copy, a batch's activations kept
+    /// for the backward pass, the epoch's shuffled inputs as floats, and the bit network.
+    ///
+    /// ```
+    /// use bitsmnist_core::gradient::GradientParams;
+    /// let p = GradientParams::default().hidden(vec![2048, 2048]);
+    /// let bytes = p.memory_estimate(784, 10, 10_000);
+    /// assert!(bytes > 20 * (784 * 2048 + 2048 * 2048)); // five f32 copies of each weight
+    /// ```
+    pub fn memory_estimate(&self, inputs: usize, classes: usize, examples: usize) -> u64 {
+        use crate::memory::{add, mul};
+        let net = crate::memory::network_bytes(inputs, &self.hidden, classes);
+        let (inputs, classes, examples) = (inputs as u64, classes as u64, examples as u64);
+        let b = examples.min(self.batch_size as u64);
+        let mut widths = vec![inputs];
+        widths.extend(self.hidden.iter().map(|&h| h as u64));
+        widths.push(classes);
+        let weights = widths
+            .windows(2)
+            .map(|w| mul(&[w[0], w[1]]))
+            .fold(0u64, u64::saturating_add);
+        let units = add(&widths);
+        add(&[
+            mul(&[weights, 5 * 4]),
+            mul(&[b, units, 8 * 4]),
+            mul(&[examples, inputs, 4]),
+            net,
+        ])
+    }
+
     /// Checks every value; the error names the first one out of range.
     pub fn check(&self) -> Result<(), GradientParamsError> {
         use GradientParamsError as E;

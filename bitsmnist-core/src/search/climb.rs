@@ -92,6 +92,37 @@ impl Default for ClimbParams {
 }
 
 impl ClimbParams {
+    /// The bytes `members` climbs of `inputs -> hidden -> classes` with these parameters need
+    /// on `examples` examples, generously estimated ([`crate::memory`]): the networks, the
+    /// incremental state of each batch example (its bits both ways, the first layer's sums in
+    /// 16 bits and three bit planes of them, the output scores and flags), and for an
+    /// ensemble the copies members hand back (measured: about four states per member alive
+    /// at once).
+    pub fn memory_estimate(
+        &self,
+        members: usize,
+        inputs: usize,
+        hidden: &[usize],
+        classes: usize,
+        examples: usize,
+    ) -> u64 {
+        use crate::memory::{add, mul};
+        let net = crate::memory::network_bytes(inputs, hidden, classes);
+        let first = hidden.first().copied().unwrap_or(classes) as u64;
+        let (inputs, classes, examples) = (inputs as u64, classes as u64, examples as u64);
+        let e = self.batch_size.map_or(examples, |b| examples.min(b as u64));
+        let per_example = add(&[
+            inputs.div_ceil(8) * 2,
+            first.saturating_mul(2),
+            first.div_ceil(8) * 3,
+            classes * 12,
+            16,
+        ]);
+        let member = add(&[mul(&[3, net]), mul(&[e, per_example])]);
+        let copies = if members > 1 { 5 } else { 1 };
+        mul(&[members as u64, copies, member])
+    }
+
     crate::util::setters! {
         seed: u64,
         batch_size: Option<usize>,
@@ -146,6 +177,9 @@ pub enum ClimbError {
     /// The model or the examples do not suit incremental evaluation.
     #[error(transparent)]
     Model(#[from] DeltaError),
+    /// Training would need more memory than the limit ([`crate::memory`]).
+    #[error(transparent)]
+    Memory(#[from] crate::memory::MemoryError),
 }
 
 /// The state of a bit-flip hill climb (see the [module documentation](self)).
@@ -515,6 +549,20 @@ const STOP_CHECK_TRIALS: u64 = 256;
 /// records generation 0 (the starting model) first. Each record's `best`, `mean` and `worst`
 /// are all the current model's fitness (the objective as a fraction of its maximum) on the
 /// current batch.
+impl Climber {
+    /// The bytes climbing on `examples` examples still needs beyond the network and the
+    /// incremental state it holds ([`ClimbParams::memory_estimate`]).
+    pub fn memory_to_train(&self, examples: usize) -> u64 {
+        let (inputs, hidden, classes) = crate::memory::widths(&self.chain);
+        let all = self
+            .params
+            .memory_estimate(1, inputs, &hidden, classes, examples);
+        let nets = self.params.memory_estimate(1, inputs, &hidden, classes, 0);
+        all.saturating_sub(nets)
+            .saturating_sub(self.memory_bytes() as u64)
+    }
+}
+
 impl Method for Climber {
     type Data = Split;
     type Error = ClimbError;
@@ -524,6 +572,7 @@ impl Method for Climber {
     }
 
     fn prepare(&mut self, data: &Split, _: &TrainOptions) -> Result<(), ClimbError> {
+        crate::memory::check_current(self.memory_to_train(data.len()))?;
         self.ensure_eval(data)
     }
 

@@ -345,12 +345,33 @@ impl ClimbEnsemble {
 /// An ensemble trains on a training split through the shared loop: `ensemble.train(&split,
 /// &options, callback)` ([`Method::train`]); each step runs one generation of every member,
 /// in parallel.
+impl ClimbEnsemble {
+    /// The bytes climbing on `examples` examples still needs beyond the networks and the
+    /// incremental states the members hold ([`ClimbParams::memory_estimate`]).
+    pub fn memory_to_train(&self, examples: usize) -> u64 {
+        let first = &self.members[0];
+        let (inputs, hidden, classes) = crate::memory::widths(first.chain());
+        let n = self.members.len();
+        let p = first.params();
+        let all = p.memory_estimate(n, inputs, &hidden, classes, examples);
+        let nets = p.memory_estimate(n, inputs, &hidden, classes, 0);
+        all.saturating_sub(nets)
+            .saturating_sub(self.memory_bytes() as u64)
+    }
+}
+
 impl Method for ClimbEnsemble {
     type Data = Split;
     type Error = ClimbError;
 
     fn step_number(&self) -> u64 {
         self.generation()
+    }
+
+    fn prepare(&mut self, data: &Split, _: &crate::run::TrainOptions) -> Result<(), ClimbError> {
+        Ok(crate::memory::check_current(
+            self.memory_to_train(data.len()),
+        )?)
     }
 
     fn started(&self) -> bool {

@@ -212,6 +212,32 @@ pub enum ParamsError {
 }
 
 impl PopulationParams {
+    /// The bytes a population of `inputs -> hidden... -> classes` networks with these
+    /// parameters needs on `examples` fitness examples, generously estimated
+    /// ([`crate::memory`]): parents and children (and the best and a spare), the first
+    /// layer's outputs cached per candidate over two generations (capped), and each thread's
+    /// scores of one candidate.
+    pub fn memory_estimate(
+        &self,
+        inputs: usize,
+        hidden: &[usize],
+        classes: usize,
+        examples: usize,
+    ) -> u64 {
+        use crate::memory::{add, mul};
+        let net = crate::memory::network_bytes(inputs, hidden, classes);
+        let first = hidden.first().copied().unwrap_or(classes) as u64;
+        let (classes, examples) = (classes as u64, examples as u64);
+        let e = self.batch_size.map_or(examples, |b| examples.min(b as u64));
+        let population = self.population as u64;
+        let threads = rayon::current_num_threads() as u64;
+        let networks = mul(&[population.saturating_mul(2).saturating_add(2), net]);
+        let cache =
+            mul(&[population, e, first.div_ceil(8)]).min(crate::search::rows::MAX_BYTES as u64);
+        let scratch = mul(&[threads, e, add(&[first.div_ceil(8), classes * 8])]);
+        add(&[networks, mul(&[2, cache]), scratch])
+    }
+
     /// The original TinyML defaults (same as `default()`).
     pub fn new() -> Self {
         Self::default()

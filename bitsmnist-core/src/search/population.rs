@@ -82,6 +82,9 @@ pub enum PopulationError {
     /// Bad hyper-parameters.
     #[error(transparent)]
     Params(#[from] ParamsError),
+    /// Training would need more memory than the limit ([`crate::memory`]).
+    #[error(transparent)]
+    Memory(#[from] crate::memory::MemoryError),
     /// No layer index given.
     #[error("no layer to train")]
     NoTrainableLayers,
@@ -159,6 +162,10 @@ impl Population {
     ) -> Result<Self, PopulationError> {
         params.check()?;
         check_layers(&chain, layers)?;
+        // The candidates, before one is made (what grows with the examples is checked when
+        // training starts).
+        let (inputs, hidden, classes) = crate::memory::widths(&chain);
+        crate::memory::check_current(params.memory_estimate(inputs, &hidden, classes, 0))?;
         let population = (0..params.population)
             .map(|slot| {
                 let mut rng = derive_rng(params.seed, STREAM_INIT, 0, slot as u64);
@@ -704,6 +711,20 @@ impl Population {
 /// &options, callback)` ([`Method::train`]). On the first call the random population is
 /// evaluated (generation 0); then each step breeds and evaluates a new generation. When a call
 /// returns, the best candidate's weights are copied into the [`chain`](Population::chain).
+impl Population {
+    /// The bytes training on `examples` fitness examples still needs beyond the networks and
+    /// the output cache it holds ([`PopulationParams::memory_estimate`]).
+    pub fn memory_to_train(&self, examples: usize) -> u64 {
+        let (inputs, hidden, classes) = crate::memory::widths(self.chain());
+        let all = self
+            .params()
+            .memory_estimate(inputs, &hidden, classes, examples);
+        let nets = self.params().memory_estimate(inputs, &hidden, classes, 0);
+        all.saturating_sub(nets)
+            .saturating_sub(self.output_reuse().bytes as u64)
+    }
+}
+
 impl Method for Population {
     type Data = Fitness;
     type Error = PopulationError;
@@ -713,7 +734,11 @@ impl Method for Population {
     }
 
     fn prepare(&mut self, fitness: &Fitness, _: &TrainOptions) -> Result<(), PopulationError> {
-        self.check_fitness(fitness)
+        self.check_fitness(fitness)?;
+        let examples = fitness.data().map_or(0, crate::datasets::Split::len);
+        Ok(crate::memory::check_current(
+            self.memory_to_train(examples),
+        )?)
     }
 
     fn started(&self) -> bool {
