@@ -23,8 +23,20 @@ pub struct DataOptions {
 }
 
 impl DataOptions {
+    /// Refuses options that would be ignored.
+    pub fn check(&self) -> Result<()> {
+        if self.cache_dir.is_some() && self.dataset != Source::Mnist {
+            crate::errors::usage!(
+                "--cache-dir is where `--dataset mnist` is kept; it does not apply to {}",
+                self.dataset
+            );
+        }
+        Ok(())
+    }
+
     /// Loads the data set, showing download progress on stderr.
     pub fn load(&self) -> Result<Dataset> {
+        self.check()?;
         Ok(match &self.dataset {
             Source::Mnist => {
                 let dir = datasets::cache_dir(self.cache_dir.as_deref());

@@ -147,6 +147,12 @@ fn settings_out_of_range_or_not_applying_are_refused() {
             &["train", "--method", "gradient", "--init", m],
             "cannot fine-tune",
         ),
+        (
+            &["train", "--method", "gradient", "--batch", "50"],
+            "takes --batch-size",
+        ),
+        (&["train", "--cache-dir", "cache"], "--cache-dir"),
+        (&["eval", m, "--cache-dir", "cache"], "--cache-dir"),
         (&["train", "--task", "3,42"], "class 42 is not in"),
         (&["eval", m, "--task", "11,12"], "class 11 is not in"),
         (
@@ -302,27 +308,44 @@ fn reading_what_is_not_a_regular_file_never_blocks() {
 #[test]
 fn a_run_of_a_billion_trials_keeps_its_time_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_in(
-        dir.path(),
+    let climb = [
+        "train",
+        "--strategy",
+        "climb",
+        "--trials",
+        "1000000000",
+        "--quiet",
+        "--out",
+        "t.bin",
+    ];
+    // Fresh, then resumed from the file that carries the same settings.
+    for args in [
+        &[&climb[..], &["--time-limit", "2"]].concat(),
         &[
             "train",
-            "--strategy",
-            "climb",
-            "--trials",
-            "1000000000",
+            "--resume",
+            "t.bin",
             "--time-limit",
             "2",
             "--quiet",
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    // The generation asked for is ~10 hours of trials; the run stops at its limit (the
-    // margin only absorbs a loaded machine).
-    let secs = json["seconds"].as_f64().unwrap();
-    assert!(secs < 10.0, "ran {secs} s with a 2 s limit");
-    assert_eq!(json["stop"], "time limit reached", "{json}");
+            "--out",
+            "t.bin",
+        ][..],
+    ] {
+        let out = run_in(dir.path(), args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        // The generation asked for is ~10 hours of trials; the run stops at its limit (the
+        // margin only absorbs a loaded machine).
+        let secs = json["seconds"].as_f64().unwrap();
+        assert!(
+            secs < 10.0,
+            "{}: ran {secs} s with a 2 s limit",
+            args.join(" ")
+        );
+        assert_eq!(json["stop"], "time limit reached", "{json}");
+    }
 }
 
 #[test]

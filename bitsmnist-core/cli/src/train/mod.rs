@@ -93,13 +93,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
         progress,
         ..
     } = plan;
-    // What a resumed run continues, said in the first line.
-    let resumed = match &start {
+    // What a resumed or fine-tuned run continues, said in the first line (the step is
+    // known once the state is made).
+    let origin = match &start {
         Start::Resume { path, file } => Some(match &file.meta.dataset {
-            Some(d) if *d != data.name => format!("{} (trained so far on {d})", path.display()),
-            _ => path.display().to_string(),
+            Some(d) if *d != data.name => {
+                format!("resumed from {} (trained so far on {d})", path.display())
+            }
+            _ => format!("resumed from {}", path.display()),
         }),
-        _ => None,
+        Start::FineTune { path, .. } => {
+            Some(format!("fine-tuning the model in {}", path.display()))
+        }
+        Start::Fresh { .. } => None,
+    };
+    let seed = match &start {
+        Start::Fresh { seed, .. } => format!("seed {seed}"),
+        Start::Resume { .. } => "the seeds it started with".into(),
+        Start::FineTune { .. } => "seed from --seed".into(),
     };
     options = options.cancel(cancel);
     let mut state = start.state(data.pixels(), data.classes(), data.train.len())?;
@@ -116,14 +127,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let meta = Metadata::now().with_dataset(&data).with_task(&task);
     out!(
-        "{}: task {task}, {} training and {} test examples; {}; {}{}; seed from --seed; {} threads",
+        "{}: task {task}, {} training and {} test examples; {}; {}{}; {seed}; {} threads",
         data.name,
         data.train.len(),
         data.test.len(),
         state.current_model(),
         describe(&state),
-        resumed
-            .map(|p| format!(", resumed from {p} at step {}", state.step_number()))
+        origin
+            .map(|o| format!(", {o} at step {}", state.step_number()))
             .unwrap_or_default(),
         rayon::current_num_threads()
     );

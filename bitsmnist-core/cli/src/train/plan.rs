@@ -266,6 +266,7 @@ fn configure(args: &Args, task: &Task, kind: MethodKind) -> Result<(TrainConfig,
 impl Args {
     /// Checks every flag and what they say together, and reads the files they name.
     pub fn plan(self) -> Result<Plan> {
+        self.data.check()?;
         if !(self.sample > 0.0 && self.sample <= 1.0) {
             usage!("--sample must be in (0, 1], got {:?}", self.sample);
         }
@@ -383,6 +384,11 @@ impl Args {
             && (!self.hidden.is_empty() || self.output.is_some() || self.batch.is_some())
         {
             usage!("--hidden, --output and --batch cannot change a resumed run");
+        }
+        if kind == MethodKind::Gradient && self.batch.is_some() {
+            usage!(
+                "--batch sizes the gradient-free search's batches; gradient training takes --batch-size"
+            );
         }
         let (config, recipe) = configure(&self, &task, kind)?;
         let output = match &self.output {
