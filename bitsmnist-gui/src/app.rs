@@ -123,8 +123,10 @@ pub struct BitsApp {
     pub errors: Vec<String>,
     /// One-line status (last thing done).
     pub status: String,
-    /// The model file last opened or saved.
+    /// The model file last opened or saved (the window title names it).
     pub current_file: Option<PathBuf>,
+    /// The window title last sent to the window.
+    window_title: String,
     /// How file paths are asked for.
     pub file_picker: FilePicker,
     /// Frame-time measurement (`--measure`).
@@ -135,6 +137,9 @@ pub struct BitsApp {
     /// Background jobs.
     pub worker: Worker,
 }
+
+/// The app's name, the window title with no model file open.
+pub const TITLE: &str = "BitsMNIST";
 
 impl BitsApp {
     /// The app as eframe starts it: settings restored from storage, native file dialogs.
@@ -161,10 +166,47 @@ impl BitsApp {
             errors: Vec::new(),
             status: String::new(),
             current_file: None,
+            window_title: TITLE.to_string(),
             file_picker,
             measure: None,
             open_at_start: None,
             worker: Worker::default(),
+        }
+    }
+
+    /// The window title: the app's name and the model file in use, as desktops show it in
+    /// the task bar (and as the desktop test finds the window after a double-click).
+    pub fn title(&self) -> String {
+        match self.current_file.as_ref().and_then(|p| p.file_name()) {
+            Some(name) => format!("{} — {TITLE}", name.to_string_lossy()),
+            None => TITLE.to_string(),
+        }
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let title = self.title();
+        if title != self.window_title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.window_title = title;
+        }
+    }
+
+    /// The files given on the command line, as a file manager passes them on a double-click:
+    /// one is opened once the data are loaded; several are an error shown in the window (the
+    /// app holds one model at a time).
+    pub fn open_files(&mut self, files: Vec<PathBuf>) {
+        match files.as_slice() {
+            [] => {}
+            [one] => self.open_at_start = Some(one.clone()),
+            several => self.error(format!(
+                "the app opens one model at a time; got {} files ({}): open one with File > Open",
+                several.len(),
+                several
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         }
     }
 
@@ -250,11 +292,14 @@ impl BitsApp {
         if self.data_ready()
             && let Some(p) = self.open_at_start.take()
         {
+            // Opened by a double-click: show the model that came with it.
+            self.settings.tab = Tab::Model;
             commands.push(Command::Open(Some(p)));
         }
         for c in commands {
             self.apply(c);
         }
+        self.update_title(&ctx);
         if self.measure.is_some() {
             let ready =
                 self.data_ready() && self.model.chain.is_some() && self.open_at_start.is_none();
@@ -289,6 +334,7 @@ impl BitsApp {
             errors: _,
             status: _,
             current_file: _,
+            window_title: _,
             // Resources, not state.
             file_picker: _,
             measure: _,

@@ -12,12 +12,14 @@
 //!   genetic, gradient, bit-flip climbing), [`evaluation`], [`draw`];
 //! - [`worker`]: threads for loading data and for jobs, talking to the UI over channels;
 //! - [`widgets`]: the drop-down list and grid rows the panels share;
-//! - [`digits`]: digit images as textures; [`measure`]: frame times for `--measure`.
+//! - [`digits`]: digit images as textures; [`measure`]: frame times for `--measure`;
+//! - [`desktop`]: the icon, desktop entry and model file type, installed for a user.
 
 #![warn(missing_docs)]
 
 pub mod app;
 pub mod data;
+pub mod desktop;
 pub mod digits;
 pub mod draw;
 pub mod evaluation;

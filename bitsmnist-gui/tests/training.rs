@@ -422,6 +422,9 @@ fn a_file_given_at_start_opens_once_the_data_are_loaded() {
     assert_eq!(app.model.chain.as_ref(), Some(climber.chain()));
     assert_eq!(app.data.task, Some(Task::digits()));
     assert_eq!(app.settings.training.method, Method::Climb);
+    // As after a double-click in a file manager: the title names the file, the model shows.
+    assert_eq!(app.title(), "climb-from-library.bin — BitsMNIST");
+    assert_eq!(app.settings.tab, bitsmnist_gui::Tab::Model);
     assert_eq!(app.training.history.len(), 3);
     assert_eq!(
         app.training.climb.as_ref().unwrap().ensemble.members()[0].generation(),

@@ -233,3 +233,20 @@ fn a_new_random_model_is_the_library_network_for_the_seed() {
     let want = Chain::mlp(784, &[24], 10, BitOutput::Float(Activation::Identity), 5).unwrap();
     assert_eq!(h.state().model.chain.as_ref().unwrap(), &want);
 }
+
+#[test]
+fn several_files_from_a_file_manager_are_one_clear_error_and_the_app_stays_usable() {
+    let mut h = harness(Settings::default(), None);
+    h.state_mut()
+        .open_files(vec!["a.bin".into(), "b.bin".into()]);
+    ready(&mut h);
+    let app = h.state();
+    assert_eq!(app.errors.len(), 1, "{:?}", app.errors);
+    assert!(app.errors[0].contains("one model at a time; got 2 files (a.bin, b.bin)"));
+    assert!(app.open_at_start.is_none());
+    assert_eq!(app.title(), "BitsMNIST");
+    // Still usable: the tabs answer.
+    h.get_by_label("Model").click();
+    h.run();
+    assert_eq!(h.state().settings.tab, Tab::Model);
+}
