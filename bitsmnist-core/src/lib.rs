@@ -39,6 +39,7 @@
 pub mod bits;
 pub mod datasets;
 pub mod display;
+pub mod export;
 pub mod files;
 pub mod fitness;
 pub mod gradient;

@@ -16,6 +16,7 @@ mod bench;
 mod data;
 pub mod errors;
 mod eval;
+mod export;
 mod train;
 
 use std::process::ExitCode;
@@ -41,6 +42,9 @@ enum Command {
     Train(Box<train::Args>),
     /// Evaluate a saved model (`.bin`): error, accuracy, MCC and the confusion matrix.
     Eval(eval::Args),
+    /// Export a saved model as C99 source that runs without this program (a header and a
+    /// source file, weights as const arrays, no allocation).
+    Export(export::Args),
 }
 
 fn print_line(args: std::fmt::Arguments<'_>) {
@@ -76,6 +80,7 @@ pub fn run() -> ExitCode {
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
         Command::Train(a) => train::run(*a),
         Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Export(a) => export::run(a).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| errors::report(&e))
 }

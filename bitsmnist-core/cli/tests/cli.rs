@@ -538,3 +538,69 @@ fn bench_refuses_durations_that_are_not_a_number_of_seconds() {
         assert!(err.contains("--seconds"), "{seconds}: {err}");
     }
 }
+
+#[test]
+fn export_writes_c_that_compiles_and_refuses_grey_input_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let bits = format!("{d}/zero-one.bin");
+    let grey = format!("{d}/grey.bin");
+    let out = bitsmnist(&["train", "--generations", "3", "--quiet", "--out", &bits]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bitsmnist(&["export", &bits, "--out", &format!("{d}/c")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j = last_json(&out);
+    assert_eq!(j["name"], "zero_one");
+    let main = "#include \"zero_one.h\"\nint main(void) { uint8_t g[ZERO_ONE_INPUTS] = {0}; \
+                return zero_one_predict_grey(g, 0) < 0; }\n";
+    std::fs::write(dir.path().join("c/main.c"), main).unwrap();
+    let cc = Command::new("cc")
+        .args([
+            "-std=c99",
+            "-Wall",
+            "-Werror",
+            "-o",
+            "prog",
+            "main.c",
+            "zero_one.c",
+        ])
+        .current_dir(dir.path().join("c"))
+        .output()
+        .expect("a C compiler `cc`");
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    assert!(
+        Command::new(dir.path().join("c/prog"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    // A float first layer is not a bit network: refused, in one line.
+    let out = bitsmnist(&[
+        "train", "--method", "gradient", "--input", "grey", "--hidden", "16", "--epochs", "1",
+        "--quiet", "--out", &grey,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bitsmnist(&["export", &grey, "--out", &format!("{d}/g")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("float layer") && err.lines().count() == 1,
+        "{err}"
+    );
+}

@@ -1,0 +1,352 @@
+//! Trained models as code that runs without this library: C99 with no allocation, the weights
+//! as `const` arrays (so that they stay in flash on a microcontroller), integer XOR + popcount
+//! + compare for the bit layers.
+//!
+//! Every model of bit layers exports: hidden layers with bit outputs (the original's
+//! threshold or per-neuron thresholds folded from batch normalisation), an output layer with
+//! float scores (the original's `1 - d / n`, or per-neuron scales and offsets from gradient
+//! training, under any activation) or with bit outputs, and merged ensembles. A model whose
+//! first layer reads grey levels as floats (`--input grey`) is refused
+//! ([`ExportError::FloatLayer`]): it is not a bit network.
+//!
+//! Predictions equal [`Chain::predict`]'s: the same integer rules, the same `f32` operations in
+//! the same order where scores are floats (compile with `-ffp-contract=off`, as C99 allows
+//! contraction otherwise), and argmax ties resolved to the first class.
+//!
+//! ```
+//! use bitsmnist_core::export::{self, GreyRule};
+//! use bitsmnist_core::prelude::*;
+//! let model = Chain::mlp(784, &[32], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
+//! let c = export::to_c(&model, "zero_one", GreyRule::above(128)).unwrap();
+//! assert!(c.header.contains("int zero_one_predict_bits(const uint32_t bits[ZERO_ONE_INPUT_WORDS], float *scores);"));
+//! assert!(c.source.contains("static const uint32_t zero_one_w0[]"));
+//! ```
+
+use std::fmt::Write as _;
+
+use crate::layers::{Activation, BitDense, BitOutput, Chain, Layer};
+
+/// Why a model cannot be exported.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// A float layer: the model reads grey levels (`--input grey`) or mixes float layers in.
+    #[error(
+        "layer {0} is a float layer (a model trained with --input grey): only bit networks export; train with --input bits"
+    )]
+    FloatLayer(usize),
+    /// A hidden layer with float outputs: the next layer would read floats.
+    #[error("layer {0} gives float scores to the next layer: only the last layer may")]
+    FloatHidden(usize),
+    /// A name that is not a C identifier.
+    #[error("`{0}` is not a C identifier (letters, digits and _, not starting with a digit)")]
+    Name(String),
+}
+
+/// How the exported code turns grey levels (0-255) into input bits: `bit = pixel * den > num`,
+/// exact in integers. The original's rule (pixel above the mean of the non-zero pixels of the
+/// training split) is [`GreyRule::mean_of`]; a fixed threshold `t` is [`GreyRule::above`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GreyRule {
+    /// Numerator of the threshold.
+    pub num: u64,
+    /// Denominator of the threshold (at least 1).
+    pub den: u64,
+}
+
+impl GreyRule {
+    /// `pixel > t`.
+    pub fn above(t: u8) -> Self {
+        Self {
+            num: u64::from(t),
+            den: 1,
+        }
+    }
+
+    /// `pixel > sum / count` over the non-zero pixels of `grey` (the training split's grey
+    /// levels): the rule [`Binarization::MeanOfNonZero`](crate::datasets::Binarization) applies.
+    pub fn mean_of(grey: &[u8]) -> Self {
+        let (sum, count) = grey.iter().fold((0u64, 0u64), |(s, c), &p| {
+            (s + u64::from(p), c + u64::from(p > 0))
+        });
+        Self {
+            num: sum,
+            den: count.max(1),
+        }
+    }
+
+    /// Whether a pixel is a 1-bit.
+    pub fn is_on(self, pixel: u8) -> bool {
+        u64::from(pixel) * self.den > self.num
+    }
+}
+
+/// The exported C: `NAME.h` and `NAME.c`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CFiles {
+    /// The header: sizes and the three entry points.
+    pub header: String,
+    /// The weights and the inference code.
+    pub source: String,
+}
+
+/// A bit layer as the exporter sees it.
+struct Bits<'a> {
+    layer: &'a BitDense,
+    index: usize,
+}
+
+fn bit_layers(model: &Chain) -> Result<Vec<Bits<'_>>, ExportError> {
+    let n = model.layers().len();
+    model
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match l {
+            Layer::Bit(b) => {
+                if i + 1 < n && b.output() != BitOutput::Bits {
+                    Err(ExportError::FloatHidden(i))
+                } else {
+                    Ok(Bits { layer: b, index: i })
+                }
+            }
+            _ => Err(ExportError::FloatLayer(i)),
+        })
+        .collect()
+}
+
+/// The model as C99: `NAME.h` declares `NAME_predict_bits` (packed input bits, 32 to a
+/// word, bit `i` of the image in word `i / 32` at bit `i % 32`, bit 1 for a dark pixel),
+/// `NAME_predict_grey` (grey levels, binarised by `grey`) and `NAME_binarize`; each returns
+/// the class and, when `scores` is not `NULL`, writes the per-class scores the Rust model
+/// gives. `NAME.c` holds the weights as `const` arrays and needs no allocation; `<math.h>`
+/// only for sigmoid or tanh outputs.
+pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportError> {
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(ExportError::Name(name.into()));
+    }
+    let layers = bit_layers(model)?;
+    let upper = name.to_ascii_uppercase();
+    let inputs = model.inputs();
+    let classes = model.outputs();
+    let words = |bits: usize| bits.div_ceil(32);
+    let last = layers.last().expect("a chain has a layer").layer;
+    let needs_math = matches!(
+        last.output(),
+        BitOutput::Float(Activation::Sigmoid | Activation::Tanh)
+    );
+
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "/* {name}: a bit neural network exported by BitsMNIST-rs {version} ({model}). */\n\
+         #ifndef {upper}_H\n#define {upper}_H\n\n#include <stdint.h>\n\n\
+         #define {upper}_INPUTS {inputs}\n#define {upper}_CLASSES {classes}\n\
+         #define {upper}_INPUT_WORDS {iw}\n\n\
+         /* The class of one image given as packed bits (bit i in word i / 32 at bit i % 32; 1 is\n   \
+         a dark pixel). When scores is not NULL it receives the {classes} class scores. */\n\
+         int {name}_predict_bits(const uint32_t bits[{upper}_INPUT_WORDS], float *scores);\n\n\
+         /* The class of one image of {inputs} grey levels (0-255, row by row), binarised as in\n   \
+         training: a pixel is 1 when pixel * {den} > {num}. */\n\
+         int {name}_predict_grey(const uint8_t grey[{upper}_INPUTS], float *scores);\n\n\
+         /* The binarisation of {name}_predict_grey. */\n\
+         void {name}_binarize(const uint8_t grey[{upper}_INPUTS], uint32_t bits[{upper}_INPUT_WORDS]);\n\n\
+         #endif\n",
+        version = env!("CARGO_PKG_VERSION"),
+        iw = words(inputs),
+        num = grey.num,
+        den = grey.den,
+    );
+
+    let mut c = String::new();
+    let _ = write!(
+        c,
+        "/* {name}: weights and inference (C99, no allocation). Generated by BitsMNIST-rs. */\n\
+         #include \"{name}.h\"\n#include <stddef.h>\n{math}\n\
+         static uint32_t {name}_popcount(uint32_t x) {{\n\
+         #if defined(__GNUC__) || defined(__clang__)\n    return (uint32_t)__builtin_popcount(x);\n\
+         #else\n    x = x - ((x >> 1) & 0x55555555u);\n    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);\n    \
+         x = (x + (x >> 4)) & 0x0f0f0f0fu;\n    return (x * 0x01010101u) >> 24;\n#endif\n}}\n\n\
+         /* Hamming distance between input x and weight row w, both `words` words long. */\n\
+         static uint32_t {name}_distance(const uint32_t *x, const uint32_t *w, int words) {{\n    \
+         uint32_t d = 0;\n    int k;\n    for (k = 0; k < words; k++) d += {name}_popcount(x[k] ^ w[k]);\n    return d;\n}}\n\n",
+        math = if needs_math {
+            "#include <math.h>\n"
+        } else {
+            ""
+        },
+    );
+
+    // The arrays of each layer.
+    let mut widest = 0;
+    for l in &layers {
+        let (i, b) = (l.index, l.layer);
+        widest = widest.max(b.outputs());
+        let wpr = words(b.inputs());
+        let _ = writeln!(
+            c,
+            "/* layer {i}: {b}, {} x {} bits */",
+            b.outputs(),
+            b.inputs()
+        );
+        let mut w = Vec::with_capacity(b.outputs() * wpr);
+        for j in 0..b.outputs() {
+            w.extend(row_words32(b, j, wpr));
+        }
+        array(&mut c, "uint32_t", &format!("{name}_w{i}"), &w, |v| {
+            format!("0x{v:08x}u")
+        });
+        let bias: Vec<u32> = (0..b.outputs()).map(|j| b.bias_bit(j)).collect();
+        array(&mut c, "uint8_t", &format!("{name}_b{i}"), &bias, |v| {
+            v.to_string()
+        });
+        if b.output() == BitOutput::Bits {
+            let t: Vec<i64> = (0..b.outputs()).map(|j| b.threshold(j)).collect();
+            array(&mut c, "int32_t", &format!("{name}_t{i}"), &t, |v| {
+                v.to_string()
+            });
+        } else if let Some(a) = b.affine() {
+            let s: Vec<f32> = a.iter().map(|p| p.0).collect();
+            let o: Vec<f32> = a.iter().map(|p| p.1).collect();
+            array(&mut c, "float", &format!("{name}_s{i}"), &s, |v| float(*v));
+            array(&mut c, "float", &format!("{name}_o{i}"), &o, |v| float(*v));
+        }
+        c.push('\n');
+    }
+
+    // Binarisation.
+    let _ = write!(
+        c,
+        "void {name}_binarize(const uint8_t grey[{upper}_INPUTS], uint32_t bits[{upper}_INPUT_WORDS]) {{\n    \
+         int i;\n    for (i = 0; i < {upper}_INPUT_WORDS; i++) bits[i] = 0;\n    \
+         for (i = 0; i < {upper}_INPUTS; i++)\n        \
+         if ((uint64_t)grey[i] * {den}u > {num}u) bits[i / 32] |= (uint32_t)1 << (i % 32);\n}}\n\n",
+        num = grey.num,
+        den = grey.den,
+    );
+
+    // Inference: hidden layers into two buffers, the last into scores.
+    let buf = words(widest).max(1);
+    let _ = write!(
+        c,
+        "int {name}_predict_bits(const uint32_t bits[{upper}_INPUT_WORDS], float *scores) {{\n    \
+         uint32_t a[{buf}], b[{buf}];\n    const uint32_t *x = bits;\n    uint32_t *y = a;\n    \
+         int j, best = 0, found = 0;\n    (void)b;\n    (void)found;\n"
+    );
+    for (k, l) in layers.iter().enumerate() {
+        let (i, lay) = (l.index, l.layer);
+        let wpr = words(lay.inputs());
+        let m = lay.outputs();
+        let is_last = k + 1 == layers.len();
+        if !is_last {
+            let _ = write!(
+                c,
+                "    /* layer {i}: bit outputs, 1 when d + b > t */\n    \
+                 for (j = 0; j < {ow}; j++) y[j] = 0;\n    \
+                 for (j = 0; j < {m}; j++) {{\n        \
+                 int32_t d = (int32_t){name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}) + {name}_b{i}[j];\n        \
+                 if (d > {name}_t{i}[j]) y[j / 32] |= (uint32_t)1 << (j % 32);\n    }}\n    \
+                 x = y;\n    y = (y == a) ? b : a;\n",
+                ow = words(m),
+            );
+            continue;
+        }
+        match lay.output() {
+            BitOutput::Bits => {
+                // Scores are the output bits as 0 or 1; the first 1 wins, else class 0.
+                let _ = write!(
+                    c,
+                    "    /* layer {i}: bit outputs as scores 0 or 1 */\n    \
+                     for (j = 0; j < {m}; j++) {{\n        \
+                     int32_t d = (int32_t){name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}) + {name}_b{i}[j];\n        \
+                     int on = d > {name}_t{i}[j];\n        \
+                     if (scores != NULL) scores[j] = on ? 1.0f : 0.0f;\n        \
+                     if (on && !found) {{ best = j; found = 1; }}\n    }}\n"
+                );
+            }
+            BitOutput::Float(act) => {
+                let f = match act {
+                    Activation::Identity => "v",
+                    Activation::Sigmoid => "1.0f / (1.0f + expf(-v))",
+                    Activation::Tanh => "tanhf(v)",
+                    Activation::Relu => "(v > 0.0f ? v : 0.0f)",
+                };
+                let pre = match lay.affine() {
+                    Some(_) => format!("{name}_s{i}[j] * db + {name}_o{i}[j]"),
+                    None => format!("1.0f - db / {}.0f", lay.inputs()),
+                };
+                let integer = act == Activation::Identity && lay.affine().is_none();
+                if integer {
+                    // 1 - (d + b) / n is largest where d + b is smallest: the class in
+                    // integers, the scores in floats only when asked for.
+                    let _ = write!(
+                        c,
+                        "    /* layer {i}: float scores {pre}; the class is the smallest d + b */\n    \
+                         {{\n        uint32_t least = 0xffffffffu;\n        \
+                         for (j = 0; j < {m}; j++) {{\n            \
+                         uint32_t d = {name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}) + {name}_b{i}[j];\n            \
+                         if (d < least) {{ least = d; best = j; }}\n            \
+                         if (scores != NULL) {{ float db = (float)d; scores[j] = {pre}; }}\n        }}\n    }}\n"
+                    );
+                } else {
+                    let _ = write!(
+                        c,
+                        "    /* layer {i}: float scores {f} of v = {pre}; the first largest wins */\n    \
+                         {{\n        float top = 0.0f;\n        \
+                         for (j = 0; j < {m}; j++) {{\n            \
+                         float db = (float)({name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}) + {name}_b{i}[j]);\n            \
+                         float v = {pre};\n            float s = {f};\n            \
+                         if (scores != NULL) scores[j] = s;\n            \
+                         if (j == 0 || s > top) {{ top = s; best = j; }}\n        }}\n    }}\n"
+                    );
+                }
+            }
+        }
+    }
+    let _ = write!(
+        c,
+        "    return best;\n}}\n\n\
+         int {name}_predict_grey(const uint8_t grey[{upper}_INPUTS], float *scores) {{\n    \
+         uint32_t bits[{upper}_INPUT_WORDS];\n    {name}_binarize(grey, bits);\n    \
+         return {name}_predict_bits(bits, scores);\n}}\n"
+    );
+    Ok(CFiles {
+        header: h,
+        source: c,
+    })
+}
+
+/// Row `j` of `layer`'s weights as `wpr` 32-bit words (the library's 64-bit words split low
+/// half first; bits past the width are zero).
+fn row_words32(layer: &BitDense, j: usize, wpr: usize) -> Vec<u32> {
+    let w = layer.weights();
+    let row = &w.as_words()[j * w.words_per_row()..(j + 1) * w.words_per_row()];
+    let mut out: Vec<u32> = row
+        .iter()
+        .flat_map(|&x| [x as u32, (x >> 32) as u32])
+        .collect();
+    out.truncate(wpr);
+    out
+}
+
+/// `{:e}` is the shortest decimal that reads back as the same `f32`; C parses it exactly.
+fn float(v: f32) -> String {
+    format!("{v:e}f")
+}
+
+fn array<T>(c: &mut String, ty: &str, name: &str, values: &[T], fmt: impl Fn(&T) -> String) {
+    let _ = write!(c, "static const {ty} {name}[] = {{");
+    for (k, v) in values.iter().enumerate() {
+        if k % 8 == 0 {
+            c.push_str("\n    ");
+        }
+        c.push_str(&fmt(v));
+        c.push(',');
+    }
+    c.push_str("\n};\n");
+}

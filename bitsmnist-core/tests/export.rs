@@ -1,0 +1,247 @@
+//! Exported C compiled with the system's C compiler (`cc -std=c99 -Wall -Werror`) classifies
+//! all 10,000 official test digits exactly as the Rust model does, from packed bits and from
+//! grey levels, for every kind of model the project trains.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::process::Command;
+
+use bitsmnist_core::bits::BitMatrix;
+use bitsmnist_core::export::{self, ExportError, GreyRule};
+use bitsmnist_core::gradient::GradientParams;
+use bitsmnist_core::layers::Dense;
+use bitsmnist_core::prelude::*;
+use bitsmnist_core::search::ClimbParams;
+use bitsmnist_core::training::TrainConfig;
+
+/// Reads `n` images from stdin (packed words, or grey bytes with `grey`), prints one class
+/// byte each, and checks that the scores it is given agree with the class.
+const MAIN: &str = r#"
+#include <stdio.h>
+#include "model.h"
+int main(int argc, char **argv) {
+    (void)argv;
+    int grey = argc > 1;
+    uint32_t bits[MODEL_INPUT_WORDS];
+    uint8_t pixels[MODEL_INPUTS];
+    float scores[MODEL_CLASSES];
+    for (;;) {
+        int c, k, best = 0;
+        if (grey) {
+            if (fread(pixels, 1, MODEL_INPUTS, stdin) != MODEL_INPUTS) break;
+            c = model_predict_grey(pixels, scores);
+            model_binarize(pixels, bits);
+        } else {
+            if (fread(bits, 4, MODEL_INPUT_WORDS, stdin) != MODEL_INPUT_WORDS) break;
+            c = model_predict_bits(bits, scores);
+        }
+        for (k = 1; k < MODEL_CLASSES; k++) if (scores[k] > scores[best]) best = k;
+        if (best != c || model_predict_bits(bits, NULL) != c) {
+            fprintf(stderr, "the scores or the bits disagree with the class\n");
+            return 1;
+        }
+        putchar(c);
+    }
+    return 0;
+}
+"#;
+
+/// Compiles `model` with the test driver; returns the program.
+fn build(dir: &Path, model: &Chain, rule: GreyRule) -> std::path::PathBuf {
+    let c = export::to_c(model, "model", rule).unwrap();
+    std::fs::write(dir.join("model.h"), &c.header).unwrap();
+    std::fs::write(dir.join("model.c"), &c.source).unwrap();
+    std::fs::write(dir.join("main.c"), MAIN).unwrap();
+    let prog = dir.join("prog");
+    let out = Command::new("cc")
+        .args([
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-O2",
+        ])
+        .arg("-ffp-contract=off")
+        .args(["-o", prog.to_str().unwrap(), "main.c", "model.c", "-lm"])
+        .current_dir(dir)
+        .output()
+        .expect("a C compiler `cc`");
+    assert!(
+        out.status.success(),
+        "cc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    prog
+}
+
+fn run(prog: &Path, input: &[u8], grey: bool) -> Vec<usize> {
+    use std::io::Write;
+    let mut child = Command::new(prog)
+        .args(if grey { &["grey"][..] } else { &[][..] })
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout.iter().map(|&b| b as usize).collect()
+}
+
+/// The split's packed bits as the C entry point reads them: 32-bit words, little-endian.
+fn packed32(images: &BitMatrix) -> Vec<u8> {
+    let iw = images.cols().div_ceil(32);
+    let mut out = Vec::new();
+    for i in 0..images.rows() {
+        let row = &images.as_words()[i * images.words_per_row()..(i + 1) * images.words_per_row()];
+        let words: Vec<u32> = row
+            .iter()
+            .flat_map(|&x| [x as u32, (x >> 32) as u32])
+            .take(iw)
+            .collect();
+        for w in words {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// Checks the exported `model` against the Rust model on every test digit of `data`, both
+/// entry points.
+fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let greys: Vec<u8> = (0..data.train.len())
+        .flat_map(|i| data.train.grey(i).unwrap().to_vec())
+        .collect();
+    let rule = GreyRule::mean_of(&greys);
+    let prog = build(dir.path(), model, rule);
+    // Packed bits: the test split as the library binarised it.
+    let expected = model.predict_split(&data.test).unwrap();
+    let got = run(&prog, &packed32(data.test.images()), false);
+    assert_eq!(got.len(), 10_000.min(data.test.len()), "{what}");
+    let wrong = got.iter().zip(&expected).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        wrong,
+        0,
+        "{what}: {wrong} of {} predictions differ",
+        got.len()
+    );
+    // Grey levels: binarised by the exported rule, in C and here.
+    let n = data.test.len();
+    let mut bits = BitMatrix::zeros(n, model.inputs());
+    let mut grey = Vec::with_capacity(n * model.inputs());
+    for i in 0..n {
+        let g = data.test.grey(i).unwrap();
+        for (p, &v) in g.iter().enumerate() {
+            bits.set(i, p, rule.is_on(v));
+        }
+        grey.extend_from_slice(g);
+    }
+    let expected = model.predict(&bits);
+    let got = run(&prog, &grey, true);
+    assert_eq!(got, expected, "{what}: grey entry point");
+}
+
+fn continue_() -> impl FnMut(&bitsmnist_core::training::StateProgress<'_>) -> ControlFlow<()> {
+    |_| ControlFlow::Continue(())
+}
+
+#[test]
+fn the_zero_one_model_and_the_original_output_rules_export_exactly() {
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
+    let recipe = bitsmnist_core::search::Recipe::for_task(&Task::zero_one());
+    let mut state = recipe
+        .config
+        .fresh(784, &[recipe.hidden], 2, recipe.output, 1)
+        .unwrap();
+    state
+        .train(
+            &data.train,
+            &TrainOptions::new().generations(30),
+            continue_(),
+        )
+        .unwrap();
+    assert_same_predictions(&state.model(&data.train), &data, "zero-one default");
+    // The original's sigmoid output, and bit outputs as scores, on random networks.
+    for output in [
+        BitOutput::Float(Activation::Sigmoid),
+        BitOutput::Float(Activation::Relu),
+        BitOutput::Bits,
+    ] {
+        let m = Chain::mlp(784, &[100, 37], 2, output, 3).unwrap();
+        assert_same_predictions(&m, &data, &format!("random, {output:?}"));
+    }
+}
+
+#[test]
+fn a_climbed_ten_digit_ensemble_exports_exactly() {
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+    let config = TrainConfig::Climb {
+        params: ClimbParams::default()
+            .batch_size(Some(1000))
+            .trials_per_generation(2000),
+        members: 2,
+    };
+    let mut state = config
+        .fresh(784, &[128], 10, BitOutput::Float(Activation::Identity), 1)
+        .unwrap();
+    state
+        .train(
+            &data.train,
+            &TrainOptions::new().generations(3),
+            continue_(),
+        )
+        .unwrap();
+    let merged = state.model(&data.train);
+    assert!(merged.to_string().contains("thresholds"), "{merged}");
+    assert_same_predictions(&merged, &data, "climbed ensemble");
+}
+
+#[test]
+fn a_gradient_model_with_thresholds_and_scales_exports_exactly() {
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+    let config = TrainConfig::Gradient(GradientParams::default().epochs(1).seed(2));
+    let mut state = config
+        .fresh(
+            784,
+            &[96, 64],
+            10,
+            BitOutput::Float(Activation::Identity),
+            2,
+        )
+        .unwrap();
+    state
+        .train(&data.train, &TrainOptions::new(), continue_())
+        .unwrap();
+    let model = state.model(&data.train);
+    assert!(model.to_string().contains("scaled"), "{model}");
+    assert_same_predictions(&model, &data, "gradient");
+}
+
+#[test]
+fn float_layers_and_bad_names_are_refused() {
+    let grey = Chain::new(vec![
+        Dense::new(784, 16, Activation::Relu, 1).into(),
+        BitDense::new(16, 2)
+            .with_output(BitOutput::Float(Activation::Identity))
+            .into(),
+    ])
+    .unwrap();
+    assert_eq!(
+        export::to_c(&grey, "m", GreyRule::above(128)).unwrap_err(),
+        ExportError::FloatLayer(0)
+    );
+    let m = Chain::mlp(784, &[8], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
+    for bad in ["", "1model", "my-model", "model.h"] {
+        assert!(matches!(
+            export::to_c(&m, bad, GreyRule::above(1)),
+            Err(ExportError::Name(_))
+        ));
+    }
+}
