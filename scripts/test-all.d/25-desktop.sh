@@ -108,7 +108,7 @@ left=$(find "$XDG_DATA_HOME" -mindepth 1)
   { echo "the type outlived the uninstall"; exit 1; }
 
 # --- the Debian package -----------------------------------------------------------------------
-deb=$(cargo deb -p bitsmnist-gui --no-build --profile dev -o "$work/" 2>/dev/null | tail -1)
+deb=$(cargo deb -p bitsmnist-gui --no-build --profile dev --strip -o "$work/" 2>/dev/null | tail -1)
 echo "built $deb ($(du -h "$deb" | cut -f1))"
 contents=$(dpkg-deb --contents "$deb")
 for f in usr/bin/bitsmnist usr/bin/bitsmnist-gui usr/share/applications/bitsmnist-gui.desktop \
