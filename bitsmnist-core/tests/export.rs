@@ -1,6 +1,7 @@
-//! Exported C compiled with the system's C compiler (`cc -std=c99 -Wall -Werror`) classifies
-//! all 10,000 official test digits exactly as the Rust model does, from packed bits and from
-//! grey levels, for every kind of model the project trains.
+//! Exported C compiled with the system's C compiler (`cc -std=c99 -Wall -Werror`), and the
+//! exported `no_std` Rust module compiled with `rustc`, classify all 10,000 official test
+//! digits exactly as the library's model does, from packed bits and from grey levels, for
+//! every kind of model the project trains.
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -75,6 +76,66 @@ fn build(dir: &Path, model: &Chain, rule: GreyRule) -> std::path::PathBuf {
     prog
 }
 
+/// A std program around the exported module: the same input and output as [`MAIN`].
+const RUST_MAIN: &str = r#"
+mod model;
+use std::io::{Read, Write};
+fn main() {
+    let grey = std::env::args().nth(1).is_some();
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input).unwrap();
+    let mut out = Vec::new();
+    if grey {
+        for chunk in input.chunks_exact(model::INPUTS) {
+            let g: &[u8; model::INPUTS] = chunk.try_into().unwrap();
+            let mut s = [0f32; model::CLASSES];
+            out.push(model::predict_grey(g, Some(&mut s)) as u8);
+        }
+    } else {
+        for chunk in input.chunks_exact(4 * model::INPUT_WORDS) {
+            let mut bits = [0u32; model::INPUT_WORDS];
+            for (k, w) in chunk.chunks_exact(4).enumerate() {
+                bits[k] = u32::from_le_bytes(w.try_into().unwrap());
+            }
+            let mut s = [0f32; model::CLASSES];
+            let c = model::predict_bits(&bits, Some(&mut s));
+            assert_eq!(c, model::predict_bits(&bits, None));
+            out.push(c as u8);
+        }
+    }
+    std::io::stdout().write_all(&out).unwrap();
+}
+"#;
+
+fn rustc(dir: &Path, args: &[&str]) {
+    let out = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args(["--edition", "2021", "-O", "-D", "warnings"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("rustc");
+    assert!(
+        out.status.success(),
+        "rustc {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Builds the exported `no_std` module twice: into a `#![no_std]` library (it needs nothing
+/// else) and into the std test driver; returns the driver.
+fn build_rust(dir: &Path, model: &Chain, rule: GreyRule) -> std::path::PathBuf {
+    std::fs::write(dir.join("model.rs"), export::to_rust(model, rule).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("lib.rs"),
+        "#![no_std]\nmod model;\npub use model::predict_bits;\n",
+    )
+    .unwrap();
+    rustc(dir, &["--crate-type", "rlib", "lib.rs"]);
+    std::fs::write(dir.join("main.rs"), RUST_MAIN).unwrap();
+    rustc(dir, &["-o", "prog-rs", "main.rs"]);
+    dir.join("prog-rs")
+}
+
 fn run(prog: &Path, input: &[u8], grey: bool) -> Vec<usize> {
     use std::io::Write;
     let mut child = Command::new(prog)
@@ -143,9 +204,22 @@ fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
         }
         grey.extend_from_slice(g);
     }
-    let expected = model.predict(&bits);
+    let expected_grey = model.predict(&bits);
     let got = run(&prog, &grey, true);
-    assert_eq!(got, expected, "{what}: grey entry point");
+    assert_eq!(got, expected_grey, "{what}: grey entry point");
+    // The no_std Rust module, where the model has no sigmoid or tanh output.
+    match export::to_rust(model, rule) {
+        Ok(_) => {
+            let prog = build_rust(dir.path(), model, rule);
+            assert_eq!(
+                run(&prog, &packed32(data.test.images()), false),
+                expected,
+                "{what}: Rust"
+            );
+            assert_eq!(run(&prog, &grey, true), expected_grey, "{what}: Rust, grey");
+        }
+        Err(e) => assert!(matches!(e, ExportError::NeedsLibm(_)), "{what}: {e}"),
+    }
 }
 
 fn continue_() -> impl FnMut(&bitsmnist_core::training::StateProgress<'_>) -> ControlFlow<()> {

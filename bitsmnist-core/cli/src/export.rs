@@ -15,6 +15,8 @@ use crate::data::DataOptions;
 pub enum Format {
     /// C99: `NAME.h` and `NAME.c`, weights as `const` arrays, no allocation.
     C,
+    /// One `no_std` Rust module without `alloc`: `NAME.rs`.
+    Rust,
 }
 
 /// Arguments of `bitsmnist export`.
@@ -22,7 +24,7 @@ pub enum Format {
 pub struct Args {
     /// The model file (`.bin`).
     file: PathBuf,
-    /// Output format.
+    /// Output format (`c` or `rust`).
     #[arg(long, value_enum, default_value = "c")]
     format: Format,
     /// Folder to write into (made if missing).
@@ -63,18 +65,32 @@ pub fn run(args: Args) -> Result<()> {
             GreyRule::mean_of(&grey)
         }
     };
-    let Format::C = args.format;
-    let c = export::to_c(&file.model, &name, rule).map_err(|e| {
+    let refused = |e: export::ExportError| {
         anyhow::Error::new(crate::errors::Usage(format!(
             "{}: {e}",
             args.file.display()
         )))
-    })?;
-    for (ext, text) in [("h", &c.header), ("c", &c.source)] {
-        let path = args.out.join(format!("{name}.{ext}"));
+    };
+    let files = match args.format {
+        Format::C => {
+            let c = export::to_c(&file.model, &name, rule).map_err(refused)?;
+            vec![
+                (format!("{name}.h"), c.header),
+                (format!("{name}.c"), c.source),
+            ]
+        }
+        Format::Rust => vec![(
+            format!("{name}.rs"),
+            export::to_rust(&file.model, rule).map_err(refused)?,
+        )],
+    };
+    let mut written = Vec::new();
+    for (file_name, text) in &files {
+        let path = args.out.join(file_name);
         bitsmnist_core::files::write_atomic(&path, text.as_bytes())
             .with_context(|| path.display().to_string())?;
         out!("wrote {} ({} bytes)", path.display(), text.len());
+        written.push(path);
     }
     out!(
         "{}: {} weight bytes; grey levels become bits where pixel * {} > {}",
@@ -86,10 +102,9 @@ pub fn run(args: Args) -> Result<()> {
     out!(
         "{}",
         serde_json::json!({
-            "format": "c",
+            "format": format!("{:?}", args.format).to_lowercase(),
             "name": name,
-            "header": args.out.join(format!("{name}.h")),
-            "source": args.out.join(format!("{name}.c")),
+            "files": written,
             "model_bytes": file.model.bytes(),
             "grey_rule": {"num": rule.num, "den": rule.den},
         })

@@ -42,8 +42,8 @@ enum Command {
     Train(Box<train::Args>),
     /// Evaluate a saved model (`.bin`): error, accuracy, MCC and the confusion matrix.
     Eval(eval::Args),
-    /// Export a saved model as C99 source that runs without this program (a header and a
-    /// source file, weights as const arrays, no allocation).
+    /// Export a saved model as code that runs without this program: C99 (a header and a
+    /// source file) or a no_std Rust module, weights as const arrays, no allocation.
     Export(export::Args),
 }
 
