@@ -190,35 +190,13 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
     for l in &layers {
         let (i, b) = (l.index, l.layer);
         widest = widest.max(b.outputs());
-        let wpr = words(b.inputs());
         let _ = writeln!(
             c,
             "/* layer {i}: {b}, {} x {} bits */",
             b.outputs(),
             b.inputs()
         );
-        let mut w = Vec::with_capacity(b.outputs() * wpr);
-        for j in 0..b.outputs() {
-            w.extend(row_words32(b, j, wpr));
-        }
-        array(&mut c, "uint32_t", &format!("{name}_w{i}"), &w, |v| {
-            format!("0x{v:08x}u")
-        });
-        let bias: Vec<u32> = (0..b.outputs()).map(|j| b.bias_bit(j)).collect();
-        array(&mut c, "uint8_t", &format!("{name}_b{i}"), &bias, |v| {
-            v.to_string()
-        });
-        if b.output() == BitOutput::Bits {
-            let t: Vec<i64> = (0..b.outputs()).map(|j| b.threshold(j)).collect();
-            array(&mut c, "int32_t", &format!("{name}_t{i}"), &t, |v| {
-                v.to_string()
-            });
-        } else if let Some(a) = b.affine() {
-            let s: Vec<f32> = a.iter().map(|p| p.0).collect();
-            let o: Vec<f32> = a.iter().map(|p| p.1).collect();
-            array(&mut c, "float", &format!("{name}_s{i}"), &s, |v| float(*v));
-            array(&mut c, "float", &format!("{name}_o{i}"), &o, |v| float(*v));
-        }
+        Lang::C.layer_arrays(&mut c, &|l| format!("{name}_{l}{i}"), b);
         c.push('\n');
     }
 
@@ -357,26 +335,8 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
     for l in &layers {
         let (i, b) = (l.index, l.layer);
         widest = widest.max(b.outputs());
-        let wpr = words(b.inputs());
-        let mut w = Vec::with_capacity(b.outputs() * wpr);
-        for j in 0..b.outputs() {
-            w.extend(row_words32(b, j, wpr));
-        }
         let _ = writeln!(r, "// layer {i}: {b}");
-        rust_array(&mut r, "u32", &format!("W{i}"), &w, |v| {
-            format!("0x{v:08x}")
-        });
-        let bias: Vec<u32> = (0..b.outputs()).map(|j| b.bias_bit(j)).collect();
-        rust_array(&mut r, "u32", &format!("B{i}"), &bias, |v| v.to_string());
-        if b.output() == BitOutput::Bits {
-            let t: Vec<i64> = (0..b.outputs()).map(|j| b.threshold(j)).collect();
-            rust_array(&mut r, "i64", &format!("T{i}"), &t, |v| v.to_string());
-        } else if let Some(a) = b.affine() {
-            let s: Vec<f32> = a.iter().map(|p| p.0).collect();
-            let o: Vec<f32> = a.iter().map(|p| p.1).collect();
-            rust_array(&mut r, "f32", &format!("S{i}"), &s, |v| format!("{v:e}"));
-            rust_array(&mut r, "f32", &format!("O{i}"), &o, |v| format!("{v:e}"));
-        }
+        Lang::Rust.layer_arrays(&mut r, &|l| format!("{}{i}", l.to_ascii_uppercase()), b);
         r.push('\n');
     }
     let _ = write!(
@@ -455,44 +415,99 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
     Ok(r)
 }
 
-fn rust_array<T>(r: &mut String, ty: &str, name: &str, values: &[T], fmt: impl Fn(&T) -> String) {
-    let _ = write!(r, "static {name}: [{ty}; {}] = [", values.len());
-    for (k, v) in values.iter().enumerate() {
-        if k % 8 == 0 {
-            r.push_str("\n    ");
-        }
-        r.push_str(&fmt(v));
-        r.push(',');
-    }
-    r.push_str("\n];\n");
-}
-
-/// Row `j` of `layer`'s weights as `wpr` 32-bit words (the library's 64-bit words split low
-/// half first; bits past the width are zero).
-fn row_words32(layer: &BitDense, j: usize, wpr: usize) -> Vec<u32> {
-    let w = layer.weights();
-    let row = &w.as_words()[j * w.words_per_row()..(j + 1) * w.words_per_row()];
+/// A packed row of the library's 64-bit words as the exported code reads it: `bits` bits in
+/// 32-bit words, each 64-bit word split low half first. Pack images this way for
+/// `predict_bits` (a [`Split`](crate::datasets::Split)'s rows are such 64-bit words).
+///
+/// ```
+/// assert_eq!(bitsmnist_core::export::words32(&[0x0000_0002_0000_0001], 40), [1, 2]);
+/// assert_eq!(bitsmnist_core::export::words32(&[u64::MAX], 20), [u32::MAX]);
+/// ```
+pub fn words32(row: &[u64], bits: usize) -> Vec<u32> {
     let mut out: Vec<u32> = row
         .iter()
         .flat_map(|&x| [x as u32, (x >> 32) as u32])
         .collect();
-    out.truncate(wpr);
+    out.truncate(bits.div_ceil(32));
     out
 }
 
-/// `{:e}` is the shortest decimal that reads back as the same `f32`; C parses it exactly.
-fn float(v: f32) -> String {
-    format!("{v:e}f")
+/// The language an array is written in.
+#[derive(Clone, Copy)]
+enum Lang {
+    C,
+    Rust,
 }
 
-fn array<T>(c: &mut String, ty: &str, name: &str, values: &[T], fmt: impl Fn(&T) -> String) {
-    let _ = write!(c, "static const {ty} {name}[] = {{");
-    for (k, v) in values.iter().enumerate() {
-        if k % 8 == 0 {
-            c.push_str("\n    ");
+impl Lang {
+    /// `static const T name[] = {...};` or `static NAME: [T; n] = [...];`, eight values a line.
+    fn array<T>(
+        self,
+        out: &mut String,
+        ty: &str,
+        name: &str,
+        values: &[T],
+        fmt: impl Fn(&T) -> String,
+    ) {
+        let close = match self {
+            Lang::C => {
+                let _ = write!(out, "static const {ty} {name}[] = {{");
+                "};"
+            }
+            Lang::Rust => {
+                let _ = write!(out, "static {name}: [{ty}; {}] = [", values.len());
+                "];"
+            }
+        };
+        for (k, v) in values.iter().enumerate() {
+            if k % 8 == 0 {
+                out.push_str("\n    ");
+            }
+            out.push_str(&fmt(v));
+            out.push(',');
         }
-        c.push_str(&fmt(v));
-        c.push(',');
+        let _ = writeln!(out, "\n{close}");
     }
-    c.push_str("\n};\n");
+
+    /// A layer's arrays, named by `name` from a letter: `w` the weight rows ([`words32`]),
+    /// `b` the bias bits, then `t` the thresholds (bit outputs) or `s` and `o` the scales and
+    /// offsets (scaled float outputs).
+    fn layer_arrays(self, out: &mut String, name: &dyn Fn(char) -> String, b: &BitDense) {
+        let c = matches!(self, Lang::C);
+        let ty = |c_type, rust_type| if c { c_type } else { rust_type };
+        let w = b.weights();
+        let weights: Vec<u32> = w
+            .as_words()
+            .chunks(w.words_per_row().max(1))
+            .take(b.outputs())
+            .flat_map(|row| words32(row, b.inputs()))
+            .collect();
+        let hex = |v: &u32| {
+            if c {
+                format!("0x{v:08x}u")
+            } else {
+                format!("0x{v:08x}")
+            }
+        };
+        self.array(out, ty("uint32_t", "u32"), &name('w'), &weights, hex);
+        let bias: Vec<u32> = (0..b.outputs()).map(|j| b.bias_bit(j)).collect();
+        self.array(out, ty("uint8_t", "u32"), &name('b'), &bias, u32::to_string);
+        // `{:e}` is the shortest decimal that reads back as the same `f32`; both languages
+        // parse it exactly.
+        let float = |v: &f32| {
+            if c {
+                format!("{v:e}f")
+            } else {
+                format!("{v:e}")
+            }
+        };
+        if b.output() == BitOutput::Bits {
+            let t: Vec<i64> = (0..b.outputs()).map(|j| b.threshold(j)).collect();
+            self.array(out, ty("int32_t", "i64"), &name('t'), &t, i64::to_string);
+        } else if let Some(a) = b.affine() {
+            let (s, o): (Vec<f32>, Vec<f32>) = a.iter().copied().unzip();
+            self.array(out, ty("float", "f32"), &name('s'), &s, float);
+            self.array(out, ty("float", "f32"), &name('o'), &o, float);
+        }
+    }
 }

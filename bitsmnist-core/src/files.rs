@@ -9,11 +9,13 @@
 //! let path = dir.path().join("model.bin");
 //! files::check_writable(&path).unwrap();
 //! files::write_atomic(&path, b"bits").unwrap();
-//! assert_eq!(files::read_regular(&path, 1 << 20).unwrap(), b"bits");
+//! let mut text = String::new();
+//! std::io::Read::read_to_string(&mut files::open_regular(&path).unwrap(), &mut text).unwrap();
+//! assert_eq!(text, "bits");
 //! ```
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -58,28 +60,6 @@ fn not_regular(meta: &std::fs::Metadata) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!("not a regular file ({what})"),
     )
-}
-
-/// Reads a whole regular file ([`open_regular`]) of at most `limit` bytes; a longer one is
-/// refused before it is read.
-pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    let f = open_regular(path)?;
-    let len = f.metadata()?.len();
-    if len > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("{len} bytes, more than the limit of {limit}"),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("grew past the limit of {limit} bytes while read"),
-        ));
-    }
-    Ok(bytes)
 }
 
 /// The file a write to `path` lands in: `path` itself, or, when it is a symlink, the file the
@@ -312,14 +292,5 @@ mod tests {
             assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
             assert!(e.to_string().contains("FIFO"), "{e}");
         }
-    }
-
-    #[test]
-    fn reads_are_capped() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("big");
-        std::fs::write(&p, vec![0u8; 100]).unwrap();
-        assert!(read_regular(&p, 99).is_err());
-        assert_eq!(read_regular(&p, 100).unwrap().len(), 100);
     }
 }

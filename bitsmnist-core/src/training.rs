@@ -459,44 +459,6 @@ impl TrainingState {
         }
     }
 
-    /// The configuration this state trains with and the hidden widths of its networks.
-    pub fn config(&self) -> (TrainConfig, Vec<usize>) {
-        let hidden = |c: &Chain| -> Vec<usize> {
-            let l = c.layers();
-            l[..l.len().saturating_sub(1)]
-                .iter()
-                .map(|l| l.outputs())
-                .collect()
-        };
-        match self {
-            Self::Population { set, metric } => (
-                TrainConfig::Population {
-                    params: set.params().clone(),
-                    metric: *metric,
-                },
-                hidden(set.chain()),
-            ),
-            Self::Climb(c) => (
-                TrainConfig::Climb {
-                    params: c.params().clone(),
-                    members: 1,
-                },
-                hidden(c.chain()),
-            ),
-            Self::Ensemble(e) => (
-                TrainConfig::Climb {
-                    params: e.members()[0].params().clone(),
-                    members: e.members().len(),
-                },
-                hidden(e.members()[0].chain()),
-            ),
-            Self::Gradient(t) => (
-                TrainConfig::Gradient(t.params().clone()),
-                t.params().hidden.clone(),
-            ),
-        }
-    }
-
     /// The bytes training on `examples` examples still needs beyond what the state already
     /// holds (each method's `memory_to_train`); training refuses to start when it is over
     /// [`memory::available`].

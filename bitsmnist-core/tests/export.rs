@@ -155,22 +155,16 @@ fn run(prog: &Path, input: &[u8], grey: bool) -> Vec<usize> {
     out.stdout.iter().map(|&b| b as usize).collect()
 }
 
-/// The split's packed bits as the C entry point reads them: 32-bit words, little-endian.
+/// The split's packed bits as the exported entry points read them: 32-bit words,
+/// little-endian.
 fn packed32(images: &BitMatrix) -> Vec<u8> {
-    let iw = images.cols().div_ceil(32);
-    let mut out = Vec::new();
-    for i in 0..images.rows() {
-        let row = &images.as_words()[i * images.words_per_row()..(i + 1) * images.words_per_row()];
-        let words: Vec<u32> = row
-            .iter()
-            .flat_map(|&x| [x as u32, (x >> 32) as u32])
-            .take(iw)
-            .collect();
-        for w in words {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-    }
-    out
+    let row_words = images.words_per_row();
+    images
+        .as_words()
+        .chunks(row_words)
+        .flat_map(|row| export::words32(row, images.cols()))
+        .flat_map(u32::to_le_bytes)
+        .collect()
 }
 
 /// Checks the exported `model` against the Rust model on every test digit of `data`, both

@@ -141,22 +141,23 @@ pub fn install(data_home: &Path, exe: &Path) -> io::Result<Report> {
     }
     let manifest = data_home.join(MANIFEST);
     make_dirs(manifest.parent().expect("has a folder"), &mut created_dirs)?;
-    // A second install keeps the folders the first one made in the list.
-    let mut old_dirs = read_manifest(data_home).map(|m| m.dirs).unwrap_or_default();
-    old_dirs.retain(|d| !created_dirs.contains(d));
-    created_dirs.extend(old_dirs);
+    // A second install keeps what the first one made in the lists.
+    let old = read_manifest(data_home).unwrap_or_default();
+    for d in old.dirs {
+        if !created_dirs.contains(&d) {
+            created_dirs.push(d);
+        }
+    }
     // Caches the refresh tools are about to make where there were none belong to the
-    // install too (a second install keeps the first one's list).
+    // install too.
     let mut caches: Vec<PathBuf> = CACHES
         .iter()
         .map(|c| data_home.join(c))
         .filter(|c| !c.exists())
         .collect();
-    if let Ok(old) = read_manifest(data_home) {
-        for c in old.caches {
-            if !caches.contains(&c) {
-                caches.push(c);
-            }
+    for c in old.caches {
+        if !caches.contains(&c) {
+            caches.push(c);
         }
     }
     let mut text = String::new();

@@ -186,16 +186,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .with_context(|| path.display().to_string())?;
     }
     let secs = start.elapsed().as_secs_f64();
+    let step_name = if kind == MethodKind::Gradient {
+        "epoch"
+    } else {
+        "generation"
+    };
     if let Some(status) = signals.exit_status() {
         // Asked to stop: the run is saved; the report (an evaluation of every example) is
         // left to `bitsmnist eval`.
         eprintln!(
-            "interrupted by a signal at {} {} after {secs:.1} s{}",
-            if kind == MethodKind::Gradient {
-                "epoch"
-            } else {
-                "generation"
-            },
+            "interrupted by a signal at {step_name} {} after {secs:.1} s{}",
             outcome.step,
             out.as_ref()
                 .map(|p| format!("; saved {} (--resume continues it)", p.display()))
@@ -206,11 +206,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let model = state.model(&data.train);
     let train = ConfusionMatrix::evaluate(&model, &data.train);
     let test = ConfusionMatrix::evaluate(&model, &data.test);
-    let step_name = if kind == MethodKind::Gradient {
-        "epoch"
-    } else {
-        "generation"
-    };
     out!(
         "stopped: {} at {step_name} {} after {secs:.1} s ({:.1} {step_name}s/s); objective {:.4}",
         outcome.reason,
