@@ -9,7 +9,7 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "toolchain components"
 for c in rustfmt clippy rust-src; do
-  rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+  grep -q "^$c" <<<"$(rustup component list --installed 2>/dev/null)" || rustup component add "$c"
 done
 
 step "format and lints"

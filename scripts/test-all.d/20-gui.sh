@@ -16,7 +16,7 @@ runtime=(libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon0 libxkb
 screenshots=(xvfb xauth x11-utils imagemagick xdotool)
 missing=()
 for p in "${runtime[@]}" "${screenshots[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 if ((${#missing[@]})); then
   sudo=""
@@ -57,9 +57,11 @@ sleep 1
 # A fresh settings folder, so the check does not depend on (or change) the user's settings.
 DISPLAY=$display XDG_DATA_HOME=$config XDG_CONFIG_HOME=$config "$bin" >"$config/app.log" 2>&1 &
 app=$!
-if ! window=$(DISPLAY=$display timeout 60 xdotool search --sync --name '^BitsMNIST$' | head -1); then
+if ! window=$(DISPLAY=$display timeout 60 xdotool search --sync --name '^BitsMNIST$'); then
   echo "the window did not appear"; cat "$config/app.log"; exit 1
 fi
+# the first match (no pipe to head: under pipefail its early exit fails the search)
+window=${window%%$'\n'*}
 sleep 3
 DISPLAY=$display import -window "$window" "$config/window.png"
 size=$(identify -format '%wx%h' "$config/window.png")

@@ -17,7 +17,7 @@ sudo=""
 tools=(desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin xvfb xauth xdotool imagemagick)
 missing=()
 for p in "${tools[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
 fi
 # cargo-deb, pinned: later versions refuse the dev profile this test packages (to reuse the
 # debug build of the steps before instead of building the app again in release).
-if ! cargo deb --version 2>/dev/null | grep -q "3.8.0"; then
+if ! grep -q "3.8.0" <<<"$(cargo deb --version 2>/dev/null)"; then
   cargo install cargo-deb --version 3.8.0 --locked
 fi
 
@@ -71,9 +71,11 @@ content_type() { gio info -a standard::content-type "$1" | sed -n 's/.*standard:
 double_click() {
   local file=$1 title=$2 exact=$3 window shot colours name
   DISPLAY=$display gio open "$file"
-  if ! window=$(DISPLAY=$display timeout 90 xdotool search --sync --name "$title" | head -1); then
+  if ! window=$(DISPLAY=$display timeout 90 xdotool search --sync --name "$title"); then
     echo "no window titled '$title' after opening $file"; exit 1
   fi
+  # the first match (no pipe to head: under pipefail its early exit fails the search)
+  window=${window%%$'\n'*}
   sleep 4
   shot=$shots/$(basename "$file").png
   DISPLAY=$display import -window "$window" "$shot"
@@ -97,7 +99,8 @@ desktop-file-validate "$XDG_DATA_HOME/applications/bitsmnist-gui.desktop"
   { echo "model.bin is $(content_type "$work/model.bin")"; exit 1; }
 [ "$(content_type "$work/random.bin")" = application/octet-stream ] ||
   { echo "a random .bin is claimed: $(content_type "$work/random.bin")"; exit 1; }
-gio mime application/x-bitsmnist-model | grep -q "Default application.*bitsmnist-gui.desktop"
+grep -q "Default application.*bitsmnist-gui.desktop" <<<"$(gio mime application/x-bitsmnist-model)" ||
+  { echo "the app is not the default for models: $(gio mime application/x-bitsmnist-model)"; exit 1; }
 double_click "$work/model.bin" "^model\.bin " "model.bin — BitsMNIST"
 # A broken model: the app opens, says why, and stays usable (its window stays up).
 double_click "$work/broken.bin" "^BitsMNIST$" "BitsMNIST"
@@ -120,7 +123,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -f /etc/debian_version ]; then
   echo "not root on Debian: the package is built and checked, not installed"
   exit 0
 fi
-if dpkg-query -W -f='${Status}' bitsmnist 2>/dev/null | grep -q "install ok installed"; then
+if [ "$(dpkg-query -W -f='${Status}' bitsmnist 2>/dev/null)" = "install ok installed" ]; then
   echo "a bitsmnist package is already installed here: not touching it"
   exit 0
 fi

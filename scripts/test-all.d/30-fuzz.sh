@@ -3,7 +3,7 @@
 # toolchain for cargo-fuzz; skipped with a note where none is installed).
 set -euo pipefail
 cd "$1"
-if ! rustup toolchain list 2>/dev/null | grep -q nightly; then
+if ! grep -q nightly <<<"$(rustup toolchain list 2>/dev/null)"; then
   echo "no nightly toolchain: fuzzing skipped (the regression inputs still run in cargo test)"
   exit 0
 fi
