@@ -5,7 +5,8 @@
 # crates.io and PyPI. Each step is skipped when already done, so a reused machine takes seconds:
 #   1. evcxr_jupyter 0.22.0 (cargo install, ~18 min on 2 cores) if not on PATH;
 #   2. the rust-src component (evcxr's type inference needs it);
-#   3. a virtual environment .venv at the workspace root with nbclient, nbformat, jupyter_client;
+#   3. a virtual environment .venv at the workspace root with nbclient, nbformat, jupyter_client
+#      and numpy;
 #   4. the `rust` Jupyter kernel spec (evcxr_jupyter --install).
 set -euo pipefail
 
@@ -22,7 +23,7 @@ else
     cargo install evcxr_jupyter --version 0.22.0 --locked
 fi
 
-if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+if grep -q '^rust-src' <<<"$(rustup component list --installed 2>/dev/null)"; then
     step "rust-src present"
 else
     step "adding rust-src"
@@ -30,6 +31,7 @@ else
 fi
 
 venv="$root/.venv"
+packages=(nbclient nbformat jupyter_client numpy)
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import nbclient, nbformat, jupyter_client' 2>/dev/null; then
     step "virtual environment present: $venv"
 else
@@ -47,10 +49,16 @@ else
             exit 1
         fi
     fi
-    step "creating $venv with nbclient, nbformat, jupyter_client"
+    step "creating $venv with ${packages[*]}"
     rm -rf "$venv"
     "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check nbclient nbformat jupyter_client
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${packages[@]}"
+fi
+# NumPy runs the JSON export's documented reader (tests/test_export_json.py); a .venv made
+# before it was needed gets it added.
+if ! "$venv/bin/python" -c 'import numpy' 2>/dev/null; then
+    step "adding numpy to $venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check numpy
 fi
 
 # Kernel specs live in the user's Jupyter data dir; ask jupyter_client (from the venv) for them.

@@ -290,6 +290,51 @@ fn a_gradient_model_with_thresholds_and_scales_exports_exactly() {
     let model = state.model(&data.train);
     assert!(model.to_string().contains("scaled"), "{model}");
     assert_same_predictions(&model, &data, "gradient");
+    assert_json_holds(&model);
+}
+
+/// The JSON export holds the model's numbers exactly: shapes, weight words, bias bits,
+/// thresholds, and scales and offsets that read back as the same `f32`. (Its predictions are
+/// checked by the NumPy reader of docs/export-json.md, in tests/test_export_json.py.)
+fn assert_json_holds(model: &Chain) {
+    let mut meta = bitsmnist_core::io::Metadata::now();
+    meta.task = Some(Task::digits());
+    let text = export::to_json(model, &meta, GreyRule::above(100)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["format"], "bitsmnist-model");
+    assert_eq!(json["inputs"], model.inputs());
+    assert_eq!(json["classes"], model.outputs());
+    assert_eq!(
+        json["class_labels"],
+        serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    );
+    assert_eq!(json["binarization"]["num"], 100);
+    let layers = json["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), model.layers().len());
+    for (l, layer) in model.layers().iter().zip(layers) {
+        let Layer::Bit(b) = l else {
+            panic!("a bit model")
+        };
+        let rows = layer["weights"].as_array().unwrap();
+        assert_eq!(rows.len(), b.outputs());
+        let w = b.weights();
+        for (j, row) in rows.iter().enumerate() {
+            let words: Vec<u32> = serde_json::from_value(row.clone()).unwrap();
+            let expected = &w.as_words()[j * w.words_per_row()..(j + 1) * w.words_per_row()];
+            assert_eq!(words, export::words32(expected, b.inputs()));
+        }
+        for j in 0..b.outputs() {
+            assert_eq!(layer["bias"][j], b.bias_bit(j));
+            match b.output() {
+                BitOutput::Bits => assert_eq!(layer["thresholds"][j], b.threshold(j)),
+                BitOutput::Float(_) => {
+                    let (s, o) = b.affine().unwrap()[j];
+                    assert_eq!(layer["scales"][j].as_f64().unwrap() as f32, s);
+                    assert_eq!(layer["offsets"][j].as_f64().unwrap() as f32, o);
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -305,10 +350,22 @@ fn float_layers_and_bad_names_are_refused() {
         export::to_c(&grey, "m", GreyRule::above(128)).unwrap_err(),
         ExportError::FloatLayer(0)
     );
+    let meta = bitsmnist_core::io::Metadata::now();
+    for format in export::Format::ALL {
+        assert_eq!(
+            export::files(&grey, &meta, format, "m", GreyRule::above(128)).unwrap_err(),
+            ExportError::FloatLayer(0),
+            "{format}"
+        );
+    }
     let m = Chain::mlp(784, &[8], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
     for bad in ["", "1model", "my-model", "model.h"] {
         assert!(matches!(
             export::to_c(&m, bad, GreyRule::above(1)),
+            Err(ExportError::Name(_))
+        ));
+        assert!(matches!(
+            export::files(&m, &meta, export::Format::Json, bad, GreyRule::above(1)),
             Err(ExportError::Name(_))
         ));
     }

@@ -23,6 +23,11 @@ pub struct Args {
     /// measured, validation accuracy (accuracy against training time).
     #[arg(long)]
     history: bool,
+    /// Also write each test example's prediction to this CSV file (`index,label,predicted`:
+    /// the example's position among the test examples of the task's classes, in the data
+    /// set's order, its label and the predicted label, both as the data set's labels).
+    #[arg(long, value_name = "FILE.csv")]
+    predictions: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -53,6 +58,15 @@ pub fn run(args: Args) -> Result<()> {
         .predict_split(&data.test)
         .with_context(|| args.file.display().to_string())?;
     let cm = ConfusionMatrix::from_predictions(task.len(), data.test.labels(), &predictions);
+    if let Some(path) = &args.predictions {
+        let mut csv = String::from("index,label,predicted\n");
+        let label = |k: usize| task.classes()[k];
+        for (i, (&y, &p)) in data.test.labels().iter().zip(&predictions).enumerate() {
+            csv.push_str(&format!("{i},{},{}\n", label(y as usize), label(p)));
+        }
+        bitsmnist_core::files::write_atomic(path, csv.as_bytes())
+            .with_context(|| path.display().to_string())?;
+    }
     out!("{model} on {} ({}), task {task}", data.name, data.source);
     out!(
         "test: {} examples, error {:.4}%, accuracy {:.4}%, MCC {:.4}",

@@ -1,31 +1,22 @@
-//! `bitsmnist export FILE.bin --format c --out DIR`: a trained model as code that runs
-//! without this program.
+//! `bitsmnist export FILE.bin --format c|rust|json --out DIR`: a trained model as code or
+//! data that runs without this program.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use bitsmnist_core::datasets::Binarization;
-use bitsmnist_core::export::{self, GreyRule};
+use bitsmnist_core::export::{self, Format, GreyRule};
 use bitsmnist_core::io::ModelFile;
 
 use crate::data::DataOptions;
-
-/// What to write.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// C99: `NAME.h` and `NAME.c`, weights as `const` arrays, no allocation.
-    C,
-    /// One `no_std` Rust module without `alloc`: `NAME.rs`.
-    Rust,
-}
 
 /// Arguments of `bitsmnist export`.
 #[derive(clap::Args)]
 pub struct Args {
     /// The model file (`.bin`).
     file: PathBuf,
-    /// Output format (`c` or `rust`).
-    #[arg(long, value_enum, default_value = "c")]
+    /// Output format: `c` (NAME.h and NAME.c, C99, weights as const arrays, no allocation),
+    /// `rust` (NAME.rs, one no_std module) or `json` (NAME.json, see docs/export-json.md).
+    #[arg(long, default_value = "c")]
     format: Format,
     /// Folder to write into (made if missing).
     #[arg(long)]
@@ -43,7 +34,7 @@ pub fn run(args: Args) -> Result<()> {
     let file = ModelFile::load(&args.file).with_context(|| args.file.display().to_string())?;
     let name = match &args.name {
         Some(n) => n.clone(),
-        None => c_name(&args.file),
+        None => export::name_for(&args.file),
     };
     let binarization = args
         .data
@@ -51,39 +42,20 @@ pub fn run(args: Args) -> Result<()> {
         .or(file.meta.binarization)
         .unwrap_or_default();
     let rule = match binarization {
-        Binarization::Threshold(t) => GreyRule::above(t),
-        _ => {
-            // The original's rule: above the mean of the training split's non-zero pixels.
+        // A fixed threshold needs no data.
+        bitsmnist_core::datasets::Binarization::Threshold(t) => GreyRule::above(t),
+        mean => {
             let mut options = args.data.clone();
-            options.binarize = Some(binarization);
-            let data = options.load()?;
-            let grey: Vec<u8> = (0..data.train.len())
-                .filter_map(|i| data.train.grey(i))
-                .flatten()
-                .copied()
-                .collect();
-            GreyRule::mean_of(&grey)
+            options.binarize = Some(mean);
+            GreyRule::for_binarization(mean, &options.load()?.train)
         }
     };
-    let refused = |e: export::ExportError| {
+    let files = export::files(&file.model, &file.meta, args.format, &name, rule).map_err(|e| {
         anyhow::Error::new(crate::errors::Usage(format!(
             "{}: {e}",
             args.file.display()
         )))
-    };
-    let files = match args.format {
-        Format::C => {
-            let c = export::to_c(&file.model, &name, rule).map_err(refused)?;
-            vec![
-                (format!("{name}.h"), c.header),
-                (format!("{name}.c"), c.source),
-            ]
-        }
-        Format::Rust => vec![(
-            format!("{name}.rs"),
-            export::to_rust(&file.model, rule).map_err(refused)?,
-        )],
-    };
+    })?;
     let mut written = Vec::new();
     for (file_name, text) in &files {
         let path = args.out.join(file_name);
@@ -93,16 +65,14 @@ pub fn run(args: Args) -> Result<()> {
         written.push(path);
     }
     out!(
-        "{}: {} weight bytes; grey levels become bits where pixel * {} > {}",
+        "{}: {} weight bytes; grey levels become bits where {rule}",
         file.model,
         file.model.bytes(),
-        rule.den,
-        rule.num
     );
     out!(
         "{}",
         serde_json::json!({
-            "format": format!("{:?}", args.format).to_lowercase(),
+            "format": args.format.name(),
             "name": name,
             "files": written,
             "model_bytes": file.model.bytes(),
@@ -110,19 +80,4 @@ pub fn run(args: Args) -> Result<()> {
         })
     );
     Ok(())
-}
-
-/// A C identifier from a file name: `zero-one.bin` gives `zero_one`.
-fn c_name(path: &std::path::Path) -> String {
-    let stem = path
-        .file_stem()
-        .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
-    let mut name: String = stem
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        name.insert(0, '_');
-    }
-    name
 }

@@ -603,4 +603,63 @@ fn export_writes_c_that_compiles_and_refuses_grey_input_models() {
         err.contains("float layer") && err.lines().count() == 1,
         "{err}"
     );
+    // JSON, and a format that does not exist.
+    let out = bitsmnist(&[
+        "export",
+        &bits,
+        "--format",
+        "json",
+        "--out",
+        &format!("{d}/j"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("j/zero_one.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["class_labels"], serde_json::json!([0, 1]));
+    assert_eq!(json["layers"][0]["inputs"], 784);
+    let out = bitsmnist(&["export", &bits, "--format", "xml", "--out", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("c, rust or json"));
+}
+
+#[test]
+fn eval_writes_each_prediction() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.bin");
+    let csv = dir.path().join("p.csv");
+    let m = model.to_str().unwrap();
+    let out = bitsmnist(&["train", "--generations", "2", "--quiet", "--out", m]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bitsmnist(&["eval", m, "--predictions", csv.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("index,label,predicted"));
+    let rows: Vec<Vec<u32>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    // The zero-one task's test digits: 980 zeros and 1,135 ones.
+    assert_eq!(rows.len(), 2115);
+    assert!(
+        rows.iter()
+            .enumerate()
+            .all(|(i, r)| r[0] == i as u32 && r[1] <= 1 && r[2] <= 1)
+    );
+    let right = rows.iter().filter(|r| r[1] == r[2]).count();
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    let accuracy = format!("accuracy {:.4}%", right as f64 / 2115.0 * 100.0);
+    assert!(report.contains(&accuracy), "{accuracy} not in {report}");
 }

@@ -1,0 +1,379 @@
+//! Trained models as code that runs without this library: C99 ([`to_c`]) or one `no_std`
+//! Rust module ([`to_rust`]), with no allocation, the weights as `const` arrays (so that they
+//! stay in flash on a microcontroller), integer XOR + popcount + compare for the bit layers;
+//! or as JSON ([`to_json`]) for any other language. [`files`] gives the files of any
+//! [`Format`], as the command line (`bitsmnist export`) and the app (File → Export…) write them.
+//!
+//! Every model of bit layers exports: hidden layers with bit outputs (the original's
+//! threshold or per-neuron thresholds folded from batch normalisation), an output layer with
+//! float scores (the original's `1 - d / n`, or per-neuron scales and offsets from gradient
+//! training, under any activation) or with bit outputs, and merged ensembles. A model whose
+//! first layer reads grey levels as floats (`--input grey`) is refused
+//! ([`ExportError::FloatLayer`]): it is not a bit network.
+//!
+//! Predictions equal [`Chain::predict`]'s: the same integer rules, the same `f32` operations in
+//! the same order where scores are floats (compile with `-ffp-contract=off`, as C99 allows
+//! contraction otherwise), and argmax ties resolved to the first class.
+//!
+//! ```
+//! use bitsmnist_core::export::{self, GreyRule};
+//! use bitsmnist_core::prelude::*;
+//! let model = Chain::mlp(784, &[32], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
+//! let c = export::to_c(&model, "zero_one", GreyRule::above(128)).unwrap();
+//! assert!(c.header.contains("int zero_one_predict_bits(const uint32_t bits[ZERO_ONE_INPUT_WORDS], float *scores);"));
+//! assert!(c.source.contains("static const uint32_t zero_one_w0[]"));
+//! ```
+
+use std::fmt::Write as _;
+
+use crate::datasets::{Binarization, Split};
+use crate::io::Metadata;
+use crate::layers::{BitDense, BitOutput, Chain, Layer};
+
+mod c;
+mod json;
+mod rust;
+
+pub use c::{CFiles, to_c};
+pub use json::to_json;
+pub use rust::to_rust;
+
+/// Why a model cannot be exported.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// A float layer: the model reads grey levels (`--input grey`) or mixes float layers in.
+    #[error(
+        "layer {0} is a float layer (a model trained with --input grey): only bit networks export; train with --input bits"
+    )]
+    FloatLayer(usize),
+    /// A hidden layer with float outputs: the next layer would read floats.
+    #[error("layer {0} gives float scores to the next layer: only the last layer may")]
+    FloatHidden(usize),
+    /// An activation `core` cannot compute (the `no_std` Rust module has no `exp`).
+    #[error("a {0} output needs libm, which a no_std module has not: export it as C")]
+    NeedsLibm(&'static str),
+    /// A name that is not a C identifier.
+    #[error("`{0}` is not a C identifier (letters, digits and _, not starting with a digit)")]
+    Name(String),
+}
+
+/// How the exported code turns grey levels (0-255) into input bits: `bit = pixel * den > num`,
+/// exact in integers. The original's rule (pixel above the mean of the non-zero pixels of the
+/// training split) is [`GreyRule::mean_of`]; a fixed threshold `t` is [`GreyRule::above`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GreyRule {
+    /// Numerator of the threshold.
+    pub num: u64,
+    /// Denominator of the threshold (at least 1).
+    pub den: u64,
+}
+
+impl GreyRule {
+    /// `pixel > t`.
+    pub fn above(t: u8) -> Self {
+        Self {
+            num: u64::from(t),
+            den: 1,
+        }
+    }
+
+    /// `pixel > sum / count` over the non-zero pixels of `grey` (the training split's grey
+    /// levels): the rule [`Binarization::MeanOfNonZero`](crate::datasets::Binarization) applies.
+    pub fn mean_of(grey: &[u8]) -> Self {
+        let (sum, count) = grey.iter().fold((0u64, 0u64), |(s, c), &p| {
+            (s + u64::from(p), c + u64::from(p > 0))
+        });
+        Self {
+            num: sum,
+            den: count.max(1),
+        }
+    }
+
+    /// Whether a pixel is a 1-bit.
+    pub fn is_on(self, pixel: u8) -> bool {
+        u64::from(pixel) * self.den > self.num
+    }
+
+    /// The rule of `binarization` for images outside the data set: a fixed threshold as it
+    /// is, the mean rule with the mean of `train`'s non-zero grey levels (the split the model
+    /// learnt from, so new images are read as its training images were).
+    pub fn for_binarization(binarization: Binarization, train: &Split) -> Self {
+        match binarization {
+            Binarization::Threshold(t) => Self::above(t),
+            Binarization::MeanOfNonZero => {
+                let grey: Vec<u8> = (0..train.len())
+                    .filter_map(|i| train.grey(i))
+                    .flatten()
+                    .copied()
+                    .collect();
+                Self::mean_of(&grey)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for GreyRule {
+    /// `pixel > 128`, or for a mean `pixel > 174.51 (pixel * 1502215 > 262146600)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.den {
+            1 => write!(f, "pixel > {}", self.num),
+            d => write!(
+                f,
+                "pixel > {:.2} (pixel * {d} > {})",
+                self.num as f64 / d as f64,
+                self.num
+            ),
+        }
+    }
+}
+
+/// What [`files`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// C99: `NAME.h` and `NAME.c` ([`to_c`]).
+    #[default]
+    C,
+    /// One `no_std` Rust module: `NAME.rs` ([`to_rust`]).
+    Rust,
+    /// The numbers for any language: `NAME.json` ([`to_json`]).
+    Json,
+}
+
+impl Format {
+    /// Every format, in menu order.
+    pub const ALL: [Format; 3] = [Format::C, Format::Rust, Format::Json];
+
+    /// `c`, `rust` or `json`, as the command line spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::C => "c",
+            Format::Rust => "rust",
+            Format::Json => "json",
+        }
+    }
+
+    /// What the format is, in a few words (for menus).
+    pub fn description(self) -> &'static str {
+        match self {
+            Format::C => "C99 header and source",
+            Format::Rust => "no_std Rust module",
+            Format::Json => "JSON (any language; a NumPy reader in docs/export-json.md)",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = crate::util::ParseError;
+    /// `c`, `rust` or `json`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| crate::util::ParseError::new("export format", s, "use c, rust or json"))
+    }
+}
+
+/// The files of an export of `model` in `format`: names (`NAME.h` and `NAME.c`, `NAME.rs`
+/// or `NAME.json`) and contents, for the caller to write where it wants (the command line
+/// and the app write them atomically with [`files::write_atomic`](crate::files::write_atomic)).
+///
+/// ```
+/// use bitsmnist_core::export::{self, Format, GreyRule};
+/// use bitsmnist_core::io::Metadata;
+/// use bitsmnist_core::prelude::*;
+/// let model = Chain::mlp(784, &[32], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
+/// let files = export::files(&model, &Metadata::now(), Format::C, "zero_one", GreyRule::above(128)).unwrap();
+/// let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+/// assert_eq!(names, ["zero_one.h", "zero_one.c"]);
+/// ```
+pub fn files(
+    model: &Chain,
+    meta: &Metadata,
+    format: Format,
+    name: &str,
+    grey: GreyRule,
+) -> Result<Vec<(String, String)>, ExportError> {
+    check_name(name)?;
+    Ok(match format {
+        Format::C => {
+            let c = to_c(model, name, grey)?;
+            vec![
+                (format!("{name}.h"), c.header),
+                (format!("{name}.c"), c.source),
+            ]
+        }
+        Format::Rust => vec![(format!("{name}.rs"), to_rust(model, grey)?)],
+        Format::Json => vec![(format!("{name}.json"), to_json(model, meta, grey)?)],
+    })
+}
+
+/// A C identifier made from a file name, for [`files`]' `name`: `zero-one.bin` gives
+/// `zero_one`, `7.bin` gives `_7`.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(bitsmnist_core::export::name_for(Path::new("runs/zero-one.bin")), "zero_one");
+/// assert_eq!(bitsmnist_core::export::name_for(Path::new("7.bin")), "_7");
+/// ```
+pub fn name_for(path: &std::path::Path) -> String {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+    let mut name: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+        name.insert(0, '_');
+    }
+    name
+}
+
+/// Refuses a name that is not a C identifier (it names files and functions).
+pub(crate) fn check_name(name: &str) -> Result<(), ExportError> {
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ExportError::Name(name.into()))
+    }
+}
+
+/// A bit layer as the exporter sees it.
+pub(crate) struct Bits<'a> {
+    pub(crate) layer: &'a BitDense,
+    pub(crate) index: usize,
+}
+
+pub(crate) fn bit_layers(model: &Chain) -> Result<Vec<Bits<'_>>, ExportError> {
+    let n = model.layers().len();
+    model
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match l {
+            Layer::Bit(b) => {
+                if i + 1 < n && b.output() != BitOutput::Bits {
+                    Err(ExportError::FloatHidden(i))
+                } else {
+                    Ok(Bits { layer: b, index: i })
+                }
+            }
+            _ => Err(ExportError::FloatLayer(i)),
+        })
+        .collect()
+}
+
+/// A packed row of the library's 64-bit words as the exported code reads it: `bits` bits in
+/// 32-bit words, each 64-bit word split low half first. Pack images this way for
+/// `predict_bits` (a [`Split`](crate::datasets::Split)'s rows are such 64-bit words).
+///
+/// ```
+/// assert_eq!(bitsmnist_core::export::words32(&[0x0000_0002_0000_0001], 40), [1, 2]);
+/// assert_eq!(bitsmnist_core::export::words32(&[u64::MAX], 20), [u32::MAX]);
+/// ```
+pub fn words32(row: &[u64], bits: usize) -> Vec<u32> {
+    let mut out: Vec<u32> = row
+        .iter()
+        .flat_map(|&x| [x as u32, (x >> 32) as u32])
+        .collect();
+    out.truncate(bits.div_ceil(32));
+    out
+}
+
+/// The language an array is written in.
+#[derive(Clone, Copy)]
+pub(crate) enum Lang {
+    C,
+    Rust,
+}
+
+impl Lang {
+    /// `static const T name[] = {...};` or `static NAME: [T; n] = [...];`, eight values a line.
+    pub(crate) fn array<T>(
+        self,
+        out: &mut String,
+        ty: &str,
+        name: &str,
+        values: &[T],
+        fmt: impl Fn(&T) -> String,
+    ) {
+        let close = match self {
+            Lang::C => {
+                let _ = write!(out, "static const {ty} {name}[] = {{");
+                "};"
+            }
+            Lang::Rust => {
+                let _ = write!(out, "static {name}: [{ty}; {}] = [", values.len());
+                "];"
+            }
+        };
+        for (k, v) in values.iter().enumerate() {
+            if k % 8 == 0 {
+                out.push_str("\n    ");
+            }
+            out.push_str(&fmt(v));
+            out.push(',');
+        }
+        let _ = writeln!(out, "\n{close}");
+    }
+
+    /// A layer's arrays, named by `name` from a letter: `w` the weight rows ([`words32`]),
+    /// `b` the bias bits, then `t` the thresholds (bit outputs) or `s` and `o` the scales and
+    /// offsets (scaled float outputs).
+    pub(crate) fn layer_arrays(
+        self,
+        out: &mut String,
+        name: &dyn Fn(char) -> String,
+        b: &BitDense,
+    ) {
+        let c = matches!(self, Lang::C);
+        let ty = |c_type, rust_type| if c { c_type } else { rust_type };
+        let w = b.weights();
+        let weights: Vec<u32> = w
+            .as_words()
+            .chunks(w.words_per_row().max(1))
+            .take(b.outputs())
+            .flat_map(|row| words32(row, b.inputs()))
+            .collect();
+        let hex = |v: &u32| {
+            if c {
+                format!("0x{v:08x}u")
+            } else {
+                format!("0x{v:08x}")
+            }
+        };
+        self.array(out, ty("uint32_t", "u32"), &name('w'), &weights, hex);
+        let bias: Vec<u32> = (0..b.outputs()).map(|j| b.bias_bit(j)).collect();
+        self.array(out, ty("uint8_t", "u32"), &name('b'), &bias, u32::to_string);
+        // `{:e}` is the shortest decimal that reads back as the same `f32`; both languages
+        // parse it exactly.
+        let float = |v: &f32| {
+            if c {
+                format!("{v:e}f")
+            } else {
+                format!("{v:e}")
+            }
+        };
+        if b.output() == BitOutput::Bits {
+            let t: Vec<i64> = (0..b.outputs()).map(|j| b.threshold(j)).collect();
+            self.array(out, ty("int32_t", "i64"), &name('t'), &t, i64::to_string);
+        } else if let Some(a) = b.affine() {
+            let (s, o): (Vec<f32>, Vec<f32>) = a.iter().copied().unzip();
+            self.array(out, ty("float", "f32"), &name('s'), &s, float);
+            self.array(out, ty("float", "f32"), &name('o'), &o, float);
+        }
+    }
+}

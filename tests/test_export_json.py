@@ -1,0 +1,104 @@
+"""The NumPy reader of docs/export-json.md, executed as printed there, reproduces the library's
+predictions (`bitsmnist eval --predictions`) on the official 10,000 test digits, for models
+the command line trains: the zero-one default and a gradient-trained ten-digit model with
+per-neuron thresholds and scales.
+
+Run by scripts/test-all.d/10-notebooks.sh in the project's .venv (which has NumPy):
+    .venv/bin/python -m unittest tests/test_export_json.py
+"""
+
+import csv
+import gzip
+import re
+import subprocess
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "export-json.md"
+MNIST = ROOT / "bitsmnist-core" / "data" / "mnist"
+
+
+def reader():
+    """The first ```python block of the docs page, executed: its functions."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    namespace = {}
+    exec(compile(blocks[0], str(DOC), "exec"), namespace)
+    return namespace
+
+
+def cli():
+    """The command line, built as the test command's cargo test step built it."""
+    subprocess.run(
+        ["cargo", "build", "--quiet", "--workspace", "--all-features", "--bin", "bitsmnist"],
+        cwd=ROOT, check=True)
+    return str(ROOT / "target" / "debug" / "bitsmnist")
+
+
+def idx(name, offset):
+    with gzip.open(MNIST / name) as f:
+        return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+class NumpyReader(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.bin = cli()
+        cls.read = reader()
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.grey = idx("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784)
+        cls.labels = idx("t10k-labels-idx1-ubyte.gz", 8)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dir.cleanup()
+
+    def check(self, name, *train):
+        """Trains with `train`, exports JSON, and compares the reader with `eval`."""
+        d = Path(self.dir.name)
+        model_bin = d / f"{name}.bin"
+        run = lambda *a: subprocess.run([self.bin, *a], check=True, capture_output=True, text=True)
+        # A fixed threshold: the library's test bits are the reader's `binarize` of the
+        # test split's grey levels, so the predictions compare one for one.
+        run("train", "--quiet", "--seed", "3", "--binarize", "128", "--out", str(model_bin), *train)
+        run("export", str(model_bin), "--format", "json", "--out", str(d))
+        expected_csv = d / f"{name}.csv"
+        run("eval", str(model_bin), "--predictions", str(expected_csv))
+        with open(expected_csv) as f:
+            rows = list(csv.DictReader(f))
+
+        model = self.read["load"](str(d / f"{name}.json"))
+        keep = np.isin(self.labels, model["class_labels"])
+        classes, scores = self.read["predict"](model, self.read["binarize"](model, self.grey[keep]))
+        predicted = np.array(model["class_labels"])[classes]
+
+        self.assertEqual(len(rows), int(keep.sum()))
+        self.assertEqual([int(r["label"]) for r in rows], self.labels[keep].tolist())
+        expected = np.array([int(r["predicted"]) for r in rows])
+        differ = int((predicted != expected).sum())
+        self.assertEqual(differ, 0, f"{name}: {differ} of {len(rows)} predictions differ")
+        self.assertEqual(scores.shape, (len(rows), model["classes"]))
+        accuracy = float(np.mean(predicted == self.labels[keep]))
+        self.assertGreater(accuracy, 0.5, name)
+        print(f"{name}: {model['model']}, {len(rows)} test digits, "
+              f"accuracy {accuracy:.4f}, the NumPy reader equals eval")
+        return model
+
+    def test_zero_one_default(self):
+        model = self.check("zero_one", "--generations", "10")
+        self.assertEqual(model["class_labels"], [0, 1])
+        self.assertNotIn("scales", model["layers"][-1])
+
+    def test_gradient_with_thresholds_and_scales(self):
+        model = self.check("gradient", "--task", "digits", "--method", "gradient",
+                           "--hidden", "96,64", "--epochs", "1")
+        self.assertEqual(len(model["layers"]), 3)
+        self.assertIn("thresholds", model["layers"][0])
+        self.assertIn("scales", model["layers"][-1])
+
+
+if __name__ == "__main__":
+    unittest.main()
