@@ -278,7 +278,7 @@ pub(crate) fn bit_layers(model: &Chain) -> Result<Vec<Bits<'_>>, ExportError> {
 
 /// A packed row of the library's 64-bit words as the exported code reads it: `bits` bits in
 /// 32-bit words, each 64-bit word split low half first. Pack images this way for
-/// `predict_bits` (a [`Split`](crate::datasets::Split)'s rows are such 64-bit words).
+/// `predict_bits` (a [`Split`]'s rows are such 64-bit words).
 ///
 /// ```
 /// assert_eq!(bitsmnist_core::export::words32(&[0x0000_0002_0000_0001], 40), [1, 2]);

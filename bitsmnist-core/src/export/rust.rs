@@ -7,7 +7,7 @@ use crate::layers::{Activation, BitOutput, Chain};
 
 /// The model as one `no_std` Rust module without `alloc`: `INPUTS`, `CLASSES`,
 /// `INPUT_WORDS`, `predict_bits(&[u32; INPUT_WORDS], Option<&mut [f32; CLASSES]>) -> usize`,
-/// `predict_grey` and `binarize`, with the same words, rules and ties as [`to_c`]. `core` has
+/// `predict_grey` and `binarize`, with the same words, rules and ties as [`to_c`](super::to_c). `core` has
 /// no `exp` or `tanh`, so sigmoid and tanh outputs are refused
 /// ([`ExportError::NeedsLibm`]); every model the project trains has identity outputs.
 pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
