@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use bitsmnist_core::export::Format;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +100,8 @@ pub enum Command {
     Open(Option<PathBuf>),
     /// Save the model (`None`: ask with the file picker).
     Save(Option<PathBuf>),
+    /// Export the model as code or data, into a folder the file picker asks for.
+    Export(Format),
     /// Forget the recent files.
     ClearRecent,
     /// Hide the error message at this index.
@@ -413,6 +416,24 @@ impl BitsApp {
                     commands.push(Command::Save(None));
                 }
                 ui.separator();
+                for format in Format::ALL {
+                    let label = match format {
+                        Format::C => "Export as C…",
+                        Format::Rust => "Export as Rust…",
+                        _ => "Export as JSON…",
+                    };
+                    if ui
+                        .add_enabled(have, egui::Button::new(label))
+                        .on_hover_text(format!(
+                            "{} into a folder, as `bitsmnist export --format {format}`",
+                            format.description()
+                        ))
+                        .clicked()
+                    {
+                        commands.push(Command::Export(format));
+                    }
+                }
+                ui.separator();
                 ui.menu_button("Recent files", |ui| {
                     if self.settings.recent.is_empty() {
                         ui.weak("none");
@@ -621,6 +642,7 @@ impl BitsApp {
             }
             Command::Open(path) => files::open(self, path),
             Command::Save(path) => files::save(self, path),
+            Command::Export(format) => files::export(self, format, None),
             Command::ClearRecent => self.settings.recent.clear(),
             Command::DismissError(i) => {
                 if i < self.errors.len() {

@@ -1,9 +1,10 @@
-//! The app's model files: Open, Save, Save as (through the [`FilePicker`]) and the recent
-//! files. A file holds the model, the training state and history behind it, and the data
+//! The app's model files: Open, Save, Save as, Export (through the [`FilePicker`]) and the
+//! recent files. A file holds the model, the training state and history behind it, and the data
 //! and task it was trained on (read with [`ModelFile`], as the command line and notebooks do).
 
 use std::path::{Path, PathBuf};
 
+use bitsmnist_core::export::{self, Format, GreyRule};
 use bitsmnist_core::io::{Metadata, ModelFile};
 
 use crate::app::BitsApp;
@@ -26,6 +27,8 @@ pub enum FileDialog {
         /// Suggested file name.
         suggested: String,
     },
+    /// Choose the folder an export in this format goes to.
+    Export(Format),
 }
 
 /// Asks the user for a path: native dialogs in the app, a fixed path in tests.
@@ -42,6 +45,12 @@ pub fn native_file_picker() -> FilePicker {
                 .set_title("Save model")
                 .set_file_name(suggested)
                 .save_file(),
+            FileDialog::Export(format) => rfd::FileDialog::new()
+                .set_title(format!(
+                    "Export model: {} into the folder",
+                    format.description()
+                ))
+                .pick_folder(),
         }
     })
 }
@@ -69,6 +78,66 @@ pub fn save(app: &mut BitsApp, path: Option<PathBuf>) {
         Some(p) => save_file(app, &p),
         None => app.status = NO_FILE_CHOSEN.into(),
     }
+}
+
+/// Exports the model in `format` into the folder `dir` (`None`: ask with the file picker),
+/// as `bitsmnist export` does: files named after the model file, grey levels binarised as the
+/// loaded training split was.
+pub fn export(app: &mut BitsApp, format: Format, dir: Option<PathBuf>) {
+    let Some(model) = app.model.chain.clone() else {
+        app.error("no model to export");
+        return;
+    };
+    let Some(full) = app.data.full.clone() else {
+        app.error("load the data before exporting: the binarisation comes from its training split");
+        return;
+    };
+    let Some(dir) = dir.or_else(|| (app.file_picker)(FileDialog::Export(format))) else {
+        app.status = NO_FILE_CHOSEN.into();
+        return;
+    };
+    let name = app
+        .current_file
+        .as_deref()
+        .map_or_else(|| "model".into(), export::name_for);
+    let rule = GreyRule::for_binarization(full.binarization, &full.train);
+    let files = match export::files(&model, &metadata(app), format, &name, rule) {
+        Ok(f) => f,
+        Err(e) => {
+            app.error(format!("cannot export: {e}"));
+            return;
+        }
+    };
+    let mut names = Vec::new();
+    for (file, text) in &files {
+        let path = dir.join(file);
+        if let Err(e) = bitsmnist_core::files::write_atomic(&path, text.as_bytes()) {
+            app.error(format!("{}: {e}", path.display()));
+            return;
+        }
+        names.push(format!(
+            "{file} ({})",
+            bitsmnist_core::memory::format_bytes(text.len() as u64)
+        ));
+    }
+    app.status = format!(
+        "exported {} to {}: {} of weights",
+        names.join(", "),
+        dir.display(),
+        bitsmnist_core::memory::format_bytes(model.bytes() as u64)
+    );
+}
+
+/// What a saved or exported file says about the model: its data and task.
+fn metadata(app: &BitsApp) -> Metadata {
+    let mut meta = Metadata::now().with_extra("saved_by", "bitsmnist-gui");
+    if let Some(d) = &app.data.task_data {
+        meta = meta.with_dataset(d);
+    }
+    if let Some(t) = &app.data.task {
+        meta = meta.with_task(t);
+    }
+    meta
 }
 
 /// Opens a model file: the model, its training state and history, and its task.
@@ -129,15 +198,10 @@ fn save_file(app: &mut BitsApp, path: &Path) {
         app.error("no model to save");
         return;
     };
-    let mut file = app.training.attach(ModelFile::new(model));
-    let mut meta = Metadata::now().with_extra("saved_by", "bitsmnist-gui");
-    if let Some(d) = &app.data.task_data {
-        meta = meta.with_dataset(d);
-    }
-    if let Some(t) = &app.data.task {
-        meta = meta.with_task(t);
-    }
-    file = file.with_meta(meta);
+    let file = app
+        .training
+        .attach(ModelFile::new(model))
+        .with_meta(metadata(app));
     match file.save(path) {
         Ok(()) => {
             remember(app, path);

@@ -250,3 +250,37 @@ fn several_files_from_a_file_manager_are_one_clear_error_and_the_app_stays_usabl
     h.run();
     assert_eq!(h.state().settings.tab, Tab::Model);
 }
+
+#[test]
+fn file_menu_exports_the_model_as_c_rust_and_json_into_the_chosen_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(Settings::default(), Some(dir.path().to_path_buf()));
+    ready(&mut h);
+    for (item, files) in [
+        ("Export as C…", &["model.h", "model.c"][..]),
+        ("Export as Rust…", &["model.rs"]),
+        ("Export as JSON…", &["model.json"]),
+    ] {
+        common::click_menu(&mut h, item);
+        assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+        for f in files {
+            assert!(dir.path().join(f).is_file(), "{item}: no {f}");
+        }
+        let status = &h.state().status;
+        assert!(
+            status.starts_with("exported ") && status.contains(files[0]),
+            "{status}"
+        );
+    }
+    // What the exports hold is the app's model: its shape, and the data's binarisation.
+    let header = std::fs::read_to_string(dir.path().join("model.h")).unwrap();
+    assert!(header.contains("#define MODEL_CLASSES 2"), "{header}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("model.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["class_labels"], serde_json::json!([0, 1]));
+    assert_eq!(json["layers"][0]["outputs"], 64);
+    let rows = json["layers"][0]["weights"].as_array().unwrap();
+    // 64 rows of 784 bits in 25 words.
+    assert_eq!((rows.len(), rows[0].as_array().unwrap().len()), (64, 25));
+}
