@@ -19,6 +19,23 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 # line's doc comments are its --help text.
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude bitsmnist-cli --all-features --no-deps
 
+step "Cortex-M4 tool chain"
+# bitsmnist-core/tests/mcu.rs cross-compiles the exported C and runs it under QEMU; without
+# these it would skip, so the variable below makes a missing tool chain a failure here.
+# (dpkg-query compared, not piped to grep -q: under pipefail the pipe can die of SIGPIPE.)
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+missing=()
+for p in gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm; do
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt-cache show "${missing[@]}" >/dev/null 2>&1 || $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+export BITSMNIST_REQUIRE_MCU=1
+
 step "unit, integration and doc tests"
 # Every test once, the desktop app's headless UI tests included (the test-all.d steps run none
 # of them again).

@@ -1,0 +1,146 @@
+//! The exported C on a microcontroller: cross-compiled for a Cortex-M4 (software floating
+//! point, newlib) and run under QEMU's `mps2-an386` board, it classifies the first 1,000
+//! official test digits exactly as the library's model does (from packed bits, and the first
+//! 100 from grey levels through the exported binarisation), for the three kinds of model the
+//! project trains. Prints the model's flash size and the instructions per inference
+//! (`cargo test -p bitsmnist-core --test mcu -- --nocapture`).
+//!
+//! Needs `arm-none-eabi-gcc` (with newlib) and `qemu-system-arm`; without them the tests say
+//! so and pass, unless `BITSMNIST_REQUIRE_MCU` is set (scripts/test-all.sh sets it after
+//! installing them), so that a missing tool chain cannot pass for a passing test there.
+//! The driver, startup code and linker script are in `tests/mcu/`, shared with
+//! `scripts/mcu-figures.sh`.
+
+#[path = "mcu/harness.rs"]
+mod harness;
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use bitsmnist_core::export::{self, GreyRule};
+use bitsmnist_core::gradient::GradientParams;
+use bitsmnist_core::prelude::*;
+use bitsmnist_core::search::{ClimbParams, Recipe};
+use bitsmnist_core::training::{StateProgress, TrainConfig};
+
+/// Whether the tool chain is here; panics when it is not but must be.
+fn tools_present() -> bool {
+    let Some(tool) = harness::missing_tool() else {
+        return true;
+    };
+    let install = "apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm";
+    if std::env::var_os("BITSMNIST_REQUIRE_MCU").is_some() {
+        panic!("BITSMNIST_REQUIRE_MCU is set but `{tool}` is missing ({install})");
+    }
+    eprintln!(
+        "SKIPPED: `{tool}` is missing, the exported C is not run on the Cortex-M4 \
+         ({install}; set BITSMNIST_REQUIRE_MCU=1 to make this a failure)"
+    );
+    false
+}
+
+/// Exports `model`, runs it on the emulated Cortex-M4 and checks it against the library's
+/// predictions on the first test digits of `data`; prints the figures.
+fn on_the_cortex_m4(model: &Chain, data: &Dataset, what: &str) {
+    let start = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    // As the command line exports: the mean rule from the training split's grey levels.
+    let rule = GreyRule::for_binarization(data.binarization, &data.train);
+    let c = export::to_c(model, "model", rule).unwrap();
+    std::fs::write(dir.path().join("model.h"), &c.header).unwrap();
+    std::fs::write(dir.path().join("model.c"), &c.source).unwrap();
+    let outcome = harness::run_model(dir.path(), model, &data.test, rule)
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        outcome.run.instructions > 0,
+        "{what}: no instructions counted"
+    );
+    assert!(
+        outcome.build.model.text > 0,
+        "{what}: an empty model object"
+    );
+    eprintln!(
+        "{what} ({}): {}; {:.1} s in all",
+        harness::layers(model),
+        outcome.summary(),
+        start.elapsed().as_secs_f64()
+    );
+}
+
+fn continue_() -> impl FnMut(&StateProgress<'_>) -> ControlFlow<()> {
+    |_| ControlFlow::Continue(())
+}
+
+#[test]
+fn the_default_zero_one_model_runs_on_a_cortex_m4() {
+    if !tools_present() {
+        return;
+    }
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
+    let recipe = Recipe::for_task(&Task::zero_one());
+    let mut state = recipe
+        .config
+        .fresh(784, &[recipe.hidden], 2, recipe.output, 1)
+        .unwrap();
+    state
+        .train(
+            &data.train,
+            &TrainOptions::new().generations(30),
+            continue_(),
+        )
+        .unwrap();
+    on_the_cortex_m4(&state.model(&data.train), &data, "zero-one default");
+}
+
+#[test]
+fn a_climbed_ten_digit_ensemble_runs_on_a_cortex_m4() {
+    if !tools_present() {
+        return;
+    }
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+    let config = TrainConfig::Climb {
+        params: ClimbParams::default()
+            .batch_size(Some(1000))
+            .trials_per_generation(2000),
+        members: 2,
+    };
+    let mut state = config
+        .fresh(784, &[128], 10, BitOutput::Float(Activation::Identity), 1)
+        .unwrap();
+    state
+        .train(
+            &data.train,
+            &TrainOptions::new().generations(3),
+            continue_(),
+        )
+        .unwrap();
+    let merged = state.model(&data.train);
+    // Merged members vote through per-neuron thresholds: that code path runs too.
+    assert!(merged.to_string().contains("thresholds"), "{merged}");
+    on_the_cortex_m4(&merged, &data, "climbed ensemble of 2");
+}
+
+#[test]
+fn a_gradient_model_with_thresholds_and_scales_runs_on_a_cortex_m4() {
+    if !tools_present() {
+        return;
+    }
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+    let config = TrainConfig::Gradient(GradientParams::default().epochs(1).seed(2));
+    let mut state = config
+        .fresh(
+            784,
+            &[96, 64],
+            10,
+            BitOutput::Float(Activation::Identity),
+            2,
+        )
+        .unwrap();
+    state
+        .train(&data.train, &TrainOptions::new(), continue_())
+        .unwrap();
+    let model = state.model(&data.train);
+    // Float scales and offsets: the soft-float path of the M4 build.
+    assert!(model.to_string().contains("scaled"), "{model}");
+    on_the_cortex_m4(&model, &data, "gradient");
+}
