@@ -416,7 +416,7 @@ impl BitsApp {
                     commands.push(Command::Save(None));
                 }
                 ui.separator();
-                for format in Format::ALL {
+                for &format in Format::ALL {
                     let label = match format {
                         Format::C => "Export as C…",
                         Format::Rust => "Export as Rust…",

@@ -1,7 +1,9 @@
 //! Trained models as code that runs without this library: C99 ([`to_c`]) or one `no_std`
 //! Rust module ([`to_rust`]), with no allocation, the weights as `const` arrays (so that they
 //! stay in flash on a microcontroller), integer XOR + popcount + compare for the bit layers;
-//! or as JSON ([`to_json`]) for any other language. [`files`] gives the files of any
+//! or as JSON (`to_json`, with the `json` feature, which the command line and the app turn
+//! on; notebooks that want it add `features = ["json"]` to their `:dep`) for any other
+//! language. [`files`] gives the files of any
 //! [`Format`], as the command line (`bitsmnist export`) and the app (File → Export…) write them.
 //!
 //! Every model of bit layers exports: hidden layers with bit outputs (the original's
@@ -31,10 +33,12 @@ use crate::io::Metadata;
 use crate::layers::{BitDense, BitOutput, Chain, Layer};
 
 mod c;
+#[cfg(feature = "json")]
 mod json;
 mod rust;
 
 pub use c::{CFiles, to_c};
+#[cfg(feature = "json")]
 pub use json::to_json;
 pub use rust::to_rust;
 
@@ -137,19 +141,25 @@ pub enum Format {
     C,
     /// One `no_std` Rust module: `NAME.rs` ([`to_rust`]).
     Rust,
-    /// The numbers for any language: `NAME.json` ([`to_json`]).
+    /// The numbers for any language: `NAME.json` ([`to_json`]; the `json` feature).
+    #[cfg(feature = "json")]
     Json,
 }
 
 impl Format {
     /// Every format, in menu order.
-    pub const ALL: [Format; 3] = [Format::C, Format::Rust, Format::Json];
+    #[cfg(feature = "json")]
+    pub const ALL: &[Format] = &[Format::C, Format::Rust, Format::Json];
+    /// Every format, in menu order.
+    #[cfg(not(feature = "json"))]
+    pub const ALL: &[Format] = &[Format::C, Format::Rust];
 
     /// `c`, `rust` or `json`, as the command line spells it.
     pub fn name(self) -> &'static str {
         match self {
             Format::C => "c",
             Format::Rust => "rust",
+            #[cfg(feature = "json")]
             Format::Json => "json",
         }
     }
@@ -159,6 +169,7 @@ impl Format {
         match self {
             Format::C => "C99 header and source",
             Format::Rust => "no_std Rust module",
+            #[cfg(feature = "json")]
             Format::Json => "JSON (any language; a NumPy reader in docs/export-json.md)",
         }
     }
@@ -175,9 +186,17 @@ impl std::str::FromStr for Format {
     /// `c`, `rust` or `json`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Format::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|f| f.name() == s)
-            .ok_or_else(|| crate::util::ParseError::new("export format", s, "use c, rust or json"))
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                crate::util::ParseError::new(
+                    "export format",
+                    s,
+                    format!("use {}", names.join(", ")),
+                )
+            })
     }
 }
 
@@ -202,6 +221,8 @@ pub fn files(
     grey: GreyRule,
 ) -> Result<Vec<(String, String)>, ExportError> {
     check_name(name)?;
+    #[cfg(not(feature = "json"))]
+    let _ = meta;
     Ok(match format {
         Format::C => {
             let c = to_c(model, name, grey)?;
@@ -211,6 +232,7 @@ pub fn files(
             ]
         }
         Format::Rust => vec![(format!("{name}.rs"), to_rust(model, grey)?)],
+        #[cfg(feature = "json")]
         Format::Json => vec![(format!("{name}.json"), to_json(model, meta, grey)?)],
     })
 }
