@@ -624,7 +624,7 @@ fn export_writes_c_that_compiles_and_refuses_grey_input_models() {
     assert_eq!(json["layers"][0]["inputs"], 784);
     let out = bitsmnist(&["export", &bits, "--format", "xml", "--out", d]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("c, rust or json"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use c, rust, json"));
 }
 
 #[test]
