@@ -3,7 +3,6 @@
 
 use std::fmt::{self, Write as _};
 
-use super::font;
 use super::{
     CELL_STYLE, HEAD_STYLE, HTML, Raster, TABLE_STYLE, emit, emit_png, escape_html, image_shape,
     png_data_uri, thousands,
@@ -17,8 +16,6 @@ const INK: u8 = 255;
 const PAGE: u8 = 255;
 /// Red frame and label colour of a wrong prediction.
 const WRONG: [u8; 3] = [214, 39, 40];
-/// Colour of labels.
-const TEXT: [u8; 3] = [51, 51, 51];
 
 /// The text of a label: the class name when known, `noise` for [`NOISE_LABEL`].
 fn label_text(label: usize, names: Option<&[String]>) -> String {
@@ -188,12 +185,13 @@ impl fmt::Debug for Image {
     }
 }
 
-/// A selection of examples shown as labelled thumbnails: one PNG grid with each label drawn
-/// beneath its digit, and the number of examples per class. With predictions, wrong ones are
-/// framed in red and labelled `truth→prediction`.
+/// A selection of examples shown as labelled thumbnails: an HTML table with one cell per
+/// example (its PNG and, beneath it, its caption as text, never cut), and the number of
+/// examples per class. With predictions, wrong ones are framed in red and captioned
+/// `truth→prediction`.
 ///
-/// The labels are drawn into the PNG with a small pixel font, so the HTML is only an `<img>`
-/// and a table, which Jupyter keeps even for an untrusted, stored notebook (it strips SVG).
+/// Only `<table>`, `<img>` with a `data:` URI and inline styles are used, which Jupyter keeps
+/// even for an untrusted, stored notebook (it strips SVG).
 ///
 /// Made by [`Split::gallery`] (any indices, such as `0..40` or a list of mistakes); owns
 /// copies of the selected examples.
@@ -217,10 +215,8 @@ pub struct Gallery {
     title: Option<String>,
 }
 
-/// Horizontal space between thumbnails.
+/// Space between thumbnails in the picture of [`Gallery::to_raster`].
 const GAP: usize = 6;
-/// Height of the label strip under each thumbnail.
-const LABEL_H: usize = font::HEIGHT + 4;
 
 impl Gallery {
     /// The examples of `split` at `indices`, in that order; indices past the end are skipped.
@@ -323,24 +319,20 @@ impl Gallery {
         matches!(&self.predictions, Some(p) if p[k].is_some_and(|p| p != self.images.labels()[k] as usize))
     }
 
-    fn grid(&self) -> (usize, usize, usize, usize) {
+    /// The thumbnails in one picture, without captions (those are text in [`to_html`](Self::to_html)),
+    /// wrong predictions framed red: for saving to a file.
+    pub fn to_raster(&self) -> Raster {
         let (w, h) = self.shape;
         let cols = self.columns.min(self.len()).max(1);
         let rows = self.len().div_ceil(cols);
-        (cols, rows, w * self.scale + GAP, h * self.scale + LABEL_H)
-    }
-
-    /// The thumbnails and their labels as one picture.
-    pub fn to_raster(&self) -> Raster {
-        let (cols, rows, cw, ch) = self.grid();
+        let (cw, ch) = (w * self.scale + GAP, h * self.scale + GAP);
         let mut r = if self.predictions.is_some() {
             Raster::rgb(cols * cw, rows * ch, [PAGE; 3])
         } else {
             Raster::grey(cols * cw, rows * ch, PAGE)
         };
-        let (w, h) = self.shape;
         for k in 0..self.len() {
-            let (x, y) = ((k % cols) * cw + GAP / 2, (k / cols) * ch + 2);
+            let (x, y) = ((k % cols) * cw + GAP / 2, (k / cols) * ch + GAP / 2);
             if self.is_wrong(k) {
                 for dy in 0..h * self.scale + 4 {
                     for dx in 0..w * self.scale + 4 {
@@ -349,20 +341,11 @@ impl Gallery {
                 }
             }
             r.blit(&self.tile(k), x, y, self.scale);
-            let colour = if self.is_wrong(k) { WRONG } else { TEXT };
-            font::draw_centred(
-                &mut r,
-                x + w * self.scale / 2,
-                y + h * self.scale + 2,
-                cw - 2,
-                &self.caption(k),
-                colour,
-            );
         }
         r
     }
 
-    /// The labelled thumbnails as PNG bytes (one picture).
+    /// The thumbnails as PNG bytes (one picture, without captions).
     pub fn to_png(&self) -> Vec<u8> {
         self.to_raster().to_png()
     }
@@ -380,17 +363,41 @@ impl Gallery {
         }
     }
 
-    /// An HTML `<img>` of the labelled thumbnails (one PNG), with the labels repeated in `alt`.
+    /// The thumbnails as an HTML table: per example a cell with its PNG and its caption as
+    /// text beneath (the class name or number, `truth→prediction` in red for a mistake).
     pub fn to_img_html(&self) -> String {
-        let r = self.to_raster();
-        let labels: Vec<String> = (0..self.len()).map(|k| self.caption(k)).collect();
-        format!(
-            "<img src=\"{}\" width=\"{}\" height=\"{}\" alt=\"{}\" style=\"image-rendering:pixelated\"/>",
-            png_data_uri(&r.to_png()),
-            r.width(),
-            r.height(),
-            escape_html(&labels.join(" "))
-        )
+        let (w, h) = self.shape;
+        let (pw, ph) = (w * self.scale, h * self.scale);
+        let cols = self.columns.min(self.len()).max(1);
+        let mut s = String::from(
+            "<table style=\"border-collapse:collapse;font-family:sans-serif;font-size:11px;margin:4px 0\">",
+        );
+        for k in 0..self.len() {
+            if k % cols == 0 {
+                s.push_str("<tr>");
+            }
+            let caption = self.caption(k);
+            let (frame, colour) = if self.is_wrong(k) {
+                ("2px solid rgb(214,39,40)", "rgb(214,39,40)")
+            } else {
+                ("2px solid transparent", "#333")
+            };
+            let _ = write!(
+                s,
+                "<td style=\"padding:2px 3px;text-align:center;vertical-align:top;border:none\">\
+                 <img src=\"{}\" width=\"{pw}\" height=\"{ph}\" alt=\"{}\" \
+                 style=\"image-rendering:pixelated;border:{frame};display:block;margin:0 auto\"/>\
+                 <div style=\"color:{colour};white-space:nowrap\">{}</div></td>",
+                png_data_uri(&self.tile(k).to_png()),
+                escape_html(&caption),
+                escape_html(&caption)
+            );
+            if k % cols == cols - 1 || k + 1 == self.len() {
+                s.push_str("</tr>");
+            }
+        }
+        s.push_str("</table>");
+        s
     }
 
     /// HTML: the optional title, the labelled thumbnails and a table of examples per class.
@@ -858,7 +865,7 @@ mod tests {
     }
 
     #[test]
-    fn gallery_html_has_one_png_of_the_grid_and_labels() {
+    fn gallery_html_has_a_png_and_a_text_caption_per_example() {
         let g = tiny_split()
             .gallery(vec![2, 0, 7])
             .with_columns(2)
@@ -867,41 +874,58 @@ mod tests {
         assert_eq!(g.indices(), &[2, 0]); // 7 skipped
         let html = g.to_html();
         let pngs = pngs_in(&html);
-        assert_eq!(pngs.len(), 1);
-        // 2 columns of (4*3 + GAP) by 1 row of (4*3 + LABEL_H).
-        assert_eq!(
-            decode_png(&pngs[0]),
-            (
-                2 * (12 + GAP as u32),
-                12 + LABEL_H as u32,
-                png::ColorType::Grayscale
-            )
-        );
-        assert!(html.contains("alt=\"one zero\""));
+        assert_eq!(pngs.len(), 2);
+        // Each thumbnail at 1:1, enlarged by the <img> size.
+        assert_eq!(decode_png(&pngs[0]), (4, 4, png::ColorType::Grayscale));
+        assert!(html.contains("width=\"12\" height=\"12\""));
+        assert!(html.contains(">one</div>") && html.contains(">zero</div>"));
+        assert!(html.find(">one</div>") < html.find(">zero</div>"));
         assert!(html.contains("<th style=\"border:1px solid #ccc;padding:2px 6px;text-align:center;background:#f3f3f3;font-weight:bold\">zero</th>"));
         assert!(html.contains(
             "<td style=\"border:1px solid #ccc;padding:2px 6px;text-align:right\"><b>2</b></td>"
         ));
         assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
-        // Labels are drawn in the strip under the thumbnails.
-        let r = g.to_raster();
-        let strip = (0..r.width()).flat_map(|x| (12 + 2..r.height()).map(move |y| (x, y)));
-        assert!(strip.clone().any(|(x, y)| r.get(x, y) == TEXT));
+        // The raster for saving is the thumbnails alone.
+        assert_eq!(
+            decode_png(&g.to_png()),
+            (
+                2 * (12 + GAP as u32),
+                12 + GAP as u32,
+                png::ColorType::Grayscale
+            )
+        );
+    }
+
+    #[test]
+    fn gallery_captions_are_whole_text() {
+        // Captions once cut at ten characters: "pixel > 160" and "pixel > 224" both read
+        // "pixel > 1."-like stubs.
+        let long = "a caption much longer than any thumbnail is wide";
+        let names = ["pixel > 224", long];
+        let html = tiny_split()
+            .gallery(0..3)
+            .with_class_names(&names)
+            .to_html();
+        assert!(html.contains(">pixel &gt; 224</div>"), "{html}");
+        assert!(html.contains(&format!(">{long}</div>")));
+        assert_eq!(html.matches(&format!(">{long}</div>")).count(), 2);
+        assert_balanced(&html, &["div", "table", "tr", "td"]);
     }
 
     #[test]
     fn gallery_marks_wrong_predictions() {
         let g = tiny_split().gallery(0..3).with_predictions(&[0, 0, 1]);
         let html = g.to_html();
-        assert!(html.contains("alt=\"0 1→0 1\""));
+        assert!(html.contains(">1→0</div>"));
+        assert!(html.contains("alt=\"1→0\""));
+        assert_eq!(html.matches("2px solid rgb(214,39,40)").count(), 1);
         assert!(html.contains("1 of 3 predicted wrong"));
-        let pngs = pngs_in(&html);
-        assert_eq!(decode_png(&pngs[0]).2, png::ColorType::Rgb);
         let r = g.to_raster();
+        assert!(r.is_rgb());
         // The frame of the second thumbnail is red.
-        let (cw, _) = (4 * 2 + GAP, 0);
-        assert_eq!(r.get(cw + GAP / 2 - 1, 2), WRONG);
-        assert_eq!(r.get(GAP / 2 - 1, 2), [PAGE; 3]);
+        let cw = 4 * 2 + GAP;
+        assert_eq!(r.get(cw + GAP / 2 - 1, GAP / 2), WRONG);
+        assert_eq!(r.get(GAP / 2 - 1, GAP / 2), [PAGE; 3]);
     }
 
     #[test]
@@ -919,17 +943,17 @@ mod tests {
         let html = data.to_html();
         assert!(html.contains("MNIST (embedded)"));
         assert!(html.contains(&format!("<b>{}</b>", thousands(data.train.len()))));
-        assert!(html.contains("alt=\"3 ") || html.contains("alt=\"8 "));
+        assert!(html.contains(">3</div>") && html.contains(">8</div>"));
         assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
         assert!(!html.contains("<svg"));
         let pngs = pngs_in(&html);
-        assert_eq!(pngs.len(), 1);
-        assert_eq!(decode_png(&pngs[0]).0, 10 * (28 * 2 + GAP as u32));
+        assert_eq!(pngs.len(), 20);
+        assert_eq!(decode_png(&pngs[0]).0, 28);
 
         let noisy = data.test.noisy(Noise::default(), 1);
         let html = noisy.to_html();
         assert!(html.contains(">noise</th>"));
-        assert!(html.contains("alt=\"noise noise"));
+        assert!(html.contains(">noise</div>"));
         assert!(!html.contains("grey levels kept"));
         assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
     }

@@ -9,11 +9,15 @@
 //! |---|---|
 //! | [`Dataset`](crate::datasets::Dataset), [`Split`](crate::datasets::Split) | summary, examples per class, a gallery of the first digits |
 //! | [`Split::image`](crate::datasets::Split::image) → [`Image`] | one digit's bits (and grey levels), scaled up, as PNG |
-//! | [`Split::gallery`](crate::datasets::Split::gallery) → [`Gallery`] | digit thumbnails with their labels (one PNG) and counts per class |
+//! | [`Split::gallery`](crate::datasets::Split::gallery) → [`Gallery`] | digit thumbnails with their captions as text (a table of PNGs) and counts per class |
 //! | [`BitDense`](crate::layers::BitDense), [`Dense`](crate::layers::Dense), [`Layer`](crate::layers::Layer), [`Chain`](crate::layers::Chain) | table of layers, shapes, parameters, bytes as bits and as `f32` |
 //! | [`BitDense::weight_images`](crate::layers::BitDense::weight_images) → [`WeightImages`] | what each neuron looks at, as a PNG grid |
 //! | [`ConfusionMatrix`](crate::statistics::ConfusionMatrix) | heat-map table with per-class recall |
 //! | [`Evaluation`](crate::statistics::Evaluation) | accuracy, error, MCC and the confusion matrix |
+//! | [`History`](crate::run::History) | the run as an SVG plot: best, mean and worst fitness of a population, one objective line for a climb, the learning curve (loss, training and test accuracy per epoch) for gradient training |
+//! | [`Population`](crate::search::Population) | `TrainingSet(popSize=100)`, the model's shape, the parameters, the history plot |
+//! | [`Climber`](crate::search::Climber), [`ClimbEnsemble`](crate::search::ClimbEnsemble) | the model's shape, the parameters, flips kept and tried, the history plot |
+//! | [`ModelFile`](crate::io::ModelFile) | model, task, data set, metadata, whether it holds training state, the layer table, the history plot |
 //! | [`LinePlot`], [`Raster`] | an SVG line plot; a PNG |
 //!
 //! Every display also has a plain method returning the content (`to_html`, `to_png`,
@@ -28,11 +32,11 @@
 //! assert_eq!(&png[1..4], b"PNG");
 //! ```
 
-mod font;
 mod images;
 mod metrics;
 mod models;
 mod plot;
+mod training;
 
 use std::fmt::Write as _;
 use std::io::Write as _;

@@ -146,6 +146,16 @@ impl LinePlot {
     fn draw(&self, out: &mut String) -> Result<(), String> {
         let err = |e: DrawingAreaErrorKind<std::io::Error>| e.to_string();
         let all = || self.series.iter().chain(&self.secondary);
+        // Integer data (steps, generations, counts) gets integer tick labels.
+        let integral =
+            |mut vals: Box<dyn Iterator<Item = f64> + '_>| vals.all(|v| v.fract() == 0.0);
+        let x_int = integral(Box::new(all().flat_map(|s| finite(s).map(|p| p.0))));
+        let y_int = integral(Box::new(
+            self.series.iter().flat_map(|s| finite(s).map(|p| p.1)),
+        ));
+        let z_int = integral(Box::new(
+            self.secondary.iter().flat_map(|s| finite(s).map(|p| p.1)),
+        ));
         let (x0, x1) = span(all().flat_map(|s| finite(s).map(|p| p.0)));
         let (y0, y1) = self
             .y_range
@@ -168,10 +178,15 @@ impl LinePlot {
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(err)?
             .set_secondary_coord(x0..x1, z0..z1);
+        let x_fmt = tick_formatter(x1 - x0, x_int);
+        let y_fmt = tick_formatter(y1 - y0, y_int);
+        let z_fmt = tick_formatter(z1 - z0, z_int);
         chart
             .configure_mesh()
             .x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
+            .x_label_formatter(&x_fmt)
+            .y_label_formatter(&y_fmt)
             .light_line_style(RGBColor(238, 238, 238))
             .max_light_lines(2)
             .draw()
@@ -180,6 +195,7 @@ impl LinePlot {
             chart
                 .configure_secondary_axes()
                 .y_desc(self.y2_label.as_str())
+                .y_label_formatter(&z_fmt)
                 .draw()
                 .map_err(err)?;
         }
@@ -191,7 +207,7 @@ impl LinePlot {
         for (i, s) in self.series.iter().enumerate() {
             let style = color(i).stroke_width(2);
             let drawn = chart
-                .draw_series(LineSeries::new(finite(s), style))
+                .draw_series(LineSeries::new(thin(finite(s).collect()), style))
                 .map_err(err)?;
             if !s.name.is_empty() {
                 legend = true;
@@ -203,7 +219,12 @@ impl LinePlot {
         for (i, s) in self.secondary.iter().enumerate() {
             let style = color(self.series.len() + i).stroke_width(2);
             let drawn = chart
-                .draw_secondary_series(DashedLineSeries::new(finite(s), 6, 4, style))
+                .draw_secondary_series(DashedLineSeries::new(
+                    thin(finite(s).collect()),
+                    6,
+                    4,
+                    style,
+                ))
                 .map_err(err)?;
             if !s.name.is_empty() {
                 legend = true;
@@ -242,6 +263,76 @@ fn finite(s: &Series) -> impl Iterator<Item = (f64, f64)> + Clone + '_ {
         .iter()
         .copied()
         .filter(|(x, y)| x.is_finite() && y.is_finite())
+}
+
+/// Most points drawn per line: a plot is some 650 pixels wide, so more only grows the SVG (a
+/// 100,000-generation climb would otherwise be a quarter of a megabyte).
+pub(crate) const MAX_POINTS: usize = 2000;
+
+/// At most [`MAX_POINTS`] of `points`, in order: per bucket of consecutive points its first,
+/// lowest and highest, and the very last point, so that the line keeps its ends and extremes.
+pub(crate) fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    let n = points.len();
+    if n <= MAX_POINTS {
+        return points;
+    }
+    let buckets = (MAX_POINTS - 1) / 3;
+    let mut out = Vec::with_capacity(MAX_POINTS);
+    for b in 0..buckets {
+        let (lo, hi) = (b * n / buckets, ((b + 1) * n / buckets).min(n - 1));
+        if lo >= hi {
+            continue;
+        }
+        let chunk = &points[lo..hi];
+        let by_y = |a: &&(f64, f64), b: &&(f64, f64)| a.1.total_cmp(&b.1);
+        let min = chunk
+            .iter()
+            .enumerate()
+            .min_by(|a, b| by_y(&a.1, &b.1))
+            .map_or(0, |m| m.0);
+        let max = chunk
+            .iter()
+            .enumerate()
+            .max_by(|a, b| by_y(&a.1, &b.1))
+            .map_or(0, |m| m.0);
+        let mut keep = [0, min, max];
+        keep.sort_unstable();
+        let mut last = usize::MAX;
+        for k in keep {
+            if k != last {
+                out.push(chunk[k]);
+                last = k;
+            }
+        }
+    }
+    out.push(points[n - 1]);
+    out
+}
+
+/// Tick labels for an axis spanning `range`: integers for integer data (no label between
+/// them), else as many decimals as the tick spacing needs; never `-0`.
+fn tick_formatter(range: f64, integral: bool) -> impl Fn(&f64) -> String {
+    let decimals = if range > 0.0 && range.is_finite() {
+        (-(range / 10.0).log10()).ceil().clamp(0.0, 6.0) as usize
+    } else {
+        1
+    };
+    move |v: &f64| {
+        let text = if integral {
+            if (v - v.round()).abs() > 1e-9 {
+                return String::new();
+            }
+            format!("{:.0}", v.round())
+        } else {
+            format!("{v:.decimals$}")
+        };
+        // `-0`, `-0.00`: a rounding of a tiny negative number, not a sign worth showing.
+        if text.starts_with('-') && text[1..].chars().all(|c| c == '0' || c == '.') {
+            text[1..].to_string()
+        } else {
+            text
+        }
+    }
 }
 
 /// The range of `values`, widened by 5% (or by 0.5 when all are equal); `0..1` when empty.
@@ -300,9 +391,10 @@ pub fn fitness_plot(
 
 impl crate::run::History {
     /// The [`LinePlot`] of the run: per step the objective (best, mean and worst where they
-    /// differ, as for a population or an ensemble; one line for a single model; the training
-    /// accuracy for gradient training), the validation accuracy dashed on the right axis, and
-    /// for gradient training the loss.
+    /// differ, as for a population; one line where they do not, and for a climb, which has one
+    /// objective however many networks climb, as the desktop app draws it), the validation
+    /// accuracy dashed on the right axis; for gradient training (the learning curve) the loss,
+    /// with the training and test accuracy on the right axis.
     pub fn plot(&self) -> LinePlot {
         use crate::run::Detail;
         let pts = |f: fn(&crate::run::Record) -> f64| -> Vec<(f64, f64)> {
@@ -312,7 +404,14 @@ impl crate::run::History {
             self.records.first().map(|r| &r.detail),
             Some(Detail::Gradient { .. })
         );
-        let spread = self.records.iter().any(|r| r.best != r.worst);
+        let climb = matches!(
+            self.records.first().map(|r| &r.detail),
+            Some(Detail::Climb { .. })
+        );
+        let spread = self
+            .records
+            .iter()
+            .any(|r| r.best != r.worst || r.mean != r.best);
         let validation: Vec<(f64, f64)> = self
             .validation()
             .into_iter()
@@ -329,6 +428,9 @@ impl crate::run::History {
                 .x_label("epoch")
                 .y_label("loss")
                 .y2_label("accuracy")
+        } else if climb {
+            fitness_plot(&[("objective", &best)], &[])
+                .y_label("objective (fraction of its maximum)")
         } else if spread {
             fitness_plot(&[("best", &best), ("mean", &mean), ("worst", &worst)], &[])
         } else {
@@ -402,6 +504,167 @@ mod tests {
         }
         // Three solid polylines, plus legend samples.
         assert!(svg.matches("<polyline").count() >= 3);
+    }
+
+    fn record(
+        step: u64,
+        best: f64,
+        mean: f64,
+        worst: f64,
+        detail: crate::run::Detail,
+    ) -> crate::run::Record {
+        crate::run::Record {
+            step,
+            best,
+            mean,
+            worst,
+            validation_accuracy: (step % 10 == 0).then_some(0.5),
+            elapsed_secs: step as f64,
+            steps_per_sec: 1.0,
+            detail,
+        }
+    }
+
+    fn climb(step: u64, spread: f64) -> crate::run::Record {
+        let f = 0.5 + 0.4 * (step as f64 / (step as f64 + 50.0));
+        let detail = crate::run::Detail::Climb {
+            trials: step * 100,
+            kept: step,
+            flips_per_sec: 1000.0,
+        };
+        record(step, f, f - spread / 2.0, f - spread, detail)
+    }
+
+    #[test]
+    fn climb_history_draws_one_objective_line() {
+        // An ensemble's members differ, but the climb still has one objective.
+        let history = crate::run::History {
+            records: (0..=40).map(|g| climb(g, 0.01)).collect(),
+        };
+        let p = history.plot();
+        assert_eq!(p.lines().len(), 1);
+        assert_eq!(p.lines()[0].name, "objective");
+        let svg = history.to_svg();
+        check_svg(&svg);
+        // One solid line and its legend sample; the dashed validation line is a path.
+        assert!(!svg.contains(">best<") && !svg.contains(">worst<"));
+        assert!(svg.contains(">objective<") || svg.contains(">\nobjective\n<"));
+        // A population whose candidates all agree also gets one line.
+        let pop = |g: u64, spread: f64| {
+            record(
+                g,
+                0.8,
+                0.8 - spread,
+                0.8 - spread,
+                crate::run::Detail::Population {
+                    mutation_scale: 1.0,
+                },
+            )
+        };
+        let same = crate::run::History {
+            records: (0..5).map(|g| pop(g, 0.0)).collect(),
+        };
+        assert_eq!(same.plot().lines().len(), 1);
+        let spread = crate::run::History {
+            records: (0..5).map(|g| pop(g, 0.1)).collect(),
+        };
+        assert_eq!(spread.plot().lines().len(), 3);
+    }
+
+    /// The text of every `<text>` element.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                let body = &t[t.find('>')? + 1..];
+                Some(body[..body.find("</text>")?].trim().to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn integer_axes_have_integer_ticks() {
+        let pts: Vec<(f64, f64)> = (0..=10_000)
+            .step_by(100)
+            .map(|g| (g as f64, (g / 100) as f64 - 50.0))
+            .collect();
+        let svg = LinePlot::new("t").line("a", &pts).to_svg();
+        let ticks: Vec<String> = texts(&svg)
+            .into_iter()
+            .filter(|t| {
+                t.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_digit() || c == '-')
+            })
+            .collect();
+        assert!(ticks.iter().any(|t| t == "10000"), "{ticks:?}");
+        assert!(ticks.iter().any(|t| t == "0"), "{ticks:?}");
+        for t in &ticks {
+            assert!(!t.contains('.'), "{t} in {ticks:?}");
+            assert!(t != "-0", "{ticks:?}");
+        }
+        let f = tick_formatter(1.1, false);
+        assert_eq!(f(&-0.0001), "0.0");
+        assert_eq!(f(&0.5), "0.5");
+        assert_eq!(tick_formatter(20.0, true)(&-0.0), "0");
+        assert_eq!(tick_formatter(20.0, true)(&2.5), "");
+    }
+
+    #[test]
+    fn long_histories_are_thinned_keeping_ends_and_extremes() {
+        let mut records: Vec<crate::run::Record> = (0..100_000).map(|g| climb(g, 0.0)).collect();
+        records[54_321].best = 0.01; // one dip
+        let history = crate::run::History { records };
+        let svg = history.to_svg();
+        check_svg(&svg);
+        assert!(svg.len() < 60_000, "{} bytes", svg.len());
+        let pts: Vec<(f64, f64)> = history
+            .records
+            .iter()
+            .map(|r| (r.step as f64, r.best))
+            .collect();
+        let thinned = thin(pts.clone());
+        assert!(thinned.len() <= MAX_POINTS);
+        assert_eq!(thinned.first(), pts.first());
+        assert_eq!(thinned.last(), pts.last());
+        assert!(thinned.contains(&(54_321.0, 0.01)));
+        assert!(thinned.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(thin(pts[..10].to_vec()), pts[..10].to_vec());
+    }
+
+    #[test]
+    fn gradient_history_is_a_learning_curve() {
+        let history = crate::run::History {
+            records: (1..=5)
+                .map(|e| {
+                    let detail = crate::run::Detail::Gradient {
+                        epochs: 5,
+                        loss: 1.0 / e as f64,
+                        learning_rate: 1e-3,
+                        examples_per_sec: 1000.0,
+                    };
+                    let mut r = record(e, 0.8 + 0.02 * e as f64, 0.0, 0.0, detail);
+                    r.validation_accuracy = Some(0.85 + 0.01 * e as f64);
+                    r
+                })
+                .collect(),
+        };
+        let p = history.plot();
+        assert_eq!(p.lines()[0].name, "loss");
+        let right: Vec<&str> = p
+            .secondary_lines()
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(right, ["train accuracy", "test accuracy"]);
+        let svg = history.to_svg();
+        check_svg(&svg);
+        for t in ["loss", "epoch", "test accuracy"] {
+            assert!(texts(&svg).iter().any(|x| x == t), "missing {t}");
+        }
+        // Epochs are integers.
+        assert!(texts(&svg).iter().any(|x| x == "3"));
+        assert!(!texts(&svg).iter().any(|x| x == "3.0"));
     }
 
     #[test]
