@@ -57,6 +57,21 @@ pub mod util;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The examples of the documentation pages, compiled (and, unless marked `no_run`, run) as doc
+/// tests, so that the pages stay true.
+#[cfg(doctest)]
+pub mod docs_doctests {
+    /// `docs/library.md`.
+    #[doc = include_str!("../../docs/library.md")]
+    pub struct Library;
+    /// `docs/climbing.md`.
+    #[doc = include_str!("../../docs/climbing.md")]
+    pub struct Climbing;
+    /// `docs/gradient.md`.
+    #[doc = include_str!("../../docs/gradient.md")]
+    pub struct Gradient;
+}
+
 /// The names most programs need.
 pub mod prelude {
     pub use crate::bits::{BitMatrix, Kernel};
