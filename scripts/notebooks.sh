@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Opens the notebooks in JupyterLab: sets up the Rust kernel and .venv (tests/setup-notebooks.sh,
+# idempotent; about 18 minutes the first time, for evcxr_jupyter), adds JupyterLab to .venv when
+# missing, then starts `jupyter lab` on notebooks/. Extra arguments go to `jupyter lab`:
+#   bash scripts/notebooks.sh                      # opens a browser tab
+#   bash scripts/notebooks.sh --no-browser --port 8890
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$root/.venv"
+
+bash "$root/tests/setup-notebooks.sh"
+
+if "$venv/bin/python" -c 'import jupyterlab' 2>/dev/null; then
+  echo "==> jupyterlab present in $venv"
+else
+  echo "==> installing jupyterlab into $venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check jupyterlab
+fi
+
+# The stored notebooks are the project's own: trusting them shows their SVG plots (JupyterLab
+# shows no SVG output of an untrusted notebook). Trust is recorded in Jupyter's signature
+# database, not in the files, so this changes no notebook.
+"$venv/bin/jupyter" trust "$root"/notebooks/*.ipynb
+
+extra=()
+# Jupyter refuses to start as root without this; containers often run as root.
+[ "$(id -u)" -ne 0 ] || extra+=(--allow-root)
+exec "$venv/bin/jupyter" lab --ServerApp.root_dir="$root/notebooks" "${extra[@]}" "$@"

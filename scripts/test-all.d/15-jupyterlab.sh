@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Opens notebook 03 in JupyterLab in headless Chromium and checks, from the page, that its
+# stored rich outputs render and that cells run on the Rust kernel (tests/jupyterlab_browser.py);
+# writes docs/screenshot-jupyterlab.png. Installs, each only when missing: the notebook set-up
+# (tests/setup-notebooks.sh, already done by 10-notebooks.sh), Debian's chromium and
+# chromium-driver (apt), and JupyterLab and Selenium in .venv (pip).
+# Usage: bash scripts/test-all.d/15-jupyterlab.sh WORKSPACE_ROOT
+set -euo pipefail
+cd "$1"
+root=$(pwd)
+
+bash tests/setup-notebooks.sh
+
+# dpkg-query compared, not piped to grep -q: under pipefail the pipe can die of SIGPIPE.
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+missing=()
+for p in chromium chromium-driver; do
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "==> installing ${missing[*]} (apt; Playwright's own browser download is not reachable)"
+  apt-cache show "${missing[@]}" >/dev/null 2>&1 || $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if ! .venv/bin/python -c 'import jupyterlab, selenium' 2>/dev/null; then
+  echo "==> installing jupyterlab and selenium into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check jupyterlab selenium
+fi
+
+# The script stops its server and browser itself on every exit (signals included); timeout
+# bounds the whole run (each wait inside has its own, shorter, limit) and sends it SIGTERM.
+timeout --kill-after=30 1200 .venv/bin/python tests/jupyterlab_browser.py "$root" \
+  --screenshot docs/screenshot-jupyterlab.png || {
+  rc=$?
+  echo "error: the JupyterLab browser check failed (exit $rc; see the messages above)" >&2
+  exit "$rc"
+}
