@@ -105,6 +105,11 @@ class Server:
         # Config from this run only; JUPYTER_DATA_DIR stays, it holds the `rust` kernel spec.
         self.env["JUPYTER_CONFIG_DIR"] = str(work / "config")
         self.env["JUPYTER_RUNTIME_DIR"] = str(work / "runtime")
+        # The kernel builds its crates here, kept between runs (as tests/run_notebooks.py keeps
+        # target/evcxr): the `:dep` cell then reuses the compiled dependencies. A folder of its
+        # own: evcxr writes one crate per folder, so two kernels must not share one.
+        self.env["EVCXR_TMPDIR"] = str(root / "target" / "evcxr-jupyterlab")
+        Path(self.env["EVCXR_TMPDIR"]).mkdir(parents=True, exist_ok=True)
         # The stored notebook is trusted by its project: trusted outputs are what `jupyter
         # trust` (scripts/notebooks.sh does it) shows a person, SVG plots included (JupyterLab
         # shows no SVG of an untrusted notebook).
