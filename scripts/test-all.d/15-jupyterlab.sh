@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Opens notebook 03 in JupyterLab in headless Chromium and checks, from the page, that its
 # stored rich outputs render and that cells run on the Rust kernel (tests/jupyterlab_browser.py);
-# writes docs/screenshot-jupyterlab.png. Installs, each only when missing: the notebook set-up
+# writes target/jupyterlab/screenshot.png (docs/screenshot-jupyterlab.png is a copy of one, so
+# that a run leaves the tree clean). Installs, each only when missing: the notebook set-up
 # (tests/setup-notebooks.sh, already done by 10-notebooks.sh), Debian's chromium and
 # chromium-driver (apt), and JupyterLab and Selenium in .venv (pip).
 # Usage: bash scripts/test-all.d/15-jupyterlab.sh WORKSPACE_ROOT
@@ -32,7 +33,7 @@ fi
 # The script stops its server and browser itself on every exit (signals included); timeout
 # bounds the whole run (each wait inside has its own, shorter, limit) and sends it SIGTERM.
 timeout --kill-after=30 1200 .venv/bin/python tests/jupyterlab_browser.py "$root" \
-  --screenshot docs/screenshot-jupyterlab.png || {
+  --screenshot target/jupyterlab/screenshot.png || {
   rc=$?
   echo "error: the JupyterLab browser check failed (exit $rc; see the messages above)" >&2
   exit "$rc"
