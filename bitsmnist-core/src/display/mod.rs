@@ -17,6 +17,7 @@
 //! | [`History`](crate::run::History) | the run as an SVG plot: best, mean and worst fitness of a population, one objective line for a climb, the learning curve (loss, training and test accuracy per epoch) for gradient training |
 //! | [`Population`](crate::search::Population) | `TrainingSet(popSize=100)`, the model's shape, the parameters, the history plot |
 //! | [`Climber`](crate::search::Climber), [`ClimbEnsemble`](crate::search::ClimbEnsemble) | the model's shape, the parameters, flips kept and tried, the history plot |
+//! | [`TrainingState`](crate::training::TrainingState) | the display of the population, climb or ensemble inside; a gradient run's learning curve |
 //! | [`ModelFile`](crate::io::ModelFile) | model, task, data set, metadata, whether it holds training state, the layer table, the history plot |
 //! | [`LinePlot`], [`Raster`] | an SVG line plot; a PNG |
 //!

@@ -518,7 +518,7 @@ mod tests {
             best,
             mean,
             worst,
-            validation_accuracy: (step % 10 == 0).then_some(0.5),
+            validation_accuracy: step.is_multiple_of(10).then_some(0.5),
             elapsed_secs: step as f64,
             steps_per_sec: 1.0,
             detail,

@@ -233,6 +233,28 @@ fn state_text(state: Option<&TrainingState>) -> String {
     }
 }
 
+impl TrainingState {
+    /// HTML of the state inside: the population, climb or ensemble display; for gradient
+    /// training the epoch and the learning curve.
+    pub fn to_html(&self) -> String {
+        match self {
+            Self::Population { set, .. } => set.to_html(),
+            Self::Climb(c) => c.to_html(),
+            Self::Ensemble(e) => e.to_html(),
+            Self::Gradient(t) => card(
+                &format!("Gradient training at epoch {}", t.epoch()),
+                &[("training time", format!("{:.1} s", t.elapsed_secs()))],
+                t.history(),
+            ),
+        }
+    }
+
+    /// Shows the state in a notebook (HTML).
+    pub fn evcxr_display(&self) {
+        emit(&[(HTML, &self.to_html())]);
+    }
+}
+
 impl ModelFile {
     /// HTML: the model (its shape and layer table), task, data set and other metadata, whether
     /// the file holds training state to continue from, and the history plot.
@@ -381,6 +403,8 @@ mod tests {
         assert!(html.contains(">200</td>")); // trials per generation
         assert!(html.contains("data:image/svg+xml;base64,"));
         assert_eq!(c.history().plot().lines().len(), 1);
+        let state = TrainingState::Climb(c.clone());
+        assert_eq!(state.to_html(), html);
         assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
     }
 }
