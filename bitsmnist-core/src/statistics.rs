@@ -124,6 +124,31 @@ impl ConfusionMatrix {
             .collect()
     }
 
+    /// The matrix as CSV: a header line `truth\predicted,0,1,…` naming the predicted classes,
+    /// then one line per true class with its counts, for a spreadsheet (classes + 1 lines).
+    ///
+    /// ```
+    /// use bitsmnist_core::statistics::ConfusionMatrix;
+    /// let cm = ConfusionMatrix::from_predictions(2, &[0, 1, 1], &[0, 1, 0]);
+    /// assert_eq!(cm.to_csv(), "truth\\predicted,0,1\n0,1,0\n1,1,1\n");
+    /// ```
+    pub fn to_csv(&self) -> String {
+        let k = self.classes;
+        let mut s = String::from("truth\\predicted");
+        for p in 0..k {
+            s.push_str(&format!(",{p}"));
+        }
+        s.push('\n');
+        for t in 0..k {
+            s.push_str(&t.to_string());
+            for p in 0..k {
+                s.push_str(&format!(",{}", self.count(t, p)));
+            }
+            s.push('\n');
+        }
+        s
+    }
+
     /// Matthews correlation coefficient, Gorodkin's multi-class R_K; 0 when undefined (for
     /// example when every prediction is one class). For two classes it equals the usual
     /// `(TP TN - FP FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN))`.
@@ -172,6 +197,23 @@ mod tests {
         let den = r.iter().map(|x| x * (n - x)).sum::<f64>().sqrt()
             * s.iter().map(|x| x * (n - x)).sum::<f64>().sqrt();
         if den == 0.0 { 0.0 } else { num / den }
+    }
+
+    #[test]
+    fn csv_has_a_header_and_one_line_per_true_class() {
+        let labels = [0, 1, 2, 2, 1, 0, 2, 1, 0, 0];
+        let preds = [0, 2, 2, 1, 1, 0, 2, 0, 0, 1];
+        let cm = ConfusionMatrix::from_predictions(3, &labels, &preds);
+        let csv = cm.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], "truth\\predicted,0,1,2");
+        for (t, line) in lines[1..].iter().enumerate() {
+            let cells: Vec<u64> = line.split(',').map(|c| c.parse().unwrap()).collect();
+            assert_eq!(cells[0], t as u64);
+            let counts: Vec<u64> = (0..3).map(|p| cm.count(t, p)).collect();
+            assert_eq!(&cells[1..], counts.as_slice());
+        }
     }
 
     #[test]
