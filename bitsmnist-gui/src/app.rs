@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{self, DataSettings, DataState, Loading};
 use crate::draw::{self, DrawSettings, DrawState};
 use crate::evaluation::{self, EvalState, Evaluation};
-use crate::files::{self, FilePicker};
+use crate::files::{self, DataExport, FilePicker};
 use crate::measure::Measure;
 use crate::model::{self, ModelSettings, ModelState};
 use crate::training::{self, Effect, StartWith, TrainingSettings, TrainingState};
@@ -55,6 +55,68 @@ impl Tab {
     }
 }
 
+/// The colour theme chosen in View > Theme.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    /// Follow the desktop's light or dark setting.
+    #[default]
+    System,
+    /// Dark text on light panels.
+    Light,
+    /// Light text on dark panels.
+    Dark,
+}
+
+impl ThemeChoice {
+    /// Every choice, in menu order.
+    pub const ALL: [ThemeChoice; 3] = [ThemeChoice::System, ThemeChoice::Light, ThemeChoice::Dark];
+
+    /// The menu entry (also its label for tests).
+    pub fn title(self) -> &'static str {
+        match self {
+            ThemeChoice::System => "System",
+            ThemeChoice::Light => "Light",
+            ThemeChoice::Dark => "Dark",
+        }
+    }
+
+    /// What egui is told.
+    pub fn preference(self) -> egui::ThemePreference {
+        match self {
+            ThemeChoice::System => egui::ThemePreference::System,
+            ThemeChoice::Light => egui::ThemePreference::Light,
+            ThemeChoice::Dark => egui::ThemePreference::Dark,
+        }
+    }
+}
+
+/// The keyboard shortcuts, shown in the menus and handled before the panels draw. None is a
+/// plain key: text fields keep Space and letters.
+pub mod shortcuts {
+    use eframe::egui::{Key, KeyboardShortcut, Modifiers};
+
+    /// File > Open model.
+    pub const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+    /// File > Save model (asks for a path when the model has no file yet).
+    pub const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
+    /// File > Save model as.
+    pub const SAVE_AS: KeyboardShortcut =
+        KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
+    /// Start training, or pause and resume it (a gradient run has no pause: it goes on).
+    pub const START_PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
+    /// Help > Keyboard shortcuts.
+    pub const HELP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F1);
+
+    /// (shortcut, what it does), for the Keyboard shortcuts window.
+    pub const ALL: [(KeyboardShortcut, &str); 5] = [
+        (OPEN, "Open a model file"),
+        (SAVE, "Save the model"),
+        (SAVE_AS, "Save the model under a new name"),
+        (START_PAUSE, "Start training; pause or resume it"),
+        (HELP, "Show the keyboard shortcuts"),
+    ];
+}
+
 /// Everything remembered between runs (eframe storage). New fields get their defaults when
 /// older settings are loaded.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -72,6 +134,8 @@ pub struct Settings {
     pub draw: DrawSettings,
     /// Recently opened or saved model files, newest first.
     pub recent: Vec<PathBuf>,
+    /// The colour theme.
+    pub theme: ThemeChoice,
 }
 
 /// An action asked for by a panel, carried out after the frame by [`BitsApp::apply`].
@@ -102,6 +166,15 @@ pub enum Command {
     Save(Option<PathBuf>),
     /// Export the model as code or data, into a folder the file picker asks for.
     Export(Format),
+    /// Export the history, the fitness plot or the confusion matrix (`None`: ask with the
+    /// file picker).
+    ExportData(DataExport, Option<PathBuf>),
+    /// Start training when idle, pause a running run, resume a paused one.
+    StartOrPause,
+    /// Show or hide the About window.
+    ToggleAbout,
+    /// Show or hide the Keyboard shortcuts window.
+    ToggleShortcuts,
     /// Forget the recent files.
     ClearRecent,
     /// Hide the error message at this index.
@@ -139,7 +212,33 @@ pub struct BitsApp {
     pub open_at_start: Option<std::path::PathBuf>,
     /// Background jobs.
     pub worker: Worker,
+    /// Whether the About window is open.
+    pub show_about: bool,
+    /// Whether the Keyboard shortcuts window is open.
+    pub show_shortcuts: bool,
+    /// A PNG export of the fitness plot waiting for the plot to be drawn: the file, and the
+    /// frames waited.
+    pub pending_png: Option<(PathBuf, u8)>,
+    /// What the screenshot callback reports (it runs outside the frame).
+    png_result: std::sync::Arc<std::sync::Mutex<Option<Result<String, String>>>>,
 }
+
+/// What the app does, for the About window.
+pub const ABOUT: &str = "BitsMNIST trains bit neural networks (1-bit weights, biases and activations) on handwritten digits, by genetic search, bit-flip climbing or gradient descent, with live plots. It evaluates them on the MNIST test set, reads digits you draw, and saves and exports the models as files, C or Rust.";
+
+/// The README sections the About window points to: (heading, what it holds).
+pub const README_SECTIONS: [(&str, &str); 4] = [
+    (
+        "Install the app",
+        "packages, the desktop entry and the model file type",
+    ),
+    (
+        "Examples",
+        "training from the app, the command line and notebooks",
+    ),
+    ("What it reaches", "accuracies and times measured"),
+    ("Documentation", "architecture, formats and deployment"),
+];
 
 /// The app's name, the window title with no model file open.
 pub const TITLE: &str = "BitsMNIST";
@@ -174,6 +273,10 @@ impl BitsApp {
             measure: None,
             open_at_start: None,
             worker: Worker::default(),
+            show_about: false,
+            show_shortcuts: false,
+            pending_png: None,
+            png_result: Default::default(),
         }
     }
 
@@ -255,6 +358,17 @@ impl BitsApp {
             commands.push(Command::LoadData);
         }
         commands.extend(self.dropped_files(&ctx));
+        commands.extend(self.shortcut_commands(&ctx));
+        let preference = self.settings.theme.preference();
+        if ctx.options(|o| o.theme_preference) != preference {
+            ctx.set_theme(preference);
+        }
+        if let Some(result) = self.png_result.lock().ok().and_then(|mut r| r.take()) {
+            match result {
+                Ok(status) => self.status = status,
+                Err(e) => self.error(e),
+            }
+        }
 
         egui::Panel::top("menu").show(ui, |ui| {
             commands.extend(self.menu_bar(ui));
@@ -299,8 +413,12 @@ impl BitsApp {
             self.settings.tab = Tab::Model;
             commands.push(Command::Open(Some(p)));
         }
+        self.help_windows(&ctx);
         for c in commands {
             self.apply(c);
+        }
+        if let Some((path, waited)) = self.pending_png.take() {
+            self.request_plot_png(&ctx, path, waited);
         }
         self.update_title(&ctx);
         if self.measure.is_some() {
@@ -343,6 +461,10 @@ impl BitsApp {
             measure: _,
             open_at_start: _,
             worker: _,
+            show_about: _,
+            show_shortcuts: _,
+            pending_png: _,
+            png_result: _,
         } = self;
         match settings.tab {
             Tab::Data => data::ui(ui, &mut settings.data, data, running),
@@ -399,18 +521,29 @@ impl BitsApp {
         let mut commands = Vec::new();
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
-                if ui.button("Open model…").clicked() {
+                let ctx = ui.ctx().clone();
+                let key = |s: &egui::KeyboardShortcut| ctx.format_shortcut(s);
+                if ui
+                    .add(egui::Button::new("Open model…").shortcut_text(key(&shortcuts::OPEN)))
+                    .clicked()
+                {
                     commands.push(Command::Open(None));
                 }
                 let have = self.model.chain.is_some();
                 if ui
-                    .add_enabled(have, egui::Button::new("Save model"))
+                    .add_enabled(
+                        have,
+                        egui::Button::new("Save model").shortcut_text(key(&shortcuts::SAVE)),
+                    )
                     .clicked()
                 {
                     commands.push(Command::Save(self.current_file.clone()));
                 }
                 if ui
-                    .add_enabled(have, egui::Button::new("Save model as…"))
+                    .add_enabled(
+                        have,
+                        egui::Button::new("Save model as…").shortcut_text(key(&shortcuts::SAVE_AS)),
+                    )
                     .clicked()
                 {
                     commands.push(Command::Save(None));
@@ -431,6 +564,24 @@ impl BitsApp {
                         .clicked()
                     {
                         commands.push(Command::Export(format));
+                    }
+                }
+                ui.separator();
+                let history =
+                    !self.training.history.is_empty() || !self.training.gradient_history.is_empty();
+                let evaluated = self.evaluation.result.is_some();
+                for (what, enabled) in [
+                    (DataExport::HistoryCsv, history),
+                    (DataExport::PlotSvg, history),
+                    (DataExport::PlotPng, history),
+                    (DataExport::ConfusionCsv, evaluated),
+                ] {
+                    if ui
+                        .add_enabled(enabled, egui::Button::new(what.menu_label()))
+                        .on_hover_text(what.tip())
+                        .clicked()
+                    {
+                        commands.push(Command::ExportData(what, None));
                     }
                 }
                 ui.separator();
@@ -455,10 +606,124 @@ impl BitsApp {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
+            ui.menu_button("View", |ui| {
+                ui.label("Theme");
+                for choice in ThemeChoice::ALL {
+                    if ui
+                        .radio_value(&mut self.settings.theme, choice, choice.title())
+                        .clicked()
+                    {
+                        ui.close();
+                    }
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                let ctx = ui.ctx().clone();
+                if ui
+                    .add(
+                        egui::Button::new("Keyboard shortcuts")
+                            .shortcut_text(ctx.format_shortcut(&shortcuts::HELP)),
+                    )
+                    .clicked()
+                {
+                    commands.push(Command::ToggleShortcuts);
+                }
+                if ui.button("About BitsMNIST").clicked() {
+                    commands.push(Command::ToggleAbout);
+                }
+            });
             ui.separator();
             ui.weak("Drop a .bin model file onto the window to open it.");
         });
         commands
+    }
+
+    /// The commands of the keyboard shortcuts pressed this frame (consumed, so that no widget
+    /// also takes them). Ctrl+Shift+S goes first: Ctrl+S would match it too.
+    fn shortcut_commands(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
+        ctx.input_mut(|i| {
+            if i.consume_shortcut(&shortcuts::SAVE_AS) {
+                commands.push(Command::Save(None));
+            }
+            if i.consume_shortcut(&shortcuts::SAVE) {
+                commands.push(Command::Save(self.current_file.clone()));
+            }
+            if i.consume_shortcut(&shortcuts::OPEN) {
+                commands.push(Command::Open(None));
+            }
+            if i.consume_shortcut(&shortcuts::START_PAUSE) {
+                commands.push(Command::StartOrPause);
+            }
+            if i.consume_shortcut(&shortcuts::HELP) {
+                commands.push(Command::ToggleShortcuts);
+            }
+        });
+        commands
+    }
+
+    /// The About and Keyboard shortcuts windows, when open.
+    fn help_windows(&mut self, ctx: &egui::Context) {
+        egui::Window::new("About BitsMNIST")
+            .open(&mut self.show_about)
+            .resizable(false)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                ui.heading(format!("BitsMNIST {}", env!("CARGO_PKG_VERSION")));
+                ui.label(ABOUT);
+                ui.add_space(6.0);
+                ui.label("In the README (README.md, next to the app's sources):");
+                for (section, what) in README_SECTIONS {
+                    ui.label(format!("• {section}: {what}"));
+                }
+                ui.add_space(6.0);
+                ui.weak("Licensed under MIT or Apache-2.0.");
+            });
+        egui::Window::new("Keyboard shortcuts")
+            .open(&mut self.show_shortcuts)
+            .resizable(false)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                egui::Grid::new("shortcuts")
+                    .num_columns(2)
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for (s, what) in shortcuts::ALL {
+                            ui.monospace(ctx.format_shortcut(&s));
+                            ui.label(what);
+                            ui.end_row();
+                        }
+                    });
+            });
+    }
+
+    /// Asks the window for a screenshot of the next frame and saves the fitness plot's part
+    /// of it to `path` (the callback runs outside the frame: it reports through `png_result`).
+    fn request_plot_png(&mut self, ctx: &egui::Context, path: PathBuf, waited: u8) {
+        let Some(rect) = crate::training::plots::fitness_plot_rect(ctx) else {
+            // Another tab is shown: show the plot, and take it once drawn.
+            if waited < 3 {
+                self.settings.tab = Tab::Training;
+                self.pending_png = Some((path, waited + 1));
+                ctx.request_repaint();
+            } else {
+                self.error("the fitness plot is not drawn: nothing to export as PNG");
+            }
+            return;
+        };
+        let result = self.png_result.clone();
+        let repaint = ctx.clone();
+        let ppp = ctx.pixels_per_point();
+        ctx.request_screenshot(move |image| {
+            let outcome = files::write_png(&files::crop(&image, rect, ppp), &path)
+                .map(|()| format!("exported the fitness plot to {}", path.display()))
+                .map_err(|e| format!("{}: {e}", path.display()));
+            if let Ok(mut slot) = result.lock() {
+                *slot = Some(outcome);
+            }
+            repaint.request_repaint();
+        });
+        self.status = "exporting the fitness plot…".into();
     }
 
     fn status_bar(&self, ui: &mut egui::Ui) {
@@ -615,6 +880,8 @@ impl BitsApp {
                                 format!("test accuracy {:.2}%", 100.0 * eval.confusion.accuracy());
                             self.evaluation.result =
                                 Some((eval, (self.model.version, self.data.version)));
+                            // The pair picked in the last matrix may not exist in this one.
+                            self.evaluation.filter = None;
                         }
                         Err(e) => self.error(format!("evaluation: {e}")),
                     }
@@ -643,6 +910,14 @@ impl BitsApp {
             Command::Open(path) => files::open(self, path),
             Command::Save(path) => files::save(self, path),
             Command::Export(format) => files::export(self, format, None),
+            Command::ExportData(what, path) => files::export_data(self, what, path),
+            Command::StartOrPause => match &self.training.run {
+                None => self.apply(Command::StartTraining),
+                Some(r) if r.paused => self.apply(Command::ResumeTraining),
+                Some(_) => self.apply(Command::PauseTraining),
+            },
+            Command::ToggleAbout => self.show_about = !self.show_about,
+            Command::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
             Command::ClearRecent => self.settings.recent.clear(),
             Command::DismissError(i) => {
                 if i < self.errors.len() {

@@ -1,5 +1,6 @@
 //! The Evaluation panel: error, accuracy and MCC on the task's test split, recall per class,
-//! the confusion matrix, and examples of mistakes.
+//! the confusion matrix, and examples of mistakes. Clicking an off-diagonal cell of the matrix
+//! shows only the mistakes of that (true, predicted) pair.
 
 use bitsmnist_core::datasets::Dataset;
 use bitsmnist_core::layers::{Chain, Input};
@@ -9,7 +10,7 @@ use eframe::egui::{self, Color32, RichText};
 use crate::app::Command;
 use crate::digits::{self, Gallery};
 
-/// Most mistakes kept for display.
+/// Most mistakes shown at once.
 pub const MAX_MISTAKES: usize = 40;
 
 /// Results of one evaluation.
@@ -17,7 +18,8 @@ pub const MAX_MISTAKES: usize = 40;
 pub struct Evaluation {
     /// Counts of (true, predicted) classes.
     pub confusion: ConfusionMatrix,
-    /// (index in the test split, true class, predicted class) of the first mistakes.
+    /// (index in the test split, true class, predicted class) of every mistake, in test-split
+    /// order (the gallery shows the first [`MAX_MISTAKES`] of those its filter lets through).
     pub mistakes: Vec<(usize, usize, usize)>,
     /// Seconds the evaluation took.
     pub seconds: f64,
@@ -34,7 +36,6 @@ impl Evaluation {
         let mistakes = eval
             .mistakes()
             .into_iter()
-            .take(MAX_MISTAKES)
             .map(|i| (i, eval.labels()[i] as usize, eval.predictions()[i]))
             .collect();
         Ok(Self {
@@ -52,6 +53,8 @@ pub struct EvalState {
     pub result: Option<(Evaluation, (u64, u64))>,
     /// Thumbnails of mistakes.
     gallery: Gallery,
+    /// The (true, predicted) pair whose mistakes the gallery shows (`None`: every pair).
+    pub filter: Option<(usize, usize)>,
 }
 
 impl EvalState {
@@ -59,6 +62,92 @@ impl EvalState {
     pub fn is_current(&self, key: (u64, u64)) -> bool {
         self.result.as_ref().is_some_and(|(_, k)| *k == key)
     }
+
+    /// The mistakes the gallery shows: at most [`MAX_MISTAKES`] of those of the filter's pair
+    /// (every pair when there is no filter).
+    pub fn shown_mistakes(&self) -> Vec<(usize, usize, usize)> {
+        let Some((eval, _)) = &self.result else {
+            return Vec::new();
+        };
+        eval.mistakes
+            .iter()
+            .copied()
+            .filter(|&(_, t, p)| self.filter.is_none_or(|f| f == (t, p)))
+            .take(MAX_MISTAKES)
+            .collect()
+    }
+
+    /// The captions of the thumbnails drawn in the last frame ("3 as 5": true class as
+    /// predicted class).
+    pub fn captions(&self) -> Vec<&str> {
+        self.gallery.captions()
+    }
+}
+
+/// The accessible label of a confusion-matrix cell (what a screen reader says, and what tests
+/// click).
+pub fn cell_label(truth: usize, predicted: usize) -> String {
+    format!("true {truth}, predicted {predicted}")
+}
+
+/// WCAG 2 relative luminance of an opaque colour (0 black to 1 white).
+pub fn luminance(c: Color32) -> f64 {
+    let lin = |v: u8| {
+        let v = f64::from(v) / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(c.r()) + 0.7152 * lin(c.g()) + 0.0722 * lin(c.b())
+}
+
+/// WCAG 2 contrast ratio of two opaque colours, 1 (none) to 21 (black on white); body text
+/// needs 4.5.
+pub fn contrast_ratio(a: Color32, b: Color32) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// Black or white, whichever reads better on `fill`.
+pub fn text_on(fill: Color32) -> Color32 {
+    if contrast_ratio(Color32::BLACK, fill) >= contrast_ratio(Color32::WHITE, fill) {
+        Color32::BLACK
+    } else {
+        Color32::WHITE
+    }
+}
+
+/// The (fill, text) colours of a confusion-matrix cell holding `count` of at most `max`, on the
+/// diagonal (right) or off it (mistakes), under `visuals`. The fill is opaque: the cell's
+/// hue mixed into the panel's background by the count's strength, so that the text colour
+/// can be picked by its luminance in either theme (white on a faded hue is unreadable on a
+/// light panel).
+pub fn cell_colors(
+    count: u64,
+    max: u64,
+    diagonal: bool,
+    visuals: &egui::Visuals,
+) -> (Color32, Color32) {
+    let background = visuals.panel_fill;
+    let fill = if count == 0 {
+        background
+    } else {
+        let strength = (count as f32 / max.max(1) as f32).sqrt();
+        let base = if diagonal {
+            Color32::from_rgb(40, 140, 70)
+        } else {
+            Color32::from_rgb(180, 60, 50)
+        };
+        lerp_colour(background, base, 0.25 + 0.75 * strength)
+    };
+    (fill, text_on(fill))
+}
+
+fn lerp_colour(a: Color32, b: Color32, t: f32) -> Color32 {
+    let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+    Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
 }
 
 /// Draws the Evaluation panel. `key` is (model version, data version) of what is loaded.
@@ -70,7 +159,11 @@ pub fn ui(
     have_model: bool,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
-    let EvalState { result, gallery } = state;
+    let EvalState {
+        result,
+        gallery,
+        filter,
+    } = state;
     ui.horizontal(|ui| {
         if ui
             .add_enabled(
@@ -116,7 +209,10 @@ pub fn ui(
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.strong("Confusion matrix (rows: true class, columns: predicted)");
-            confusion_grid(ui, cm, &data.class_names);
+            if let Some(pair) = confusion_grid(ui, cm, &data.class_names) {
+                // A second click on the same cell shows every mistake again.
+                *filter = (*filter != Some(pair)).then_some(pair);
+            }
         });
         ui.add_space(16.0);
         ui.vertical(|ui| {
@@ -131,14 +227,38 @@ pub fn ui(
         });
     });
     ui.add_space(6.0);
-    ui.strong(format!(
-        "Mistakes (first {} of {})",
-        eval.mistakes.len(),
-        cm.total() - (cm.accuracy() * cm.total() as f64).round() as u64
-    ));
-    let mistakes = eval.mistakes.clone();
     let names = data.class_names.clone();
-    let gallery_key = key.0.wrapping_mul(1_000_003) ^ key.1 ^ (eval.seconds.to_bits());
+    let mistakes: Vec<(usize, usize, usize)> = eval
+        .mistakes
+        .iter()
+        .copied()
+        .filter(|&(_, t, p)| filter.is_none_or(|f| f == (t, p)))
+        .collect();
+    ui.horizontal(|ui| {
+        match *filter {
+            None => ui.strong(format!(
+                "Mistakes (first {} of {}; click a cell of the matrix to see one pair's)",
+                mistakes.len().min(MAX_MISTAKES),
+                mistakes.len()
+            )),
+            Some((t, p)) => ui.strong(format!(
+                "Mistakes: true {} predicted as {} (first {} of {})",
+                class_name(&names, t),
+                class_name(&names, p),
+                mistakes.len().min(MAX_MISTAKES),
+                mistakes.len()
+            )),
+        };
+        if filter.is_some() && ui.button("Show all mistakes").clicked() {
+            *filter = None;
+        }
+    });
+    let mistakes: Vec<_> = mistakes.into_iter().take(MAX_MISTAKES).collect();
+    let filter_key = filter.map_or(u64::MAX, |(t, p)| (t * 1000 + p) as u64);
+    let gallery_key = key.0.wrapping_mul(1_000_003)
+        ^ key.1
+        ^ (eval.seconds.to_bits())
+        ^ filter_key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     egui::ScrollArea::vertical()
         .id_salt("mistakes")
         .show(ui, |ui| {
@@ -161,7 +281,12 @@ fn class_name(names: &[String], k: usize) -> String {
     names.get(k).cloned().unwrap_or_else(|| k.to_string())
 }
 
-fn confusion_grid(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String]) {
+/// Draws the matrix; returns the (true, predicted) pair of an off-diagonal cell clicked.
+fn confusion_grid(
+    ui: &mut egui::Ui,
+    cm: &ConfusionMatrix,
+    names: &[String],
+) -> Option<(usize, usize)> {
     let k = cm.classes();
     let max = (0..k)
         .flat_map(|t| (0..k).map(move |p| (t, p)))
@@ -169,6 +294,7 @@ fn confusion_grid(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String]) {
         .max()
         .unwrap_or(1)
         .max(1);
+    let mut clicked = None;
     egui::Grid::new("confusion")
         .spacing([2.0, 2.0])
         .min_col_width(38.0)
@@ -182,30 +308,38 @@ fn confusion_grid(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String]) {
                 ui.strong(class_name(names, t));
                 for p in 0..k {
                     let c = cm.count(t, p);
-                    let strength = (c as f32 / max as f32).sqrt();
-                    let base = if t == p {
-                        Color32::from_rgb(40, 140, 70)
-                    } else {
-                        Color32::from_rgb(180, 60, 50)
-                    };
-                    let fill = if c == 0 {
-                        ui.visuals().faint_bg_color
-                    } else {
-                        base.gamma_multiply(0.25 + 0.75 * strength)
-                    };
-                    egui::Frame::new()
+                    let (fill, text) = cell_colors(c, max, t == p, ui.visuals());
+                    let cell = egui::Frame::new()
                         .fill(fill)
                         .inner_margin(egui::Margin::symmetric(4, 2))
                         .show(ui, |ui| {
                             ui.set_min_width(34.0);
-                            ui.label(RichText::new(c.to_string()).monospace().color(if c == 0 {
-                                ui.visuals().weak_text_color()
-                            } else {
-                                Color32::WHITE
-                            }));
+                            ui.label(RichText::new(c.to_string()).monospace().color(text));
                         });
+                    if t == p {
+                        continue;
+                    }
+                    let response = ui
+                        .interact(
+                            cell.response.rect,
+                            ui.scope_id().with(("confusion-cell", t, p)),
+                            egui::Sense::click(),
+                        )
+                        .on_hover_text(format!(
+                            "Show the mistakes of true {} predicted as {}",
+                            class_name(names, t),
+                            class_name(names, p)
+                        ))
+                        .on_hover_cursor(egui::CursorIcon::PointingHand);
+                    response.widget_info(|| {
+                        egui::WidgetInfo::labeled(egui::Role::Button, true, cell_label(t, p))
+                    });
+                    if response.clicked() {
+                        clicked = Some((t, p));
+                    }
                 }
                 ui.end_row();
             }
         });
+    clicked
 }

@@ -1,11 +1,14 @@
 //! The app's model files: Open, Save, Save as, Export (through the [`FilePicker`]) and the
-//! recent files. A file holds the model, the training state and history behind it, and the data
+//! recent files; and the exports of what the app shows ([`DataExport`]): the history and the
+//! confusion matrix as CSV, the fitness plot as SVG or PNG. A file holds the model, the training state and history behind it, and the data
 //! and task it was trained on (read with [`ModelFile`], as the command line and notebooks do).
 
 use std::path::{Path, PathBuf};
 
 use bitsmnist_core::export::{self, Format, GreyRule};
 use bitsmnist_core::io::{Metadata, ModelFile};
+
+use eframe::egui;
 
 use crate::app::BitsApp;
 use crate::data::TaskKind;
@@ -29,6 +32,68 @@ pub enum FileDialog {
     },
     /// Choose the folder an export in this format goes to.
     Export(Format),
+    /// Choose the file a [`DataExport`] goes to.
+    ExportData(DataExport),
+}
+
+/// What File > Export writes besides the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataExport {
+    /// The training history (the generations, or the epochs of a gradient run), as CSV.
+    HistoryCsv,
+    /// The fitness plot (with the test accuracy), as SVG drawn by the core library.
+    PlotSvg,
+    /// The fitness plot as the window shows it, as PNG (a screenshot of the plot's area).
+    PlotPng,
+    /// The last confusion matrix, as CSV.
+    ConfusionCsv,
+}
+
+impl DataExport {
+    /// The File menu entry (also its label for tests).
+    pub fn menu_label(self) -> &'static str {
+        match self {
+            DataExport::HistoryCsv => "Export history as CSV…",
+            DataExport::PlotSvg => "Export fitness plot as SVG…",
+            DataExport::PlotPng => "Export fitness plot as PNG…",
+            DataExport::ConfusionCsv => "Export confusion matrix as CSV…",
+        }
+    }
+
+    /// The menu entry's hover text.
+    pub fn tip(self) -> &'static str {
+        match self {
+            DataExport::HistoryCsv => {
+                "Every generation (or epoch) of the training history, one line each"
+            }
+            DataExport::PlotSvg => {
+                "The fitness and test accuracy per generation, as a vector image"
+            }
+            DataExport::PlotPng => "The Training tab's top plot, as the window shows it",
+            DataExport::ConfusionCsv => {
+                "Counts of (true, predicted) classes of the last evaluation"
+            }
+        }
+    }
+
+    /// The file name suggested.
+    pub fn suggested(self) -> &'static str {
+        match self {
+            DataExport::HistoryCsv => "history.csv",
+            DataExport::PlotSvg => "fitness.svg",
+            DataExport::PlotPng => "fitness.png",
+            DataExport::ConfusionCsv => "confusion.csv",
+        }
+    }
+
+    /// The file name's extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            DataExport::HistoryCsv | DataExport::ConfusionCsv => "csv",
+            DataExport::PlotSvg => "svg",
+            DataExport::PlotPng => "png",
+        }
+    }
 }
 
 /// Asks the user for a path: native dialogs in the app, a fixed path in tests.
@@ -44,6 +109,11 @@ pub fn native_file_picker() -> FilePicker {
             FileDialog::Save { suggested } => dialog
                 .set_title("Save model")
                 .set_file_name(suggested)
+                .save_file(),
+            FileDialog::ExportData(what) => rfd::FileDialog::new()
+                .add_filter(what.extension().to_uppercase(), &[what.extension()])
+                .set_title(what.menu_label().trim_end_matches('…'))
+                .set_file_name(what.suggested())
                 .save_file(),
             FileDialog::Export(format) => rfd::FileDialog::new()
                 .set_title(format!(
@@ -126,6 +196,102 @@ pub fn export(app: &mut BitsApp, format: Format, dir: Option<PathBuf>) {
         dir.display(),
         bitsmnist_core::memory::format_bytes(model.bytes() as u64)
     );
+}
+
+/// Writes `what` to `path` (`None`: ask with the file picker). The PNG is taken from the next
+/// frame's screenshot (see [`crop`]), so it is written after this returns.
+pub fn export_data(app: &mut BitsApp, what: DataExport, path: Option<PathBuf>) {
+    let history = if app.settings.training.method == Method::Gradient {
+        &app.training.gradient_history
+    } else {
+        &app.training.history
+    };
+    let history = if history.is_empty() {
+        // The other method's run is the one there is.
+        if app.training.history.is_empty() {
+            &app.training.gradient_history
+        } else {
+            &app.training.history
+        }
+    } else {
+        history
+    };
+    let text = match what {
+        DataExport::HistoryCsv | DataExport::PlotSvg | DataExport::PlotPng
+            if history.is_empty() =>
+        {
+            app.error("no training history yet: train first");
+            return;
+        }
+        DataExport::HistoryCsv => Some(history.to_csv()),
+        DataExport::PlotSvg => Some(history.plot().to_svg()),
+        DataExport::PlotPng => None,
+        DataExport::ConfusionCsv => match &app.evaluation.result {
+            Some((eval, _)) => Some(eval.confusion.to_csv()),
+            None => {
+                app.error("no confusion matrix yet: evaluate first");
+                return;
+            }
+        },
+    };
+    let Some(path) = path.or_else(|| (app.file_picker)(FileDialog::ExportData(what))) else {
+        app.status = NO_FILE_CHOSEN.into();
+        return;
+    };
+    match text {
+        Some(text) => match bitsmnist_core::files::write_atomic(&path, text.as_bytes()) {
+            Ok(()) => {
+                app.status = format!(
+                    "exported {} to {}",
+                    what.menu_label()
+                        .trim_start_matches("Export ")
+                        .trim_end_matches('…'),
+                    path.display()
+                )
+            }
+            Err(e) => app.error(format!("{}: {e}", path.display())),
+        },
+        None => app.pending_png = Some((path, 0)),
+    }
+}
+
+/// The part of a screenshot under `rect` (in points; the image is in pixels, `ppp` pixels per
+/// point), clamped to the image.
+pub fn crop(image: &egui::ColorImage, rect: egui::Rect, ppp: f32) -> egui::ColorImage {
+    let [w, h] = image.size;
+    let px = |v: f32, max: usize| ((v * ppp).round().max(0.0) as usize).min(max);
+    let (x0, x1) = (px(rect.min.x, w), px(rect.max.x, w));
+    let (y0, y1) = (px(rect.min.y, h), px(rect.max.y, h));
+    let mut pixels = Vec::with_capacity((x1 - x0) * (y1 - y0));
+    for y in y0..y1 {
+        pixels.extend_from_slice(&image.pixels[y * w + x0..y * w + x1]);
+    }
+    egui::ColorImage::new([x1 - x0, y1 - y0], pixels)
+}
+
+/// The image as an RGBA PNG file.
+pub fn png_bytes(image: &egui::ColorImage) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let [w, h] = image.size;
+        let mut encoder = png::Encoder::new(&mut out, w as u32, h as u32);
+        encoder.set_color(png::ColorType::Rgba);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        let data: Vec<u8> = image
+            .pixels
+            .iter()
+            .flat_map(|c| c.to_srgba_unmultiplied())
+            .collect();
+        writer.write_image_data(&data).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// Writes the image to `path` as PNG.
+pub fn write_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
+    let bytes = png_bytes(image)?;
+    bitsmnist_core::files::write_atomic(path, &bytes).map_err(|e| e.to_string())
 }
 
 /// What a saved or exported file says about the model: its data and task.

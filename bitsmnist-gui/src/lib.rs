@@ -7,7 +7,7 @@
 //!
 //! Layout, after eframe_template and egui's demo app:
 //! - [`app`]: the persisted [`Settings`], the run-time state, the [`Command`]s panels emit;
-//! - [`files`]: Open, Save, Save as and the recent files;
+//! - [`files`]: Open, Save, Save as, the exports and the recent files;
 //! - one module per panel: [`data`], [`model`], [`training`] (with one module per method:
 //!   genetic, gradient, bit-flip climbing), [`evaluation`], [`draw`];
 //! - [`worker`]: threads for loading data and for jobs, talking to the UI over channels;
@@ -30,6 +30,6 @@ pub mod training;
 pub mod widgets;
 pub mod worker;
 
-pub use app::{BitsApp, Command, Settings, Tab};
+pub use app::{BitsApp, Command, Settings, Tab, ThemeChoice};
 pub use eframe::egui;
 pub use files::FilePicker;

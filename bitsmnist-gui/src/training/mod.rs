@@ -7,7 +7,8 @@
 //! - [`worker`]: the reply protocol, the run handle, and the worker's pausable loop;
 //! - [`genetic`], [`climb`], [`gradient`]: each method's run (and climbing's and the gradient
 //!   method's options);
-//! - `panel`, `options`, `stop_rules`, `plots`: the panel and its widgets.
+//! - [`plots`]: the live plots and how they are set up;
+//! - `panel`, `options`, `stop_rules`: the panel and its widgets.
 //!
 //! Every run goes the same way: Start checks the data, the model and the options and makes the
 //! method's job (`prepare`), which one skeleton spawns ([`TrainingState::start`]); its end
@@ -20,12 +21,13 @@ pub mod genetic;
 pub mod gradient;
 mod options;
 mod panel;
-mod plots;
+pub mod plots;
 pub mod settings;
 mod stop_rules;
 pub mod worker;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bitsmnist_core::datasets::{Dataset, Split};
 use bitsmnist_core::gradient::Input;
@@ -144,6 +146,50 @@ pub struct TrainingState {
     pub last_outcome: Option<String>,
     /// Why the settings are invalid.
     pub params_error: Option<String>,
+    /// Where the last generation-based run started and how long it has trained, for the
+    /// progress toward its stop rule (kept after its end, so that it reads 1 then).
+    pub clock: Option<RunClock>,
+}
+
+/// The start and the training time of a generation-based run (pauses excluded, as the time
+/// limit counts).
+#[derive(Clone, Copy, Debug)]
+pub struct RunClock {
+    /// Generations in the history when the run started.
+    pub start_len: usize,
+    /// Time trained before `since`.
+    active: Duration,
+    /// When the run last started or resumed (`None`: paused or ended).
+    since: Option<Instant>,
+}
+
+impl RunClock {
+    fn started(start_len: usize) -> Self {
+        Self {
+            start_len,
+            active: Duration::ZERO,
+            since: Some(Instant::now()),
+        }
+    }
+
+    /// Time trained so far.
+    pub fn elapsed(&self) -> Duration {
+        self.active + self.since.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
+    fn halt(&mut self) {
+        self.active = self.elapsed();
+        self.since = None;
+    }
+}
+
+/// How far a run has come toward its stop rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StopProgress {
+    /// 0 at the start, 1 when the rule is met.
+    pub fraction: f64,
+    /// What it counts ("generation 12 of 20").
+    pub text: String,
 }
 
 impl TrainingState {
@@ -159,6 +205,50 @@ impl TrainingState {
         self.gradient_history = History::default();
         self.climb = None;
         self.last_outcome = None;
+    }
+
+    /// Progress of the last generation-based run toward the nearest of the stop rules
+    /// `settings` turns on (time limit, generations, target fitness); `None` for a gradient
+    /// run, before any run, or with no such rule on (patience cannot be foreseen).
+    pub fn progress(&self, settings: &TrainingSettings) -> Option<StopProgress> {
+        let clock = self.clock.as_ref()?;
+        let mut best: Option<StopProgress> = None;
+        let mut offer = |fraction: f64, text: String| {
+            let fraction = if fraction.is_finite() {
+                fraction.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            if best.as_ref().is_none_or(|b| fraction > b.fraction) {
+                best = Some(StopProgress { fraction, text });
+            }
+        };
+        if settings.use_generations {
+            let done = self.history.len().saturating_sub(clock.start_len);
+            let total = settings.generations.max(1);
+            offer(
+                done as f64 / total as f64,
+                format!("generation {} of {total}", (done as u64).min(total)),
+            );
+        }
+        if settings.use_time {
+            let secs = clock.elapsed().as_secs_f64();
+            let limit = settings.seconds.max(0.1);
+            offer(
+                secs / limit,
+                format!("{:.0} s of {limit:.0} s", secs.min(limit)),
+            );
+        }
+        if settings.use_target
+            && settings.target > 0.0
+            && let Some(r) = self.history.last()
+        {
+            offer(
+                r.best / settings.target,
+                format!("fitness {:.4} of {:.4}", r.best, settings.target),
+            );
+        }
+        best
     }
 
     /// Generations per second of the last generation of the running run (0 when idle).
@@ -193,6 +283,7 @@ impl TrainingState {
         let run = Run::new(method, input);
         let control = Control::of(&run, out.clone());
         self.run = Some(run);
+        self.clock = (method != Method::Gradient).then(|| RunClock::started(self.history.len()));
         self.last_outcome = None;
         spawn_with(
             thread,
@@ -219,6 +310,9 @@ impl TrainingState {
         match &mut self.run {
             Some(r) => {
                 r.resume();
+                if let Some(c) = &mut self.clock {
+                    c.since = Some(Instant::now());
+                }
                 vec![Effect::Status("resumed".into())]
             }
             None => Vec::new(),
@@ -272,6 +366,9 @@ impl TrainingState {
                 if let Some(r) = &mut self.run {
                     r.paused = true;
                 }
+                if let Some(c) = &mut self.clock {
+                    c.halt();
+                }
                 vec![Effect::Status("paused".into())]
             }
             TrainReply::Finished(f) => self.finish(*f),
@@ -286,6 +383,9 @@ impl TrainingState {
     /// the others' (they describe the model it replaced), and the model is evaluated.
     fn finish(&mut self, finished: Finished) -> Vec<Effect> {
         let input = self.run.take().map_or(Input::Bits, |r| r.input);
+        if let Some(c) = &mut self.clock {
+            c.halt();
+        }
         let Finished {
             model,
             state,

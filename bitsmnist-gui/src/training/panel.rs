@@ -19,6 +19,7 @@ pub fn ui(
     fine_tune: bool,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
+    let progress = state.run.as_ref().and_then(|_| state.progress(settings));
     options::side_panel(ui, settings, state.is_running(), hidden, fine_tune);
     let TrainingState {
         run,
@@ -28,6 +29,7 @@ pub fn ui(
         climb: climb_state,
         last_outcome,
         params_error,
+        clock: _,
     } = state;
     let method = settings.method;
     *params_error = match method {
@@ -80,6 +82,13 @@ pub fn ui(
             _ => plots::generation_figures(ui, history, method, running),
         }
     });
+    if let Some(p) = progress {
+        ui.add(egui::ProgressBar::new(p.fraction as f32).text(format!(
+            "{:.0}% toward the stop rule: {}",
+            100.0 * p.fraction,
+            p.text
+        )));
+    }
     if let Some(e) = params_error {
         let what = match method {
             Method::Genetic => "Trainer options",

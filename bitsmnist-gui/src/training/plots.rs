@@ -3,12 +3,161 @@
 
 use bitsmnist_core::run::{Detail, History, Record};
 use eframe::egui;
-use egui_plot::{Corner, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Corner, GridInput, GridMark, Legend, Line, Plot, PlotPoints};
 
 use super::settings::Method;
 
 /// Most points drawn per plot line (longer histories are thinned evenly).
 const MAX_PLOT_POINTS: usize = 500;
+
+/// How one plot is set up: the same for every plot of a kind, so that tests can check it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlotSpec {
+    /// The plot's id (egui memory: zoom and pan survive frames).
+    pub id: &'static str,
+    /// The x axis' name, with its unit.
+    pub x_label: &'static str,
+    /// The y axis' name, with its unit.
+    pub y_label: &'static str,
+    /// Where the legend sits. Every curve here rises (fitness, accuracy) or falls (loss) from
+    /// the left: the upper left corner is clear of rising curves once they have left it, and
+    /// the lower left is clear of falling ones.
+    pub legend: Corner,
+    /// The x axis counts (generations, epochs): its ticks are whole numbers.
+    pub integer_x: bool,
+}
+
+/// The fitness plot of a genetic run.
+pub const FITNESS: PlotSpec = PlotSpec {
+    id: "fitness",
+    x_label: "generation",
+    y_label: "fitness",
+    legend: Corner::LeftTop,
+    integer_x: true,
+};
+
+/// The objective plot of a climb.
+pub const OBJECTIVE: PlotSpec = PlotSpec {
+    id: "fitness",
+    x_label: "generation",
+    y_label: "objective (fraction of its maximum)",
+    legend: Corner::LeftTop,
+    integer_x: true,
+};
+
+/// The test-accuracy plot of a generation-based run.
+pub const TEST_ACCURACY: PlotSpec = PlotSpec {
+    id: "test-accuracy",
+    x_label: "generation",
+    y_label: "accuracy (%)",
+    legend: Corner::LeftTop,
+    integer_x: true,
+};
+
+/// The loss plot of a gradient run (the loss falls: the legend goes low).
+pub const LOSS: PlotSpec = PlotSpec {
+    id: "gradient-loss",
+    x_label: "epoch",
+    y_label: "loss (cross-entropy)",
+    legend: Corner::LeftBottom,
+    integer_x: true,
+};
+
+/// The accuracy plot of a gradient run.
+pub const EPOCH_ACCURACY: PlotSpec = PlotSpec {
+    id: "gradient-accuracy",
+    x_label: "epoch",
+    y_label: "accuracy (%)",
+    legend: Corner::LeftTop,
+    integer_x: true,
+};
+
+/// The plots the Training panel shows for `method`, top to bottom.
+pub fn specs(method: Method) -> [PlotSpec; 2] {
+    match method {
+        Method::Genetic => [FITNESS, TEST_ACCURACY],
+        Method::Climb => [OBJECTIVE, TEST_ACCURACY],
+        Method::Gradient => [LOSS, EPOCH_ACCURACY],
+    }
+}
+
+/// Intervals between labelled ticks the axes aim at: enough to read values off, few enough
+/// for their labels to fit a plot 120 points high.
+const TICK_INTERVALS: f64 = 5.0;
+
+/// Tick marks for an axis showing `bounds`: labelled ones at a round step (1, 2 or 5 times a
+/// power of ten) giving about five intervals, and faint ones at a fifth of it;
+/// on an `integer` axis the labelled step is a whole number (at least 1) and the faint marks
+/// are whole numbers too.
+pub fn ticks(bounds: (f64, f64), integer: bool) -> Vec<GridMark> {
+    let (lo, hi) = (bounds.0.min(bounds.1), bounds.0.max(bounds.1));
+    let span = hi - lo;
+    if !span.is_finite() || span <= 0.0 {
+        return Vec::new();
+    }
+    let raw = span / TICK_INTERVALS;
+    let power = 10f64.powf(raw.log10().floor());
+    let mut step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * power);
+    if integer {
+        step = step.max(1.0).round();
+    }
+    let minor = step / 5.0;
+    let mut marks = Vec::new();
+    let mut add = |step: f64| {
+        let first = (lo / step).ceil() as i64;
+        let last = (hi / step).floor() as i64;
+        for i in first..=last {
+            marks.push(GridMark {
+                value: i as f64 * step,
+                step_size: step,
+            });
+        }
+    };
+    add(step);
+    if !integer || minor >= 1.0 {
+        add(minor);
+    }
+    marks
+}
+
+/// A plot set up by `spec`, `height` points high.
+fn plot(spec: PlotSpec, height: f32) -> Plot<'static> {
+    let integer = spec.integer_x;
+    let p = Plot::new(spec.id)
+        .height(height)
+        .legend(Legend::default().position(spec.legend))
+        .x_axis_label(spec.x_label)
+        .y_axis_label(spec.y_label)
+        .x_grid_spacer(move |g: GridInput| ticks(g.bounds, integer))
+        .y_grid_spacer(|g: GridInput| ticks(g.bounds, false));
+    if integer {
+        p.x_axis_formatter(|m, _| format!("{}", m.value.round() as i64))
+    } else {
+        p
+    }
+}
+
+/// Where the last frame drew the Training panel's top plot (fitness, objective or loss), for
+/// File > Export fitness plot as PNG.
+pub fn fitness_plot_rect(ctx: &egui::Context) -> Option<egui::Rect> {
+    let frame = ctx.cumulative_pass_nr();
+    ctx.data(|d| d.get_temp::<(u64, egui::Rect)>(rect_id()))
+        .filter(|(drawn, _)| frame.saturating_sub(*drawn) <= 1)
+        .map(|(_, r)| r)
+}
+
+fn rect_id() -> egui::Id {
+    egui::Id::unique("training-top-plot-rect")
+}
+
+fn remember_rect(ctx: &egui::Context, rect: egui::Rect) {
+    let frame = ctx.cumulative_pass_nr();
+    ctx.data_mut(|d| d.insert_temp(rect_id(), (frame, rect)));
+}
 
 /// Every `n / MAX_PLOT_POINTS`-th point, and the last.
 fn thin(points: impl ExactSizeIterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
@@ -31,7 +180,7 @@ fn thin(points: impl ExactSizeIterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
 }
 
 /// The live figures of the last generation; `running`: the run goes on (not paused).
-pub(super) fn generation_figures(
+pub(crate) fn generation_figures(
     ui: &mut egui::Ui,
     history: &History,
     method: Method,
@@ -57,7 +206,7 @@ pub(super) fn generation_figures(
 
 /// The fitness and test-accuracy plots of a generation-based run. A climb has one model, so
 /// its records' best, mean and worst are one value: its objective.
-pub(super) fn generations(ui: &mut egui::Ui, history: &History, method: Method) {
+pub(crate) fn generations(ui: &mut egui::Ui, history: &History, method: Method) {
     let recs = &history.records;
     let line = |name: &str, f: fn(&Record) -> f64| {
         Line::new(
@@ -73,10 +222,8 @@ pub(super) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
     } else {
         "Fitness per generation"
     });
-    Plot::new("fitness")
-        .height(height)
-        .legend(Legend::default())
-        .x_axis_label("generation")
+    let [top, bottom] = specs(method);
+    let shown = plot(top, height)
         .link_axis(link, [true, false])
         .show(ui, |p| {
             if climb {
@@ -87,6 +234,7 @@ pub(super) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
                 p.line(line("worst", |r| r.worst));
             }
         });
+    remember_rect(ui.ctx(), shown.response.rect);
     ui.label(if climb {
         "Test accuracy (%) of the model"
     } else {
@@ -97,10 +245,7 @@ pub(super) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
         .filter_map(|r| r.validation_accuracy.map(|a| [r.step as f64, 100.0 * a]))
         .collect();
     let n = acc.len();
-    Plot::new("test-accuracy")
-        .height(height)
-        .legend(Legend::default())
-        .x_axis_label("generation")
+    plot(bottom, height)
         .link_axis(link, [true, false])
         .show(ui, |p| {
             p.line(Line::new(
@@ -111,7 +256,7 @@ pub(super) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
 }
 
 /// The live figures of the last epoch.
-pub(super) fn epoch_figures(ui: &mut egui::Ui, history: &History, running: bool) {
+pub(crate) fn epoch_figures(ui: &mut egui::Ui, history: &History, running: bool) {
     let Some(r) = history.last() else {
         return;
     };
@@ -140,7 +285,7 @@ pub(super) fn epoch_figures(ui: &mut egui::Ui, history: &History, running: bool)
 }
 
 /// Loss, and train and test accuracy, per epoch.
-pub(super) fn epochs(ui: &mut egui::Ui, history: &History) {
+pub(crate) fn epochs(ui: &mut egui::Ui, history: &History) {
     let recs = &history.records;
     let points = |f: &dyn Fn(&Record) -> Option<f64>| -> PlotPoints {
         recs.iter()
@@ -151,20 +296,15 @@ pub(super) fn epochs(ui: &mut egui::Ui, history: &History) {
     let height = ((ui.available_height() - 30.0) / 2.0).max(120.0);
     let link = ui.make_persistent_id("gradient-plots");
     ui.label("Loss per epoch");
-    Plot::new("gradient-loss")
-        .height(height)
-        .legend(Legend::default())
-        .x_axis_label("epoch")
+    let [top, bottom] = specs(Method::Gradient);
+    let shown = plot(top, height)
         .link_axis(link, [true, false])
         .show(ui, |p| {
             p.line(Line::new("loss", points(&Record::loss)));
         });
+    remember_rect(ui.ctx(), shown.response.rect);
     ui.label("Accuracy per epoch (%)");
-    Plot::new("gradient-accuracy")
-        .height(height)
-        // Accuracy climbs: the lower right corner stays clear of the lines.
-        .legend(Legend::default().position(Corner::RightBottom))
-        .x_axis_label("epoch")
+    plot(bottom, height)
         .link_axis(link, [true, false])
         .show(ui, |p| {
             p.line(Line::new(
@@ -176,4 +316,61 @@ pub(super) fn epochs(ui: &mut egui::Ui, history: &History) {
                 points(&|r| r.validation_accuracy.map(|a| 100.0 * a)),
             ));
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(marks: &[GridMark], step: f64) -> Vec<f64> {
+        marks
+            .iter()
+            .filter(|m| m.step_size == step)
+            .map(|m| m.value)
+            .collect()
+    }
+
+    #[test]
+    fn a_hundred_generations_get_several_whole_ticks() {
+        let marks = ticks((0.0, 100.0), true);
+        assert_eq!(
+            values(&marks, 20.0),
+            vec![0.0, 20.0, 40.0, 60.0, 80.0, 100.0]
+        );
+        assert!(marks.iter().all(|m| m.value.fract() == 0.0));
+    }
+
+    #[test]
+    fn a_few_generations_tick_every_generation_never_between() {
+        let marks = ticks((-0.2, 3.4), true);
+        assert_eq!(values(&marks, 1.0), vec![0.0, 1.0, 2.0, 3.0]);
+        assert!(marks.iter().all(|m| m.value.fract() == 0.0));
+    }
+
+    #[test]
+    fn a_narrow_fitness_range_still_gets_four_or_more_labelled_ticks() {
+        for bounds in [(0.51, 0.53), (0.0, 1.0), (97.0, 100.0), (1e-4, 3e-4)] {
+            let marks = ticks(bounds, false);
+            let major = marks.iter().map(|m| m.step_size).fold(0.0, f64::max);
+            let n = values(&marks, major).len();
+            assert!((4..=11).contains(&n), "{bounds:?}: {n} ticks");
+        }
+    }
+
+    #[test]
+    fn every_plot_names_both_axes_and_keeps_its_legend_off_the_rising_end() {
+        for method in [Method::Genetic, Method::Climb, Method::Gradient] {
+            for spec in specs(method) {
+                assert!(!spec.x_label.is_empty() && !spec.y_label.is_empty());
+                // Curves rise to the right (or fall, for the loss): never the right side.
+                assert!(
+                    matches!(spec.legend, Corner::LeftTop | Corner::LeftBottom),
+                    "{spec:?}"
+                );
+                assert!(spec.integer_x);
+            }
+        }
+        assert!(TEST_ACCURACY.y_label.contains('%'));
+        assert!(EPOCH_ACCURACY.y_label.contains('%'));
+    }
 }
