@@ -1,5 +1,7 @@
 //! How a failed command ends: one line on stderr with each cause once, and an exit status that
-//! tells a refused command line (2) from work that failed (1).
+//! tells a refused command line (2) from work that failed (1). Command lines that clap itself
+//! refuses (an unknown flag, a value that does not parse) keep clap's message, hints
+//! included, with the same status 2 ([`crate::run`]).
 
 use std::error::Error;
 use std::process::ExitCode;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use bitsmnist_core::datasets::Task;
 use bitsmnist_core::io::ModelFile;
+use bitsmnist_core::run::History;
 use bitsmnist_core::statistics::ConfusionMatrix;
 
 use crate::data::DataOptions;
@@ -20,9 +21,15 @@ pub struct Args {
     #[arg(long)]
     task: Option<Task>,
     /// Also print the stored history: generation, seconds, fitness and, where it was
-    /// measured, validation accuracy (accuracy against training time).
+    /// measured, validation accuracy (accuracy against training time); `--format` chooses
+    /// between a table and CSV or JSON.
     #[arg(long)]
     history: bool,
+    /// How `--history` prints: `table` (after the evaluation, for reading), or `csv` or
+    /// `json` (every field of every record, and nothing else on stdout, to pipe into other
+    /// tools; the model is then not evaluated unless `--predictions` asks for it).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
     /// Also write each test example's prediction to this CSV file (`index,label,predicted`:
     /// the example's position among the test examples of the task's classes, in the data
     /// set's order, its label and the predicted label, both as the data set's labels).
@@ -30,44 +37,46 @@ pub struct Args {
     predictions: Option<PathBuf>,
 }
 
+/// How `--history` prints.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Columns for reading, after the evaluation's summary.
+    Table,
+    /// A header line, then one line per record (`History::to_csv`).
+    Csv,
+    /// One JSON array with one object per record.
+    Json,
+}
+
 pub fn run(args: Args) -> Result<()> {
-    let file = ModelFile::load(&args.file).with_context(|| args.file.display().to_string())?;
-    let mut data_options = args.data.clone();
-    // Evaluated as it was trained, unless told otherwise.
-    data_options.binarize = data_options.binarize.or(file.meta.binarization);
-    let full = data_options.load()?;
-    let task = match args.task.clone().or_else(|| file.meta.task.clone()) {
-        Some(t) => t,
-        None => Task::new((0..full.classes() as u8).collect())?,
-    };
-    let data = full.for_task(&task)?;
-    let model = &file.model;
-    if model.inputs() != data.pixels() || model.outputs() != task.len() {
+    if args.format != Format::Table && !args.history {
         crate::errors::usage!(
-            "{}: the model takes {} inputs and gives {} outputs; {} with task {task} needs {} and {}",
-            args.file.display(),
-            model.inputs(),
-            model.outputs(),
-            data.name,
-            data.pixels(),
-            task.len()
+            "--format {} prints the history: give --history too",
+            if args.format == Format::Csv {
+                "csv"
+            } else {
+                "json"
+            }
         );
     }
-    // The model says how it reads an example (bits, or grey levels).
-    let predictions = model
-        .predict_split(&data.test)
-        .with_context(|| args.file.display().to_string())?;
-    let cm = ConfusionMatrix::from_predictions(task.len(), data.test.labels(), &predictions);
-    if let Some(path) = &args.predictions {
-        let mut csv = String::from("index,label,predicted\n");
-        let label = |k: usize| task.classes()[k];
-        for (i, (&y, &p)) in data.test.labels().iter().zip(&predictions).enumerate() {
-            csv.push_str(&format!("{i},{},{}\n", label(y as usize), label(p)));
+    let file = ModelFile::load(&args.file).with_context(|| args.file.display().to_string())?;
+    if args.format != Format::Table {
+        let Some(history) = &file.history else {
+            anyhow::bail!("{}: no history stored", args.file.display());
+        };
+        // Checked before any output, so that a failure leaves stdout empty.
+        let text = match args.format {
+            Format::Csv => history.to_csv(),
+            _ => format!("{}\n", history_json(history)?),
+        };
+        if args.predictions.is_some() {
+            evaluate(&args, &file)?;
         }
-        bitsmnist_core::files::write_atomic(path, csv.as_bytes())
-            .with_context(|| path.display().to_string())?;
+        crate::print_bytes(text.as_bytes());
+        return Ok(());
     }
-    out!("{model} on {} ({}), task {task}", data.name, data.source);
+    let (model_line, cm) = evaluate(&args, &file)?;
+    out!("{model_line}");
     out!(
         "test: {} examples, error {:.4}%, accuracy {:.4}%, MCC {:.4}",
         cm.total(),
@@ -111,4 +120,74 @@ pub fn run(args: Args) -> Result<()> {
     });
     out!("{json}");
     Ok(())
+}
+
+/// Evaluates the model of `file` on the test split as `args` ask and writes `--predictions`:
+/// the summary line naming model, data and task, and the confusion matrix.
+fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix)> {
+    let mut data_options = args.data.clone();
+    // Evaluated as it was trained, unless told otherwise.
+    data_options.binarize = data_options.binarize.or(file.meta.binarization);
+    let full = data_options.load()?;
+    let task = match args.task.clone().or_else(|| file.meta.task.clone()) {
+        Some(t) => t,
+        None => Task::new((0..full.classes() as u8).collect())?,
+    };
+    let data = full.for_task(&task)?;
+    let model = &file.model;
+    if model.inputs() != data.pixels() || model.outputs() != task.len() {
+        crate::errors::usage!(
+            "{}: the model takes {} inputs and gives {} outputs; {} with task {task} needs {} and {}",
+            args.file.display(),
+            model.inputs(),
+            model.outputs(),
+            data.name,
+            data.pixels(),
+            task.len()
+        );
+    }
+    // The model says how it reads an example (bits, or grey levels).
+    let predictions = model
+        .predict_split(&data.test)
+        .with_context(|| args.file.display().to_string())?;
+    let cm = ConfusionMatrix::from_predictions(task.len(), data.test.labels(), &predictions);
+    if let Some(path) = &args.predictions {
+        let mut csv = String::from("index,label,predicted\n");
+        let label = |k: usize| task.classes()[k];
+        for (i, (&y, &p)) in data.test.labels().iter().zip(&predictions).enumerate() {
+            csv.push_str(&format!("{i},{},{}\n", label(y as usize), label(p)));
+        }
+        bitsmnist_core::files::write_atomic(path, csv.as_bytes())
+            .with_context(|| path.display().to_string())?;
+    }
+    Ok((
+        format!("{model} on {} ({}), task {task}", data.name, data.source),
+        cm,
+    ))
+}
+
+/// The history as one JSON array: per record the columns of [`History::to_csv`], `null`
+/// where a value was not measured.
+fn history_json(history: &History) -> Result<serde_json::Value> {
+    let records = history
+        .records
+        .iter()
+        .map(|r| {
+            let mut object = match serde_json::to_value(r)? {
+                serde_json::Value::Object(o) => o,
+                other => anyhow::bail!("a history record as JSON is not an object: {other}"),
+            };
+            // The method's own fields sit beside the common ones, as in the CSV, rather than
+            // under the method's name.
+            if let Some(serde_json::Value::Object(detail)) = object.remove("detail") {
+                for (_method, fields) in detail {
+                    if let serde_json::Value::Object(fields) = fields {
+                        object.extend(fields);
+                    }
+                }
+            }
+            Ok(serde_json::Value::Object(object))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(serde_json::Value::Array(records))
 }

@@ -1,8 +1,10 @@
 //! `bitsmnist`: the command line of bitsmnist-core.
 //!
 //! A thin layer: it parses options, calls the library and prints. Every command prints a
-//! human summary first and, where it measures something, one JSON line last. The binary is
-//! [`run`]; [`check_train`] is the option checking alone, for the fuzzer.
+//! human summary first and, where it measures something, one JSON line last; the exceptions
+//! print only what another program reads (`completions`, `man`, `eval --history --format
+//! csv|json`). The binary is [`run`]; [`check_train`] is the option checking alone, for the
+//! fuzzer.
 
 /// `println!` that ends the program quietly when stdout is closed (`bitsmnist data | head`)
 /// instead of panicking.
@@ -13,15 +15,17 @@ macro_rules! out {
 }
 
 mod bench;
+mod completions;
 mod data;
 pub mod errors;
 mod eval;
 mod export;
+mod man;
 mod train;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Bit neural networks on handwritten digits.
 #[derive(Parser)]
@@ -40,20 +44,42 @@ enum Command {
     /// Train a bit model (genetic search by default, or `--method gradient`) with per-task
     /// defaults, and report its error on the test split.
     Train(Box<train::Args>),
-    /// Evaluate a saved model (`.bin`): error, accuracy, MCC and the confusion matrix.
+    /// Evaluate a saved model (`.bin`): error, accuracy, MCC and the confusion matrix, or
+    /// print its training history as CSV or JSON (`--history --format csv|json`).
     Eval(eval::Args),
     /// Export a saved model as code that runs without this program: C99 (a header and a
     /// source file) or a no_std Rust module, weights as const arrays, no allocation.
     Export(export::Args),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell (to be
+    /// saved where the shell looks for completions).
+    Completions(completions::Args),
+    /// Print the manual page (roff) of `bitsmnist`, or write the pages of all commands into
+    /// a folder with `--out`.
+    Man(man::Args),
 }
 
 fn print_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
+    let written = stdout
         .write_fmt(args)
-        .and_then(|()| stdout.write_all(b"\n"))
-    {
+        .and_then(|()| stdout.write_all(b"\n"));
+    stdout_failed(written);
+}
+
+/// Writes `bytes` to stdout as they are, ending the program as [`print_line`] does when it
+/// cannot.
+fn print_bytes(bytes: &[u8]) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_all(bytes).and_then(|()| stdout.flush());
+    stdout_failed(written);
+}
+
+/// Ends the program if writing to stdout failed: quietly when the reader closed the pipe,
+/// else with the exit status of failed work.
+fn stdout_failed(written: std::io::Result<()>) {
+    if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
@@ -62,17 +88,23 @@ fn print_line(args: std::fmt::Arguments<'_>) {
     }
 }
 
-/// The program: parses `std::env::args`, runs the command, reports an error in one line and
-/// returns the exit status ([`errors`]).
+/// The program: parses `std::env::args`, runs the command, reports its own errors in one line
+/// and returns the exit status ([`errors`]). A command line clap refuses is reported as clap
+/// words it (the error, a suggestion such as a similar flag's name, the pointer to
+/// `--help`), with exit status [`errors::USAGE`]; `--help` and `--version` print on stdout
+/// and exit 0.
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
-            // clap adds a usage hint; keep the one line that says what is wrong.
-            let text = e.to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
-            return ExitCode::from(errors::USAGE);
+            // clap's whole message: its tips are what tell a typo from a missing feature.
+            // Help and version go to stdout, errors to stderr; a closed pipe is no error.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(errors::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let result = match cli.command {
@@ -81,6 +113,8 @@ pub fn run() -> ExitCode {
         Command::Train(a) => train::run(*a),
         Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
         Command::Export(a) => export::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Completions(a) => completions::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),
+        Command::Man(a) => man::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|e| errors::report(&e))
 }

@@ -1,5 +1,6 @@
 //! The command line against bad options, hostile files and signals, as an adversarial user
-//! would try them: every case ends with a one-line error and the right exit status (2: the
+//! would try them: every case ends with a one-line error (for a value clap's parser refuses,
+//! followed by clap's pointer to `--help`) and the right exit status (2: the
 //! command line is refused, 1: the work failed), within a memory bound set with `ulimit -v`
 //! and a time bound far below what the unchecked request would take, or, for signals, with
 //! the run saved.
@@ -55,11 +56,21 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// Asserts exit status `code` and a single `error:` line on stderr containing `needle`.
+/// Asserts exit status `code` and a single `error:` line on stderr containing `needle`; for a
+/// value that clap's parser refuses (status 2), followed by clap's pointer to `--help` and
+/// nothing else.
 fn assert_error(out: &Output, code: i32, needle: &str, what: &str) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(code), "{what}: stderr {err}");
-    let lines: Vec<&str> = err.lines().collect();
+    let mut lines: Vec<&str> = err.lines().collect();
+    if code == 2 && lines.len() == 3 {
+        assert_eq!(
+            lines[1..],
+            ["", "For more information, try '--help'."],
+            "{what}: one line and clap's hint, got {err}"
+        );
+        lines.truncate(1);
+    }
     assert_eq!(lines.len(), 1, "{what}: one line, got {err}");
     assert!(lines[0].starts_with("error: "), "{what}: {err}");
     assert!(lines[0].contains(needle), "{what}: `{needle}` not in {err}");
