@@ -114,11 +114,27 @@ pub fn click(h: &mut Harness<'_, BitsApp>, label: &str) {
     h.run_ok();
 }
 
-/// Clicks `item` in the File menu.
+/// Clicks `item` in the File menu. An entry with a keyboard shortcut is labelled with it
+/// ("Save model Ctrl+S"): `item` names it without.
 pub fn click_menu(h: &mut Harness<'_, BitsApp>, item: &str) {
+    use egui_kittest::kittest::NodeT;
+
     h.get_by_label("File").click();
     h.run_ok();
-    h.get_by_label(item).click();
+    if h.query_by_label(item).is_some() {
+        h.get_by_label(item).click();
+    } else {
+        let with_shortcut = h
+            .query_all_by_label_contains(item)
+            .filter_map(|n| n.accesskit_node().label())
+            .find(|l| {
+                l.strip_prefix(item)
+                    .and_then(|rest| rest.strip_prefix(' '))
+                    .is_some_and(|shortcut| !shortcut.is_empty() && !shortcut.contains(' '))
+            })
+            .unwrap_or_else(|| panic!("no File menu entry {item:?}"));
+        h.get_by_label(&with_shortcut).click();
+    }
     h.run_ok();
 }
 
