@@ -257,7 +257,14 @@ def stored_outputs(path):
     expected = {
         "cells": len(notebook["cells"]),
         "png": count("image/png"),
-        "svg": count("image/svg+xml"),
+        # SVG plots: image/svg+xml outputs, and the SVG data-URI images inside the HTML of
+        # the rich displays (histories, populations, model files).
+        "svg": count("image/svg+xml")
+        + sum(
+            "".join(o["data"]["text/html"]).count("data:image/svg+xml")
+            for o in outputs
+            if "text/html" in o.get("data", {})
+        ),
         "tables": count("text/html", "<table"),
         "dep": dep,
         # The `use` cell: the code cell after `:dep`.
