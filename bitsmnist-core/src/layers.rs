@@ -309,6 +309,11 @@ impl BitDense {
     pub(crate) fn validate(&self) -> Result<(), String> {
         self.weights.validate()?;
         self.bias.validate()?;
+        if self.weights.rows() == 0 || self.weights.cols() == 0 {
+            return Err(format!(
+                "{self}: a layer needs at least one input and one output"
+            ));
+        }
         if self.bias.rows() != 1 || self.bias.cols() != self.weights.rows() {
             return Err(format!(
                 "{self}: bias is {} x {} bits, expected 1 x {}",
@@ -514,6 +519,13 @@ impl Dense {
         use crate::bits::MAX_DIM;
         if self.inputs > MAX_DIM || self.outputs > MAX_DIM {
             return Err(format!("{self}: too large"));
+        }
+        // No constructor makes an empty layer, and a forward pass cannot tell the rows of
+        // zero-width input apart.
+        if self.inputs == 0 || self.outputs == 0 {
+            return Err(format!(
+                "{self}: a layer needs at least one input and one output"
+            ));
         }
         if Some(self.weights.len()) != self.inputs.checked_mul(self.outputs)
             || self.bias.len() != self.outputs
