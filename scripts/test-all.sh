@@ -22,18 +22,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --exclude bitsmnist-cli --all-f
 step "Cortex-M4 tool chain"
 # bitsmnist-core/tests/mcu.rs cross-compiles the exported C and runs it under QEMU; without
 # these it would skip, so the variable below makes a missing tool chain a failure here.
-# (dpkg-query compared, not piped to grep -q: under pipefail the pipe can die of SIGPIPE.)
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-missing=()
-for p in gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  apt-cache show "${missing[@]}" >/dev/null 2>&1 || $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+bash scripts/apt-install.sh gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 export BITSMNIST_REQUIRE_MCU=1
 
 step "unit, integration and doc tests"

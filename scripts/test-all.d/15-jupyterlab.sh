@@ -12,18 +12,8 @@ root=$(pwd)
 
 bash tests/setup-notebooks.sh
 
-# dpkg-query compared, not piped to grep -q: under pipefail the pipe can die of SIGPIPE.
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-missing=()
-for p in chromium chromium-driver; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "==> installing ${missing[*]} (apt; Playwright's own browser download is not reachable)"
-  apt-cache show "${missing[@]}" >/dev/null 2>&1 || $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+# Debian's browser: Playwright's own browser download is not reachable.
+bash scripts/apt-install.sh chromium chromium-driver
 
 if ! .venv/bin/python -c 'import jupyterlab, selenium' 2>/dev/null; then
   echo "==> installing jupyterlab and selenium into .venv"

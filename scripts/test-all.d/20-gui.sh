@@ -14,23 +14,7 @@ cd "$root"
 runtime=(libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon0 libxkbcommon-x11-0
   libwayland-client0 libegl1 libgl1 libgl1-mesa-dri)
 screenshots=(xvfb xauth x11-utils imagemagick xdotool)
-missing=()
-for p in "${runtime[@]}" "${screenshots[@]}"; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing: ${missing[*]}"
-  # Refresh the package lists only when apt does not know a package yet (fresh machine).
-  for p in "${missing[@]}"; do
-    if ! apt-cache show "$p" >/dev/null 2>&1; then
-      $sudo apt-get update
-      break
-    fi
-  done
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+bash scripts/apt-install.sh "${runtime[@]}" "${screenshots[@]}"
 
 # The headless UI tests (egui_kittest) need no display: scripts/test-all.sh runs them once, in
 # `cargo test --workspace --all-features` (with the command line's tests of files crossing

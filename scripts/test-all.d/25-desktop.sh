@@ -12,18 +12,7 @@ set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$root"
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-tools=(desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin xvfb xauth xdotool imagemagick)
-missing=()
-for p in "${tools[@]}"; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  apt-cache show "${missing[@]}" >/dev/null 2>&1 || $sudo apt-get update
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+bash scripts/apt-install.sh desktop-file-utils shared-mime-info xdg-utils libglib2.0-bin xvfb xauth xdotool imagemagick
 # cargo-deb, pinned: later versions refuse the dev profile this test packages (to reuse the
 # debug build of the steps before instead of building the app again in release).
 if ! grep -q "3.8.0" <<<"$(cargo deb --version 2>/dev/null)"; then
