@@ -3,17 +3,16 @@
 //! digits exactly as the library's model does, from packed bits and from grey levels, for
 //! every kind of model the project trains.
 
-use std::ops::ControlFlow;
 use std::path::Path;
 use std::process::Command;
 
+#[path = "common/models.rs"]
+mod models;
+
 use bitsmnist_core::bits::BitMatrix;
 use bitsmnist_core::export::{self, ExportError, GreyRule};
-use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::layers::Dense;
 use bitsmnist_core::prelude::*;
-use bitsmnist_core::search::ClimbParams;
-use bitsmnist_core::training::TrainConfig;
 
 /// Reads `n` images from stdin (packed words, or grey bytes with `grey`), prints one class
 /// byte each, and checks that the scores it is given agree with the class.
@@ -216,26 +215,10 @@ fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
     }
 }
 
-fn continue_() -> impl FnMut(&bitsmnist_core::training::StateProgress<'_>) -> ControlFlow<()> {
-    |_| ControlFlow::Continue(())
-}
-
 #[test]
 fn the_zero_one_model_and_the_original_output_rules_export_exactly() {
-    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
-    let recipe = bitsmnist_core::search::Recipe::for_task(&Task::zero_one());
-    let mut state = recipe
-        .config
-        .fresh(784, &[recipe.hidden], 2, recipe.output, 1)
-        .unwrap();
-    state
-        .train(
-            &data.train,
-            &TrainOptions::new().generations(30),
-            continue_(),
-        )
-        .unwrap();
-    assert_same_predictions(&state.model(&data.train), &data, "zero-one default");
+    let (data, model) = models::zero_one_default();
+    assert_same_predictions(&model, &data, "zero-one default");
     // The original's sigmoid output, and bit outputs as scores, on random networks.
     for output in [
         BitOutput::Float(Activation::Sigmoid),
@@ -249,46 +232,13 @@ fn the_zero_one_model_and_the_original_output_rules_export_exactly() {
 
 #[test]
 fn a_climbed_ten_digit_ensemble_exports_exactly() {
-    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
-    let config = TrainConfig::Climb {
-        params: ClimbParams::default()
-            .batch_size(Some(1000))
-            .trials_per_generation(2000),
-        members: 2,
-    };
-    let mut state = config
-        .fresh(784, &[128], 10, BitOutput::Float(Activation::Identity), 1)
-        .unwrap();
-    state
-        .train(
-            &data.train,
-            &TrainOptions::new().generations(3),
-            continue_(),
-        )
-        .unwrap();
-    let merged = state.model(&data.train);
-    assert!(merged.to_string().contains("thresholds"), "{merged}");
+    let (data, merged) = models::climbed_ensemble();
     assert_same_predictions(&merged, &data, "climbed ensemble");
 }
 
 #[test]
 fn a_gradient_model_with_thresholds_and_scales_exports_exactly() {
-    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
-    let config = TrainConfig::Gradient(GradientParams::default().epochs(1).seed(2));
-    let mut state = config
-        .fresh(
-            784,
-            &[96, 64],
-            10,
-            BitOutput::Float(Activation::Identity),
-            2,
-        )
-        .unwrap();
-    state
-        .train(&data.train, &TrainOptions::new(), continue_())
-        .unwrap();
-    let model = state.model(&data.train);
-    assert!(model.to_string().contains("scaled"), "{model}");
+    let (data, model) = models::gradient_scaled();
     assert_same_predictions(&model, &data, "gradient");
     #[cfg(feature = "json")]
     assert_json_holds(&model);

@@ -13,15 +13,13 @@
 
 #[path = "mcu/harness.rs"]
 mod harness;
+#[path = "common/models.rs"]
+mod models;
 
-use std::ops::ControlFlow;
 use std::time::Instant;
 
 use bitsmnist_core::export::{self, GreyRule};
-use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::prelude::*;
-use bitsmnist_core::search::{ClimbParams, Recipe};
-use bitsmnist_core::training::{StateProgress, TrainConfig};
 
 /// Whether the tool chain is here; panics when it is not but must be.
 fn tools_present() -> bool {
@@ -67,29 +65,13 @@ fn on_the_cortex_m4(model: &Chain, data: &Dataset, what: &str) {
     );
 }
 
-fn continue_() -> impl FnMut(&StateProgress<'_>) -> ControlFlow<()> {
-    |_| ControlFlow::Continue(())
-}
-
 #[test]
 fn the_default_zero_one_model_runs_on_a_cortex_m4() {
     if !tools_present() {
         return;
     }
-    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
-    let recipe = Recipe::for_task(&Task::zero_one());
-    let mut state = recipe
-        .config
-        .fresh(784, &[recipe.hidden], 2, recipe.output, 1)
-        .unwrap();
-    state
-        .train(
-            &data.train,
-            &TrainOptions::new().generations(30),
-            continue_(),
-        )
-        .unwrap();
-    on_the_cortex_m4(&state.model(&data.train), &data, "zero-one default");
+    let (data, model) = models::zero_one_default();
+    on_the_cortex_m4(&model, &data, "zero-one default");
 }
 
 #[test]
@@ -97,26 +79,7 @@ fn a_climbed_ten_digit_ensemble_runs_on_a_cortex_m4() {
     if !tools_present() {
         return;
     }
-    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
-    let config = TrainConfig::Climb {
-        params: ClimbParams::default()
-            .batch_size(Some(1000))
-            .trials_per_generation(2000),
-        members: 2,
-    };
-    let mut state = config
-        .fresh(784, &[128], 10, BitOutput::Float(Activation::Identity), 1)
-        .unwrap();
-    state
-        .train(
-            &data.train,
-            &TrainOptions::new().generations(3),
-            continue_(),
-        )
-        .unwrap();
-    let merged = state.model(&data.train);
-    // Merged members vote through per-neuron thresholds: that code path runs too.
-    assert!(merged.to_string().contains("thresholds"), "{merged}");
+    let (data, merged) = models::climbed_ensemble();
     on_the_cortex_m4(&merged, &data, "climbed ensemble of 2");
 }
 
@@ -125,22 +88,6 @@ fn a_gradient_model_with_thresholds_and_scales_runs_on_a_cortex_m4() {
     if !tools_present() {
         return;
     }
-    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
-    let config = TrainConfig::Gradient(GradientParams::default().epochs(1).seed(2));
-    let mut state = config
-        .fresh(
-            784,
-            &[96, 64],
-            10,
-            BitOutput::Float(Activation::Identity),
-            2,
-        )
-        .unwrap();
-    state
-        .train(&data.train, &TrainOptions::new(), continue_())
-        .unwrap();
-    let model = state.model(&data.train);
-    // Float scales and offsets: the soft-float path of the M4 build.
-    assert!(model.to_string().contains("scaled"), "{model}");
+    let (data, model) = models::gradient_scaled();
     on_the_cortex_m4(&model, &data, "gradient");
 }
