@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{ExportError, GreyRule, bit_layers, words32};
+use super::{ExportError, GreyRule, bit_layers, weight_rows};
 use crate::io::Metadata;
 use crate::layers::{BitDense, BitOutput, Chain};
 
@@ -53,13 +53,7 @@ struct LayerJson {
 
 impl LayerJson {
     fn new(b: &BitDense) -> Self {
-        let w = b.weights();
-        let weights = w
-            .as_words()
-            .chunks(w.words_per_row().max(1))
-            .take(b.outputs())
-            .map(|row| words32(row, b.inputs()))
-            .collect();
+        let weights = weight_rows(b).collect();
         let (output, thresholds) = match b.output() {
             BitOutput::Bits => (
                 "bits",

@@ -315,6 +315,15 @@ pub fn words32(row: &[u64], bits: usize) -> Vec<u32> {
     out
 }
 
+/// A layer's weight rows as the exported code reads them, one [`words32`] row per neuron.
+pub(crate) fn weight_rows(b: &BitDense) -> impl Iterator<Item = Vec<u32>> + '_ {
+    let w = b.weights();
+    w.as_words()
+        .chunks(w.words_per_row().max(1))
+        .take(b.outputs())
+        .map(|row| words32(row, b.inputs()))
+}
+
 /// The language an array is written in.
 #[derive(Clone, Copy)]
 pub(crate) enum Lang {
@@ -363,13 +372,7 @@ impl Lang {
     ) {
         let c = matches!(self, Lang::C);
         let ty = |c_type, rust_type| if c { c_type } else { rust_type };
-        let w = b.weights();
-        let weights: Vec<u32> = w
-            .as_words()
-            .chunks(w.words_per_row().max(1))
-            .take(b.outputs())
-            .flat_map(|row| words32(row, b.inputs()))
-            .collect();
+        let weights: Vec<u32> = weight_rows(b).flatten().collect();
         let hex = |v: &u32| {
             if c {
                 format!("0x{v:08x}u")
