@@ -85,7 +85,7 @@ impl LayerJson {
 
 /// The model as JSON (`docs/export-json.md` describes every field and has a NumPy reader that
 /// reproduces [`Chain::predict`]): the shapes, each layer's weight rows as 32-bit words (as
-/// [`words32`] packs them), bias bits, thresholds or scales and offsets, the task's class
+/// [`words32`](super::words32) packs them), bias bits, thresholds or scales and offsets, the task's class
 /// labels and names from `meta`, and the binarisation `pixel * den > num`.
 ///
 /// ```
