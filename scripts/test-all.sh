@@ -5,7 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-step() { printf '\n=== %s\n' "$*"; }
+# Disk use is printed at every step: a full disk shows up as a linker's bus error otherwise.
+step() { printf '\n=== %s (free: %s)\n' "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"; }
+
+# Incremental caches are a build-speed aid for editing, not for one pass over every test, and
+# they take as much disk as the build itself.
+export CARGO_INCREMENTAL=0
 
 step "toolchain components"
 for c in rustfmt clippy rust-src; do
@@ -28,7 +33,10 @@ export BITSMNIST_REQUIRE_MCU=1
 step "unit, integration and doc tests"
 # Every test once, the desktop app's headless UI tests included (the test-all.d steps run none
 # of them again).
-cargo test --workspace --all-features
+# Rustdoc links one binary per doctest into the temporary folder, which may be a small tmpfs:
+# keep those beside the build instead.
+mkdir -p target/tmp
+TMPDIR="$root/target/tmp" cargo test --workspace --all-features
 
 step "benchmarks compile and the bench command runs"
 cargo bench -p bitsmnist-core --no-run
