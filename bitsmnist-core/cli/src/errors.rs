@@ -55,6 +55,7 @@ fn is_usage(e: &(dyn Error + 'static)) -> bool {
         || e.is::<GradientParamsError>()
         || e.is::<TaskError>()
         || e.is::<MemoryError>()
+        || e.is::<crate::merge::MergeError>()
     {
         return true;
     }

@@ -21,6 +21,7 @@ pub mod errors;
 mod eval;
 mod export;
 mod man;
+mod merge;
 mod train;
 
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum Command {
     /// Train a bit model (genetic search by default, or `--method gradient`) with per-task
     /// defaults, and report its error on the test split.
     Train(Box<train::Args>),
+    /// Merge the networks of a climbing ensemble trained as separate runs (`train --member K
+    /// --of N`) into the one model `train --ensemble N` trains in one process, bit for bit.
+    Merge(merge::Args),
     /// Evaluate a saved model (`.bin`): error, accuracy, MCC and the confusion matrix, or
     /// print its training history as CSV or JSON (`--history --format csv|json`).
     Eval(eval::Args),
@@ -111,6 +115,7 @@ pub fn run() -> ExitCode {
         Command::Data(a) => data::run(a).map(|()| ExitCode::SUCCESS),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
         Command::Train(a) => train::run(*a),
+        Command::Merge(a) => merge::run(a).map(|()| ExitCode::SUCCESS),
         Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
         Command::Export(a) => export::run(a).map(|()| ExitCode::SUCCESS),
         Command::Completions(a) => completions::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),

@@ -198,6 +198,16 @@ impl ClimbEnsemble {
         Ok(Self::new(climbers).expect("same shapes, generation 0"))
     }
 
+    /// The seed member `member` of an ensemble seeded `seed` starts from and climbs with:
+    /// `seed + 1000 member` (wrapping), the rule of [`random`](Self::random) and of
+    /// [`TrainConfig::fresh`](crate::training::TrainConfig::fresh). A single climb with this
+    /// seed for its starting network and its parameters, the same settings and the same
+    /// generations trains exactly that member, so the members of one ensemble can be trained
+    /// as separate runs (on separate machines) and [`merge`]d.
+    pub fn member_seed(seed: u64, member: u64) -> u64 {
+        seed.wrapping_add(member.wrapping_mul(1000))
+    }
+
     /// The members.
     pub fn members(&self) -> &[Climber] {
         &self.members

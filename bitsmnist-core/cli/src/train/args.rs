@@ -60,6 +60,15 @@ pub struct Args {
     /// for more than two classes).
     #[arg(long)]
     pub ensemble: Option<usize>,
+    /// Train only member K (0 to N-1) of the `--of N` climbing ensemble that `--ensemble N`
+    /// with the same seed and settings trains: the same starting network and seeds, data and
+    /// generations, so `bitsmnist merge` of the N member files equals that ensemble bit for bit.
+    /// A time limit is the member's own, so timed runs differ.
+    #[arg(long, value_name = "K", requires = "of")]
+    pub member: Option<usize>,
+    /// Members of the ensemble `--member` trains one of.
+    #[arg(long, value_name = "N", requires = "member")]
+    pub of: Option<usize>,
     /// Flip trials per generation (climb).
     #[arg(long)]
     pub trials: Option<u64>,

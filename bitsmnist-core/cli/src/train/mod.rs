@@ -18,7 +18,8 @@ use bitsmnist_core::statistics::ConfusionMatrix;
 use bitsmnist_core::training::{MethodKind, StateRef, TrainingState};
 
 pub use args::Args;
-use plan::{Plan, Start};
+pub(crate) use plan::member_keys;
+use plan::{Member, Plan, Start};
 
 /// SIGINT and SIGTERM seen, each also cancelling the run.
 struct Signals {
@@ -91,6 +92,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         out,
         quiet,
         progress,
+        member,
         ..
     } = plan;
     // What a resumed or fine-tuned run continues, said in the first line (the step is
@@ -107,10 +109,37 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Start::Fresh { .. } => None,
     };
-    let seed = match &start {
-        Start::Fresh { seed, .. } => format!("seed {seed}"),
-        Start::Resume { .. } => "the seeds it started with".into(),
-        Start::FineTune { .. } => "seed from --seed".into(),
+    // A member's file says which member of which ensemble it is; a resumed member's run
+    // keeps saying it.
+    let membership: Vec<(String, String)> = match (&member, &start) {
+        (Some(m), _) => vec![
+            (member_keys::INDEX.into(), m.index.to_string()),
+            (member_keys::OF.into(), m.of.to_string()),
+            (member_keys::SEED.into(), m.seed.to_string()),
+        ],
+        (None, Start::Resume { file, .. }) => {
+            [member_keys::INDEX, member_keys::OF, member_keys::SEED]
+                .iter()
+                .filter_map(|&k| file.meta.extra.get(k).map(|v| (k.to_string(), v.clone())))
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let seed = match (&start, &member) {
+        (
+            Start::Fresh { seed, .. },
+            Some(Member {
+                index,
+                of,
+                seed: ensemble,
+                ..
+            }),
+        ) => {
+            format!("member {index} of {of} of the ensemble seeded {ensemble} (seed {seed})")
+        }
+        (Start::Fresh { seed, .. }, None) => format!("seed {seed}"),
+        (Start::Resume { .. }, _) => "the seeds it started with".into(),
+        (Start::FineTune { .. }, _) => "seed from --seed".into(),
     };
     options = options.cancel(cancel);
     let mut state = start.state(data.pixels(), data.classes(), data.train.len())?;
@@ -125,7 +154,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if validate_every > 0 {
         options = options.validate_on(&data.test, validate_every);
     }
-    let meta = Metadata::now().with_dataset(&data).with_task(&task);
+    let meta = membership.into_iter().fold(
+        Metadata::now().with_dataset(&data).with_task(&task),
+        |m, (k, v)| m.with_extra(k, v),
+    );
     out!(
         "{}: task {task}, {} training and {} test examples; {}; {}{}; {seed}; {} threads",
         data.name,
@@ -292,6 +324,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     if let (Some(j), serde_json::Value::Object(e)) = (json.as_object_mut(), extra) {
         j.extend(e);
+    }
+    if let (Some(j), Some(m)) = (json.as_object_mut(), &member) {
+        j.insert("member".into(), m.index.into());
+        j.insert("of".into(), m.of.into());
     }
     out!("{json}");
     Ok(ExitCode::SUCCESS)

@@ -12,7 +12,7 @@ use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::{Activation, BitOutput};
 use bitsmnist_core::memory::Limit;
 use bitsmnist_core::run::TrainOptions;
-use bitsmnist_core::search::Recipe;
+use bitsmnist_core::search::{ClimbEnsemble, Recipe};
 use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
 
 use super::args::{Args, MethodArg, StrategyArg};
@@ -50,6 +50,35 @@ pub enum Start {
     },
 }
 
+/// Which network of a climbing ensemble a `--member K --of N` run trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Its index, 0 to `of - 1`.
+    pub index: usize,
+    /// Networks in the ensemble.
+    pub of: usize,
+    /// The ensemble's seed (`--seed`); the member's own is
+    /// [`ClimbEnsemble::member_seed`] of it.
+    pub seed: u64,
+}
+
+/// Metadata keys of a member's model file (`bitsmnist merge` reads them).
+pub mod member_keys {
+    /// The member's index, 0 to N-1.
+    pub const INDEX: &str = "ensemble_member";
+    /// N, the networks of the whole ensemble.
+    pub const OF: &str = "ensemble_members";
+    /// The ensemble's seed (`--seed`), from which the member's own is derived.
+    pub const SEED: &str = "ensemble_seed";
+}
+
+impl Member {
+    /// The seed the member's starting network and climb use.
+    pub fn own_seed(&self) -> u64 {
+        ClimbEnsemble::member_seed(self.seed, self.index as u64)
+    }
+}
+
 /// A checked `bitsmnist train`.
 pub struct Plan {
     pub data: DataOptions,
@@ -67,6 +96,8 @@ pub struct Plan {
     pub threads: Option<usize>,
     /// What the run's memory estimate is checked against.
     pub memory_limit: Limit,
+    /// The ensemble member this run trains alone (`--member K --of N`).
+    pub member: Option<Member>,
 }
 
 impl Plan {
@@ -307,6 +338,7 @@ impl Args {
         if self.init.is_some() && (!self.hidden.is_empty() || self.output.is_some()) {
             usage!("--hidden and --output shape a fresh network; --init keeps the model's own");
         }
+        let member = self.member_run()?;
         if self.resume.is_some() && self.seed.is_some() {
             usage!("--seed: a resumed run continues with the seeds it started with");
         }
@@ -369,6 +401,12 @@ impl Args {
             (None, Some((_, file))) => file.state.as_ref().expect("checked").kind(),
             (None, None) => unreachable!("a fresh run has a method"),
         };
+        // A member is configured as the whole ensemble is (its recipe, its flags), then
+        // trained as the single climb it is inside the ensemble.
+        let kind = match &member {
+            Some(m) => climb_kind(Some(m.of), 1)?,
+            None => kind,
+        };
         for (flag, family, on) in given(&self) {
             if !on {
                 continue;
@@ -391,6 +429,13 @@ impl Args {
             );
         }
         let (config, recipe) = configure(&self, &task, kind)?;
+        let config = match (&member, config) {
+            (Some(m), TrainConfig::Climb { params, .. }) => TrainConfig::Climb {
+                params: params.seed(m.own_seed()),
+                members: 1,
+            },
+            (_, config) => config,
+        };
         let output = match &self.output {
             Some(_) if kind == MethodKind::Gradient => {
                 usage!("--output does not apply to gradient training")
@@ -425,7 +470,7 @@ impl Args {
                 config,
                 hidden,
                 output,
-                seed: self.seed.unwrap_or(SEED),
+                seed: member.map_or(self.seed.unwrap_or(SEED), |m| m.own_seed()),
             },
         };
         let explicit = self.generations.is_some()
@@ -472,7 +517,67 @@ impl Args {
             progress,
             threads: self.threads,
             memory_limit: self.memory_limit.map_or(Limit::Machine, |m| m.0),
+            member,
         })
+    }
+
+    /// The member `--member K --of N` asks for, checked against the flags that cannot go
+    /// with it.
+    fn member_run(&self) -> Result<Option<Member>> {
+        let (index, of) = match (self.member, self.of) {
+            (Some(index), Some(of)) => (index, of),
+            (None, None) => return Ok(None),
+            (Some(_), None) => usage!("--member K needs --of N, the networks of the ensemble"),
+            (None, Some(_)) => usage!("--of N needs --member K, the member to train"),
+        };
+        if of == 0 {
+            usage!("--of needs at least one member");
+        }
+        if of > MAX_MEMBERS {
+            usage!("--of must be at most {MAX_MEMBERS} networks, got {of}");
+        }
+        if index >= of {
+            usage!(
+                "--member {index} --of {of}: the members are numbered 0 to {}",
+                of - 1
+            );
+        }
+        if self.ensemble.is_some() {
+            usage!(
+                "--ensemble trains every member in one run; --member trains one of them: give one or the other"
+            );
+        }
+        if self.method == Some(MethodArg::Gradient) {
+            usage!("--member trains one network of a climbing ensemble, not --method gradient");
+        }
+        if self.strategy == Some(StrategyArg::Population) {
+            usage!("--member trains one network of a climbing ensemble, not --strategy population");
+        }
+        if self.resume.is_some() {
+            usage!(
+                "--member: a resumed run continues as the member it started as; give --resume without --member and --of"
+            );
+        }
+        if self.init.is_some() {
+            usage!(
+                "--member: an ensemble's members start from their seeded random networks, not from --init"
+            );
+        }
+        for (flag, on) in [
+            ("--target", self.target.is_some()),
+            ("--patience", self.patience.is_some()),
+        ] {
+            if on {
+                usage!(
+                    "{flag} stops an ensemble on all its members' records, which a member run alone cannot follow; give --generations (or --time-limit)"
+                );
+            }
+        }
+        Ok(Some(Member {
+            index,
+            of,
+            seed: self.seed.unwrap_or(SEED),
+        }))
     }
 }
 

@@ -1,0 +1,281 @@
+//! An ensemble trained wider than one process: each member by its own `bitsmnist train
+//! --member K --of N`, then `bitsmnist merge`, equal bit for bit to `bitsmnist train
+//! --ensemble N` in one process with the same seed and settings.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use bitsmnist_core::datasets::{Dataset, Task};
+use bitsmnist_core::io::ModelFile;
+
+fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_bitsmnist"));
+    c.args(args)
+        .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache");
+    c
+}
+
+fn bitsmnist(args: &[&str]) -> Output {
+    command(args).output().expect("runs")
+}
+
+fn succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn last_json(out: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().expect("output")).expect("last line is JSON")
+}
+
+/// A few seconds of climbing in a debug build; the re-scoring makes each member keep the
+/// better of its current and best re-scored network, as the in-process ensemble does.
+const SMALL: [&str; 16] = [
+    "train",
+    "--task",
+    "digits",
+    "--hidden",
+    "16",
+    "--trials",
+    "2000",
+    "--batch",
+    "300",
+    "--rescore-every",
+    "2",
+    "--generations",
+    "3",
+    "--seed",
+    "5",
+    "--quiet",
+];
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 temporary path")
+}
+
+/// Fails with status 2 and a one-line error that mentions `words`.
+fn refused(out: &Output, words: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    for w in words {
+        assert!(err.contains(w), "`{w}` not in: {err}");
+    }
+}
+
+#[test]
+fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let member = |k: usize| dir.path().join(format!("m{k}.bin"));
+    // Three separate processes, side by side.
+    let runs: Vec<_> = (0..3)
+        .map(|k| {
+            let out = member(k);
+            let k = k.to_string();
+            let mut args = SMALL.to_vec();
+            args.extend(["--member", &k, "--of", "3", "--out", path(&out)]);
+            command(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("starts")
+        })
+        .collect();
+    for (k, run) in runs.into_iter().enumerate() {
+        let out = run.wait_with_output().expect("ends");
+        succeeded(&out);
+        let j = last_json(&out);
+        assert_eq!(
+            (j["member"].as_u64(), j["of"].as_u64()),
+            (Some(k as u64), Some(3))
+        );
+        assert_eq!(j["members"], 1);
+        assert_eq!(j["generations"], 3);
+        assert_eq!(j["flips"], 3 * 2000);
+    }
+    // Each member's file is a plain model file that says which member it is.
+    for k in 0..3 {
+        let file = ModelFile::load(&member(k)).unwrap();
+        assert_eq!(file.meta.extra["ensemble_member"], k.to_string());
+        assert_eq!(file.meta.extra["ensemble_members"], "3");
+        assert_eq!(file.meta.extra["ensemble_seed"], "5");
+        succeeded(&bitsmnist(&["eval", path(&member(k))]));
+    }
+    // Given out of order: the members merge in the order of their index.
+    let merged = dir.path().join("merged.bin");
+    let out = bitsmnist(&[
+        "merge",
+        path(&member(2)),
+        path(&member(0)),
+        path(&member(1)),
+        "--out",
+        path(&merged),
+    ]);
+    succeeded(&out);
+    assert_eq!(last_json(&out)["networks"], 3);
+    let whole = dir.path().join("whole.bin");
+    let mut args = SMALL.to_vec();
+    args.extend(["--ensemble", "3", "--out", path(&whole)]);
+    let out = bitsmnist(&args);
+    succeeded(&out);
+    assert_eq!(last_json(&out)["members"], 3);
+
+    let (apart, together) = (
+        ModelFile::load(&merged).unwrap(),
+        ModelFile::load(&whole).unwrap(),
+    );
+    assert_eq!(apart.model, together.model);
+    assert_eq!(apart.model.layers()[0].outputs(), 3 * (16 + 1));
+    assert_eq!(apart.meta.task, together.meta.task);
+    assert_eq!(apart.meta.binarization, together.meta.binarization);
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+    let predicted = apart.model.predict_split(&data.test).unwrap();
+    assert_eq!(predicted, together.model.predict_split(&data.test).unwrap());
+    assert_eq!(predicted.len(), data.test.len());
+    // `eval` agrees on the two files.
+    let (a, b) = (
+        bitsmnist(&["eval", path(&merged)]),
+        bitsmnist(&["eval", path(&whole)]),
+    );
+    succeeded(&a);
+    succeeded(&b);
+    assert_eq!(
+        last_json(&a)["test_accuracy"],
+        last_json(&b)["test_accuracy"]
+    );
+
+    // A member twice, or one missing, is refused unless asked for.
+    let twice = dir.path().join("twice.bin");
+    let out = bitsmnist(&[
+        "merge",
+        path(&member(0)),
+        path(&member(1)),
+        path(&member(1)),
+        "--out",
+        path(&twice),
+    ]);
+    refused(&out, &["m1.bin", "member 1"]);
+    let out = bitsmnist(&[
+        "merge",
+        path(&member(0)),
+        path(&member(2)),
+        "--out",
+        path(&twice),
+    ]);
+    refused(&out, &["member 1", "missing"]);
+    assert!(!twice.exists());
+    let out = bitsmnist(&[
+        "merge",
+        path(&member(0)),
+        path(&member(2)),
+        "--allow-missing",
+        "--out",
+        path(&twice),
+    ]);
+    succeeded(&out);
+    assert_eq!(
+        ModelFile::load(&twice).unwrap().model.layers()[0].outputs(),
+        2 * (16 + 1)
+    );
+}
+
+#[test]
+fn merge_refuses_members_that_differ_and_files_that_are_no_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |name: &str, k: &str, hidden: &str| {
+        let out = dir.path().join(name);
+        let mut args = SMALL.to_vec();
+        args[4] = hidden;
+        // One generation is enough to have a model file.
+        args[12] = "1";
+        args.extend(["--member", k, "--of", "2", "--out", path(&out)]);
+        succeeded(&bitsmnist(&args));
+        out
+    };
+    let m0 = train("m0.bin", "0", "16");
+    let narrower = train("narrower.bin", "1", "12");
+    let zero_one = dir.path().join("zero-one.bin");
+    let mut args = SMALL.to_vec();
+    args[2] = "zero-one";
+    args[12] = "1";
+    args.extend(["--member", "1", "--of", "2", "--out", path(&zero_one)]);
+    succeeded(&bitsmnist(&args));
+    let out_path = dir.path().join("merged.bin");
+    let out = path(&out_path);
+
+    let r = bitsmnist(&["merge", path(&m0), path(&narrower), "--out", out]);
+    refused(
+        &r,
+        &["narrower.bin", "BitDense(784, 12)", "BitDense(784, 16)"],
+    );
+    let r = bitsmnist(&["merge", path(&m0), path(&zero_one), "--out", out]);
+    refused(&r, &["zero-one.bin", "task"]);
+    assert!(!out_path.exists());
+
+    // Not a model file: the work fails (status 1), naming the file and why.
+    let junk = dir.path().join("notes.bin");
+    std::fs::write(&junk, "not a model\n").unwrap();
+    let r = bitsmnist(&["merge", path(&m0), path(&junk), "--out", out]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(err.contains("notes.bin"), "{err}");
+    assert!(err.contains("not a BitsMNIST model file"), "{err}");
+    let missing = dir.path().join("absent.bin");
+    let r = bitsmnist(&["merge", path(&m0), path(&missing), "--out", out]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("absent.bin"));
+    assert!(!out_path.exists());
+}
+
+#[test]
+fn member_runs_refuse_options_that_do_not_go_with_them() {
+    let base = ["train", "--task", "digits", "--generations", "1"];
+    for (extra, words) in [
+        (
+            &["--member", "3", "--of", "3"][..],
+            &["numbered 0 to 2"][..],
+        ),
+        (&["--member", "0", "--of", "0"], &["at least one"]),
+        (
+            &["--member", "0", "--of", "2", "--ensemble", "2"],
+            &["--ensemble"],
+        ),
+        (
+            &["--member", "0", "--of", "2", "--method", "gradient"],
+            &["--method gradient"],
+        ),
+        (
+            &["--member", "0", "--of", "2", "--strategy", "population"],
+            &["--strategy population"],
+        ),
+        (
+            &["--member", "0", "--of", "2", "--target", "0.5"],
+            &["--target"],
+        ),
+        (
+            &["--member", "0", "--of", "2", "--population", "10"],
+            &["--population"],
+        ),
+        // clap's own refusal: the pair goes together.
+        (&["--member", "0"], &["--of"]),
+        (&["--of", "2"], &["--member"]),
+    ] {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let out = bitsmnist(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for w in words {
+            assert!(err.contains(w), "{args:?}: `{w}` not in: {err}");
+        }
+    }
+    // merge needs at least one file and --out.
+    assert_eq!(
+        bitsmnist(&["merge", "--out", "x.bin"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(bitsmnist(&["merge", "a.bin"]).status.code(), Some(2));
+}
