@@ -79,7 +79,9 @@ pub mod prelude {
     pub use crate::display::{Gallery, Image, LinePlot, WeightImages};
     pub use crate::fitness::{Fitness, Metric};
     pub use crate::io::{Metadata, ModelFile};
-    pub use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Input, Layer};
+    pub use crate::layers::{
+        Activation, BitConv2d, BitDense, BitMaxPool, BitOutput, Chain, Dense, Input, Layer, Shape,
+    };
     pub use crate::run::{CancelToken, History, Method, Record, StopReason, TrainOptions};
     pub use crate::search::{Population, PopulationParams, Recipe};
     pub use crate::statistics::{self, ConfusionMatrix, Evaluation};

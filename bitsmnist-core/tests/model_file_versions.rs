@@ -1,6 +1,7 @@
 //! Model files written by earlier format versions still load.
 
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::training::MethodKind;
 
 /// A 0-vs-1 model trained for 20 generations (seed 3) and saved, with its training state, by
 /// format version 1, before bit layers gained per-neuron thresholds and scales.
@@ -84,4 +85,60 @@ fn a_version_3_file_loads_with_its_training_state() {
     // side by side, the population's (its model is the file's).
     assert!(file.climber().is_none());
     assert_eq!(*set.chain(), file.model);
+}
+
+/// Written by format version 4 (before convolutions) by `bitsmnist train --method gradient
+/// --task zero-one --hidden 16 --epochs 2 --seed 5 --out ...`: a gradient model with its
+/// whole training state.
+const V4: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/zero-one-gradient-v4.bin"
+);
+
+#[test]
+fn a_version_4_gradient_file_loads_with_its_training_state() {
+    let bytes = std::fs::read(V4).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 4);
+    let file = ModelFile::from_bytes(&bytes).unwrap();
+    let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
+    // Its test accuracy when written: 20 of the 2,115 test digits wrong.
+    let correct = (statistics::accuracy(&file.model, &data.test) * 2115.0).round() as u32;
+    assert_eq!(correct, 2095);
+    let state = file.state.clone().expect("training state");
+    assert_eq!(state.kind(), MethodKind::Gradient);
+    assert_eq!(state.step_number(), 2);
+    assert_eq!(state.current_model(), file.model);
+    // The run had finished its 2 epochs: another call trains no further.
+    let mut state = state;
+    state
+        .train(&data.train, &TrainOptions::new().quiet(), |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(state.step_number(), 2);
+    assert_eq!(state.current_model(), file.model);
+    let again = ModelFile::from_state(&state, &data.train)
+        .to_bytes()
+        .unwrap();
+    assert_eq!(
+        u32::from_le_bytes(again[8..12].try_into().unwrap()),
+        bitsmnist_core::io::FORMAT_VERSION
+    );
+    assert_eq!(ModelFile::from_bytes(&again).unwrap().model, file.model);
+}
+
+#[test]
+fn a_version_4_file_cannot_hold_a_convolution() {
+    // A current file with a convolution, relabelled as version 4 (the CRC covers the payload
+    // only), is refused rather than read as a layer kind version 4 did not have.
+    let conv = BitConv2d::new(Shape::new(28, 28, 1), 3, 1, 1, 4).unwrap();
+    let pool = BitMaxPool::new(conv.output_shape(), 2, 2).unwrap();
+    let dense =
+        BitDense::new(pool.outputs(), 10).with_output(BitOutput::Float(Activation::Identity));
+    let model = Chain::new(vec![conv.into(), pool.into(), dense.into()]).unwrap();
+    let mut bytes = ModelFile::new(model.clone()).to_bytes().unwrap();
+    assert_eq!(ModelFile::from_bytes(&bytes).unwrap().model, model);
+    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
+    let err = ModelFile::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(err.contains("format version 4"), "{err}");
 }

@@ -8,7 +8,7 @@ use super::{
     png_data_uri, thousands,
 };
 use crate::datasets::{Dataset, NOISE_LABEL, Split};
-use crate::layers::{BitDense, Dense, Layer};
+use crate::layers::{BitConv2d, BitDense, Dense, Layer};
 
 /// Level of a 1-bit (ink) in digit pictures; a 0-bit is black, as MNIST is usually shown.
 const INK: u8 = 255;
@@ -806,12 +806,51 @@ impl Dense {
     }
 }
 
+impl BitConv2d {
+    /// The first `n` filters (at most all of them) as `k x k` pictures: the bits themselves for
+    /// a one-channel input (the first layer), otherwise each pixel's mean ±1 value over the
+    /// input channels.
+    pub fn weight_images(&self, n: usize) -> WeightImages {
+        let f = self.filters();
+        let (k, c) = (self.window(), self.input_shape().channels);
+        let take = n.min(f.outputs());
+        let rows = if c == 1 {
+            WeightRows::Bits(
+                (0..take)
+                    .map(|j| f.weights().row_bits(j).iter().map(|b| *b).collect())
+                    .collect(),
+            )
+        } else {
+            WeightRows::Floats(
+                (0..take)
+                    .map(|j| {
+                        let bits = f.weights().row_bits(j);
+                        (0..k * k)
+                            .map(|p| {
+                                let ones = bits[p * c..(p + 1) * c].count_ones();
+                                // Bit 0 is +1: the mean value over channels.
+                                (c as f32 - 2.0 * ones as f32) / c as f32
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            )
+        };
+        WeightImages::new(rows, k * k)
+            .with_shape(k, k)
+            .with_scale(12)
+    }
+}
+
 impl Layer {
-    /// The weights of the first `n` neurons as pictures (see [`WeightImages`]).
+    /// The weights of the first `n` neurons (filters of a convolution) as pictures (see
+    /// [`WeightImages`]); none for a pool.
     pub fn weight_images(&self, n: usize) -> WeightImages {
         match self {
             Layer::Bit(l) => l.weight_images(n),
             Layer::Float(l) => l.weight_images(n),
+            Layer::Conv(l) => l.weight_images(n),
+            Layer::Pool(_) => WeightImages::new(WeightRows::Bits(Vec::new()), 0),
         }
     }
 }

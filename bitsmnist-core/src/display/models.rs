@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{CELL_STYLE, HEAD_STYLE, HTML, TABLE_STYLE, emit, escape_html, human_bytes, thousands};
-use crate::layers::{BitDense, BitOutput, Chain, Dense, Layer};
+use crate::layers::{BitConv2d, BitDense, BitMaxPool, BitOutput, Chain, Dense, Layer};
 
 /// What the table shows about one layer.
 struct Row {
@@ -21,6 +21,33 @@ fn row(layer: &Layer) -> Row {
     match layer {
         Layer::Bit(l) => bit_row(l),
         Layer::Float(l) => float_row(l),
+        Layer::Conv(l) => conv_row(l),
+        Layer::Pool(l) => pool_row(l),
+    }
+}
+
+fn conv_row(l: &BitConv2d) -> Row {
+    let f = l.filters();
+    Row {
+        name: l.to_string(),
+        kind: "1-bit conv",
+        inputs: l.inputs(),
+        outputs: l.outputs(),
+        parameters: f.parameters(),
+        bytes: f.bytes(),
+        output: format!("bits, {} map", l.output_shape()),
+    }
+}
+
+fn pool_row(l: &BitMaxPool) -> Row {
+    Row {
+        name: l.to_string(),
+        kind: "max-pool",
+        inputs: l.inputs(),
+        outputs: l.outputs(),
+        parameters: 0,
+        bytes: 0,
+        output: format!("bits (AND), {} map", l.output_shape()),
     }
 }
 

@@ -1,5 +1,10 @@
-//! Layers and chains: [`BitDense`] (1-bit weights, bias and inputs), float [`Dense`], and
-//! [`Chain`] which applies them in order, one example or a whole data set at a time.
+//! Layers and chains: [`BitDense`] (1-bit weights, bias and inputs), float [`Dense`], the bit
+//! convolution [`BitConv2d`] and pool [`BitMaxPool`], and [`Chain`] which applies them in
+//! order, one example or a whole data set at a time.
+
+mod conv;
+
+pub use conv::{BitConv2d, BitMaxPool, ConvError, Shape};
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -358,8 +363,17 @@ impl BitDense {
     /// Bit outputs of the packed input rows `x` into `out` (`words_for(outputs())` words per
     /// row), with the comparison fused into the kernel.
     pub fn bits_into(&self, x: &[u64], out: &mut [u64]) {
+        self.bits_into_with(Kernel::detect(), x, out);
+    }
+
+    /// [`bits_into`](Self::bits_into) on a given kernel (for tests and benchmarks that compare
+    /// kernels).
+    ///
+    /// # Panics
+    /// When the shapes disagree, or when `kernel` is not supported by this CPU.
+    pub fn bits_into_with(&self, kernel: Kernel, x: &[u64], out: &mut [u64]) {
         let p = self.packed();
-        Kernel::detect().threshold_bits(x, &p.weights, &p.thresholds, out);
+        kernel.threshold_bits(x, &p.weights, &p.thresholds, out);
     }
 
     /// Whether neuron `j` fires a 1-bit for Hamming distance `d`: `d + b > t_j` (the original
@@ -785,6 +799,10 @@ pub enum Layer {
     Bit(BitDense),
     /// A float layer.
     Float(Dense),
+    /// A bit convolution (bit outputs; format version 5 and later).
+    Conv(BitConv2d),
+    /// A bit max-pool (format version 5 and later).
+    Pool(BitMaxPool),
 }
 
 impl Layer {
@@ -793,6 +811,8 @@ impl Layer {
         match self {
             Layer::Bit(l) => l.inputs(),
             Layer::Float(l) => l.inputs(),
+            Layer::Conv(l) => l.inputs(),
+            Layer::Pool(l) => l.inputs(),
         }
     }
 
@@ -801,6 +821,8 @@ impl Layer {
         match self {
             Layer::Bit(l) => l.outputs(),
             Layer::Float(l) => l.outputs(),
+            Layer::Conv(l) => l.outputs(),
+            Layer::Pool(l) => l.outputs(),
         }
     }
 
@@ -809,6 +831,8 @@ impl Layer {
         match self {
             Layer::Bit(l) => l.parameters(),
             Layer::Float(l) => l.parameters(),
+            Layer::Conv(l) => l.filters().parameters(),
+            Layer::Pool(_) => 0,
         }
     }
 
@@ -817,6 +841,8 @@ impl Layer {
         match self {
             Layer::Bit(l) => l.bytes(),
             Layer::Float(l) => l.bytes(),
+            Layer::Conv(l) => l.filters().bytes(),
+            Layer::Pool(_) => 0,
         }
     }
 
@@ -825,6 +851,8 @@ impl Layer {
         match self {
             Layer::Bit(l) => l.validate(),
             Layer::Float(l) => l.validate(),
+            Layer::Conv(l) => l.validate(),
+            Layer::Pool(l) => l.validate(),
         }
     }
 
@@ -832,7 +860,7 @@ impl Layer {
     pub fn as_bit(&self) -> Option<&BitDense> {
         match self {
             Layer::Bit(l) => Some(l),
-            Layer::Float(_) => None,
+            _ => None,
         }
     }
 
@@ -840,8 +868,23 @@ impl Layer {
     pub fn as_bit_mut(&mut self) -> Option<&mut BitDense> {
         match self {
             Layer::Bit(l) => Some(l),
-            Layer::Float(_) => None,
+            _ => None,
         }
+    }
+
+    /// Whether the layer emits bits (rather than floats).
+    pub fn emits_bits(&self) -> bool {
+        match self {
+            Layer::Bit(l) => l.output() == BitOutput::Bits,
+            Layer::Float(_) => false,
+            Layer::Conv(_) | Layer::Pool(_) => true,
+        }
+    }
+
+    /// Whether the layer reads a feature map ([`Layer::Conv`] or [`Layer::Pool`]): the models
+    /// only gradient training builds and the dense-only tools (climbing, export) refuse.
+    pub fn is_spatial(&self) -> bool {
+        matches!(self, Layer::Conv(_) | Layer::Pool(_))
     }
 
     /// Applies the layer to a batch.
@@ -854,7 +897,21 @@ impl Layer {
                 l.forward_into(xf.as_slice(), &mut out);
                 Activations::Floats(Floats::new(xf.rows(), l.outputs(), out))
             }
+            Layer::Conv(l) => Activations::Bits(l.forward(&x.into_bits())),
+            Layer::Pool(l) => Activations::Bits(l.forward(&x.into_bits())),
         }
+    }
+}
+
+impl From<BitConv2d> for Layer {
+    fn from(l: BitConv2d) -> Self {
+        Layer::Conv(l)
+    }
+}
+
+impl From<BitMaxPool> for Layer {
+    fn from(l: BitMaxPool) -> Self {
+        Layer::Pool(l)
     }
 }
 
@@ -875,6 +932,8 @@ impl fmt::Display for Layer {
         match self {
             Layer::Bit(l) => fmt::Display::fmt(l, f),
             Layer::Float(l) => fmt::Display::fmt(l, f),
+            Layer::Conv(l) => fmt::Display::fmt(l, f),
+            Layer::Pool(l) => fmt::Display::fmt(l, f),
         }
     }
 }
@@ -1292,9 +1351,7 @@ impl Chain {
         Activations::concat(
             parts,
             self.outputs(),
-            self.layers
-                .last()
-                .is_some_and(|l| matches!(l, Layer::Bit(b) if b.output() == BitOutput::Bits)),
+            self.layers.last().is_some_and(Layer::emits_bits),
         )
     }
 
