@@ -78,8 +78,8 @@ pub enum MergeError {
         /// The first file's layers.
         expected: String,
     },
-    /// A model that is not one climbed network (two bit layers, a bit hidden layer and a
-    /// plain score output), such as an ensemble already merged or a gradient-trained model.
+    /// A model the merge cannot take: not two bit layers with bit hidden outputs and a plain
+    /// score output (a gradient-trained model, a population model with bit outputs).
     NotMergeable {
         /// The file.
         path: PathBuf,
@@ -181,7 +181,7 @@ impl fmt::Display for MergeError {
             ),
             Self::NotMergeable { path, layers } => write!(
                 f,
-                "{}: {layers} is not one climbed network (two bit layers, bit hidden outputs, a plain score output) and cannot be an ensemble member",
+                "{}: {layers} is not two bit layers with bit hidden outputs and a plain score output, as an ensemble member is",
                 d(path)
             ),
             Self::BadRecord { path, key, value } => write!(
