@@ -279,3 +279,34 @@ fn member_runs_refuse_options_that_do_not_go_with_them() {
     );
     assert_eq!(bitsmnist(&["merge", "a.bin"]).status.code(), Some(2));
 }
+
+#[test]
+fn merge_and_member_are_in_the_help_the_completions_and_the_man_pages() {
+    let help = bitsmnist(&["--help"]);
+    succeeded(&help);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("merge")),
+        "{text}"
+    );
+    let train = bitsmnist(&["train", "--help"]);
+    let text = String::from_utf8_lossy(&train.stdout);
+    assert!(
+        text.contains("--member <K>") && text.contains("--of <N>"),
+        "{text}"
+    );
+    let bash = bitsmnist(&["completions", "bash"]);
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(
+        script.contains("merge")
+            && script.contains("--member")
+            && script.contains("--allow-missing")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    succeeded(&bitsmnist(&["man", "--out", path(&pages)]));
+    let page = std::fs::read_to_string(pages.join("bitsmnist-merge.1")).unwrap();
+    assert!(page.contains("allow\\-missing"), "{page}");
+    let top = bitsmnist(&["man"]);
+    assert!(String::from_utf8_lossy(&top.stdout).contains("bitsmnist\\-merge(1)"));
+}
