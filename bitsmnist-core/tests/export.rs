@@ -1,7 +1,8 @@
 //! Exported C compiled with the system's C compiler (`cc -std=c99 -Wall -Werror`), and the
 //! exported `no_std` Rust module compiled with `rustc`, classify all 10,000 official test
 //! digits exactly as the library's model does, from packed bits and from grey levels, for
-//! every kind of model the project trains.
+//! every kind of model the project trains, and for bit convolution models (convolutions and
+//! pools, then dense layers).
 
 use std::path::Path;
 use std::process::Command;
@@ -263,9 +264,37 @@ fn assert_json_holds(model: &Chain) {
     assert_eq!(json["binarization"]["num"], 100);
     let layers = json["layers"].as_array().unwrap();
     assert_eq!(layers.len(), model.layers().len());
+    let spatial = model.layers().iter().any(Layer::is_spatial);
+    assert_eq!(json["version"], if spatial { 2 } else { 1 });
+    let shape = |s: Shape| serde_json::json!([s.height, s.width, s.channels]);
     for (l, layer) in model.layers().iter().zip(layers) {
-        let Layer::Bit(b) = l else {
-            panic!("a bit model")
+        assert_eq!(layer["inputs"], l.inputs());
+        assert_eq!(layer["outputs"], l.outputs());
+        let b = match l {
+            Layer::Bit(b) => {
+                assert_eq!(layer["kind"], "dense");
+                b
+            }
+            Layer::Conv(c) => {
+                assert_eq!(layer["kind"], "conv");
+                assert_eq!(layer["input_shape"], shape(c.input_shape()));
+                assert_eq!(layer["output_shape"], shape(c.output_shape()));
+                assert_eq!(layer["window"], c.window());
+                assert_eq!(layer["stride"], c.stride());
+                assert_eq!(layer["padding"], c.padding());
+                assert_eq!(layer["output"], "bits");
+                c.filters()
+            }
+            Layer::Pool(p) => {
+                assert_eq!(layer["kind"], "pool");
+                assert_eq!(layer["input_shape"], shape(p.input_shape()));
+                assert_eq!(layer["output_shape"], shape(p.output_shape()));
+                assert_eq!(layer["size"], p.size());
+                assert_eq!(layer["stride"], p.stride());
+                assert!(layer.get("weights").is_none());
+                continue;
+            }
+            _ => panic!("a bit model"),
         };
         let rows = layer["weights"].as_array().unwrap();
         assert_eq!(rows.len(), b.outputs());
@@ -286,6 +315,83 @@ fn assert_json_holds(model: &Chain) {
                 }
             }
         }
+    }
+}
+
+/// Where [`bit_convolution_models_export_exactly`] also saves its models as model files
+/// (`conv_typical.bin`, `conv_odd.bin`, read with a fixed binarisation of grey levels above
+/// 128), when set: tests/test_export_json.py runs the NumPy reader on them.
+const MODEL_DIR: &str = "BITSMNIST_EXPORT_CONV_MODELS";
+
+#[test]
+fn bit_convolution_models_export_exactly() {
+    for (name, (data, model)) in [
+        ("conv_typical", models::conv_typical()),
+        ("conv_odd", models::conv_odd()),
+    ] {
+        // The random model tells digits apart enough for equal predictions to mean something.
+        let predicted = model.predict_split(&data.test).unwrap();
+        let mut seen = [0usize; 10];
+        for &p in &predicted {
+            seen[p] += 1;
+        }
+        let classes = seen.iter().filter(|&&n| n > 0).count();
+        assert!(
+            classes >= 3,
+            "{name}: predicts only {classes} classes: {seen:?}"
+        );
+        let c = export::to_c(&model, "model", GreyRule::above(128)).unwrap();
+        assert!(c.header.contains("#define MODEL_MAP_WORDS"), "{name}");
+        assert!(
+            c.header.contains("/* RAM: two static feature-map buffers"),
+            "{name}"
+        );
+        assert!(
+            c.source
+                .contains("static uint32_t model_map_a[MODEL_MAP_WORDS]"),
+            "{name}"
+        );
+        assert_same_predictions(&model, &data, name);
+        #[cfg(feature = "json")]
+        assert_json_holds(&model);
+        if let Some(dir) = std::env::var_os(MODEL_DIR) {
+            let mut meta = bitsmnist_core::io::Metadata::now().with_task(&Task::digits());
+            meta.binarization = Some(Binarization::Threshold(128));
+            ModelFile::new(model)
+                .with_meta(meta)
+                .save(&Path::new(&dir).join(format!("{name}.bin")))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn convolutions_after_dense_layers_and_at_the_end_are_refused() {
+    let conv = || -> Layer {
+        BitConv2d::new(Shape::new(4, 4, 1), 3, 1, 1, 2)
+            .unwrap()
+            .into()
+    };
+    let out = BitOutput::Float(Activation::Identity);
+    let after = Chain::new(vec![
+        BitDense::new(784, 16).into(),
+        conv(),
+        BitDense::new(32, 2).with_output(out).into(),
+    ])
+    .unwrap();
+    let last = Chain::new(vec![
+        BitMaxPool::new(Shape::MNIST, 7, 7).unwrap().into(),
+        BitDense::new(16, 16).into(),
+    ])
+    .unwrap();
+    let only = Chain::new(vec![BitMaxPool::new(Shape::MNIST, 7, 7).unwrap().into()]).unwrap();
+    let meta = bitsmnist_core::io::Metadata::now();
+    for &format in export::Format::ALL {
+        let refuse = |m: &Chain| export::files(m, &meta, format, "m", GreyRule::above(1));
+        assert_eq!(refuse(&after).unwrap_err(), ExportError::MapAfterDense(1));
+        assert_eq!(refuse(&only).unwrap_err(), ExportError::MapLast(0));
+        // A pool before a dense layer with bit outputs exports.
+        assert!(refuse(&last).is_ok(), "{format}");
     }
 }
 

@@ -2,14 +2,18 @@
 
 use serde::Serialize;
 
-use super::{ExportError, GreyRule, bit_layers, weight_rows};
+use super::{ExportError, GreyRule, Map, plan, weight_rows};
 use crate::io::Metadata;
-use crate::layers::{BitDense, BitOutput, Chain};
+use crate::layers::{BitDense, BitOutput, Chain, Shape};
 
 /// The file's `format` field.
 pub(crate) const FORMAT: &str = "bitsmnist-model";
 /// The file's `version` field: changes when a reader written for an older file would misread.
+/// Files of dense models are version 1, which readers of the first format read as ever.
 pub(crate) const VERSION: u32 = 1;
+/// The version of files with convolutions or pools (`kind` `conv` and `pool`), which a reader
+/// of version 1 would misread as dense layers.
+pub(crate) const VERSION_MAPS: u32 = 2;
 
 #[derive(Serialize)]
 struct File<'a> {
@@ -27,6 +31,11 @@ struct File<'a> {
     layers: Vec<LayerJson>,
 }
 
+/// A feature map's shape as `[height, width, channels]`.
+fn shape(s: Shape) -> [usize; 3] {
+    [s.height, s.width, s.channels]
+}
+
 #[derive(Serialize)]
 struct Binarization {
     rule: String,
@@ -36,13 +45,33 @@ struct Binarization {
 
 #[derive(Serialize)]
 struct LayerJson {
+    /// `dense`, `conv` or `pool`.
+    kind: &'static str,
+    /// Convolutions and pools: the input and output maps' `[height, width, channels]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_shape: Option<[usize; 3]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_shape: Option<[usize; 3]>,
+    /// Convolutions: window side, stride and padding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<usize>,
+    /// Pools: window side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stride: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    padding: Option<usize>,
     inputs: usize,
     outputs: usize,
     /// `bits`, or the activation of float scores (`identity`, `relu`, `sigmoid`, `tanh`).
     output: &'static str,
-    /// One row of `ceil(inputs / 32)` words per output.
-    weights: Vec<Vec<u32>>,
-    bias: Vec<u32>,
+    /// One row of `ceil(inputs / 32)` words per output (convolutions: per filter, of
+    /// `ceil(window * window * channels / 32)` words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weights: Option<Vec<Vec<u32>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bias: Option<Vec<u32>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     thresholds: Option<Vec<i64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,20 +100,61 @@ impl LayerJson {
             _ => (None, None),
         };
         Self {
+            kind: "dense",
+            input_shape: None,
+            output_shape: None,
+            window: None,
+            size: None,
+            stride: None,
+            padding: None,
             inputs: b.inputs(),
             outputs: b.outputs(),
             output,
-            weights,
-            bias: (0..b.outputs()).map(|j| b.bias_bit(j)).collect(),
+            weights: Some(weights),
+            bias: Some((0..b.outputs()).map(|j| b.bias_bit(j)).collect()),
             thresholds,
             scales,
             offsets,
         }
     }
+
+    fn map(m: Map<'_>) -> Self {
+        match m {
+            Map::Conv(c) => Self {
+                kind: "conv",
+                input_shape: Some(shape(c.input_shape())),
+                output_shape: Some(shape(c.output_shape())),
+                window: Some(c.window()),
+                stride: Some(c.stride()),
+                padding: Some(c.padding()),
+                inputs: c.inputs(),
+                outputs: c.outputs(),
+                ..Self::new(c.filters())
+            },
+            Map::Pool(p) => Self {
+                kind: "pool",
+                input_shape: Some(shape(p.input_shape())),
+                output_shape: Some(shape(p.output_shape())),
+                window: None,
+                size: Some(p.size()),
+                stride: Some(p.stride()),
+                padding: None,
+                inputs: p.inputs(),
+                outputs: p.outputs(),
+                output: "bits",
+                weights: None,
+                bias: None,
+                thresholds: None,
+                scales: None,
+                offsets: None,
+            },
+        }
+    }
 }
 
 /// The model as JSON (`docs/export-json.md` describes every field and has a NumPy reader that
-/// reproduces [`Chain::predict`]): the shapes, each layer's weight rows as 32-bit words (as
+/// reproduces [`Chain::predict`]): the shapes, each layer's kind (`dense`, or `conv` and
+/// `pool` with their map shapes, windows, strides and padding), weight rows as 32-bit words (as
 /// [`words32`](super::words32) packs them), bias bits, thresholds or scales and offsets, the task's class
 /// labels and names from `meta`, and the binarisation `pixel * den > num`.
 ///
@@ -98,10 +168,14 @@ impl LayerJson {
 /// assert!(text.contains(r#""binarization":{"rule":"pixel > 128","num":128,"den":1}"#));
 /// ```
 pub fn to_json(model: &Chain, meta: &Metadata, grey: GreyRule) -> Result<String, ExportError> {
-    let layers = bit_layers(model)?;
+    let plan = plan(model)?;
     let file = File {
         format: FORMAT,
-        version: VERSION,
+        version: if plan.maps.is_empty() {
+            VERSION
+        } else {
+            VERSION_MAPS
+        },
         generator: format!("BitsMNIST-rs {}", env!("CARGO_PKG_VERSION")),
         model: model.to_string(),
         inputs: model.inputs(),
@@ -122,7 +196,12 @@ pub fn to_json(model: &Chain, meta: &Metadata, grey: GreyRule) -> Result<String,
             den: grey.den,
         },
         word_bits: 32,
-        layers: layers.iter().map(|l| LayerJson::new(l.layer)).collect(),
+        layers: plan
+            .maps
+            .iter()
+            .map(|&(_, m)| LayerJson::map(m))
+            .chain(plan.dense.iter().map(|l| LayerJson::new(l.layer)))
+            .collect(),
     };
     Ok(serde_json::to_string(&file).expect("plain numbers and strings serialise"))
 }

@@ -30,7 +30,7 @@ use std::fmt::Write as _;
 
 use crate::datasets::{Binarization, Split};
 use crate::io::Metadata;
-use crate::layers::{BitDense, BitOutput, Chain, Layer};
+use crate::layers::{BitConv2d, BitDense, BitMaxPool, BitOutput, Chain, Layer};
 
 mod c;
 #[cfg(feature = "json")]
@@ -57,6 +57,21 @@ pub enum ExportError {
     /// An activation `core` cannot compute (the `no_std` Rust module has no `exp`).
     #[error("a {0} output needs libm, which a no_std module has not: export it as C")]
     NeedsLibm(&'static str),
+    /// A convolution or pool after a dense layer: the exported code runs a model's feature
+    /// maps first, then its dense layers.
+    #[error(
+        "layer {0} is a convolution or pool after a dense layer: only models whose convolutions and pools all come before their dense layers export"
+    )]
+    MapAfterDense(usize),
+    /// A convolution or pool as the last layer: the exported code needs a dense layer for the
+    /// class scores.
+    #[error(
+        "layer {0}, the last, is a convolution or pool: an exported model ends with a dense bit layer"
+    )]
+    MapLast(usize),
+    /// A feature map of 2^31 bits or more, beyond the exported code's 32-bit bit indices.
+    #[error("layer {0} has a feature map of 2^31 bits or more, too large to export")]
+    MapTooLarge(usize),
     /// A name that is not a C identifier.
     #[error("`{0}` is not a C identifier (letters, digits and _, not starting with a digit)")]
     Name(String),
@@ -279,23 +294,94 @@ pub(crate) struct Bits<'a> {
     pub(crate) index: usize,
 }
 
-pub(crate) fn bit_layers(model: &Chain) -> Result<Vec<Bits<'_>>, ExportError> {
+/// A convolution or pool at the start of a model, as the exporter sees it.
+#[derive(Clone, Copy)]
+pub(crate) enum Map<'a> {
+    /// A bit convolution.
+    Conv(&'a BitConv2d),
+    /// A bit max-pool.
+    Pool(&'a BitMaxPool),
+}
+
+impl Map<'_> {
+    /// Output bits.
+    pub(crate) fn outputs(self) -> usize {
+        match self {
+            Map::Conv(c) => c.outputs(),
+            Map::Pool(p) => p.outputs(),
+        }
+    }
+
+    /// Words of one window of a convolution (0 for a pool).
+    pub(crate) fn patch_words(self) -> usize {
+        match self {
+            Map::Conv(c) => c.filters().inputs().div_ceil(32),
+            Map::Pool(_) => 0,
+        }
+    }
+}
+
+/// The layers of an exportable model: its convolutions and pools (each with its index in the
+/// chain), then its dense bit layers.
+pub(crate) struct Plan<'a> {
+    pub(crate) maps: Vec<(usize, Map<'a>)>,
+    pub(crate) dense: Vec<Bits<'a>>,
+}
+
+/// Bits that the exported code may count in a 32-bit index.
+const MAP_LIMIT: usize = 1 << 31;
+
+impl Plan<'_> {
+    /// 32-bit words of the largest feature map (0 without convolutions or pools).
+    pub(crate) fn map_words(&self) -> usize {
+        self.maps
+            .iter()
+            .map(|(_, m)| m.outputs().div_ceil(32))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// 32-bit words of the largest convolution window.
+    pub(crate) fn patch_words(&self) -> usize {
+        self.maps
+            .iter()
+            .map(|(_, m)| m.patch_words())
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+pub(crate) fn plan(model: &Chain) -> Result<Plan<'_>, ExportError> {
     let n = model.layers().len();
-    model
-        .layers()
-        .iter()
-        .enumerate()
-        .map(|(i, l)| match l {
+    let mut plan = Plan {
+        maps: Vec::new(),
+        dense: Vec::new(),
+    };
+    for (i, l) in model.layers().iter().enumerate() {
+        let map = match l {
             Layer::Bit(b) => {
                 if i + 1 < n && b.output() != BitOutput::Bits {
-                    Err(ExportError::FloatHidden(i))
-                } else {
-                    Ok(Bits { layer: b, index: i })
+                    return Err(ExportError::FloatHidden(i));
                 }
+                plan.dense.push(Bits { layer: b, index: i });
+                continue;
             }
-            _ => Err(ExportError::FloatLayer(i)),
-        })
-        .collect()
+            Layer::Conv(c) => Map::Conv(c),
+            Layer::Pool(p) => Map::Pool(p),
+            _ => return Err(ExportError::FloatLayer(i)),
+        };
+        if !plan.dense.is_empty() {
+            return Err(ExportError::MapAfterDense(i));
+        }
+        if i + 1 == n {
+            return Err(ExportError::MapLast(i));
+        }
+        if l.inputs().max(map.outputs()) >= MAP_LIMIT {
+            return Err(ExportError::MapTooLarge(i));
+        }
+        plan.maps.push((i, map));
+    }
+    Ok(plan)
 }
 
 /// A packed row of the library's 64-bit words as the exported code reads it: `bits` bits in

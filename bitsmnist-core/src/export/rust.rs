@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ExportError, GreyRule, Lang, bit_layers};
+use super::{ExportError, GreyRule, Lang, Map, plan};
 use crate::layers::{Activation, BitOutput, Chain};
 
 /// The model as one `no_std` Rust module without `alloc`: `INPUTS`, `CLASSES`,
@@ -11,7 +11,8 @@ use crate::layers::{Activation, BitOutput, Chain};
 /// no `exp` or `tanh`, so sigmoid and tanh outputs are refused
 /// ([`ExportError::NeedsLibm`]); every model the project trains has identity outputs.
 pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
-    let layers = bit_layers(model)?;
+    let plan = plan(model)?;
+    let layers = &plan.dense;
     let last = layers.last().expect("a chain has a layer").layer;
     if let BitOutput::Float(a @ (Activation::Sigmoid | Activation::Tanh)) = last.output() {
         return Err(ExportError::NeedsLibm(a.name()));
@@ -34,8 +35,33 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
         version = env!("CARGO_PKG_VERSION"),
         iw = words(inputs),
     );
+    if !plan.maps.is_empty() {
+        r.push_str(MAP_BITS);
+    }
+    if plan.maps.iter().any(|(_, m)| matches!(m, Map::Conv(_))) {
+        r.push_str(MAP_CONV);
+    }
+    if plan.maps.iter().any(|(_, m)| matches!(m, Map::Pool(_))) {
+        r.push_str(MAP_POOL);
+    }
+    for &(i, m) in &plan.maps {
+        match m {
+            Map::Conv(conv) => {
+                let _ = writeln!(r, "// layer {i}: {conv}");
+                Lang::Rust.layer_arrays(
+                    &mut r,
+                    &|l| format!("{}{i}", l.to_ascii_uppercase()),
+                    conv.filters(),
+                );
+                r.push('\n');
+            }
+            Map::Pool(pool) => {
+                let _ = writeln!(r, "// layer {i}: {pool}, no parameters\n");
+            }
+        }
+    }
     let mut widest = 0;
-    for l in &layers {
+    for l in layers {
         let (i, b) = (l.index, l.layer);
         widest = widest.max(b.outputs());
         let _ = writeln!(r, "// layer {i}: {b}");
@@ -52,13 +78,10 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
          /// The class of an image of grey levels; `scores` receives the class scores.\n\
          pub fn predict_grey(grey: &[u8; INPUTS], scores: Option<&mut [f32; CLASSES]>) -> usize {{\n    \
          let mut bits = [0; INPUT_WORDS];\n    binarize(grey, &mut bits);\n    predict_bits(&bits, scores)\n}}\n\n\
-         /// The class of a packed image; `scores` receives the class scores.\n\
-         pub fn predict_bits(bits: &[u32; INPUT_WORDS], mut scores: Option<&mut [f32; CLASSES]>) -> usize {{\n    \
-         let mut a = [0u32; {buf}];\n    let mut b = [0u32; {buf}];\n    let mut x: &[u32] = bits;\n    \
-         let mut best = 0;\n",
+         {predict}",
         num = grey.num,
         den = grey.den,
-        buf = words(widest).max(1),
+        predict = predict_head(&plan, words(widest).max(1)),
     );
     for (k, l) in layers.iter().enumerate() {
         let (i, lay) = (l.index, l.layer);
@@ -117,3 +140,202 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
     r.push_str("    best\n}\n");
     Ok(r)
 }
+
+/// The module's `predict_bits` up to its dense layers: its stack arrays (`buf` words for each of
+/// two dense outputs), and for a model with convolutions or pools the feature-map buffers
+/// (`MAP_WORDS`, `Buffers`, `predict_bits_in`) and the calls of its map layers.
+fn predict_head(plan: &super::Plan<'_>, buf: usize) -> String {
+    let dense = format!(
+        "    let mut a = [0u32; {buf}];\n    let mut b = [0u32; {buf}];\n    \
+         let mut x: &[u32] = bits;\n    let mut best = 0;\n"
+    );
+    if plan.maps.is_empty() {
+        return format!(
+            "/// The class of a packed image; `scores` receives the class scores. RAM: two dense\n\
+             /// layer outputs of {buf} words on the stack ({} bytes).\n\
+             pub fn predict_bits(bits: &[u32; INPUT_WORDS], mut scores: Option<&mut [f32; CLASSES]>) -> usize {{\n\
+             {dense}",
+            8 * buf
+        );
+    }
+    let (mw, pw) = (plan.map_words(), plan.patch_words());
+    let mut r = format!(
+        "/// 32-bit words of the largest feature map.\n\
+         pub const MAP_WORDS: usize = {mw};\n\n\
+         /// The two feature-map buffers of one inference ({bytes} bytes), which the layers take\n\
+         /// turns to write. [`predict_bits`] puts them on the stack; on a microcontroller, whose\n\
+         /// stack is small, keep one `Buffers` elsewhere (a `static` behind the application's own\n\
+         /// lock, or a long-lived task's state) and call [`predict_bits_in`]: safe Rust has no\n\
+         /// unguarded mutable static that this module could keep them in.\n\
+         pub struct Buffers {{\n    a: [u32; MAP_WORDS],\n    b: [u32; MAP_WORDS],\n}}\n\n\
+         impl Buffers {{\n    /// Zeroed buffers (a `const fn`, for a `static`).\n    \
+         pub const fn new() -> Self {{\n        Self {{ a: [0; MAP_WORDS], b: [0; MAP_WORDS] }}\n    }}\n}}\n\n\
+         /// The class of a packed image; `scores` receives the class scores. RAM on the stack:\n\
+         /// the [`Buffers`] ({bytes} bytes) and what [`predict_bits_in`] takes.\n\
+         pub fn predict_bits(bits: &[u32; INPUT_WORDS], scores: Option<&mut [f32; CLASSES]>) -> usize {{\n    \
+         predict_bits_in(bits, &mut Buffers::new(), scores)\n}}\n\n\
+         /// The class of a packed image with the feature maps in `buffers`; `scores` receives the\n\
+         /// class scores. RAM on the stack: one convolution window of {pw} words and two dense\n\
+         /// layer outputs of {buf} words ({stack} bytes).\n\
+         pub fn predict_bits_in(\n    bits: &[u32; INPUT_WORDS],\n    buffers: &mut Buffers,\n    \
+         mut scores: Option<&mut [f32; CLASSES]>,\n) -> usize {{\n    \
+         let Buffers {{ a: map_a, b: map_b }} = buffers;\n",
+        bytes = 8 * mw,
+        stack = 4 * pw + 8 * buf,
+    );
+    if pw > 0 {
+        let _ = writeln!(r, "    let mut patch = [0u32; {pw}];");
+    }
+    let mut last = String::new();
+    for (k, &(i, m)) in plan.maps.iter().enumerate() {
+        let x = match k {
+            0 => "bits".to_string(),
+            _ => format!("&map_{}[..]", if k % 2 == 1 { 'a' } else { 'b' }),
+        };
+        let y = if k % 2 == 0 { "map_a" } else { "map_b" };
+        match m {
+            Map::Conv(conv) => {
+                let (s, o) = (conv.input_shape(), conv.output_shape());
+                let _ = writeln!(
+                    r,
+                    "    // layer {i}: {conv}\n    \
+                     conv({x}, &mut {y}[..], ({}, {}, {}), ({}, {}, {}), ({}, {}, {}), &W{i}, &B{i}, &T{i}, &mut patch[..{}]);",
+                    s.height,
+                    s.width,
+                    s.channels,
+                    conv.window(),
+                    conv.stride(),
+                    conv.padding(),
+                    o.height,
+                    o.width,
+                    o.channels,
+                    m.patch_words(),
+                );
+            }
+            Map::Pool(pool) => {
+                let (s, o) = (pool.input_shape(), pool.output_shape());
+                let _ = writeln!(
+                    r,
+                    "    // layer {i}: {pool}\n    \
+                     pool({x}, &mut {y}[..], ({}, {}), ({}, {}), ({}, {}));",
+                    s.width,
+                    s.channels,
+                    pool.size(),
+                    pool.stride(),
+                    o.height,
+                    o.width,
+                );
+            }
+        }
+        last = format!("&{y}[..{}]", m.outputs().div_ceil(32));
+    }
+    r.push_str(&dense);
+    let _ = writeln!(r, "    x = {last};");
+    r
+}
+
+/// The bit ranges of the module's feature-map layers: at most 32 bits read and ORed at any
+/// bit offset.
+const MAP_BITS: &str = r#"/// Bits `off..off + n` of `x` (`1 <= n <= 32`) in the low bits.
+fn get_bits(x: &[u32], off: usize, n: usize) -> u32 {
+    let (w, b) = (off / 32, off % 32);
+    let mut v = x[w] >> b;
+    if b != 0 && b + n > 32 {
+        v |= x[w + 1] << (32 - b);
+    }
+    if n < 32 { v & ((1 << n) - 1) } else { v }
+}
+
+/// ORs the low `n` bits of `v` (`1 <= n <= 32`, no higher bits set) into `y` from bit `off`.
+fn or_bits(y: &mut [u32], off: usize, n: usize, v: u32) {
+    let (w, b) = (off / 32, off % 32);
+    y[w] |= v << b;
+    if b != 0 && b + n > 32 {
+        y[w + 1] |= v >> (32 - b);
+    }
+}
+
+"#;
+
+/// The module's convolution (with [`MAP_BITS`]).
+const MAP_CONV: &str = r#"/// A bit convolution. Maps are stored pixel by pixel in reading order, each pixel's channels
+/// adjacent. Input `x`: `h x w x c`; output `y`: `oh x ow x f`. Each `k x k` window, every `s`
+/// pixels over the input padded with `p` 0-bits, is copied row by row into `patch`; filter `j`
+/// (row `j` of `wt`, bias bit `bb[j]`) sets output channel `j` when `d + bb[j] > t[j]`.
+fn conv(
+    x: &[u32],
+    y: &mut [u32],
+    (h, w, c): (usize, usize, usize),
+    (k, s, p): (usize, usize, usize),
+    (oh, ow, f): (usize, usize, usize),
+    wt: &[u32],
+    bb: &[u32],
+    t: &[i64],
+    patch: &mut [u32],
+) {
+    let pw = patch.len();
+    y[..(oh * ow * f).div_ceil(32)].fill(0);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            // Columns `lo..hi` of the window fall inside the input, the rest is padding.
+            let x0 = (ox * s) as isize - p as isize;
+            let lo = (-x0).max(0) as usize;
+            let hi = (w as isize - x0).clamp(0, k as isize) as usize;
+            let out = (oy * ow + ox) * f;
+            patch.fill(0);
+            for ky in 0..k {
+                let iy = (oy * s + ky) as isize - p as isize;
+                if lo >= hi || iy < 0 || iy >= h as isize {
+                    continue;
+                }
+                let src = (iy as usize * w + (x0 + lo as isize) as usize) * c;
+                let (dst, len) = ((ky * k + lo) * c, (hi - lo) * c);
+                let mut done = 0;
+                while done < len {
+                    let n = (len - done).min(32);
+                    or_bits(patch, dst + done, n, get_bits(x, src + done, n));
+                    done += n;
+                }
+            }
+            for j in 0..f {
+                if i64::from(distance(patch, &wt[j * pw..(j + 1) * pw]) + bb[j]) > t[j] {
+                    y[(out + j) / 32] |= 1 << ((out + j) % 32);
+                }
+            }
+        }
+    }
+}
+
+"#;
+
+/// The module's pool (with [`MAP_BITS`]).
+const MAP_POOL: &str = r#"/// A bit max-pool: output pixel `(oy, ox)` of `y` (`oh x ow x c`) is the AND of the
+/// `size x size` input pixels from `(oy * s, ox * s)` of `x` (`w` pixels a row), 32 channels at
+/// a time.
+fn pool(
+    x: &[u32],
+    y: &mut [u32],
+    (w, c): (usize, usize),
+    (size, s): (usize, usize),
+    (oh, ow): (usize, usize),
+) {
+    y[..(oh * ow * c).div_ceil(32)].fill(0);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let mut ch = 0;
+            while ch < c {
+                let n = (c - ch).min(32);
+                let mut v = u32::MAX;
+                for ky in 0..size {
+                    for kx in 0..size {
+                        v &= get_bits(x, ((oy * s + ky) * w + ox * s + kx) * c + ch, n);
+                    }
+                }
+                or_bits(y, (oy * ow + ox) * c + ch, n, v);
+                ch += n;
+            }
+        }
+    }
+}
+
+"#;
