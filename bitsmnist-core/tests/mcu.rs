@@ -2,8 +2,8 @@
 //! point, newlib) and run under QEMU's `mps2-an386` board, it classifies the first 1,000
 //! official test digits exactly as the library's model does (from packed bits, and the first
 //! 100 from grey levels through the exported binarisation), for the three kinds of model the
-//! project trains. Prints the model's flash size and the instructions per inference
-//! (`cargo test -p bitsmnist-core --test mcu -- --nocapture`).
+//! project trains and for two bit convolution models. Prints the model's flash size and the
+//! instructions per inference (`cargo test -p bitsmnist-core --test mcu -- --nocapture`).
 //!
 //! Needs `arm-none-eabi-gcc` (with newlib) and `qemu-system-arm`; without them the tests say
 //! so and pass, unless `BITSMNIST_REQUIRE_MCU` is set (scripts/test-all.sh sets it after
@@ -90,4 +90,15 @@ fn a_gradient_model_with_thresholds_and_scales_runs_on_a_cortex_m4() {
     }
     let (data, model) = models::gradient_scaled();
     on_the_cortex_m4(&model, &data, "gradient");
+}
+
+#[test]
+fn bit_convolution_models_run_on_a_cortex_m4() {
+    if !tools_present() {
+        return;
+    }
+    let (data, typical) = models::conv_typical();
+    on_the_cortex_m4(&typical, &data, "conv typical");
+    let (data, odd) = models::conv_odd();
+    on_the_cortex_m4(&odd, &data, "conv odd shapes");
 }
