@@ -1,7 +1,9 @@
 """The NumPy reader of docs/export-json.md, executed as printed there, reproduces the library's
 predictions (`bitsmnist eval --predictions`) on the official 10,000 test digits, for models
 the command line trains: the zero-one default and a gradient-trained ten-digit model with
-per-neuron thresholds and scales.
+per-neuron thresholds and scales; and for the two bit convolution models (convolutions and
+pools, then dense layers) of the export tests, which the export test
+`bit_convolution_models_export_exactly` saves as model files when asked to.
 
 Run by scripts/test-all.d/10-notebooks.sh in the project's .venv (which has NumPy):
     .venv/bin/python -m unittest tests/test_export_json.py
@@ -9,6 +11,7 @@ Run by scripts/test-all.d/10-notebooks.sh in the project's .venv (which has NumP
 
 import csv
 import gzip
+import os
 import re
 import subprocess
 import tempfile
@@ -38,6 +41,17 @@ def cli():
     return str(ROOT / "target" / "debug" / "bitsmnist")
 
 
+def conv_models(out):
+    """The export test's convolution models, saved into `out` by the test itself (built as
+    the test command's cargo test step built it): `conv_typical.bin` and `conv_odd.bin`."""
+    subprocess.run(
+        ["cargo", "test", "--quiet", "-p", "bitsmnist-core", "--all-features", "--test", "export",
+         "bit_convolution_models_export_exactly"],
+        cwd=ROOT, check=True, capture_output=True,
+        env={**os.environ, "BITSMNIST_EXPORT_CONV_MODELS": str(out)})
+    return [out / "conv_typical.bin", out / "conv_odd.bin"]
+
+
 def idx(name, offset):
     with gzip.open(MNIST / name) as f:
         return np.frombuffer(f.read(), np.uint8, offset=offset)
@@ -56,14 +70,24 @@ class NumpyReader(unittest.TestCase):
     def tearDownClass(cls):
         cls.dir.cleanup()
 
+    def bitsmnist(self, *args):
+        return subprocess.run([self.bin, *args], check=True, capture_output=True, text=True)
+
     def check(self, name, *train):
         """Trains with `train`, exports JSON, and compares the reader with `eval`."""
-        d = Path(self.dir.name)
-        model_bin = d / f"{name}.bin"
-        run = lambda *a: subprocess.run([self.bin, *a], check=True, capture_output=True, text=True)
+        model_bin = Path(self.dir.name) / f"{name}.bin"
         # A fixed threshold: the library's test bits are the reader's `binarize` of the
         # test split's grey levels, so the predictions compare one for one.
-        run("train", "--quiet", "--seed", "3", "--binarize", "128", "--out", str(model_bin), *train)
+        self.bitsmnist("train", "--quiet", "--seed", "3", "--binarize", "128", "--out", str(model_bin),
+                 *train)
+        model = self.compare(model_bin)
+        accuracy = float(np.mean(model["predicted"] == model["labels"]))
+        self.assertGreater(accuracy, 0.5, name)
+        return model
+
+    def compare(self, model_bin):
+        """Exports `model_bin` as JSON and compares the reader's predictions with `eval`'s."""
+        d, name, run = model_bin.parent, model_bin.stem, self.bitsmnist
         run("export", str(model_bin), "--format", "json", "--out", str(d))
         expected_csv = d / f"{name}.csv"
         run("eval", str(model_bin), "--predictions", str(expected_csv))
@@ -82,9 +106,9 @@ class NumpyReader(unittest.TestCase):
         self.assertEqual(differ, 0, f"{name}: {differ} of {len(rows)} predictions differ")
         self.assertEqual(scores.shape, (len(rows), model["classes"]))
         accuracy = float(np.mean(predicted == self.labels[keep]))
-        self.assertGreater(accuracy, 0.5, name)
         print(f"{name}: {model['model']}, {len(rows)} test digits, "
               f"accuracy {accuracy:.4f}, the NumPy reader equals eval")
+        model["predicted"], model["labels"] = predicted, self.labels[keep]
         return model
 
     def test_zero_one_default(self):
@@ -98,6 +122,19 @@ class NumpyReader(unittest.TestCase):
         self.assertEqual(len(model["layers"]), 3)
         self.assertIn("thresholds", model["layers"][0])
         self.assertIn("scales", model["layers"][-1])
+
+    def test_bit_convolution_models(self):
+        out = Path(self.dir.name) / "conv"
+        out.mkdir()
+        for model_bin in conv_models(out):
+            # Random filters and thresholds: not accurate, but of many classes.
+            model = self.compare(model_bin)
+            self.assertEqual(model["version"], 2)
+            kinds = [layer["kind"] for layer in model["layers"]]
+            self.assertIn("conv", kinds)
+            self.assertIn("pool", kinds)
+            self.assertEqual(kinds[-1], "dense")
+            self.assertGreaterEqual(len(set(model["predicted"].tolist())), 3)
 
 
 if __name__ == "__main__":

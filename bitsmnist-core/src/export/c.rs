@@ -19,7 +19,10 @@ pub struct CFiles {
 /// `NAME_predict_grey` (grey levels, binarised by `grey`) and `NAME_binarize`; each returns
 /// the class and, when `scores` is not `NULL`, writes the per-class scores the Rust model
 /// gives. `NAME.c` holds the weights as `const` arrays and needs no allocation; `<math.h>`
-/// only for sigmoid or tanh outputs.
+/// only for sigmoid or tanh outputs. The header states the RAM `NAME_predict_bits` uses; for
+/// a model with convolutions or pools it defines `NAME_MAP_WORDS`, and `NAME.c` keeps the
+/// feature maps in two `static` buffers of that many words (so the entry points are not
+/// reentrant).
 pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportError> {
     check_name(name)?;
     let plan = plan(model)?;
@@ -28,7 +31,8 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
     let inputs = model.inputs();
     let classes = model.outputs();
     let words = |bits: usize| bits.div_ceil(32);
-    let last = layers.last().expect("a chain has a layer").layer;
+    // `plan` refuses a model without a dense layer at the end.
+    let last = layers.last().expect("a dense output layer").layer;
     let needs_math = matches!(
         last.output(),
         BitOutput::Float(Activation::Sigmoid | Activation::Tanh)

@@ -9,9 +9,14 @@
 //! Every model of bit layers exports: hidden layers with bit outputs (the original's
 //! threshold or per-neuron thresholds folded from batch normalisation), an output layer with
 //! float scores (the original's `1 - d / n`, or per-neuron scales and offsets from gradient
-//! training, under any activation) or with bit outputs, and merged ensembles. A model whose
-//! first layer reads grey levels as floats (`--input grey`) is refused
-//! ([`ExportError::FloatLayer`]): it is not a bit network.
+//! training, under any activation) or with bit outputs, and merged ensembles; and bit
+//! convolution models: any sequence of [`BitConv2d`] and [`BitMaxPool`] layers before the dense
+//! layers (a convolution or pool after a dense layer is refused, [`ExportError::MapAfterDense`]).
+//! The exported code keeps the feature maps in two buffers as large as the largest map:
+//! `static` in C (microcontroller stacks are small; the header states the RAM), the caller's
+//! or the stack in Rust (which has no unguarded mutable static). A model whose first layer
+//! reads grey levels as floats (`--input grey`) is refused ([`ExportError::FloatLayer`]): it
+//! is not a bit network.
 //!
 //! Predictions equal [`Chain::predict`]'s: the same integer rules, the same `f32` operations in
 //! the same order where scores are floats (compile with `-ffp-contract=off`, as C99 allows

@@ -9,11 +9,15 @@ use crate::layers::{Activation, BitOutput, Chain};
 /// `INPUT_WORDS`, `predict_bits(&[u32; INPUT_WORDS], Option<&mut [f32; CLASSES]>) -> usize`,
 /// `predict_grey` and `binarize`, with the same words, rules and ties as [`to_c`](super::to_c). `core` has
 /// no `exp` or `tanh`, so sigmoid and tanh outputs are refused
-/// ([`ExportError::NeedsLibm`]); every model the project trains has identity outputs.
+/// ([`ExportError::NeedsLibm`]); every model the project trains has identity outputs. A model
+/// with convolutions or pools also gets `MAP_WORDS`, `Buffers` (its two feature maps) and
+/// `predict_bits_in(&[u32; INPUT_WORDS], &mut Buffers, scores)`, for a caller that keeps the
+/// buffers off the stack; its `predict_bits` puts them on the stack.
 pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
     let plan = plan(model)?;
     let layers = &plan.dense;
-    let last = layers.last().expect("a chain has a layer").layer;
+    // `plan` refuses a model without a dense layer at the end.
+    let last = layers.last().expect("a dense output layer").layer;
     if let BitOutput::Float(a @ (Activation::Sigmoid | Activation::Tanh)) = last.output() {
         return Err(ExportError::NeedsLibm(a.name()));
     }
