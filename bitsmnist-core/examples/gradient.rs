@@ -6,11 +6,13 @@
 //! cargo run --release -p bitsmnist-core --example gradient -- /usr/share/datasets/fashion-mnist 784 20
 //! ```
 //!
-//! `DATA` is `embedded` or a folder of IDX files; `HIDDEN` is comma-separated widths.
+//! `DATA` is `embedded` or a folder of IDX files; `HIDDEN` is an architecture as `--arch`
+//! writes it: comma-separated widths, after convolutions and pools if any
+//! (`conv32x3,pool2,conv64x3,pool2,512`).
 
 use std::time::Instant;
 
-use bitsmnist_core::gradient::{GradientParams, TrainOptions, Trainer};
+use bitsmnist_core::gradient::{self, GradientParams, TrainOptions, Trainer};
 use bitsmnist_core::prelude::*;
 
 fn main() {
@@ -18,13 +20,11 @@ fn main() {
     let arg = |i: usize, d: &str| args.get(i).cloned().unwrap_or_else(|| d.to_string());
     let source: Source = arg(0, "embedded").parse().unwrap();
     let data = Dataset::load(&source, Binarization::default()).expect("data");
-    let hidden: Vec<usize> = arg(1, "2048")
-        .split(',')
-        .map(|s| s.parse().unwrap())
-        .collect();
+    let (features, hidden) = gradient::parse_architecture(&arg(1, "2048")).unwrap();
     let d = GradientParams::default();
     let params = GradientParams::default()
         .hidden(hidden)
+        .features(features)
         .epochs(arg(2, &d.epochs.to_string()).parse().unwrap())
         .learning_rate(arg(3, &d.learning_rate.to_string()).parse().unwrap())
         .max_shift(arg(4, &d.max_shift.to_string()).parse().unwrap())
@@ -50,7 +50,13 @@ fn main() {
         .unwrap();
     let model = t.export();
     // The model reads the trainer's input (bits or grey levels) by itself.
+    let t_eval = Instant::now();
     let exported = statistics::accuracy(&model, &data.test);
+    println!(
+        "the exported bit model classifies the {} test digits in {:.2} s",
+        data.test.len(),
+        t_eval.elapsed().as_secs_f64()
+    );
     let net = t.predict_network(&data.test).unwrap();
     let exp = model.predict_split(&data.test).unwrap();
     let agree = net.iter().zip(&exp).filter(|(a, b)| a == b).count();

@@ -238,3 +238,47 @@ fn typed_errors() {
         Err(GradientError::EmptyData)
     );
 }
+
+#[test]
+fn conv_model_exports_bit_convolutions_that_predict_as_the_training_network() {
+    let data = Dataset::embedded();
+    let sample = data.train.sample_shuffled(0.2, 10, 3);
+    let (features, hidden) = gradient::parse_architecture("conv6x3,pool2,conv8x3s2p1,48").unwrap();
+    let params = GradientParams::default()
+        .features(features)
+        .hidden(hidden)
+        .epochs(4)
+        .seed(4);
+    let mut t = Trainer::new(params, 784, 10).unwrap();
+    t.train(&sample, &TrainOptions::new(), quiet).unwrap();
+    let model = t.export();
+    assert_eq!(
+        model.to_string(),
+        "Chain(BitConv2d(28x28x1 → 28x28x6, 3x3, padding 1, thresholds), \
+         BitMaxPool(28x28x6 → 14x14x6, 2x2), \
+         BitConv2d(14x14x6 → 7x7x8, 3x3, stride 2, padding 1, thresholds), \
+         BitDense(392, 48, thresholds), BitDense(48, 10, float, scaled))"
+    );
+    let exported = model.predict_split(&data.test).unwrap();
+    let network = t.predict_network(&data.test).unwrap();
+    let agree = exported
+        .iter()
+        .zip(&network)
+        .filter(|(a, b)| a == b)
+        .count();
+    assert!(
+        agree * 1000 >= 999 * exported.len(),
+        "{agree} of {}",
+        exported.len()
+    );
+    let acc = statistics::accuracy(&model, &data.test);
+    assert!(acc > 0.7, "accuracy {acc}");
+    // The saved state resumes: it reloads with its geometry and exports the same model.
+    let file = ModelFile::from_state(
+        &bitsmnist_core::training::TrainingState::Gradient(t.clone()),
+        &sample,
+    );
+    let back = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
+    assert_eq!(back.model, model);
+    assert_eq!(back.state.unwrap().current_model(), model);
+}

@@ -240,6 +240,7 @@ fn man_out_writes_one_page_per_command() {
             "bitsmnist-eval.1",
             "bitsmnist-export.1",
             "bitsmnist-man.1",
+            "bitsmnist-merge.1",
             "bitsmnist-train.1",
             "bitsmnist.1",
         ],

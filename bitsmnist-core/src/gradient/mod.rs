@@ -53,6 +53,7 @@
 mod history;
 mod net;
 mod params;
+mod spatial;
 
 use std::time::Instant;
 
@@ -66,11 +67,16 @@ pub use crate::layers::Input;
 #[allow(deprecated)]
 pub use history::EpochRecord;
 pub use history::{History, Record};
-pub use params::{GradientParams, GradientParamsError, Schedule};
+pub use params::{
+    Feature, GradientParams, GradientParamsError, MAX_WINDOW, Schedule, architecture_string,
+    parse_architecture,
+};
 
 use crate::bits::BitMatrix;
 use crate::datasets::Split;
-use crate::layers::{Activation, BitDense, BitOutput, Chain, Dense, Layer};
+use crate::layers::{
+    Activation, BitConv2d, BitDense, BitMaxPool, BitOutput, Chain, ConvError, Dense, Layer, Shape,
+};
 use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
 use net::{AdamStep, Net, Path, bn_eval};
 
@@ -126,6 +132,58 @@ pub enum GradientError {
     /// Grey input asked for a split that kept no grey levels.
     #[error("grey input needs the grey levels, and this split has none")]
     NoGreyLevels,
+    /// A convolution or pool that does not fit the map it reads.
+    #[error("{feature}: {error}")]
+    Feature {
+        /// The layer, as written in an architecture.
+        feature: Feature,
+        /// Why it does not fit.
+        error: ConvError,
+    },
+}
+
+/// The convolutions' geometry for `features` on square one-channel images of `inputs` pixels.
+fn geometry(features: &[Feature], inputs: usize) -> Result<Vec<spatial::ConvGeom>, GradientError> {
+    if features.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut shape = Shape::square(inputs).ok_or(GradientError::NotSquare(inputs))?;
+    let mut out: Vec<spatial::ConvGeom> = Vec::new();
+    for &feature in features {
+        let err = |error| GradientError::Feature { feature, error };
+        match feature {
+            Feature::Conv {
+                filters,
+                window,
+                stride,
+                padding,
+            } => {
+                let c = BitConv2d::new(shape, window, stride, padding, filters).map_err(err)?;
+                out.push(spatial::ConvGeom {
+                    input: shape,
+                    window,
+                    stride,
+                    padding,
+                    out: c.output_shape(),
+                    pool: None,
+                });
+                shape = c.output_shape();
+            }
+            Feature::Pool { size, stride } => {
+                let p = BitMaxPool::new(shape, size, stride).map_err(err)?;
+                let g = out
+                    .last_mut()
+                    .expect("checked: a pool follows a convolution");
+                g.pool = Some(spatial::PoolGeom {
+                    size,
+                    stride,
+                    out: p.output_shape(),
+                });
+                shape = p.output_shape();
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl From<GradientParamsError> for GradientError {
@@ -198,6 +256,33 @@ pub struct Trainer {
     partial: Option<PartialEpoch>,
 }
 
+/// A [`Trainer`] as model-file format version 4 stored it (parameters without `features`);
+/// see `io::legacy`. Frozen: never change this layout.
+#[derive(Deserialize)]
+pub(crate) struct TrainerV4 {
+    params: params::GradientParamsV4,
+    net: Net,
+    side: usize,
+    epoch: u32,
+    step: u64,
+    log: Log,
+    partial: Option<PartialEpoch>,
+}
+
+impl From<TrainerV4> for Trainer {
+    fn from(t: TrainerV4) -> Self {
+        Self {
+            params: t.params.into(),
+            net: t.net,
+            side: t.side,
+            epoch: t.epoch,
+            step: t.step,
+            log: t.log,
+            partial: t.partial,
+        }
+    }
+}
+
 impl Trainer {
     /// A fresh network from `inputs` pixels through [`GradientParams::hidden`] to `classes`
     /// outputs, latent weights drawn from the seed.
@@ -214,14 +299,26 @@ impl Trainer {
         if params.max_shift > 0 && side * side != inputs {
             return Err(GradientError::NotSquare(inputs));
         }
-        let mut widths = vec![inputs];
+        let convs = geometry(&params.features, inputs)?;
+        // (inputs, outputs) of each layer's product: a convolution's are its window's bits
+        // and its filters.
+        let mut shapes: Vec<(usize, usize)> = convs
+            .iter()
+            .map(|g| (g.window * g.window * g.input.channels, g.out.channels))
+            .collect();
+        let mut widths = vec![convs.last().map_or(inputs, |g| g.after().bits())];
+        if widths[0] > MAX_WIDTH * 4 {
+            return Err(GradientError::Params(GradientParamsError::TooWide {
+                limit: MAX_WIDTH * 4,
+            }));
+        }
         widths.extend(&params.hidden);
         widths.push(classes);
-        let layers = widths
-            .windows(2)
+        shapes.extend(widths.windows(2).map(|w| (w[0], w[1])));
+        let layers = shapes
+            .into_iter()
             .enumerate()
-            .map(|(li, w)| {
-                let (n, m) = (w[0], w[1]);
+            .map(|(li, (n, m))| {
                 let limit = (params.init_scale * (6.0 / (n + m) as f32).sqrt()).min(params.clip);
                 let mut rng = derive_rng(params.seed, STREAM_INIT, li as u64, 0);
                 let weights = (0..n * m)
@@ -235,6 +332,7 @@ impl Trainer {
             eps: params.bn_eps,
             momentum: params.bn_momentum,
             clip: params.clip,
+            convs,
         };
         Ok(Self {
             params,
@@ -387,21 +485,35 @@ impl Trainer {
     /// stored (the signs of the latent weights).
     pub(crate) fn restore(&mut self) -> Result<(), String> {
         self.params.check().map_err(|e| e.to_string())?;
-        let mut inputs = self.net.layers.first().ok_or("no layers")?.n;
+        let first = self.net.layers.first().ok_or("no layers")?.n;
+        let pixels = if self.params.features.is_empty() {
+            first
+        } else {
+            self.side * self.side
+        };
+        self.net.convs = geometry(&self.params.features, pixels).map_err(|e| e.to_string())?;
+        let nc = self.net.convs.len();
         let widths: Vec<usize> = self.net.layers.iter().map(|l| l.m).collect();
-        if widths.len() != self.params.hidden.len() + 1
-            || widths[..widths.len() - 1] != self.params.hidden[..]
+        if widths.len() != nc + self.params.hidden.len() + 1
+            || widths[nc..widths.len() - 1] != self.params.hidden[..]
         {
             return Err(format!(
                 "layer widths {widths:?} are not the parameters' {:?}",
                 self.params.hidden
             ));
         }
+        let mut inputs = self.net.convs.last().map_or(first, |g| g.after().bits());
         for (i, l) in self.net.layers.iter().enumerate() {
-            if l.n != inputs || !l.is_consistent() {
+            let want = match self.net.convs.get(i) {
+                Some(g) => (g.window * g.window * g.input.channels, g.out.channels),
+                None => (inputs, l.m),
+            };
+            if (l.n, l.m) != want || !l.is_consistent() {
                 return Err(format!("layer {i} has inconsistent shapes"));
             }
-            inputs = l.m;
+            if i >= nc {
+                inputs = l.m;
+            }
         }
         if self.side * self.side != self.inputs() && self.params.max_shift > 0 {
             return Err("shift augmentation on images that are not square".into());
@@ -493,22 +605,33 @@ impl Trainer {
     /// 255 ([`Chain::predict_split`] does).
     pub fn export(&self) -> Chain {
         let last = self.net.layers.len() - 1;
-        let layers = self
-            .net
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(li, l)| {
-                let inv = l.eval_inv_std(self.net.eps);
-                if li == last {
-                    export_output(l, &inv)
-                } else if li == 0 && self.params.input == Input::Grey {
-                    export_dense(l, &inv)
-                } else {
-                    export_hidden(l, &inv)
+        let mut layers = Vec::with_capacity(self.net.layers.len() + self.net.convs.len());
+        for (li, l) in self.net.layers.iter().enumerate() {
+            let inv = l.eval_inv_std(self.net.eps);
+            if let Some(g) = self.net.convs.get(li) {
+                let Layer::Bit(filters) = export_hidden(l, &inv) else {
+                    unreachable!("hidden layers export as bit layers")
+                };
+                layers.push(
+                    BitConv2d::from_filters(g.input, g.window, g.stride, g.padding, filters)
+                        .expect("checked geometry")
+                        .into(),
+                );
+                if let Some(p) = g.pool {
+                    layers.push(
+                        BitMaxPool::new(g.out, p.size, p.stride)
+                            .expect("checked geometry")
+                            .into(),
+                    );
                 }
-            })
-            .collect();
+            } else if li == last {
+                layers.push(export_output(l, &inv));
+            } else if li == 0 && self.params.input == Input::Grey {
+                layers.push(export_dense(l, &inv));
+            } else {
+                layers.push(export_hidden(l, &inv));
+            }
+        }
         Chain::new(layers)
             .expect("widths line up")
             .with_input(self.params.input)

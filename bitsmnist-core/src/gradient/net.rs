@@ -9,13 +9,21 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::spatial::{self, ConvGeom};
+
 /// Output rows per parallel sgemm task.
 const GEMM_BLOCK: usize = 64;
 /// Elements per parallel task of element-wise updates.
 const ELEM_BLOCK: usize = 1 << 14;
 
+/// Columns of `c` per parallel sgemm task when `c` has few rows (a convolution's products:
+/// a few dozen filters by every pixel of the batch).
+const GEMM_COLS: usize = 512;
+
 /// `c (m x n) = a (m x k) * b (k x n)`, `c` row-major and contiguous, `a` and `b` given by
-/// strides; parallel over fixed blocks of `GEMM_BLOCK` rows of `c`.
+/// strides; parallel over fixed blocks of `GEMM_BLOCK` rows of `c`, or of `GEMM_COLS` columns
+/// when there are too few rows to share out. The blocks depend only on the shapes, and each
+/// element is one sgemm's sum over `k` either way.
 #[allow(clippy::too_many_arguments)]
 fn gemm(
     m: usize,
@@ -36,6 +44,41 @@ fn gemm(
     if k > 0 {
         assert!((m - 1) * rsa + (k - 1) * csa < a.len(), "gemm: a too short");
         assert!((k - 1) * rsb + (n - 1) * csb < b.len(), "gemm: b too short");
+    }
+    if m < 4 * GEMM_BLOCK && n >= 2 * GEMM_COLS {
+        /// The output, shared by tasks that write disjoint columns.
+        struct Out(*mut f32);
+        // SAFETY: every task writes only its own columns of `c` (see below).
+        unsafe impl Sync for Out {}
+        let out = Out(c.as_mut_ptr());
+        let out = &out;
+        (0..n.div_ceil(GEMM_COLS)).into_par_iter().for_each(|blk| {
+            let c0 = blk * GEMM_COLS;
+            let cols = GEMM_COLS.min(n - c0);
+            // SAFETY: the asserts above keep every element read in bounds (columns c0..c0 +
+            // cols of `b`, all rows of `a`); this task writes rows 0..m, columns c0..c0 + cols
+            // of `c` (row stride n), which no other task touches. With beta = 0, `c` is only
+            // written.
+            unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    cols,
+                    1.0,
+                    a.as_ptr(),
+                    rsa as isize,
+                    csa as isize,
+                    b.as_ptr().add(c0 * csb),
+                    rsb as isize,
+                    csb as isize,
+                    0.0,
+                    out.0.add(c0),
+                    n as isize,
+                    1,
+                );
+            }
+        });
+        return;
     }
     c.par_chunks_mut(GEMM_BLOCK * n)
         .enumerate()
@@ -214,13 +257,21 @@ pub(crate) fn bn_eval(z: f32, mean: f32, inv_std: f32, gamma: f32, beta: f32) ->
 }
 
 /// The network: binary dense + batch-norm layers, sign activations between them, softmax
-/// cross-entropy on the last one's outputs.
+/// cross-entropy on the last one's outputs. The first `convs.len()` layers are convolutions:
+/// their weights are the filters (`filters x (k * k * channels)`), applied to every window
+/// (see [`spatial`]), their batch statistics per channel over all pixels, and a max-pool, if
+/// any, takes the batch-norm outputs before the sign (`sign(max y) = max sign(y)`, which the
+/// exported bit pool computes).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Net {
     pub layers: Vec<Layer>,
     pub eps: f32,
     pub momentum: f32,
     pub clip: f32,
+    /// The convolutions' geometry, derived from the parameters (not stored: rebuilt when a
+    /// state is loaded).
+    #[serde(skip)]
+    pub convs: Vec<ConvGeom>,
 }
 
 /// A visitor of input chunks (`inputs x batch`, batch).
@@ -229,8 +280,13 @@ pub(crate) type Visit<'a> = dyn FnMut(&[f32], usize) + 'a;
 /// What the backward pass needs from the forward pass of one batch.
 pub(crate) struct Cache {
     batch: usize,
-    /// Input of each layer, `n x batch`.
+    /// Input of each layer, `n x batch` (a convolution's: its windows, `n x (batch * pixels)`).
     inputs: Vec<Vec<f32>>,
+    /// For a convolution: the values whose signs the next layer reads, in its input layout
+    /// (after the pool and the change to dense features); empty for a dense layer (`y`).
+    pre: Vec<Vec<f32>>,
+    /// For a pooled convolution: where each pooled value came from.
+    routes: Vec<Vec<u32>>,
     /// Normalised pre-activations of each layer, `m x batch`.
     xhat: Vec<Vec<f32>>,
     /// `1 / sqrt(var + eps)` of each layer's batch statistics.
@@ -259,7 +315,41 @@ impl Net {
     }
 
     pub fn inputs(&self) -> usize {
-        self.layers.first().map_or(0, |l| l.n)
+        match self.convs.first() {
+            Some(g) => g.input.bits(),
+            None => self.layers.first().map_or(0, |l| l.n),
+        }
+    }
+
+    /// Columns of layer `li`'s products for a batch: one per example, or per output pixel of
+    /// each example for a convolution.
+    fn columns(&self, li: usize, batch: usize) -> usize {
+        self.convs.get(li).map_or(batch, |g| batch * g.pixels())
+    }
+
+    /// Layer `li`'s product input from its input `a`: `a` itself, or a convolution's windows
+    /// (the first convolution's input arrives as dense pixels).
+    fn product_input(&self, li: usize, a: Vec<f32>, batch: usize) -> Vec<f32> {
+        match self.convs.get(li) {
+            None => a,
+            Some(g) if li == 0 => g.im2col(&spatial::images_to_map(&a, batch), batch),
+            Some(g) => g.im2col(&a, batch),
+        }
+    }
+
+    /// What a convolution hands on from its batch-norm output `y`: pooled, and laid out for a
+    /// dense layer if one follows; with the pool's routes.
+    fn hand_on(&self, li: usize, y: &[f32], batch: usize) -> (Vec<f32>, Vec<u32>) {
+        let g = &self.convs[li];
+        let (v, routes) = match g.pool {
+            Some(_) => g.pool_forward(y, batch),
+            None => (y.to_vec(), Vec::new()),
+        };
+        if li + 1 == self.convs.len() {
+            (spatial::map_to_dense(&v, g.after(), batch), routes)
+        } else {
+            (v, routes)
+        }
     }
 
     /// Training-mode forward of `x` (`inputs x batch`): batch statistics, and (on the binary
@@ -269,27 +359,32 @@ impl Net {
         let mut cache = Cache {
             batch,
             inputs: Vec::with_capacity(self.layers.len()),
+            pre: Vec::with_capacity(self.layers.len()),
+            routes: Vec::with_capacity(self.layers.len()),
             xhat: Vec::new(),
             inv_std: Vec::new(),
             y: Vec::new(),
         };
         let mut a = x;
-        for (li, l) in self.layers.iter_mut().enumerate() {
-            assert_eq!(a.len(), l.n * batch, "forward: input size");
-            let mut z = vec![0.0f32; l.m * batch];
-            gemm(l.m, l.n, batch, &l.wb, l.n, 1, &a, batch, 1, &mut z);
+        for li in 0..self.layers.len() {
+            let cols = self.columns(li, batch);
+            let input = self.product_input(li, std::mem::take(&mut a), batch);
+            let l = &mut self.layers[li];
+            assert_eq!(input.len(), l.n * cols, "forward: input size");
+            let mut z = vec![0.0f32; l.m * cols];
+            gemm(l.m, l.n, cols, &l.wb, l.n, 1, &input, cols, 1, &mut z);
             let mut inv = vec![0.0f32; l.m];
-            let mut y = vec![0.0f32; l.m * batch];
+            let mut y = vec![0.0f32; l.m * cols];
             let (eps, mom) = (self.eps, self.momentum);
             let update_running = path == Path::Binary;
             // z becomes x-hat in place.
-            z.par_chunks_mut(batch)
-                .zip(y.par_chunks_mut(batch))
+            z.par_chunks_mut(cols)
+                .zip(y.par_chunks_mut(cols))
                 .zip(inv.par_iter_mut())
                 .zip(l.gamma.par_iter().zip(l.beta.par_iter()))
                 .zip(l.mean.par_iter_mut().zip(l.var.par_iter_mut()))
                 .for_each(|((((zr, yr), inv), (&g, &b)), (rm, rv))| {
-                    let bf = batch as f32;
+                    let bf = cols as f32;
                     let mu = zr.iter().sum::<f32>() / bf;
                     let var = zr.iter().map(|&v| (v - mu) * (v - mu)).sum::<f32>() / bf;
                     *inv = 1.0 / (var + eps).sqrt();
@@ -298,17 +393,19 @@ impl Net {
                         *yv = g * *zv + b;
                     }
                     if update_running {
-                        let unbiased = if batch > 1 {
-                            var * bf / (bf - 1.0)
-                        } else {
-                            var
-                        };
+                        let unbiased = if cols > 1 { var * bf / (bf - 1.0) } else { var };
                         *rm = (1.0 - mom) * *rm + mom * mu;
                         *rv = (1.0 - mom) * *rv + mom * unbiased;
                     }
                 });
+            let (pre, routes) = if li < self.convs.len() {
+                self.hand_on(li, &y, batch)
+            } else {
+                (Vec::new(), Vec::new())
+            };
             let next = if li < last {
-                y.par_chunks(ELEM_BLOCK)
+                let src = if pre.is_empty() { &y } else { &pre };
+                src.par_chunks(ELEM_BLOCK)
                     .flat_map_iter(|c| {
                         c.iter().map(move |&v| match path {
                             Path::Binary => sign(v),
@@ -319,7 +416,10 @@ impl Net {
             } else {
                 Vec::new()
             };
-            cache.inputs.push(std::mem::replace(&mut a, next));
+            a = next;
+            cache.inputs.push(input);
+            cache.pre.push(pre);
+            cache.routes.push(routes);
             cache.xhat.push(z);
             cache.inv_std.push(inv);
             cache.y.push(y);
@@ -328,24 +428,35 @@ impl Net {
     }
 
     /// Evaluation-mode forward (running statistics, binary path) of `x` (`inputs x batch`)
-    /// through layers `0..upto`, then the pre-activations of layer `upto` (`m x batch`); with
-    /// `upto` the number of layers, the logits.
+    /// through layers `0..upto`, then the pre-activations of layer `upto` (`m x columns`, see
+    /// [`Net::columns`]); with `upto` the number of layers, the logits.
     pub fn forward_eval(&self, x: &[f32], batch: usize, upto: usize) -> Vec<f32> {
         let last = self.layers.len() - 1;
         let mut a = x.to_vec();
         for (li, l) in self.layers.iter().enumerate().take(upto + 1) {
-            let mut z = vec![0.0f32; l.m * batch];
-            gemm(l.m, l.n, batch, &l.wb, l.n, 1, &a, batch, 1, &mut z);
+            let cols = self.columns(li, batch);
+            let input = self.product_input(li, std::mem::take(&mut a), batch);
+            let mut z = vec![0.0f32; l.m * cols];
+            gemm(l.m, l.n, cols, &l.wb, l.n, 1, &input, cols, 1, &mut z);
             if li == upto {
                 return z;
             }
             let inv = l.eval_inv_std(self.eps);
-            z.par_chunks_mut(batch).enumerate().for_each(|(j, zr)| {
+            z.par_chunks_mut(cols).enumerate().for_each(|(j, zr)| {
                 for v in zr.iter_mut() {
-                    let y = bn_eval(*v, l.mean[j], inv[j], l.gamma[j], l.beta[j]);
-                    *v = if li < last { sign(y) } else { y };
+                    *v = bn_eval(*v, l.mean[j], inv[j], l.gamma[j], l.beta[j]);
                 }
             });
+            if li < self.convs.len() {
+                z = self.hand_on(li, &z, batch).0;
+            }
+            if li < last {
+                z.par_chunks_mut(ELEM_BLOCK).for_each(|c| {
+                    for v in c {
+                        *v = sign(*v);
+                    }
+                });
+            }
             a = z;
         }
         a
@@ -360,16 +471,17 @@ impl Net {
             let (mut sum, mut sq, mut count) = (vec![0.0f64; m], vec![0.0f64; m], 0usize);
             chunks(&mut |x, b| {
                 let z = self.forward_eval(x, b, li);
+                let cols = self.columns(li, b);
                 sum.par_iter_mut()
                     .zip(sq.par_iter_mut())
-                    .zip(z.par_chunks(b))
+                    .zip(z.par_chunks(cols))
                     .for_each(|((s, q), zr)| {
                         for &v in zr {
                             *s += f64::from(v);
                             *q += f64::from(v) * f64::from(v);
                         }
                     });
-                count += b;
+                count += self.columns(li, b);
             });
             if count < 2 {
                 return;
@@ -417,7 +529,7 @@ impl Net {
 
     /// Straight-through backward pass from the gradient of the logits.
     pub fn backward(&self, cache: &Cache, dlogits: Vec<f32>) -> Grads {
-        let b = cache.batch;
+        let batch = cache.batch;
         let nl = self.layers.len();
         let mut grads = Grads {
             w: vec![Vec::new(); nl],
@@ -427,6 +539,7 @@ impl Net {
         let mut dy = dlogits;
         for li in (0..nl).rev() {
             let l = &self.layers[li];
+            let b = self.columns(li, batch);
             let xhat = &cache.xhat[li];
             let inv = &cache.inv_std[li];
             let mut dgamma = vec![0.0f32; l.m];
@@ -462,8 +575,16 @@ impl Net {
                 // da (n x b) = wb^T (n x m) * dz (m x b).
                 let mut da = vec![0.0f32; l.n * b];
                 gemm(l.n, l.m, b, &l.wb, 1, l.n, &dy, b, 1, &mut da);
+                if let Some(g) = self.convs.get(li) {
+                    da = g.col2im(&da, batch);
+                }
                 // Straight-through sign: pass the gradient where |y| <= 1.
-                let yp = &cache.y[li - 1];
+                let pre = &cache.pre[li - 1];
+                let yp = if pre.is_empty() {
+                    &cache.y[li - 1]
+                } else {
+                    pre
+                };
                 da.par_chunks_mut(ELEM_BLOCK)
                     .zip(yp.par_chunks(ELEM_BLOCK))
                     .for_each(|(d, y)| {
@@ -473,6 +594,16 @@ impl Net {
                             }
                         }
                     });
+                // Back to the previous layer's output layout: before the change to dense
+                // features and the pool.
+                if let Some(g) = self.convs.get(li - 1) {
+                    if li == self.convs.len() {
+                        da = spatial::dense_to_map(&da, g.after(), batch);
+                    }
+                    if g.pool.is_some() {
+                        da = g.pool_backward(&da, &cache.routes[li - 1], batch);
+                    }
+                }
                 dy = da;
             }
             grads.w[li] = dw;
@@ -536,13 +667,20 @@ mod tests {
             eps: 1e-3,
             momentum: 0.1,
             clip: 1.0,
+            convs: Vec::new(),
         }
     }
 
     #[test]
     fn gemm_matches_naive_with_strides() {
+        // Row blocks, and column blocks (few rows, many columns, a last partial block).
+        for (m, k, n) in [(70, 9, 5), (5, 9, 1500)] {
+            gemm_case(m, k, n);
+        }
+    }
+
+    fn gemm_case(m: usize, k: usize, n: usize) {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let (m, k, n) = (70, 9, 5);
         let a: Vec<f32> = (0..m * k).map(|_| rng.random_range(-1.0..1.0)).collect();
         let b: Vec<f32> = (0..k * n).map(|_| rng.random_range(-1.0..1.0)).collect();
         // b given transposed: stored n x k.
@@ -557,40 +695,18 @@ mod tests {
         }
     }
 
-    /// The straight-through backward pass is the exact gradient of the latent path (latent
-    /// weights, hardtanh activations); check it against central differences.
-    #[test]
-    fn backward_matches_numerical_gradient_on_latent_path() {
-        // Pick a net and batch with no hidden output near the kinks of hardtanh (±1), so that
-        // central differences do not straddle one, but with some units saturated (gradient
-        // blocked) so that the straight-through mask is exercised.
-        let batch = 6;
-        let labels: Vec<u8> = (0..batch).map(|i| (i % 3) as u8).collect();
-        let (net, x) = (1..100)
-            .find_map(|seed| {
-                let mut net = tiny_net(seed);
-                for l in &mut net.layers {
-                    l.binarize(Path::Latent);
-                }
-                let mut rng = ChaCha8Rng::seed_from_u64(seed + 1000);
-                let x: Vec<f32> = (0..12 * batch)
-                    .map(|_| if rng.random() { 1.0 } else { -1.0 })
-                    .collect();
-                let c = net.clone().forward_train(x.clone(), batch, Path::Latent);
-                let hidden = || c.y[..2].iter().flatten();
-                let margin = hidden().map(|y| (y.abs() - 1.0).abs()).fold(1.0, f32::min);
-                let saturated = hidden().filter(|y| y.abs() > 1.0).count();
-                (margin > 0.03 && saturated >= 5).then_some((net, x))
-            })
-            .expect("some seed has margin");
+    /// Compares the backward pass with central differences of the loss for every third
+    /// weight and every batch-norm parameter: (values checked, worst relative error).
+    fn numerical_check(net: &Net, x: &[f32], batch: usize, labels: &[u8]) -> (usize, f64) {
+        let x = x.to_vec();
         let loss_of = |net: &Net| {
             let mut n = net.clone();
             let c = n.forward_train(x.clone(), batch, Path::Latent);
-            n.loss(&c, &labels).0 as f64
+            n.loss(&c, labels).0 as f64
         };
         let mut n0 = net.clone();
         let cache = n0.forward_train(x.clone(), batch, Path::Latent);
-        let (_, dl, _) = n0.loss(&cache, &labels);
+        let (_, dl, _) = n0.loss(&cache, labels);
         let grads = n0.backward(&cache, dl);
         let h = 1e-3f32;
         let mut checked = 0;
@@ -633,7 +749,132 @@ mod tests {
                 }
             }
         }
+        (checked, worst)
+    }
+
+    /// The straight-through backward pass is the exact gradient of the latent path (latent
+    /// weights, hardtanh activations); check it against central differences.
+    #[test]
+    fn backward_matches_numerical_gradient_on_latent_path() {
+        // Pick a net and batch with no hidden output near the kinks of hardtanh (±1), so that
+        // central differences do not straddle one, but with some units saturated (gradient
+        // blocked) so that the straight-through mask is exercised.
+        let batch = 6;
+        let labels: Vec<u8> = (0..batch).map(|i| (i % 3) as u8).collect();
+        let (net, x) = (1..100)
+            .find_map(|seed| {
+                let mut net = tiny_net(seed);
+                for l in &mut net.layers {
+                    l.binarize(Path::Latent);
+                }
+                let mut rng = ChaCha8Rng::seed_from_u64(seed + 1000);
+                let x: Vec<f32> = (0..12 * batch)
+                    .map(|_| if rng.random() { 1.0 } else { -1.0 })
+                    .collect();
+                let c = net.clone().forward_train(x.clone(), batch, Path::Latent);
+                let hidden = || c.y[..2].iter().flatten();
+                let margin = hidden().map(|y| (y.abs() - 1.0).abs()).fold(1.0, f32::min);
+                let saturated = hidden().filter(|y| y.abs() > 1.0).count();
+                (margin > 0.03 && saturated >= 5).then_some((net, x))
+            })
+            .expect("some seed has margin");
+        let (checked, worst) = numerical_check(&net, &x, batch, &labels);
         assert!(checked > 50);
+        assert!(worst < 0.05, "worst relative error {worst}");
+    }
+
+    /// 6 x 6 images → conv 3 filters 3x3 (padding 1) → pool 2 → conv 4 filters 2x2 → dense
+    /// 16 → 5 → 3 classes.
+    fn tiny_conv_net(seed: u64) -> Net {
+        use crate::layers::Shape;
+        use spatial::PoolGeom;
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut layer = |n: usize, m: usize| {
+            let w = (0..n * m).map(|_| rng.random_range(-0.5..0.5)).collect();
+            let mut l = Layer::new(n, m, w);
+            for j in 0..m {
+                l.gamma[j] = rng.random_range(0.5..1.5) * if j % 3 == 2 { -1.0 } else { 1.0 };
+                l.beta[j] = rng.random_range(-0.3..0.3);
+            }
+            l
+        };
+        let layers = vec![layer(9, 3), layer(12, 4), layer(16, 5), layer(5, 3)];
+        let convs = vec![
+            ConvGeom {
+                input: Shape::new(6, 6, 1),
+                window: 3,
+                stride: 1,
+                padding: 1,
+                out: Shape::new(6, 6, 3),
+                pool: Some(PoolGeom {
+                    size: 2,
+                    stride: 2,
+                    out: Shape::new(3, 3, 3),
+                }),
+            },
+            ConvGeom {
+                input: Shape::new(3, 3, 3),
+                window: 2,
+                stride: 1,
+                padding: 0,
+                out: Shape::new(2, 2, 4),
+                pool: None,
+            },
+        ];
+        Net {
+            layers,
+            eps: 1e-3,
+            momentum: 0.1,
+            clip: 1.0,
+            convs,
+        }
+    }
+
+    #[test]
+    fn conv_backward_matches_numerical_gradient_on_latent_path() {
+        let batch = 4;
+        let labels: Vec<u8> = (0..batch).map(|i| (i % 3) as u8).collect();
+        let (net, x) = (1..200)
+            .find_map(|seed| {
+                let mut net = tiny_conv_net(seed);
+                for l in &mut net.layers {
+                    l.binarize(Path::Latent);
+                }
+                let mut rng = ChaCha8Rng::seed_from_u64(seed + 1000);
+                let x: Vec<f32> = (0..36 * batch)
+                    .map(|_| if rng.random() { 1.0 } else { -1.0 })
+                    .collect();
+                let c = net.clone().forward_train(x.clone(), batch, Path::Latent);
+                // Away from the kinks of hardtanh and of the pool's maximum.
+                let signed = c.pre[..2].iter().flatten().chain(&c.y[2]);
+                let margin = signed
+                    .clone()
+                    .map(|y| (y.abs() - 1.0).abs())
+                    .fold(1.0, f32::min);
+                let saturated = signed.filter(|y| y.abs() > 1.0).count();
+                let g = net.convs[0];
+                let (oh, ow) = (g.out.height, g.out.width);
+                let cols = batch * oh * ow;
+                let mut gap = f32::INFINITY;
+                for ch in 0..3 {
+                    let y = &c.y[0][ch * cols..(ch + 1) * cols];
+                    for b in 0..batch {
+                        for py in 0..3 {
+                            for px in 0..3 {
+                                let mut v: Vec<f32> = (0..4)
+                                    .map(|k| y[(b * oh + 2 * py + k / 2) * ow + 2 * px + k % 2])
+                                    .collect();
+                                v.sort_by(|a, b| b.total_cmp(a));
+                                gap = gap.min(v[0] - v[1]);
+                            }
+                        }
+                    }
+                }
+                (margin > 0.005 && gap > 0.005 && saturated >= 3).then_some((net, x))
+            })
+            .expect("some seed has margins");
+        let (checked, worst) = numerical_check(&net, &x, batch, &labels);
+        assert!(checked > 40);
         assert!(worst < 0.05, "worst relative error {worst}");
     }
 

@@ -4,6 +4,166 @@ use serde::{Deserialize, Serialize};
 
 use crate::layers::Input;
 
+/// A feature-extraction layer before the dense ones: a bit convolution (with its batch
+/// normalisation, folded into integer thresholds at export) or a max-pool of the convolution
+/// before it. Written as `conv<F>x<K>` (`F` filters of `K x K`, stride 1, padding `K / 2` so
+/// that odd windows keep the map's size), with optional `s<S>` (stride) and `p<P>` (padding),
+/// and `pool<K>` (`K x K` windows every `K` pixels), with optional `s<S>`.
+///
+/// ```
+/// use bitsmnist_core::gradient::Feature;
+/// let c: Feature = "conv32x3".parse().unwrap();
+/// assert_eq!(c, Feature::Conv { filters: 32, window: 3, stride: 1, padding: 1 });
+/// assert_eq!("conv8x5s2p0".parse::<Feature>().unwrap().to_string(), "conv8x5s2p0");
+/// assert_eq!("pool2".parse::<Feature>().unwrap(), Feature::Pool { size: 2, stride: 2 });
+/// assert!("conv0x3".parse::<Feature>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Feature {
+    /// A bit convolution ([`crate::layers::BitConv2d`]).
+    Conv {
+        /// Output channels.
+        filters: usize,
+        /// Window side.
+        window: usize,
+        /// Pixels between windows.
+        stride: usize,
+        /// 0-bit (+1) pixels added on each side.
+        padding: usize,
+    },
+    /// A max-pool ([`crate::layers::BitMaxPool`]) of the convolution before it.
+    Pool {
+        /// Window side.
+        size: usize,
+        /// Pixels between windows.
+        stride: usize,
+    },
+}
+
+impl std::fmt::Display for Feature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Feature::Conv {
+                filters,
+                window,
+                stride,
+                padding,
+            } => {
+                write!(f, "conv{filters}x{window}")?;
+                if stride != 1 || padding != window / 2 {
+                    write!(f, "s{stride}p{padding}")?;
+                }
+                Ok(())
+            }
+            Feature::Pool { size, stride } => {
+                write!(f, "pool{size}")?;
+                if stride != size {
+                    write!(f, "s{stride}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Feature {
+    type Err = crate::util::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            crate::util::ParseError::new(
+                "layer",
+                s,
+                "use conv<filters>x<window>[s<stride>][p<padding>], pool<size>[s<stride>] or a dense width",
+            )
+        };
+        // "<number>" then optional "s<number>" / "p<number>" suffixes.
+        fn split_num(t: &str) -> Option<(usize, &str)> {
+            let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            let n = t[..end].parse().ok()?;
+            Some((n, &t[end..]))
+        }
+        let t = s.trim().to_ascii_lowercase();
+        let positive = |n: usize| (n > 0).then_some(n);
+        if let Some(rest) = t.strip_prefix("conv") {
+            let (filters, rest) = split_num(rest).ok_or_else(bad)?;
+            let rest = rest.strip_prefix('x').ok_or_else(bad)?;
+            let (window, mut rest) = split_num(rest).ok_or_else(bad)?;
+            let (mut stride, mut padding) = (1, window / 2);
+            if let Some(r) = rest.strip_prefix('s') {
+                (stride, rest) = split_num(r).ok_or_else(bad)?;
+            }
+            if let Some(r) = rest.strip_prefix('p') {
+                (padding, rest) = split_num(r).ok_or_else(bad)?;
+            }
+            if !rest.is_empty() {
+                return Err(bad());
+            }
+            Ok(Feature::Conv {
+                filters: positive(filters).ok_or_else(bad)?,
+                window: positive(window).ok_or_else(bad)?,
+                stride: positive(stride).ok_or_else(bad)?,
+                padding,
+            })
+        } else if let Some(rest) = t.strip_prefix("pool") {
+            let (size, mut rest) = split_num(rest).ok_or_else(bad)?;
+            let mut stride = size;
+            if let Some(r) = rest.strip_prefix('s') {
+                (stride, rest) = split_num(r).ok_or_else(bad)?;
+            }
+            if !rest.is_empty() {
+                return Err(bad());
+            }
+            Ok(Feature::Pool {
+                size: positive(size).ok_or_else(bad)?,
+                stride: positive(stride).ok_or_else(bad)?,
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+/// A whole architecture, as the command line's `--arch` writes it: comma-separated
+/// [`Feature`]s, then the dense hidden widths. Returns the features and the widths.
+///
+/// ```
+/// use bitsmnist_core::gradient::{parse_architecture, Feature};
+/// let (features, hidden) = parse_architecture("conv32x3,pool2,conv64x3,pool2,512").unwrap();
+/// assert_eq!(features.len(), 4);
+/// assert_eq!(hidden, [512]);
+/// assert_eq!(parse_architecture("2048,2048").unwrap(), (vec![], vec![2048, 2048]));
+/// assert!(parse_architecture("512,conv8x3").is_err()); // features come first
+/// ```
+pub fn parse_architecture(s: &str) -> Result<(Vec<Feature>, Vec<usize>), crate::util::ParseError> {
+    let (mut features, mut hidden) = (Vec::new(), Vec::new());
+    for item in s.split(',') {
+        let item = item.trim();
+        if let Ok(width) = item.parse::<usize>() {
+            hidden.push(width);
+        } else if hidden.is_empty() {
+            features.push(item.parse::<Feature>()?);
+        } else {
+            return Err(crate::util::ParseError::new(
+                "architecture",
+                s,
+                "convolutions and pools come before the dense widths",
+            ));
+        }
+    }
+    Ok((features, hidden))
+}
+
+/// Writes an architecture back as [`parse_architecture`] reads it.
+pub fn architecture_string(features: &[Feature], hidden: &[usize]) -> String {
+    features
+        .iter()
+        .map(Feature::to_string)
+        .chain(hidden.iter().map(usize::to_string))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Learning-rate schedule over the whole run (`epochs` epochs), evaluated at every step.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -92,6 +252,10 @@ impl std::str::FromStr for Schedule {
 pub struct GradientParams {
     /// Widths of the hidden bit layers (default `[2048]`; at least one layer).
     pub hidden: Vec<usize>,
+    /// Convolutions and pools before the hidden layers (default none: a dense network); they
+    /// need square one-channel images and bit input. See [`parse_architecture`].
+    #[serde(default)]
+    pub features: Vec<Feature>,
     /// Epochs of the whole run; the schedule spans them (default 30).
     pub epochs: u32,
     /// Examples per mini-batch (default 100).
@@ -129,10 +293,57 @@ pub struct GradientParams {
     pub seed: u64,
 }
 
+/// [`GradientParams`] as model-file format version 4 stored them (before `features`); see
+/// `io::legacy`. Frozen: never change this layout.
+#[derive(Deserialize)]
+pub(crate) struct GradientParamsV4 {
+    hidden: Vec<usize>,
+    epochs: u32,
+    batch_size: usize,
+    learning_rate: f32,
+    schedule: Schedule,
+    beta1: f32,
+    beta2: f32,
+    adam_eps: f32,
+    clip: f32,
+    init_scale: f32,
+    bn_eps: f32,
+    bn_momentum: f32,
+    max_shift: u8,
+    input: Input,
+    recalibrate: bool,
+    seed: u64,
+}
+
+impl From<GradientParamsV4> for GradientParams {
+    fn from(p: GradientParamsV4) -> Self {
+        Self {
+            hidden: p.hidden,
+            features: Vec::new(),
+            epochs: p.epochs,
+            batch_size: p.batch_size,
+            learning_rate: p.learning_rate,
+            schedule: p.schedule,
+            beta1: p.beta1,
+            beta2: p.beta2,
+            adam_eps: p.adam_eps,
+            clip: p.clip,
+            init_scale: p.init_scale,
+            bn_eps: p.bn_eps,
+            bn_momentum: p.bn_momentum,
+            max_shift: p.max_shift,
+            input: p.input,
+            recalibrate: p.recalibrate,
+            seed: p.seed,
+        }
+    }
+}
+
 impl Default for GradientParams {
     fn default() -> Self {
         Self {
             hidden: vec![2048],
+            features: Vec::new(),
             epochs: 30,
             batch_size: 100,
             learning_rate: 5e-3,
@@ -155,6 +366,7 @@ impl Default for GradientParams {
 impl GradientParams {
     crate::util::setters! {
         hidden: Vec<usize>,
+        features: Vec<Feature>,
         epochs: u32,
         batch_size: usize,
         learning_rate: f32,
@@ -183,7 +395,47 @@ impl GradientParams {
         let net = crate::memory::network_bytes(inputs, &self.hidden, classes);
         let (inputs, classes, examples) = (inputs as u64, classes as u64, examples as u64);
         let b = examples.min(self.batch_size as u64);
-        let mut widths = vec![inputs];
+        // Convolutions: per output pixel of a batch, the windows, the pre-activations and
+        // their copies (normalised, batch-norm output, pooled, gradients), and the filters.
+        let mut maps = 0u64;
+        let mut side = (inputs as f64).sqrt() as u64;
+        let mut channels = 1u64;
+        for f in &self.features {
+            match *f {
+                Feature::Conv {
+                    filters,
+                    window,
+                    stride,
+                    padding,
+                } => {
+                    let (k, s, p, f) =
+                        (window as u64, stride as u64, padding as u64, filters as u64);
+                    side = (side + 2 * p).saturating_sub(k) / s.max(1) + 1;
+                    let window_bits = k * k * channels;
+                    maps = add(&[
+                        maps,
+                        mul(&[
+                            b,
+                            side,
+                            side,
+                            add(&[mul(&[window_bits, 2]), mul(&[f, 8])]),
+                            4,
+                        ]),
+                        mul(&[window_bits, f, 5 * 4]),
+                    ]);
+                    channels = f;
+                }
+                Feature::Pool { size, stride } => {
+                    side = side.saturating_sub(size as u64) / (stride as u64).max(1) + 1;
+                }
+            }
+        }
+        let first = if self.features.is_empty() {
+            inputs
+        } else {
+            mul(&[side, side, channels])
+        };
+        let mut widths = vec![first];
         widths.extend(self.hidden.iter().map(|&h| h as u64));
         widths.push(classes);
         let weights = widths
@@ -195,6 +447,7 @@ impl GradientParams {
             mul(&[weights, 5 * 4]),
             mul(&[b, units, 8 * 4]),
             mul(&[examples, inputs, 4]),
+            maps,
             net,
         ])
     }
@@ -209,6 +462,44 @@ impl GradientParams {
             return Err(E::TooWide {
                 limit: crate::gradient::MAX_WIDTH,
             });
+        }
+        let mut after_conv = false;
+        for &feature in &self.features {
+            let bad = |reason| Err(E::Feature { feature, reason });
+            match feature {
+                Feature::Conv {
+                    filters,
+                    window,
+                    stride,
+                    padding,
+                } => {
+                    if filters == 0 || filters > crate::gradient::MAX_WIDTH {
+                        return bad("filters: 1 to 65536");
+                    }
+                    if window == 0 || window > MAX_WINDOW {
+                        return bad("the window side is 1 to 15");
+                    }
+                    if stride == 0 {
+                        return bad("the stride is at least 1");
+                    }
+                    if padding >= window {
+                        return bad("the padding must be smaller than the window");
+                    }
+                    after_conv = true;
+                }
+                Feature::Pool { size, stride } => {
+                    if !after_conv {
+                        return bad("a pool follows a convolution");
+                    }
+                    if size == 0 || size > MAX_WINDOW || stride == 0 {
+                        return bad("the pool side is 1 to 15, its stride at least 1");
+                    }
+                    after_conv = false;
+                }
+            }
+        }
+        if !self.features.is_empty() && self.input == Input::Grey {
+            return Err(E::GreyFeatures);
         }
         if self.epochs == 0 {
             return Err(E::Epochs);
@@ -256,6 +547,9 @@ impl GradientParams {
 /// moves strokes out of the image.
 pub const MAX_SHIFT: u8 = 7;
 
+/// The largest convolution or pool window side.
+pub const MAX_WINDOW: usize = 15;
+
 /// A gradient hyper-parameter out of range ([`GradientParams::check`]).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -272,6 +566,17 @@ pub enum GradientParamsError {
     /// Zero epochs.
     #[error("epochs: at least 1")]
     Epochs,
+    /// A convolution or pool out of range, or a pool that does not follow a convolution.
+    #[error("{feature}: {reason}")]
+    Feature {
+        /// The layer.
+        feature: Feature,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// Convolutions on grey levels (they read bits).
+    #[error("convolutions read bits: use bit input with them")]
+    GreyFeatures,
     /// A shift that moves digits out of their image.
     #[error("max_shift: {0} pixels; at most {MAX_SHIFT}")]
     Shift(u8),
@@ -306,6 +611,7 @@ impl GradientParamsError {
         match self {
             Self::Hidden | Self::TooWide { .. } => "hidden",
             Self::Epochs => "epochs",
+            Self::Feature { .. } | Self::GreyFeatures => "features",
             Self::Shift(_) => "max_shift",
             Self::BatchSize(_) => "batch_size",
             Self::NotPositive { name, .. } | Self::Decay { name, .. } => name,

@@ -1,4 +1,4 @@
-//! Decoding of model files of format versions 1, 2 and 3.
+//! Decoding of model files of format versions 1 to 4.
 //!
 //! Bincode is not self-describing: a payload decodes only into types with exactly the field
 //! lists it was written from. This module keeps frozen copies of the payload types as the old
@@ -13,6 +13,7 @@
 //! | 1 | as 2, with bit layers of weights, bias and output only ([`BitDenseV1`]) |
 //! | 2 | model, training state, history, metadata ([`ModelFileV2`]) |
 //! | 3 | as 2, then the climb state ([`ModelFileV3`]) |
+//! | 4 | today's layout but for the gradient parameters, which had no `features` ([`ModelFileV4`]) |
 //!
 //! In all three, a [`Chain`] is its layers alone and reads bits ([`Input::Bits`]): grey-input
 //! models were marked only by the metadata note `extra["input"] = "grey"`, which the
@@ -352,5 +353,52 @@ mod tests {
             bincode::serde::decode_from_slice(&v1, cfg).unwrap();
         assert_eq!((back.into_bit(), read), (old, v1.len()));
         assert!(bincode::serde::decode_from_slice::<BitDense, _>(&v1, cfg).is_err());
+    }
+}
+
+/// A version-4 training state: as today's, with the gradient trainer of version 4.
+// Decoded once and converted at once, as today's `TrainingState`.
+#[allow(clippy::large_enum_variant)]
+#[derive(Deserialize)]
+enum TrainingStateV4 {
+    Population {
+        set: Population,
+        metric: crate::fitness::Metric,
+    },
+    Climb(Climber),
+    Ensemble(crate::search::ClimbEnsemble),
+    Gradient(crate::gradient::TrainerV4),
+}
+
+/// The payload of format version 4.
+#[derive(Deserialize)]
+pub(super) struct ModelFileV4 {
+    model: Chain,
+    state: Option<TrainingStateV4>,
+    history: Option<History>,
+    meta: Metadata,
+}
+
+impl ModelFileV4 {
+    /// Today's file, or why the old one breaks an invariant: version 4 had no convolutions.
+    pub(super) fn convert(self) -> Result<super::ModelFile, String> {
+        if let Some(i) = self.model.layers().iter().position(Layer::is_spatial) {
+            return Err(format!(
+                "model: layer {i} is a convolution or pool, which format version 4 does not have"
+            ));
+        }
+        Ok(super::ModelFile {
+            model: self.model,
+            state: self.state.map(|s| match s {
+                TrainingStateV4::Population { set, metric } => {
+                    TrainingState::Population { set, metric }
+                }
+                TrainingStateV4::Climb(c) => TrainingState::Climb(c),
+                TrainingStateV4::Ensemble(e) => TrainingState::Ensemble(e),
+                TrainingStateV4::Gradient(t) => TrainingState::Gradient(t.into()),
+            }),
+            history: self.history,
+            meta: self.meta,
+        })
     }
 }

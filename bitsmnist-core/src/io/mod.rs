@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::datasets::Split;
 use crate::datasets::{Binarization, Dataset, Source, Task};
-use crate::layers::{Chain, Layer};
+use crate::layers::Chain;
 use crate::run::History;
 use crate::search::{Climber, Population};
 use crate::training::TrainingState;
@@ -211,7 +211,7 @@ pub struct ModelFile {
 }
 // Format version 4: every method's training state in one typed field, and the models carry
 // their input encoding (`Chain::input`). Version 5: the layer kinds `Conv` and `Pool`, appended
-// to `Layer` (so version 4 decodes with these types). Any change to the layout of these fields, or of the
+// to `Layer`, and the gradient parameters' `features`. Any change to the layout of these fields, or of the
 // types inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
 impl ModelFile {
@@ -372,15 +372,8 @@ impl ModelFile {
                 (converted(f.convert())?, n)
             }
             4 => {
-                // Version 5 only added layer kinds at the end of the enum: a version-4 payload
-                // decodes as the current types, and holding one of the new kinds is corruption.
-                let (f, n) = decode::<Self>(payload)?;
-                if let Some(i) = f.model.layers().iter().position(Layer::is_spatial) {
-                    return Err(ModelFileError::Invalid(format!(
-                        "model: layer {i} is a convolution or pool, which format version 4 does not have"
-                    )));
-                }
-                (f, n)
+                let (f, n) = decode::<legacy::ModelFileV4>(payload)?;
+                (converted(f.convert())?, n)
             }
             _ => decode::<Self>(payload)?,
         };

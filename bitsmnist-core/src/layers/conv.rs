@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::{BitDense, BitOutput};
 use crate::bits::{BitMatrix, Kernel, words_for};
 
-/// Height, width and channels of a bit feature map (stored `HWC`, see the [module](self)).
+/// Height, width and channels of a bit feature map (stored `HWC`: pixel by pixel in reading order, each pixel's channels adjacent).
 ///
 /// ```
 /// use bitsmnist_core::layers::Shape;
@@ -224,8 +224,8 @@ fn concat_rows(src: &[u64], rows: usize, bits: usize, dst: &mut [u64]) {
 }
 
 /// A 2-D convolution with 1-bit weights over a bit feature map: square `k x k` windows moved by
-/// `stride` over the input padded with `padding` 0-bits on each side (see the
-/// [module](self)); each of the filters (one [`BitDense`] neuron per output channel) reads the
+/// `stride` over the input padded with `padding` 0-bits on each side (the value +1: blank
+/// paper around a binarised digit); each of the filters (one [`BitDense`] neuron per output channel) reads the
 /// window's `k * k * c` bits row by row and emits one bit with the dense layer's rule (its
 /// threshold, or per-neuron thresholds from gradient training).
 ///

@@ -882,7 +882,8 @@ impl Layer {
     }
 
     /// Whether the layer reads a feature map ([`Layer::Conv`] or [`Layer::Pool`]): the models
-    /// only gradient training builds and the dense-only tools (climbing, export) refuse.
+    /// only gradient training builds and the dense-only searches (climbing, the population)
+    /// do not train.
     pub fn is_spatial(&self) -> bool {
         matches!(self, Layer::Conv(_) | Layer::Pool(_))
     }

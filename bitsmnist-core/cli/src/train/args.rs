@@ -48,6 +48,12 @@ pub struct Args {
     /// Hidden layer widths, comma-separated (default: per task for genetic, 2048 for gradient).
     #[arg(long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
+    /// Architecture of a gradient-trained model: convolutions and pools, then the dense
+    /// hidden widths, comma-separated, e.g. `conv32x3,pool2,conv64x3,pool2,512`
+    /// (`conv<filters>x<window>[s<stride>][p<padding>]`, padding `window/2` unless given;
+    /// `pool<size>[s<stride>]`). Instead of --hidden.
+    #[arg(long, conflicts_with = "hidden")]
+    pub arch: Option<String>,
     /// Output layer: `float` (popcount score), `bits` (the original's bit output) or an
     /// activation name (`sigmoid`, ...) (genetic).
     #[arg(long)]

@@ -316,6 +316,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }),
         TrainingState::Gradient(t) => serde_json::json!({
             "hidden": t.params().hidden,
+            "arch": bitsmnist_core::gradient::architecture_string(
+                &t.params().features,
+                &t.params().hidden
+            ),
             "input": t.params().input.to_string(),
             "epochs": outcome.step,
             "train_secs": secs,

@@ -132,7 +132,7 @@ const MAX_MEMBERS: usize = 1024;
 
 /// Flags that configure each method, with their names (to refuse them where they do not
 /// apply).
-fn given(args: &Args) -> [(&'static str, MethodKind, bool); 21] {
+fn given(args: &Args) -> [(&'static str, MethodKind, bool); 22] {
     use MethodKind::{Climb, Gradient, Population};
     [
         ("--population", Population, args.population.is_some()),
@@ -150,6 +150,7 @@ fn given(args: &Args) -> [(&'static str, MethodKind, bool); 21] {
         ("--output-share", Climb, args.output_share.is_some()),
         ("--accept-ties", Climb, args.accept_ties),
         ("--rescore-every", Climb, args.rescore_every.is_some()),
+        ("--arch", Gradient, args.arch.is_some()),
         ("--epochs", Gradient, args.epochs.is_some()),
         ("--batch-size", Gradient, args.batch_size.is_some()),
         ("--lr", Gradient, args.lr.is_some()),
@@ -274,12 +275,17 @@ fn configure(args: &Args, task: &Task, kind: MethodKind) -> Result<(TrainConfig,
         }
         TrainConfig::Gradient(p) => {
             let d = GradientParams::default();
+            let (features, hidden) = match &args.arch {
+                Some(a) => match bitsmnist_core::gradient::parse_architecture(a) {
+                    Ok((f, h)) => (f, if h.is_empty() { d.hidden.clone() } else { h }),
+                    Err(e) => usage!("--arch: {e}"),
+                },
+                None if args.hidden.is_empty() => (Vec::new(), d.hidden.clone()),
+                None => (Vec::new(), args.hidden.clone()),
+            };
             let p = p
-                .hidden(if args.hidden.is_empty() {
-                    d.hidden.clone()
-                } else {
-                    args.hidden.clone()
-                })
+                .hidden(hidden)
+                .features(features)
                 .epochs(args.epochs.unwrap_or(d.epochs))
                 .batch_size(args.batch_size.unwrap_or(d.batch_size))
                 .learning_rate(args.lr.unwrap_or(d.learning_rate))
@@ -419,9 +425,12 @@ impl Args {
             }
         }
         if resumed.is_some()
-            && (!self.hidden.is_empty() || self.output.is_some() || self.batch.is_some())
+            && (!self.hidden.is_empty()
+                || self.arch.is_some()
+                || self.output.is_some()
+                || self.batch.is_some())
         {
-            usage!("--hidden, --output and --batch cannot change a resumed run");
+            usage!("--hidden, --arch, --output and --batch cannot change a resumed run");
         }
         if kind == MethodKind::Gradient && self.batch.is_some() {
             usage!(
