@@ -196,6 +196,14 @@ pub fn run(args: Args) -> Result<()> {
         reuse_gen * 1e3,
         full_gen / reuse_gen
     );
+    let conv = conv_layer(&x784, budget)?;
+    out!(
+        "bit convolution {}: {:.1} GMAC 1 thread, {:.1} GMAC all threads (bit im2col on the {} kernel)",
+        conv.name,
+        conv.gmacs(conv.one),
+        conv.gmacs(conv.all),
+        kernel.name()
+    );
     let big = Layer::Bit(BitDense::new(784, 800));
     let big_f32 = Layer::Float(Dense::new(784, 800, Activation::Identity, 0));
     let c = &cases[0];
@@ -230,9 +238,50 @@ pub fn run(args: Args) -> Result<()> {
         "population_generation_ms": full_gen * 1e3,
         "population_generation_reuse_ms": reuse_gen * 1e3,
         "population_reuse_speedup": full_gen / reuse_gen,
+        "conv_layer": conv.name,
+        "conv_bit_gmacs": conv.gmacs(conv.one),
+        "conv_bit_gmacs_all_threads": conv.gmacs(conv.all),
     });
     out!("{json}");
     Ok(())
+}
+
+/// A bit convolution's timings: one thread and all threads.
+struct Conv {
+    name: String,
+    macs: f64,
+    one: Duration,
+    all: Duration,
+}
+
+impl Conv {
+    fn gmacs(&self, d: Duration) -> f64 {
+        self.macs / d.as_secs_f64() / 1e9
+    }
+}
+
+/// The second convolution of a small digit network, 14x14x16 -> 14x14x32 with 3x3 windows
+/// (binary MACs: output pixels x filters x window bits), on the first convolution's outputs
+/// of the benchmark images.
+fn conv_layer(images: &BitMatrix, budget: Duration) -> Result<Conv> {
+    use bitsmnist_core::layers::{BitConv2d, BitMaxPool, Shape};
+    let first = BitConv2d::new(Shape::MNIST, 3, 1, 1, 16)?.with_seed(5);
+    let pool = BitMaxPool::new(first.output_shape(), 2, 2)?;
+    let maps = pool.forward(&first.forward(images));
+    let conv = BitConv2d::new(pool.output_shape(), 3, 1, 1, 32)?.with_seed(6);
+    let chain = Chain::new(vec![conv.clone().into()])?;
+    let one = best_time(budget, || {
+        black_box(conv.forward(black_box(&maps)));
+    });
+    let all = best_time(budget, || {
+        black_box(chain.forward_par(black_box(&maps)));
+    });
+    Ok(Conv {
+        name: conv.to_string(),
+        macs: conv.macs() as f64 * maps.rows() as f64,
+        one,
+        all,
+    })
 }
 
 struct Flips {

@@ -63,6 +63,9 @@ pub struct GradientSettings {
     pub seed: u64,
     /// Measure the exported model's test accuracy after every epoch.
     pub test_every_epoch: bool,
+    /// Convolutions and pools before the hidden layers, as the command line's `--arch`
+    /// writes them (`conv16x3,pool2,conv32x3,pool2`); empty: a dense network.
+    pub features: String,
 }
 
 impl Default for GradientSettings {
@@ -87,15 +90,31 @@ impl Default for GradientSettings {
             input: p.input,
             seed: 1,
             test_every_epoch: true,
+            features: String::new(),
         }
     }
 }
 
 impl GradientSettings {
-    /// The trainer's hyper-parameters for these hidden widths.
+    /// The convolutions and pools of [`GradientSettings::features`], or why they do not parse.
+    pub fn feature_layers(&self) -> Result<Vec<gradient::Feature>, String> {
+        let text = self.features.trim();
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        match gradient::parse_architecture(text) {
+            Ok((f, h)) if h.is_empty() => Ok(f),
+            Ok(_) => Err("convolutions: dense widths go in the Model panel's hidden layers".into()),
+            Err(e) => Err(format!("convolutions: {e}")),
+        }
+    }
+
+    /// The trainer's hyper-parameters for these hidden widths (convolutions that do not parse
+    /// are left out; [`GradientSettings::check`] reports them).
     pub fn params(&self, hidden: Vec<usize>) -> GradientParams {
         GradientParams::default()
             .hidden(hidden)
+            .features(self.feature_layers().unwrap_or_default())
             .epochs(self.epochs)
             .batch_size(self.batch_size)
             .learning_rate(self.learning_rate)
@@ -115,6 +134,7 @@ impl GradientSettings {
     /// Why a run cannot start with these settings and the Model panel's `hidden` widths.
     pub fn check(&self, hidden: &Result<Vec<usize>, String>) -> Result<GradientParams, String> {
         let hidden = hidden.clone().map_err(|e| format!("hidden layers: {e}"))?;
+        self.feature_layers()?;
         let params = self.params(hidden);
         params
             .check()
@@ -231,6 +251,7 @@ pub(crate) fn options_ui(
         input,
         seed,
         test_every_epoch,
+        features,
     } = s;
     ui.heading("Gradient training");
     ui.label(match hidden {
@@ -245,6 +266,10 @@ pub(crate) fn options_ui(
     });
     ui.weak("Trains on the task's whole training split; the Data panel's sample fraction is for the genetic fitness.");
     egui::Grid::new("gradient-grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
+        ui.label("Convolutions")
+            .on_hover_text("Bit convolutions and max-pools before the hidden layers, e.g. conv16x3,pool2,conv32x3,pool2 (conv<filters>x<window>, pool<size>); empty for a dense network");
+        ui.add(egui::TextEdit::singleline(features).hint_text("none (dense)").desired_width(220.0));
+        ui.end_row();
         drag(ui, "Epochs", epochs, 1..=10_000, "Passes over the training split; the learning-rate schedule spans them all");
         drag(ui, "Batch size", batch_size, 2..=100_000, "Examples per mini-batch (batch normalisation needs at least 2; the last partial batch of an epoch is skipped)");
         row(ui, "Learning rate", egui::DragValue::new(learning_rate).range(1e-6..=1.0).speed(0.0001).max_decimals(6),
@@ -289,6 +314,29 @@ pub(crate) fn options_ui(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn convolutions_parse_into_the_parameters() {
+        let mut s = GradientSettings {
+            features: "conv16x3, pool2".into(),
+            ..Default::default()
+        };
+        let p = s.check(&Ok(vec![256])).unwrap();
+        assert_eq!(
+            gradient::architecture_string(&p.features, &p.hidden),
+            "conv16x3,pool2,256"
+        );
+        s.features = "conv16x3,256".into();
+        assert!(s.check(&Ok(vec![256])).unwrap_err().contains("Model panel"));
+        s.features = "pool2".into();
+        assert!(s.check(&Ok(vec![256])).unwrap_err().contains("pool"));
+        s.features = "convolution".into();
+        assert!(
+            s.check(&Ok(vec![256]))
+                .unwrap_err()
+                .contains("convolutions")
+        );
+    }
 
     #[test]
     fn defaults_are_the_command_line_s() {
