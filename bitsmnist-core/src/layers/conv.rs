@@ -233,7 +233,7 @@ fn concat_rows(src: &[u64], rows: usize, bits: usize, dst: &mut [u64]) {
 /// use bitsmnist_core::layers::{BitConv2d, Shape};
 /// let conv = BitConv2d::new(Shape::MNIST, 3, 1, 1, 16).unwrap().with_seed(7);
 /// assert_eq!(conv.output_shape(), Shape::new(28, 28, 16));
-/// assert_eq!(conv.to_string(), "BitConv2d(28x28x1 → 28x28x16, 3x3)");
+/// assert_eq!(conv.to_string(), "BitConv2d(28x28x1 → 28x28x16, 3x3, padding 1)");
 /// assert_eq!(conv.filters().inputs(), 9);
 /// ```
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
