@@ -441,11 +441,15 @@ impl BitConv2d {
 
 impl fmt::Display for BitConv2d {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A convolution read from a damaged file is shown in its error: no output shape then.
+        let out = check_window(self.input, self.window, self.stride, self.padding).map_or_else(
+            |_| "?".to_string(),
+            |s| Shape::new(s.height, s.width, self.filters.outputs()).to_string(),
+        );
         write!(
             f,
-            "BitConv2d({} → {}, {k}x{k}",
+            "BitConv2d({} → {out}, {k}x{k}",
             self.input,
-            self.output_shape(),
             k = self.window
         )?;
         if self.stride != 1 {
@@ -572,11 +576,13 @@ impl BitMaxPool {
 
 impl fmt::Display for BitMaxPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A pool read from a damaged file is shown in its error: no output shape then.
+        let out = check_window(self.input, self.size, self.stride, 0)
+            .map_or_else(|_| "?".to_string(), |s| s.to_string());
         write!(
             f,
-            "BitMaxPool({} → {}, {k}x{k}",
+            "BitMaxPool({} → {out}, {k}x{k}",
             self.input,
-            self.output_shape(),
             k = self.size
         )?;
         if self.stride != self.size {
