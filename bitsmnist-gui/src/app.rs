@@ -175,6 +175,8 @@ pub enum Command {
     ToggleAbout,
     /// Show or hide the Keyboard shortcuts window.
     ToggleShortcuts,
+    /// Open a document (the README, the docs folder) with the desktop's viewer.
+    OpenDocument(PathBuf),
     /// Forget the recent files.
     ClearRecent,
     /// Hide the error message at this index.
@@ -216,6 +218,8 @@ pub struct BitsApp {
     pub show_about: bool,
     /// Whether the Keyboard shortcuts window is open.
     pub show_shortcuts: bool,
+    /// How Help > About opens the README (the desktop's opener; tests record the path).
+    pub opener: crate::help::Opener,
     /// A PNG export of the fitness plot waiting for the plot to be drawn: the file, and the
     /// frames waited.
     pub pending_png: Option<(PathBuf, u8)>,
@@ -275,6 +279,7 @@ impl BitsApp {
             worker: Worker::default(),
             show_about: false,
             show_shortcuts: false,
+            opener: crate::help::system_opener(),
             pending_png: None,
             png_result: Default::default(),
         }
@@ -413,7 +418,7 @@ impl BitsApp {
             self.settings.tab = Tab::Model;
             commands.push(Command::Open(Some(p)));
         }
-        self.help_windows(&ctx);
+        commands.extend(self.help_windows(&ctx));
         for c in commands {
             self.apply(c);
         }
@@ -463,6 +468,7 @@ impl BitsApp {
             worker: _,
             show_about: _,
             show_shortcuts: _,
+            opener: _,
             pending_png: _,
             png_result: _,
         } = self;
@@ -606,6 +612,9 @@ impl BitsApp {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
                 }
             });
+            ui.menu_button("Run", |ui| {
+                commands.extend(self.run_menu(ui));
+            });
             ui.menu_button("View", |ui| {
                 ui.label("Theme");
                 for choice in ThemeChoice::ALL {
@@ -638,6 +647,42 @@ impl BitsApp {
         commands
     }
 
+    /// The Run menu: start, pause or resume (the entry Ctrl+Enter does, named for what it
+    /// would do now), and stop.
+    fn run_menu(&self, ui: &mut egui::Ui) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let (label, enabled) = match &self.training.run {
+            None => (
+                "Start training",
+                self.data_ready() && self.model.chain.is_some(),
+            ),
+            Some(r) if r.paused => ("Resume training", true),
+            // A gradient run cannot pause (a cancelled epoch cannot go on exactly).
+            Some(r) => (
+                "Pause training",
+                r.method != crate::training::Method::Gradient,
+            ),
+        };
+        let key = ui.ctx().format_shortcut(&shortcuts::START_PAUSE);
+        if ui
+            .add_enabled(enabled, egui::Button::new(label).shortcut_text(key))
+            .clicked()
+        {
+            commands.push(Command::StartOrPause);
+        }
+        if ui
+            .add_enabled(
+                self.training.is_running(),
+                egui::Button::new("Stop training"),
+            )
+            .on_hover_text("Stop after this generation or mini-batch and keep the model")
+            .clicked()
+        {
+            commands.push(Command::StopTraining);
+        }
+        commands
+    }
+
     /// The commands of the keyboard shortcuts pressed this frame (consumed, so that no widget
     /// also takes them). Ctrl+Shift+S goes first: Ctrl+S would match it too.
     fn shortcut_commands(&mut self, ctx: &egui::Context) -> Vec<Command> {
@@ -662,8 +707,11 @@ impl BitsApp {
         commands
     }
 
-    /// The About and Keyboard shortcuts windows, when open.
-    fn help_windows(&mut self, ctx: &egui::Context) {
+    /// The About and Keyboard shortcuts windows, when open. About names the README's sections;
+    /// each opens the README on this machine with the desktop's viewer (a file has no anchors
+    /// to jump to: the section's heading is the pointer), and the paths are shown to copy.
+    fn help_windows(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
         egui::Window::new("About BitsMNIST")
             .open(&mut self.show_about)
             .resizable(false)
@@ -672,9 +720,43 @@ impl BitsApp {
                 ui.heading(format!("BitsMNIST {}", env!("CARGO_PKG_VERSION")));
                 ui.label(ABOUT);
                 ui.add_space(6.0);
-                ui.label("In the README (README.md, next to the app's sources):");
+                let readme = crate::help::readme();
+                match &readme {
+                    Some(p) => {
+                        ui.label("In the README (click a section to open the file):");
+                        ui.monospace(p.display().to_string());
+                    }
+                    None => {
+                        ui.label("In the README (README.md, in the project's sources):");
+                    }
+                }
                 for (section, what) in README_SECTIONS {
-                    ui.label(format!("• {section}: {what}"));
+                    ui.horizontal(|ui| {
+                        ui.label("•");
+                        match &readme {
+                            Some(p) => {
+                                if ui
+                                    .link(section)
+                                    .on_hover_text(format!("Open {}", p.display()))
+                                    .clicked()
+                                {
+                                    commands.push(Command::OpenDocument(p.clone()));
+                                }
+                            }
+                            None => {
+                                ui.label(section);
+                            }
+                        }
+                        ui.label(format!("— {what}"));
+                    });
+                }
+                if let Some(docs) = crate::help::docs_folder() {
+                    ui.horizontal(|ui| {
+                        if ui.link("The docs folder").clicked() {
+                            commands.push(Command::OpenDocument(docs.clone()));
+                        }
+                        ui.monospace(docs.display().to_string());
+                    });
                 }
                 ui.add_space(6.0);
                 ui.weak("Licensed under MIT or Apache-2.0.");
@@ -695,6 +777,7 @@ impl BitsApp {
                         }
                     });
             });
+        commands
     }
 
     /// Asks the window for a screenshot of the next frame and saves the fitness plot's part
@@ -837,7 +920,11 @@ impl BitsApp {
                     return;
                 };
                 let s = &self.settings.model;
-                match s.build(inputs, classes, Some(s.seed)) {
+                let made = match &self.data.task_data {
+                    Some(data) => s.build_on(&data.train, classes, s.seed),
+                    None => s.build(inputs, classes, Some(s.seed)),
+                };
+                match made {
                     Ok(chain) => {
                         let origin = format!("random, seed {}", s.seed);
                         self.status = format!("new model {chain}");
@@ -918,6 +1005,10 @@ impl BitsApp {
             },
             Command::ToggleAbout => self.show_about = !self.show_about,
             Command::ToggleShortcuts => self.show_shortcuts = !self.show_shortcuts,
+            Command::OpenDocument(path) => match (self.opener)(&path) {
+                Ok(()) => self.status = format!("opened {}", path.display()),
+                Err(e) => self.error(format!("{}: {e}", path.display())),
+            },
             Command::ClearRecent => self.settings.recent.clear(),
             Command::DismissError(i) => {
                 if i < self.errors.len() {

@@ -12,6 +12,7 @@
 //!   genetic, gradient, bit-flip climbing), [`evaluation`], [`draw`];
 //! - [`worker`]: threads for loading data and for jobs, talking to the UI over channels;
 //! - [`widgets`]: the drop-down list and grid rows the panels share;
+//! - [`help`]: where the README is on this machine, and opening it;
 //! - [`digits`]: digit images as textures; [`measure`]: frame times for `--measure`;
 //! - [`desktop`]: the icon, desktop entry and model file type, installed for a user.
 
@@ -24,6 +25,7 @@ pub mod digits;
 pub mod draw;
 pub mod evaluation;
 pub mod files;
+pub mod help;
 pub mod measure;
 pub mod model;
 pub mod training;

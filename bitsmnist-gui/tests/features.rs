@@ -6,6 +6,8 @@ mod common;
 use bitsmnist_gui::app::{ThemeChoice, shortcuts};
 use bitsmnist_gui::evaluation::{cell_colors, cell_label, contrast_ratio};
 use bitsmnist_gui::files::{self, DataExport};
+use bitsmnist_gui::training::Method;
+use bitsmnist_gui::training::plots;
 use bitsmnist_gui::{Command, Settings, Tab, egui};
 use common::*;
 use egui_kittest::kittest::Queryable;
@@ -77,10 +79,18 @@ fn the_menus_show_the_shortcuts_and_help_opens_about_with_the_version() {
     h.get_by_label("File").click();
     h.run_ok();
     // The shortcut text is drawn inside the menu entry (part of its label).
+    let open = h.ctx.format_shortcut(&shortcuts::OPEN);
+    h.get_by_label(&format!("Open model… {open}"));
     let save = h.ctx.format_shortcut(&shortcuts::SAVE);
     h.get_by_label(&format!("Save model {save}"));
     let save_as = h.ctx.format_shortcut(&shortcuts::SAVE_AS);
     h.get_by_label(&format!("Save model as… {save_as}"));
+    h.key_press(egui::Key::Escape);
+    h.run_ok();
+    let start = h.ctx.format_shortcut(&shortcuts::START_PAUSE);
+    h.get_by_label("Run").click();
+    h.run_ok();
+    h.get_by_label(&format!("Start training {start}"));
     h.key_press(egui::Key::Escape);
     h.run_ok();
     h.get_by_label("Help").click();
@@ -94,6 +104,142 @@ fn the_menus_show_the_shortcuts_and_help_opens_about_with_the_version() {
     press(&mut h, shortcuts::HELP);
     assert!(h.state().show_shortcuts);
     h.get_by_label_contains("Start training; pause or resume it");
+}
+
+/// Clicks the Run menu's entry that reads `label` followed by Ctrl+Enter's text.
+fn run_menu(h: &mut egui_kittest::Harness<'_, bitsmnist_gui::BitsApp>, label: &str) {
+    let key = h.ctx.format_shortcut(&shortcuts::START_PAUSE);
+    h.get_by_label("Run").click();
+    h.run_ok();
+    h.get_by_label(&format!("{label} {key}")).click();
+    h.step();
+}
+
+#[test]
+fn the_run_menu_names_ctrl_enter_and_starts_pauses_and_resumes() {
+    let mut h = harness(quick_settings(), None);
+    ready(&mut h);
+    click(&mut h, "Training");
+    run_menu(&mut h, "Start training");
+    assert!(h.state().training.is_running(), "{:?}", h.state().errors);
+    generations(&mut h, 1);
+    run_menu(&mut h, "Pause training");
+    run_until(&mut h, "the pause", |a| {
+        a.training.run.as_ref().is_some_and(|r| r.paused)
+    });
+    run_menu(&mut h, "Resume training");
+    assert!(h.state().training.run.as_ref().is_some_and(|r| !r.paused));
+    h.get_by_label("Run").click();
+    h.run_ok();
+    h.get_by_label("Stop training").click();
+    run_until(&mut h, "the stop", |a| !a.training.is_running());
+    no_errors(h.state());
+}
+
+#[test]
+fn the_about_window_opens_the_readme_at_the_sections_it_names() {
+    let opened = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut h = harness(Settings::default(), None);
+    let record = opened.clone();
+    h.state_mut().opener = Box::new(move |p| {
+        record.lock().unwrap().push(p.to_path_buf());
+        Ok(())
+    });
+    ready(&mut h);
+    h.state_mut().apply(Command::ToggleAbout);
+    h.run_ok();
+    let readme = bitsmnist_gui::help::readme().expect("the source tree's README");
+    h.get_by_label(&readme.display().to_string());
+    click(&mut h, "Install the app");
+    assert_eq!(*opened.lock().unwrap(), vec![readme.clone()]);
+    assert_eq!(h.state().status, format!("opened {}", readme.display()));
+    let text = std::fs::read_to_string(&readme).unwrap();
+    assert!(text.contains("\n## Install the app\n"));
+    // The docs folder opens too.
+    click(&mut h, "The docs folder");
+    let docs = opened.lock().unwrap()[1].clone();
+    assert!(docs.join("desktop-app.md").is_file(), "{}", docs.display());
+    // An opener that fails is an error shown in the window, not a panic.
+    h.state_mut().opener = Box::new(|_| Err("no viewer".into()));
+    click(&mut h, "Examples");
+    assert_eq!(h.state().errors.len(), 1);
+    assert!(
+        h.state().errors[0].ends_with("no viewer"),
+        "{:?}",
+        h.state().errors
+    );
+}
+
+/// The screen rect of the widget labelled exactly `label`.
+fn rect_of(h: &egui_kittest::Harness<'_, bitsmnist_gui::BitsApp>, label: &str) -> egui::Rect {
+    h.get_by_label(label).rect()
+}
+
+/// Each legend entry sits above its own plot (between the plot's title and its frame) and
+/// overlaps no plot of the panel: it covers no curve, wherever the data go.
+fn assert_legends_above(
+    h: &egui_kittest::Harness<'_, bitsmnist_gui::BitsApp>,
+    plots_and_legends: &[(&str, &[&str])],
+) {
+    let drawn: Vec<egui::Rect> = plots_and_legends
+        .iter()
+        .map(|(id, _)| {
+            plots::drawn_rect(&h.ctx, id).unwrap_or_else(|| panic!("plot {id} not drawn"))
+        })
+        .collect();
+    for ((id, legend), plot) in plots_and_legends.iter().zip(&drawn) {
+        assert!(plot.height() >= 100.0, "{id}: {plot:?}");
+        for name in *legend {
+            let entry = rect_of(h, name);
+            for other in &drawn {
+                assert!(
+                    !entry.intersects(*other),
+                    "legend {name:?} at {entry:?} overlaps a plot at {other:?}"
+                );
+            }
+            assert!(
+                entry.bottom() <= plot.top() && plot.top() - entry.bottom() < 40.0,
+                "legend {name:?} at {entry:?} is not just above its plot {id} at {plot:?}"
+            );
+            assert!(entry.left() >= plot.left() - 1.0 && entry.right() <= plot.right());
+        }
+    }
+}
+
+#[test]
+fn legends_sit_above_their_plots_never_over_a_curve() {
+    let mut s = quick_settings();
+    s.training.use_time = false;
+    s.training.use_generations = true;
+    s.training.generations = 3;
+    s.training.gradient.epochs = 1;
+    let mut h = harness(s, None);
+    ready(&mut h);
+    click(&mut h, "Training");
+    start(&mut h, "Start");
+    run_until(&mut h, "the run's end", |a| !a.training.is_running());
+    assert_legends_above(
+        &h,
+        &[
+            (plots::FITNESS.id, &["best", "mean", "worst"]),
+            (plots::TEST_ACCURACY.id, &["test accuracy"]),
+        ],
+    );
+
+    pick_method(&mut h, Method::Gradient.name());
+    start(&mut h, "Start");
+    run_until(&mut h, "the epoch", |a| !a.training.is_running());
+    no_errors(h.state());
+    assert_legends_above(
+        &h,
+        &[
+            (plots::LOSS.id, &["loss"]),
+            (
+                plots::EPOCH_ACCURACY.id,
+                &["train (augmented mini-batches)", "test (exported model)"],
+            ),
+        ],
+    );
 }
 
 #[test]
@@ -128,6 +274,44 @@ fn the_progress_bar_goes_from_zero_to_one_over_a_generation_limit() {
         .expect("a run happened");
     assert_eq!(end.fraction, 1.0, "{end:?}");
     assert_eq!(end.text, "generation 6 of 6");
+}
+
+#[test]
+fn the_progress_bar_counts_a_gradient_runs_epochs() {
+    let mut s = quick_settings();
+    s.training.method = Method::Gradient;
+    s.training.gradient.epochs = 3;
+    let settings = s.training.clone();
+    let mut h = harness(s, None);
+    ready(&mut h);
+    click(&mut h, "Training");
+    assert_eq!(h.state().training.progress(&settings), None);
+    start(&mut h, "Start");
+    let mut seen = Vec::new();
+    let mut drawn = false;
+    while h.state().training.is_running() {
+        if let Some(p) = h.state().training.progress(&settings) {
+            seen.push(p.fraction);
+        }
+        drawn |= h
+            .query_by_label_contains("toward the stop rule: epoch")
+            .is_some();
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    h.run_ok();
+    no_errors(h.state());
+    assert!(drawn, "no progress bar was drawn during the run");
+    assert_eq!(seen.first(), Some(&0.0), "{seen:?}");
+    assert!(seen.iter().all(|f| (0.0..=1.0).contains(f)), "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    let end = h
+        .state()
+        .training
+        .progress(&settings)
+        .expect("a run happened");
+    assert_eq!(end.fraction, 1.0, "{end:?}");
+    assert_eq!(end.text, "epoch 3 of 3");
 }
 
 #[test]
@@ -215,6 +399,89 @@ fn exports_write_the_history_the_plot_and_the_confusion_matrix() {
         .flat_map(|l| l.split(',').skip(1).map(|c| c.parse::<u64>().unwrap()))
         .sum();
     assert_eq!(total, eval.confusion.total());
+}
+
+#[test]
+fn the_png_export_from_the_menu_writes_the_plot_at_its_size() {
+    let mut s = quick_settings();
+    s.training.use_time = false;
+    s.training.use_generations = true;
+    s.training.generations = 3;
+    let (_dir, png_path, mut h) = ready_with_file(s, "fitness.png");
+    click(&mut h, "Training");
+    start(&mut h, "Start");
+    run_until(&mut h, "the run's end", |a| !a.training.is_running());
+    // Another tab is shown: the export brings the plot back to take it.
+    click(&mut h, "Data");
+
+    h.get_by_label("File").click();
+    h.run_ok();
+    h.get_by_label(DataExport::PlotPng.menu_label()).click();
+    // The window's renderer answers the app's screenshot request: here the test does, with a
+    // picture whose every pixel tells where it is (x in red, y in green).
+    let ppp = h.ctx.pixels_per_point();
+    let mut answered = None;
+    for _ in 0..10 {
+        h.step();
+        let request = h.output().viewport_output.values().find_map(|v| {
+            v.commands.iter().find_map(|c| match c {
+                egui::ViewportCommand::Screenshot(cb) => Some(cb.clone()),
+                _ => None,
+            })
+        });
+        if let Some(callback) = request {
+            let screen = h.ctx.content_rect();
+            let (w, hgt) = (
+                (screen.width() * ppp).round() as usize,
+                (screen.height() * ppp).round() as usize,
+            );
+            let pixels = (0..w * hgt)
+                .map(|i| egui::Color32::from_rgb((i % w % 256) as u8, (i / w % 256) as u8, 7))
+                .collect();
+            callback.complete(std::sync::Arc::new(egui::ColorImage::new([w, hgt], pixels)));
+            answered = Some(plots::fitness_plot_rect(&h.ctx).expect("the plot is drawn"));
+            break;
+        }
+    }
+    let plot = answered.expect("the export asked for no screenshot");
+    assert_eq!(h.state().settings.tab, Tab::Training);
+    run_until(&mut h, "the PNG", |a| a.status.starts_with("exported"));
+    no_errors(h.state());
+    assert!(
+        h.state().status.contains("fitness.png"),
+        "{}",
+        h.state().status
+    );
+
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).expect("the PNG is written"),
+    ));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let (x0, y0) = (
+        (plot.left() * ppp).round() as usize,
+        (plot.top() * ppp).round() as usize,
+    );
+    let want_w = (plot.right() * ppp).round() as usize - x0;
+    let want_h = (plot.bottom() * ppp).round() as usize - y0;
+    assert_eq!(
+        (info.width as usize, info.height as usize),
+        (want_w, want_h)
+    );
+    assert!(want_w >= 200 && want_h >= 100, "{want_w}x{want_h}");
+    // Its first pixel is the plot's top left corner, its last the bottom right.
+    assert_eq!(&buf[..4], &[(x0 % 256) as u8, (y0 % 256) as u8, 7, 255]);
+    let last = buf.len() - 4;
+    assert_eq!(
+        &buf[last..],
+        &[
+            ((x0 + want_w - 1) % 256) as u8,
+            ((y0 + want_h - 1) % 256) as u8,
+            7,
+            255
+        ]
+    );
 }
 
 #[test]

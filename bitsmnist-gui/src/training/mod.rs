@@ -33,7 +33,7 @@ use bitsmnist_core::datasets::{Dataset, Split};
 use bitsmnist_core::gradient::Input;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Chain;
-use bitsmnist_core::run::History;
+use bitsmnist_core::run::{Detail, History};
 use bitsmnist_core::search::Population;
 use bitsmnist_core::training::TrainingState as SavedState;
 
@@ -207,11 +207,14 @@ impl TrainingState {
         self.last_outcome = None;
     }
 
-    /// Progress of the last generation-based run toward the nearest of the stop rules
-    /// `settings` turns on (time limit, generations, target fitness); `None` for a gradient
-    /// run, before any run, or with no such rule on (patience cannot be foreseen).
+    /// Progress of the last run toward its end: for a generation-based run, the nearest of the
+    /// stop rules `settings` turns on (time limit, generations, target fitness); for a
+    /// gradient run, its epochs done of its epoch count (its only stop rule). `None` before
+    /// any run, or with no rule on that can be foreseen (patience cannot).
     pub fn progress(&self, settings: &TrainingSettings) -> Option<StopProgress> {
-        let clock = self.clock.as_ref()?;
+        let Some(clock) = self.clock.as_ref() else {
+            return self.epoch_progress(settings);
+        };
         let mut best: Option<StopProgress> = None;
         let mut offer = |fraction: f64, text: String| {
             let fraction = if fraction.is_finite() {
@@ -249,6 +252,27 @@ impl TrainingState {
             );
         }
         best
+    }
+
+    /// Epochs done of the gradient run going on, or of the last one (`clock` is `None` once a
+    /// gradient run has started). The total is the run's own: that of its last record, or
+    /// before the first epoch ends the settings', which are locked while it runs.
+    fn epoch_progress(&self, settings: &TrainingSettings) -> Option<StopProgress> {
+        let running = self
+            .run
+            .as_ref()
+            .is_some_and(|r| r.method == Method::Gradient);
+        let last = self.gradient_history.last();
+        let (done, total) = match last.map(|r| (r.step, &r.detail)) {
+            Some((step, Detail::Gradient { epochs, .. })) => (step, *epochs),
+            _ if running => (0, u64::from(settings.gradient.epochs)),
+            _ => return None,
+        };
+        let total = total.max(1);
+        Some(StopProgress {
+            fraction: (done as f64 / total as f64).clamp(0.0, 1.0),
+            text: format!("epoch {} of {total}", done.min(total)),
+        })
     }
 
     /// Generations per second of the last generation of the running run (0 when idle).

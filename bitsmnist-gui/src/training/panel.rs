@@ -38,6 +38,10 @@ pub fn ui(
         Method::Climb => settings.climb.check().err(),
     };
 
+    // Ctrl+Enter does what the first button does (Start, Pause or Resume): its tooltip says so.
+    let key = ui
+        .ctx()
+        .format_shortcut(&crate::app::shortcuts::START_PAUSE);
     ui.horizontal(|ui| {
         match run {
             None => {
@@ -50,7 +54,7 @@ pub fn ui(
                 };
                 if ui
                     .add_enabled(can_start && params_error.is_none(), egui::Button::new(label))
-                    .on_hover_text(tip)
+                    .on_hover_text(format!("{tip} ({key})"))
                     .clicked()
                 {
                     commands.push(Command::StartTraining);
@@ -59,10 +63,14 @@ pub fn ui(
             Some(r) => {
                 if r.method != Method::Gradient {
                     if r.paused {
-                        if ui.button("Resume").clicked() {
+                        if ui.button("Resume").on_hover_text(format!("Go on training ({key})")).clicked() {
                             commands.push(Command::ResumeTraining);
                         }
-                    } else if ui.button("Pause").clicked() {
+                    } else if ui
+                        .button("Pause")
+                        .on_hover_text(format!("Pause after this generation ({key})"))
+                        .clicked()
+                    {
                         commands.push(Command::PauseTraining);
                     }
                 }

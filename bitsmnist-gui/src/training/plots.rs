@@ -3,7 +3,7 @@
 
 use bitsmnist_core::run::{Detail, History, Record};
 use eframe::egui;
-use egui_plot::{Corner, GridInput, GridMark, Legend, Line, Plot, PlotPoints};
+use egui_plot::{GridInput, GridMark, Line, Plot, PlotPoints};
 
 use super::settings::Method;
 
@@ -19,10 +19,6 @@ pub struct PlotSpec {
     pub x_label: &'static str,
     /// The y axis' name, with its unit.
     pub y_label: &'static str,
-    /// Where the legend sits. Every curve here rises (fitness, accuracy) or falls (loss) from
-    /// the left: the upper left corner is clear of rising curves once they have left it, and
-    /// the lower left is clear of falling ones.
-    pub legend: Corner,
     /// The x axis counts (generations, epochs): its ticks are whole numbers.
     pub integer_x: bool,
 }
@@ -32,7 +28,6 @@ pub const FITNESS: PlotSpec = PlotSpec {
     id: "fitness",
     x_label: "generation",
     y_label: "fitness",
-    legend: Corner::LeftTop,
     integer_x: true,
 };
 
@@ -41,7 +36,6 @@ pub const OBJECTIVE: PlotSpec = PlotSpec {
     id: "fitness",
     x_label: "generation",
     y_label: "objective (fraction of its maximum)",
-    legend: Corner::LeftTop,
     integer_x: true,
 };
 
@@ -50,16 +44,14 @@ pub const TEST_ACCURACY: PlotSpec = PlotSpec {
     id: "test-accuracy",
     x_label: "generation",
     y_label: "accuracy (%)",
-    legend: Corner::LeftTop,
     integer_x: true,
 };
 
-/// The loss plot of a gradient run (the loss falls: the legend goes low).
+/// The loss plot of a gradient run.
 pub const LOSS: PlotSpec = PlotSpec {
     id: "gradient-loss",
     x_label: "epoch",
     y_label: "loss (cross-entropy)",
-    legend: Corner::LeftBottom,
     integer_x: true,
 };
 
@@ -68,7 +60,6 @@ pub const EPOCH_ACCURACY: PlotSpec = PlotSpec {
     id: "gradient-accuracy",
     x_label: "epoch",
     y_label: "accuracy (%)",
-    legend: Corner::LeftTop,
     integer_x: true,
 };
 
@@ -124,12 +115,18 @@ pub fn ticks(bounds: (f64, f64), integer: bool) -> Vec<GridMark> {
     marks
 }
 
+/// The height of each of the panel's two plots: half of what is left once the two title
+/// rows (with their legends) are drawn.
+fn plot_height(ui: &egui::Ui) -> f32 {
+    let row = ui.spacing().interact_size.y + 2.0 * ui.spacing().item_spacing.y;
+    ((ui.available_height() - 2.0 * row - 8.0) / 2.0).max(120.0)
+}
+
 /// A plot set up by `spec`, `height` points high.
 fn plot(spec: PlotSpec, height: f32) -> Plot<'static> {
     let integer = spec.integer_x;
     let p = Plot::new(spec.id)
         .height(height)
-        .legend(Legend::default().position(spec.legend))
         .x_axis_label(spec.x_label)
         .y_axis_label(spec.y_label)
         .x_grid_spacer(move |g: GridInput| ticks(g.bounds, integer))
@@ -141,22 +138,61 @@ fn plot(spec: PlotSpec, height: f32) -> Plot<'static> {
     }
 }
 
+/// The colours of a panel's series, in order: matplotlib's "tab10", as the notebooks' history
+/// plots (`History::plot`) colour the same series, legible on light and dark panels.
+pub const COLORS: [egui::Color32; 4] = [
+    egui::Color32::from_rgb(31, 119, 180),
+    egui::Color32::from_rgb(255, 127, 14),
+    egui::Color32::from_rgb(44, 160, 44),
+    egui::Color32::from_rgb(214, 39, 40),
+];
+
+/// The plot's title and, on the same line, its legend: a stroke of each series' colour and
+/// its name. The legend sits above the plot, so it never covers a curve, wherever the curves
+/// go; the colours of `series` are [`COLORS`] from `first` on.
+fn title_and_legend(ui: &mut egui::Ui, title: &str, series: &[&str], first: usize) {
+    ui.horizontal(|ui| {
+        ui.label(title);
+        ui.add_space(16.0);
+        for (i, name) in series.iter().enumerate() {
+            let color = COLORS[(first + i) % COLORS.len()];
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(18.0, 10.0), egui::Sense::hover());
+            ui.painter().hline(
+                rect.x_range(),
+                rect.center().y,
+                egui::Stroke::new(2.5, color),
+            );
+            ui.label(*name);
+            ui.add_space(8.0);
+        }
+    });
+}
+
 /// Where the last frame drew the Training panel's top plot (fitness, objective or loss), for
 /// File > Export fitness plot as PNG.
 pub fn fitness_plot_rect(ctx: &egui::Context) -> Option<egui::Rect> {
+    drawn_rect(ctx, TOP)
+}
+
+/// Where the last frame drew the plot with this [`PlotSpec::id`] (`None`: not drawn in the
+/// last frame).
+pub fn drawn_rect(ctx: &egui::Context, id: &str) -> Option<egui::Rect> {
     let frame = ctx.cumulative_pass_nr();
-    ctx.data(|d| d.get_temp::<(u64, egui::Rect)>(rect_id()))
+    ctx.data(|d| d.get_temp::<(u64, egui::Rect)>(rect_id(id)))
         .filter(|(drawn, _)| frame.saturating_sub(*drawn) <= 1)
         .map(|(_, r)| r)
 }
 
-fn rect_id() -> egui::Id {
-    egui::Id::unique("training-top-plot-rect")
+/// The key [`fitness_plot_rect`] remembers the top plot under, whichever it is.
+const TOP: &str = "training-top-plot";
+
+fn rect_id(id: &str) -> egui::Id {
+    egui::Id::unique(("training-plot-rect", id))
 }
 
-fn remember_rect(ctx: &egui::Context, rect: egui::Rect) {
+fn remember_rect(ctx: &egui::Context, id: &str, rect: egui::Rect) {
     let frame = ctx.cumulative_pass_nr();
-    ctx.data_mut(|d| d.insert_temp(rect_id(), (frame, rect)));
+    ctx.data_mut(|d| d.insert_temp(rect_id(id), (frame, rect)));
 }
 
 /// Every `n / MAX_PLOT_POINTS`-th point, and the last.
@@ -204,55 +240,75 @@ pub(crate) fn generation_figures(
     ui.label(format!("{:.1} s", rec.elapsed_secs));
 }
 
+/// A plotted series: its name (in the legend and the hover text) and its value in a record.
+type Series = (&'static str, fn(&Record) -> f64);
+
 /// The fitness and test-accuracy plots of a generation-based run. A climb has one model, so
 /// its records' best, mean and worst are one value: its objective.
 pub(crate) fn generations(ui: &mut egui::Ui, history: &History, method: Method) {
     let recs = &history.records;
-    let line = |name: &str, f: fn(&Record) -> f64| {
-        Line::new(
-            name.to_string(),
-            PlotPoints::from(thin(recs.iter().map(|r| [r.step as f64, f(r)]))),
-        )
-    };
-    let height = ((ui.available_height() - 30.0) / 2.0).max(120.0);
+    let height = plot_height(ui);
     let link = ui.make_persistent_id("training-plots");
     let climb = method == Method::Climb;
-    ui.label(if climb {
-        "Objective per generation (fraction of its maximum, on the current batch)"
+    let top_series: &[Series] = if climb {
+        &[("objective", |r| r.best)]
     } else {
-        "Fitness per generation"
-    });
+        &[
+            ("best", |r| r.best),
+            ("mean", |r| r.mean),
+            ("worst", |r| r.worst),
+        ]
+    };
+    let names: Vec<&str> = top_series.iter().map(|(n, _)| *n).collect();
+    title_and_legend(
+        ui,
+        if climb {
+            "Objective per generation (fraction of its maximum, on the current batch)"
+        } else {
+            "Fitness per generation"
+        },
+        &names,
+        0,
+    );
     let [top, bottom] = specs(method);
     let shown = plot(top, height)
         .link_axis(link, [true, false])
         .show(ui, |p| {
-            if climb {
-                p.line(line("objective", |r| r.best));
-            } else {
-                p.line(line("best", |r| r.best));
-                p.line(line("mean", |r| r.mean));
-                p.line(line("worst", |r| r.worst));
+            for (i, (name, f)) in top_series.iter().enumerate() {
+                let points = thin(recs.iter().map(|r| [r.step as f64, f(r)]));
+                p.line(Line::new(*name, PlotPoints::from(points)).color(COLORS[i]));
             }
         });
-    remember_rect(ui.ctx(), shown.response.rect);
-    ui.label(if climb {
-        "Test accuracy (%) of the model"
-    } else {
-        "Test accuracy (%) of the best candidate"
-    });
+    remember_rect(ui.ctx(), TOP, shown.response.rect);
+    remember_rect(ui.ctx(), top.id, shown.response.rect);
+    title_and_legend(
+        ui,
+        if climb {
+            "Test accuracy (%) of the model"
+        } else {
+            "Test accuracy (%) of the best candidate"
+        },
+        &["test accuracy"],
+        top_series.len(),
+    );
     let acc: Vec<[f64; 2]> = recs
         .iter()
         .filter_map(|r| r.validation_accuracy.map(|a| [r.step as f64, 100.0 * a]))
         .collect();
     let n = acc.len();
-    plot(bottom, height)
+    let color = COLORS[top_series.len() % COLORS.len()];
+    let shown = plot(bottom, height)
         .link_axis(link, [true, false])
         .show(ui, |p| {
-            p.line(Line::new(
-                "test accuracy",
-                PlotPoints::from(thin(acc.into_iter().take(n))),
-            ));
+            p.line(
+                Line::new(
+                    "test accuracy",
+                    PlotPoints::from(thin(acc.into_iter().take(n))),
+                )
+                .color(color),
+            );
         });
+    remember_rect(ui.ctx(), bottom.id, shown.response.rect);
 }
 
 /// The live figures of the last epoch.
@@ -284,6 +340,13 @@ pub(crate) fn epoch_figures(ui: &mut egui::Ui, history: &History, running: bool)
     ui.label(format!("{:.1} s", r.elapsed_secs));
 }
 
+/// The names of the gradient plots' series: the loss (top), then train and test accuracy.
+const EPOCH_SERIES: [&str; 3] = [
+    "loss",
+    "train (augmented mini-batches)",
+    "test (exported model)",
+];
+
 /// Loss, and train and test accuracy, per epoch.
 pub(crate) fn epochs(ui: &mut egui::Ui, history: &History) {
     let recs = &history.records;
@@ -293,29 +356,29 @@ pub(crate) fn epochs(ui: &mut egui::Ui, history: &History) {
             .collect::<Vec<_>>()
             .into()
     };
-    let height = ((ui.available_height() - 30.0) / 2.0).max(120.0);
+    let height = plot_height(ui);
     let link = ui.make_persistent_id("gradient-plots");
-    ui.label("Loss per epoch");
+    let [loss, train, test] = EPOCH_SERIES;
+    title_and_legend(ui, "Loss per epoch", &[loss], 0);
     let [top, bottom] = specs(Method::Gradient);
     let shown = plot(top, height)
         .link_axis(link, [true, false])
         .show(ui, |p| {
-            p.line(Line::new("loss", points(&Record::loss)));
+            p.line(Line::new(loss, points(&Record::loss)).color(COLORS[0]));
         });
-    remember_rect(ui.ctx(), shown.response.rect);
-    ui.label("Accuracy per epoch (%)");
-    plot(bottom, height)
+    remember_rect(ui.ctx(), TOP, shown.response.rect);
+    remember_rect(ui.ctx(), top.id, shown.response.rect);
+    title_and_legend(ui, "Accuracy per epoch (%)", &[train, test], 1);
+    let shown = plot(bottom, height)
         .link_axis(link, [true, false])
         .show(ui, |p| {
-            p.line(Line::new(
-                "train (augmented mini-batches)",
-                points(&|r| Some(100.0 * r.best)),
-            ));
-            p.line(Line::new(
-                "test (exported model)",
-                points(&|r| r.validation_accuracy.map(|a| 100.0 * a)),
-            ));
+            p.line(Line::new(train, points(&|r| Some(100.0 * r.best))).color(COLORS[1]));
+            p.line(
+                Line::new(test, points(&|r| r.validation_accuracy.map(|a| 100.0 * a)))
+                    .color(COLORS[2]),
+            );
         });
+    remember_rect(ui.ctx(), bottom.id, shown.response.rect);
 }
 
 #[cfg(test)]
@@ -358,15 +421,10 @@ mod tests {
     }
 
     #[test]
-    fn every_plot_names_both_axes_and_keeps_its_legend_off_the_rising_end() {
+    fn every_plot_names_both_axes_with_whole_steps() {
         for method in [Method::Genetic, Method::Climb, Method::Gradient] {
             for spec in specs(method) {
                 assert!(!spec.x_label.is_empty() && !spec.y_label.is_empty());
-                // Curves rise to the right (or fall, for the loss): never the right side.
-                assert!(
-                    matches!(spec.legend, Corner::LeftTop | Corner::LeftBottom),
-                    "{spec:?}"
-                );
                 assert!(spec.integer_x);
             }
         }
