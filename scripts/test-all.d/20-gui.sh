@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Desktop app (bitsmnist-gui): system packages and a real window under Xvfb (its headless UI
-# tests run in scripts/test-all.sh's `cargo test --workspace`).
+# Desktop app (bitsmnist-gui): system packages, a real window under Xvfb, and the docs'
+# screenshots retaken (its headless UI tests run in scripts/test-all.sh's `cargo test --workspace`).
 # Called by scripts/test-all.sh with the workspace root as $1; runs on its own too:
 #   bash scripts/test-all.d/20-gui.sh
 #
@@ -53,4 +53,8 @@ colours=$(convert "$config/window.png" -format '%k' info:)
 echo "window $window: $size, $colours colours"
 [ "$colours" -gt 10 ] || { echo "the window looks blank"; exit 1; }
 kill -0 "$app" || { echo "the app exited"; cat "$config/app.log"; exit 1; }
+
+# The docs' screenshots, retaken from the real window into target/screenshots and checked
+# (docs/screenshot-*.png are copies of a run: `bash scripts/screenshots.sh --docs`).
+bash scripts/screenshots.sh --debug
 echo "gui ok"
