@@ -362,6 +362,46 @@ fn a_population_stopped_inside_a_generation_ends_where_the_generation_began() {
 }
 
 #[test]
+fn a_population_stopped_inside_generation_0_is_as_it_was_before() {
+    use bitsmnist_core::search::Population;
+    // 3,000 candidates of 128 hidden neurons, each scored on all 10,000 embedded training
+    // digits (no mini-batches, and too many outputs to keep between generations): generation
+    // 0 is seconds of work on any machine, so the 100 ms limit fires inside it.
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+    let fitness = Fitness::accuracy(&data.train);
+    let model = Chain::mlp(784, &[128], 10, BitOutput::Float(Activation::Identity), 3).unwrap();
+    let params = PopulationParams::default()
+        .population(3000)
+        .elitism(2)
+        .batch_size(None)
+        .seed(5);
+    let before = Population::for_all_bit_layers(model, params).unwrap();
+    let mut cut = before.clone();
+    let clock = std::time::Instant::now();
+    let out = cut
+        .train(
+            &fitness,
+            &TrainOptions::new().time_limit(Duration::from_millis(100)),
+            |_| continue_(),
+        )
+        .unwrap();
+    let secs = clock.elapsed().as_secs_f64();
+    assert_eq!(
+        (out.reason, out.steps, out.step),
+        (StopReason::TimeLimit, 0, 0)
+    );
+    // A generous margin: the candidates being scored when the limit fires finish first.
+    assert!(secs < 10.0, "stopped {secs:.1} s after a 0.1 s limit");
+    // Not evaluated, as before: nothing recorded, the same candidates and model.
+    assert!(!cut.is_evaluated());
+    assert!(cut.history().is_empty());
+    assert!(cut.fitness().is_empty());
+    assert_eq!(cut.generation(), 0);
+    assert_eq!(cut.population(), before.population());
+    assert_eq!(cut.chain(), before.chain());
+}
+
+#[test]
 fn a_climb_stopped_inside_a_generation_ends_where_the_generation_began() {
     let (train, _) = digits();
     for (config, hidden) in climbs() {

@@ -404,8 +404,10 @@ pub trait Method {
     }
 
     /// Evaluates the starting state (generation 0), when [`started`](Self::started) is false.
-    fn start(&mut self, data: &Self::Data) -> Result<Summary, Self::Error> {
-        let _ = data;
+    /// A long evaluation looks at `interrupt` as a step does; interrupted, it leaves the
+    /// method not started, as it was.
+    fn start(&mut self, data: &Self::Data, interrupt: &Interrupt<'_>) -> Result<Step, Self::Error> {
+        let _ = (data, interrupt);
         unreachable!("a method that is always started is never started again")
     }
 
@@ -538,7 +540,12 @@ where
                 }
             }
         } else {
-            method.start(data)?
+            match method.start(data, &interrupt)? {
+                Step::Done(s) => s,
+                Step::Interrupted => {
+                    break options.interrupted(start).unwrap_or(StopReason::Cancelled);
+                }
+            }
         };
         let step = method.step_number();
         let validation_accuracy = options

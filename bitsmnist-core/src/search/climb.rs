@@ -320,6 +320,20 @@ impl Climber {
         Ok(self.after_generation(data, 0, 0.0))
     }
 
+    /// What a generation 0 run by [`member_step`](Self::member_step) changes besides its
+    /// record: the time and the best re-scored model, to [`unstart`](Self::unstart) it.
+    pub(crate) fn before_start(&self) -> (f64, Option<(f64, Chain)>) {
+        (self.log.elapsed_secs, self.best_full.clone())
+    }
+
+    /// Undoes generation 0 (`before` from [`before_start`](Self::before_start)), so that
+    /// the climb is not started, as it was. The incremental state is kept: it is only a
+    /// cache, and for the same batch.
+    pub(crate) fn unstart(&mut self, before: (f64, Option<(f64, Chain)>)) {
+        self.log.history.records.clear();
+        (self.log.elapsed_secs, self.best_full) = before;
+    }
+
     /// One generation of trials on this generation's batch, or `None` (and the state as it
     /// was) when `stop` says so before the generation is complete.
     pub(crate) fn generation_step(
@@ -580,8 +594,9 @@ impl Method for Climber {
         self.started()
     }
 
-    fn start(&mut self, data: &Split) -> Result<Summary, ClimbError> {
-        self.start_step(data)
+    fn start(&mut self, data: &Split, _: &Interrupt<'_>) -> Result<Step, ClimbError> {
+        // The incremental state was built by `prepare`: what is left is one summary.
+        Ok(Step::Done(self.start_step(data)?))
     }
 
     fn step(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {

@@ -257,14 +257,37 @@ impl ClimbEnsemble {
         }
     }
 
-    /// Generation 0 of every member, in parallel; the summary over the members.
-    fn start_members(&mut self, data: &Split) -> Result<Summary, ClimbError> {
+    /// Generation 0 of every member, in parallel; the summary over the members. `None`, and
+    /// no member started, when `interrupted` says so before every member has started (it is
+    /// asked before each member: a member's generation 0 builds its incremental state, one
+    /// pass over its batch).
+    fn start_members(
+        &mut self,
+        data: &Split,
+        interrupted: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Option<Summary>, ClimbError> {
+        let before: Vec<_> = self.members.iter().map(Climber::before_start).collect();
         let summaries = self
             .members
             .par_iter_mut()
-            .map(|c| Ok(c.member_step(data, &|| false)?.expect("never stopped")))
-            .collect::<Result<Vec<_>, ClimbError>>()?;
-        Ok(self.summarize(&summaries))
+            .map(|c| {
+                if interrupted() {
+                    return Ok(None);
+                }
+                c.member_step(data, &|| false)
+            })
+            .collect::<Result<Option<Vec<_>>, ClimbError>>()?;
+        match summaries {
+            Some(s) => Ok(Some(self.summarize(&s))),
+            None => {
+                for (c, b) in self.members.iter_mut().zip(before) {
+                    if c.started() {
+                        c.unstart(b);
+                    }
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// The next generation of every member; `None`, and the members as they were, when
@@ -388,8 +411,8 @@ impl Method for ClimbEnsemble {
         self.members[0].started()
     }
 
-    fn start(&mut self, data: &Split) -> Result<Summary, ClimbError> {
-        self.start_members(data)
+    fn start(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {
+        Ok(self.start_members(data, &|| interrupt.fired())?.into())
     }
 
     fn step(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {
@@ -576,5 +599,47 @@ impl std::fmt::Debug for Workers {
         f.debug_struct("Workers")
             .field("running", &self.running.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::datasets::{Dataset, Task};
+
+    #[test]
+    fn generation_0_stopped_after_some_members_started_leaves_none_started() {
+        let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+        let train = data.train.sample_shuffled(0.05, 10, 1);
+        let params = ClimbParams::default()
+            .batch_size(Some(200))
+            .rescore_every(1)
+            .seed(2);
+        let out = BitOutput::Float(Activation::Identity);
+        let ensemble = ClimbEnsemble::random(784, 16, 10, out, &params, 6, 3).unwrap();
+        let mut cut = ensemble.clone();
+        // The check says stop from its third call on: two members run their generation 0
+        // (records, time, a re-scored best), the other four do not start.
+        let calls = AtomicUsize::new(0);
+        let stopped = cut
+            .start_members(&train, &|| calls.fetch_add(1, Ordering::SeqCst) >= 2)
+            .unwrap();
+        assert!(stopped.is_none());
+        for (c, e) in cut.members.iter().zip(&ensemble.members) {
+            assert!(!c.started());
+            assert_eq!(c.before_start(), e.before_start());
+            assert_eq!(c.chain(), e.chain());
+        }
+        // Started again, it is the ensemble that was never stopped.
+        let mut whole = ensemble.clone();
+        let a = cut.start_members(&train, &|| false).unwrap();
+        let b = whole.start_members(&train, &|| false).unwrap();
+        assert_eq!(a, b);
+        for (c, w) in cut.members.iter().zip(&whole.members) {
+            assert_eq!(c.history().trace(), w.history().trace());
+            assert_eq!(c.before_start().1, w.before_start().1);
+        }
     }
 }

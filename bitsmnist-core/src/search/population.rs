@@ -745,11 +745,20 @@ impl Method for Population {
         self.is_evaluated()
     }
 
-    fn start(&mut self, fitness: &Fitness) -> Result<Summary, PopulationError> {
+    fn start(
+        &mut self,
+        fitness: &Fitness,
+        interrupt: &Interrupt<'_>,
+    ) -> Result<Step, PopulationError> {
         let used_scale = self.scale;
-        self.evaluate(fitness, &|| false);
+        if !self.evaluate(fitness, &|| interrupt.fired()) {
+            // Interrupted: still not evaluated, as before (the outputs begun are only a
+            // cache).
+            self.rows.forget_outputs();
+            return Ok(Step::Interrupted);
+        }
         self.adapt(&[]);
-        Ok(self.record_summary(used_scale))
+        Ok(Step::Done(self.record_summary(used_scale)))
     }
 
     fn step(
