@@ -192,6 +192,43 @@ fn missing_and_corrupt_files_give_typed_errors() {
     assert!(err.to_string().contains("10000 images but 3 labels"));
 }
 
+#[test]
+fn an_idx_name_that_is_not_a_regular_file_is_reported_as_such_not_as_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_idx_folder(tmp.path(), false);
+    let images = tmp.path().join(FILE_STEMS[0]);
+    // A FIFO would block a read forever; a folder cannot be read as a file.
+    std::fs::remove_file(&images).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&images)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo = Dataset::from_dir(tmp.path(), Binarization::default()).unwrap_err();
+    std::fs::remove_file(&images).unwrap();
+    std::fs::create_dir(&images).unwrap();
+    let folder = Dataset::from_dir(tmp.path(), Binarization::default()).unwrap_err();
+    for (err, what) in [(fifo, "a FIFO, socket or device"), (folder, "a folder")] {
+        assert!(
+            matches!(&err, DataError::File { path, .. } if *path == images),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains(&format!("not a regular file ({what})")),
+            "{err}"
+        );
+    }
+    // A regular file beside it is taken first: the gzip name is preferred only when it is
+    // one.
+    let gz = tmp.path().join(format!("{}.gz", FILE_STEMS[1]));
+    std::fs::create_dir(&gz).unwrap();
+    assert_eq!(
+        find_files(tmp.path()).unwrap()[1],
+        tmp.path().join(FILE_STEMS[1])
+    );
+}
+
 #[cfg(not(feature = "download"))]
 #[test]
 fn without_download_feature_an_empty_cache_says_what_to_do() {

@@ -808,17 +808,21 @@ fn image_shape(images: &Idx, labels: &Idx) -> Result<(usize, usize), DataError> 
     Ok((cols, rows))
 }
 
-/// Finds the four IDX files in `dir`, preferring `.gz`.
+/// Finds the four IDX files in `dir`, preferring `.gz`. A name that is there but not a
+/// regular file (a FIFO, a folder) is found too, so that reading it says so
+/// ([`Idx::open`] refuses it) instead of calling it missing.
 pub fn find_files(dir: &Path) -> Result<[PathBuf; 4], DataError> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for stem in FILE_STEMS {
         let gz = dir.join(format!("{stem}.gz"));
         let plain = dir.join(stem);
-        if gz.is_file() {
-            found.push(gz);
-        } else if plain.is_file() {
-            found.push(plain);
+        if let Some(p) = [&gz, &plain]
+            .into_iter()
+            .find(|p| p.is_file())
+            .or_else(|| [&gz, &plain].into_iter().find(|p| p.exists()))
+        {
+            found.push(p.clone());
         } else {
             missing.push(stem.to_string());
         }
