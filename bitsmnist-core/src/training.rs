@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::datasets::Split;
 use crate::fitness::{Fitness, Metric};
 use crate::gradient::{GradientError, GradientParams, Trainer};
-use crate::layers::{BitOutput, Chain, ShapeError};
+use crate::layers::{BitOutput, Chain, Layer, ShapeError};
 use crate::memory::{self, MemoryError};
 use crate::run::{History, Method, Record, TrainOptions, TrainOutcome};
 use crate::search::{
@@ -126,6 +126,12 @@ pub enum TrainingError {
     /// Several networks cannot start from one model.
     #[error("an ensemble starts from random networks; fine-tune one network at a time")]
     EnsembleFineTune,
+    /// Gradient training learns its own feature layers ([`GradientParams::features`]).
+    #[error("gradient training learns its own convolutions; it cannot start after fixed ones")]
+    GradientFeatures,
+    /// [`TrainConfig::fresh_after`] needs feature layers (convolutions and pools), at least one.
+    #[error("the layers before the dense ones must be convolutions and pools (found {0})")]
+    NotFeatures(String),
 }
 
 impl TrainingError {
@@ -181,15 +187,74 @@ impl TrainConfig {
         output: BitOutput,
         seed: u64,
     ) -> Result<TrainingState, TrainingError> {
+        self.start(&[], inputs, hidden, classes, output, seed)
+    }
+
+    /// A fresh run of dense layers `hidden... -> classes` after the fixed feature layers
+    /// `front` (convolutions and pools, such as [`crate::search::imprint`] draws): the dense
+    /// layers are seeded as by [`fresh`](Self::fresh) on the features' width, and every
+    /// network of the run (each ensemble member, each candidate of a population) shares
+    /// `front`, which the search leaves as it is. Gradient training learns its own features
+    /// instead ([`TrainingError::GradientFeatures`]).
+    ///
+    /// ```
+    /// use bitsmnist_core::prelude::*;
+    /// use bitsmnist_core::layers::parse_architecture;
+    /// use bitsmnist_core::search::{ClimbParams, imprint::{ImprintParams, imprint}};
+    /// use bitsmnist_core::training::TrainConfig;
+    ///
+    /// let data = Dataset::embedded();
+    /// let (features, hidden) = parse_architecture("conv8x5,pool4,64").unwrap();
+    /// let front = imprint(&data.train, &features, &ImprintParams::default()).unwrap();
+    /// let config = TrainConfig::Climb { params: ClimbParams::default(), members: 2 };
+    /// let out = BitOutput::Float(Activation::Identity);
+    /// let state = config.fresh_after(&front, &hidden, 10, out, 1).unwrap();
+    /// assert_eq!(state.current_model().layers().len(), 4);
+    /// ```
+    pub fn fresh_after(
+        &self,
+        front: &[Layer],
+        hidden: &[usize],
+        classes: usize,
+        output: BitOutput,
+        seed: u64,
+    ) -> Result<TrainingState, TrainingError> {
+        if let Some(l) = front.iter().find(|l| !l.is_spatial()) {
+            return Err(TrainingError::NotFeatures(l.to_string()));
+        }
+        if matches!(self, Self::Gradient(_)) && !front.is_empty() {
+            return Err(TrainingError::GradientFeatures);
+        }
+        let inputs = front
+            .last()
+            .map(Layer::outputs)
+            .ok_or_else(|| TrainingError::NotFeatures("no layer".into()))?;
+        self.start(front, inputs, hidden, classes, output, seed)
+    }
+
+    /// [`fresh_after`](Self::fresh_after) with the dense part reading `inputs` bits.
+    fn start(
+        &self,
+        front: &[Layer],
+        inputs: usize,
+        hidden: &[usize],
+        classes: usize,
+        output: BitOutput,
+        seed: u64,
+    ) -> Result<TrainingState, TrainingError> {
         // The networks themselves, before any is allocated; what grows with the examples is
         // checked when training starts.
         memory::check_current(self.memory_estimate(inputs, hidden, classes, 0))?;
+        let mlp = |seed| -> Result<Chain, ShapeError> {
+            let dense = Chain::mlp(inputs, hidden, classes, output, seed)?;
+            if front.is_empty() {
+                return Ok(dense);
+            }
+            Chain::new(front.iter().chain(dense.layers()).cloned().collect())
+        };
         Ok(match self {
             Self::Population { params, metric } => TrainingState::Population {
-                set: Population::for_all_bit_layers(
-                    Chain::mlp(inputs, hidden, classes, output, seed)?,
-                    params.clone(),
-                )?,
+                set: Population::for_all_bit_layers(mlp(seed)?, params.clone())?,
                 metric: *metric,
             },
             Self::Climb { params, members } => {
@@ -199,8 +264,7 @@ impl TrainConfig {
                 let climbers = (0..*members as u64)
                     .map(|m| {
                         let offset = m.wrapping_mul(1000);
-                        let chain =
-                            Chain::mlp(inputs, hidden, classes, output, seed.wrapping_add(offset))?;
+                        let chain = mlp(seed.wrapping_add(offset))?;
                         let p = params.clone().seed(params.seed.wrapping_add(offset));
                         Ok(Climber::new(chain, p)?)
                     })

@@ -270,3 +270,109 @@ fn the_memory_estimate_covers_what_a_climb_holds_and_refuses_what_no_machine_has
     assert!(matches!(err, TrainingError::Memory(_)), "{err}");
     assert!(err.to_string().contains("GB of memory, more than"), "{err}");
 }
+
+/// Imprinted 5x5 filters pooled 4x4 ([`imprint`]) on the digits, seeded.
+fn imprinted(train: &Split, filters: usize) -> Vec<bitsmnist_core::layers::Layer> {
+    use bitsmnist_core::layers::parse_architecture;
+    use bitsmnist_core::search::imprint::{ImprintParams, imprint};
+    let (features, _) = parse_architecture(&format!("conv{filters}x5,pool4")).unwrap();
+    imprint(train, &features, &ImprintParams::default().seed(9)).unwrap()
+}
+
+#[test]
+fn a_climb_after_imprinted_filters_keeps_them_and_climbs_the_dense_layers() {
+    use bitsmnist_core::training::{TrainConfig, TrainingState};
+    let data = digits();
+    let train = data.train.select(&(0..2000).collect::<Vec<_>>());
+    let front = imprinted(&train, 16);
+    let config = TrainConfig::Climb {
+        params: params(),
+        members: 1,
+    };
+    let out = BitOutput::Float(Activation::Identity);
+    let fresh = || match config.fresh_after(&front, &[64], 10, out, 3).unwrap() {
+        TrainingState::Climb(c) => c,
+        _ => panic!("one network climbs alone"),
+    };
+    let start = fresh();
+    let whole = |threads| {
+        in_pool(threads, || {
+            let mut c = fresh();
+            c.run(&train, &TrainOptions::new().generations(6)).unwrap();
+            c
+        })
+    };
+    let (one, two) = (whole(1), whole(2));
+    assert_eq!(one.chain(), two.chain(), "the thread count changes nothing");
+    // The feature layers are the imprinted ones, untouched; the dense ones learned.
+    assert!(one.chain().layers()[..2] == front[..]);
+    assert!(one.chain().layers()[2..] != start.chain().layers()[2..]);
+    let before = statistics::accuracy(start.chain(), &data.test);
+    let after = statistics::accuracy(one.chain(), &data.test);
+    assert!(after > before + 0.3, "{before} -> {after}");
+    // Stopped, saved, loaded and resumed: the same run.
+    let resumed = in_pool(2, || {
+        let mut c = fresh();
+        c.run(&train, &TrainOptions::new().generations(2)).unwrap();
+        let bytes = ModelFile::from_climber(&c).to_bytes().unwrap();
+        let mut c = ModelFile::from_bytes(&bytes)
+            .unwrap()
+            .climber()
+            .unwrap()
+            .clone();
+        c.run(&train, &TrainOptions::new().until_generation(6))
+            .unwrap();
+        c
+    });
+    assert_eq!(resumed.chain(), one.chain());
+}
+
+#[test]
+fn an_ensemble_after_imprinted_filters_merges_into_one_model_that_begins_with_them() {
+    use bitsmnist_core::training::{TrainConfig, TrainingState};
+    let data = digits();
+    let train = data.train.select(&(0..1500).collect::<Vec<_>>());
+    let front = imprinted(&train, 8);
+    let config = TrainConfig::Climb {
+        params: params(),
+        members: 3,
+    };
+    let out = BitOutput::Float(Activation::Identity);
+    let TrainingState::Ensemble(mut ensemble) =
+        config.fresh_after(&front, &[24], 10, out, 4).unwrap()
+    else {
+        panic!("three networks")
+    };
+    ensemble
+        .run(&train, &TrainOptions::new().generations(3))
+        .unwrap();
+    let merged = ensemble.chain();
+    assert!(merged.layers()[..2] == front[..]);
+    // The merged model votes as the members' dense layers merged on the features do.
+    let members: Vec<Chain> = ensemble
+        .members()
+        .iter()
+        .map(|c| Chain::new(c.chain().layers()[2..].to_vec()).unwrap())
+        .collect();
+    let heads = merge(&members).unwrap();
+    let features = Chain::new(front.clone())
+        .unwrap()
+        .forward(Activations::Bits(data.test.images().clone()))
+        .into_bits();
+    assert_eq!(merged.predict(data.test.images()), heads.predict(&features));
+    // Members whose feature layers differ do not merge.
+    let other = imprinted(&train, 8 + 1);
+    let mut stranger = other.clone();
+    stranger.extend(members[0].layers().iter().cloned().map(|l| match l {
+        bitsmnist_core::layers::Layer::Bit(b) if b.inputs() == 7 * 7 * 8 => {
+            BitDense::new(7 * 7 * 9, b.outputs()).into()
+        }
+        l => l,
+    }));
+    let stranger = Chain::new(stranger).unwrap();
+    let first = ensemble.members()[0].chain().clone();
+    assert_eq!(
+        merge(&[first, stranger]).unwrap_err(),
+        EnsembleError::Mismatch(1)
+    );
+}

@@ -1,7 +1,12 @@
 //! The Model panel: layer sizes, output kind and activation, seed; the parameter count and
 //! memory of the configuration (packed bits against `f32`), and the current model.
 
-use bitsmnist_core::layers::{Activation, BitDense, BitOutput, Chain, Input};
+use bitsmnist_core::datasets::Split;
+use bitsmnist_core::layers::{
+    Activation, BitDense, BitOutput, Chain, Feature, Input, Layer, feature_layers,
+    parse_architecture,
+};
+use bitsmnist_core::search::imprint::{ImprintParams, imprint};
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +27,10 @@ pub enum OutputKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelSettings {
+    /// Convolutions and pools before the hidden layers, as the command line's `--arch` writes
+    /// them (empty: none); their filters are imprinted from training patches
+    /// ([`bitsmnist_core::search::imprint`]) and the gradient-free searches keep them.
+    pub features: String,
     /// Hidden layer widths, comma separated (empty: a single layer).
     pub hidden: String,
     /// What the output layer emits.
@@ -38,6 +47,7 @@ impl Default for ModelSettings {
     /// with a sigmoid.)
     fn default() -> Self {
         Self {
+            features: String::new(),
             hidden: "64".into(),
             output: OutputKind::Float,
             activation: Activation::Identity,
@@ -62,6 +72,19 @@ impl ModelSettings {
             .collect()
     }
 
+    /// The convolutions and pools of [`ModelSettings::features`], or why they do not parse.
+    pub fn feature_list(&self) -> Result<Vec<Feature>, String> {
+        let text = self.features.trim();
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        match parse_architecture(text) {
+            Ok((features, hidden)) if hidden.is_empty() => Ok(features),
+            Ok(_) => Err("convolutions: widths go under Hidden layers".into()),
+            Err(e) => Err(format!("convolutions: {e}")),
+        }
+    }
+
     /// The output of the last layer.
     pub fn bit_output(&self) -> BitOutput {
         match self.output {
@@ -75,6 +98,21 @@ impl ModelSettings {
     /// `seed` is `None` (cheap, for counting).
     pub fn build(&self, inputs: usize, classes: usize, seed: Option<u64>) -> Result<Chain, String> {
         let hidden = self.hidden_sizes()?;
+        let mut front = feature_layers(&self.feature_list()?, inputs).map_err(|e| e.to_string())?;
+        if !front.is_empty() {
+            // Imprinted filters carry one threshold each: counted too.
+            for layer in &mut front {
+                if let Layer::Conv(conv) = layer {
+                    let n = conv.filters().outputs();
+                    let f = conv.filters().clone().with_thresholds(vec![0; n]);
+                    *conv.filters_mut() = f.expect("one per filter");
+                }
+            }
+            // Zero filters: the shape and the counts (the real ones come from `build_on`).
+            let inputs = front.last().map_or(inputs, Layer::outputs);
+            let dense = self.dense_only().build(inputs, classes, seed)?;
+            return after(front, dense);
+        }
         if let Some(s) = seed {
             return Chain::mlp(inputs, &hidden, classes, self.bit_output(), s)
                 .map_err(|e| e.to_string());
@@ -97,6 +135,39 @@ impl ModelSettings {
             .collect();
         Chain::new(layers).map_err(|e| e.to_string())
     }
+}
+
+impl ModelSettings {
+    /// A random model for `train`'s images and `classes` classes from the seed: the
+    /// convolutions imprinted from `train` (seeded too), then the layers of
+    /// [`build`](Self::build).
+    pub fn build_on(&self, train: &Split, classes: usize, seed: u64) -> Result<Chain, String> {
+        let features = self.feature_list()?;
+        if features.is_empty() {
+            return self.build(train.images().cols(), classes, Some(seed));
+        }
+        let front = imprint(train, &features, &ImprintParams::default().seed(seed))
+            .map_err(|e| format!("convolutions: {e}"))?;
+        let inputs = front.last().map_or(0, Layer::outputs);
+        let dense = self.dense_only().build(inputs, classes, Some(seed))?;
+        after(front, dense)
+    }
+}
+
+impl ModelSettings {
+    /// These settings without convolutions.
+    fn dense_only(&self) -> Self {
+        Self {
+            features: String::new(),
+            ..self.clone()
+        }
+    }
+}
+
+/// `dense` after the feature layers `front`.
+fn after(front: Vec<Layer>, dense: Chain) -> Result<Chain, String> {
+    let layers = front.into_iter().chain(dense.layers().iter().cloned());
+    Chain::new(layers.collect()).map_err(|e| e.to_string())
 }
 
 /// Size figures of a model.
@@ -189,6 +260,7 @@ pub fn ui(
 ) -> Vec<Command> {
     let mut commands = Vec::new();
     let ModelSettings {
+        features,
         hidden,
         output,
         activation,
@@ -199,6 +271,12 @@ pub fn ui(
         .num_columns(2)
         .spacing([12.0, 6.0])
         .show(ui, |ui| {
+            let l = ui.label("Convolutions");
+            ui.add(egui::TextEdit::singleline(features).desired_width(160.0).hint_text("none (dense)"))
+                .labelled_by(l.id)
+                .on_hover_text("Convolutions and pools before the hidden layers, e.g. `conv32x5, pool4` (as the command line's --arch): each filter is a patch of a training image, matching where the map differs from it in at most a fifth of its bits; bit-flip climbing and the population train the layers after them");
+            ui.end_row();
+
             let l = ui.label("Hidden layers");
             ui.add(egui::TextEdit::singleline(hidden).desired_width(160.0).hint_text("800"))
                 .labelled_by(l.id)
@@ -243,7 +321,10 @@ pub fn ui(
         ui.weak("(for 784 inputs and 2 classes; load data for the real shape)");
     }
     ui.horizontal(|ui| {
-        let ok = shape.is_some() && settings.hidden_sizes().is_ok() && !training;
+        let ok = shape.is_some()
+            && settings.hidden_sizes().is_ok()
+            && settings.feature_list().is_ok()
+            && !training;
         if ui
             .add_enabled(ok, egui::Button::new("New random model"))
             .on_hover_text("Replace the current model with random weights from the seed")
@@ -306,6 +387,27 @@ mod tests {
         assert!(s.hidden_sizes().is_err());
         s.hidden = "0".into();
         assert!(s.hidden_sizes().is_err());
+    }
+
+    #[test]
+    fn convolutions_are_imprinted_from_the_training_images() {
+        let data = bitsmnist_core::datasets::Dataset::embedded();
+        let s = ModelSettings {
+            features: "conv8x5, pool4".into(),
+            hidden: "32".into(),
+            ..Default::default()
+        };
+        let counted = s.build(784, 2, None).unwrap();
+        let made = s.build_on(&data.train, 2, 3).unwrap();
+        assert_eq!(counted.layers().len(), 4);
+        assert_eq!(made.layers()[2].inputs(), 7 * 7 * 8);
+        assert_eq!(Figures::of(&counted), Figures::of(&made));
+        assert!(made == s.build_on(&data.train, 2, 3).unwrap(), "seeded");
+        let bad = ModelSettings {
+            features: "conv8x5, 64".into(),
+            ..Default::default()
+        };
+        assert!(bad.feature_list().is_err());
     }
 
     #[test]

@@ -65,6 +65,7 @@ fn is_usage(e: &(dyn Error + 'static)) -> bool {
         || e.is::<ClimbError>()
         || e.is::<PopulationError>()
         || e.is::<EnsembleError>()
+        || e.is::<bitsmnist_core::search::imprint::ImprintError>()
         || e.is::<ShapeError>()
         || e.downcast_ref::<GradientError>()
             .is_some_and(|g| matches!(g, GradientError::Params(_)))

@@ -310,3 +310,97 @@ fn merge_and_member_are_in_the_help_the_completions_and_the_man_pages() {
     let top = bitsmnist(&["man"]);
     assert!(String::from_utf8_lossy(&top.stdout).contains("bitsmnist\\-merge(1)"));
 }
+
+#[test]
+fn members_after_imprinted_convolutions_merge_into_the_ensemble_of_one_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let conv = |extra: &[&str], out: &Path| {
+        let mut args = SMALL.to_vec();
+        // The same run with imprinted filters before the dense layer instead of --hidden.
+        args.retain(|a| *a != "--hidden" && *a != "16");
+        args.extend(["--arch", "conv8x5,pool4,16", "--out", path(out)]);
+        args.extend(extra);
+        let out = bitsmnist(&args);
+        succeeded(&out);
+        out
+    };
+    let members: Vec<_> = (0..2)
+        .map(|k| dir.path().join(format!("c{k}.bin")))
+        .collect();
+    for (k, m) in members.iter().enumerate() {
+        conv(&["--member", &k.to_string(), "--of", "2"], m);
+    }
+    let merged = dir.path().join("merged.bin");
+    succeeded(&bitsmnist(&[
+        "merge",
+        path(&members[0]),
+        path(&members[1]),
+        "--out",
+        path(&merged),
+    ]));
+    let whole = dir.path().join("whole.bin");
+    let out = conv(&["--ensemble", "2"], &whole);
+    let (apart, together) = (
+        ModelFile::load(&merged).unwrap(),
+        ModelFile::load(&whole).unwrap(),
+    );
+    assert_eq!(apart.model, together.model);
+    let shown: Vec<String> = apart.model.layers().iter().map(|l| l.to_string()).collect();
+    assert!(
+        shown[0].starts_with("BitConv2d(28x28x1 → 28x28x8, 5x5"),
+        "{shown:?}"
+    );
+    assert!(
+        shown[1].starts_with("BitMaxPool(28x28x8 → 7x7x8"),
+        "{shown:?}"
+    );
+    assert_eq!(apart.model.layers()[2].outputs(), 2 * (16 + 1));
+    // What the run reports is the saved model's accuracy.
+    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+    let predicted = together.model.predict_split(&data.test).unwrap();
+    let right = predicted
+        .iter()
+        .zip(data.test.labels())
+        .filter(|(p, l)| **p == usize::from(**l))
+        .count();
+    assert_eq!(
+        last_json(&out)["test_accuracy"].as_f64(),
+        Some(right as f64 / data.test.len() as f64)
+    );
+}
+
+#[test]
+fn convolutions_for_a_climb_are_refused_where_they_do_not_apply() {
+    let mut args = SMALL.to_vec();
+    args.retain(|a| *a != "--hidden" && *a != "16");
+    let with = |extra: &[&str]| {
+        let mut a = args.clone();
+        a.extend(extra);
+        bitsmnist(&a)
+    };
+    refused(
+        &bitsmnist(&[
+            "train",
+            "--task",
+            "digits",
+            "--strategy",
+            "population",
+            "--arch",
+            "conv8x5,pool4,16",
+        ]),
+        &["--arch", "population"],
+    );
+    refused(
+        &with(&["--hidden", "16", "--imprint-distance", "0.2"]),
+        &["--imprint-distance", "convolutions"],
+    );
+    refused(
+        &with(&["--arch", "conv8x5,pool4,16", "--imprint-distance", "1.5"]),
+        &["--imprint-distance", "[0, 1)"],
+    );
+    refused(
+        &with(&["--arch", "conv8x5,pool4,16,16"]),
+        &["one hidden layer"],
+    );
+    refused(&with(&["--arch", "conv8x40p0,16"]), &["conv8x40"]);
+}

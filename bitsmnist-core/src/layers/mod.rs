@@ -2,8 +2,12 @@
 //! convolution [`BitConv2d`] and pool [`BitMaxPool`], and [`Chain`] which applies them in
 //! order, one example or a whole data set at a time.
 
+mod architecture;
 mod conv;
 
+pub use architecture::{
+    Feature, FeatureError, architecture_string, feature_layers, parse_architecture,
+};
 pub use conv::{BitConv2d, BitMaxPool, ConvError, Shape};
 
 use std::fmt;

@@ -12,6 +12,10 @@
 //! [`History`] and the progress callback work as for the population trainer
 //! ([`Population`](super::Population)).
 //!
+//! A model may begin with feature layers (convolutions and pools, such as the filters
+//! [`imprint`](super::imprint) draws from training patches): the climb keeps them as they are
+//! and searches the one or two dense layers after them, on the features of each batch.
+//!
 //! Reproducible whatever the thread count: trial `t` flips the bit drawn from a counter-based
 //! hash of `(seed, t)`, and trials evaluated speculatively in parallel are taken in order, so the
 //! run is the sequential one. The state (model, counters, history) is serializable, and a
@@ -35,6 +39,7 @@
 //! assert!(climber.history().last().unwrap().best > climber.history().records[0].best);
 //! ```
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -42,8 +47,9 @@ use serde::{Deserialize, Serialize};
 
 use super::incremental::{DeltaError, DeltaEval, Flip, Objective, check_chain};
 use super::operators::{STREAM_BATCH, derive_rng, splitmix64};
+use crate::bits::BitMatrix;
 use crate::datasets::Split;
-use crate::layers::Chain;
+use crate::layers::{Activations, Chain, Layer};
 use crate::run::{Detail, History, Interrupt, Log, Method, Record, Step, Summary, TrainOptions};
 
 /// Hyper-parameters of [`Climber`].
@@ -197,6 +203,42 @@ pub struct Climber {
     best_full: Option<(f64, Chain)>,
     #[serde(skip)]
     eval: Option<(u64, DeltaEval)>,
+    /// The feature layers' output for every example of the split last trained on, with the
+    /// split's fingerprint: computed once, not for every batch.
+    #[serde(skip)]
+    features: Option<(u64, Arc<BitMatrix>)>,
+}
+
+/// The climbed part of `chain` (the layers after its leading feature layers, which a climb
+/// keeps as they are) and how many feature layers lead; an error if that part is not one or
+/// two bit layers giving scores ([`check_chain`]).
+///
+/// ```
+/// use bitsmnist_core::prelude::*;
+/// use bitsmnist_core::layers::{BitMaxPool, Shape};
+/// use bitsmnist_core::search::climb::climbed_part;
+/// let pool = BitMaxPool::new(Shape::MNIST, 4, 4).unwrap();
+/// let out = BitOutput::Float(Activation::Identity);
+/// let dense = Chain::mlp(49, &[16], 10, out, 1).unwrap();
+/// let chain = Chain::new(vec![pool.into(), dense.layers()[0].clone(), dense.layers()[1].clone()]).unwrap();
+/// let (front, head) = climbed_part(&chain).unwrap();
+/// assert_eq!((front, head), (1, dense));
+/// ```
+pub fn climbed_part(chain: &Chain) -> Result<(usize, Chain), DeltaError> {
+    let front = chain.layers().iter().take_while(|l| l.is_spatial()).count();
+    let head = Chain::new(chain.layers()[front..].to_vec())
+        .map_err(|e| DeltaError::Shape(e.to_string()))?;
+    check_chain(&head)?;
+    Ok((front, head))
+}
+
+/// `images` through the first `front` layers of `chain` (all of them feature layers).
+fn features(chain: &Chain, front: usize, images: &BitMatrix) -> BitMatrix {
+    let mut x = Activations::Bits(images.clone());
+    for layer in &chain.layers()[..front] {
+        x = layer.forward(x);
+    }
+    x.into_bits()
 }
 
 /// What the callback of a climb's [`train`](Method::train) sees after each generation: the climber
@@ -208,7 +250,7 @@ impl Climber {
     /// scores; see [`DeltaEval`]).
     pub fn new(chain: Chain, params: ClimbParams) -> Result<Self, ClimbError> {
         params.check()?;
-        check_chain(&chain)?;
+        climbed_part(&chain)?;
         Ok(Self {
             chain,
             params,
@@ -218,6 +260,7 @@ impl Climber {
             log: Log::default(),
             best_full: None,
             eval: None,
+            features: None,
         })
     }
 
@@ -240,6 +283,7 @@ impl Climber {
             log,
             best_full,
             eval: None,
+            features: None,
         }
     }
 
@@ -394,7 +438,7 @@ impl Climber {
     /// split when due, summarised.
     fn after_generation(&mut self, data: &Split, trials: u64, secs: f64) -> Summary {
         let (_, eval) = self.eval.as_ref().expect("ensured");
-        self.chain = eval.chain();
+        self.chain = self.with_front(eval.chain());
         let fitness = eval.fitness();
         if self.params.rescore_every > 0
             && self.generation.is_multiple_of(self.params.rescore_every)
@@ -422,7 +466,7 @@ impl Climber {
     pub(crate) fn validate(&self) -> Result<(), String> {
         self.chain.validate()?;
         self.params.check().map_err(|e| e.to_string())?;
-        check_chain(&self.chain).map_err(|e| e.to_string())?;
+        climbed_part(&self.chain).map_err(|e| e.to_string())?;
         if self
             .params
             .trials_per_generation
@@ -439,7 +483,7 @@ impl Climber {
         }
         if let Some((a, c)) = &self.best_full {
             c.validate()?;
-            check_chain(c).map_err(|e| e.to_string())?;
+            climbed_part(c).map_err(|e| e.to_string())?;
             if (c.inputs(), c.outputs()) != (self.chain.inputs(), self.chain.outputs())
                 || !(0.0..=1.0).contains(a)
             {
@@ -463,23 +507,52 @@ impl Climber {
         if self.eval.as_ref().is_some_and(|(i, _)| *i == index) {
             return Ok(());
         }
-        let batch = match self.params.batch_size {
+        let idx = match self.params.batch_size {
             Some(b) if b < data.len() => {
                 let mut rng = derive_rng(self.params.seed, STREAM_CLIMB_BATCH, index, 0);
                 let mut idx = rand::seq::index::sample(&mut rng, data.len(), b).into_vec();
                 idx.sort_unstable();
-                data.select(&idx)
+                Some(idx)
             }
-            _ => data.clone(),
+            _ => None,
         };
-        let eval = DeltaEval::new(
-            &self.chain,
-            batch.images(),
-            batch.labels(),
-            self.params.objective,
-        )?;
+        let (front, head) = climbed_part(&self.chain)?;
+        let images = if front == 0 {
+            data.images()
+        } else {
+            let key = super::rows::fingerprint(data);
+            if self.features.as_ref().is_none_or(|(k, _)| *k != key) {
+                let f = features(&self.chain, front, data.images());
+                self.features = Some((key, Arc::new(f)));
+            }
+            &self.features.as_ref().expect("computed").1
+        };
+        let eval = match &idx {
+            Some(idx) => {
+                let labels: Vec<u8> = idx.iter().map(|&i| data.labels()[i]).collect();
+                DeltaEval::new(
+                    &head,
+                    &images.select_rows(idx),
+                    &labels,
+                    self.params.objective,
+                )?
+            }
+            None => DeltaEval::new(&head, images, data.labels(), self.params.objective)?,
+        };
         self.eval = Some((index, eval));
         Ok(())
+    }
+
+    /// `head` (the climbed layers) after this model's feature layers.
+    fn with_front(&self, head: Chain) -> Chain {
+        let front = self.chain.layers().iter().take_while(|l| l.is_spatial());
+        let layers: Vec<Layer> = front
+            .cloned()
+            .chain(head.layers().iter().cloned())
+            .collect();
+        Chain::new(layers)
+            .expect("the climbed layers keep their widths")
+            .with_input(self.chain.input())
     }
 
     /// Runs one generation of trials. Trials are scored speculatively in parallel blocks
@@ -567,12 +640,23 @@ impl Climber {
     /// The bytes climbing on `examples` examples still needs beyond the network and the
     /// incremental state it holds ([`ClimbParams::memory_estimate`]).
     pub fn memory_to_train(&self, examples: usize) -> u64 {
-        let (inputs, hidden, classes) = crate::memory::widths(&self.chain);
+        // The incremental state is the climbed layers' (on the features, if any), plus the
+        // features of every example.
+        let (front, head) = match climbed_part(&self.chain) {
+            Ok(parts) => parts,
+            Err(_) => (0, self.chain.clone()),
+        };
+        let (inputs, hidden, classes) = crate::memory::widths(&head);
         let all = self
             .params
             .memory_estimate(1, inputs, &hidden, classes, examples);
         let nets = self.params.memory_estimate(1, inputs, &hidden, classes, 0);
+        let features = match (front, &self.features) {
+            (0, _) | (_, Some(_)) => 0,
+            _ => (examples as u64).saturating_mul(inputs.div_ceil(64) as u64 * 8),
+        };
         all.saturating_sub(nets)
+            .saturating_add(features)
             .saturating_sub(self.memory_bytes() as u64)
     }
 }

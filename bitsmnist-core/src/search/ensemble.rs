@@ -35,8 +35,10 @@ pub enum EnsembleError {
         "member {0} is not a two-layer bit network with a bit hidden layer and a plain score output"
     )]
     Shape(usize),
-    /// Members with different inputs, classes or output activation.
-    #[error("member {0} differs from member 0 in inputs, classes or output activation")]
+    /// Members with different inputs, feature layers, classes or output activation.
+    #[error(
+        "member {0} differs from member 0 in inputs, feature layers, classes or output activation"
+    )]
     Mismatch(usize),
 }
 
@@ -44,7 +46,9 @@ pub enum EnsembleError {
 /// documentation](self)). Every member must be `BitDense(n, h_m)` with bit output followed by
 /// `BitDense(h_m, c)` with a float output without per-neuron scales (any activation); `n`, `c`
 /// and the activation must agree. The result is `BitDense(n, Σ h_m + m)` with per-neuron
-/// thresholds, then `BitDense(Σ h_m + m, c)`.
+/// thresholds, then `BitDense(Σ h_m + m, c)`. Members that begin with the same feature layers
+/// (convolutions and pools, which a climb keeps fixed) merge into a model that begins with
+/// them too.
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
@@ -58,10 +62,18 @@ pub enum EnsembleError {
 /// ```
 pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
     let first = members.first().ok_or(EnsembleError::Empty)?;
+    let front_of = |c: &Chain| c.layers().iter().take_while(|l| l.is_spatial()).count();
+    let front = &first.layers()[..front_of(first)];
+    if let Some(m) = members
+        .iter()
+        .position(|c| &c.layers()[..front_of(c)] != front || c.input() != first.input())
+    {
+        return Err(EnsembleError::Mismatch(m));
+    }
     let parts: Vec<(&BitDense, &BitDense, Activation)> = members
         .iter()
         .enumerate()
-        .map(|(m, c)| match c.layers() {
+        .map(|(m, c)| match &c.layers()[front.len()..] {
             [h, o] => match (h.as_bit(), o.as_bit()) {
                 (Some(h), Some(o)) if h.output() == BitOutput::Bits && o.affine().is_none() => {
                     match o.output() {
@@ -74,7 +86,7 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
             _ => Err(EnsembleError::Shape(m)),
         })
         .collect::<Result<_, _>>()?;
-    let (inputs, classes, activation) = (first.inputs(), first.outputs(), parts[0].2);
+    let (inputs, classes, activation) = (parts[0].0.inputs(), first.outputs(), parts[0].2);
     for (m, (h, o, a)) in parts.iter().enumerate() {
         if h.inputs() != inputs || o.outputs() != classes || *a != activation {
             return Err(EnsembleError::Mismatch(m));
@@ -106,7 +118,10 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
         at += h.outputs() + 1;
     }
     let hidden = hidden.with_thresholds(thresholds).expect("one per neuron");
-    Ok(Chain::new(vec![hidden.into(), output.into()]).expect("widths match"))
+    let layers = front.iter().cloned().chain([hidden.into(), output.into()]);
+    Ok(Chain::new(layers.collect())
+        .expect("widths match")
+        .with_input(first.input()))
 }
 
 /// Several networks climbed side by side and kept as one model by [`merge`]: the loop the

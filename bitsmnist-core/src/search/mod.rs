@@ -13,6 +13,7 @@
 
 pub mod climb;
 pub mod ensemble;
+pub mod imprint;
 pub mod incremental;
 mod operators;
 mod params;
@@ -20,7 +21,7 @@ mod population;
 mod recipe;
 pub(crate) mod rows;
 
-pub use climb::{ClimbError, ClimbParams, ClimbParamsError, ClimbProgress, Climber};
+pub use climb::{ClimbError, ClimbParams, ClimbParamsError, ClimbProgress, Climber, climbed_part};
 pub use ensemble::{ClimbEnsemble, EnsembleError, EnsembleProgress, merge};
 pub use incremental::{DeltaError, DeltaEval, Flip, Objective, check_chain};
 pub use operators::Genome;

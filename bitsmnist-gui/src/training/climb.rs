@@ -15,7 +15,8 @@ use bitsmnist_core::gradient::Input;
 use bitsmnist_core::layers::Chain;
 use bitsmnist_core::run::Method;
 use bitsmnist_core::run::{History, TrainOutcome};
-use bitsmnist_core::search::{ClimbEnsemble, ClimbParams, Climber, Objective, check_chain};
+use bitsmnist_core::search::{ClimbEnsemble, ClimbParams, Climber, Objective, climbed_part};
+use bitsmnist_core::training::TrainConfig;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -182,7 +183,8 @@ pub(super) fn prepare(state: &mut TrainingState, with: &StartWith<'_>) -> Result
 }
 
 /// One network: the current model. Several: fresh random networks of the current model's
-/// shape, side by side (as `bitsmnist train --ensemble N`).
+/// shape, side by side (as `bitsmnist train --ensemble N`), after the current model's
+/// feature layers (imprinted convolutions and pools, which every member shares).
 fn new_ensemble(
     chain: Chain,
     params: &ClimbParams,
@@ -192,26 +194,36 @@ fn new_ensemble(
         let c = Climber::new(chain, params.clone()).map_err(|e| e.to_string())?;
         return Ok(ClimbEnsemble::new(vec![c]).expect("one member"));
     }
-    check_chain(&chain).map_err(|e| e.to_string())?;
-    let out = chain
+    let (front, head) = climbed_part(&chain).map_err(|e| e.to_string())?;
+    let out = head
         .layers()
         .last()
         .and_then(|l| l.as_bit())
         .expect("checked");
-    let hidden = match chain.layers() {
+    let hidden = match head.layers() {
         [h, _] => h.outputs(),
         _ => return Err("an ensemble climbs networks with one hidden layer".into()),
     };
-    ClimbEnsemble::random(
-        chain.inputs(),
-        hidden,
-        chain.outputs(),
-        out.output(),
-        params,
+    let config = TrainConfig::Climb {
+        params: params.clone(),
         members,
-        params.seed,
-    )
-    .map_err(|e| e.to_string())
+    };
+    let state = if front == 0 {
+        config.fresh(
+            head.inputs(),
+            &[hidden],
+            head.outputs(),
+            out.output(),
+            params.seed,
+        )
+    } else {
+        let front = &chain.layers()[..front];
+        config.fresh_after(front, &[hidden], head.outputs(), out.output(), params.seed)
+    };
+    match state.map_err(|e| e.to_string())? {
+        bitsmnist_core::training::TrainingState::Ensemble(e) => Ok(e),
+        _ => unreachable!("several members make an ensemble"),
+    }
 }
 
 /// A climb on the worker thread.

@@ -48,12 +48,17 @@ pub struct Args {
     /// Hidden layer widths, comma-separated (default: per task for genetic, 2048 for gradient).
     #[arg(long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
-    /// Architecture of a gradient-trained model: convolutions and pools, then the dense
-    /// hidden widths, comma-separated, e.g. `conv32x3,pool2,conv64x3,pool2,512`
-    /// (`conv<filters>x<window>[s<stride>][p<padding>]`, padding `window/2` unless given;
-    /// `pool<size>[s<stride>]`). Instead of --hidden.
+    /// Architecture: convolutions and pools, then the dense hidden widths, comma-separated,
+    /// e.g. `conv32x3,pool2,conv64x3,pool2,512` (`conv<filters>x<window>[s<stride>][p<padding>]`,
+    /// padding `window/2` unless given; `pool<size>[s<stride>]`). Instead of --hidden. Gradient
+    /// training learns the convolutions; climbing imprints them from training patches and
+    /// climbs the one dense hidden layer after them (e.g. `conv32x5,pool4,800`).
     #[arg(long, conflicts_with = "hidden")]
     pub arch: Option<String>,
+    /// Largest Hamming distance, as a fraction of a window's bits, at which an imprinted
+    /// filter still matches (climb with convolutions in --arch; default 0.2).
+    #[arg(long)]
+    pub imprint_distance: Option<f64>,
     /// Output layer: `float` (popcount score), `bits` (the original's bit output) or an
     /// activation name (`sigmoid`, ...) (genetic).
     #[arg(long)]

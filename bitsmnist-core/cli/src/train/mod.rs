@@ -142,7 +142,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (Start::FineTune { .. }, _) => "seed from --seed".into(),
     };
     options = options.cancel(cancel);
-    let mut state = start.state(data.pixels(), data.classes(), data.train.len())?;
+    let mut state = start.state(&data.train, data.classes())?;
     let (inputs, classes) = state.shape();
     if (inputs, classes) != (data.pixels(), data.classes()) {
         crate::errors::usage!(

@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use bitsmnist_core::datasets::Split;
 use bitsmnist_core::datasets::Task;
 use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::io::ModelFile;
-use bitsmnist_core::layers::{Activation, BitOutput};
+use bitsmnist_core::layers::{Activation, BitOutput, Feature};
 use bitsmnist_core::memory::Limit;
 use bitsmnist_core::run::TrainOptions;
+use bitsmnist_core::search::imprint::{ImprintParams, imprint};
 use bitsmnist_core::search::{ClimbEnsemble, Recipe};
 use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
 
@@ -25,6 +27,11 @@ pub enum Start {
     Fresh {
         /// The method and its settings.
         config: TrainConfig,
+        /// Feature layers a gradient-free search starts after, imprinted from the training
+        /// images (gradient training keeps its own in `config`).
+        features: Vec<Feature>,
+        /// How those are imprinted.
+        imprint: ImprintParams,
         /// Hidden layer widths.
         hidden: Vec<usize>,
         /// The last layer's output rule.
@@ -105,7 +112,17 @@ impl Plan {
     /// `classes` classes; `None` for a resumed or fine-tuned one.
     pub fn fresh_estimate(&self, inputs: usize, classes: usize, examples: usize) -> Option<u64> {
         match &self.start {
-            Start::Fresh { config, hidden, .. } => {
+            Start::Fresh {
+                config,
+                hidden,
+                features,
+                ..
+            } => {
+                // Imprinted features feed the dense layers (their width is checked later).
+                let inputs = bitsmnist_core::layers::feature_layers(features, inputs)
+                    .ok()
+                    .and_then(|l| l.last().map(|l| l.outputs()))
+                    .unwrap_or(inputs);
                 Some(config.memory_estimate(inputs, hidden, classes, examples))
             }
             _ => None,
@@ -133,6 +150,7 @@ const MAX_MEMBERS: usize = 1024;
 /// Flags that configure each method, with their names (to refuse them where they do not
 /// apply).
 fn given(args: &Args) -> [(&'static str, MethodKind, bool); 22] {
+    // (--arch applies to gradient training and climbing: checked in `plan`.)
     use MethodKind::{Climb, Gradient, Population};
     [
         ("--population", Population, args.population.is_some()),
@@ -150,7 +168,7 @@ fn given(args: &Args) -> [(&'static str, MethodKind, bool); 22] {
         ("--output-share", Climb, args.output_share.is_some()),
         ("--accept-ties", Climb, args.accept_ties),
         ("--rescore-every", Climb, args.rescore_every.is_some()),
-        ("--arch", Gradient, args.arch.is_some()),
+        ("--imprint-distance", Climb, args.imprint_distance.is_some()),
         ("--epochs", Gradient, args.epochs.is_some()),
         ("--batch-size", Gradient, args.batch_size.is_some()),
         ("--lr", Gradient, args.lr.is_some()),
@@ -341,8 +359,12 @@ impl Args {
         {
             usage!("--ensemble must be at most {MAX_MEMBERS} networks, got {n}");
         }
-        if self.init.is_some() && (!self.hidden.is_empty() || self.output.is_some()) {
-            usage!("--hidden and --output shape a fresh network; --init keeps the model's own");
+        if self.init.is_some()
+            && (!self.hidden.is_empty() || self.output.is_some() || self.arch.is_some())
+        {
+            usage!(
+                "--hidden, --arch and --output shape a fresh network; --init keeps the model's own"
+            );
         }
         let member = self.member_run()?;
         if self.resume.is_some() && self.seed.is_some() {
@@ -424,6 +446,9 @@ impl Args {
                 usage!("{flag}: a resumed run continues with the settings it started with");
             }
         }
+        if self.arch.is_some() && kind == MethodKind::Population {
+            usage!("--arch applies to gradient training and climbing, not to a population run");
+        }
         if resumed.is_some()
             && (!self.hidden.is_empty()
                 || self.arch.is_some()
@@ -452,7 +477,30 @@ impl Args {
             Some(o) => output_kind(o)?,
             None => recipe.output,
         };
-        let hidden = if self.hidden.is_empty() {
+        // A gradient-free run's --arch: imprinted feature layers, then its dense widths.
+        let (features, arch_hidden) = match (&config, &self.arch) {
+            (TrainConfig::Gradient(_), _) | (_, None) => (Vec::new(), Vec::new()),
+            (_, Some(a)) => match bitsmnist_core::layers::parse_architecture(a) {
+                Ok(parsed) => parsed,
+                Err(e) => usage!("--arch: {e}"),
+            },
+        };
+        let imprint = ImprintParams::default().distance(
+            self.imprint_distance
+                .unwrap_or(ImprintParams::default().distance),
+        );
+        if !(0.0..1.0).contains(&imprint.distance) {
+            usage!(
+                "--imprint-distance must be a fraction of a window's bits in [0, 1), got {:?}",
+                imprint.distance
+            );
+        }
+        if self.imprint_distance.is_some() && features.is_empty() {
+            usage!("--imprint-distance applies to convolutions in --arch");
+        }
+        let hidden = if !arch_hidden.is_empty() {
+            arch_hidden
+        } else if self.hidden.is_empty() {
             match &config {
                 TrainConfig::Gradient(p) => p.hidden.clone(),
                 _ => vec![recipe.hidden],
@@ -477,6 +525,8 @@ impl Args {
             }
             (None, None) => Start::Fresh {
                 config,
+                imprint: imprint.seed(member.map_or(self.seed.unwrap_or(SEED), |m| m.seed)),
+                features,
                 hidden,
                 output,
                 seed: member.map_or(self.seed.unwrap_or(SEED), |m| m.own_seed()),
@@ -593,19 +643,32 @@ impl Args {
 impl Start {
     /// The training state to run on `examples` training examples, refused when its memory
     /// estimate is over the limit.
-    pub fn state(self, inputs: usize, classes: usize, examples: usize) -> Result<TrainingState> {
+    pub fn state(self, train: &Split, classes: usize) -> Result<TrainingState> {
+        let (inputs, examples) = (train.images().cols(), train.len());
         Ok(match self {
             Start::Fresh {
                 config,
+                features,
+                imprint: how,
                 hidden,
                 output,
                 seed,
             } => {
+                let front = if features.is_empty() {
+                    Vec::new()
+                } else {
+                    imprint(train, &features, &how).context("--arch")?
+                };
+                let inputs = front.last().map_or(inputs, |l| l.outputs());
                 // The whole estimate, networks and per-example state, in one figure.
                 bitsmnist_core::memory::check_current(
                     config.memory_estimate(inputs, &hidden, classes, examples),
                 )?;
-                config.fresh(inputs, &hidden, classes, output, seed)?
+                if front.is_empty() {
+                    config.fresh(inputs, &hidden, classes, output, seed)?
+                } else {
+                    config.fresh_after(&front, &hidden, classes, output, seed)?
+                }
             }
             Start::Resume { file, .. } => file.state.expect("checked"),
             Start::FineTune { config, path, file } => config

@@ -1,0 +1,229 @@
+//! How a model's layers are written down: the feature layers before the dense ones, as the
+//! command line's `--arch`, the app and the model-file settings of every method name them.
+
+use serde::{Deserialize, Serialize};
+
+use super::{BitConv2d, BitMaxPool, ConvError, Shape};
+
+/// A feature-extraction layer before the dense ones: a bit convolution ([`BitConv2d`]) or a
+/// max-pool ([`BitMaxPool`]) of the map before it. Gradient training learns the convolutions
+/// (their batch normalisation folded into integer thresholds at export); climbing imprints
+/// them from training patches ([`crate::search::imprint`]). Written as `conv<F>x<K>` (`F` filters of `K x K`, stride 1, padding `K / 2` so
+/// that odd windows keep the map's size), with optional `s<S>` (stride) and `p<P>` (padding),
+/// and `pool<K>` (`K x K` windows every `K` pixels), with optional `s<S>`.
+///
+/// ```
+/// use bitsmnist_core::layers::Feature;
+/// let c: Feature = "conv32x3".parse().unwrap();
+/// assert_eq!(c, Feature::Conv { filters: 32, window: 3, stride: 1, padding: 1 });
+/// assert_eq!("conv8x5s2p0".parse::<Feature>().unwrap().to_string(), "conv8x5s2p0");
+/// assert_eq!("pool2".parse::<Feature>().unwrap(), Feature::Pool { size: 2, stride: 2 });
+/// assert!("conv0x3".parse::<Feature>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Feature {
+    /// A bit convolution ([`BitConv2d`]).
+    Conv {
+        /// Output channels.
+        filters: usize,
+        /// Window side.
+        window: usize,
+        /// Pixels between windows.
+        stride: usize,
+        /// 0-bit (+1) pixels added on each side.
+        padding: usize,
+    },
+    /// A max-pool ([`BitMaxPool`]) of the map before it.
+    Pool {
+        /// Window side.
+        size: usize,
+        /// Pixels between windows.
+        stride: usize,
+    },
+}
+
+impl std::fmt::Display for Feature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Feature::Conv {
+                filters,
+                window,
+                stride,
+                padding,
+            } => {
+                write!(f, "conv{filters}x{window}")?;
+                if stride != 1 || padding != window / 2 {
+                    write!(f, "s{stride}p{padding}")?;
+                }
+                Ok(())
+            }
+            Feature::Pool { size, stride } => {
+                write!(f, "pool{size}")?;
+                if stride != size {
+                    write!(f, "s{stride}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Feature {
+    type Err = crate::util::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            crate::util::ParseError::new(
+                "layer",
+                s,
+                "use conv<filters>x<window>[s<stride>][p<padding>], pool<size>[s<stride>] or a dense width",
+            )
+        };
+        // "<number>" then optional "s<number>" / "p<number>" suffixes.
+        fn split_num(t: &str) -> Option<(usize, &str)> {
+            let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            let n = t[..end].parse().ok()?;
+            Some((n, &t[end..]))
+        }
+        let t = s.trim().to_ascii_lowercase();
+        let positive = |n: usize| (n > 0).then_some(n);
+        if let Some(rest) = t.strip_prefix("conv") {
+            let (filters, rest) = split_num(rest).ok_or_else(bad)?;
+            let rest = rest.strip_prefix('x').ok_or_else(bad)?;
+            let (window, mut rest) = split_num(rest).ok_or_else(bad)?;
+            let (mut stride, mut padding) = (1, window / 2);
+            if let Some(r) = rest.strip_prefix('s') {
+                (stride, rest) = split_num(r).ok_or_else(bad)?;
+            }
+            if let Some(r) = rest.strip_prefix('p') {
+                (padding, rest) = split_num(r).ok_or_else(bad)?;
+            }
+            if !rest.is_empty() {
+                return Err(bad());
+            }
+            Ok(Feature::Conv {
+                filters: positive(filters).ok_or_else(bad)?,
+                window: positive(window).ok_or_else(bad)?,
+                stride: positive(stride).ok_or_else(bad)?,
+                padding,
+            })
+        } else if let Some(rest) = t.strip_prefix("pool") {
+            let (size, mut rest) = split_num(rest).ok_or_else(bad)?;
+            let mut stride = size;
+            if let Some(r) = rest.strip_prefix('s') {
+                (stride, rest) = split_num(r).ok_or_else(bad)?;
+            }
+            if !rest.is_empty() {
+                return Err(bad());
+            }
+            Ok(Feature::Pool {
+                size: positive(size).ok_or_else(bad)?,
+                stride: positive(stride).ok_or_else(bad)?,
+            })
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+/// A whole architecture, as the command line's `--arch` writes it: comma-separated
+/// [`Feature`]s, then the dense hidden widths. Returns the features and the widths.
+///
+/// ```
+/// use bitsmnist_core::layers::{parse_architecture, Feature};
+/// let (features, hidden) = parse_architecture("conv32x3,pool2,conv64x3,pool2,512").unwrap();
+/// assert_eq!(features.len(), 4);
+/// assert_eq!(hidden, [512]);
+/// assert_eq!(parse_architecture("2048,2048").unwrap(), (vec![], vec![2048, 2048]));
+/// assert!(parse_architecture("512,conv8x3").is_err()); // features come first
+/// ```
+pub fn parse_architecture(s: &str) -> Result<(Vec<Feature>, Vec<usize>), crate::util::ParseError> {
+    let (mut features, mut hidden) = (Vec::new(), Vec::new());
+    for item in s.split(',') {
+        let item = item.trim();
+        if let Ok(width) = item.parse::<usize>() {
+            hidden.push(width);
+        } else if hidden.is_empty() {
+            features.push(item.parse::<Feature>()?);
+        } else {
+            return Err(crate::util::ParseError::new(
+                "architecture",
+                s,
+                "convolutions and pools come before the dense widths",
+            ));
+        }
+    }
+    Ok((features, hidden))
+}
+
+/// Writes an architecture back as [`parse_architecture`] reads it.
+pub fn architecture_string(features: &[Feature], hidden: &[usize]) -> String {
+    features
+        .iter()
+        .map(Feature::to_string)
+        .chain(hidden.iter().map(usize::to_string))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The layers `features` describe on an input of `inputs` bits read as a square one-channel
+/// image ([`Shape::square`]), with all-zero filters: their shapes, checked, for estimates
+/// before any filter exists. The error names the first feature that does not fit.
+///
+/// ```
+/// use bitsmnist_core::layers::{feature_layers, parse_architecture};
+/// let (features, _) = parse_architecture("conv32x5,pool4").unwrap();
+/// let layers = feature_layers(&features, 784).unwrap();
+/// assert_eq!(layers.last().unwrap().outputs(), 7 * 7 * 32);
+/// assert!(feature_layers(&features, 700).is_err()); // not a square image
+/// assert!(feature_layers(&[], 700).unwrap().is_empty()); // a dense model reads any width
+/// ```
+pub fn feature_layers(
+    features: &[Feature],
+    inputs: usize,
+) -> Result<Vec<super::Layer>, FeatureError> {
+    if features.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut shape = Shape::square(inputs).ok_or(FeatureError::NotSquare(inputs))?;
+    let mut layers = Vec::with_capacity(features.len());
+    for &feature in features {
+        let err = |error| FeatureError::Shape { feature, error };
+        let layer: super::Layer = match feature {
+            Feature::Conv {
+                filters,
+                window,
+                stride,
+                padding,
+            } => {
+                let conv = BitConv2d::new(shape, window, stride, padding, filters).map_err(err)?;
+                shape = conv.output_shape();
+                conv.into()
+            }
+            Feature::Pool { size, stride } => {
+                let pool = BitMaxPool::new(shape, size, stride).map_err(err)?;
+                shape = pool.output_shape();
+                pool.into()
+            }
+        };
+        layers.push(layer);
+    }
+    Ok(layers)
+}
+
+/// Why feature layers do not fit their input ([`feature_layers`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FeatureError {
+    /// A feature layer does not fit the map before it.
+    #[error("{feature}: {error}")]
+    Shape {
+        /// The feature layer, as written.
+        feature: Feature,
+        /// What does not fit.
+        error: ConvError,
+    },
+    /// The input is not a square image.
+    #[error("convolutions read a square image; {0} inputs are not one")]
+    NotSquare(usize),
+}
