@@ -88,6 +88,22 @@ pub enum AdaptationKind {
     Stagnation,
 }
 
+/// The time limits, in seconds, that the Training panel's field allows.
+pub(crate) const TIME_LIMIT_SECS: std::ops::RangeInclusive<f64> = 0.1..=86_400.0;
+
+/// `secs` clamped into [`TIME_LIMIT_SECS`]; NaN, which has no place in it, is the default 25 s.
+fn time_limit(secs: f64) -> f64 {
+    if secs.is_nan() {
+        25.0
+    } else {
+        secs.clamp(*TIME_LIMIT_SECS.start(), *TIME_LIMIT_SECS.end())
+    }
+}
+
+fn time_limit_on_load<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    f64::deserialize(d).map(time_limit)
+}
+
 /// The persisted trainer options: the method, the genetic hyper-parameters, fitness and stop
 /// rules, and the gradient options.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -143,7 +159,10 @@ pub struct TrainingSettings {
     pub generations: u64,
     /// Whether the generation limit applies.
     pub use_generations: bool,
-    /// Stop after this many seconds of training (when `use_time`).
+    /// Stop after this many seconds of training (when `use_time`). A stored value outside
+    /// [`TIME_LIMIT_SECS`] (infinite, NaN or negative, from an edited or damaged settings
+    /// file) is brought into it on load: `Duration::from_secs_f64` would panic on it.
+    #[serde(deserialize_with = "time_limit_on_load")]
     pub seconds: f64,
     /// Whether the time limit applies.
     pub use_time: bool,
@@ -328,7 +347,7 @@ impl TrainingSettings {
             o = o.until_generation(first + self.generations);
         }
         if self.use_time {
-            o = o.time_limit(Duration::from_secs_f64(self.seconds.max(0.0)));
+            o = o.time_limit(Duration::from_secs_f64(time_limit(self.seconds)));
         }
         if self.use_target {
             o = o.target(self.target);
@@ -340,5 +359,41 @@ impl TrainingSettings {
             o = o.validate_on(t, self.validate_every);
         }
         o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_time_limit_that_is_no_duration_is_brought_into_range_on_load() {
+        for (stored, loaded) in [
+            ("inf", 86_400.0),
+            ("-inf", 0.1),
+            ("NaN", 25.0),
+            ("-1.0", 0.1),
+            ("1e300", 86_400.0),
+            ("42.5", 42.5),
+        ] {
+            // As eframe restores the app's settings from its storage.
+            let app: crate::app::Settings =
+                ron::from_str(&format!("(training: (seconds: {stored}, use_time: true))")).unwrap();
+            let s = app.training;
+            assert_eq!(s.seconds, loaded, "{stored}");
+            let o = s.options(0, CancelToken::new(), None);
+            assert_eq!(
+                o.time_limit,
+                Some(Duration::from_secs_f64(loaded)),
+                "{stored}"
+            );
+        }
+        // Set in code rather than loaded, it is clamped where it becomes a time limit.
+        let s = TrainingSettings {
+            seconds: f64::INFINITY,
+            ..TrainingSettings::default()
+        };
+        let o = s.options(0, CancelToken::new(), None);
+        assert_eq!(o.time_limit, Some(Duration::from_secs(86_400)));
     }
 }

@@ -52,7 +52,7 @@ pub(super) fn stop_rules_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) {
                 use_time,
                 "Time limit",
                 egui::DragValue::new(seconds)
-                    .range(0.1..=86_400.0)
+                    .range(super::settings::TIME_LIMIT_SECS)
                     .suffix(" s"),
                 "Seconds of training (pauses excluded)",
             );
