@@ -233,6 +233,54 @@ fn requests_larger_than_memory_are_refused_with_the_estimate() {
         assert_error(&out, 2, "the run needs about", &args.join(" "));
         assert!(stderr(&out).contains("GB available") || stderr(&out).contains("MB available"));
     }
+    // Full MNIST: refused from the set's known sizes before it is loaded or downloaded. The
+    // cache holds four damaged files, so that loading them would fail (status 1) and a
+    // download is never tried (files in the cache are trusted).
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    for stem in [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ] {
+        std::fs::write(cache.join(format!("{stem}.gz")), b"not an IDX file").unwrap();
+    }
+    for args in [
+        &["--hidden", "100000000", "--generations", "1"][..],
+        &[
+            "--task",
+            "digits",
+            "--ensemble",
+            "1000",
+            "--generations",
+            "1",
+        ],
+    ] {
+        let args = [
+            &["train", "--dataset", "mnist", "--cache-dir", "cache"][..],
+            args,
+        ]
+        .concat();
+        let out = run_in(dir.path(), &args);
+        assert_error(&out, 2, "the run needs about", &args.join(" "));
+    }
+    let small = [
+        "train",
+        "--dataset",
+        "mnist",
+        "--cache-dir",
+        "cache",
+        "--generations",
+        "1",
+    ];
+    let out = run_in(dir.path(), &small);
+    assert_error(
+        &out,
+        1,
+        "magic bytes",
+        "a request that fits goes on to load the data",
+    );
     // A limit of one's own, below what the machine has: refused with that figure; above the
     // estimate: the run goes.
     let ensemble = [

@@ -76,6 +76,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             path.display()
         );
     }
+    if plan.data.dataset == bitsmnist_core::datasets::Source::Mnist {
+        check_memory_before_mnist(&plan)?;
+    }
     let full = plan.data.load()?;
     let mut data = full.for_task(&plan.task)?;
     if plan.sample < 1.0 {
@@ -335,6 +338,49 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     out!("{json}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Full MNIST's training images of each digit, 0 to 9: 60,000 of 28x28 pixels in all.
+const MNIST_TRAIN_PER_DIGIT: [u64; 10] =
+    [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949];
+
+/// The memory check of a fresh run ([`Start::state`]) made from full MNIST's known sizes
+/// before the set is loaded, so that a request too large for the machine is refused before
+/// the set is downloaded the first time. A run that starts from imprinted features (whose
+/// widths come from the images) is checked once the data is loaded, as every other run is.
+fn check_memory_before_mnist(plan: &Plan) -> Result<()> {
+    let Start::Fresh {
+        config,
+        features,
+        hidden,
+        ..
+    } = &plan.start
+    else {
+        return Ok(());
+    };
+    if !features.is_empty() {
+        return Ok(());
+    }
+    let all: u64 = plan
+        .task
+        .classes()
+        .iter()
+        .map(|&c| {
+            MNIST_TRAIN_PER_DIGIT
+                .get(usize::from(c))
+                .copied()
+                .unwrap_or(0)
+        })
+        .sum();
+    // As `Split::sample` takes them: at most the fraction, rounded up.
+    let examples = ((plan.sample.clamp(0.0, 1.0) * all as f64).ceil() as u64).min(all);
+    bitsmnist_core::memory::check_current(config.memory_estimate(
+        28 * 28,
+        hidden,
+        plan.task.len(),
+        examples as usize,
+    ))?;
+    Ok(())
 }
 
 /// The method and its main settings, for the header line.
