@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the model-file loader and the IDX reader for a bounded time (needs a nightly
-# toolchain for cargo-fuzz; skipped with a note where none is installed).
+# Fuzzes the model-file loader (load_model), the IDX reader (idx), data set folders
+# (dataset_dir) and the option checking of `bitsmnist train` (cli_options) for a bounded time
+# each, FUZZ_SECONDS (default 30) per target (needs a nightly toolchain for cargo-fuzz;
+# skipped with a note where none is installed).
 set -euo pipefail
 cd "$1"
 if ! grep -q nightly <<<"$(rustup toolchain list 2>/dev/null)"; then
