@@ -321,9 +321,12 @@ impl BitsApp {
         }
     }
 
-    /// Shows an error until the user dismisses it.
+    /// Shows an error until the user dismisses it, and writes it to standard error.
     pub fn error(&mut self, message: impl Into<String>) {
         let m = message.into();
+        // An app started from a file manager has no terminal: the desktop session's log keeps
+        // its standard error (and the desktop test reads it there).
+        eprintln!("bitsmnist-gui: error: {m}");
         self.status = format!("error: {m}");
         self.errors.push(m);
     }

@@ -433,6 +433,48 @@ fn a_file_given_at_start_opens_once_the_data_are_loaded() {
 }
 
 #[test]
+fn a_damaged_file_given_at_start_is_an_error_naming_it_and_the_app_stays_usable() {
+    // What a file manager passes on a double-click of a truncated model: the right magic
+    // bytes (so the file type claims it), the rest cut short.
+    let dir = tempfile::tempdir().unwrap();
+    let model = Chain::new(vec![
+        BitDense::new(784, 16).with_seed(1).into(),
+        BitDense::new(16, 2).with_seed(2).into(),
+    ])
+    .unwrap();
+    let bytes = ModelFile::new(model).to_bytes().unwrap();
+    let broken = dir.path().join("broken.bin");
+    std::fs::write(&broken, &bytes[..200]).unwrap();
+
+    let mut h = harness(quick_settings(), None);
+    h.state_mut().open_files(vec![broken.clone()]);
+    ready(&mut h);
+    run_until(&mut h, "the file", |a| a.open_at_start.is_none());
+    let app = h.state();
+    assert_eq!(app.errors.len(), 1, "{:?}", app.errors);
+    let error = app.errors[0].clone();
+    assert!(
+        error.starts_with(&format!("{}: ", broken.display())),
+        "{error}"
+    );
+    assert_eq!(app.status, format!("error: {error}"));
+    // Nothing was opened: the title names no file and the app's own model stays.
+    assert_eq!(app.title(), "BitsMNIST");
+    assert!(app.current_file.is_none());
+    assert_eq!(app.model.chain.as_ref().unwrap().outputs(), 2);
+    assert_eq!(app.settings.tab, Tab::Model);
+    // The window shows it, and the app stays usable: dismissed, then a run trains.
+    h.get_by_label(&format!("Error: {error}"));
+    h.get_by_label("Dismiss").click();
+    h.run_ok();
+    no_errors(h.state());
+    click(&mut h, "Training");
+    h.get_by_label("Start").click();
+    run_until(&mut h, "a generation", |a| !a.training.history.is_empty());
+    stop(&mut h);
+}
+
+#[test]
 fn several_networks_climb_side_by_side_merge_save_and_continue() {
     let mut s = quick_climb_settings();
     s.training.climb.members = 2;
