@@ -18,6 +18,19 @@ fn train(params: GradientParams, train: &Split) -> Trainer {
     t
 }
 
+/// The exported model predicts as the training network on at least 99.9% of the examples:
+/// hidden bits fold exactly, while the output logits use another f32 expression, so only
+/// near-ties may differ.
+fn agree_but_for_near_ties(exported: &[usize], network: &[usize]) {
+    assert_eq!(exported.len(), network.len());
+    let agree = exported.iter().zip(network).filter(|(a, b)| a == b).count();
+    assert!(
+        agree * 1000 >= 999 * exported.len(),
+        "{agree} of {}",
+        exported.len()
+    );
+}
+
 #[test]
 fn short_run_reaches_ninety_percent_on_the_official_test_set() {
     let data = Dataset::embedded();
@@ -63,18 +76,7 @@ fn exported_bit_model_predicts_as_the_training_network() {
     assert!(model.layers().iter().all(|l| l.as_bit().is_some()));
     let exported = model.predict(data.test.images());
     let network = t.predict_network(&data.test).unwrap();
-    // Hidden bits are folded exactly; the output logits use another f32 expression, so only
-    // near-ties could differ.
-    let agree = exported
-        .iter()
-        .zip(&network)
-        .filter(|(a, b)| a == b)
-        .count();
-    assert!(
-        agree * 1000 >= 999 * exported.len(),
-        "{agree} of {}",
-        exported.len()
-    );
+    agree_but_for_near_ties(&exported, &network);
     // The single-example path agrees with the batch path.
     for (i, &e) in exported.iter().enumerate().take(20) {
         let s = model.scores_one(data.test.images().row(i));
@@ -104,16 +106,7 @@ fn grey_input_exports_a_float_first_layer_that_agrees() {
     assert_eq!(model.input(), Input::Grey);
     let exported = model.predict_split(&test).unwrap();
     let network = t.predict_network(&test).unwrap();
-    let agree = exported
-        .iter()
-        .zip(&network)
-        .filter(|(a, b)| a == b)
-        .count();
-    assert!(
-        agree * 1000 >= 999 * exported.len(),
-        "{agree} of {}",
-        exported.len()
-    );
+    agree_but_for_near_ties(&exported, &network);
     let accuracy = statistics::accuracy(&model, &test);
     assert!(accuracy > 0.6);
     // The true accuracy, not the bits read as ±1 that every path fed such a model before it
@@ -261,16 +254,7 @@ fn conv_model_exports_bit_convolutions_that_predict_as_the_training_network() {
     );
     let exported = model.predict_split(&data.test).unwrap();
     let network = t.predict_network(&data.test).unwrap();
-    let agree = exported
-        .iter()
-        .zip(&network)
-        .filter(|(a, b)| a == b)
-        .count();
-    assert!(
-        agree * 1000 >= 999 * exported.len(),
-        "{agree} of {}",
-        exported.len()
-    );
+    agree_but_for_near_ties(&exported, &network);
     let acc = statistics::accuracy(&model, &data.test);
     assert!(acc > 0.7, "accuracy {acc}");
     // The saved state resumes: it reloads with its geometry and exports the same model.

@@ -3,7 +3,7 @@
 
 use bitsmnist_core::datasets::Split;
 use bitsmnist_core::layers::{
-    Activation, BitDense, BitOutput, Chain, Feature, Input, Layer, feature_layers,
+    Activation, BitDense, BitOutput, Chain, Feature, Input, Layer, feature_layers, feature_shapes,
     parse_architecture,
 };
 use bitsmnist_core::search::imprint::{ImprintParams, imprint};
@@ -98,7 +98,28 @@ impl ModelSettings {
     /// `seed` is `None` (cheap, for counting).
     pub fn build(&self, inputs: usize, classes: usize, seed: Option<u64>) -> Result<Chain, String> {
         let hidden = self.hidden_sizes()?;
-        let mut front = feature_layers(&self.feature_list()?, inputs).map_err(|e| e.to_string())?;
+        let features = self.feature_list()?;
+        // The filters are counted before any is made: a typo must not allocate gigabytes.
+        let shapes = feature_shapes(&features, inputs).map_err(|e| e.to_string())?;
+        let mut channels = 1u64;
+        let mut filter_bits = 0u64;
+        for (f, out) in features.iter().zip(&shapes) {
+            if let Feature::Conv { window, .. } = *f {
+                let w = window as u64;
+                filter_bits = filter_bits.saturating_add(
+                    w.saturating_mul(w)
+                        .saturating_mul(channels)
+                        .saturating_mul(out.channels as u64),
+                );
+            }
+            channels = out.channels as u64;
+        }
+        if filter_bits > MAX_FILTER_BITS {
+            return Err(format!(
+                "convolutions: {filter_bits} filter bits is more than the {MAX_FILTER_BITS} a model here may hold"
+            ));
+        }
+        let mut front = feature_layers(&features, inputs).map_err(|e| e.to_string())?;
         if !front.is_empty() {
             // Imprinted filters carry one threshold each: counted too.
             for layer in &mut front {
@@ -143,6 +164,8 @@ impl ModelSettings {
     /// [`build`](Self::build).
     pub fn build_on(&self, train: &Split, classes: usize, seed: u64) -> Result<Chain, String> {
         let features = self.feature_list()?;
+        // Checked and counted first (sizes refused before any patch is drawn).
+        self.build(train.images().cols(), classes, None)?;
         if features.is_empty() {
             return self.build(train.images().cols(), classes, Some(seed));
         }
@@ -163,6 +186,11 @@ impl ModelSettings {
         }
     }
 }
+
+/// The most filter bits the Model panel builds (32 MiB of them; it counts a model every
+/// frame): far above any convolution that trains here, far below what would exhaust the
+/// machine.
+const MAX_FILTER_BITS: u64 = 1 << 28;
 
 /// `dense` after the feature layers `front`.
 fn after(front: Vec<Layer>, dense: Chain) -> Result<Chain, String> {
@@ -408,6 +436,15 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.feature_list().is_err());
+        let huge = ModelSettings {
+            features: "conv65536x15, conv65536x15".into(),
+            ..Default::default()
+        };
+        assert!(
+            huge.build(784, 2, None)
+                .unwrap_err()
+                .contains("filter bits")
+        );
     }
 
     #[test]

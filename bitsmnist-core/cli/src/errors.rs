@@ -66,6 +66,7 @@ fn is_usage(e: &(dyn Error + 'static)) -> bool {
         || e.is::<PopulationError>()
         || e.is::<EnsembleError>()
         || e.is::<bitsmnist_core::search::imprint::ImprintError>()
+        || e.is::<bitsmnist_core::layers::FeatureError>()
         || e.is::<ShapeError>()
         || e.downcast_ref::<GradientError>()
             .is_some_and(|g| matches!(g, GradientError::Params(_)))

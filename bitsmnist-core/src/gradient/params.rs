@@ -238,44 +238,29 @@ impl GradientParams {
         let b = examples.min(self.batch_size as u64);
         // Convolutions: per output pixel of a batch, the windows, the pre-activations and
         // their copies (normalised, batch-norm output, pooled, gradients), and the filters.
+        // (Features that do not fit are refused by `check`; they count as none here.)
+        let shapes =
+            crate::layers::feature_shapes(&self.features, inputs as usize).unwrap_or_default();
         let mut maps = 0u64;
-        let mut side = (inputs as f64).sqrt() as u64;
         let mut channels = 1u64;
-        for f in &self.features {
-            match *f {
-                Feature::Conv {
-                    filters,
-                    window,
-                    stride,
-                    padding,
-                } => {
-                    let (k, s, p, f) =
-                        (window as u64, stride as u64, padding as u64, filters as u64);
-                    side = (side + 2 * p).saturating_sub(k) / s.max(1) + 1;
-                    let window_bits = k * k * channels;
-                    maps = add(&[
-                        maps,
-                        mul(&[
-                            b,
-                            side,
-                            side,
-                            add(&[mul(&[window_bits, 2]), mul(&[f, 8])]),
-                            4,
-                        ]),
-                        mul(&[window_bits, f, 5 * 4]),
-                    ]);
-                    channels = f;
-                }
-                Feature::Pool { size, stride } => {
-                    side = side.saturating_sub(size as u64) / (stride as u64).max(1) + 1;
-                }
+        for (feature, out) in self.features.iter().zip(&shapes) {
+            if let Feature::Conv { window, .. } = *feature {
+                let window_bits = mul(&[window as u64, window as u64, channels]);
+                let f = out.channels as u64;
+                maps = add(&[
+                    maps,
+                    mul(&[
+                        b,
+                        (out.height * out.width) as u64,
+                        add(&[mul(&[window_bits, 2]), mul(&[f, 8])]),
+                        4,
+                    ]),
+                    mul(&[window_bits, f, 5 * 4]),
+                ]);
             }
+            channels = out.channels as u64;
         }
-        let first = if self.features.is_empty() {
-            inputs
-        } else {
-            mul(&[side, side, channels])
-        };
+        let first = shapes.last().map_or(inputs, |s| s.bits() as u64);
         let mut widths = vec![first];
         widths.extend(self.hidden.iter().map(|&h| h as u64));
         widths.push(classes);

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::conv::check_window;
 use super::{BitConv2d, BitMaxPool, ConvError, Shape};
 
 /// A feature-extraction layer before the dense ones: a bit convolution ([`BitConv2d`]) or a
@@ -85,19 +86,22 @@ impl std::str::FromStr for Feature {
             let n = t[..end].parse().ok()?;
             Some((n, &t[end..]))
         }
+        // An optional `<letter><number>` suffix: its number (or `default`) and what follows;
+        // `None` if the letter is there without a number.
+        fn suffix(t: &str, letter: char, default: usize) -> Option<(usize, &str)> {
+            match t.strip_prefix(letter) {
+                Some(r) => split_num(r),
+                None => Some((default, t)),
+            }
+        }
         let t = s.trim().to_ascii_lowercase();
         let positive = |n: usize| (n > 0).then_some(n);
         if let Some(rest) = t.strip_prefix("conv") {
             let (filters, rest) = split_num(rest).ok_or_else(bad)?;
             let rest = rest.strip_prefix('x').ok_or_else(bad)?;
-            let (window, mut rest) = split_num(rest).ok_or_else(bad)?;
-            let (mut stride, mut padding) = (1, window / 2);
-            if let Some(r) = rest.strip_prefix('s') {
-                (stride, rest) = split_num(r).ok_or_else(bad)?;
-            }
-            if let Some(r) = rest.strip_prefix('p') {
-                (padding, rest) = split_num(r).ok_or_else(bad)?;
-            }
+            let (window, rest) = split_num(rest).ok_or_else(bad)?;
+            let (stride, rest) = suffix(rest, 's', 1).ok_or_else(bad)?;
+            let (padding, rest) = suffix(rest, 'p', window / 2).ok_or_else(bad)?;
             if !rest.is_empty() {
                 return Err(bad());
             }
@@ -108,11 +112,8 @@ impl std::str::FromStr for Feature {
                 padding,
             })
         } else if let Some(rest) = t.strip_prefix("pool") {
-            let (size, mut rest) = split_num(rest).ok_or_else(bad)?;
-            let mut stride = size;
-            if let Some(r) = rest.strip_prefix('s') {
-                (stride, rest) = split_num(r).ok_or_else(bad)?;
-            }
+            let (size, rest) = split_num(rest).ok_or_else(bad)?;
+            let (stride, rest) = suffix(rest, 's', size).ok_or_else(bad)?;
             if !rest.is_empty() {
                 return Err(bad());
             }
@@ -166,26 +167,69 @@ pub fn architecture_string(features: &[Feature], hidden: &[usize]) -> String {
         .join(",")
 }
 
+/// The map after each of `features` on an input of `inputs` bits read as a square one-channel
+/// image ([`Shape::square`]), checked as [`BitConv2d::new`] and [`BitMaxPool::new`] check them,
+/// without building any layer (so that estimates of absurd requests allocate nothing). The
+/// error names the first feature that does not fit.
+///
+/// ```
+/// use bitsmnist_core::layers::{Shape, feature_shapes, parse_architecture};
+/// let (features, _) = parse_architecture("conv32x5,pool4").unwrap();
+/// let shapes = feature_shapes(&features, 784).unwrap();
+/// assert_eq!(shapes, [Shape::new(28, 28, 32), Shape::new(7, 7, 32)]);
+/// assert!(feature_shapes(&features, 700).is_err()); // not a square image
+/// assert!(feature_shapes(&[], 700).unwrap().is_empty()); // a dense model reads any width
+/// ```
+pub fn feature_shapes(features: &[Feature], inputs: usize) -> Result<Vec<Shape>, FeatureError> {
+    if features.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut shape = Shape::square(inputs).ok_or(FeatureError::NotSquare(inputs))?;
+    let mut shapes = Vec::with_capacity(features.len());
+    for &feature in features {
+        let err = |error| FeatureError::Shape { feature, error };
+        shape = match feature {
+            Feature::Conv {
+                filters,
+                window,
+                stride,
+                padding,
+            } => {
+                if filters == 0 {
+                    return Err(err(ConvError::Zero {
+                        what: "the filter count",
+                    }));
+                }
+                let side = check_window(shape, window, stride, padding).map_err(err)?;
+                let out = Shape::new(side.height, side.width, filters);
+                if out.bits() > 1 << 40 {
+                    return Err(err(ConvError::TooLarge(out)));
+                }
+                out
+            }
+            Feature::Pool { size, stride } => check_window(shape, size, stride, 0).map_err(err)?,
+        };
+        shapes.push(shape);
+    }
+    Ok(shapes)
+}
+
 /// The layers `features` describe on an input of `inputs` bits read as a square one-channel
-/// image ([`Shape::square`]), with all-zero filters: their shapes, checked, for estimates
-/// before any filter exists. The error names the first feature that does not fit.
+/// image, with all-zero filters: their shapes, checked ([`feature_shapes`]), for the counts of
+/// a model before any filter exists.
 ///
 /// ```
 /// use bitsmnist_core::layers::{feature_layers, parse_architecture};
 /// let (features, _) = parse_architecture("conv32x5,pool4").unwrap();
 /// let layers = feature_layers(&features, 784).unwrap();
 /// assert_eq!(layers.last().unwrap().outputs(), 7 * 7 * 32);
-/// assert!(feature_layers(&features, 700).is_err()); // not a square image
-/// assert!(feature_layers(&[], 700).unwrap().is_empty()); // a dense model reads any width
 /// ```
 pub fn feature_layers(
     features: &[Feature],
     inputs: usize,
 ) -> Result<Vec<super::Layer>, FeatureError> {
-    if features.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut shape = Shape::square(inputs).ok_or(FeatureError::NotSquare(inputs))?;
+    feature_shapes(features, inputs)?;
+    let mut shape = Shape::square(inputs).unwrap_or(Shape::MNIST);
     let mut layers = Vec::with_capacity(features.len());
     for &feature in features {
         let err = |error| FeatureError::Shape { feature, error };

@@ -132,7 +132,7 @@ fn out_side(input: usize, window: usize, stride: usize, padding: usize) -> usize
     (input + 2 * padding - window) / stride + 1
 }
 
-fn check_window(
+pub(crate) fn check_window(
     input: Shape,
     window: usize,
     stride: usize,

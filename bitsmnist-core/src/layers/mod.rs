@@ -6,7 +6,7 @@ mod architecture;
 mod conv;
 
 pub use architecture::{
-    Feature, FeatureError, architecture_string, feature_layers, parse_architecture,
+    Feature, FeatureError, architecture_string, feature_layers, feature_shapes, parse_architecture,
 };
 pub use conv::{BitConv2d, BitMaxPool, ConvError, Shape};
 

@@ -137,6 +137,42 @@ pub fn imprint(
     Ok(layers)
 }
 
+/// The bytes imprinting `features` on `examples` images of `inputs` pixels and computing
+/// their features once (as a climb after them does) needs at most, generously: two maps of
+/// every example at the widest layer (its input and output), and the filters. `None` when
+/// the features do not fit the images.
+///
+/// ```
+/// use bitsmnist_core::layers::parse_architecture;
+/// use bitsmnist_core::search::imprint::memory_estimate;
+/// let (features, _) = parse_architecture("conv32x5,pool4").unwrap();
+/// let bytes = memory_estimate(&features, 784, 10_000).unwrap();
+/// assert!(bytes >= 10_000 * 28 * 28 * 32 / 8);
+/// ```
+pub fn memory_estimate(features: &[Feature], inputs: usize, examples: usize) -> Option<u64> {
+    use crate::memory::{add, mul};
+    let shapes = crate::layers::feature_shapes(features, inputs).ok()?;
+    let widest = shapes
+        .iter()
+        .map(|s| s.bits())
+        .max()
+        .unwrap_or(0)
+        .max(inputs) as u64;
+    let mut channels = 1u64;
+    let mut filters = 0u64;
+    for (feature, out) in features.iter().zip(&shapes) {
+        if let Feature::Conv { window, .. } = *feature {
+            let bits = mul(&[window as u64, window as u64, channels]);
+            filters = add(&[filters, mul(&[bits.div_ceil(8), out.channels as u64]), 64]);
+        }
+        channels = out.channels as u64;
+    }
+    Some(add(&[
+        mul(&[examples as u64, widest.div_ceil(8), 2]),
+        filters,
+    ]))
+}
+
 /// `filters` patches of `window x window` pixels (all channels) from random images and window
 /// positions of `map` (padded with 0-bits as the convolution pads it), each with enough
 /// 1-bits and 0-bits; after many draws without one, any patch is taken (a map that is nearly

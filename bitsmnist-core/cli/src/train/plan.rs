@@ -10,7 +10,7 @@ use bitsmnist_core::datasets::Split;
 use bitsmnist_core::datasets::Task;
 use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::io::ModelFile;
-use bitsmnist_core::layers::{Activation, BitOutput, Feature};
+use bitsmnist_core::layers::{Activation, BitOutput, Feature, feature_shapes};
 use bitsmnist_core::memory::Limit;
 use bitsmnist_core::run::TrainOptions;
 use bitsmnist_core::search::imprint::{ImprintParams, imprint};
@@ -119,11 +119,18 @@ impl Plan {
                 ..
             } => {
                 // Imprinted features feed the dense layers (their width is checked later).
-                let inputs = bitsmnist_core::layers::feature_layers(features, inputs)
+                let front =
+                    bitsmnist_core::search::imprint::memory_estimate(features, inputs, examples)
+                        .unwrap_or(0);
+                let inputs = bitsmnist_core::layers::feature_shapes(features, inputs)
                     .ok()
-                    .and_then(|l| l.last().map(|l| l.outputs()))
+                    .and_then(|s| s.last().map(|s| s.bits()))
                     .unwrap_or(inputs);
-                Some(config.memory_estimate(inputs, hidden, classes, examples))
+                Some(
+                    config
+                        .memory_estimate(inputs, hidden, classes, examples)
+                        .saturating_add(front),
+                )
             }
             _ => None,
         }
@@ -654,16 +661,23 @@ impl Start {
                 output,
                 seed,
             } => {
+                // The whole estimate, networks, features and per-example state, in one
+                // figure, before any of it is made.
+                let shapes = feature_shapes(&features, inputs).context("--arch")?;
+                let front_bytes =
+                    bitsmnist_core::search::imprint::memory_estimate(&features, inputs, examples)
+                        .unwrap_or(0);
+                let dense_inputs = shapes.last().map_or(inputs, |s| s.bits());
+                bitsmnist_core::memory::check_current(
+                    config
+                        .memory_estimate(dense_inputs, &hidden, classes, examples)
+                        .saturating_add(front_bytes),
+                )?;
                 let front = if features.is_empty() {
                     Vec::new()
                 } else {
                     imprint(train, &features, &how).context("--arch")?
                 };
-                let inputs = front.last().map_or(inputs, |l| l.outputs());
-                // The whole estimate, networks and per-example state, in one figure.
-                bitsmnist_core::memory::check_current(
-                    config.memory_estimate(inputs, &hidden, classes, examples),
-                )?;
                 if front.is_empty() {
                     config.fresh(inputs, &hidden, classes, output, seed)?
                 } else {
