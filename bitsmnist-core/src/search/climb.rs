@@ -246,8 +246,9 @@ fn features(chain: &Chain, front: usize, images: &BitMatrix) -> BitMatrix {
 pub type ClimbProgress<'a> = crate::run::Progress<'a, Climber>;
 
 impl Climber {
-    /// A climb starting from `chain`'s weights (one or two bit layers, the last giving
-    /// scores; see [`DeltaEval`]).
+    /// A climb starting from `chain`'s weights: one or two bit layers, the last giving scores
+    /// (see [`DeltaEval`]), after any number of feature layers, which the climb keeps
+    /// ([`climbed_part`]).
     pub fn new(chain: Chain, params: ClimbParams) -> Result<Self, ClimbError> {
         params.check()?;
         climbed_part(&chain)?;
