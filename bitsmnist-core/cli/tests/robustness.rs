@@ -256,6 +256,15 @@ fn requests_larger_than_memory_are_refused_with_the_estimate() {
             "--generations",
             "1",
         ],
+        // Imprinted features, counted from their shapes before any filter is drawn.
+        &[
+            "--strategy",
+            "climb",
+            "--arch",
+            "conv50000x5,800",
+            "--generations",
+            "1",
+        ],
     ] {
         let args = [
             &["train", "--dataset", "mnist", "--cache-dir", "cache"][..],

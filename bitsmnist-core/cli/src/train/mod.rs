@@ -346,8 +346,7 @@ const MNIST_TRAIN_PER_DIGIT: [u64; 10] =
 
 /// The memory check of a fresh run ([`Start::state`]) made from full MNIST's known sizes
 /// before the set is loaded, so that a request too large for the machine is refused before
-/// the set is downloaded the first time. A run that starts from imprinted features (whose
-/// widths come from the images) is checked once the data is loaded, as every other run is.
+/// the set is downloaded the first time.
 fn check_memory_before_mnist(plan: &Plan) -> Result<()> {
     let Start::Fresh {
         config,
@@ -358,9 +357,6 @@ fn check_memory_before_mnist(plan: &Plan) -> Result<()> {
     else {
         return Ok(());
     };
-    if !features.is_empty() {
-        return Ok(());
-    }
     let all: u64 = plan
         .task
         .classes()
@@ -373,13 +369,18 @@ fn check_memory_before_mnist(plan: &Plan) -> Result<()> {
         })
         .sum();
     // As `Split::sample` takes them: at most the fraction, rounded up.
-    let examples = ((plan.sample.clamp(0.0, 1.0) * all as f64).ceil() as u64).min(all);
-    bitsmnist_core::memory::check_current(config.memory_estimate(
-        28 * 28,
-        hidden,
-        plan.task.len(),
-        examples as usize,
-    ))?;
+    let examples = ((plan.sample.clamp(0.0, 1.0) * all as f64).ceil() as u64).min(all) as usize;
+    // Counted as `Start::state` counts them: imprinted features, then the dense layers.
+    let inputs = 28 * 28;
+    let shapes = bitsmnist_core::layers::feature_shapes(features, inputs).context("--arch")?;
+    let front =
+        bitsmnist_core::search::imprint::memory_estimate(features, inputs, examples).unwrap_or(0);
+    let dense_inputs = shapes.last().map_or(inputs, |s| s.bits());
+    bitsmnist_core::memory::check_current(
+        config
+            .memory_estimate(dense_inputs, hidden, plan.task.len(), examples)
+            .saturating_add(front),
+    )?;
     Ok(())
 }
 
