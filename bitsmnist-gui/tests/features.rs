@@ -277,6 +277,46 @@ fn the_progress_bar_goes_from_zero_to_one_over_a_generation_limit() {
 }
 
 #[test]
+fn the_progress_bar_reaches_one_at_a_time_limit_and_at_a_target_fitness() {
+    // A 1 s time limit: the bar counts seconds and reads 1 when the run ends by it.
+    let mut s = quick_settings();
+    s.training.seconds = 1.0;
+    let settings = s.training.clone();
+    let mut h = harness(s, None);
+    ready(&mut h);
+    click(&mut h, "Training");
+    start(&mut h, "Start");
+    let first = h.state().training.progress(&settings).expect("a run");
+    assert!(
+        first.fraction < 1.0 && first.text.ends_with("of 1 s"),
+        "{first:?}"
+    );
+    run_until(&mut h, "the time limit", |a| !a.training.is_running());
+    no_errors(h.state());
+    let end = h.state().training.progress(&settings).unwrap();
+    assert_eq!((end.fraction, end.text.as_str()), (1.0, "1 s of 1 s"));
+
+    // A target fitness the first generations reach (20, on batches of 64 examples): the run
+    // stops there, the bar reads 1.
+    let mut s = quick_settings();
+    s.training.use_time = false;
+    s.training.use_target = true;
+    s.training.target = 20.0;
+    let settings = s.training.clone();
+    let mut h = harness(s, None);
+    ready(&mut h);
+    click(&mut h, "Training");
+    start(&mut h, "Start");
+    run_until(&mut h, "the target", |a| !a.training.is_running());
+    no_errors(h.state());
+    let best = h.state().training.history.last().unwrap().best;
+    assert!(best >= 20.0, "{best}");
+    let end = h.state().training.progress(&settings).unwrap();
+    assert_eq!(end.fraction, 1.0, "{end:?}");
+    assert_eq!(end.text, format!("fitness {best:.4} of 20.0000"));
+}
+
+#[test]
 fn the_progress_bar_counts_a_gradient_runs_epochs() {
     let mut s = quick_settings();
     s.training.method = Method::Gradient;
