@@ -1,6 +1,8 @@
 """The NumPy reader of docs/export-json.md, executed as printed there, reproduces the library's
 predictions (`bitsmnist eval --predictions`) on the official 10,000 test digits, for models
-the command line trains: the zero-one default and a gradient-trained ten-digit model with
+the command line trains: the zero-one default (on all 10,000 digits, since a zero-one model
+gives one of its two classes for any image, and on its task's 2,115), and a gradient-trained
+ten-digit model with
 per-neuron thresholds and scales; and for the two bit convolution models (convolutions and
 pools, then dense layers) of the export tests, which the export test
 `bit_convolution_models_export_exactly` saves as model files when asked to.
@@ -55,6 +57,24 @@ def conv_models(out):
 def idx(name, offset):
     with gzip.open(MNIST / name) as f:
         return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+def all_digits_as_zero_one(folder, train_grey, train_labels, test_grey, test_labels):
+    """A folder of IDX files in which every test digit belongs to the zero-one task (zeros
+    keep label 0, every other digit gets label 1), so that `bitsmnist eval --dataset folder`
+    gives the library's prediction for each of the 10,000 test digits. The training split (the
+    first 1,000 embedded training digits, relabelled the same way) only has to hold both
+    classes: with a fixed binarisation it sets nothing."""
+    folder.mkdir()
+    for name, images, labels in [("train", train_grey[:1000], train_labels[:1000]),
+                                 ("t10k", test_grey, test_labels)]:
+        count = np.array([len(images)], ">u4").tobytes()
+        shape = np.array([28, 28], ">u4").tobytes()
+        (folder / f"{name}-images-idx3-ubyte").write_bytes(
+            bytes([0, 0, 8, 3]) + count + shape + images.tobytes())
+        (folder / f"{name}-labels-idx1-ubyte").write_bytes(
+            bytes([0, 0, 8, 1]) + count + np.minimum(labels, 1).astype(np.uint8).tobytes())
+    return folder
 
 
 class NumpyReader(unittest.TestCase):
@@ -115,6 +135,21 @@ class NumpyReader(unittest.TestCase):
         model = self.check("zero_one", "--generations", "10")
         self.assertEqual(model["class_labels"], [0, 1])
         self.assertNotIn("scales", model["layers"][-1])
+        # Every one of the 10,000 test digits, against the library's prediction of each.
+        d = Path(self.dir.name)
+        folder = all_digits_as_zero_one(
+            d / "all-digits", idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 784),
+            idx("train-labels-idx1-ubyte.gz", 8), self.grey, self.labels)
+        expected_csv = d / "zero_one_all.csv"
+        self.bitsmnist("eval", str(d / "zero_one.bin"), "--dataset", str(folder),
+                       "--predictions", str(expected_csv))
+        with open(expected_csv) as f:
+            expected = np.array([int(r["predicted"]) for r in csv.DictReader(f)])
+        classes, _ = self.read["predict"](model, self.read["binarize"](model, self.grey))
+        self.assertEqual(len(expected), 10_000)
+        differ = int((classes != expected).sum())
+        self.assertEqual(differ, 0, f"zero_one: {differ} of 10,000 predictions differ")
+        print("zero_one: all 10,000 test digits, the NumPy reader equals eval")
 
     def test_gradient_with_thresholds_and_scales(self):
         model = self.check("gradient", "--task", "digits", "--method", "gradient",

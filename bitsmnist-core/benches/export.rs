@@ -1,9 +1,13 @@
 //! One image at a time through the exported C against the library's single-input path
 //! (`Chain::predict_image`), for the shapes the project deploys: the zero-one default
-//! (784-64-2), a wide one-hidden-layer model (784-1280-10, the size of a merged ten-network
-//! ensemble) and the best gradient model's (784-2048-2048-10, per-neuron thresholds and scaled
-//! outputs). The C is compiled twice with the system's `cc`: `-O2` for the generic target
-//! (as the library itself is built: no popcount instruction) and `-O2 -march=native`.
+//! (784-64-2), the default ten-digit run's merged ensemble (784-1602-10: two 784-800-10 climbs,
+//! per-neuron thresholds), the ten-network ensemble of the Cortex-M4 figures (784-8010-10) and
+//! the best gradient model's (784-2048-2048-10, per-neuron thresholds and scaled outputs, so
+//! the C takes its float path). The weights, thresholds and scales are random: the time
+//! depends on the shapes and the rules, not on the values. The C is compiled twice with the
+//! system's `cc`: `-O2` for the generic target (as the library itself is built; the exported
+//! C then picks its POPCNT copy at run time, as the library picks its kernels) and
+//! `-O2 -march=native`.
 //!
 //! The C program times its own loop (`clock_gettime`) and criterion reads that time through
 //! `iter_custom`, so both sides are criterion measurements of the same run:
@@ -17,6 +21,8 @@ use std::time::Duration;
 use bitsmnist_core::export::{self, GreyRule};
 use bitsmnist_core::prelude::*;
 use criterion::{Criterion, criterion_group, criterion_main};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// Classifies `iters` images cycling through the packed images of a file; prints the
 /// nanoseconds spent and a checksum of the classes (so that the work cannot be dropped).
@@ -67,6 +73,65 @@ fn compile(dir: &Path, model: &Chain, native: bool) -> std::path::PathBuf {
     prog
 }
 
+const ID: BitOutput = BitOutput::Float(Activation::Identity);
+
+/// Random thresholds around half of `n` inputs, as trained ones are.
+fn thresholds(rng: &mut impl Rng, n: usize, outputs: usize) -> Vec<i64> {
+    let spread = (n as f64).sqrt() as i64;
+    (0..outputs)
+        .map(|_| n as i64 / 2 + rng.random_range(-spread..=spread))
+        .collect()
+}
+
+/// A merged climbing ensemble's shape: one hidden layer of `hidden` bits with per-neuron
+/// thresholds, ten scores of the original's rule.
+fn ensemble(hidden: usize, seed: u64) -> Chain {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let t = thresholds(&mut rng, 784, hidden);
+    Chain::new(vec![
+        BitDense::new(784, hidden)
+            .with_seed(seed)
+            .with_thresholds(t)
+            .unwrap()
+            .into(),
+        BitDense::new(hidden, 10)
+            .with_seed(seed + 1)
+            .with_output(ID)
+            .into(),
+    ])
+    .unwrap()
+}
+
+/// The best gradient model's shape and rules: two hidden layers of 2048 with per-neuron
+/// thresholds, ten scaled scores.
+fn gradient() -> Chain {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let mut layers: Vec<Layer> = Vec::new();
+    let mut n = 784;
+    for seed in [5, 6] {
+        let t = thresholds(&mut rng, n, 2048);
+        layers.push(
+            BitDense::new(n, 2048)
+                .with_seed(seed)
+                .with_thresholds(t)
+                .unwrap()
+                .into(),
+        );
+        n = 2048;
+    }
+    let scale: Vec<f32> = (0..10).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let offset: Vec<f32> = scale.iter().map(|s| -s * 1024.0).collect();
+    layers.push(
+        BitDense::new(n, 10)
+            .with_seed(7)
+            .with_output(ID)
+            .with_affine(scale, offset)
+            .unwrap()
+            .into(),
+    );
+    Chain::new(layers).unwrap()
+}
+
 fn single_image(c: &mut Criterion) {
     let data = Dataset::embedded();
     let images = data.test.images();
@@ -84,14 +149,11 @@ fn single_image(c: &mut Criterion) {
     let input = dir.path().join("images.bin");
     std::fs::write(&input, packed).unwrap();
 
-    let id = BitOutput::Float(Activation::Identity);
     let models = [
-        ("784-64-2", Chain::mlp(784, &[64], 2, id, 1).unwrap()),
-        ("784-1280-10", Chain::mlp(784, &[1280], 10, id, 2).unwrap()),
-        (
-            "784-2048-2048-10",
-            Chain::mlp(784, &[2048, 2048], 10, id, 3).unwrap(),
-        ),
+        ("784-64-2", Chain::mlp(784, &[64], 2, ID, 1).unwrap()),
+        ("784-1602-10", ensemble(1602, 2)),
+        ("784-8010-10", ensemble(8010, 3)),
+        ("784-2048-2048-10", gradient()),
     ];
     for (name, model) in models {
         let mut g = c.benchmark_group(format!("one_image_{name}"));

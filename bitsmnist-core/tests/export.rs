@@ -14,15 +14,18 @@ use bitsmnist_core::bits::BitMatrix;
 use bitsmnist_core::export::{self, ExportError, GreyRule};
 use bitsmnist_core::layers::Dense;
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::search::ClimbParams;
 
-/// Reads `n` images from stdin (packed words, or grey bytes with `grey`), prints one class
-/// byte each, and checks that the scores it is given agree with the class.
+/// Reads images from stdin (packed words, or grey bytes with `grey`), prints one class byte
+/// each (or with `scores` the class scores, `f32` in the machine's byte order), and checks
+/// that the scores it is given agree with the class.
 const MAIN: &str = r#"
 #include <stdio.h>
+#include <string.h>
 #include "model.h"
 int main(int argc, char **argv) {
-    (void)argv;
-    int grey = argc > 1;
+    int grey = argc > 1 && strcmp(argv[1], "grey") == 0;
+    int print_scores = argc > 1 && strcmp(argv[1], "scores") == 0;
     uint32_t bits[MODEL_INPUT_WORDS];
     uint8_t pixels[MODEL_INPUTS];
     float scores[MODEL_CLASSES];
@@ -41,7 +44,8 @@ int main(int argc, char **argv) {
             fprintf(stderr, "the scores or the bits disagree with the class\n");
             return 1;
         }
-        putchar(c);
+        if (print_scores) fwrite(scores, sizeof scores[0], MODEL_CLASSES, stdout);
+        else putchar(c);
     }
     return 0;
 }
@@ -81,7 +85,9 @@ const RUST_MAIN: &str = r#"
 mod model;
 use std::io::{Read, Write};
 fn main() {
-    let grey = std::env::args().nth(1).is_some();
+    let mode = std::env::args().nth(1);
+    let grey = mode.as_deref() == Some("grey");
+    let print_scores = mode.as_deref() == Some("scores");
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).unwrap();
     let mut out = Vec::new();
@@ -100,7 +106,11 @@ fn main() {
             let mut s = [0f32; model::CLASSES];
             let c = model::predict_bits(&bits, Some(&mut s));
             assert_eq!(c, model::predict_bits(&bits, None));
-            out.push(c as u8);
+            if print_scores {
+                out.extend(s.iter().flat_map(|v| v.to_ne_bytes()));
+            } else {
+                out.push(c as u8);
+            }
         }
     }
     std::io::stdout().write_all(&out).unwrap();
@@ -137,22 +147,52 @@ fn build_rust(dir: &Path, model: &Chain, rule: GreyRule) -> std::path::PathBuf {
 }
 
 fn run(prog: &Path, input: &[u8], grey: bool) -> Vec<usize> {
+    let out = run_mode(prog, input, if grey { "grey" } else { "bits" });
+    out.iter().map(|&b| b as usize).collect()
+}
+
+/// The class scores the program gives for packed images, as the library's [`Floats`] rows.
+fn run_scores(prog: &Path, input: &[u8]) -> Vec<f32> {
+    run_mode(prog, input, "scores")
+        .chunks_exact(4)
+        .map(|b| f32::from_ne_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+/// Runs the program in `mode` (`bits`, `grey` or `scores`) on `input`; its output.
+fn run_mode(prog: &Path, input: &[u8], mode: &str) -> Vec<u8> {
     use std::io::Write;
     let mut child = Command::new(prog)
-        .args(if grey { &["grey"][..] } else { &[][..] })
+        .arg(mode)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
+    // Written from another thread: the scores outgrow a pipe's buffer before the input ends.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    out.stdout.iter().map(|&b| b as usize).collect()
+    writer.join().unwrap().unwrap();
+    out.stdout
+}
+
+/// Checks that `got` holds the library's scores of every test digit (`==`, NaN equal to NaN),
+/// so that every score, not just the largest, is the library's.
+fn assert_same_scores(got: &[f32], expected: &bitsmnist_core::layers::Floats, what: &str) {
+    assert_eq!(got.len(), expected.as_slice().len(), "{what}: scores");
+    let differ = got
+        .iter()
+        .zip(expected.as_slice())
+        .filter(|&(a, b)| !(a == b || a.is_nan() && b.is_nan()))
+        .count();
+    assert_eq!(differ, 0, "{what}: {differ} of {} scores differ", got.len());
 }
 
 /// The split's packed bits as the exported entry points read them: 32-bit words,
@@ -167,9 +207,10 @@ fn packed32(images: &BitMatrix) -> Vec<u8> {
         .collect()
 }
 
-/// Checks the exported `model` against the Rust model on every test digit of `data`, both
-/// entry points.
+/// Checks the exported `model` against the Rust model on every test digit of `data` (the
+/// 10,000 official ones), both entry points, classes and every class score.
 fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
+    assert_eq!(data.test.len(), 10_000, "{what}: the official test digits");
     let dir = tempfile::tempdir().unwrap();
     let greys: Vec<u8> = (0..data.train.len())
         .flat_map(|i| data.train.grey(i).unwrap().to_vec())
@@ -178,8 +219,9 @@ fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
     let prog = build(dir.path(), model, rule);
     // Packed bits: the test split as the library binarised it.
     let expected = model.predict_split(&data.test).unwrap();
-    let got = run(&prog, &packed32(data.test.images()), false);
-    assert_eq!(got.len(), 10_000.min(data.test.len()), "{what}");
+    let input = packed32(data.test.images());
+    let got = run(&prog, &input, false);
+    assert_eq!(got.len(), data.test.len(), "{what}");
     let wrong = got.iter().zip(&expected).filter(|(a, b)| a != b).count();
     assert_eq!(
         wrong,
@@ -187,6 +229,8 @@ fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
         "{what}: {wrong} of {} predictions differ",
         got.len()
     );
+    let scores = model.scores_split(&data.test).unwrap();
+    assert_same_scores(&run_scores(&prog, &input), &scores, &format!("{what}, C"));
     // Grey levels: binarised by the exported rule, in C and here.
     let n = data.test.len();
     let mut bits = BitMatrix::zeros(n, model.inputs());
@@ -201,33 +245,137 @@ fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
     let expected_grey = model.predict(&bits);
     let got = run(&prog, &grey, true);
     assert_eq!(got, expected_grey, "{what}: grey entry point");
-    // The no_std Rust module, where the model has no sigmoid or tanh output.
-    match export::to_rust(model, rule) {
-        Ok(_) => {
-            let prog = build_rust(dir.path(), model, rule);
-            assert_eq!(
-                run(&prog, &packed32(data.test.images()), false),
-                expected,
-                "{what}: Rust"
-            );
-            assert_eq!(run(&prog, &grey, true), expected_grey, "{what}: Rust, grey");
-        }
-        Err(e) => assert!(matches!(e, ExportError::NeedsLibm(_)), "{what}: {e}"),
-    }
+    // The no_std Rust module.
+    let prog = build_rust(dir.path(), model, rule);
+    assert_eq!(run(&prog, &input, false), expected, "{what}: Rust");
+    assert_same_scores(
+        &run_scores(&prog, &input),
+        &scores,
+        &format!("{what}, Rust"),
+    );
+    assert_eq!(run(&prog, &grey, true), expected_grey, "{what}: Rust, grey");
 }
 
 #[test]
 fn the_zero_one_model_and_the_original_output_rules_export_exactly() {
-    let (data, model) = models::zero_one_default();
+    // A zero-one model gives one of its two classes for any image: checked on all 10,000
+    // test digits, binarised as its training split was (the full split's mean, before the
+    // task kept the zeros and ones).
+    let (_, model) = models::zero_one_default();
+    let data = Dataset::embedded();
+    let predicted = model.predict_split(&data.test).unwrap();
+    assert!(predicted.contains(&0) && predicted.contains(&1));
     assert_same_predictions(&model, &data, "zero-one default");
-    // The original's sigmoid output, and bit outputs as scores, on random networks.
+    // The original's sigmoid output, tanh, ReLU, and bit outputs as scores, on random
+    // networks.
     for output in [
         BitOutput::Float(Activation::Sigmoid),
+        BitOutput::Float(Activation::Tanh),
         BitOutput::Float(Activation::Relu),
         BitOutput::Bits,
     ] {
         let m = Chain::mlp(784, &[100, 37], 2, output, 3).unwrap();
         assert_same_predictions(&m, &data, &format!("random, {output:?}"));
+    }
+}
+
+/// A ten-digit 784-128-10 network climbed for two generations with `activation` on its
+/// scores (`bitsmnist train --task digits --strategy climb --output sigmoid`).
+fn climbed(activation: Activation) -> Chain {
+    let data = Dataset::embedded();
+    let config = TrainConfig::Climb {
+        params: ClimbParams::default()
+            .batch_size(Some(1000))
+            .trials_per_generation(2000),
+        members: 1,
+    };
+    let mut state = config
+        .fresh(784, &[128], 10, BitOutput::Float(activation), 4)
+        .unwrap();
+    state
+        .train(&data.train, &TrainOptions::new().generations(2), |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    state.model(&data.train)
+}
+
+/// Sigmoid and tanh scores: the C's come from `<math.h>`, the `no_std` Rust module's from its
+/// own `f64` arithmetic with the library's score wherever that rounds differently. Both must
+/// give the library's scores, every one of them, and so its classes: for trained models, and
+/// for scales so steep that most scores round to 1, where only exact scores keep the
+/// library's ties (the first class of equal scores wins, however far apart their inputs).
+#[test]
+fn sigmoid_and_tanh_models_export_exactly_in_c_and_rust() {
+    let data = Dataset::embedded();
+    for activation in [Activation::Sigmoid, Activation::Tanh] {
+        let model = climbed(activation);
+        let accuracy = ConfusionMatrix::evaluate(&model, &data.test).accuracy();
+        // Well above chance (10%) after two generations.
+        assert!(accuracy > 0.2, "{activation:?}: accuracy {accuracy}");
+        assert_same_predictions(&model, &data, &format!("climbed, {activation:?}"));
+
+        // Scores s (d + b) + o from about -5 to 40: saturated for most images.
+        let hidden = BitDense::new(784, 64).with_seed(6);
+        let scale: Vec<f32> = (0..10).map(|j| 0.4 + 0.07 * j as f32).collect();
+        let offset: Vec<f32> = scale.iter().map(|s| -s * 20.0 + 7.3).collect();
+        let out = BitDense::new(64, 10)
+            .with_seed(7)
+            .with_output(BitOutput::Float(activation))
+            .with_affine(scale, offset)
+            .unwrap();
+        let steep = Chain::new(vec![hidden.into(), out.into()]).unwrap();
+        let scores = steep.scores_split(&data.test).unwrap();
+        let ties = (0..scores.rows())
+            .filter(|&i| {
+                let row = scores.row(i);
+                let top = row[bitsmnist_core::layers::argmax(row)];
+                row.iter().filter(|&&v| v == top).count() > 1
+            })
+            .count();
+        assert!(
+            ties > 1000,
+            "{activation:?}: {ties} images with tied scores"
+        );
+        assert_same_predictions(&steep, &data, &format!("steep, {activation:?}"));
+    }
+}
+
+/// Exactly tied scores: a class whose weights and bias are another's never wins, as in the
+/// library (the first of equal scores wins), under each output rule: the original's score
+/// (the C finds the smallest distance in integers), scaled scores, and bit outputs (the first
+/// 1, else class 0).
+#[test]
+fn tied_scores_go_to_the_first_class_as_in_the_library() {
+    let data = Dataset::embedded();
+    let hidden = BitDense::new(784, 40).with_seed(8);
+    for output in [
+        BitOutput::Float(Activation::Identity),
+        BitOutput::Float(Activation::Sigmoid),
+        BitOutput::Bits,
+    ] {
+        // Class 2 is a copy of class 1; class 3 of class 0.
+        let mut out = BitDense::new(40, 4).with_seed(9).with_output(output);
+        if output == BitOutput::Float(Activation::Sigmoid) {
+            out = out
+                .with_affine(vec![0.3, -0.2, -0.2, 0.3], vec![-6.0, 4.0, 4.0, -6.0])
+                .unwrap();
+        }
+        let (w, b) = out.params_mut();
+        for (copy, of) in [(2, 1), (3, 0)] {
+            for k in 0..40 {
+                let v = w.get(of, k);
+                w.set(copy, k, v);
+            }
+            let v = b.get(0, of);
+            b.set(0, copy, v);
+        }
+        let model = Chain::new(vec![hidden.clone().into(), out.into()]).unwrap();
+        let predicted = model.predict_split(&data.test).unwrap();
+        let count = |c: usize| predicted.iter().filter(|&&p| p == c).count();
+        assert!(count(0) > 0 && count(1) > 0, "{output:?}: {predicted:?}");
+        assert_eq!((count(2), count(3)), (0, 0), "{output:?}");
+        assert_same_predictions(&model, &data, &format!("tied, {output:?}"));
     }
 }
 

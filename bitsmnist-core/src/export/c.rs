@@ -19,10 +19,12 @@ pub struct CFiles {
 /// `NAME_predict_grey` (grey levels, binarised by `grey`) and `NAME_binarize`; each returns
 /// the class and, when `scores` is not `NULL`, writes the per-class scores the Rust model
 /// gives. `NAME.c` holds the weights as `const` arrays and needs no allocation; `<math.h>`
-/// only for sigmoid or tanh outputs. The header states the RAM `NAME_predict_bits` uses; for
-/// a model with convolutions or pools it defines `NAME_MAP_WORDS`, and `NAME.c` keeps the
-/// feature maps in two `static` buffers of that many words (so the entry points are not
-/// reentrant).
+/// only for sigmoid or tanh outputs. Compiled by GCC or Clang for x86-64's default target, it
+/// takes at run time a copy of the inference compiled for POPCNT or AVX-512 where the
+/// processor has them (see `COUNTING` in the source). The header states the RAM
+/// `NAME_predict_bits` uses; for a model with convolutions or pools it defines
+/// `NAME_MAP_WORDS`, and `NAME.c` keeps the feature maps in two `static` buffers of that many
+/// words (so the entry points are not reentrant).
 pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportError> {
     check_name(name)?;
     let plan = plan(model)?;
@@ -83,7 +85,7 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
             if has(false) {
                 code.push_str(MAP_POOL);
             }
-            code.replace("NAME", name)
+            code.replace("UPPER", &upper).replace("NAME", name)
         },
         math = if needs_math {
             "#include <math.h>\n"
@@ -147,13 +149,15 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
         den = grey.den,
     );
 
-    // Inference: hidden layers into two buffers, the last into scores.
+    // Inference: hidden layers into two buffers, the last into scores; `hw` says whether it
+    // is the copy compiled for a popcount instruction (see `COUNTING`).
     let buf = words(widest).max(1);
     let _ = write!(
         c,
-        "int {name}_predict_bits(const uint32_t bits[{upper}_INPUT_WORDS], float *scores) {{\n    \
+        "/* The inference; hw says which copy (see {name}_distance). */\n\
+         {upper}_ALWAYS_INLINE int {name}_infer(const uint32_t bits[{upper}_INPUT_WORDS], float *scores, int hw) {{\n    \
          uint32_t a[{buf}], b[{buf}];\n    const uint32_t *x = bits;\n    uint32_t *y = a;\n    \
-         int j, best = 0, found = 0;\n    (void)b;\n    (void)found;\n"
+         int j, best = 0, found = 0;\n    (void)b;\n    (void)found;\n    (void)hw;\n"
     );
     if plan.patch_words() > 0 {
         let _ = writeln!(
@@ -174,7 +178,7 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
                 let _ = writeln!(
                     c,
                     "    /* layer {i}: {conv} */\n    \
-                     {name}_conv({x}, {y}, {}, {}, {}, {k}, {st}, {p}, {}, {}, {}, {name}_w{i}, {name}_b{i}, {name}_t{i}, patch, {pw});",
+                     {name}_conv({x}, {y}, {}, {}, {}, {k}, {st}, {p}, {}, {}, {}, {name}_w{i}, {name}_b{i}, {name}_t{i}, patch, {pw}, hw);",
                     s.height,
                     s.width,
                     s.channels,
@@ -214,11 +218,15 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
         if !is_last {
             let _ = write!(
                 c,
-                "    /* layer {i}: bit outputs, 1 when d + b > t */\n    \
-                 for (j = 0; j < {ow}; j++) y[j] = 0;\n    \
-                 for (j = 0; j < {m}; j++) {{\n        \
-                 int32_t d = (int32_t){name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}) + {name}_b{i}[j];\n        \
-                 if (d > {name}_t{i}[j]) y[j / 32] |= (uint32_t)1 << (j % 32);\n    }}\n    \
+                "    /* layer {i}: bit outputs, 1 when d + b > t, gathered 32 to a word */\n    \
+                 {{\n        int o;\n        \
+                 for (o = 0; o < {ow}; o++) {{\n            \
+                 uint32_t word = 0;\n            \
+                 int end = o * 32 + 32 < {m} ? o * 32 + 32 : {m};\n            \
+                 for (j = o * 32; j < end; j++) {{\n                \
+                 int32_t d = (int32_t){name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}, hw) + {name}_b{i}[j];\n                \
+                 {name}_or_bit(word, j % 32, d > {name}_t{i}[j]);\n            }}\n            \
+                 y[o] = word;\n        }}\n    }}\n    \
                  x = y;\n    y = (y == a) ? b : a;\n",
                 ow = words(m),
             );
@@ -231,7 +239,7 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
                     c,
                     "    /* layer {i}: bit outputs as scores 0 or 1 */\n    \
                      for (j = 0; j < {m}; j++) {{\n        \
-                     int32_t d = (int32_t){name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}) + {name}_b{i}[j];\n        \
+                     int32_t d = (int32_t){name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}, hw) + {name}_b{i}[j];\n        \
                      int on = d > {name}_t{i}[j];\n        \
                      if (scores != NULL) scores[j] = on ? 1.0f : 0.0f;\n        \
                      if (on && !found) {{ best = j; found = 1; }}\n    }}\n"
@@ -244,9 +252,20 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
                     Activation::Tanh => "tanhf(v)",
                     Activation::Relu => "(v > 0.0f ? v : 0.0f)",
                 };
-                let pre = match lay.affine() {
-                    Some(_) => format!("{name}_s{i}[j] * db + {name}_o{i}[j]"),
-                    None => format!("1.0f - db / {}.0f", lay.inputs()),
+                // The product and the sum in two statements: C99 lets a compiler fuse a
+                // multiply and an add only within one expression, so they stay two roundings
+                // (as in the library) whatever the compiler's FP_CONTRACT default.
+                let (pre, product) = match lay.affine() {
+                    Some(_) => (
+                        format!("{name}_s{i}[j] * db + {name}_o{i}[j]"),
+                        format!(
+                            "float p = {name}_s{i}[j] * db;\n            float v = p + {name}_o{i}[j];"
+                        ),
+                    ),
+                    None => {
+                        let v = format!("1.0f - db / {}.0f", lay.inputs());
+                        (v.clone(), format!("float v = {v};"))
+                    }
                 };
                 let integer = act == Activation::Identity && lay.affine().is_none();
                 if integer {
@@ -257,7 +276,7 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
                         "    /* layer {i}: float scores {pre}; the class is the smallest d + b */\n    \
                          {{\n        uint32_t least = 0xffffffffu;\n        \
                          for (j = 0; j < {m}; j++) {{\n            \
-                         uint32_t d = {name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}) + {name}_b{i}[j];\n            \
+                         uint32_t d = {name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}, hw) + {name}_b{i}[j];\n            \
                          if (d < least) {{ least = d; best = j; }}\n            \
                          if (scores != NULL) {{ float db = (float)d; scores[j] = {pre}; }}\n        }}\n    }}\n"
                     );
@@ -267,8 +286,8 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
                         "    /* layer {i}: float scores {f} of v = {pre}; the first largest wins */\n    \
                          {{\n        float top = 0.0f;\n        \
                          for (j = 0; j < {m}; j++) {{\n            \
-                         float db = (float)({name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}) + {name}_b{i}[j]);\n            \
-                         float v = {pre};\n            float s = {f};\n            \
+                         float db = (float)({name}_distance(x, {name}_w{i} + (size_t)j * {wpr}, {wpr}, hw) + {name}_b{i}[j]);\n            \
+                         {product}\n            float s = {f};\n            \
                          if (scores != NULL) scores[j] = s;\n            \
                          if (j == 0 || s > top) {{ top = s; best = j; }}\n        }}\n    }}\n"
                     );
@@ -279,6 +298,28 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
     let _ = write!(
         c,
         "    return best;\n}}\n\n\
+         #if {upper}_DISPATCH\n\
+         #if {upper}_AVX512\n\
+         __attribute__((target(\"popcnt,avx512f,avx512vpopcntdq\"))) static int {name}_infer_avx512(const uint32_t *bits, float *scores) {{\n    \
+         return {name}_infer(bits, scores, 2);\n}}\n\n\
+         #endif\n\
+         __attribute__((target(\"popcnt\"))) static int {name}_infer_popcnt(const uint32_t *bits, float *scores) {{\n    \
+         return {name}_infer(bits, scores, 1);\n}}\n\n\
+         static int {name}_infer_plain(const uint32_t *bits, float *scores) {{\n    \
+         return {name}_infer(bits, scores, 0);\n}}\n\
+         #endif\n\n\
+         int {name}_predict_bits(const uint32_t bits[{upper}_INPUT_WORDS], float *scores) {{\n\
+         #if {upper}_DISPATCH\n\
+         #if {upper}_AVX512\n    \
+         if (__builtin_cpu_supports(\"avx512f\") && __builtin_cpu_supports(\"avx512vpopcntdq\"))\n        \
+         return {name}_infer_avx512(bits, scores);\n\
+         #endif\n    \
+         if (__builtin_cpu_supports(\"popcnt\")) return {name}_infer_popcnt(bits, scores);\n    \
+         return {name}_infer_plain(bits, scores);\n\
+         #else\n    \
+         return {name}_infer(bits, scores, 0);\n\
+         #endif\n\
+         }}\n\n\
          int {name}_predict_grey(const uint8_t grey[{upper}_INPUTS], float *scores) {{\n    \
          uint32_t bits[{upper}_INPUT_WORDS];\n    {name}_binarize(grey, bits);\n    \
          return {name}_predict_bits(bits, scores);\n}}\n"
@@ -351,10 +392,11 @@ const MAP_CONV: &str = r#"/* A bit convolution. Maps are stored pixel by pixel i
    adjacent. Input x: h x w x c; output y: oh x ow x f. Each k x k window, every s pixels
    over the input padded with p 0-bits, is copied row by row into patch (pw words); filter j
    (row j of wt, bias bit bb[j]) sets output channel j when its distance d + bb[j] > t[j]. */
-static void NAME_conv(const uint32_t *x, uint32_t *y, int h, int w, int c, int k, int s,
+UPPER_CONV_FN void NAME_conv(const uint32_t *x, uint32_t *y, int h, int w, int c, int k, int s,
                       int p, int oh, int ow, int f, const uint32_t *wt, const uint8_t *bb,
-                      const int32_t *t, uint32_t *patch, int pw) {
+                      const int32_t *t, uint32_t *patch, int pw, int hw) {
     int oy, ox, ky, j, i;
+    (void)hw;
     NAME_zero(y, (uint32_t)(oh * ow * f));
     for (oy = 0; oy < oh; oy++) {
         for (ox = 0; ox < ow; ox++) {
@@ -376,8 +418,8 @@ static void NAME_conv(const uint32_t *x, uint32_t *y, int h, int w, int c, int k
                 }
             }
             for (j = 0; j < f; j++) {
-                int32_t d = (int32_t)NAME_distance(patch, wt + (size_t)j * pw, pw) + bb[j];
-                if (d > t[j]) y[(out + j) / 32] |= (uint32_t)1 << ((out + j) % 32);
+                int32_t d = (int32_t)NAME_distance(patch, wt + (size_t)j * pw, pw, hw) + bb[j];
+                NAME_set_bit(y, out + j, d > t[j]);
             }
         }
     }
@@ -408,11 +450,16 @@ static void NAME_pool(const uint32_t *x, uint32_t *y, int w, int c, int size, in
 
 "#;
 
-/// The bit counting of the exported C (`NAME` becomes the model's name). A popcount
-/// instruction where the compiler targets one; elsewhere shifts and adds, because there
-/// `__builtin_popcount` is a call into libgcc: on a Cortex-M4 (no popcount instruction) the
-/// inline sum takes 15% fewer instructions per inference than the call, measured under QEMU
-/// with `scripts/mcu-figures.sh`. Two words at a time on 64-bit processors.
+/// The bit counting of the exported C (`NAME` becomes the model's name, `UPPER` its upper
+/// case). A popcount instruction where the compiler targets one; elsewhere shifts and adds,
+/// because there `__builtin_popcount` is a call into libgcc: on a Cortex-M4 (no popcount
+/// instruction) the inline sum takes 15-28% fewer instructions per inference than the call,
+/// measured under QEMU (docs/deploy.md, "Counting bits"). Two words at a time on 64-bit
+/// processors. On x86-64 compiled for the compilers' default target, which may lack POPCNT
+/// (as Debian's and most distributions' packages are), GCC and Clang compile the inference
+/// twice, once for POPCNT, and each call takes that copy where the processor has the
+/// instruction: the library does the same with its run-time kernels, and the shifts and adds
+/// took 2-5 times as long as the instruction on the host measured (docs/deploy.md).
 const COUNTING: &str = r#"/* Bits set in x: the processor's instruction where the compiler targets one (x86 with
    POPCNT, AArch64, ARM with NEON), else shifts and adds, which beat a library call. */
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__POPCNT__) || defined(__aarch64__) || defined(__ARM_NEON))
@@ -435,6 +482,51 @@ static uint32_t NAME_popcount64(uint64_t x) {
 #endif
 #endif
 
+/* x86-64 compiled for a processor that may lack POPCNT (the compilers' default target): the
+   inference is compiled again for POPCNT, and for AVX-512's vector popcount (VPOPCNTDQ) by
+   compilers that know it, and each call takes the fastest copy the processor runs, the
+   shifts and adds where it has neither. The functions that count are inlined into every
+   copy; hw says which copy they are in: 0 for shifts and adds, 1 for POPCNT, 2 for AVX-512. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) && !defined(__POPCNT__)
+#define UPPER_DISPATCH 1
+#if (defined(__clang__) && __clang_major__ >= 6) || (!defined(__clang__) && __GNUC__ >= 8)
+#define UPPER_AVX512 1
+#define NAME_use512(hw) ((hw) == 2)
+#else
+#define UPPER_AVX512 0
+#endif
+#define UPPER_ALWAYS_INLINE static inline __attribute__((always_inline))
+#define UPPER_CONV_FN static inline __attribute__((always_inline))
+#define NAME_pop32(x, hw) ((hw) ? (uint32_t)__builtin_popcount(x) : NAME_popcount32(x))
+#define NAME_pop64(x, hw) ((hw) ? (uint32_t)__builtin_popcountll(x) : NAME_popcount64(x))
+#else
+#define UPPER_DISPATCH 0
+/* Compiled for AVX-512 with VPOPCNTDQ (-march=native on such a processor): that alone. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
+#define UPPER_AVX512 1
+#define NAME_use512(hw) 1
+#else
+#define UPPER_AVX512 0
+#endif
+#define UPPER_ALWAYS_INLINE static inline
+#define UPPER_CONV_FN static
+#define NAME_pop32(x, hw) NAME_popcount32(x)
+#define NAME_pop64(x, hw) NAME_popcount64(x)
+#endif
+
+/* Sets bit k of word (NAME_or_bit) or bit j of the array y (NAME_set_bit) when on: without a
+   branch on 64-bit processors, whose deep pipelines would mispredict it for about half the
+   neurons (their thresholds sit near half the inputs); with one elsewhere, where a
+   microcontroller loses a cycle or two on a taken branch and skips the OR for the neurons
+   that stay 0. */
+#if UINTPTR_MAX > 0xffffffffu
+#define NAME_or_bit(word, k, on) ((word) |= (uint32_t)(on) << (k))
+#define NAME_set_bit(y, j, on) ((y)[(j) / 32] |= (uint32_t)(on) << ((j) % 32))
+#else
+#define NAME_or_bit(word, k, on) do { if (on) (word) |= (uint32_t)1 << (k); } while (0)
+#define NAME_set_bit(y, j, on) do { if (on) (y)[(j) / 32] |= (uint32_t)1 << ((j) % 32); } while (0)
+#endif
+
 #if UINTPTR_MAX > 0xffffffffu
 /* Two words as one 64-bit value (memcpy: the arrays need not be 8-byte aligned). */
 static uint64_t NAME_load64(const uint32_t *p) {
@@ -444,24 +536,48 @@ static uint64_t NAME_load64(const uint32_t *p) {
 }
 #endif
 
+#if UPPER_AVX512
+#include <immintrin.h>
+/* Hamming distance with AVX-512's vector popcount: 16 words at a time, the last ones through
+   a mask (the masked-off words read as 0 in both, so they add nothing). */
+__attribute__((target("avx512f,avx512vpopcntdq"))) static inline uint32_t NAME_distance512(
+    const uint32_t *x, const uint32_t *w, int words) {
+    __m512i acc = _mm512_setzero_si512();
+    int k = 0;
+    for (; k + 16 <= words; k += 16)
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(
+                  _mm512_loadu_si512(x + k), _mm512_loadu_si512(w + k))));
+    if (k < words) {
+        __mmask16 m = (__mmask16)((1u << (words - k)) - 1u);
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(
+                  _mm512_maskz_loadu_epi32(m, x + k), _mm512_maskz_loadu_epi32(m, w + k))));
+    }
+    return (uint32_t)_mm512_reduce_add_epi64(acc);
+}
+#endif
+
 /* Hamming distance between input x and weight row w, both `words` words long. */
-static inline uint32_t NAME_distance(const uint32_t *x, const uint32_t *w, int words) {
+UPPER_ALWAYS_INLINE uint32_t NAME_distance(const uint32_t *x, const uint32_t *w, int words, int hw) {
     uint32_t d = 0;
     int k = 0;
+    (void)hw;
+#if UPPER_AVX512
+    if (NAME_use512(hw)) return NAME_distance512(x, w, words);
+#endif
 #if UINTPTR_MAX > 0xffffffffu
     /* 64 bits at a time on 64-bit processors (a popcount does not depend on byte order),
        four sums side by side so that the counts do not wait for each other. */
     uint32_t d1 = 0, d2 = 0, d3 = 0;
     for (; k + 8 <= words; k += 8) {
-        d += NAME_popcount64(NAME_load64(x + k) ^ NAME_load64(w + k));
-        d1 += NAME_popcount64(NAME_load64(x + k + 2) ^ NAME_load64(w + k + 2));
-        d2 += NAME_popcount64(NAME_load64(x + k + 4) ^ NAME_load64(w + k + 4));
-        d3 += NAME_popcount64(NAME_load64(x + k + 6) ^ NAME_load64(w + k + 6));
+        d += NAME_pop64(NAME_load64(x + k) ^ NAME_load64(w + k), hw);
+        d1 += NAME_pop64(NAME_load64(x + k + 2) ^ NAME_load64(w + k + 2), hw);
+        d2 += NAME_pop64(NAME_load64(x + k + 4) ^ NAME_load64(w + k + 4), hw);
+        d3 += NAME_pop64(NAME_load64(x + k + 6) ^ NAME_load64(w + k + 6), hw);
     }
     d += d1 + d2 + d3;
-    for (; k + 2 <= words; k += 2) d += NAME_popcount64(NAME_load64(x + k) ^ NAME_load64(w + k));
+    for (; k + 2 <= words; k += 2) d += NAME_pop64(NAME_load64(x + k) ^ NAME_load64(w + k), hw);
 #endif
-    for (; k < words; k++) d += NAME_popcount32(x[k] ^ w[k]);
+    for (; k < words; k++) d += NAME_pop32(x[k] ^ w[k], hw);
     return d;
 }
 

@@ -59,9 +59,6 @@ pub enum ExportError {
     /// A hidden layer with float outputs: the next layer would read floats.
     #[error("layer {0} gives float scores to the next layer: only the last layer may")]
     FloatHidden(usize),
-    /// An activation `core` cannot compute (the `no_std` Rust module has no `exp`).
-    #[error("a {0} output needs libm, which a no_std module has not: export it as C")]
-    NeedsLibm(&'static str),
     /// A convolution or pool after a dense layer: the exported code runs a model's feature
     /// maps first, then its dense layers.
     #[error(

@@ -3,13 +3,16 @@
 use std::fmt::Write as _;
 
 use super::{ExportError, GreyRule, Lang, Map, plan};
-use crate::layers::{Activation, BitOutput, Chain};
+use crate::layers::{Activation, BitDense, BitOutput, Chain};
 
 /// The model as one `no_std` Rust module without `alloc`: `INPUTS`, `CLASSES`,
 /// `INPUT_WORDS`, `predict_bits(&[u32; INPUT_WORDS], Option<&mut [f32; CLASSES]>) -> usize`,
-/// `predict_grey` and `binarize`, with the same words, rules and ties as [`to_c`](super::to_c). `core` has
-/// no `exp` or `tanh`, so sigmoid and tanh outputs are refused
-/// ([`ExportError::NeedsLibm`]); every model the project trains has identity outputs. A model
+/// `predict_grey` and `binarize`, with the same words, rules and ties as [`to_c`](super::to_c).
+/// `core` has no `exp` or `tanh`, so for sigmoid and tanh outputs the module carries its own,
+/// in `f64` arithmetic that every target computes alike; where the library's scores (the
+/// platform's `expf` and `tanhf`, on the machine that exports) round differently, on any of
+/// the finitely many distances the layer can meet, the module holds the library's score in a
+/// sorted table, so that its scores and classes equal the library's bit for bit. A model
 /// with convolutions or pools also gets `MAP_WORDS`, `Buffers` (its two feature maps) and
 /// `predict_bits_in(&[u32; INPUT_WORDS], &mut Buffers, scores)`, for a caller that keeps the
 /// buffers off the stack; its `predict_bits` puts them on the stack.
@@ -18,9 +21,10 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
     let layers = &plan.dense;
     // `plan` refuses a model without a dense layer at the end.
     let last = layers.last().expect("a dense output layer").layer;
-    if let BitOutput::Float(a @ (Activation::Sigmoid | Activation::Tanh)) = last.output() {
-        return Err(ExportError::NeedsLibm(a.name()));
-    }
+    let needs_math = matches!(
+        last.output(),
+        BitOutput::Float(Activation::Sigmoid | Activation::Tanh)
+    );
     let inputs = model.inputs();
     let classes = model.outputs();
     let words = |bits: usize| bits.div_ceil(32);
@@ -39,6 +43,10 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
         version = env!("CARGO_PKG_VERSION"),
         iw = words(inputs),
     );
+    if needs_math {
+        r.push_str(include_str!("libm.rs"));
+        r.push('\n');
+    }
     if !plan.maps.is_empty() {
         r.push_str(MAP_BITS);
     }
@@ -97,11 +105,12 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
             let y = if k % 2 == 0 { "a" } else { "b" };
             let _ = write!(
                 r,
-                "    // layer {i}: bit outputs, 1 when d + b > t\n    \
+                "    // layer {i}: bit outputs, 1 when d + b > t (ORed in without a branch, which half\n    \
+                 // the neurons would mispredict)\n    \
                  {y}[..{ow}].fill(0);\n    \
                  for j in 0..{m} {{\n        \
                  let d = i64::from(distance(x, {row}) + B{i}[j]);\n        \
-                 if d > T{i}[j] {{\n            {y}[j / 32] |= 1 << (j % 32);\n        }}\n    }}\n    \
+                 {y}[j / 32] |= u32::from(d > T{i}[j]) << (j % 32);\n    }}\n    \
                  x = &{y}[..{ow}];\n",
                 ow = words(m),
             );
@@ -126,15 +135,48 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
                 };
                 let f = match act {
                     Activation::Relu => "v.max(0.0)",
+                    Activation::Sigmoid => "sigmoid(v)",
+                    Activation::Tanh => "tanh(v)",
                     _ => "v",
+                };
+                let fixes = differences(lay, act);
+                if !fixes.is_empty() {
+                    let _ = writeln!(
+                        r,
+                        "    // The library's {name} where this module's rounds differently ({n} of the\n    \
+                         // {all} scores this layer can give): (class, d + b, score), sorted.",
+                        name = act.name(),
+                        n = fixes.len(),
+                        all = m * (lay.inputs() + 1),
+                    );
+                    let mut table = String::new();
+                    Lang::Rust.array(
+                        &mut table,
+                        "(u32, u32, f32)",
+                        &format!("FIX{i}"),
+                        &fixes,
+                        |&(j, db, s)| format!("({j}, {db}, {s:e})"),
+                    );
+                    for line in table.lines() {
+                        let _ = writeln!(r, "    {line}");
+                    }
+                }
+                let fix = if fixes.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "        let s = match FIX{i}.binary_search_by(|e| (e.0, e.1).cmp(&(j as u32, dbi))) {{\n            \
+                         Ok(k) => FIX{i}[k].2,\n            Err(_) => s,\n        }};\n"
+                    )
                 };
                 let _ = write!(
                     r,
                     "    // layer {i}: float scores of v = {pre}; the first largest wins\n    \
                      let mut top = 0.0f32;\n    \
                      for j in 0..{m} {{\n        \
-                     let db = (distance(x, {row}) + B{i}[j]) as f32;\n        \
-                     let v: f32 = {pre};\n        let s = {f};\n        \
+                     let dbi = distance(x, {row}) + B{i}[j];\n        \
+                     let db = dbi as f32;\n        \
+                     let v: f32 = {pre};\n        let s = {f};\n{fix}        \
                      if let Some(out) = scores.as_deref_mut() {{\n            out[j] = s;\n        }}\n        \
                      if j == 0 || s > top {{\n            top = s;\n            best = j;\n        }}\n    }}\n"
                 );
@@ -143,6 +185,51 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
     }
     r.push_str("    best\n}\n");
     Ok(r)
+}
+
+/// The module's own sigmoid and tanh ([`libm.rs`](libm.rs)'s text, compiled here too).
+mod libm {
+    use crate::layers::Activation;
+
+    include!("libm.rs");
+
+    /// `activation` of `v` as the exported module computes it.
+    pub(super) fn apply(activation: Activation, v: f32) -> f32 {
+        match activation {
+            Activation::Sigmoid => sigmoid(v),
+            Activation::Tanh => tanh(v),
+            other => other.apply(v),
+        }
+    }
+}
+
+/// Where the module's `activation` of output layer `b` differs from the library's: `(class,
+/// d + b, the library's score)` for every class and every distance `d` from 0 to the layer's
+/// inputs, in that order (sorted, for the module's binary search). Bits are compared, so that
+/// the module's scores are the library's exactly, signs of zero and all.
+fn differences(b: &BitDense, activation: Activation) -> Vec<(u32, u32, f32)> {
+    if !matches!(activation, Activation::Sigmoid | Activation::Tanh) {
+        return Vec::new();
+    }
+    let n = b.inputs();
+    let mut out = Vec::new();
+    for j in 0..b.outputs() {
+        let bias = b.bias_bit(j);
+        for d in 0..=n as u32 {
+            let library = b.float_rule(j, d, activation);
+            // The module's `v`, operation for operation.
+            let db = (d + bias) as f32;
+            let v = match b.affine() {
+                Some(a) => a[j].0 * db + a[j].1,
+                None => 1.0 - db / n as f32,
+            };
+            let module = libm::apply(activation, v);
+            if module.to_bits() != library.to_bits() && !(module.is_nan() && library.is_nan()) {
+                out.push((j as u32, d + bias, library));
+            }
+        }
+    }
+    out
 }
 
 /// The module's `predict_bits` up to its dense layers: its stack arrays (`buf` words for each of
@@ -302,9 +389,8 @@ fn conv(
                 }
             }
             for j in 0..f {
-                if i64::from(distance(patch, &wt[j * pw..(j + 1) * pw]) + bb[j]) > t[j] {
-                    y[(out + j) / 32] |= 1 << ((out + j) % 32);
-                }
+                let on = i64::from(distance(patch, &wt[j * pw..(j + 1) * pw]) + bb[j]) > t[j];
+                y[(out + j) / 32] |= u32::from(on) << ((out + j) % 32);
             }
         }
     }
