@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use bitsmnist_core::datasets::{Binarization, Source};
 use bitsmnist_core::export::{self, Format, GreyRule};
 use bitsmnist_core::io::ModelFile;
 
@@ -25,9 +26,88 @@ pub struct Args {
     #[arg(long)]
     name: Option<String>,
     /// The data set whose training split sets the grey-level threshold of the `mean`
-    /// binarisation (default: embedded).
-    #[command(flatten)]
-    data: DataOptions,
+    /// binarisation: `embedded`, `mnist` or a folder of IDX files (default: the one the model
+    /// file says it was trained on, else embedded). Another than the model's is a warning:
+    /// `NAME_predict_grey` then binarises differently from training.
+    #[arg(long)]
+    dataset: Option<Source>,
+    /// Binarisation of `NAME_predict_grey`: `mean` or a threshold 0-255 (default: the model
+    /// file's, else mean). Another than the model's is a warning.
+    #[arg(long)]
+    binarize: Option<Binarization>,
+    /// Cache folder for full MNIST (default: $BITSMNIST_DATA_DIR, else the user cache).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+}
+
+/// Whether two sources are the same data: equal, or folders that resolve to the same path
+/// (`./mnist` and its absolute path).
+fn same_source(a: &Source, b: &Source) -> bool {
+    match (a, b) {
+        (Source::Dir(x), Source::Dir(y)) => {
+            x == y || matches!((x.canonicalize(), y.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        }
+        _ => a == b,
+    }
+}
+
+/// The grey-level rule of `file`'s export, and where its threshold comes from: the
+/// binarisation and the training data the model file records, unless the options say
+/// otherwise (a warning on stderr, since the exported `predict_grey` then reads images
+/// differently from the model's training images).
+fn grey_rule(args: &Args, file: &ModelFile) -> Result<(GreyRule, String)> {
+    let what = args.file.display();
+    let trained = file.meta.binarization;
+    let binarization = args.binarize.or(trained).unwrap_or_default();
+    if let (Some(given), Some(trained)) = (args.binarize, trained)
+        && given != trained
+    {
+        eprintln!(
+            "warning: {what} was trained on images binarised by {trained}; the export binarises by {binarization}"
+        );
+    }
+    match binarization {
+        Binarization::Threshold(t) => {
+            if let Some(d) = &args.dataset {
+                crate::errors::usage!(
+                    "--dataset sets the threshold of the mean binarisation; {what} binarises by a fixed one (pixel > {t}), so {d} would be ignored"
+                );
+            }
+            if args.cache_dir.is_some() {
+                crate::errors::usage!(
+                    "--cache-dir is where `--dataset mnist` is kept; {what} binarises by a fixed threshold (pixel > {t}) and reads no data"
+                );
+            }
+            Ok((GreyRule::above(t), "a fixed threshold".into()))
+        }
+        mean => {
+            let recorded = file.meta.source.clone();
+            let source = args
+                .dataset
+                .clone()
+                .or_else(|| recorded.clone())
+                .unwrap_or(Source::Embedded);
+            if let (Some(given), Some(recorded)) = (&args.dataset, &recorded)
+                && !same_source(given, recorded)
+            {
+                eprintln!(
+                    "warning: {what} was trained on {recorded}; the grey-level threshold comes from the training split of {given} instead"
+                );
+            }
+            let options = DataOptions {
+                dataset: source.clone(),
+                binarize: Some(mean),
+                cache_dir: args.cache_dir.clone(),
+            };
+            let data = options.load().with_context(|| {
+                format!("{what}: the data set whose training split sets the grey-level threshold")
+            })?;
+            Ok((
+                GreyRule::for_binarization(mean, &data.train),
+                format!("the mean of the non-zero grey levels of the {source} training split"),
+            ))
+        }
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -36,20 +116,7 @@ pub fn run(args: Args) -> Result<()> {
         Some(n) => n.clone(),
         None => export::name_for(&args.file),
     };
-    let binarization = args
-        .data
-        .binarize
-        .or(file.meta.binarization)
-        .unwrap_or_default();
-    let rule = match binarization {
-        // A fixed threshold needs no data.
-        bitsmnist_core::datasets::Binarization::Threshold(t) => GreyRule::above(t),
-        mean => {
-            let mut options = args.data.clone();
-            options.binarize = Some(mean);
-            GreyRule::for_binarization(mean, &options.load()?.train)
-        }
-    };
+    let (rule, from) = grey_rule(&args, &file)?;
     let files = export::files(&file.model, &file.meta, args.format, &name, rule).map_err(|e| {
         anyhow::Error::new(crate::errors::Usage(format!(
             "{}: {e}",
@@ -65,7 +132,7 @@ pub fn run(args: Args) -> Result<()> {
         written.push(path);
     }
     out!(
-        "{}: {} weight bytes; grey levels become bits where {rule}",
+        "{}: {} weight bytes; grey levels become bits where {rule} ({from})",
         file.model,
         file.model.bytes(),
     );
@@ -76,7 +143,7 @@ pub fn run(args: Args) -> Result<()> {
             "name": name,
             "files": written,
             "model_bytes": file.model.bytes(),
-            "grey_rule": {"num": rule.num, "den": rule.den},
+            "grey_rule": {"num": rule.num, "den": rule.den, "from": from},
         })
     );
     Ok(())

@@ -633,6 +633,163 @@ fn export_writes_c_that_compiles_and_refuses_grey_input_models() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("use c, rust, json"));
 }
 
+/// A folder of IDX files holding the first `n` embedded training digits and test digits, each
+/// grey level halved: real digits whose binarisation threshold (the mean of the non-zero grey
+/// levels) is not the embedded set's.
+fn dimmed_digits(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let data = bitsmnist_core::datasets::Dataset::embedded();
+    let folder = dir.join("dimmed");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (name, split) in [("train", &data.train), ("t10k", &data.test)] {
+        let mut images = vec![0, 0, 8, 3];
+        for d in [n as u32, 28, 28] {
+            images.extend_from_slice(&d.to_be_bytes());
+        }
+        for i in 0..n {
+            images.extend(split.grey(i).unwrap().iter().map(|p| p / 2));
+        }
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&(n as u32).to_be_bytes());
+        labels.extend_from_slice(&split.labels()[..n]);
+        std::fs::write(folder.join(format!("{name}-images-idx3-ubyte")), images).unwrap();
+        std::fs::write(folder.join(format!("{name}-labels-idx1-ubyte")), labels).unwrap();
+    }
+    folder
+}
+
+#[test]
+fn export_takes_the_threshold_of_the_models_training_data_and_writes_the_rust_module() {
+    use bitsmnist_core::datasets::{Binarization, Dataset};
+    use bitsmnist_core::export::{self, GreyRule};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let folder = dimmed_digits(dir.path(), 3000);
+    let model = format!("{d}/dim.bin");
+    let out = bitsmnist(&[
+        "train",
+        "--dataset",
+        folder.to_str().unwrap(),
+        "--generations",
+        "2",
+        "--quiet",
+        "--out",
+        &model,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dimmed = Dataset::from_dir(&folder, Binarization::MeanOfNonZero).unwrap();
+    let rule = GreyRule::for_binarization(Binarization::MeanOfNonZero, &dimmed.train);
+    let embedded =
+        GreyRule::for_binarization(Binarization::MeanOfNonZero, &Dataset::embedded().train);
+    assert_ne!(rule, embedded);
+    let grey_rule = |out: &std::process::Output| {
+        let j = last_json(out);
+        GreyRule {
+            num: j["grey_rule"]["num"].as_u64().unwrap(),
+            den: j["grey_rule"]["den"].as_u64().unwrap(),
+        }
+    };
+
+    // Without --dataset: the training data the model file records, quietly.
+    let out = bitsmnist(&[
+        "export",
+        &model,
+        "--format",
+        "rust",
+        "--out",
+        &format!("{d}/r"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(grey_rule(&out), rule);
+    // The file is the library's module for that rule, and builds as a no_std library.
+    let written = std::fs::read_to_string(dir.path().join("r/dim.rs")).unwrap();
+    let file = bitsmnist_core::io::ModelFile::load(std::path::Path::new(&model)).unwrap();
+    assert_eq!(written, export::to_rust(&file.model, rule).unwrap());
+    std::fs::write(
+        dir.path().join("r/lib.rs"),
+        "#![no_std]\nmod dim;\npub use dim::predict_grey;\n",
+    )
+    .unwrap();
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .args([
+            "--edition",
+            "2021",
+            "-D",
+            "warnings",
+            "--crate-type",
+            "rlib",
+            "lib.rs",
+        ])
+        .current_dir(dir.path().join("r"))
+        .output()
+        .expect("rustc");
+    assert!(
+        rustc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rustc.stderr)
+    );
+
+    // Another data set: its threshold, with a warning that it is not the model's.
+    let out = bitsmnist(&[
+        "export",
+        &model,
+        "--dataset",
+        "embedded",
+        "--out",
+        &format!("{d}/e"),
+    ]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("warning: ") && err.contains("was trained on") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert_eq!(grey_rule(&out), embedded);
+
+    // A model of a fixed threshold has no use for a data set.
+    let fixed = format!("{d}/fixed.bin");
+    let out = bitsmnist(&[
+        "train",
+        "--binarize",
+        "128",
+        "--generations",
+        "1",
+        "--quiet",
+        "--out",
+        &fixed,
+    ]);
+    assert!(out.status.success());
+    let out = bitsmnist(&["export", &fixed, "--out", &format!("{d}/f")]);
+    assert!(out.status.success());
+    assert_eq!(grey_rule(&out), GreyRule::above(128));
+    let out = bitsmnist(&[
+        "export",
+        &fixed,
+        "--dataset",
+        "embedded",
+        "--out",
+        &format!("{d}/f"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--dataset") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
 #[test]
 fn eval_writes_each_prediction() {
     let dir = tempfile::tempdir().unwrap();
