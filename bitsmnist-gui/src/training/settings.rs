@@ -159,8 +159,8 @@ pub struct TrainingSettings {
     pub generations: u64,
     /// Whether the generation limit applies.
     pub use_generations: bool,
-    /// Stop after this many seconds of training (when `use_time`). A stored value outside
-    /// [`TIME_LIMIT_SECS`] (infinite, NaN or negative, from an edited or damaged settings
+    /// Stop after this many seconds of training (when `use_time`), 0.1 s to 24 h. A stored
+    /// value outside that range (infinite, NaN or negative, from an edited or damaged settings
     /// file) is brought into it on load: `Duration::from_secs_f64` would panic on it.
     #[serde(deserialize_with = "time_limit_on_load")]
     pub seconds: f64,
