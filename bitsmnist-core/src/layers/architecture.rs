@@ -228,31 +228,30 @@ pub fn feature_layers(
     features: &[Feature],
     inputs: usize,
 ) -> Result<Vec<super::Layer>, FeatureError> {
-    feature_shapes(features, inputs)?;
-    let mut shape = Shape::square(inputs).unwrap_or(Shape::MNIST);
-    let mut layers = Vec::with_capacity(features.len());
-    for &feature in features {
+    let shapes = feature_shapes(features, inputs)?;
+    if features.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Each layer reads the map the one before it makes (the first, the image), all checked.
+    let image = Shape::square(inputs).expect("checked by feature_shapes");
+    let reads = std::iter::once(image).chain(shapes.iter().copied());
+    let layers = features.iter().zip(reads).map(|(&feature, shape)| {
         let err = |error| FeatureError::Shape { feature, error };
-        let layer: super::Layer = match feature {
+        Ok(match feature {
             Feature::Conv {
                 filters,
                 window,
                 stride,
                 padding,
-            } => {
-                let conv = BitConv2d::new(shape, window, stride, padding, filters).map_err(err)?;
-                shape = conv.output_shape();
-                conv.into()
-            }
+            } => BitConv2d::new(shape, window, stride, padding, filters)
+                .map_err(err)?
+                .into(),
             Feature::Pool { size, stride } => {
-                let pool = BitMaxPool::new(shape, size, stride).map_err(err)?;
-                shape = pool.output_shape();
-                pool.into()
+                BitMaxPool::new(shape, size, stride).map_err(err)?.into()
             }
-        };
-        layers.push(layer);
-    }
-    Ok(layers)
+        })
+    });
+    layers.collect()
 }
 
 /// Why feature layers do not fit their input ([`feature_layers`]).
