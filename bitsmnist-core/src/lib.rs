@@ -48,6 +48,7 @@ pub mod layers;
 pub mod memory;
 pub mod run;
 pub mod search;
+pub mod session;
 pub mod statistics;
 pub mod training;
 pub mod util;
@@ -83,9 +84,9 @@ pub mod prelude {
         Activation, BitConv2d, BitDense, BitMaxPool, BitOutput, Chain, Dense, Input, Layer, Shape,
     };
     pub use crate::run::{CancelToken, History, Method, Record, StopReason, TrainOptions};
-    pub use crate::search::{Population, PopulationParams, Recipe};
+    pub use crate::search::{Population, PopulationParams};
     pub use crate::statistics::{self, ConfusionMatrix, Evaluation};
-    pub use crate::training::{TrainConfig, TrainingState};
+    pub use crate::training::{Recipe, TrainConfig, TrainingState};
 }
 
 /// The gradient-free search under its former name and type names, so that existing notebooks

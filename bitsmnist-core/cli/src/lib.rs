@@ -142,5 +142,5 @@ where
         unreachable!("parsed as train")
     };
     let plan = args.plan().map_err(|e| errors::describe(&e))?;
-    Ok(plan.fresh_estimate(784, plan.task.len(), 10_000))
+    Ok(plan.run.memory_estimate(784, plan.run.task.len(), 10_000))
 }

@@ -4,13 +4,12 @@
 //! --ensemble N` trains in one process with the same seed and settings.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use bitsmnist_core::io::{Metadata, ModelFile};
+use bitsmnist_core::io::{Metadata, ModelFile, RunInfo};
 use bitsmnist_core::layers::Chain;
-
-use crate::train::member_keys;
+use bitsmnist_core::training::MethodKind;
 
 /// Arguments of `bitsmnist merge`.
 #[derive(clap::Args)]
@@ -85,15 +84,6 @@ pub enum MergeError {
         path: PathBuf,
         /// Its layers.
         layers: String,
-    },
-    /// A member record that does not parse.
-    BadRecord {
-        /// The file.
-        path: PathBuf,
-        /// The metadata key.
-        key: &'static str,
-        /// Its value.
-        value: String,
     },
     /// One file records a member, another does not.
     Mixed {
@@ -184,11 +174,6 @@ impl fmt::Display for MergeError {
                 "{}: {layers} is not two bit layers with bit hidden outputs and a plain score output, as an ensemble member is",
                 d(path)
             ),
-            Self::BadRecord { path, key, value } => write!(
-                f,
-                "{}: its member record {key} = `{value}` is not a number",
-                d(path)
-            ),
             Self::Mixed { path, first } => write!(
                 f,
                 "{}: records no ensemble member, but {} does (from train --member); merge the members of one ensemble, or models without a member record only",
@@ -247,29 +232,13 @@ impl fmt::Display for Record {
 }
 
 /// The member record in `meta`, if it has one.
-fn record(path: &Path, meta: &Metadata) -> Result<Option<Record>, MergeError> {
-    fn number<T: std::str::FromStr>(
-        path: &Path,
-        meta: &Metadata,
-        key: &'static str,
-    ) -> Result<Option<T>, MergeError> {
-        meta.extra
-            .get(key)
-            .map(|v| {
-                v.parse().map_err(|_| MergeError::BadRecord {
-                    path: path.to_path_buf(),
-                    key,
-                    value: v.clone(),
-                })
-            })
-            .transpose()
-    }
-    let index = number(path, meta, member_keys::INDEX)?;
-    let of = number(path, meta, member_keys::OF)?;
-    let seed = number(path, meta, member_keys::SEED)?;
-    Ok(match (index, of, seed) {
-        (Some(index), Some(of), Some(seed)) => Some(Record { index, of, seed }),
-        _ => None,
+fn record(meta: &Metadata) -> Option<Record> {
+    let run = meta.run.as_ref()?;
+    let m = run.member?;
+    Some(Record {
+        index: m.index(),
+        of: m.of(),
+        seed: run.seed?,
     })
 }
 
@@ -343,8 +312,8 @@ fn order(
     }
     let records = files
         .iter()
-        .map(|(path, file)| record(path, &file.meta))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|(_, file)| record(&file.meta))
+        .collect::<Vec<_>>();
     let Some(with) = records.iter().position(Option::is_some) else {
         return Ok(files);
     };
@@ -428,11 +397,9 @@ pub fn run(args: Args) -> Result<()> {
     meta.binarization = first.binarization;
     meta.task = first.task.clone();
     meta.class_names = first.class_names.clone();
-    let record = record(&files[0].0, first)?;
+    let record = record(first);
     if let Some(r) = record {
-        meta = meta
-            .with_extra(member_keys::OF, r.of.to_string())
-            .with_extra(member_keys::SEED, r.seed.to_string());
+        meta = meta.with_run(RunInfo::new(MethodKind::Ensemble, Some(r.seed)));
     }
     meta = meta.with_extra("merged_networks", files.len().to_string());
     let mut file = ModelFile::new(model);

@@ -1,11 +1,11 @@
-//! Decoding of model files of format versions 1 to 4.
+//! Decoding of model files of format versions 1 to 5.
 //!
 //! Bincode is not self-describing: a payload decodes only into types with exactly the field
 //! lists it was written from. This module keeps frozen copies of the payload types as the old
 //! versions wrote them, decodes into them, and converts the result into today's types. Only
 //! leaves whose layout has not changed since version 2 are borrowed from the live code:
-//! [`BitDense`] (versions 2 and 3), [`Dense`], [`PopulationParams`], [`ClimbParams`] and
-//! [`Metadata`]. Everything else here must never change: a change to a live type's layout
+//! [`BitDense`] (versions 2 and 3), [`Dense`], [`PopulationParams`] and [`ClimbParams`]
+//! (and, for version 5, today's model, state and history). Everything else here must never change: a change to a live type's layout
 //! needs a new format version, not an edit of these mirrors.
 //!
 //! | version | payload |
@@ -13,16 +13,17 @@
 //! | 1 | as 2, with bit layers of weights, bias and output only ([`BitDenseV1`]) |
 //! | 2 | model, training state, history, metadata ([`ModelFileV2`]) |
 //! | 3 | as 2, then the climb state ([`ModelFileV3`]) |
-//! | 4 | today's layout but for the gradient parameters, which had no `features` ([`ModelFileV4`]) |
+//! | 4 | version 5's but for the gradient parameters, which had no `features` ([`ModelFileV4`]) |
+//! | 5 | today's layout but for the metadata, which had no `run` and `program` ([`ModelFileV5`], [`MetadataV5`]) |
 //!
 //! In all three, a [`Chain`] is its layers alone and reads bits ([`Input::Bits`]): grey-input
 //! models were marked only by the metadata note `extra["input"] = "grey"`, which the
 //! conversion turns into [`Chain::input`] (the note stays in the metadata).
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
-use super::Metadata;
+use super::{Metadata, RunInfo};
 use crate::bits::BitMatrix;
 use crate::layers::{BitDense, BitOutput, Chain, Dense, Input, Layer};
 use crate::run::{Detail, History, Log, Record};
@@ -225,7 +226,7 @@ pub(super) struct ModelFileV2<B> {
     model: ChainV3<B>,
     training: Option<TrainingSetV3<B>>,
     history: Option<HistoryV3>,
-    meta: Metadata,
+    meta: MetadataV5,
 }
 
 /// The payload of version 3: version 2's, then the climb state.
@@ -234,13 +235,13 @@ pub(super) struct ModelFileV3 {
     model: ChainV3<BitDense>,
     training: Option<TrainingSetV3<BitDense>>,
     history: Option<HistoryV3>,
-    meta: Metadata,
+    meta: MetadataV5,
     climb: Option<ClimberV3>,
 }
 
 /// The input encoding an old file recorded in its metadata note `extra["input"]` (absent:
 /// bits).
-fn input_of(meta: &Metadata) -> Result<Input, String> {
+fn input_of(meta: &MetadataV5) -> Result<Input, String> {
     meta.extra
         .get("input")
         .map_or(Ok(Input::Bits), |s| s.parse())
@@ -258,7 +259,7 @@ impl<B: OldBit> ModelFileV2<B> {
                 .map(|t| t.convert(input).map(TrainingState::from))
                 .transpose()?,
             history: self.history.map(HistoryV3::population),
-            meta: self.meta,
+            meta: self.meta.into(),
         })
     }
 }
@@ -282,7 +283,99 @@ impl ModelFileV3 {
             model: self.model.convert(input)?,
             state,
             history,
-            meta: self.meta,
+            meta: self.meta.into(),
+        })
+    }
+}
+
+/// The metadata of versions 1 to 5: today's without the typed `run` and `program`, which
+/// the notes `ensemble_member`, `ensemble_members`, `ensemble_seed` and `saved_by` stood for.
+#[derive(Serialize, Deserialize)]
+pub(super) struct MetadataV5 {
+    dataset: Option<String>,
+    source: Option<crate::datasets::Source>,
+    binarization: Option<crate::datasets::Binarization>,
+    task: Option<crate::datasets::Task>,
+    class_names: Vec<String>,
+    created_unix: u64,
+    tool_version: String,
+    extra: std::collections::BTreeMap<String, String>,
+}
+
+impl From<MetadataV5> for Metadata {
+    /// The notes that have typed fields now move into them; a note that does not read as its
+    /// field's type stays a note.
+    fn from(old: MetadataV5) -> Self {
+        let mut extra = old.extra;
+        let number = |extra: &std::collections::BTreeMap<String, String>, key: &str| {
+            extra.get(key).and_then(|v| v.parse::<u64>().ok())
+        };
+        let member = match (
+            number(&extra, "ensemble_member"),
+            number(&extra, "ensemble_members"),
+            number(&extra, "ensemble_seed"),
+        ) {
+            (Some(index), Some(of), Some(seed)) => {
+                crate::training::Membership::new(index as usize, of as usize).map(|m| {
+                    for k in ["ensemble_member", "ensemble_members", "ensemble_seed"] {
+                        extra.remove(k);
+                    }
+                    (m, seed)
+                })
+            }
+            _ => None,
+        };
+        let program = extra.remove("saved_by");
+        Metadata {
+            dataset: old.dataset,
+            source: old.source,
+            binarization: old.binarization,
+            task: old.task,
+            class_names: old.class_names,
+            created_unix: old.created_unix,
+            tool_version: old.tool_version,
+            run: member.map(|(m, seed)| {
+                RunInfo::new(crate::training::MethodKind::Climb, Some(seed)).with_member(Some(m))
+            }),
+            program,
+            extra,
+        }
+    }
+}
+
+#[cfg(test)]
+impl From<Metadata> for MetadataV5 {
+    fn from(m: Metadata) -> Self {
+        Self {
+            dataset: m.dataset,
+            source: m.source,
+            binarization: m.binarization,
+            task: m.task,
+            class_names: m.class_names,
+            created_unix: m.created_unix,
+            tool_version: m.tool_version,
+            extra: m.extra,
+        }
+    }
+}
+
+/// The payload of version 5: today's but for the metadata ([`MetadataV5`]).
+#[derive(Deserialize)]
+pub(super) struct ModelFileV5 {
+    model: Chain,
+    state: Option<TrainingState>,
+    history: Option<History>,
+    meta: MetadataV5,
+}
+
+impl ModelFileV5 {
+    /// Today's file.
+    pub(super) fn convert(self) -> Result<super::ModelFile, String> {
+        Ok(super::ModelFile {
+            model: self.model,
+            state: self.state,
+            history: self.history,
+            meta: self.meta.into(),
         })
     }
 }
@@ -305,14 +398,14 @@ mod tests {
             model: Chain3,
             training: Option<()>,
             history: Option<()>,
-            meta: Metadata,
+            meta: MetadataV5,
             climb: Option<()>,
         }
         let dense = Dense::new(784, 2, Activation::Identity, 1);
         let payload = |note: Option<&str>| {
-            let mut meta = Metadata::now();
+            let mut meta = MetadataV5::from(Metadata::now());
             if let Some(n) = note {
-                meta = meta.with_extra("input", n);
+                meta.extra.insert("input".into(), n.into());
             }
             let file = File3 {
                 model: Chain3 {
@@ -376,7 +469,7 @@ pub(super) struct ModelFileV4 {
     model: Chain,
     state: Option<TrainingStateV4>,
     history: Option<History>,
-    meta: Metadata,
+    meta: MetadataV5,
 }
 
 impl ModelFileV4 {
@@ -398,7 +491,7 @@ impl ModelFileV4 {
                 TrainingStateV4::Gradient(t) => TrainingState::Gradient(t.into()),
             }),
             history: self.history,
-            meta: self.meta,
+            meta: self.meta.into(),
         })
     }
 }

@@ -35,7 +35,7 @@ use crate::datasets::{Binarization, Dataset, Source, Task};
 use crate::layers::Chain;
 use crate::run::History;
 use crate::search::{Climber, Population};
-use crate::training::TrainingState;
+use crate::training::{Membership, MethodKind, TrainingState};
 /// Atomic writes live in [`crate::util`]; the name stays here for existing callers.
 pub use crate::util::write_atomic;
 
@@ -45,7 +45,7 @@ mod legacy;
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
 
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 24;
@@ -140,8 +140,43 @@ pub struct Metadata {
     pub created_unix: u64,
     /// Version of the library that wrote the file (`CARGO_PKG_VERSION`).
     pub tool_version: String,
+    /// How the run that made the model was set up (format version 6; `None` for a model
+    /// made outside a run, or read from an older file that did not say).
+    pub run: Option<RunInfo>,
+    /// The program that wrote the file (`bitsmnist`, `bitsmnist-gui`, a notebook's own name).
+    pub program: Option<String>,
     /// Free-form key/value notes (command line used, fitness, ...).
     pub extra: BTreeMap<String, String>,
+}
+
+/// How the run that made a model was set up: its method, its seed and, for one network of an
+/// ensemble trained alone, which member it is ([`Membership`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RunInfo {
+    /// The kind of run.
+    pub method: MethodKind,
+    /// The seed every random stream of the run derives from (`None`: not recorded).
+    pub seed: Option<u64>,
+    /// The ensemble member this run trains alone, if it is one.
+    pub member: Option<Membership>,
+}
+
+impl RunInfo {
+    /// A run of `method` from `seed`.
+    pub fn new(method: MethodKind, seed: Option<u64>) -> Self {
+        Self {
+            method,
+            seed,
+            member: None,
+        }
+    }
+
+    /// Sets [`member`](Self::member).
+    pub fn with_member(mut self, member: Option<Membership>) -> Self {
+        self.member = member;
+        self
+    }
 }
 
 impl Metadata {
@@ -157,8 +192,22 @@ impl Metadata {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            run: None,
+            program: None,
             extra: BTreeMap::new(),
         }
+    }
+
+    /// Records how the run was set up.
+    pub fn with_run(mut self, run: RunInfo) -> Self {
+        self.run = Some(run);
+        self
+    }
+
+    /// Records the program that writes the file.
+    pub fn with_program(mut self, program: impl Into<String>) -> Self {
+        self.program = Some(program.into());
+        self
     }
 
     /// Records the data set's name, source, binarisation and class names.
@@ -186,6 +235,9 @@ impl Metadata {
         if let Some(t) = &self.task {
             Task::new(t.classes().to_vec()).map_err(|e| format!("task: {e}"))?;
         }
+        if let Some(m) = self.run.as_ref().and_then(|r| r.member) {
+            m.validate().map_err(|e| format!("run: {e}"))?;
+        }
         Ok(())
     }
 }
@@ -211,7 +263,9 @@ pub struct ModelFile {
 }
 // Format version 4: every method's training state in one typed field, and the models carry
 // their input encoding (`Chain::input`). Version 5: the layer kinds `Conv` and `Pool`, appended
-// to `Layer`, and the gradient parameters' `features`. Any change to the layout of these fields, or of the
+// to `Layer`, and the gradient parameters' `features`. Version 6: the metadata's typed `run`
+// and `program`, which replace the notes `ensemble_member`, `ensemble_members`,
+// `ensemble_seed` and `saved_by`. Any change to the layout of these fields, or of the
 // types inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
 impl ModelFile {
@@ -373,6 +427,10 @@ impl ModelFile {
             }
             4 => {
                 let (f, n) = decode::<legacy::ModelFileV4>(payload)?;
+                (converted(f.convert())?, n)
+            }
+            5 => {
+                let (f, n) = decode::<legacy::ModelFileV5>(payload)?;
                 (converted(f.convert())?, n)
             }
             _ => decode::<Self>(payload)?,

@@ -270,3 +270,113 @@ pub enum FeatureError {
     #[error("convolutions read a square image; {0} inputs are not one")]
     NotSquare(usize),
 }
+
+/// A model's shape as the command line's `--arch` and the app write it: the feature layers
+/// ([`Feature`]: convolutions and pools), then the widths of the dense hidden layers. The
+/// input and class count come from the data, so the same architecture fits any task.
+///
+/// ```
+/// use bitsmnist_core::layers::{Architecture, Chain, BitOutput, Activation};
+/// let a: Architecture = "conv32x5,pool4,800".parse().unwrap();
+/// assert_eq!(a.to_string(), "conv32x5,pool4,800");
+/// assert_eq!(a.hidden, [800]);
+/// assert_eq!(a.dense_inputs(784).unwrap(), 7 * 7 * 32);
+/// let mlp = Chain::mlp(784, &[64], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
+/// assert_eq!(Architecture::of(&mlp), Architecture::dense(vec![64]));
+/// assert!("512,conv8x3".parse::<Architecture>().is_err());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Architecture {
+    /// Feature layers before the dense ones, in order.
+    pub features: Vec<Feature>,
+    /// Widths of the dense hidden layers, in order (the output layer is the task's).
+    pub hidden: Vec<usize>,
+}
+
+impl Architecture {
+    /// Dense hidden layers of `hidden` widths, no feature layers.
+    pub fn dense(hidden: Vec<usize>) -> Self {
+        Self {
+            features: Vec::new(),
+            hidden,
+        }
+    }
+
+    /// The architecture of a built model: its leading convolutions and pools, then the
+    /// widths of its dense layers but the last.
+    pub fn of(chain: &super::Chain) -> Self {
+        use super::Layer;
+        let layers = chain.layers();
+        let features = layers
+            .iter()
+            .map_while(|l| match l {
+                Layer::Conv(c) => Some(Feature::Conv {
+                    filters: c.output_shape().channels,
+                    window: c.window(),
+                    stride: c.stride(),
+                    padding: c.padding(),
+                }),
+                Layer::Pool(p) => Some(Feature::Pool {
+                    size: p.size(),
+                    stride: p.stride(),
+                }),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        let dense = &layers[features.len()..];
+        let hidden = dense
+            .iter()
+            .take(dense.len().saturating_sub(1))
+            .map(Layer::outputs)
+            .collect();
+        Self { features, hidden }
+    }
+
+    /// The map after each feature layer on `inputs` bits read as a square image
+    /// ([`feature_shapes`]).
+    pub fn shapes(&self, inputs: usize) -> Result<Vec<Shape>, FeatureError> {
+        feature_shapes(&self.features, inputs)
+    }
+
+    /// The width the first dense layer reads: the last feature map's bits, or `inputs`.
+    pub fn dense_inputs(&self, inputs: usize) -> Result<usize, FeatureError> {
+        Ok(self.shapes(inputs)?.last().map_or(inputs, |s| s.bits()))
+    }
+
+    /// Checks what parsing cannot: every hidden layer has a neuron, and the features fit
+    /// `inputs` bits.
+    pub fn check(&self, inputs: usize) -> Result<(), ArchitectureError> {
+        if self.hidden.contains(&0) {
+            return Err(ArchitectureError::EmptyLayer);
+        }
+        self.shapes(inputs)?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&architecture_string(&self.features, &self.hidden))
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = crate::util::ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (features, hidden) = parse_architecture(s)?;
+        Ok(Self { features, hidden })
+    }
+}
+
+/// Why an [`Architecture`] does not fit its input.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchitectureError {
+    /// A hidden layer of width 0.
+    #[error("every hidden layer needs at least one neuron")]
+    EmptyLayer,
+    /// A feature layer does not fit.
+    #[error(transparent)]
+    Feature(#[from] FeatureError),
+}

@@ -6,7 +6,8 @@ mod architecture;
 mod conv;
 
 pub use architecture::{
-    Feature, FeatureError, architecture_string, feature_layers, feature_shapes, parse_architecture,
+    Architecture, ArchitectureError, Feature, FeatureError, architecture_string, feature_layers,
+    feature_shapes, parse_architecture,
 };
 pub use conv::{BitConv2d, BitMaxPool, ConvError, Shape};
 

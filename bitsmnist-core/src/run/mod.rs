@@ -663,6 +663,11 @@ impl Budget {
         self.pause.clone()
     }
 
+    /// The options the budget was made with: its whole step and time limits.
+    pub fn limits(&self) -> &TrainOptions {
+        &self.options
+    }
+
     /// Steps run so far.
     pub fn steps(&self) -> u64 {
         self.steps

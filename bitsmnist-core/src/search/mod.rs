@@ -1,7 +1,8 @@
 //! Gradient-free search for bit networks: a [`Population`] bred by selection, crossover and
 //! mutation (after TinyML.jl's `Genetic` module, its bugs fixed), single-bit-flip hill
-//! climbing ([`Climber`]), several climbs side by side kept as one model ([`ClimbEnsemble`]),
-//! and the measured starting configurations ([`Recipe`]).
+//! climbing ([`Climber`]), and several climbs side by side kept as one model
+//! ([`ClimbEnsemble`]). The measured starting configurations are
+//! [`crate::training::Recipe`].
 //!
 //! Every method here trains through the loop all methods share ([`crate::run`]): the same
 //! stop rules, callback, pause and history. The climb scores each flip incrementally
@@ -18,7 +19,6 @@ pub mod incremental;
 mod operators;
 mod params;
 mod population;
-mod recipe;
 pub(crate) mod rows;
 
 pub use climb::{ClimbError, ClimbParams, ClimbParamsError, ClimbProgress, Climber, climbed_part};
@@ -29,4 +29,3 @@ pub use params::{
     Adaptation, Crossover, Mutation, ParamsError, ParseOperatorError, PopulationParams, Selection,
 };
 pub use population::{OutputReuse, Population, PopulationError, PopulationProgress};
-pub use recipe::Recipe;

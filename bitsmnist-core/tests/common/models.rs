@@ -7,7 +7,8 @@ use std::ops::ControlFlow;
 
 use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::prelude::*;
-use bitsmnist_core::search::{ClimbParams, Recipe};
+use bitsmnist_core::search::ClimbParams;
+use bitsmnist_core::training::Recipe;
 use bitsmnist_core::training::{StateProgress, TrainConfig};
 
 fn continue_() -> impl FnMut(&StateProgress<'_>) -> ControlFlow<()> {

@@ -7,10 +7,8 @@ use std::time::Duration;
 use bitsmnist_core::datasets::Split;
 use bitsmnist_core::fitness::Metric;
 use bitsmnist_core::run::{CancelToken, TrainOptions};
-use bitsmnist_core::search::{
-    Adaptation, Crossover, Mutation, PopulationParams, Recipe, Selection,
-};
-use bitsmnist_core::training::TrainConfig;
+use bitsmnist_core::search::{Adaptation, Crossover, Mutation, PopulationParams, Selection};
+use bitsmnist_core::training::{Recipe, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use super::climb::ClimbSettings;

@@ -6,96 +6,38 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use bitsmnist_core::datasets::Split;
 use bitsmnist_core::datasets::Task;
 use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::io::ModelFile;
-use bitsmnist_core::layers::{Activation, BitOutput, Feature, feature_shapes};
+use bitsmnist_core::layers::{Activation, Architecture, BitOutput};
 use bitsmnist_core::memory::Limit;
 use bitsmnist_core::run::TrainOptions;
-use bitsmnist_core::search::imprint::{ImprintParams, imprint};
-use bitsmnist_core::search::{ClimbEnsemble, Recipe};
-use bitsmnist_core::training::{MethodKind, TrainConfig, TrainingState};
+use bitsmnist_core::search::imprint::ImprintParams;
+use bitsmnist_core::session::{DEFAULT_SEED, RunPlan};
+use bitsmnist_core::training::{Membership, MethodKind, Recipe, TrainConfig};
 
 use super::args::{Args, MethodArg, StrategyArg};
 use crate::data::DataOptions;
 use crate::errors::usage;
 
-/// How the run starts.
-pub enum Start {
-    /// A fresh network `inputs -> hidden -> classes`, seeded.
-    Fresh {
-        /// The method and its settings.
-        config: TrainConfig,
-        /// Feature layers a gradient-free search starts after, imprinted from the training
-        /// images (gradient training keeps its own in `config`).
-        features: Vec<Feature>,
-        /// How those are imprinted.
-        imprint: ImprintParams,
-        /// Hidden layer widths.
-        hidden: Vec<usize>,
-        /// The last layer's output rule.
-        output: BitOutput,
-        /// Seed of the starting network.
-        seed: u64,
-    },
-    /// The state saved in a model file, continued with its own settings.
-    Resume {
-        /// The file.
-        path: PathBuf,
-        /// Its contents.
-        file: Box<ModelFile>,
-    },
-    /// A trained model from a file, fine-tuned.
-    FineTune {
-        /// The method and its settings.
-        config: TrainConfig,
-        /// The file.
-        path: PathBuf,
-        /// Its contents.
-        file: Box<ModelFile>,
-    },
+/// What a resumed or fine-tuned run continues, for the first line.
+pub enum Origin {
+    /// A fresh network.
+    Fresh,
+    /// The state in this file.
+    Resume(PathBuf, Option<String>),
+    /// The model in this file.
+    FineTune(PathBuf),
 }
 
-/// Which network of a climbing ensemble a `--member K --of N` run trains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Member {
-    /// Its index, 0 to `of - 1`.
-    pub index: usize,
-    /// Networks in the ensemble.
-    pub of: usize,
-    /// The ensemble's seed (`--seed`); the member's own is
-    /// [`ClimbEnsemble::member_seed`] of it.
-    pub seed: u64,
-}
-
-/// Metadata keys of a member's model file (`bitsmnist merge` reads them).
-pub mod member_keys {
-    /// The member's index, 0 to N-1.
-    pub const INDEX: &str = "ensemble_member";
-    /// N, the networks of the whole ensemble.
-    pub const OF: &str = "ensemble_members";
-    /// The ensemble's seed (`--seed`), from which the member's own is derived.
-    pub const SEED: &str = "ensemble_seed";
-}
-
-impl Member {
-    /// The seed the member's starting network and climb use.
-    pub fn own_seed(&self) -> u64 {
-        ClimbEnsemble::member_seed(self.seed, self.index as u64)
-    }
-}
-
-/// A checked `bitsmnist train`.
+/// A checked `bitsmnist train`: the core's run plan and what the command line does around it.
 pub struct Plan {
     pub data: DataOptions,
-    pub task: Task,
-    pub sample: f64,
-    pub start: Start,
-    pub options: TrainOptions,
-    /// The time limit of `options`, for the progress bar.
+    pub run: RunPlan,
+    /// What the run continues, for the first line.
+    pub origin: Origin,
+    /// The time limit of the stop rules, for the progress bar.
     pub time_limit: Option<Duration>,
-    pub validate_every: u64,
     pub checkpoint_every: Option<u64>,
     pub out: Option<PathBuf>,
     pub quiet: bool,
@@ -103,50 +45,10 @@ pub struct Plan {
     pub threads: Option<usize>,
     /// What the run's memory estimate is checked against.
     pub memory_limit: Limit,
-    /// The ensemble member this run trains alone (`--member K --of N`).
-    pub member: Option<Member>,
 }
 
-impl Plan {
-    /// The memory estimate of a fresh run on `examples` examples of `inputs` pixels and
-    /// `classes` classes; `None` for a resumed or fine-tuned one.
-    pub fn fresh_estimate(&self, inputs: usize, classes: usize, examples: usize) -> Option<u64> {
-        match &self.start {
-            Start::Fresh {
-                config,
-                hidden,
-                features,
-                ..
-            } => {
-                // Imprinted features feed the dense layers (their width is checked later).
-                let front =
-                    bitsmnist_core::search::imprint::memory_estimate(features, inputs, examples)
-                        .unwrap_or(0);
-                let inputs = bitsmnist_core::layers::feature_shapes(features, inputs)
-                    .ok()
-                    .and_then(|s| s.last().map(|s| s.bits()))
-                    .unwrap_or(inputs);
-                Some(
-                    config
-                        .memory_estimate(inputs, hidden, classes, examples)
-                        .saturating_add(front),
-                )
-            }
-            _ => None,
-        }
-    }
-
-    /// The kind of run the plan makes.
-    pub fn kind(&self) -> MethodKind {
-        match &self.start {
-            Start::Fresh { config, .. } | Start::FineTune { config, .. } => config.kind(),
-            Start::Resume { file, .. } => file.state.as_ref().expect("checked").kind(),
-        }
-    }
-}
-
-/// The seed when none is given.
-const SEED: u64 = 1;
+/// The seed when none is given: the core's, for every front end.
+const SEED: u64 = DEFAULT_SEED;
 
 /// More threads than this is a typing mistake, not a machine.
 const MAX_THREADS: usize = 1024;
@@ -439,7 +341,7 @@ impl Args {
         // A member is configured as the whole ensemble is (its recipe, its flags), then
         // trained as the single climb it is inside the ensemble.
         let kind = match &member {
-            Some(m) => climb_kind(Some(m.of), 1)?,
+            Some(m) => climb_kind(Some(m.of()), 1)?,
             None => kind,
         };
         for (flag, family, on) in given(&self) {
@@ -470,13 +372,6 @@ impl Args {
             );
         }
         let (config, recipe) = configure(&self, &task, kind)?;
-        let config = match (&member, config) {
-            (Some(m), TrainConfig::Climb { params, .. }) => TrainConfig::Climb {
-                params: params.seed(m.own_seed()),
-                members: 1,
-            },
-            (_, config) => config,
-        };
         let output = match &self.output {
             Some(_) if kind == MethodKind::Gradient => {
                 usage!("--output does not apply to gradient training")
@@ -485,9 +380,9 @@ impl Args {
             None => recipe.output,
         };
         // A gradient-free run's --arch: imprinted feature layers, then its dense widths.
-        let (features, arch_hidden) = match (&config, &self.arch) {
-            (TrainConfig::Gradient(_), _) | (_, None) => (Vec::new(), Vec::new()),
-            (_, Some(a)) => match bitsmnist_core::layers::parse_architecture(a) {
+        let architecture = match (&config, &self.arch) {
+            (TrainConfig::Gradient(_), _) | (_, None) => Architecture::default(),
+            (_, Some(a)) => match a.parse::<Architecture>() {
                 Ok(parsed) => parsed,
                 Err(e) => usage!("--arch: {e}"),
             },
@@ -502,42 +397,56 @@ impl Args {
                 imprint.distance
             );
         }
-        if self.imprint_distance.is_some() && features.is_empty() {
+        if self.imprint_distance.is_some() && architecture.features.is_empty() {
             usage!("--imprint-distance applies to convolutions in --arch");
         }
-        let hidden = if !arch_hidden.is_empty() {
-            arch_hidden
+        let hidden = if !architecture.hidden.is_empty() {
+            architecture.hidden.clone()
         } else if self.hidden.is_empty() {
-            match &config {
-                TrainConfig::Gradient(p) => p.hidden.clone(),
-                _ => vec![recipe.hidden],
-            }
+            vec![recipe.hidden]
         } else {
             self.hidden.clone()
         };
         let mut data = self.data.clone();
-        let start = match (resumed, &self.init) {
+        let (run, origin) = match (resumed, &self.init) {
             (Some((path, file)), _) => {
                 data.binarize = data.binarize.or(file.meta.binarization);
-                Start::Resume { path, file }
+                let trained_on = file.meta.dataset.clone();
+                (
+                    RunPlan::resume(*file).with_context(|| path.display().to_string())?,
+                    Origin::Resume(path, trained_on),
+                )
             }
             (None, Some(path)) => {
                 let file = ModelFile::load(path).with_context(|| path.display().to_string())?;
                 data.binarize = data.binarize.or(file.meta.binarization);
-                Start::FineTune {
-                    config,
-                    path: path.clone(),
-                    file: Box::new(file),
-                }
+                (
+                    RunPlan::fine_tune(task.clone(), kind, file.model).config(config),
+                    Origin::FineTune(path.clone()),
+                )
             }
-            (None, None) => Start::Fresh {
-                config,
-                imprint: imprint.seed(member.map_or(self.seed.unwrap_or(SEED), |m| m.seed)),
-                features,
-                hidden,
-                output,
-                seed: member.map_or(self.seed.unwrap_or(SEED), |m| m.own_seed()),
-            },
+            (None, None) => {
+                let plan = RunPlan::for_method(task.clone(), kind).config(config);
+                let plan = match kind {
+                    MethodKind::Gradient => plan,
+                    _ => plan
+                        .architecture(Architecture {
+                            features: architecture.features,
+                            hidden,
+                        })
+                        .output(output)
+                        .imprint(imprint),
+                };
+                (plan, Origin::Fresh)
+            }
+        };
+        let run = match member {
+            Some(m) => run.member(m),
+            None => run,
+        };
+        let run = match self.seed {
+            Some(seed) => run.seed(seed),
+            None => run,
         };
         let explicit = self.generations.is_some()
             || self.target.is_some()
@@ -569,27 +478,29 @@ impl Args {
         let progress = self
             .progress
             .unwrap_or(if kind == MethodKind::Gradient { 1 } else { 0 });
+        let run = run
+            .stop(options)
+            .validate_every(validate_every)
+            .sample(self.sample);
+        run.check()
+            .map_err(|e| anyhow::Error::new(crate::errors::Usage(e.to_string())))?;
         Ok(Plan {
             data,
-            task,
-            sample: self.sample,
-            start,
-            options,
+            run,
+            origin,
             time_limit,
-            validate_every,
             checkpoint_every: self.checkpoint_every.filter(|&n| n > 0),
             out: self.out,
             quiet: self.quiet,
             progress,
             threads: self.threads,
             memory_limit: self.memory_limit.map_or(Limit::Machine, |m| m.0),
-            member,
         })
     }
 
     /// The member `--member K --of N` asks for, checked against the flags that cannot go
     /// with it.
-    fn member_run(&self) -> Result<Option<Member>> {
+    fn member_run(&self) -> Result<Option<Membership>> {
         let (index, of) = match (self.member, self.of) {
             (Some(index), Some(of)) => (index, of),
             (None, None) => return Ok(None),
@@ -639,55 +550,6 @@ impl Args {
                 );
             }
         }
-        Ok(Some(Member {
-            index,
-            of,
-            seed: self.seed.unwrap_or(SEED),
-        }))
-    }
-}
-
-impl Start {
-    /// The training state to run on `examples` training examples, refused when its memory
-    /// estimate is over the limit.
-    pub fn state(self, train: &Split, classes: usize) -> Result<TrainingState> {
-        let (inputs, examples) = (train.images().cols(), train.len());
-        Ok(match self {
-            Start::Fresh {
-                config,
-                features,
-                imprint: how,
-                hidden,
-                output,
-                seed,
-            } => {
-                // The whole estimate, networks, features and per-example state, in one
-                // figure, before any of it is made.
-                let shapes = feature_shapes(&features, inputs).context("--arch")?;
-                let front_bytes =
-                    bitsmnist_core::search::imprint::memory_estimate(&features, inputs, examples)
-                        .unwrap_or(0);
-                let dense_inputs = shapes.last().map_or(inputs, |s| s.bits());
-                bitsmnist_core::memory::check_current(
-                    config
-                        .memory_estimate(dense_inputs, &hidden, classes, examples)
-                        .saturating_add(front_bytes),
-                )?;
-                let front = if features.is_empty() {
-                    Vec::new()
-                } else {
-                    imprint(train, &features, &how).context("--arch")?
-                };
-                if front.is_empty() {
-                    config.fresh(inputs, &hidden, classes, output, seed)?
-                } else {
-                    config.fresh_after(&front, &hidden, classes, output, seed)?
-                }
-            }
-            Start::Resume { file, .. } => file.state.expect("checked"),
-            Start::FineTune { config, path, file } => config
-                .fine_tune(file.model)
-                .with_context(|| path.display().to_string())?,
-        })
+        Ok(Membership::new(index, of))
     }
 }

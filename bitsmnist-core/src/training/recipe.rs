@@ -4,15 +4,15 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::climb::ClimbParams;
-use super::params::{Crossover, Mutation, PopulationParams, Selection};
-use super::{Population, PopulationError};
+use super::{MethodKind, TrainConfig, TrainingError, TrainingState};
 use crate::datasets::{Split, Task};
 use crate::fitness::{Fitness, Metric};
 use crate::gradient::GradientParams;
 use crate::layers::{Activation, BitOutput, Chain};
 use crate::run::TrainOptions;
-use crate::training::{MethodKind, TrainConfig, TrainingError, TrainingState};
+use crate::search::{
+    ClimbParams, Crossover, Mutation, Population, PopulationError, PopulationParams, Selection,
+};
 
 /// A complete training configuration for a task: a `inputs -> hidden -> classes` bit model,
 /// the method with its hyper-parameters ([`TrainConfig`]) and a time budget. The command line
@@ -21,7 +21,7 @@ use crate::training::{MethodKind, TrainConfig, TrainingError, TrainingState};
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
-/// use bitsmnist_core::search::Recipe;
+/// use bitsmnist_core::training::Recipe;
 /// use bitsmnist_core::training::MethodKind;
 /// let r = Recipe::for_task(&Task::zero_one());
 /// assert_eq!(r.config.kind(), MethodKind::Population);

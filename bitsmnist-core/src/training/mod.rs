@@ -44,6 +44,10 @@ use crate::search::{
     PopulationParams,
 };
 
+mod recipe;
+
+pub use recipe::Recipe;
+
 /// How to train: the method and its hyper-parameters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -79,6 +83,71 @@ pub enum MethodKind {
     Ensemble,
     /// [`TrainingState::Gradient`].
     Gradient,
+}
+
+impl MethodKind {
+    /// The method's name as the front ends offer it: `population`, `climb` (one network or
+    /// an ensemble) or `gradient`.
+    pub fn method_name(self) -> &'static str {
+        match self {
+            Self::Population => "population",
+            Self::Climb | Self::Ensemble => "climb",
+            Self::Gradient => "gradient",
+        }
+    }
+}
+
+/// Which network of a climbing ensemble a run trains alone: member `index` of `of`. Its
+/// starting network and its climb are seeded by [`ClimbEnsemble::member_seed`] of the run's
+/// seed, so members trained apart (on several machines) merge into the ensemble one run of
+/// `of` members trains.
+///
+/// ```
+/// use bitsmnist_core::training::Membership;
+/// let m = Membership::new(2, 8).unwrap();
+/// assert_eq!((m.index(), m.of()), (2, 8));
+/// assert!(Membership::new(8, 8).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Membership {
+    index: usize,
+    of: usize,
+}
+
+impl Membership {
+    /// Member `index` (from 0) of an ensemble of `of` networks; `None` unless `index < of`.
+    pub fn new(index: usize, of: usize) -> Option<Self> {
+        (index < of).then_some(Self { index, of })
+    }
+
+    /// The member's index, 0 to `of - 1`.
+    pub fn index(self) -> usize {
+        self.index
+    }
+
+    /// Networks in the whole ensemble.
+    pub fn of(self) -> usize {
+        self.of
+    }
+
+    /// The seed of the member's network and climb in a run seeded `seed`.
+    pub fn seed(self, seed: u64) -> u64 {
+        ClimbEnsemble::member_seed(seed, self.index as u64)
+    }
+
+    pub(crate) fn validate(self) -> Result<(), String> {
+        if self.index < self.of {
+            Ok(())
+        } else {
+            Err(format!("member {} of {}", self.index, self.of))
+        }
+    }
+}
+
+impl fmt::Display for Membership {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "member {} of {}", self.index, self.of)
+    }
 }
 
 impl fmt::Display for MethodKind {

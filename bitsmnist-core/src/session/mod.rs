@@ -1,0 +1,463 @@
+//! One run, the same for every front end: a checked [`RunPlan`] becomes a [`Session`] on a
+//! data set, which owns the training state, the stop rules kept over pauses ([`Budget`]), the
+//! cancel and pause tokens and the metadata; it runs, checkpoints, and ends in a
+//! [`RunReport`]. The command line, the app and notebooks only show what it does.
+//!
+//! ```
+//! use bitsmnist_core::prelude::*;
+//! use bitsmnist_core::session::{RunPlan, Session};
+//!
+//! let plan = RunPlan::for_task(Task::zero_one()).generations(20);
+//! let mut session = Session::start(plan, &Dataset::embedded()).unwrap();
+//! let outcome = session.run(|_| std::ops::ControlFlow::Continue(())).unwrap();
+//! assert_eq!(outcome.reason, StopReason::Steps);
+//! let report = session.report();
+//! assert_eq!(report.method, "population");
+//! assert!(report.test.accuracy > 0.9);
+//! // The checkpoint holds the state: it resumes anywhere.
+//! let file = session.checkpoint();
+//! let again = RunPlan::resume(file).unwrap().generations(5);
+//! let mut resumed = Session::start(again, &Dataset::embedded()).unwrap();
+//! assert_eq!(resumed.progress().step, 20);
+//! ```
+
+mod plan;
+mod report;
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use plan::{DEFAULT_SEED, PlanError, RunPlan, Start};
+pub use report::{MethodStats, RunReport, SplitReport};
+
+use crate::datasets::{Dataset, Split, Task, TaskError};
+use crate::io::{Metadata, ModelFile, ModelFileError, RunInfo};
+use crate::layers::{Architecture, Chain, FeatureError};
+use crate::memory::{self, MemoryError};
+use crate::run::{Budget, CancelToken, Record, StopReason, TrainOutcome};
+use crate::search::imprint::{ImprintError, imprint};
+use crate::training::{StateProgress, StateRef, TrainConfig, TrainingError, TrainingState};
+
+/// Why a session could not start or go on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The plan cannot run.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The task's classes are not in the data set.
+    #[error(transparent)]
+    Task(#[from] TaskError),
+    /// The feature layers do not fit the images.
+    #[error("architecture: {0}")]
+    Features(#[from] FeatureError),
+    /// Imprinting the feature layers failed.
+    #[error("architecture: {0}")]
+    Imprint(#[from] ImprintError),
+    /// The run would need more memory than the limit.
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    /// The method refused.
+    #[error(transparent)]
+    Training(#[from] TrainingError),
+    /// The model does not fit the data set and task.
+    #[error(
+        "the model takes {inputs} inputs and gives {outputs} outputs; {dataset} with task {task} needs {needs_inputs} and {needs_outputs}"
+    )]
+    Shape {
+        /// The model's input width.
+        inputs: usize,
+        /// The model's classes.
+        outputs: usize,
+        /// The data set.
+        dataset: String,
+        /// The task.
+        task: Task,
+        /// The data's input width.
+        needs_inputs: usize,
+        /// The task's classes.
+        needs_outputs: usize,
+    },
+    /// Writing a checkpoint failed (the run stopped at it).
+    #[error("writing the checkpoint {}: {error}", path.display())]
+    Checkpoint {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        error: ModelFileError,
+    },
+}
+
+impl SessionError {
+    /// Whether the error refuses what was asked (settings, shapes, a model that does not fit
+    /// the data, more memory than there is) rather than reports work that failed (a
+    /// checkpoint that could not be written).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, Self::Checkpoint { .. })
+    }
+
+    /// The memory refusal inside this error, if it is one.
+    pub fn memory(&self) -> Option<&MemoryError> {
+        match self {
+            Self::Memory(m) => Some(m),
+            Self::Training(t) => t.memory(),
+            _ => None,
+        }
+    }
+}
+
+/// How the session's run began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Origin {
+    /// A fresh network.
+    Fresh,
+    /// A trained model, fine-tuned.
+    FineTuned,
+    /// A saved run, continued.
+    Resumed,
+}
+
+/// Where a session stands.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SessionProgress {
+    /// The step reached (generation, or epochs completed), over every session of the run.
+    pub step: u64,
+    /// Steps run in this session.
+    pub steps: u64,
+    /// Time trained in this session.
+    pub spent: Duration,
+    /// How much of the stop rule's budget is used, 0 to 1 (the larger of the step and time
+    /// shares; `None` with neither limit).
+    pub fraction: Option<f64>,
+    /// Why the last call stopped (`None` before the first).
+    pub reason: Option<StopReason>,
+}
+
+/// What the observer of [`Session::run`] sees after each step.
+pub struct SessionStep<'a> {
+    /// The state and this step's record.
+    pub progress: &'a StateProgress<'a>,
+    meta: &'a Metadata,
+    train: &'a Split,
+}
+
+impl SessionStep<'_> {
+    /// The step's record.
+    pub fn record(&self) -> &Record {
+        self.progress.record
+    }
+
+    /// The state as it is now.
+    pub fn state(&self) -> StateRef<'_> {
+        self.progress.state
+    }
+
+    /// The whole run as it is now, as a model file (what [`Session::checkpoint`] gives).
+    pub fn checkpoint(&self) -> ModelFile {
+        ModelFile::from_state(&self.progress.state.to_state(), self.train)
+            .with_meta(self.meta.clone())
+    }
+}
+
+/// One run: the state of any method on its data, the stop rules kept over pauses, the tokens
+/// that pause and cancel it, and the metadata every saved file carries. Made by
+/// [`start`](Self::start) from a [`RunPlan`]; [`run`](Self::run) may be called again after a
+/// pause.
+pub struct Session {
+    state: TrainingState,
+    data: Arc<Dataset>,
+    budget: Budget,
+    cancel: CancelToken,
+    meta: Metadata,
+    origin: Origin,
+    start_step: u64,
+    seed: Option<u64>,
+    trials_at_start: u64,
+    checkpoints: Option<(PathBuf, u64)>,
+    last: Option<TrainOutcome>,
+}
+
+impl Session {
+    /// Starts the run `plan` describes on `data` (the whole data set: the session selects
+    /// the plan's task and sample): checks the plan, the memory the run needs and that the
+    /// model fits the data, then makes the state (imprinting the feature layers of a fresh
+    /// gradient-free run).
+    pub fn start(plan: RunPlan, data: &Dataset) -> Result<Self, SessionError> {
+        plan.check()?;
+        let mut data = data.for_task(&plan.task)?;
+        if plan.sample < 1.0 {
+            data.train = data.train.sample(plan.sample, data.classes());
+        }
+        let (inputs, classes) = (data.pixels(), data.classes());
+        let kind = plan.kind();
+        let network_seed = plan.network_seed();
+        let config = plan.seeded_config();
+        let RunPlan {
+            task,
+            start,
+            mut stop,
+            validate_every,
+            seed,
+            member,
+            ..
+        } = plan;
+        let (state, origin, run_seed, meta) = match start {
+            Start::Fresh {
+                architecture,
+                output,
+                imprint: how,
+                ..
+            } => {
+                let config = config.expect("a fresh run has a configuration");
+                let state = fresh(
+                    &config,
+                    &architecture,
+                    output,
+                    how.seed(seed),
+                    &data.train,
+                    classes,
+                    network_seed,
+                )?;
+                (state, Origin::Fresh, Some(seed), None)
+            }
+            Start::FineTune { model, .. } => {
+                let config = config.expect("a fine-tuning run has a configuration");
+                (
+                    config.fine_tune(model)?,
+                    Origin::FineTuned,
+                    Some(seed),
+                    None,
+                )
+            }
+            Start::Resume { state, meta } => {
+                let seed = meta.run.as_ref().and_then(|r| r.seed);
+                (state, Origin::Resumed, seed, Some(meta))
+            }
+        };
+        let (model_inputs, outputs) = state.shape();
+        if (model_inputs, outputs) != (inputs, classes) {
+            return Err(SessionError::Shape {
+                inputs: model_inputs,
+                outputs,
+                dataset: data.name.clone(),
+                task,
+                needs_inputs: inputs,
+                needs_outputs: classes,
+            });
+        }
+        let cancel = CancelToken::new();
+        stop = stop.cancel(cancel.clone());
+        stop.pause = None;
+        if validate_every > 0 {
+            stop = stop.validate_on_shared(Arc::new(data.test.clone()), validate_every);
+        }
+        let member = member.or(meta.as_ref().and_then(|m| m.run.as_ref()?.member));
+        let meta = Metadata::now()
+            .with_dataset(&data)
+            .with_task(&task)
+            .with_run(RunInfo::new(kind, run_seed).with_member(member));
+        let trials_at_start = trials(&state.as_ref());
+        Ok(Self {
+            start_step: state.step_number(),
+            state,
+            data: Arc::new(data),
+            budget: Budget::new(stop),
+            cancel,
+            meta,
+            origin,
+            seed: run_seed,
+            trials_at_start,
+            checkpoints: None,
+            last: None,
+        })
+    }
+
+    /// Saves the run to `path` every `every` steps while it runs (a failed write stops the
+    /// run with [`SessionError::Checkpoint`]).
+    pub fn checkpoint_every(&mut self, path: impl Into<PathBuf>, every: u64) {
+        self.checkpoints = Some((path.into(), every.max(1)));
+    }
+
+    /// Trains until a stop rule, the cancel token, the pause token or `observer` stops it;
+    /// called again after a pause, it goes on with what is left of the stop rules.
+    pub fn run<F>(&mut self, mut observer: F) -> Result<TrainOutcome, SessionError>
+    where
+        F: FnMut(&SessionStep<'_>) -> ControlFlow<()>,
+    {
+        let Self {
+            state,
+            data,
+            budget,
+            meta,
+            checkpoints,
+            ..
+        } = self;
+        let mut failed = None;
+        let outcome = budget.train(|options| {
+            state.train(&data.train, options, |p| {
+                let step = SessionStep {
+                    progress: p,
+                    meta,
+                    train: &data.train,
+                };
+                if let Some((path, every)) = checkpoints.as_ref()
+                    && p.record.step.is_multiple_of(*every)
+                    && let Err(error) = step.checkpoint().save(path)
+                {
+                    failed = Some(SessionError::Checkpoint {
+                        path: path.clone(),
+                        error,
+                    });
+                    return ControlFlow::Break(());
+                }
+                observer(&step)
+            })
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.last = Some(outcome.clone());
+        Ok(outcome)
+    }
+
+    /// Setting this token pauses the run at its next stop point ([`StopReason::Paused`]);
+    /// [`run`](Self::run) goes on.
+    pub fn pause_token(&self) -> CancelToken {
+        self.budget.pause_token()
+    }
+
+    /// Setting this token ends the run at its next stop point ([`StopReason::Cancelled`]).
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
+    /// Where the run stands.
+    pub fn progress(&self) -> SessionProgress {
+        let options = self.budget.limits();
+        let steps = options
+            .steps
+            .map(|n| self.budget.steps() as f64 / n.max(1) as f64);
+        let time = options
+            .time_limit
+            .map(|t| self.budget.spent().as_secs_f64() / t.as_secs_f64().max(1e-9));
+        let fraction = match (steps, time) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+        .map(|f| f.clamp(0.0, 1.0));
+        SessionProgress {
+            step: self.state.step_number(),
+            steps: self.budget.steps(),
+            spent: self.budget.spent(),
+            fraction,
+            reason: self.last.as_ref().map(|o| o.reason),
+        }
+    }
+
+    /// Whether the run is over (not paused, and no budget left).
+    pub fn is_finished(&self) -> bool {
+        self.budget.is_spent()
+    }
+
+    /// The state.
+    pub fn state(&self) -> &TrainingState {
+        &self.state
+    }
+
+    /// The data the run trains and is tested on (the task's, sampled).
+    pub fn data(&self) -> &Arc<Dataset> {
+        &self.data
+    }
+
+    /// The metadata every file of this run carries.
+    pub fn meta(&self) -> &Metadata {
+        &self.meta
+    }
+
+    /// How the run began.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// The step the run began this session at (0 but for a resumed run).
+    pub fn start_step(&self) -> u64 {
+        self.start_step
+    }
+
+    /// The model to keep ([`TrainingState::model`]).
+    pub fn model(&self) -> Chain {
+        self.state.model(&self.data.train)
+    }
+
+    /// The whole run as a model file: the model to keep, the state, the history and the
+    /// metadata (data set, task, binarisation, method, seed, membership).
+    pub fn checkpoint(&self) -> ModelFile {
+        ModelFile::from_state(&self.state, &self.data.train).with_meta(self.meta.clone())
+    }
+
+    /// Writes [`checkpoint`](Self::checkpoint) to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
+        self.checkpoint().save(path)
+    }
+
+    /// The run's report: method, architecture, stop reason, steps, time, rates, the model's
+    /// accuracy on the training and test splits, and the method's own figures.
+    pub fn report(&self) -> RunReport {
+        report::build(self)
+    }
+
+    /// The configuration the state runs with, if the method keeps one (for display).
+    pub fn architecture(&self) -> Architecture {
+        Architecture::of(&self.state.current_model())
+    }
+}
+
+/// A fresh state: the memory check of everything the run makes, the imprinted features of a
+/// gradient-free run, then the networks.
+fn fresh(
+    config: &TrainConfig,
+    architecture: &Architecture,
+    output: crate::layers::BitOutput,
+    imprint_params: crate::search::imprint::ImprintParams,
+    train: &Split,
+    classes: usize,
+    seed: u64,
+) -> Result<TrainingState, SessionError> {
+    let (inputs, examples) = (train.images().cols(), train.len());
+    let gradient = matches!(config, TrainConfig::Gradient(_));
+    let dense_inputs = if gradient {
+        inputs
+    } else {
+        architecture.dense_inputs(inputs)?
+    };
+    let front_bytes = if gradient {
+        0
+    } else {
+        crate::search::imprint::memory_estimate(&architecture.features, inputs, examples)
+            .unwrap_or(0)
+    };
+    memory::check_current(
+        config
+            .memory_estimate(dense_inputs, &architecture.hidden, classes, examples)
+            .saturating_add(front_bytes),
+    )?;
+    if gradient || architecture.features.is_empty() {
+        return Ok(config.fresh(inputs, &architecture.hidden, classes, output, seed)?);
+    }
+    let front = imprint(train, &architecture.features, &imprint_params)?;
+    Ok(config.fresh_after(&front, &architecture.hidden, classes, output, seed)?)
+}
+
+/// Flip trials so far (0 for the methods that do not climb).
+fn trials(state: &StateRef<'_>) -> u64 {
+    match state {
+        StateRef::Climb(c) => c.trials(),
+        StateRef::Ensemble(e) => e.trials(),
+        _ => 0,
+    }
+}

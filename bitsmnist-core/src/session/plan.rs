@@ -1,0 +1,420 @@
+//! What a run will do, before any data is loaded: [`RunPlan`].
+
+use std::time::Duration;
+
+use crate::datasets::Task;
+use crate::io::{Metadata, ModelFile};
+use crate::layers::{Architecture, ArchitectureError, BitOutput, Chain, Input};
+use crate::run::TrainOptions;
+use crate::search::imprint::{self, ImprintParams};
+use crate::training::{Membership, MethodKind, Recipe, TrainConfig, TrainingState};
+
+/// The seed of a plan that names none: the command line's, the app's and a notebook's.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// How a run starts.
+// One plan per run, moved once into its session: boxing would only add indirection.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Start {
+    /// A fresh network of `architecture` (its feature layers imprinted from the training
+    /// images for a gradient-free search; learnt by gradient training), seeded by the plan's
+    /// seed.
+    Fresh {
+        /// The method and its settings.
+        config: TrainConfig,
+        /// Feature layers and dense hidden widths.
+        architecture: Architecture,
+        /// The last layer's output rule (gradient training has its own).
+        output: BitOutput,
+        /// How the feature layers of a gradient-free search are imprinted (their seed is the
+        /// plan's).
+        imprint: ImprintParams,
+    },
+    /// A trained model, fine-tuned by `config` (a population or a single climb).
+    FineTune {
+        /// The method and its settings.
+        config: TrainConfig,
+        /// The model.
+        model: Chain,
+    },
+    /// A saved run, continued with its own settings where it stopped.
+    Resume {
+        /// The saved state.
+        state: TrainingState,
+        /// The file's metadata (data set, task, seed, membership).
+        meta: Metadata,
+    },
+}
+
+/// Why a plan cannot run.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// The training sample is not a fraction in (0, 1].
+    #[error("the training sample must be a fraction in (0, 1], got {0:?}")]
+    Sample(f64),
+    /// The architecture does not fit.
+    #[error("architecture: {0}")]
+    Architecture(#[from] ArchitectureError),
+    /// Climbing trains one dense hidden layer.
+    #[error("climbing trains exactly one dense hidden layer, not {0}")]
+    ClimbDepth(usize),
+    /// The population does not start after fixed feature layers.
+    #[error(
+        "a population trains dense layers only; convolutions need climbing or gradient training"
+    )]
+    PopulationFeatures,
+    /// A member run trains one network.
+    #[error("a member of an ensemble is trained as one climb, not as a {0} run")]
+    MemberMethod(MethodKind),
+    /// The file holds a model but nothing to resume.
+    #[error("the file holds a model but no training state to resume")]
+    NoState,
+    /// Fine-tuning a model that reads grey levels.
+    #[error("the model reads grey levels; gradient-free training feeds it bits")]
+    GreyFineTune,
+    /// A method's settings are out of range.
+    #[error("{0}")]
+    Settings(String),
+    /// A time limit that is no duration.
+    #[error("a time limit must be 0 to 1e9 seconds, got {0:?}")]
+    TimeLimit(f64),
+}
+
+/// Everything a run is, checked before any data is loaded: the task, the training sample,
+/// how it starts (fresh, fine-tuned, resumed), the method's settings, the stop rules, the
+/// validation rhythm and the one seed every random stream of the run derives from. The
+/// command line, the app and notebooks all build one and hand it to
+/// [`Session::start`](super::Session::start); the defaults are the measured [`Recipe`]'s.
+///
+/// The seed rule: the starting network, the method and the imprinted filters of a fresh run
+/// are all seeded by [`seed`](Self::seed); ensemble member `m` starts and climbs from
+/// [`Membership::seed`] of it (a member trained alone, [`member`](Self::member), gets the
+/// same), while the members share the imprinted filters.
+///
+/// ```
+/// use bitsmnist_core::prelude::*;
+/// use bitsmnist_core::session::RunPlan;
+/// use bitsmnist_core::training::MethodKind;
+/// let plan = RunPlan::for_task(Task::zero_one()).seed(3).generations(50);
+/// assert_eq!(plan.kind(), MethodKind::Population);
+/// assert_eq!(plan.stop.steps, Some(50));
+/// plan.check().unwrap();
+/// assert!(RunPlan::for_task(Task::zero_one()).sample(0.0).check().is_err());
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RunPlan {
+    /// The classes to tell apart (a resumed run's own).
+    pub task: Task,
+    /// The fraction of the task's training examples trained on, taken in order, the same
+    /// share of each class ([`Split::sample`](crate::datasets::Split::sample)).
+    pub sample: f64,
+    /// How the run starts.
+    pub start: Start,
+    /// The stop rules: steps, target, patience, time limit (its cancel and pause tokens are
+    /// the session's own).
+    pub stop: TrainOptions,
+    /// Measure test accuracy every so many steps (0: never).
+    pub validate_every: u64,
+    /// The seed of every random stream of a fresh run (a resumed run keeps its own).
+    pub seed: u64,
+    /// The ensemble member this run trains alone.
+    pub member: Option<Membership>,
+}
+
+impl RunPlan {
+    /// The measured recipe for `task` ([`Recipe::for_task`]): its method, architecture,
+    /// settings and stop rule, seed [`DEFAULT_SEED`], every training example.
+    pub fn for_task(task: Task) -> Self {
+        let kind = Recipe::for_task(&task).config.kind();
+        Self::for_method(task, kind)
+    }
+
+    /// The measured recipe of one method for `task` ([`Recipe::for_method`]).
+    pub fn for_method(task: Task, method: MethodKind) -> Self {
+        let recipe = Recipe::for_method(&task, method);
+        let architecture = match &recipe.config {
+            TrainConfig::Gradient(p) => Architecture {
+                features: p.features.clone(),
+                hidden: p.hidden.clone(),
+            },
+            _ => Architecture::dense(vec![recipe.hidden]),
+        };
+        Self {
+            stop: recipe.options(),
+            start: Start::Fresh {
+                config: recipe.config,
+                architecture,
+                output: recipe.output,
+                imprint: ImprintParams::default(),
+            },
+            task,
+            sample: 1.0,
+            validate_every: 0,
+            seed: DEFAULT_SEED,
+            member: None,
+        }
+    }
+
+    /// Fine-tunes `model` on `task` with `method`'s measured settings (a population or a
+    /// single climb).
+    pub fn fine_tune(task: Task, method: MethodKind, model: Chain) -> Self {
+        let recipe = Recipe::for_method(&task, method);
+        Self {
+            stop: recipe.options(),
+            start: Start::FineTune {
+                config: recipe.config,
+                model,
+            },
+            task,
+            sample: 1.0,
+            validate_every: 0,
+            seed: DEFAULT_SEED,
+            member: None,
+        }
+    }
+
+    /// Continues the run saved in `file` with its own settings, task, seed and membership,
+    /// with the stop rule of its method's recipe (set [`stop`](Self::stop) to change it).
+    pub fn resume(file: ModelFile) -> Result<Self, PlanError> {
+        let state = file.state.ok_or(PlanError::NoState)?;
+        let meta = file.meta;
+        let task = meta.task.clone().unwrap_or_else(Task::zero_one);
+        let recipe = Recipe::for_method(&task, state.kind());
+        let (seed, member) = meta.run.as_ref().map_or((DEFAULT_SEED, None), |r| {
+            (r.seed.unwrap_or(DEFAULT_SEED), r.member)
+        });
+        Ok(Self {
+            stop: recipe.options(),
+            start: Start::Resume { state, meta },
+            task,
+            sample: 1.0,
+            validate_every: 0,
+            seed,
+            member,
+        })
+    }
+
+    /// Sets [`seed`](Self::seed).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets [`sample`](Self::sample).
+    pub fn sample(mut self, fraction: f64) -> Self {
+        self.sample = fraction;
+        self
+    }
+
+    /// Sets the stop rules.
+    pub fn stop(mut self, stop: TrainOptions) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Stop rule: this many steps (generations or epochs) and no time limit.
+    pub fn generations(mut self, n: u64) -> Self {
+        self.stop = TrainOptions::new().generations(n);
+        self
+    }
+
+    /// Stop rule: this much time and no step limit.
+    pub fn time_limit(mut self, limit: Duration) -> Self {
+        self.stop = TrainOptions::new().time_limit(limit);
+        self
+    }
+
+    /// Sets [`validate_every`](Self::validate_every).
+    pub fn validate_every(mut self, every: u64) -> Self {
+        self.validate_every = every;
+        self
+    }
+
+    /// Trains member `member` of the ensemble alone (a single climb).
+    pub fn member(mut self, member: Membership) -> Self {
+        self.member = Some(member);
+        if let Start::Fresh { config, .. } | Start::FineTune { config, .. } = &mut self.start
+            && let TrainConfig::Climb { members, .. } = config
+        {
+            *members = 1;
+        }
+        self
+    }
+
+    /// Replaces the method and its settings of a fresh or fine-tuning run (a gradient
+    /// configuration brings its own architecture).
+    pub fn config(mut self, new: TrainConfig) -> Self {
+        match &mut self.start {
+            Start::Fresh {
+                config,
+                architecture,
+                ..
+            } => {
+                if let TrainConfig::Gradient(p) = &new {
+                    *architecture = Architecture {
+                        features: p.features.clone(),
+                        hidden: p.hidden.clone(),
+                    };
+                }
+                *config = new;
+            }
+            Start::FineTune { config, .. } => *config = new,
+            Start::Resume { .. } => {}
+        }
+        self
+    }
+
+    /// Replaces the architecture of a fresh run (for gradient training, its parameters'
+    /// features and hidden widths too).
+    pub fn architecture(mut self, new: Architecture) -> Self {
+        if let Start::Fresh {
+            config,
+            architecture,
+            ..
+        } = &mut self.start
+        {
+            if let TrainConfig::Gradient(p) = config {
+                *p = p
+                    .clone()
+                    .features(new.features.clone())
+                    .hidden(new.hidden.clone());
+            }
+            *architecture = new;
+        }
+        self
+    }
+
+    /// Replaces the last layer's output rule of a fresh run.
+    pub fn output(mut self, new: BitOutput) -> Self {
+        if let Start::Fresh { output, .. } = &mut self.start {
+            *output = new;
+        }
+        self
+    }
+
+    /// Replaces how a fresh run's feature layers are imprinted.
+    pub fn imprint(mut self, new: ImprintParams) -> Self {
+        if let Start::Fresh { imprint, .. } = &mut self.start {
+            *imprint = new;
+        }
+        self
+    }
+
+    /// The kind of run the plan makes.
+    pub fn kind(&self) -> MethodKind {
+        match &self.start {
+            Start::Fresh { config, .. } | Start::FineTune { config, .. } => config.kind(),
+            Start::Resume { state, .. } => state.kind(),
+        }
+    }
+
+    /// The method's configuration with the plan's seed rule applied (`None` for a resumed
+    /// run, which keeps its own).
+    pub fn seeded_config(&self) -> Option<TrainConfig> {
+        match &self.start {
+            Start::Fresh { config, .. } | Start::FineTune { config, .. } => {
+                Some(config.clone().with_seed(self.network_seed()))
+            }
+            Start::Resume { .. } => None,
+        }
+    }
+
+    /// The seed of the starting network (and of the method): the plan's, or a member's own.
+    pub fn network_seed(&self) -> u64 {
+        self.member.map_or(self.seed, |m| m.seed(self.seed))
+    }
+
+    /// Checks everything that does not need the data: the sample, the method's settings,
+    /// the architecture's widths, what a member run and a population can train.
+    pub fn check(&self) -> Result<(), PlanError> {
+        if !(self.sample > 0.0 && self.sample <= 1.0) {
+            return Err(PlanError::Sample(self.sample));
+        }
+        if let Some(t) = self.stop.time_limit
+            && t > Duration::from_secs(1_000_000_000)
+        {
+            return Err(PlanError::TimeLimit(t.as_secs_f64()));
+        }
+        if self.member.is_some() && !matches!(self.kind(), MethodKind::Climb) {
+            return Err(PlanError::MemberMethod(self.kind()));
+        }
+        match &self.start {
+            Start::Fresh {
+                config,
+                architecture,
+                ..
+            } => {
+                check_config(config)?;
+                if architecture.hidden.contains(&0) {
+                    return Err(ArchitectureError::EmptyLayer.into());
+                }
+                match config {
+                    TrainConfig::Climb { .. } if architecture.hidden.len() != 1 => {
+                        return Err(PlanError::ClimbDepth(architecture.hidden.len()));
+                    }
+                    TrainConfig::Population { .. } if !architecture.features.is_empty() => {
+                        return Err(PlanError::PopulationFeatures);
+                    }
+                    _ => {}
+                }
+            }
+            Start::FineTune { config, model } => {
+                check_config(config)?;
+                if model.input() != Input::Bits {
+                    return Err(PlanError::GreyFineTune);
+                }
+            }
+            Start::Resume { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The bytes a fresh run will need on `examples` training examples of `inputs` bits and
+    /// `classes` classes: imprinting, the networks and the per-example state
+    /// ([`TrainConfig::memory_estimate`]). `None` for a resumed or fine-tuned run, and for
+    /// feature layers that do not fit `inputs`.
+    pub fn memory_estimate(&self, inputs: usize, classes: usize, examples: usize) -> Option<u64> {
+        let Start::Fresh {
+            config,
+            architecture,
+            ..
+        } = &self.start
+        else {
+            return None;
+        };
+        let dense_inputs = architecture.dense_inputs(inputs).ok()?;
+        // Gradient training learns its features inside its own estimate.
+        let (front, dense_inputs) = match config {
+            TrainConfig::Gradient(_) => (0, inputs),
+            _ => (
+                imprint::memory_estimate(&architecture.features, inputs, examples).unwrap_or(0),
+                dense_inputs,
+            ),
+        };
+        Some(
+            config
+                .memory_estimate(dense_inputs, &architecture.hidden, classes, examples)
+                .saturating_add(front),
+        )
+    }
+}
+
+fn check_config(config: &TrainConfig) -> Result<(), PlanError> {
+    let settings = |e: &dyn std::fmt::Display| PlanError::Settings(e.to_string());
+    match config {
+        TrainConfig::Population { params, .. } => params.check().map_err(|e| settings(&e)),
+        TrainConfig::Climb { params, members } => {
+            if *members == 0 {
+                return Err(PlanError::Settings(
+                    "an ensemble needs at least one network".into(),
+                ));
+            }
+            params.check().map_err(|e| settings(&e))
+        }
+        TrainConfig::Gradient(p) => p.check().map_err(|e| settings(&e)),
+    }
+}
