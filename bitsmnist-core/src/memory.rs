@@ -181,16 +181,6 @@ pub(crate) fn add(parts: &[u64]) -> u64 {
     parts.iter().fold(0u64, |a, &b| a.saturating_add(b))
 }
 
-/// A chain's input width, hidden widths (every layer's outputs but the last) and classes.
-pub(crate) fn widths(chain: &crate::layers::Chain) -> (usize, Vec<usize>, usize) {
-    let layers = chain.layers();
-    let hidden = layers[..layers.len().saturating_sub(1)]
-        .iter()
-        .map(|l| l.outputs())
-        .collect();
-    (chain.inputs(), hidden, chain.outputs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use bitsmnist_core::memory::MemoryError;
 use bitsmnist_core::search::{
     ClimbError, ClimbParamsError, EnsembleError, ParamsError, ParseOperatorError, PopulationError,
 };
+use bitsmnist_core::session::SessionError;
 use bitsmnist_core::training::TrainingError;
 use bitsmnist_core::util::ParseError;
 
@@ -56,6 +57,8 @@ fn is_usage(e: &(dyn Error + 'static)) -> bool {
         || e.is::<TaskError>()
         || e.is::<MemoryError>()
         || e.is::<crate::merge::MergeError>()
+        || e.downcast_ref::<SessionError>()
+            .is_some_and(SessionError::is_refusal)
     {
         return true;
     }
@@ -97,6 +100,8 @@ pub fn describe(e: &anyhow::Error) -> (u8, String) {
     let usage = e.chain().any(is_usage);
     let memory = |c: &(dyn Error + 'static)| {
         c.is::<MemoryError>()
+            || c.downcast_ref::<SessionError>()
+                .is_some_and(|s| s.memory().is_some())
             || matches!(
                 c.downcast_ref::<TrainingError>(),
                 Some(TrainingError::Memory(_))

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use bitsmnist_core::datasets::Task;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::run::History;
+use bitsmnist_core::session::SplitReport;
 use bitsmnist_core::statistics::ConfusionMatrix;
 
 use crate::data::DataOptions;
@@ -103,19 +104,19 @@ pub fn run(args: Args) -> Result<()> {
             None => out!("no history stored"),
         }
     }
-    let (generations, seconds) = match &file.state {
+    let (step, seconds) = match &file.state {
         Some(s) => (
             Some(s.step_number()),
             s.history().last().map(|r| r.elapsed_secs),
         ),
         None => (None, None),
     };
+    // The test split as a run's report shows it (`RunReport::test`), with the MCC, the step
+    // the saved run reached and the seconds it trained.
     let json = serde_json::json!({
-        "test_error": cm.error(),
-        "test_accuracy": cm.accuracy(),
+        "test": SplitReport::from_confusion(&cm),
         "mcc": cm.mcc(),
-        "examples": cm.total(),
-        "generations": generations,
+        "step": step,
         "seconds": seconds,
     });
     out!("{json}");

@@ -76,9 +76,9 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
     let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let accuracy = statistics::accuracy(&saved_by_gui.model, &data.test);
-    assert_eq!(json["test_accuracy"].as_f64().unwrap(), accuracy);
+    assert_eq!(json["test"]["accuracy"].as_f64().unwrap(), accuracy);
     assert_eq!(
-        json["generations"].as_u64().unwrap(),
+        json["step"].as_u64().unwrap(),
         saved_by_gui.training_set().unwrap().generation()
     );
 }
@@ -131,7 +131,7 @@ fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees(
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    assert_eq!(json["test_accuracy"].as_f64().unwrap(), want);
+    assert_eq!(json["test"]["accuracy"].as_f64().unwrap(), want);
     // Opened again, it still reads grey levels.
     new_random_model(&mut h);
     click_menu(&mut h, "Open model…");

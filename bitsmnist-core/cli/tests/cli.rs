@@ -120,8 +120,8 @@ fn train_gradient_prints_epochs_and_json() {
     assert!(text.contains("BitDense(784, 64, thresholds)"), "{text}");
     let j = last_json(&out);
     assert_eq!(j["method"], "gradient");
-    assert_eq!(j["epochs"], 2);
-    assert!(j["test_accuracy"].as_f64().unwrap() > 0.7, "{j}");
+    assert_eq!(j["step"], 2);
+    assert!(j["test"]["accuracy"].as_f64().unwrap() > 0.7, "{j}");
 }
 
 #[test]
@@ -166,11 +166,17 @@ fn genetic_train_saves_resumes_and_evaluates() {
         String::from_utf8_lossy(&run.stderr)
     );
     let j = last_json(&run);
-    assert_eq!(j["generations"], 5);
-    for key in ["test_error", "test_accuracy", "seconds"] {
+    assert_eq!(j["step"], 5);
+    for key in ["seconds", "steps_per_sec", "parameters"] {
         assert!(j[key].is_number(), "{key}: {j}");
     }
-    let first_error = j["test_error"].as_f64().unwrap();
+    for key in ["accuracy", "error", "correct", "total"] {
+        assert!(
+            j["test"][key].is_number() && j["train"][key].is_number(),
+            "{key}: {j}"
+        );
+    }
+    let first_error = j["test"]["error"].as_f64().unwrap();
     let eval = bitsmnist(&["eval", o]);
     assert!(
         eval.status.success(),
@@ -178,8 +184,8 @@ fn genetic_train_saves_resumes_and_evaluates() {
         String::from_utf8_lossy(&eval.stderr)
     );
     let e = last_json(&eval);
-    assert_eq!(e["test_error"].as_f64().unwrap(), first_error);
-    assert_eq!(e["examples"], 2115);
+    assert_eq!(e["test"]["error"].as_f64().unwrap(), first_error);
+    assert_eq!(e["test"]["total"], 2115);
     assert!(String::from_utf8_lossy(&eval.stdout).contains("confusion matrix"));
     // Resume the saved state for 3 more generations.
     let more = bitsmnist(&[
@@ -197,7 +203,7 @@ fn genetic_train_saves_resumes_and_evaluates() {
         "{}",
         String::from_utf8_lossy(&more.stderr)
     );
-    assert_eq!(last_json(&more)["generations"], 8);
+    assert_eq!(last_json(&more)["step"], 8);
 }
 
 #[test]
@@ -254,15 +260,15 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let j = last_json(&out);
-    assert_eq!(j["strategy"], "climb");
+    assert_eq!(j["method"], "climb");
     assert_eq!(j["members"], 2);
-    assert_eq!(j["flips"], 2 * 4 * 5000);
-    assert!(j["flips_per_sec"].as_f64().unwrap() > 0.0);
-    assert!(j["test_accuracy"].as_f64().unwrap() > 0.3, "{j}");
+    assert_eq!(j["stats"]["flips"], 2 * 4 * 5000);
+    assert!(j["stats"]["flips_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(j["test"]["accuracy"].as_f64().unwrap() > 0.3, "{j}");
     // The two networks are one model: 2 x (24 + 1) hidden neurons.
     let e = bitsmnist(&["eval", f.to_str().unwrap()]);
     assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
-    assert_eq!(last_json(&e)["test_accuracy"], j["test_accuracy"]);
+    assert_eq!(last_json(&e)["test"]["accuracy"], j["test"]["accuracy"]);
     assert!(String::from_utf8_lossy(&e.stdout).contains("BitDense(784, 50"));
     // The default ten-digit run (two networks) resumes: both members go on.
     let out = bitsmnist(&[
@@ -280,10 +286,10 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
     );
     let j = last_json(&out);
     assert_eq!(
-        (j["generations"].as_u64(), j["members"].as_u64()),
+        (j["step"].as_u64(), j["members"].as_u64()),
         (Some(5), Some(2))
     );
-    assert_eq!(j["flips"], 2 * 5000);
+    assert_eq!(j["stats"]["flips"], 2 * 5000);
     // A resumed run keeps its task and settings: other ones are refused, not ignored.
     for bad in [
         vec!["--task", "zero-one"],
@@ -335,8 +341,8 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let j = last_json(&out);
-    assert_eq!(j["generations"], 4);
-    assert_eq!(j["flips"], 2 * 5000);
+    assert_eq!(j["step"], 4);
+    assert_eq!(j["stats"]["flips"], 2 * 5000);
     // Bad climb options are one-line errors.
     for bad in [
         vec!["train", "--task", "digits", "--ensemble", "0"],
@@ -390,7 +396,7 @@ fn a_gradient_run_saves_its_state_and_resumes_to_the_same_model() {
         last_json(&out)
     };
     let j = run(&["--out", whole.to_str().unwrap()]);
-    assert_eq!(j["epochs"], 3);
+    assert_eq!(j["step"], 3);
     run(&["--generations", "1", "--out", part.to_str().unwrap()]);
     let out = bitsmnist(&[
         "train",
@@ -406,8 +412,8 @@ fn a_gradient_run_saves_its_state_and_resumes_to_the_same_model() {
         String::from_utf8_lossy(&out.stderr)
     );
     let resumed = last_json(&out);
-    assert_eq!(resumed["epochs"], 3);
-    assert_eq!(resumed["test_accuracy"], j["test_accuracy"]);
+    assert_eq!(resumed["step"], 3);
+    assert_eq!(resumed["test"]["accuracy"], j["test"]["accuracy"]);
 }
 
 #[test]
@@ -432,7 +438,7 @@ fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let before = last_json(&out)["test_accuracy"].as_f64().unwrap();
+    let before = last_json(&out)["test"]["accuracy"].as_f64().unwrap();
     for (strategy, options) in [
         ("climb", ["--trials", "500"]),
         ("population", ["--population", "6"]),
@@ -461,7 +467,7 @@ fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
             "{strategy}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let after = last_json(&out)["test_accuracy"].as_f64().unwrap();
+        let after = last_json(&out)["test"]["accuracy"].as_f64().unwrap();
         // A few generations from the trained model, not from random bits.
         assert!(
             (after - before).abs() < 0.05,

@@ -90,19 +90,20 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
         succeeded(&out);
         let j = last_json(&out);
         assert_eq!(
-            (j["member"].as_u64(), j["of"].as_u64()),
+            (j["member"]["index"].as_u64(), j["member"]["of"].as_u64()),
             (Some(k as u64), Some(3))
         );
         assert_eq!(j["members"], 1);
-        assert_eq!(j["generations"], 3);
-        assert_eq!(j["flips"], 3 * 2000);
+        assert_eq!(j["step"], 3);
+        assert_eq!(j["stats"]["flips"], 3 * 2000);
     }
     // Each member's file is a plain model file that says which member it is.
     for k in 0..3 {
         let file = ModelFile::load(&member(k)).unwrap();
-        assert_eq!(file.meta.extra["ensemble_member"], k.to_string());
-        assert_eq!(file.meta.extra["ensemble_members"], "3");
-        assert_eq!(file.meta.extra["ensemble_seed"], "5");
+        let run = file.meta.run.as_ref().expect("the run is recorded");
+        let recorded = run.member.expect("a member records which it is");
+        assert_eq!((recorded.index(), recorded.of()), (k, 3));
+        assert_eq!(run.seed, Some(5));
         succeeded(&bitsmnist(&["eval", path(&member(k))]));
     }
     // Given out of order: the members merge in the order of their index.
@@ -144,8 +145,8 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
     succeeded(&a);
     succeeded(&b);
     assert_eq!(
-        last_json(&a)["test_accuracy"],
-        last_json(&b)["test_accuracy"]
+        last_json(&a)["test"]["accuracy"],
+        last_json(&b)["test"]["accuracy"]
     );
 
     // A member twice, or one missing, is refused unless asked for.
@@ -364,7 +365,7 @@ fn members_after_imprinted_convolutions_merge_into_the_ensemble_of_one_process()
         .filter(|(p, l)| **p == usize::from(**l))
         .count();
     assert_eq!(
-        last_json(&out)["test_accuracy"].as_f64(),
+        last_json(&out)["test"]["accuracy"].as_f64(),
         Some(right as f64 / data.test.len() as f64)
     );
 }

@@ -493,11 +493,11 @@ fn a_resumed_or_fine_tuned_run_says_what_it_continues_and_must_fit_the_data() {
     let cases: &[(&[&str], &str)] = &[
         (
             &["train", "--resume", "m.bin", "--dataset", small],
-            "the model takes 784 inputs and gives 2 outputs; this data set and task need 196 and 2",
+            "the model takes 784 inputs and gives 2 outputs; idx-20-14-14 with task zero-one needs 196 and 2",
         ),
         (
             &["train", "--init", "m.bin", "--dataset", small],
-            "the model takes 784 inputs and gives 2 outputs; this data set and task need 196 and 2",
+            "the model takes 784 inputs and gives 2 outputs; idx-20-14-14 with task zero-one needs 196 and 2",
         ),
         (
             &[
@@ -509,7 +509,7 @@ fn a_resumed_or_fine_tuned_run_says_what_it_continues_and_must_fit_the_data() {
                 "--strategy",
                 "population",
             ],
-            "gives 2 outputs; this data set and task need 784 and 10",
+            "gives 2 outputs; MNIST (embedded) with task digits needs 784 and 10",
         ),
     ];
     for (args, needle) in cases {
@@ -558,7 +558,7 @@ fn long_names_symlinks_and_stale_temporaries_are_saved_right() {
     let eval = run_in(dir.path(), &["eval", "runs/real.bin"]);
     let text = String::from_utf8_lossy(&eval.stdout);
     assert!(
-        text.contains("\"generations\":3"),
+        text.contains("\"step\":3"),
         "target not updated: {text}"
     );
     assert!(!stale.exists(), "stale temporary left");

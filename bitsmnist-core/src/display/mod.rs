@@ -37,6 +37,7 @@ mod images;
 mod metrics;
 mod models;
 mod plot;
+mod session;
 mod training;
 
 use std::fmt::Write as _;

@@ -647,7 +647,7 @@ impl Climber {
             Ok(parts) => parts,
             Err(_) => (0, self.chain.clone()),
         };
-        let (inputs, hidden, classes) = crate::memory::widths(&head);
+        let (inputs, hidden, classes) = super::widths(&head);
         let all = self
             .params
             .memory_estimate(1, inputs, &hidden, classes, examples);

@@ -398,7 +398,7 @@ impl ClimbEnsemble {
     /// incremental states the members hold ([`ClimbParams::memory_estimate`]).
     pub fn memory_to_train(&self, examples: usize) -> u64 {
         let first = &self.members[0];
-        let (inputs, hidden, classes) = crate::memory::widths(first.chain());
+        let (inputs, hidden, classes) = super::widths(first.chain());
         let n = self.members.len();
         let p = first.params();
         let all = p.memory_estimate(n, inputs, &hidden, classes, examples);

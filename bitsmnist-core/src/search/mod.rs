@@ -29,3 +29,13 @@ pub use params::{
     Adaptation, Crossover, Mutation, ParamsError, ParseOperatorError, PopulationParams, Selection,
 };
 pub use population::{OutputReuse, Population, PopulationError, PopulationProgress};
+
+/// A chain's input width, hidden widths (every layer's outputs but the last) and classes.
+pub(crate) fn widths(chain: &crate::layers::Chain) -> (usize, Vec<usize>, usize) {
+    let layers = chain.layers();
+    let hidden = layers[..layers.len().saturating_sub(1)]
+        .iter()
+        .map(|l| l.outputs())
+        .collect();
+    (chain.inputs(), hidden, chain.outputs())
+}

@@ -164,7 +164,7 @@ impl Population {
         check_layers(&chain, layers)?;
         // The candidates, before one is made (what grows with the examples is checked when
         // training starts).
-        let (inputs, hidden, classes) = crate::memory::widths(&chain);
+        let (inputs, hidden, classes) = super::widths(&chain);
         crate::memory::check_current(params.memory_estimate(inputs, &hidden, classes, 0))?;
         let population = (0..params.population)
             .map(|slot| {
@@ -715,7 +715,7 @@ impl Population {
     /// The bytes training on `examples` fitness examples still needs beyond the networks and
     /// the output cache it holds ([`PopulationParams::memory_estimate`]).
     pub fn memory_to_train(&self, examples: usize) -> u64 {
-        let (inputs, hidden, classes) = crate::memory::widths(self.chain());
+        let (inputs, hidden, classes) = super::widths(self.chain());
         let all = self
             .params()
             .memory_estimate(inputs, &hidden, classes, examples);

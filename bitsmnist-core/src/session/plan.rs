@@ -59,7 +59,7 @@ pub enum PlanError {
     #[error("architecture: {0}")]
     Architecture(#[from] ArchitectureError),
     /// Climbing trains one dense hidden layer.
-    #[error("climbing trains exactly one dense hidden layer, not {0}")]
+    #[error("climbing trains exactly one hidden layer, not {0}")]
     ClimbDepth(usize),
     /// The population does not start after fixed feature layers.
     #[error(

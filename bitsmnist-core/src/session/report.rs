@@ -27,7 +27,11 @@ pub struct SplitReport {
 impl SplitReport {
     /// `model` measured on `split`.
     pub fn measure(model: &Chain, split: &Split) -> Self {
-        let m = ConfusionMatrix::evaluate(model, split);
+        Self::from_confusion(&ConfusionMatrix::evaluate(model, split))
+    }
+
+    /// The accuracy a confusion matrix records.
+    pub fn from_confusion(m: &ConfusionMatrix) -> Self {
         let total = m.total();
         let correct = (m.accuracy() * total as f64).round() as u64;
         Self {
