@@ -34,7 +34,6 @@ use crate::datasets::Split;
 use crate::datasets::{Binarization, Dataset, Source, Task};
 use crate::layers::Chain;
 use crate::run::History;
-use crate::search::{Climber, Population};
 use crate::training::TrainingState;
 /// Atomic writes live in [`crate::util`]; the name stays here for existing callers.
 pub use crate::util::write_atomic;
@@ -233,44 +232,6 @@ impl ModelFile {
             state: Some(state.clone()),
             history: Some(state.history().clone()),
             meta: Metadata::now(),
-        }
-    }
-
-    /// A checkpoint of the population algorithm: the set's chain as the model, the whole
-    /// state (with the score fitness; use [`from_state`](Self::from_state) for another
-    /// metric) and its history.
-    pub fn from_training(set: &Population) -> Self {
-        Self {
-            model: set.chain().clone(),
-            history: Some(set.history().clone()),
-            state: Some(set.clone().into()),
-            meta: Metadata::now(),
-        }
-    }
-
-    /// A checkpoint of a hill climb: its current model, its whole state and its history.
-    pub fn from_climber(climber: &Climber) -> Self {
-        Self {
-            model: climber.chain().clone(),
-            history: Some(climber.history().clone()),
-            state: Some(climber.clone().into()),
-            meta: Metadata::now(),
-        }
-    }
-
-    /// The population's state, if the file holds one.
-    pub fn training_set(&self) -> Option<&Population> {
-        match &self.state {
-            Some(TrainingState::Population { set, .. }) => Some(set),
-            _ => None,
-        }
-    }
-
-    /// The single climb's state, if the file holds one.
-    pub fn climber(&self) -> Option<&Climber> {
-        match &self.state {
-            Some(TrainingState::Climb(c)) => Some(c),
-            _ => None,
         }
     }
 
