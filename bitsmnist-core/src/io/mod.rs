@@ -1,4 +1,5 @@
-//! Files: the `.bin` model format ([`ModelFile`]) and atomic writes ([`write_atomic`]).
+//! Files: the `.bin` model format ([`ModelFile`]), written atomically
+//! ([`files::write_atomic`](crate::files::write_atomic)).
 //!
 //! A model file is a fixed header followed by a checked payload (all integers little-endian;
 //! the full description is in `docs/model-format.md`):
@@ -35,8 +36,6 @@ use crate::datasets::{Binarization, Dataset, Source, Task};
 use crate::layers::Chain;
 use crate::run::History;
 use crate::training::TrainingState;
-/// Atomic writes live in [`crate::util`]; the name stays here for existing callers.
-pub use crate::util::write_atomic;
 
 mod legacy;
 
@@ -272,10 +271,10 @@ impl ModelFile {
         Ok(out)
     }
 
-    /// Writes the file atomically (see [`write_atomic`]).
+    /// Writes the file atomically (see [`write_atomic`](crate::files::write_atomic)).
     pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
         let bytes = self.to_bytes()?;
-        write_atomic(path, &bytes)?;
+        crate::files::write_atomic(path, &bytes)?;
         Ok(())
     }
 
