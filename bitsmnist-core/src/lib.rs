@@ -88,32 +88,3 @@ pub mod prelude {
     pub use crate::statistics::{self, ConfusionMatrix, Evaluation};
     pub use crate::training::{Recipe, TrainConfig, TrainingState};
 }
-
-/// The gradient-free search under its former name and type names, so that existing notebooks
-/// and programs keep compiling (with a deprecation warning). New code uses [`search`] and
-/// [`run`].
-#[deprecated(note = "renamed: use bitsmnist_core::search (and bitsmnist_core::run for the loop)")]
-pub mod genetic {
-    pub use crate::fitness::{Fitness, Metric};
-    pub use crate::run::{
-        CancelToken, History, Record, StopReason, TrainOptions, TrainOutcome, Validation,
-    };
-    pub use crate::search::incremental as delta;
-    pub use crate::search::*;
-
-    /// The population, under its former name.
-    #[deprecated(note = "renamed to bitsmnist_core::search::Population")]
-    pub type TrainingSet = crate::search::Population;
-    /// The population's hyper-parameters, under their former name.
-    #[deprecated(note = "renamed to bitsmnist_core::search::PopulationParams")]
-    pub type TrainerParams = crate::search::PopulationParams;
-    /// The population's errors, under their former name.
-    #[deprecated(note = "renamed to bitsmnist_core::search::PopulationError")]
-    pub type TrainError = crate::search::PopulationError;
-    /// The population's progress, under its former name.
-    #[deprecated(note = "renamed to bitsmnist_core::search::PopulationProgress")]
-    pub type Progress<'a> = crate::search::PopulationProgress<'a>;
-    /// The record of one generation: the shared [`Record`].
-    #[deprecated(note = "use bitsmnist_core::run::Record, the record every method shares")]
-    pub type GenerationRecord = Record;
-}

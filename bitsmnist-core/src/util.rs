@@ -87,6 +87,3 @@ pub(crate) fn derive_rng(seed: u64, stream: u64, a: u64, b: u64) -> rand_chacha:
     }
     rand_chacha::ChaCha8Rng::from_seed(key)
 }
-
-/// Atomic writes moved to [`files`](crate::files), beside the other file tools.
-pub use crate::files::write_atomic;

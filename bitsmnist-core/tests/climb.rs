@@ -97,11 +97,15 @@ fn same_result_with_one_or_two_threads_and_when_stopped_and_resumed_through_a_fi
     let resumed = in_pool(2, || {
         let mut c = Climber::new(model(32, 2), p.clone()).unwrap();
         c.run(&train, &TrainOptions::new().generations(3)).unwrap();
-        ModelFile::from_climber(&c).save(&path).unwrap();
+        ModelFile::new(c.chain().clone())
+            .with_state(c.clone())
+            .with_history(c.history().clone())
+            .save(&path)
+            .unwrap();
         let file = ModelFile::load(&path).unwrap();
         assert_eq!(&file.model, c.chain());
         assert_eq!(file.history.as_ref().unwrap().len(), 4);
-        let mut c = file.climber().unwrap().clone();
+        let mut c = climber(&file).unwrap().clone();
         c.run(&train, &TrainOptions::new().until_generation(8))
             .unwrap();
         c
@@ -314,10 +318,12 @@ fn a_climb_after_imprinted_filters_keeps_them_and_climbs_the_dense_layers() {
     let resumed = in_pool(2, || {
         let mut c = fresh();
         c.run(&train, &TrainOptions::new().generations(2)).unwrap();
-        let bytes = ModelFile::from_climber(&c).to_bytes().unwrap();
-        let mut c = ModelFile::from_bytes(&bytes)
-            .unwrap()
-            .climber()
+        let bytes = ModelFile::new(c.chain().clone())
+            .with_state(c.clone())
+            .with_history(c.history().clone())
+            .to_bytes()
+            .unwrap();
+        let mut c = climber(&ModelFile::from_bytes(&bytes).unwrap())
             .unwrap()
             .clone();
         c.run(&train, &TrainOptions::new().until_generation(6))
@@ -375,4 +381,12 @@ fn an_ensemble_after_imprinted_filters_merges_into_one_model_that_begins_with_th
         merge(&[first, stranger]).unwrap_err(),
         EnsembleError::Mismatch(1)
     );
+}
+
+/// The single climb a model file holds, if any.
+fn climber(file: &ModelFile) -> Option<&Climber> {
+    match &file.state {
+        Some(TrainingState::Climb(c)) => Some(c),
+        _ => None,
+    }
 }

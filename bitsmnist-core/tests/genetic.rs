@@ -182,10 +182,10 @@ fn checkpoint_load_continue_equals_uninterrupted_run() {
         first
             .run(&fitness, &TrainOptions::new().generations(4))
             .unwrap();
-        let bytes = ModelFile::from_training(&first).to_bytes().unwrap();
-        let mut resumed = ModelFile::from_bytes(&bytes)
-            .unwrap()
-            .training_set()
+        let bytes = ModelFile::from_state(&TrainingState::from(first.clone()), &split)
+            .to_bytes()
+            .unwrap();
+        let mut resumed = population(&ModelFile::from_bytes(&bytes).unwrap())
             .unwrap()
             .clone();
         resumed
@@ -199,15 +199,17 @@ fn checkpoint_load_continue_equals_uninterrupted_run() {
         third
             .train(&fitness, &TrainOptions::new().generations(9), |p| {
                 if p.record.step == 6 {
-                    saved = Some(ModelFile::from_training(p.state).to_bytes().unwrap());
+                    saved = Some(
+                        ModelFile::from_state(&TrainingState::from(p.state.clone()), &split)
+                            .to_bytes()
+                            .unwrap(),
+                    );
                 }
                 ControlFlow::Continue(())
             })
             .unwrap();
         assert_same_run(&whole, &third);
-        let mut from_cb = ModelFile::from_bytes(&saved.unwrap())
-            .unwrap()
-            .training_set()
+        let mut from_cb = population(&ModelFile::from_bytes(&saved.unwrap()).unwrap())
             .unwrap()
             .clone();
         from_cb
@@ -615,4 +617,12 @@ fn a_population_the_machine_cannot_hold_is_refused_before_it_is_made() {
     let err = Population::new(chain, &[0], params).unwrap_err();
     assert!(matches!(err, PopulationError::Memory(_)), "{err}");
     assert!(err.to_string().contains("of memory, more than"), "{err}");
+}
+
+/// The population a model file holds, if any.
+fn population(file: &ModelFile) -> Option<&Population> {
+    match &file.state {
+        Some(TrainingState::Population { set, .. }) => Some(set),
+        _ => None,
+    }
 }

@@ -88,7 +88,10 @@ fn no_module_uses_one_above_or_beside_it() {
             continue;
         }
         let Some(&row) = rows.get(&module) else {
-            panic!("{module} ({}) is not in docs/architecture.md's layer table", file.display());
+            panic!(
+                "{module} ({}) is not in docs/architecture.md's layer table",
+                file.display()
+            );
         };
         let code = std::fs::read_to_string(file).expect("readable");
         for used in uses(&code) {
@@ -110,7 +113,11 @@ fn no_module_uses_one_above_or_beside_it() {
         }
     }
     assert!(seen > 50, "only {seen} edges found: is the reader broken?");
-    assert!(wrong.is_empty(), "edges against the layering:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "edges against the layering:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -61,9 +61,11 @@ fn training_state_and_history_round_trip() {
     let mut set = Population::new(small_for(784), &[0, 1], params).unwrap();
     set.run(&Fitness::score(&split), &TrainOptions::new().generations(3))
         .unwrap();
-    let file = ModelFile::from_training(&set);
+    let file = ModelFile::from_state(&TrainingState::from(set.clone()), &split);
     let back = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
-    let t = back.training_set().unwrap();
+    let Some(TrainingState::Population { set: t, .. }) = &back.state else {
+        panic!("population state")
+    };
     assert_eq!(t.population(), set.population());
     assert_eq!(t.fitness(), set.fitness());
     assert_eq!(t.params(), set.params());

@@ -1,6 +1,8 @@
 //! Model files written by earlier format versions still load.
 
+use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::search::{Climber, Population};
 use bitsmnist_core::training::MethodKind;
 
 /// A 0-vs-1 model trained for 20 generations (seed 3) and saved, with its training state, by
@@ -16,7 +18,7 @@ fn a_version_1_file_loads_with_its_training_state() {
     // The accuracy it had when it was written: 0.9678486997635933 on the 2,115 test digits.
     let acc = statistics::accuracy(&file.model, &data.test);
     assert_eq!((acc * 2115.0).round() as u32, 2047);
-    let mut set = file.training_set().expect("training state").clone();
+    let mut set = population(&file).expect("training state").clone();
     assert_eq!(set.generation(), 20);
     // It keeps training, and saves as the current version.
     set.run(
@@ -24,7 +26,9 @@ fn a_version_1_file_loads_with_its_training_state() {
         &TrainOptions::new().generations(2).quiet(),
     )
     .unwrap();
-    let again = ModelFile::from_training(&set).to_bytes().unwrap();
+    let again = ModelFile::from_state(&TrainingState::from(set.clone()), &data.train)
+        .to_bytes()
+        .unwrap();
     assert_eq!(
         u32::from_le_bytes(again[8..12].try_into().unwrap()),
         bitsmnist_core::io::FORMAT_VERSION
@@ -44,12 +48,12 @@ fn a_version_2_file_loads_with_its_training_state_and_no_climb() {
     let bytes = std::fs::read(V2).unwrap();
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 2);
     let file = ModelFile::from_bytes(&bytes).unwrap();
-    assert!(file.climber().is_none());
+    assert!(climber(&file).is_none());
     let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     // Its test accuracy when written: 0.5593380614657211 of 2,115.
     let acc = statistics::accuracy(&file.model, &data.test);
     assert_eq!((acc * 2115.0).round() as u32, 1183);
-    assert_eq!(file.training_set().expect("training state").generation(), 3);
+    assert_eq!(population(&file).expect("training state").generation(), 3);
     assert_eq!(file.history.expect("history").len(), 4);
 }
 
@@ -71,7 +75,7 @@ fn a_version_3_file_loads_with_its_training_state() {
     assert_eq!(correct(&file.model), 1604);
     assert_eq!(file.meta.task, Some(Task::zero_one()));
     assert_eq!(file.meta.extra["note"], "v3 fixture");
-    let set = file.training_set().expect("training state");
+    let set = population(&file).expect("training state");
     assert_eq!(set.generation(), 3);
     assert_eq!(set.population().len(), 6);
     assert_eq!(
@@ -83,7 +87,7 @@ fn a_version_3_file_loads_with_its_training_state() {
     assert_eq!(file.history.as_ref().expect("history").len(), 4);
     // A file of today holds one state: of the population and the climb the old file held
     // side by side, the population's (its model is the file's).
-    assert!(file.climber().is_none());
+    assert!(climber(&file).is_none());
     assert_eq!(*set.chain(), file.model);
 }
 
@@ -141,4 +145,20 @@ fn a_version_4_file_cannot_hold_a_convolution() {
     bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     let err = ModelFile::from_bytes(&bytes).unwrap_err().to_string();
     assert!(err.contains("format version 4"), "{err}");
+}
+
+/// The population a model file holds, if any.
+fn population(file: &ModelFile) -> Option<&Population> {
+    match &file.state {
+        Some(TrainingState::Population { set, .. }) => Some(set),
+        _ => None,
+    }
+}
+
+/// The single climb a model file holds, if any.
+fn climber(file: &ModelFile) -> Option<&Climber> {
+    match &file.state {
+        Some(TrainingState::Climb(c)) => Some(c),
+        _ => None,
+    }
 }

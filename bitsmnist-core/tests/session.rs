@@ -62,7 +62,10 @@ fn a_gradient_run_paused_mid_epoch_again_and_again_ends_as_the_uninterrupted_one
     }
     done.store(true, Ordering::SeqCst);
     pauser.join().unwrap();
-    assert!(calls > 2 && mid_epoch > 0, "{calls} calls, {mid_epoch} inside an epoch");
+    assert!(
+        calls > 2 && mid_epoch > 0,
+        "{calls} calls, {mid_epoch} inside an epoch"
+    );
     assert_eq!(paused.progress().step, 2);
     assert_eq!(paused.model(), whole.model());
     assert_eq!(paused.report().test, whole.report().test);
@@ -127,7 +130,10 @@ fn a_member_run_alone_equals_that_member_of_the_ensemble() {
     let bitsmnist_core::training::TrainingState::Ensemble(e) = ensemble.state() else {
         panic!("an ensemble")
     };
-    assert_eq!(member.state().current_model(), e.members()[1].current_model());
+    assert_eq!(
+        member.state().current_model(),
+        e.members()[1].chain().clone()
+    );
     let run = member.meta().run.clone().unwrap();
     assert_eq!(run.member, Membership::new(1, 3));
     assert_eq!(run.seed, Some(7));
@@ -147,8 +153,10 @@ fn what_does_not_fit_is_refused_with_typed_errors_before_any_training() {
         SessionError::Plan(PlanError::ClimbDepth(2))
     ));
     assert!(matches!(
-        err(RunPlan::for_method(Task::zero_one(), MethodKind::Population)
-            .architecture("conv8x5,pool4,16".parse().unwrap())),
+        err(
+            RunPlan::for_method(Task::zero_one(), MethodKind::Population)
+                .architecture("conv8x5,pool4,16".parse().unwrap())
+        ),
         SessionError::Plan(PlanError::PopulationFeatures)
     ));
     assert!(matches!(
@@ -157,12 +165,23 @@ fn what_does_not_fit_is_refused_with_typed_errors_before_any_training() {
         SessionError::Features(_)
     ));
     // A two-class model resumed on the ten-digit task.
-    let mut two = Session::start(RunPlan::for_task(Task::zero_one()).generations(1), &data).unwrap();
+    let mut two =
+        Session::start(RunPlan::for_task(Task::zero_one()).generations(1), &data).unwrap();
     two.run(go).unwrap();
     let mut plan = RunPlan::resume(two.checkpoint()).unwrap();
     plan.task = Task::digits();
     let e = err(plan);
-    assert!(matches!(e, SessionError::Shape { outputs: 2, needs_outputs: 10, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            SessionError::Shape {
+                outputs: 2,
+                needs_outputs: 10,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(
         e.to_string(),
         "the model takes 784 inputs and gives 2 outputs; MNIST (embedded) with task digits needs 784 and 10"

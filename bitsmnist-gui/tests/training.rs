@@ -51,7 +51,7 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, trained);
     assert_eq!(file.history.as_ref().unwrap().len(), generations);
-    assert!(file.training_set().is_some());
+    assert!(population(&file).is_some());
     assert_eq!(file.meta.task, Some(Task::zero_one()));
 
     // A new model replaces the trained one; opening the file brings it back, state included.
@@ -102,7 +102,7 @@ fn a_checkpoint_saved_by_the_library_opens_by_drag_and_drop_and_continues() {
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("library.bin");
-    ModelFile::from_training(&set)
+    ModelFile::from_state(&TrainingState::from(set.clone()), &sample)
         .with_meta(
             Metadata::now()
                 .with_dataset(&data)
@@ -209,7 +209,7 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
     no_errors(h.state());
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, trained);
-    assert!(file.training_set().is_none());
+    assert!(population(&file).is_none());
     assert_eq!(file.meta.task, Some(Task::zero_one()));
     assert_eq!(file.model.input(), Input::Bits);
 
@@ -331,7 +331,7 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     no_errors(h.state());
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, climbed);
-    let saved = file.climber().expect("climb state saved");
+    let saved = climber(&file).expect("climb state saved");
     assert_eq!(saved.history().len(), generations);
     assert_eq!(file.history.as_ref().unwrap().len(), generations);
 
@@ -408,7 +408,9 @@ fn a_file_given_at_start_opens_once_the_data_are_loaded() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("climb-from-library.bin");
-    ModelFile::from_climber(&climber)
+    ModelFile::new(climber.chain().clone())
+        .with_state(climber.clone())
+        .with_history(climber.history().clone())
         .with_meta(Metadata::now().with_task(&Task::digits()))
         .save(&path)
         .unwrap();
@@ -529,4 +531,20 @@ fn several_networks_climb_side_by_side_merge_save_and_continue() {
     });
     stop(&mut h);
     no_errors(h.state());
+}
+
+/// The population a model file holds, if any.
+fn population(file: &ModelFile) -> Option<&Population> {
+    match &file.state {
+        Some(TrainingState::Population { set, .. }) => Some(set),
+        _ => None,
+    }
+}
+
+/// The single climb a model file holds, if any.
+fn climber(file: &ModelFile) -> Option<&bitsmnist_core::search::Climber> {
+    match &file.state {
+        Some(TrainingState::Climb(c)) => Some(c),
+        _ => None,
+    }
 }

@@ -5,6 +5,7 @@
 #![no_main]
 
 use bitsmnist_core::io::{FORMAT_VERSION, HEADER_LEN, MAGIC, ModelFile};
+use bitsmnist_core::training::TrainingState;
 use libfuzzer_sys::fuzz_target;
 
 fn exercise(bytes: &[u8]) {
@@ -14,11 +15,14 @@ fn exercise(bytes: &[u8]) {
             let x = vec![0u64; m.inputs().div_ceil(64)];
             let _ = m.scores_one(&x);
         }
-        if let Some(t) = file.training_set() {
-            let _ = t.best_chain();
-        }
-        if let Some(c) = file.climber() {
-            let _ = c.best_chain();
+        match &file.state {
+            Some(TrainingState::Population { set, .. }) => {
+                let _ = set.best_chain();
+            }
+            Some(TrainingState::Climb(c)) => {
+                let _ = c.best_chain();
+            }
+            _ => {}
         }
     }
 }

@@ -65,7 +65,7 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
     click_menu(&mut h, "Save model as…");
     assert!(gui_file.exists());
     let saved_by_gui = ModelFile::load(&gui_file).unwrap();
-    assert!(saved_by_gui.training_set().unwrap().generation() >= 6);
+    assert!(population(&saved_by_gui).unwrap().generation() >= 6);
     let out = bitsmnist_cli(&["eval", gui_file.to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -79,7 +79,7 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
     assert_eq!(json["test"]["accuracy"].as_f64().unwrap(), accuracy);
     assert_eq!(
         json["step"].as_u64().unwrap(),
-        saved_by_gui.training_set().unwrap().generation()
+        population(&saved_by_gui).unwrap().generation()
     );
 }
 
@@ -137,4 +137,12 @@ fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees(
     click_menu(&mut h, "Open model…");
     assert_eq!(h.state().model.input, grey);
     h.get_by_label_contains("Reads grey levels");
+}
+
+/// The population a model file holds, if any.
+fn population(file: &ModelFile) -> Option<&Population> {
+    match &file.state {
+        Some(TrainingState::Population { set, .. }) => Some(set),
+        _ => None,
+    }
 }

@@ -515,7 +515,10 @@ fn the_seed_gives_the_library_starting_network() {
     let file = bitsmnist_core::io::ModelFile::load(&f).unwrap();
     let want = Chain::mlp(784, &[24], 10, BitOutput::Float(Activation::Identity), 5).unwrap();
     assert_eq!(file.model, want);
-    assert_eq!(file.climber().expect("climb state").chain(), &want);
+    let Some(bitsmnist_core::training::TrainingState::Climb(climber)) = &file.state else {
+        panic!("climb state")
+    };
+    assert_eq!(climber.chain(), &want);
 }
 
 #[test]

@@ -557,10 +557,7 @@ fn long_names_symlinks_and_stale_temporaries_are_saved_right() {
     assert!(link.file_type().is_symlink(), "--out replaced the symlink");
     let eval = run_in(dir.path(), &["eval", "runs/real.bin"]);
     let text = String::from_utf8_lossy(&eval.stdout);
-    assert!(
-        text.contains("\"step\":3"),
-        "target not updated: {text}"
-    );
+    assert!(text.contains("\"step\":3"), "target not updated: {text}");
     assert!(!stale.exists(), "stale temporary left");
     assert!(temporaries(&dir.path().join("runs")).is_empty());
 }

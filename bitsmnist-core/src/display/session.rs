@@ -19,10 +19,16 @@ impl RunReport {
                 },
             ),
             ("architecture".into(), self.architecture.clone()),
-            ("data".into(), format!("{}, task {}", self.dataset, self.task)),
+            (
+                "data".into(),
+                format!("{}, task {}", self.dataset, self.task),
+            ),
             (
                 "stopped".into(),
-                format!("{} at step {} after {:.1} s", self.stop, self.step, self.seconds),
+                format!(
+                    "{} at step {} after {:.1} s",
+                    self.stop, self.step, self.seconds
+                ),
             ),
             (
                 "test accuracy".into(),
@@ -53,9 +59,8 @@ impl RunReport {
         if let Some(per_sec) = self.stats.flips_per_sec {
             rows.push(("flips tried per second".into(), format!("{per_sec:.0}")));
         }
-        let mut s = String::from(
-            "<table style=\"font-family:sans-serif;border-collapse:collapse\">",
-        );
+        let mut s =
+            String::from("<table style=\"font-family:sans-serif;border-collapse:collapse\">");
         for (k, v) in rows {
             let _ = write!(
                 s,

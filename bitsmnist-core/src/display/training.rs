@@ -351,7 +351,7 @@ mod tests {
         assert!(html.contains("data:image/svg+xml;base64,"));
         assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
 
-        let file = ModelFile::from_training(&set).with_meta(
+        let file = ModelFile::from_state(&TrainingState::from(set.clone()), &sample).with_meta(
             Metadata::now()
                 .with_dataset(&data)
                 .with_task(&Task::zero_one()),

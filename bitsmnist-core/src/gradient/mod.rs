@@ -64,8 +64,6 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use crate::layers::Input;
-#[allow(deprecated)]
-pub use history::EpochRecord;
 pub use history::{History, Record};
 pub use params::{
     Feature, GradientParams, GradientParamsError, MAX_WINDOW, Schedule, architecture_string,

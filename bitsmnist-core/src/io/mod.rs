@@ -1,4 +1,5 @@
-//! Files: the `.bin` model format ([`ModelFile`]) and atomic writes ([`write_atomic`]).
+//! Files: the `.bin` model format ([`ModelFile`]), written atomically
+//! ([`files::write_atomic`](crate::files::write_atomic)).
 //!
 //! A model file is a fixed header followed by a checked payload (all integers little-endian;
 //! the full description is in `docs/model-format.md`):
@@ -34,10 +35,7 @@ use crate::datasets::Split;
 use crate::datasets::{Binarization, Dataset, Source, Task};
 use crate::layers::Chain;
 use crate::run::History;
-use crate::search::{Climber, Population};
 use crate::training::{Membership, MethodKind, TrainingState};
-/// Atomic writes live in [`crate::util`]; the name stays here for existing callers.
-pub use crate::util::write_atomic;
 
 mod legacy;
 
@@ -290,44 +288,6 @@ impl ModelFile {
         }
     }
 
-    /// A checkpoint of the population algorithm: the set's chain as the model, the whole
-    /// state (with the score fitness; use [`from_state`](Self::from_state) for another
-    /// metric) and its history.
-    pub fn from_training(set: &Population) -> Self {
-        Self {
-            model: set.chain().clone(),
-            history: Some(set.history().clone()),
-            state: Some(set.clone().into()),
-            meta: Metadata::now(),
-        }
-    }
-
-    /// A checkpoint of a hill climb: its current model, its whole state and its history.
-    pub fn from_climber(climber: &Climber) -> Self {
-        Self {
-            model: climber.chain().clone(),
-            history: Some(climber.history().clone()),
-            state: Some(climber.clone().into()),
-            meta: Metadata::now(),
-        }
-    }
-
-    /// The population's state, if the file holds one.
-    pub fn training_set(&self) -> Option<&Population> {
-        match &self.state {
-            Some(TrainingState::Population { set, .. }) => Some(set),
-            _ => None,
-        }
-    }
-
-    /// The single climb's state, if the file holds one.
-    pub fn climber(&self) -> Option<&Climber> {
-        match &self.state {
-            Some(TrainingState::Climb(c)) => Some(c),
-            _ => None,
-        }
-    }
-
     /// Sets the training state.
     pub fn with_state(mut self, state: impl Into<TrainingState>) -> Self {
         self.state = Some(state.into());
@@ -365,10 +325,10 @@ impl ModelFile {
         Ok(out)
     }
 
-    /// Writes the file atomically (see [`write_atomic`]).
+    /// Writes the file atomically (see [`write_atomic`](crate::files::write_atomic)).
     pub fn save(&self, path: &Path) -> Result<(), ModelFileError> {
         let bytes = self.to_bytes()?;
-        write_atomic(path, &bytes)?;
+        crate::files::write_atomic(path, &bytes)?;
         Ok(())
     }
 

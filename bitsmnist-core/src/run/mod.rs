@@ -256,17 +256,6 @@ pub enum StopReason {
     Paused,
 }
 
-impl StopReason {
-    /// Whether the run ended by a rule of its own (not paused, cancelled or stopped by the
-    /// callback).
-    pub fn is_rule(self) -> bool {
-        matches!(
-            self,
-            Self::Steps | Self::Finished | Self::Target | Self::NoImprovement | Self::TimeLimit
-        )
-    }
-}
-
 impl fmt::Display for StopReason {
     /// Words for a status line: `stopped: time limit reached`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -228,11 +228,6 @@ impl ClimbEnsemble {
         &self.members
     }
 
-    /// The members, to save or continue one alone.
-    pub fn into_members(self) -> Vec<Climber> {
-        self.members
-    }
-
     /// Generations run (by every member).
     pub fn generation(&self) -> u64 {
         self.members[0].generation()

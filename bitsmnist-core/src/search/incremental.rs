@@ -333,11 +333,6 @@ impl DeltaEval {
         self.chain
     }
 
-    /// The objective being maximised.
-    pub fn objective_kind(&self) -> Objective {
-        self.objective
-    }
-
     /// The current objective, summed over the batch.
     pub fn objective(&self) -> i64 {
         self.total
