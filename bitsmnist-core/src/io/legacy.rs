@@ -434,6 +434,63 @@ mod tests {
     }
 
     #[test]
+    fn version_5_member_and_program_notes_become_the_typed_fields() {
+        use crate::training::{Membership, MethodKind};
+        #[derive(Serialize)]
+        struct File5 {
+            model: Chain,
+            state: Option<TrainingState>,
+            history: Option<History>,
+            meta: MetadataV5,
+        }
+        let model = Chain::new(vec![BitDense::new(784, 2).with_seed(1).into()]).unwrap();
+        let file = |notes: &[(&str, &str)]| {
+            let mut meta = MetadataV5::from(Metadata::now());
+            for (k, v) in notes {
+                meta.extra.insert(k.to_string(), v.to_string());
+            }
+            let f = File5 {
+                model: model.clone(),
+                state: None,
+                history: None,
+                meta,
+            };
+            let p = bincode::serde::encode_to_vec(&f, bincode::config::standard()).unwrap();
+            let mut out = super::super::MAGIC.to_vec();
+            out.extend_from_slice(&5u32.to_le_bytes());
+            out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+            out.extend_from_slice(&crc32fast::hash(&p).to_le_bytes());
+            out.extend_from_slice(&p);
+            super::super::ModelFile::from_bytes(&out).unwrap()
+        };
+        let member = file(&[
+            ("ensemble_member", "1"),
+            ("ensemble_members", "3"),
+            ("ensemble_seed", "5"),
+            ("saved_by", "bitsmnist-gui"),
+            ("merged_networks", "3"),
+        ]);
+        assert_eq!(member.model, model);
+        assert_eq!(
+            member.meta.run,
+            Some(RunInfo::new(MethodKind::Climb, Some(5)).with_member(Membership::new(1, 3)))
+        );
+        assert_eq!(member.meta.program.as_deref(), Some("bitsmnist-gui"));
+        assert_eq!(
+            member.meta.extra.keys().collect::<Vec<_>>(),
+            ["merged_networks"]
+        );
+        // A record that names no member of its ensemble stays a note.
+        let odd = file(&[
+            ("ensemble_member", "4"),
+            ("ensemble_members", "3"),
+            ("ensemble_seed", "5"),
+        ]);
+        assert_eq!(odd.meta.run, None);
+        assert_eq!(odd.meta.extra.len(), 3);
+    }
+
+    #[test]
     fn reads_the_version_1_bit_layer_layout() {
         let cfg = bincode::config::standard();
         // Version 1 wrote weights, bias and output only.
