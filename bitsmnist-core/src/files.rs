@@ -91,22 +91,57 @@ fn folder_of(path: &Path) -> &Path {
     }
 }
 
-/// Checks, without touching `path`, that [`write_atomic`] can write it: its folder exists or
-/// can be made, a file can be created there, and `path` is not a folder. Call it before long
-/// work whose result goes to `path`, so that a bad target fails before the work, not after.
-pub fn check_writable(path: &Path) -> io::Result<()> {
+/// The file a write to `path` lands in ([`resolve_target`]), refused when it names a folder
+/// (ends with a separator, or is one) or is something other than a regular file (a device such
+/// as `/dev/null`, a FIFO, a socket): replacing those with a regular file would destroy them.
+fn writable_target(path: &Path) -> io::Result<PathBuf> {
+    let folder = || io::Error::new(io::ErrorKind::InvalidInput, "is a folder, not a file name");
+    if path.as_os_str().is_empty() || path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+        return Err(folder());
+    }
     let target = resolve_target(path)?;
-    if target.as_os_str().is_empty() || target.is_dir() {
+    match std::fs::symlink_metadata(&target) {
+        Ok(m) if m.is_dir() => Err(folder()),
+        Ok(m) if !m.is_file() => Err(not_regular(&m)),
+        _ => Ok(target),
+    }
+}
+
+/// Checks, without touching `path`, that [`write_atomic`] can write it: `path` names a regular
+/// file or none yet (not a folder, a device, a FIFO), its folder exists, and a file can be
+/// created there. Call it before long work whose result goes to `path`, so that a bad target
+/// fails before the work, not after. Unlike [`write_atomic`], it makes no folder: a user's
+/// output going to a folder that is not there is a typing mistake, not a wish.
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    let target = writable_target(path)?;
+    let dir = folder_of(&target);
+    if !dir.is_dir() {
         return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "is a folder, not a file name",
+            io::ErrorKind::NotFound,
+            format!("the folder {} does not exist", dir.display()),
         ));
     }
-    let dir = folder_of(&target);
-    std::fs::create_dir_all(dir)?;
     let probe = temp_name(&target);
     File::create_new(&probe)?;
     std::fs::remove_file(&probe)
+}
+
+/// Whether `a` and `b` are the same existing file (after symlinks; by device and inode on
+/// Unix), so that an output never replaces one of the run's inputs.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let (Ok(a), Ok(b)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
 }
 
 /// A temporary name beside `target`: `.<start of its name>.<pid>.<n>.bitsmnist-tmp`.
@@ -136,9 +171,10 @@ fn name_prefix(target: &Path) -> String {
 /// disk, then renamed over `path`. A crash leaves either the old file or the new one, never a
 /// half-written one. Creates the parent folder if needed. A symlink at `path` stays a symlink:
 /// the file it points to is replaced. Temporary files that crashed writes to the same target
-/// left behind (their process is gone) are removed.
+/// left behind (their process is gone) are removed. Only a regular file is ever replaced: a
+/// folder, device, FIFO or socket at `path` is refused ([`check_writable`]'s first checks).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let target = resolve_target(path)?;
+    let target = writable_target(path)?;
     let dir = folder_of(&target);
     std::fs::create_dir_all(dir)?;
     remove_stale_temporaries(&target);
@@ -276,6 +312,57 @@ mod tests {
             io::ErrorKind::InvalidInput
         );
         assert!(check_writable(dir.path()).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_replaced_and_no_folder_is_invented() {
+        let dir = tempfile::tempdir().unwrap();
+        // A device (through a symlink too) is never replaced by a regular file.
+        let null = Path::new("/dev/null");
+        if null.exists() {
+            let link = dir.path().join("null.bin");
+            std::os::unix::fs::symlink(null, &link).unwrap();
+            for p in [null, link.as_path()] {
+                let e = write_atomic(p, b"x").unwrap_err();
+                assert!(e.to_string().contains("not a regular file"), "{e}");
+                assert!(check_writable(p).is_err());
+            }
+            assert!(!std::fs::metadata(null).unwrap().is_file());
+        }
+        // A trailing slash names a folder, existing or not.
+        for p in ["newdir/", "m.bin/"] {
+            let p = dir.path().join(p);
+            let p = Path::new(p.to_str().unwrap());
+            assert_eq!(
+                check_writable(p).unwrap_err().kind(),
+                io::ErrorKind::InvalidInput
+            );
+            assert!(write_atomic(p, b"x").is_err());
+        }
+        // A missing folder is refused by the check, and nothing is made.
+        let missing = dir.path().join("nowhere").join("m.bin");
+        let e = check_writable(&missing).unwrap_err();
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        assert!(!dir.path().join("nowhere").exists());
+    }
+
+    #[test]
+    fn the_same_file_is_recognised_through_other_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.bin");
+        std::fs::write(&a, b"a").unwrap();
+        let b = dir.path().join("b.bin");
+        std::fs::write(&b, b"b").unwrap();
+        assert!(same_file(&a, &dir.path().join(".").join("a.bin")));
+        assert!(!same_file(&a, &b));
+        assert!(!same_file(&a, &dir.path().join("none.bin")));
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.bin");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            assert!(same_file(&a, &link));
+        }
     }
 
     #[cfg(target_os = "linux")]

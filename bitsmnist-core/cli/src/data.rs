@@ -34,6 +34,21 @@ impl DataOptions {
         Ok(())
     }
 
+    /// The files the data set is read from (none for the embedded digits): an output must
+    /// never replace one of them.
+    pub fn input_files(&self) -> Vec<PathBuf> {
+        let dir = match &self.dataset {
+            Source::Mnist => datasets::cache_dir(self.cache_dir.as_deref()),
+            Source::Dir(d) => d.clone(),
+            _ => return Vec::new(),
+        };
+        datasets::FILE_STEMS
+            .iter()
+            .flat_map(|stem| [dir.join(format!("{stem}.gz")), dir.join(stem)])
+            .filter(|p| p.exists())
+            .collect()
+    }
+
     /// Loads the data set, showing download progress on stderr.
     pub fn load(&self) -> Result<Dataset> {
         self.check()?;

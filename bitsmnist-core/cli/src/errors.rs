@@ -25,6 +25,9 @@ pub const USAGE: u8 = 2;
 pub const INTERRUPTED: u8 = 130;
 /// Exit status after SIGTERM (128 + 15), the run saved first.
 pub const TERMINATED: u8 = 143;
+/// Exit status after SIGHUP (128 + 1: the terminal or ssh session went away), the run saved
+/// first.
+pub const HUNG_UP: u8 = 129;
 
 /// An option, or options together, that the command refuses.
 #[derive(Debug)]

@@ -60,6 +60,14 @@ pub fn run(args: Args) -> Result<()> {
             }
         );
     }
+    if let Some(out) = &args.predictions {
+        let inputs: Vec<PathBuf> = std::iter::once(args.file.clone())
+            .chain(args.data.input_files())
+            .collect();
+        crate::refuse_input_as_output("--predictions", out, &inputs)?;
+        bitsmnist_core::files::check_writable(out)
+            .with_context(|| format!("--predictions {}: cannot be written", out.display()))?;
+    }
     let file = ModelFile::load(&args.file).with_context(|| args.file.display().to_string())?;
     if args.format != Format::Table {
         let Some(history) = &file.history else {

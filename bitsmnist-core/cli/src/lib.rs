@@ -62,8 +62,35 @@ enum Command {
     Man(man::Args),
 }
 
+/// Refuses an output that is one of the command's inputs (the same file under any name):
+/// writing it would destroy what the command reads.
+fn refuse_input_as_output(
+    flag: &str,
+    out: &std::path::Path,
+    inputs: &[std::path::PathBuf],
+) -> anyhow::Result<()> {
+    if let Some(input) = inputs
+        .iter()
+        .find(|i| bitsmnist_core::files::same_file(out, i))
+    {
+        errors::usage!(
+            "{flag} {}: is {}, which this command reads; write to another file",
+            out.display(),
+            input.display()
+        );
+    }
+    Ok(())
+}
+
+/// Set once the reader of standard output has gone (a closed pipe): nothing more is written
+/// there, and the command goes on to its end, so that `train ... | head -1` still saves.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn print_line(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_fmt(args)
@@ -75,17 +102,22 @@ fn print_line(args: std::fmt::Arguments<'_>) {
 /// cannot.
 fn print_bytes(bytes: &[u8]) {
     use std::io::Write;
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     let written = stdout.write_all(bytes).and_then(|()| stdout.flush());
     stdout_failed(written);
 }
 
-/// Ends the program if writing to stdout failed: quietly when the reader closed the pipe,
-/// else with the exit status of failed work.
+/// Handles a failed write to stdout: when the reader closed the pipe, stdout is left alone
+/// from then on and the command finishes its work (a training run still saves its file);
+/// any other failure ends the program with the exit status of failed work.
 fn stdout_failed(written: std::io::Result<()>) {
     if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            return;
         }
         eprintln!("error: cannot write to standard output: {e}");
         std::process::exit(1);

@@ -464,6 +464,130 @@ fn the_output_is_checked_before_training() {
 }
 
 #[test]
+fn outputs_never_replace_inputs_folders_or_what_is_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model(dir.path(), "m.bin");
+    let before = std::fs::read(&m).unwrap();
+    // The model being evaluated, under its own name and through a symlink.
+    std::os::unix::fs::symlink("m.bin", dir.path().join("link.bin")).unwrap();
+    for target in ["m.bin", "link.bin", "./m.bin"] {
+        let out = run_in(dir.path(), &["eval", "m.bin", "--predictions", target]);
+        assert_error(&out, 2, "which this command reads", target);
+    }
+    // A fine-tuned model and the data set's own files.
+    let data = idx_folder(dir.path(), 40, 28, 28);
+    let labels = data.join("train-labels-idx1-ubyte");
+    let labels_before = std::fs::read(&labels).unwrap();
+    let d = data.to_str().unwrap();
+    for args in [
+        vec![
+            "train",
+            "--init",
+            "m.bin",
+            "--generations",
+            "1",
+            "--out",
+            "m.bin",
+        ],
+        vec![
+            "train",
+            "--dataset",
+            d,
+            "--generations",
+            "1",
+            "--out",
+            labels.to_str().unwrap(),
+        ],
+        vec![
+            "eval",
+            "m.bin",
+            "--dataset",
+            d,
+            "--predictions",
+            labels.to_str().unwrap(),
+        ],
+    ] {
+        let out = run_in(dir.path(), &args);
+        assert_error(&out, 2, "which this command reads", &args.join(" "));
+        assert!(out.stdout.is_empty(), "{}: nothing done", args.join(" "));
+    }
+    assert_eq!(std::fs::read(&m).unwrap(), before, "the model was changed");
+    assert_eq!(
+        std::fs::read(&labels).unwrap(),
+        labels_before,
+        "the labels were changed"
+    );
+    // A FIFO, a name ending in a slash, a folder that is not there: refused before any work,
+    // nothing made in their place.
+    assert!(
+        Command::new("mkfifo")
+            .arg(dir.path().join("fifo"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    for (target, needle) in [
+        ("fifo", "not a regular file"),
+        ("newdir/", "is a folder"),
+        ("m.bin/", "is a folder"),
+        ("nowhere/m.bin", "does not exist"),
+    ] {
+        let out = run_in(
+            dir.path(),
+            &["train", "--generations", "1", "--out", target],
+        );
+        assert_error(&out, 1, needle, target);
+        assert!(out.stdout.is_empty(), "{target}: nothing trained");
+        let out = run_in(dir.path(), &["eval", "m.bin", "--predictions", target]);
+        assert_error(&out, 1, needle, target);
+    }
+    let fifo = std::fs::symlink_metadata(dir.path().join("fifo")).unwrap();
+    assert!(!fifo.is_file(), "the FIFO was replaced");
+    assert!(!dir.path().join("nowhere").exists() && !dir.path().join("newdir").exists());
+}
+
+#[test]
+fn a_run_whose_reader_closes_the_pipe_still_trains_and_saves() {
+    let dir = tempfile::tempdir().unwrap();
+    // `bitsmnist train ... | head -1`: the reader goes after the first progress line.
+    let mut child = Command::new(bin())
+        .args([
+            "train",
+            "--method",
+            "gradient",
+            "--hidden",
+            "32",
+            "--epochs",
+            "3",
+            "--sample",
+            "0.2",
+            "--progress",
+            "1",
+            "--out",
+            "g.bin",
+        ])
+        .current_dir(dir.path())
+        .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::BufRead;
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty());
+        // The reader is dropped here: the pipe is closed.
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file = bitsmnist_core::io::ModelFile::load(&dir.path().join("g.bin")).unwrap();
+    assert_eq!(file.state.unwrap().step_number(), 3);
+}
+
+#[test]
 fn a_resumed_or_fine_tuned_run_says_what_it_continues_and_must_fit_the_data() {
     let dir = tempfile::tempdir().unwrap();
     model(dir.path(), "m.bin"); // zero-one, 784 inputs, 2 outputs, 2 generations
@@ -596,7 +720,7 @@ fn signalled_run(dir: &Path, args: &[&str], signal: &str) -> Output {
 }
 
 #[test]
-fn sigint_and_sigterm_save_the_run_and_exit_non_zero() {
+fn sigint_sigterm_and_sighup_save_the_run_and_exit_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     for (signal, code, args) in [
         (
@@ -609,6 +733,8 @@ fn sigint_and_sigterm_save_the_run_and_exit_non_zero() {
             143,
             &["train", "--method", "gradient", "--hidden", "256"][..],
         ),
+        // A terminal or ssh session that goes away.
+        ("HUP", 129, &["train", "--task", "zero-one"][..]),
     ] {
         let name = format!("{signal}.bin");
         let args = [args, &["--time-limit", "600", "--quiet", "--out", &name]].concat();

@@ -20,22 +20,29 @@ use bitsmnist_core::training::TrainingState;
 pub use args::Args;
 use plan::Origin;
 
-/// SIGINT and SIGTERM seen, each also cancelling the run.
+/// SIGINT, SIGTERM and SIGHUP seen, each also cancelling the run.
 struct Signals {
     interrupt: Arc<AtomicBool>,
     terminate: Arc<AtomicBool>,
+    hang_up: Arc<AtomicBool>,
 }
 
 impl Signals {
-    /// Routes SIGINT and SIGTERM into `cancel`: the run stops at its next stop point and is
-    /// saved. A second signal while it winds down ends the program at once.
+    /// Routes SIGINT, SIGTERM and SIGHUP (a closed terminal or dropped ssh session) into
+    /// `cancel`: the run stops at its next stop point and is saved. A second signal while it
+    /// winds down ends the program at once.
     fn register(cancel: &CancelToken) -> Result<Self> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let signals = Self {
             interrupt: Arc::default(),
             terminate: Arc::default(),
+            hang_up: Arc::default(),
         };
-        for (signal, seen) in [(SIGINT, &signals.interrupt), (SIGTERM, &signals.terminate)] {
+        for (signal, seen) in [
+            (SIGINT, &signals.interrupt),
+            (SIGTERM, &signals.terminate),
+            (SIGHUP, &signals.hang_up),
+        ] {
             // Registered first, so that it sees the flag as the previous signal left it.
             signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, cancel.flag())?;
             signal_hook::flag::register(signal, cancel.flag())?;
@@ -48,6 +55,8 @@ impl Signals {
     fn exit_status(&self) -> Option<u8> {
         if self.terminate.load(Ordering::SeqCst) {
             Some(crate::errors::TERMINATED)
+        } else if self.hang_up.load(Ordering::SeqCst) {
+            Some(crate::errors::HUNG_UP)
         } else if self.interrupt.load(Ordering::SeqCst) {
             Some(crate::errors::INTERRUPTED)
         } else {
@@ -101,7 +110,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(status) = signals.exit_status() {
         // Asked to stop: the run is saved; the report (an evaluation of every example) is
         // left to `bitsmnist eval`.
-        eprintln!(
+        // The terminal may be gone (SIGHUP): a failed write must not turn a saved run into
+        // a panic.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
             "interrupted by a signal at step {} after {:.1} s{}",
             outcome.step,
             session.progress().spent.as_secs_f64(),

@@ -282,6 +282,15 @@ impl Args {
         // The target is written before any work: a folder, a read-only place or a missing
         // permission fails now, not after the run.
         if let Some(out) = &self.out {
+            // The run's own file may be continued in place (`--resume r.bin --out r.bin`);
+            // the data and a model to fine-tune are never overwritten.
+            let inputs: Vec<PathBuf> = self
+                .data
+                .input_files()
+                .into_iter()
+                .chain(self.init.clone())
+                .collect();
+            crate::refuse_input_as_output("--out", out, &inputs)?;
             bitsmnist_core::files::check_writable(out)
                 .with_context(|| format!("--out {}: cannot be written", out.display()))?;
         }
