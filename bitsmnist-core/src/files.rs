@@ -191,6 +191,43 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Writes several files as one: every file goes to a temporary beside its target first, and
+/// only when all are written and flushed are they renamed over their targets. A failure (a
+/// full disk, a refused target) leaves every target as it was, so that a set of files that
+/// belong together (a C header and its source) is never half replaced.
+pub fn write_atomic_all(files: &[(PathBuf, Vec<u8>)]) -> io::Result<()> {
+    let mut ready: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+    let written = (|| {
+        for (path, bytes) in files {
+            let target = writable_target(path)?;
+            std::fs::create_dir_all(folder_of(&target))?;
+            remove_stale_temporaries(&target);
+            let tmp = temp_name(&target);
+            // Listed before it is made, so that a failure below removes it too.
+            ready.push((tmp.clone(), target));
+            let mut f = File::create_new(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        for (tmp, _) in &ready {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(e);
+    }
+    for (i, (tmp, target)) in ready.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, target) {
+            for (tmp, _) in &ready[i..] {
+                let _ = std::fs::remove_file(tmp);
+            }
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// Removes the temporary files of earlier writes to `target` whose writer is no longer
 /// running (where `/proc` says) or which are a day old (elsewhere). Best effort: a file that
 /// cannot be removed is left.
@@ -345,6 +382,29 @@ mod tests {
         let e = check_writable(&missing).unwrap_err();
         assert!(e.to_string().contains("does not exist"), "{e}");
         assert!(!dir.path().join("nowhere").exists());
+    }
+
+    #[test]
+    fn a_set_of_files_is_written_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let (h, c) = (dir.path().join("m.h"), dir.path().join("m.c"));
+        std::fs::write(&h, b"old header").unwrap();
+        write_atomic_all(&[
+            (h.clone(), b"new header".to_vec()),
+            (c.clone(), b"source".to_vec()),
+        ])
+        .unwrap();
+        assert_eq!(std::fs::read(&h).unwrap(), b"new header");
+        assert_eq!(std::fs::read(&c).unwrap(), b"source");
+        // The second target is a folder: the first is left as it was, no temporary stays.
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        assert!(
+            write_atomic_all(&[(h.clone(), b"newer".to_vec()), (sub.clone(), b"x".to_vec())])
+                .is_err()
+        );
+        assert_eq!(std::fs::read(&h).unwrap(), b"new header");
+        assert_eq!(names(dir.path()), ["m.c", "m.h", "sub"]);
     }
 
     #[test]

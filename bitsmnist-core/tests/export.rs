@@ -565,7 +565,7 @@ fn float_layers_and_bad_names_are_refused() {
         );
     }
     let m = Chain::mlp(784, &[8], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
-    for bad in ["", "1model", "my-model", "model.h"] {
+    for bad in ["", "1model", "my-model", "model.h", "_", "_model", "__x"] {
         assert!(matches!(
             export::to_c(&m, bad, GreyRule::above(1)),
             Err(ExportError::Name(_))
@@ -574,5 +574,44 @@ fn float_layers_and_bad_names_are_refused() {
             export::files(&m, &meta, export::Format::Rust, bad, GreyRule::above(1)),
             Err(ExportError::Name(_))
         ));
+    }
+}
+
+#[test]
+fn names_that_contain_the_templates_words_still_compile() {
+    // `tournament` upper-cased contains `NAME`; `unnamed_model` contains `name`; a
+    // convolution brings the feature-map code that the templates fill in.
+    let mut layers = bitsmnist_core::layers::feature_layers(
+        &bitsmnist_core::layers::parse_architecture("conv4x3,pool2")
+            .unwrap()
+            .0,
+        784,
+    )
+    .unwrap();
+    let width = layers.last().unwrap().outputs();
+    layers.extend(
+        Chain::mlp(width, &[8], 2, BitOutput::Float(Activation::Identity), 1)
+            .unwrap()
+            .layers()
+            .iter()
+            .cloned(),
+    );
+    let model = Chain::new(layers).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["tournament", "unnamed_model", "NAME", "UPPER_x"] {
+        let c = export::to_c(&model, name, GreyRule::above(128)).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.h")), &c.header).unwrap();
+        std::fs::write(dir.path().join(format!("{name}.c")), &c.source).unwrap();
+        let out = Command::new("cc")
+            .args(["-std=c99", "-Wall", "-Werror", "-pedantic", "-c"])
+            .arg(format!("{name}.c"))
+            .current_dir(dir.path())
+            .output()
+            .expect("a C compiler `cc`");
+        assert!(
+            out.status.success(),
+            "{name}: cc failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

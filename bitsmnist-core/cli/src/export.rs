@@ -123,12 +123,19 @@ pub fn run(args: Args) -> Result<()> {
             args.file.display()
         )))
     })?;
+    // All the files or none: a header without its source would not build.
+    let contents: Vec<(std::path::PathBuf, Vec<u8>)> = files
+        .iter()
+        .map(|(file_name, text)| (args.out.join(file_name), text.as_bytes().to_vec()))
+        .collect();
+    for (path, _) in &contents {
+        crate::refuse_input_as_output("--out", path, std::slice::from_ref(&args.file))?;
+    }
+    bitsmnist_core::files::write_atomic_all(&contents)
+        .with_context(|| format!("writing into {}", args.out.display()))?;
     let mut written = Vec::new();
-    for (file_name, text) in &files {
-        let path = args.out.join(file_name);
-        bitsmnist_core::files::write_atomic(&path, text.as_bytes())
-            .with_context(|| path.display().to_string())?;
-        out!("wrote {} ({} bytes)", path.display(), text.len());
+    for (path, bytes) in contents {
+        out!("wrote {} ({} bytes)", path.display(), bytes.len());
         written.push(path);
     }
     out!(

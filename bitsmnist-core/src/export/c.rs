@@ -85,7 +85,7 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
             if has(false) {
                 code.push_str(MAP_POOL);
             }
-            code.replace("UPPER", &upper).replace("NAME", name)
+            fill(&code, &[("UPPER", &upper), ("NAME", name)])
         },
         math = if needs_math {
             "#include <math.h>\n"
@@ -582,3 +582,25 @@ UPPER_ALWAYS_INLINE uint32_t NAME_distance(const uint32_t *x, const uint32_t *w,
 }
 
 "#;
+
+/// `template` with each placeholder replaced by its value in one pass, so that a value which
+/// itself contains a placeholder's letters (`tournament` contains `NAME` once upper-cased) is
+/// never rewritten again.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while !rest.is_empty() {
+        match values.iter().find(|(key, _)| rest.starts_with(key)) {
+            Some((key, value)) => {
+                out.push_str(value);
+                rest = &rest[key.len()..];
+            }
+            None => {
+                let c = rest.chars().next().expect("not empty");
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    out
+}

@@ -75,7 +75,7 @@ pub enum ExportError {
     #[error("layer {0} has a feature map of 2^31 bits or more, too large to export")]
     MapTooLarge(usize),
     /// A name that is not a C identifier.
-    #[error("`{0}` is not a C identifier (letters, digits and _, not starting with a digit)")]
+    #[error("`{0}` is not a name for C (letters, digits and _, starting with a letter)")]
     Name(String),
 }
 
@@ -255,12 +255,13 @@ pub fn files(
 }
 
 /// A C identifier made from a file name, for [`files`]' `name`: `zero-one.bin` gives
-/// `zero_one`, `7.bin` gives `_7`.
+/// `zero_one`, `7.bin` gives `model_7` (C reserves names that start with `_` at file scope).
 ///
 /// ```
 /// use std::path::Path;
 /// assert_eq!(bitsmnist_core::export::name_for(Path::new("runs/zero-one.bin")), "zero_one");
-/// assert_eq!(bitsmnist_core::export::name_for(Path::new("7.bin")), "_7");
+/// assert_eq!(bitsmnist_core::export::name_for(Path::new("7.bin")), "model_7");
+/// assert_eq!(bitsmnist_core::export::name_for(Path::new("_x.bin")), "model__x");
 /// ```
 pub fn name_for(path: &std::path::Path) -> String {
     let stem = path
@@ -270,18 +271,17 @@ pub fn name_for(path: &std::path::Path) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    if !name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        name.insert(0, '_');
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert_str(0, "model_");
     }
     name
 }
 
-/// Refuses a name that is not a C identifier (it names files and functions).
+/// Refuses a name that is not a C identifier (it names files and functions), or that starts
+/// with `_`: C reserves such names at file scope, and `_` alone would make `__`-names that
+/// clash with the compiler's own (`<immintrin.h>`).
 pub(crate) fn check_name(name: &str) -> Result<(), ExportError> {
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if valid {
         Ok(())
