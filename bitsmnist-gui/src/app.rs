@@ -1026,6 +1026,10 @@ impl BitsApp {
                 Effect::Error(e) => self.error(e),
                 Effect::SetModel { chain, origin } => self.model.set(chain, origin),
                 Effect::Evaluate => self.apply(Command::Evaluate),
+                Effect::Saved(path) => {
+                    files::remember(self, &path);
+                    self.status = format!("saved {} (the run's checkpoint)", path.display());
+                }
             }
         }
     }

@@ -342,14 +342,19 @@ fn open_file(app: &mut BitsApp, path: &Path) {
     app.evaluation.result = None;
 }
 
-/// Saves the model: the last run's checkpoint (or the opened file's state) when the model is
-/// its, with the training state, history and the run's metadata; else the model, the history
-/// and the data description.
+/// Saves the model: the run's checkpoint (asked of the worker while a run goes on; the last
+/// run's, or the opened file's, when the model is its), with the training state, history and
+/// the run's metadata; else the model, the history and the data description.
 fn save_file(app: &mut BitsApp, path: &Path) {
     let Some(model) = app.model.chain.clone() else {
         app.error("no model to save");
         return;
     };
+    // A run going on writes its own checkpoint, state included.
+    if app.training.save_running(path) {
+        app.status = format!("saving the run's checkpoint to {}…", path.display());
+        return;
+    }
     let file = app.training.checkpoint(&model).unwrap_or_else(|| {
         let mut file = ModelFile::new(model).with_meta(metadata(app));
         if !app.training.history.is_empty() {
@@ -367,7 +372,7 @@ fn save_file(app: &mut BitsApp, path: &Path) {
 }
 
 /// Puts `path` first in the recent files.
-fn remember(app: &mut BitsApp, path: &Path) {
+pub(crate) fn remember(app: &mut BitsApp, path: &Path) {
     let recent = &mut app.settings.recent;
     recent.retain(|p| p != path);
     recent.insert(0, path.to_path_buf());

@@ -544,8 +544,7 @@ fn a_gradient_run_paused_and_resumed_gives_the_model_of_an_uninterrupted_run() {
     // No time limit: the run ends after its epochs, whatever the machine's speed.
     s.training.use_time = false;
     let settings = s.clone();
-    let mut h = harness(s, None);
-    ready(&mut h);
+    let (_dir, path, mut h) = ready_with_file(s, "paused.bin");
     click(&mut h, "Training");
     start(&mut h, "Start");
     run_until(&mut h, "an epoch", |a| !a.training.history.is_empty());
@@ -560,6 +559,17 @@ fn a_gradient_run_paused_and_resumed_gives_the_model_of_an_uninterrupted_run() {
     h.run_ok();
     assert_eq!(h.state().training.history.len(), at_pause);
     assert!(h.state().training.is_running());
+    // Saved while paused: the session's checkpoint, mid-epoch state included.
+    click_menu(&mut h, "Save model as…");
+    run_until(&mut h, "the checkpoint", |a| a.status.starts_with("saved"));
+    no_errors(h.state());
+    let paused = ModelFile::load(&path).unwrap();
+    assert_eq!(
+        paused.state.as_ref().map(|s| s.step_number()),
+        Some(at_pause as u64)
+    );
+    assert_eq!(paused.meta.program.as_deref(), Some("bitsmnist-gui"));
+    assert_eq!(paused.meta.task, Some(Task::zero_one()));
     h.get_by_label("Resume").click();
     run_until(&mut h, "the end of the run", |a| !a.training.is_running());
     let app = h.state();
@@ -591,6 +601,15 @@ fn a_gradient_run_paused_and_resumed_gives_the_model_of_an_uninterrupted_run() {
         saved.state.as_ref().map(|s| s.step_number()),
         Some(session.state().step_number())
     );
+    // The checkpoint saved while paused goes on to the same network anywhere.
+    let plan = bitsmnist_core::session::RunPlan::resume(paused)
+        .unwrap()
+        .stop(settings.training.stop_rules());
+    let mut resumed_elsewhere = Session::start(plan, &data).unwrap();
+    resumed_elsewhere
+        .run(|_| std::ops::ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(resumed_elsewhere.model(), resumed);
 }
 
 #[test]

@@ -63,6 +63,8 @@ pub enum Effect {
     },
     /// Evaluate the model on the test split.
     Evaluate,
+    /// The run's checkpoint was written to this file.
+    Saved(std::path::PathBuf),
 }
 
 /// What Start needs from the rest of the app.
@@ -468,6 +470,8 @@ impl TrainingState {
                 }
                 vec![Effect::Status("paused".into())]
             }
+            TrainReply::Saved(Ok(path)) => vec![Effect::Saved(path)],
+            TrainReply::Saved(Err(e)) => vec![Effect::Error(e)],
             TrainReply::Finished(f) => self.finish(*f),
             TrainReply::Crashed(e) => {
                 self.run = None;
@@ -529,6 +533,18 @@ impl TrainingState {
         self.last_outcome = None;
         self.opened = file.state.is_some().then(|| Box::new(file.clone()));
         file.state.as_ref().map(|s| method_of(s.kind()))
+    }
+
+    /// Asks the run going on to write its checkpoint to `path` (after the step under way, at
+    /// once when paused); false when no run goes on.
+    pub fn save_running(&self, path: &std::path::Path) -> bool {
+        match &self.run {
+            Some(r) => {
+                r.save(path.to_path_buf());
+                true
+            }
+            None => false,
+        }
     }
 
     /// What Save writes for the app's `model` between runs: the last run's checkpoint (the

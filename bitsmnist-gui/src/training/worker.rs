@@ -6,12 +6,15 @@
 //! the session's pause token: its `run` returns at the next safe point (between mini-batches
 //! of a gradient epoch, after a generation otherwise), the worker waits, and Resume calls
 //! `run` again, which goes on exactly where it stopped with what is left of the stop rules.
+//! Save while a run goes on asks the worker for the session's checkpoint.
 
 use std::ops::ControlFlow;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bitsmnist_core::datasets::Dataset;
+use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Chain;
 use bitsmnist_core::run::{CancelToken, Record, StopReason};
 use bitsmnist_core::session::{RunPlan, RunReport, Session};
@@ -33,6 +36,8 @@ pub enum TrainReply {
     Snapshot(Chain),
     /// The run paused.
     Paused,
+    /// A checkpoint asked for while the run goes on was written (or why not).
+    Saved(Result<PathBuf, String>),
     /// The run ended.
     Finished(Box<Finished>),
     /// The run panicked; its state is lost, the model before the run is kept.
@@ -71,6 +76,8 @@ impl std::fmt::Debug for Finished {
 struct Wants {
     pause: bool,
     stop: bool,
+    /// Write the run's checkpoint here at the next step (at once when paused).
+    save: Option<PathBuf>,
     /// The session's pause and cancel tokens (`None` until it has started).
     tokens: Option<(CancelToken, CancelToken)>,
 }
@@ -119,6 +126,12 @@ impl Run {
         if let Some((_, cancel)) = &w.tokens {
             cancel.cancel();
         }
+    }
+
+    /// Asks the worker to write the run's checkpoint to `path`: after the step under way, at
+    /// once when paused, at the end at the latest ([`TrainReply::Saved`] tells).
+    pub(crate) fn save(&self, path: PathBuf) {
+        lock(&self.shared).save = Some(path);
     }
 
     /// Takes in a Paused reply: the run is paused unless Resume came first.
@@ -192,6 +205,7 @@ impl Worker {
         let error = loop {
             let outcome = session.run(|step| {
                 self.send(TrainReply::Progress(step.record().clone()));
+                self.save_if_asked(|| step.checkpoint());
                 if self.gradient || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
                     last_snapshot = Instant::now();
                     self.send(TrainReply::Snapshot(step.state().model()));
@@ -201,13 +215,14 @@ impl Worker {
             match outcome {
                 Ok(o) if o.reason == StopReason::Paused => {
                     self.send(TrainReply::Paused);
-                    self.wait_while_paused();
+                    self.wait_while_paused(&session);
                     // Resumed or stopped: a stop makes the next call return at once.
                 }
                 Ok(_) => break None,
                 Err(e) => break Some(e.to_string()),
             }
         };
+        self.save_if_asked(|| session.checkpoint());
         let result = Some((session.model(), session.report()));
         self.finish(Finished {
             session: Some(Box::new(session)),
@@ -216,7 +231,7 @@ impl Worker {
         });
     }
 
-    fn wait_while_paused(&self) {
+    fn wait_while_paused(&self, session: &Session) {
         loop {
             {
                 let w = lock(&self.shared);
@@ -224,7 +239,23 @@ impl Worker {
                     return;
                 }
             }
+            self.save_if_asked(|| session.checkpoint());
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Writes the checkpoint `file` gives where the window asked for one, if it did.
+    fn save_if_asked(&self, file: impl FnOnce() -> ModelFile) {
+        let Some(path) = lock(&self.shared).save.take() else {
+            return;
+        };
+        let file = file();
+        let meta = file.meta.clone().with_program(super::PROGRAM);
+        let saved = file
+            .with_meta(meta)
+            .save(&path)
+            .map(|()| path.clone())
+            .map_err(|e| format!("{}: {e}", path.display()));
+        self.send(TrainReply::Saved(saved));
     }
 }
