@@ -901,6 +901,11 @@ impl BitsApp {
             Command::ApplyTask => match self.data.apply_task(&self.settings.data) {
                 Ok(()) => {
                     self.data.task_error = None;
+                    if let Some(task) = &self.data.task
+                        && !self.training.is_running()
+                    {
+                        self.training.task_changed(task);
+                    }
                     let fits = self
                         .model
                         .chain

@@ -243,6 +243,26 @@ impl TrainingState {
         self.fine_tune = false;
     }
 
+    /// The Data panel now trains on `task`: a kept run of another task is dropped (it would
+    /// continue on its own task's data); its model stays, to fine-tune.
+    pub fn task_changed(&mut self, task: &Task) {
+        let other = |t: Option<&Task>| t.is_some_and(|t| t != task);
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| other(s.meta().task.as_ref()))
+        {
+            self.session = None;
+        }
+        if self
+            .opened
+            .as_ref()
+            .is_some_and(|f| other(f.meta.task.as_ref()))
+        {
+            self.opened = None;
+        }
+    }
+
     /// The training state behind the app's model between runs: the last run's, or an opened
     /// file's.
     pub fn saved_state(&self) -> Option<&SavedState> {
@@ -643,5 +663,21 @@ mod tests {
         s.elitism = s.population;
         let e = plan(&s, &model, &task, 0.3, Base::Fresh).unwrap_err();
         assert!(e.starts_with("trainer options"), "{e}");
+    }
+
+    #[test]
+    fn a_kept_run_of_another_task_is_dropped_when_the_task_changes() {
+        use bitsmnist_core::io::Metadata;
+
+        let chain = Chain::mlp(784, &[8], 2, bitsmnist_core::layers::BitOutput::Bits, 1).unwrap();
+        let file = ModelFile::new(chain).with_meta(Metadata::now().with_task(&Task::zero_one()));
+        let mut state = TrainingState {
+            opened: Some(Box::new(file)),
+            ..TrainingState::default()
+        };
+        state.task_changed(&Task::zero_one());
+        assert!(state.opened.is_some());
+        state.task_changed(&Task::digits());
+        assert!(state.opened.is_none());
     }
 }

@@ -75,18 +75,16 @@ pub fn ui(
                 }
             }
             Some(r) => {
-                {
-                    if r.paused {
-                        if ui.button("Resume").on_hover_text(format!("Go on training ({key})")).clicked() {
-                            commands.push(Command::ResumeTraining);
-                        }
-                    } else if ui
-                        .button("Pause")
-                        .on_hover_text(format!("Pause after this generation or mini-batch; Resume goes on exactly where it stopped ({key})"))
-                        .clicked()
-                    {
-                        commands.push(Command::PauseTraining);
+                if r.paused {
+                    if ui.button("Resume").on_hover_text(format!("Go on training ({key})")).clicked() {
+                        commands.push(Command::ResumeTraining);
                     }
+                } else if ui
+                    .button("Pause")
+                    .on_hover_text(format!("Pause after this generation or mini-batch; Resume goes on exactly where it stopped ({key})"))
+                    .clicked()
+                {
+                    commands.push(Command::PauseTraining);
                 }
                 let tip = match r.method {
                     Method::Genetic => "Stop after this generation and keep the best model",
