@@ -106,7 +106,7 @@ fn script() -> Vec<Step> {
             t.gradient.epochs = 12;
             a.apply(Command::StartTraining);
         }),
-        Until("8 epochs", |a| a.training.gradient_history.len() >= 8),
+        Until("8 epochs", |a| a.training.history.len() >= 8),
         Show(Tab::Training, ThemeChoice::Light),
         Shot("screenshot-gradient.png"),
         Do(|a| a.apply(Command::StopTraining)),

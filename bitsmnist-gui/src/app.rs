@@ -102,7 +102,7 @@ pub mod shortcuts {
     /// File > Save model as.
     pub const SAVE_AS: KeyboardShortcut =
         KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
-    /// Start training, or pause and resume it (a gradient run has no pause: it goes on).
+    /// Start training, or pause and resume it.
     pub const START_PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
     /// Help > Keyboard shortcuts.
     pub const HELP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F1);
@@ -576,8 +576,7 @@ impl BitsApp {
                     }
                 }
                 ui.separator();
-                let history =
-                    !self.training.history.is_empty() || !self.training.gradient_history.is_empty();
+                let history = !self.training.history.is_empty();
                 let evaluated = self.evaluation.result.is_some();
                 for (what, enabled) in [
                     (DataExport::HistoryCsv, history),
@@ -660,11 +659,7 @@ impl BitsApp {
                 self.data_ready() && self.model.chain.is_some(),
             ),
             Some(r) if r.paused => ("Resume training", true),
-            // A gradient run cannot pause (a cancelled epoch cannot go on exactly).
-            Some(r) => (
-                "Pause training",
-                r.method != crate::training::Method::Gradient,
-            ),
+            Some(_) => ("Pause training", true),
         };
         let key = ui.ctx().format_shortcut(&shortcuts::START_PAUSE);
         if ui
@@ -906,6 +901,11 @@ impl BitsApp {
             Command::ApplyTask => match self.data.apply_task(&self.settings.data) {
                 Ok(()) => {
                     self.data.task_error = None;
+                    if let Some(task) = &self.data.task
+                        && !self.training.is_running()
+                    {
+                        self.training.task_changed(task);
+                    }
                     let fits = self
                         .model
                         .chain
@@ -941,11 +941,11 @@ impl BitsApp {
             Command::StartTraining => {
                 let with = StartWith {
                     model: self.model.chain.as_ref(),
-                    input: self.model.input,
-                    data: self.data.task_data.as_ref(),
-                    sample: self.data.sample.as_ref(),
+                    data: self.data.full.as_ref().filter(|_| self.data_ready()),
+                    task: self.data.task.as_ref(),
+                    fraction: self.settings.data.fraction,
                     settings: &self.settings.training,
-                    hidden: self.settings.model.hidden_sizes(),
+                    model_settings: &self.settings.model,
                 };
                 let effects = self.training.start(with, self.worker.outbox());
                 self.take(effects);
@@ -1029,15 +1029,12 @@ impl BitsApp {
             match effect {
                 Effect::Status(s) => self.status = s,
                 Effect::Error(e) => self.error(e),
-                Effect::SetModel {
-                    chain,
-                    origin,
-                    input,
-                } => {
-                    self.model.set(chain, origin);
-                    self.model.input = input;
-                }
+                Effect::SetModel { chain, origin } => self.model.set(chain, origin),
                 Effect::Evaluate => self.apply(Command::Evaluate),
+                Effect::Saved(path) => {
+                    files::remember(self, &path);
+                    self.status = format!("saved {} (the run's checkpoint)", path.display());
+                }
             }
         }
     }

@@ -12,7 +12,6 @@ use eframe::egui;
 
 use crate::app::BitsApp;
 use crate::data::TaskKind;
-use crate::training::Method;
 
 /// Status after a file dialog returned nothing.
 const NO_FILE_CHOSEN: &str = "no file chosen (no dialog? the desktop portal is missing: drop the .bin file onto the window instead)";
@@ -201,21 +200,7 @@ pub fn export(app: &mut BitsApp, format: Format, dir: Option<PathBuf>) {
 /// Writes `what` to `path` (`None`: ask with the file picker). The PNG is taken from the next
 /// frame's screenshot (see [`crop`]), so it is written after this returns.
 pub fn export_data(app: &mut BitsApp, what: DataExport, path: Option<PathBuf>) {
-    let history = if app.settings.training.method == Method::Gradient {
-        &app.training.gradient_history
-    } else {
-        &app.training.history
-    };
-    let history = if history.is_empty() {
-        // The other method's run is the one there is.
-        if app.training.history.is_empty() {
-            &app.training.gradient_history
-        } else {
-            &app.training.history
-        }
-    } else {
-        history
-    };
+    let history = &app.training.history;
     let text = match what {
         DataExport::HistoryCsv | DataExport::PlotSvg | DataExport::PlotPng
             if history.is_empty() =>
@@ -296,7 +281,7 @@ pub fn write_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
 
 /// What a saved or exported file says about the model: its data and task.
 fn metadata(app: &BitsApp) -> Metadata {
-    let mut meta = Metadata::now().with_extra("saved_by", "bitsmnist-gui");
+    let mut meta = Metadata::now().with_program(crate::training::PROGRAM);
     if let Some(d) = &app.data.task_data {
         meta = meta.with_dataset(d);
     }
@@ -312,7 +297,7 @@ fn open_file(app: &mut BitsApp, path: &Path) {
         app.error("stop training before opening a model");
         return;
     }
-    let mut file = match ModelFile::load(path) {
+    let file = match ModelFile::load(path) {
         Ok(f) => f,
         Err(e) => {
             app.error(format!("{}: {e}", path.display()));
@@ -331,15 +316,14 @@ fn open_file(app: &mut BitsApp, path: &Path) {
         if (kind, &classes) != (d.task, &d.classes) {
             d.task = kind;
             d.classes = classes;
-            app.training.set = None;
             if let Err(e) = app.data.apply_task(d) {
                 app.error(e);
             }
         }
     }
-    if app.training.opened(&mut file) {
-        // Start goes on with the climb that made the file, as `bitsmnist train --resume`.
-        app.settings.training.method = Method::Climb;
+    if let Some(method) = app.training.opened(&file) {
+        // Start goes on with the run that made the file, as `bitsmnist train --resume`.
+        app.settings.training.method = method;
     }
     // The model says which input it reads (`Chain::input`); `set` takes it from there.
     app.model.set(file.model, path.display().to_string());
@@ -358,16 +342,26 @@ fn open_file(app: &mut BitsApp, path: &Path) {
     app.evaluation.result = None;
 }
 
-/// Saves the model with its training state, history and data description.
+/// Saves the model: the run's checkpoint (asked of the worker while a run goes on; the last
+/// run's, or the opened file's, when the model is its), with the training state, history and
+/// the run's metadata; else the model, the history and the data description.
 fn save_file(app: &mut BitsApp, path: &Path) {
     let Some(model) = app.model.chain.clone() else {
         app.error("no model to save");
         return;
     };
-    let file = app
-        .training
-        .attach(ModelFile::new(model))
-        .with_meta(metadata(app));
+    // A run going on writes its own checkpoint, state included.
+    if app.training.save_running(path) {
+        app.status = format!("saving the run's checkpoint to {}…", path.display());
+        return;
+    }
+    let file = app.training.checkpoint(&model).unwrap_or_else(|| {
+        let mut file = ModelFile::new(model).with_meta(metadata(app));
+        if !app.training.history.is_empty() {
+            file = file.with_history(app.training.history.clone());
+        }
+        file
+    });
     match file.save(path) {
         Ok(()) => {
             remember(app, path);
@@ -378,7 +372,7 @@ fn save_file(app: &mut BitsApp, path: &Path) {
 }
 
 /// Puts `path` first in the recent files.
-fn remember(app: &mut BitsApp, path: &Path) {
+pub(crate) fn remember(app: &mut BitsApp, path: &Path) {
     let recent = &mut app.settings.recent;
     recent.retain(|p| p != path);
     recent.insert(0, path.to_path_buf());

@@ -8,8 +8,8 @@
 //! Layout, after eframe_template and egui's demo app:
 //! - [`app`]: the persisted [`Settings`], the run-time state, the [`Command`]s panels emit;
 //! - [`files`]: Open, Save, Save as, the exports and the recent files;
-//! - one module per panel: [`data`], [`model`], [`training`] (with one module per method:
-//!   genetic, gradient, bit-flip climbing), [`evaluation`], [`draw`];
+//! - one module per panel: [`data`], [`model`], [`training`] (every method's run is one core
+//!   session, started from a plan made of the panels' settings), [`evaluation`], [`draw`];
 //! - [`worker`]: threads for loading data and for jobs, talking to the UI over channels;
 //! - [`widgets`]: the drop-down list and grid rows the panels share;
 //! - [`help`]: where the README is on this machine, and opening it;

@@ -331,7 +331,7 @@ pub fn ui(
             let l = ui.label("Seed");
             ui.add(egui::DragValue::new(seed).range(0..=u32::MAX as u64))
                 .labelled_by(l.id)
-                .on_hover_text("Seed of the random initial weights and biases");
+                .on_hover_text("Seed of the New random model's weights and biases (a training run starts its network from the method's seed)");
             ui.end_row();
         });
 

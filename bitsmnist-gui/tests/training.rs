@@ -11,6 +11,7 @@ use bitsmnist_core::prelude::*;
 use bitsmnist_core::run::Method as _;
 use bitsmnist_core::run::TrainOptions;
 use bitsmnist_core::search::Population;
+use bitsmnist_core::training::{MethodKind, TrainingState};
 use bitsmnist_gui::Tab;
 use bitsmnist_gui::training::Method;
 use common::*;
@@ -40,7 +41,7 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
     );
     let trained = app.model.chain.clone().unwrap();
     let generations = app.training.history.len();
-    assert!(app.training.set.is_some());
+    assert_eq!(kept(app), Some(MethodKind::Population));
     // Stopping evaluates the model.
     assert!(app.evaluation.result.is_some());
 
@@ -62,7 +63,7 @@ fn a_short_run_plots_points_pauses_resumes_stops_saves_and_loads_back() {
     no_errors(app);
     assert_eq!(app.model.chain.as_ref(), Some(&trained));
     assert_eq!(app.training.history.len(), generations);
-    assert!(app.training.set.is_some());
+    assert_eq!(kept(app), Some(MethodKind::Population));
     // Training continues from the saved state.
     click(&mut h, "Training");
     h.get_by_label("Continue").click();
@@ -165,9 +166,7 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
 
     // The frame that started the run returned while the run goes on in the background.
     start(&mut h, "Start");
-    run_until(&mut h, "an epoch", |a| {
-        !a.training.gradient_history.is_empty()
-    });
+    run_until(&mut h, "an epoch", |a| !a.training.history.is_empty());
     run_until(&mut h, "the end of the run", |a| !a.training.is_running());
     let app = h.state();
     no_errors(app);
@@ -175,8 +174,9 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
     h.get_by_label("Loss per epoch");
     h.get_by_label("Accuracy per epoch (%)");
     h.get_by_label_contains("epoch 1/1");
-    h.get_by_label_contains("gradient training finished after 1 epochs");
-    let rec = app.training.gradient_history.last().unwrap();
+    // The session's report closes the run.
+    h.get_by_label_contains("stopped: finished at epoch 1");
+    let rec = app.training.history.last().unwrap();
     assert!(rec.loss().is_some_and(f64::is_finite) && rec.validation_accuracy.is_some());
     // The exported bit model is the app's model, and it was evaluated.
     assert!(
@@ -210,7 +210,12 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
     let file = ModelFile::load(&path).unwrap();
     assert_eq!(file.model, trained);
     assert!(population(&file).is_none());
+    assert!(matches!(
+        file.state,
+        Some(bitsmnist_core::training::TrainingState::Gradient(_))
+    ));
     assert_eq!(file.meta.task, Some(Task::zero_one()));
+    assert_eq!(file.meta.program.as_deref(), Some("bitsmnist-gui"));
     assert_eq!(file.model.input(), Input::Bits);
 
     // The genetic method now fine-tunes the trained model rather than starting from random
@@ -233,7 +238,7 @@ fn the_gradient_method_trains_plots_evaluates_draws_saves_and_fine_tunes() {
 }
 
 #[test]
-fn a_gradient_run_stops_on_request_keeps_its_model_and_has_no_pause() {
+fn a_gradient_run_pauses_resumes_and_stops_on_request_keeping_its_model() {
     let mut s = quick_settings();
     s.training.method = Method::Gradient;
     s.training.gradient.epochs = 500;
@@ -241,17 +246,16 @@ fn a_gradient_run_stops_on_request_keeps_its_model_and_has_no_pause() {
     ready(&mut h);
     click(&mut h, "Training");
     h.get_by_label("Start").click();
-    run_until(&mut h, "an epoch", |a| {
-        !a.training.gradient_history.is_empty()
-    });
+    run_until(&mut h, "an epoch", |a| !a.training.history.is_empty());
     assert!(h.state().training.is_running());
-    assert!(h.query_by_label("Pause").is_none());
     // Each epoch's model is the app's model while the run goes on.
     assert!(h.state().model.origin.contains("epoch"));
-    stop(&mut h);
+    // A gradient run pauses (mid-epoch) and goes on like any other.
+    let at_pause = pause_resume_stop_epochs(&mut h);
     let app = h.state();
     no_errors(app);
-    assert!(app.training.gradient_history.len() < 500);
+    assert!(app.training.history.len() > at_pause);
+    assert!(app.training.history.len() < 500);
     assert!(app.model.origin.starts_with("gradient training"));
     h.get_by_label_contains("stopped by the user");
     assert!(app.evaluation.result.is_some());
@@ -280,7 +284,7 @@ fn gradient_options_errors_show_in_place_and_the_app_stays_usable() {
     h.run_ok();
     h.get_by_label("Start").click();
     run_until(&mut h, "the end of the run", |a| {
-        !a.training.is_running() && !a.training.gradient_history.is_empty()
+        !a.training.is_running() && !a.training.history.is_empty()
     });
     assert_eq!(h.state().errors.len(), 1);
 }
@@ -308,14 +312,12 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
         "{}",
         app.model.origin
     );
-    h.get_by_label_contains("climb stopped (stopped by the user)");
+    h.get_by_label_contains("stopped: stopped by the user at generation");
     let climbed = app.model.chain.clone().unwrap();
-    let climb = app
-        .training
-        .climb
-        .as_ref()
-        .expect("the climb state is kept");
-    assert!(climb.ensemble.accepted() > 0 && climb.ensemble.trials() >= 2000 * at_pause as u64);
+    let Some(TrainingState::Climb(climb)) = app.training.saved_state() else {
+        panic!("the climb state is kept");
+    };
+    assert!(climb.accepted() > 0 && climb.trials() >= 2000 * at_pause as u64);
     let generations = app.training.history.len();
     // A random 784-16-2 model is at chance; a few thousand flips on 0 vs 1 are far above it.
     let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
@@ -338,13 +340,13 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     // Another model and method, then the file: it comes back with its climb, ready to go on.
     pick_method(&mut h, "Genetic");
     new_random_model(&mut h);
-    assert!(h.state().training.climb.is_none());
+    assert!(kept(h.state()).is_none());
     click_menu(&mut h, "Open model…");
     let app = h.state();
     no_errors(app);
     assert_eq!(app.model.chain.as_ref(), Some(&climbed));
     assert_eq!(app.settings.training.method, Method::Climb);
-    assert!(app.training.climb.is_some());
+    assert_eq!(kept(app), Some(MethodKind::Climb));
     assert_eq!(app.training.history.len(), generations);
     click(&mut h, "Training");
     h.get_by_label("Continue").click();
@@ -354,8 +356,8 @@ fn bit_flip_climbing_trains_pauses_stops_saves_opens_and_continues() {
     stop(&mut h);
     let app = h.state();
     no_errors(app);
-    let c = &app.training.climb.as_ref().unwrap().ensemble.members()[0];
-    assert!(c.generation() > saved.generation());
+    let step = app.training.saved_state().unwrap().step_number();
+    assert!(step > saved.generation());
 }
 
 #[test]
@@ -366,12 +368,13 @@ fn climbing_a_model_with_bit_outputs_is_an_error_and_the_app_stays_usable() {
     let mut h = harness(s, None);
     ready(&mut h);
     pick_method(&mut h, "Bit-flip climbing");
-    h.get_by_label("Start").click();
-    h.run_ok();
+    // The session starts on the worker, which refuses.
+    start(&mut h, "Start");
+    run_until(&mut h, "the refusal", |a| !a.training.is_running());
     let app = h.state();
-    assert!(!app.training.is_running());
     assert!(
-        app.errors[0].contains("cannot climb with this model"),
+        app.errors[0].contains("cannot start the run")
+            && app.errors[0].contains("must give scores"),
         "{:?}",
         app.errors
     );
@@ -383,7 +386,7 @@ fn climbing_a_model_with_bit_outputs_is_an_error_and_the_app_stays_usable() {
     run_until(&mut h, "a generation", |a| !a.training.history.is_empty());
     stop(&mut h);
     assert_eq!(h.state().errors.len(), 1);
-    assert!(h.state().training.climb.is_some());
+    assert_eq!(kept(h.state()), Some(MethodKind::Climb));
 }
 
 #[test]
@@ -429,7 +432,7 @@ fn a_file_given_at_start_opens_once_the_data_are_loaded() {
     assert_eq!(app.settings.tab, bitsmnist_gui::Tab::Model);
     assert_eq!(app.training.history.len(), 3);
     assert_eq!(
-        app.training.climb.as_ref().unwrap().ensemble.members()[0].generation(),
+        app.training.saved_state().unwrap().step_number(),
         climber.generation()
     );
 }
@@ -496,12 +499,11 @@ fn several_networks_climb_side_by_side_merge_save_and_continue() {
     // Two 784-16-2 networks and one always-on neuron each, voting as one bit model.
     let merged = app.model.chain.clone().unwrap();
     assert_eq!(merged.layers()[0].outputs(), 2 * 16 + 2);
-    let climb = app.training.climb.as_ref().unwrap();
-    assert_eq!(climb.ensemble.members().len(), 2);
-    assert_ne!(
-        climb.ensemble.members()[0].chain(),
-        climb.ensemble.members()[1].chain()
-    );
+    let Some(TrainingState::Ensemble(climb)) = app.training.saved_state() else {
+        panic!("the ensemble's state is kept");
+    };
+    assert_eq!(climb.members().len(), 2);
+    assert_ne!(climb.members()[0].chain(), climb.members()[1].chain());
     let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");
     assert!(
         eval.confusion.accuracy() > 0.9,
@@ -509,7 +511,7 @@ fn several_networks_climb_side_by_side_merge_save_and_continue() {
         eval.confusion.accuracy()
     );
     let generations = app.training.history.len();
-    let app_generation = climb.ensemble.generation();
+    let app_generation = climb.generation();
 
     // The file holds the merged model and both networks' climbs, to continue anywhere.
     click_menu(&mut h, "Save model as…");
@@ -546,5 +548,167 @@ fn climber(file: &ModelFile) -> Option<&bitsmnist_core::search::Climber> {
     match &file.state {
         Some(TrainingState::Climb(c)) => Some(c),
         _ => None,
+    }
+}
+
+#[test]
+fn a_gradient_run_paused_and_resumed_gives_the_model_of_an_uninterrupted_run() {
+    use bitsmnist_core::session::Session;
+    use bitsmnist_gui::training::{Base, plan};
+
+    let mut s = quick_settings();
+    s.training.method = Method::Gradient;
+    s.training.gradient.epochs = 3;
+    // No time limit: the run ends after its epochs, whatever the machine's speed.
+    s.training.use_time = false;
+    let settings = s.clone();
+    let (_dir, path, mut h) = ready_with_file(s, "paused.bin");
+    click(&mut h, "Training");
+    start(&mut h, "Start");
+    run_until(&mut h, "an epoch", |a| !a.training.history.is_empty());
+    // Paused while the next epoch is under way, it trains no further until Resume.
+    h.get_by_label("Pause").click();
+    run_until(&mut h, "the pause", |a| {
+        a.training.run.as_ref().is_some_and(|r| r.paused)
+    });
+    let at_pause = h.state().training.history.len();
+    assert!(at_pause < 3, "{at_pause}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.run_ok();
+    assert_eq!(h.state().training.history.len(), at_pause);
+    assert!(h.state().training.is_running());
+    // Saved while paused: the session's checkpoint, mid-epoch state included.
+    click_menu(&mut h, "Save model as…");
+    run_until(&mut h, "the checkpoint", |a| a.status.starts_with("saved"));
+    no_errors(h.state());
+    let paused = ModelFile::load(&path).unwrap();
+    assert_eq!(
+        paused.state.as_ref().map(|s| s.step_number()),
+        Some(at_pause as u64)
+    );
+    assert_eq!(paused.meta.program.as_deref(), Some("bitsmnist-gui"));
+    assert_eq!(paused.meta.task, Some(Task::zero_one()));
+    h.get_by_label("Resume").click();
+    run_until(&mut h, "the end of the run", |a| !a.training.is_running());
+    let app = h.state();
+    no_errors(app);
+    assert_eq!(app.training.history.last().map(|r| r.step), Some(3));
+    let resumed = app.model.chain.clone().unwrap();
+
+    // The same plan run without a pause, on the same data, gives the same network.
+    let data = app.data.full.clone().unwrap();
+    let plan = plan(
+        &settings.training,
+        &settings.model,
+        &Task::zero_one(),
+        settings.data.fraction,
+        Base::Fresh,
+    )
+    .unwrap();
+    let mut session = Session::start(plan, &data).unwrap();
+    session
+        .run(|_| std::ops::ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(session.model(), resumed);
+    let saved = app
+        .training
+        .checkpoint(&resumed)
+        .expect("the run's checkpoint");
+    assert_eq!(saved.model, session.checkpoint().model);
+    assert_eq!(
+        saved.state.as_ref().map(|s| s.step_number()),
+        Some(session.state().step_number())
+    );
+    // The checkpoint saved while paused goes on to the same network anywhere.
+    let plan = bitsmnist_core::session::RunPlan::resume(paused)
+        .unwrap()
+        .stop(settings.training.stop_rules());
+    let mut resumed_elsewhere = Session::start(plan, &data).unwrap();
+    resumed_elsewhere
+        .run(|_| std::ops::ControlFlow::Continue(()))
+        .unwrap();
+    assert_eq!(resumed_elsewhere.model(), resumed);
+}
+
+#[test]
+fn a_gradient_or_ensemble_file_opened_in_the_app_continues_its_run() {
+    use bitsmnist_core::gradient::GradientParams;
+    use bitsmnist_core::layers::Architecture;
+    use bitsmnist_core::search::ClimbParams;
+    use bitsmnist_core::session::{RunPlan, Session};
+    use bitsmnist_core::training::TrainConfig;
+
+    let data = Dataset::embedded();
+    let dir = tempfile::tempdir().unwrap();
+    let gradient = TrainConfig::Gradient(GradientParams::default().hidden(vec![16]).epochs(3));
+    let ensemble = TrainConfig::Climb {
+        params: ClimbParams::default()
+            .trials_per_generation(2000)
+            .batch_size(Some(500)),
+        members: 2,
+    };
+    for (name, config, steps, method, kind) in [
+        (
+            "gradient.bin",
+            gradient,
+            1,
+            Method::Gradient,
+            MethodKind::Gradient,
+        ),
+        (
+            "ensemble.bin",
+            ensemble,
+            2,
+            Method::Climb,
+            MethodKind::Ensemble,
+        ),
+    ] {
+        // Saved by the library, as the command line and notebooks save a run.
+        let plan = RunPlan::for_method(Task::zero_one(), config.kind())
+            .config(config)
+            .architecture(Architecture::dense(vec![16]))
+            .generations(steps);
+        let mut session = Session::start(plan, &data).unwrap();
+        session
+            .run(|_| std::ops::ControlFlow::Continue(()))
+            .unwrap();
+        let saved_step = session.progress().step;
+        assert_eq!(saved_step, steps, "{name}");
+        let path = dir.path().join(name);
+        session.save(&path).unwrap();
+
+        // The app opens it with the method of its state, and Start continues it.
+        let mut s = quick_settings();
+        s.training.use_time = false;
+        s.training.use_generations = true;
+        s.training.generations = 2;
+        let mut h = harness(s, Some(path.clone()));
+        ready(&mut h);
+        click_menu(&mut h, "Open model…");
+        let app = h.state();
+        no_errors(app);
+        assert_eq!(app.settings.training.method, method, "{name}");
+        assert_eq!(kept(app), Some(kind), "{name}");
+        assert_eq!(app.training.history.len(), session.state().history().len());
+        click(&mut h, "Training");
+        start(&mut h, "Continue");
+        run_until(&mut h, "the end of the continued run", |a| {
+            !a.training.is_running()
+        });
+        let app = h.state();
+        no_errors(app);
+        // Its steps go on from the saved one: the gradient run to its last epoch, the
+        // ensemble two generations further.
+        let step = app.training.saved_state().unwrap().step_number();
+        assert_eq!(step, saved_step + 2, "{name}");
+        assert_eq!(kept(app), Some(kind), "{name}");
+        let last = app.training.history.last().unwrap();
+        assert_eq!(last.step, step, "{name}");
+        assert!(
+            app.training.history.records[..]
+                .windows(2)
+                .all(|w| w[0].step < w[1].step),
+            "{name}"
+        );
     }
 }

@@ -92,7 +92,7 @@ fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees(
     click(&mut h, "Training");
     h.get_by_label("Start").click();
     run_until(&mut h, "the end of the run", |a| {
-        !a.training.is_running() && !a.training.gradient_history.is_empty()
+        !a.training.is_running() && !a.training.history.is_empty()
     });
     let app = h.state();
     no_errors(app);

@@ -1,28 +1,17 @@
 //! The gradient method of the Training panel: options of [`bitsmnist_core::gradient`] (defaults
-//! those of `bitsmnist train --method gradient`), the run on a worker thread, and plots of
-//! the loss and accuracies per epoch.
+//! those of `bitsmnist train --method gradient`).
 //!
-//! The run trains a fresh network from the seed on the task's whole training split; after
-//! each epoch the worker sends the epoch's record with the exported bit model, which becomes
-//! the app's model at once (Draw follows the run). Stop cancels through the shared
-//! [`CancelToken`](bitsmnist_core::gradient::CancelToken) after the current mini-batch; whatever was trained is exported and kept.
-//! There is no Pause: a cancelled epoch restarts from its first batch when training resumes,
-//! so pausing mid-epoch could not continue exactly.
+//! The run is the core's session like every method's ([`super::plan`]): a fresh network from
+//! the seed on the task's whole training split, or a saved gradient run continued. After each
+//! epoch the worker sends the epoch's record with the exported bit model, which becomes the
+//! app's model at once (Draw follows the run). Pause and Stop take effect after the current
+//! mini-batch; a paused run resumes mid-epoch exactly as if it had not stopped, and a stopped
+//! one keeps what it learnt.
 
-use std::ops::ControlFlow;
-use std::sync::Arc;
-
-use bitsmnist_core::datasets::Dataset;
-use bitsmnist_core::gradient::{
-    self, GradientParams, History, Input, Schedule, TrainOutcome, Trainer,
-};
-use bitsmnist_core::layers::Chain;
-use bitsmnist_core::run::Method;
+use bitsmnist_core::gradient::{self, GradientParams, Input, Schedule};
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
-use super::worker::{After, Control, Finished};
-use super::{Prepared, Start, StartWith, TrainingState};
 use crate::widgets::{drag, enum_combo, row};
 
 /// Learning-rate schedule.
@@ -143,95 +132,6 @@ impl GradientSettings {
     }
 }
 
-/// Makes the run that Start begins: a fresh network from the seed, on the task's training
-/// split.
-pub(super) fn prepare(state: &mut TrainingState, with: &StartWith<'_>) -> Result<Prepared, String> {
-    let Some(data) = with.data else {
-        return Err("load data before training".into());
-    };
-    let settings = &with.settings.gradient;
-    let params = settings
-        .check(&with.hidden)
-        .map_err(|e| format!("gradient options: {e}"))?;
-    let input = params.input;
-    let job = Job {
-        params,
-        data: data.clone(),
-        test_every_epoch: settings.test_every_epoch,
-    };
-    state.gradient_history = History::default();
-    Ok(Prepared {
-        thread: "bitsmnist-gradient",
-        input,
-        start: Start::Fresh,
-        job: Box::new(move |control| job.run(&control)),
-    })
-}
-
-/// A gradient run on the worker thread.
-struct Job {
-    params: GradientParams,
-    data: Arc<Dataset>,
-    test_every_epoch: bool,
-}
-
-impl Job {
-    fn run(self, control: &Control) {
-        let Job {
-            params,
-            data,
-            test_every_epoch,
-        } = self;
-        // Built here, not on the UI thread: wide layers take a moment to initialise.
-        let mut trainer = match Trainer::new(params, data.pixels(), data.classes()) {
-            Ok(t) => t,
-            Err(e) => {
-                return control.finish(finished(None, History::default(), Err(e.to_string())));
-            }
-        };
-        let mut opts = gradient::TrainOptions::new().cancel(control.cancel_token());
-        if test_every_epoch {
-            opts = opts.validate_on(&data.test, 1);
-        }
-        let outcome = trainer
-            .train(&data.train, &opts, |p| {
-                control.epoch(p.record, p.state.export());
-                ControlFlow::Continue(())
-            })
-            .map_err(|e| e.to_string());
-        // A stopped run keeps what it learnt, mid-epoch steps included.
-        let model = outcome.is_ok().then(|| trainer.export());
-        control.finish(finished(model, trainer.history().clone(), outcome));
-    }
-}
-
-fn finished(
-    model: Option<Chain>,
-    history: History,
-    outcome: Result<TrainOutcome, String>,
-) -> Finished {
-    let epochs = history.len();
-    Finished {
-        model: model.map(|m| (m, format!("gradient training, {epochs} epochs"))),
-        outcome: match outcome {
-            Ok(o) => {
-                let why = o.reason;
-                let test = o
-                    .validation_accuracy
-                    .map(|a| format!(", test accuracy {:.2}%", 100.0 * a))
-                    .unwrap_or_default();
-                Ok(format!(
-                    "gradient training {why} after {} epochs in {:.1} s{test}",
-                    o.step,
-                    o.elapsed.as_secs_f64()
-                ))
-            }
-            Err(e) => Err(format!("gradient training failed: {e}")),
-        },
-        state: After::Gradient(history),
-    }
-}
-
 /// The option widgets; true when "Recommended options" was clicked. `hidden` is the Model
 /// panel's hidden widths (or why they do not parse).
 pub(crate) fn options_ui(
@@ -264,7 +164,7 @@ pub(crate) fn options_ui(
         ),
         _ => "Set the hidden layers in the Model panel (at least one).".into(),
     });
-    ui.weak("Trains on the task's whole training split; the Data panel's sample fraction is for the genetic fitness.");
+    ui.weak("Trains on the task's whole training split (the Data panel's sample fraction is the genetic fitness's); the stop rules below may end it before its epochs.");
     egui::Grid::new("gradient-grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {
         ui.label("Convolutions")
             .on_hover_text("Bit convolutions and max-pools before the hidden layers, e.g. conv16x3,pool2,conv32x3,pool2 (conv<filters>x<window>, pool<size>); empty for a dense network");

@@ -4,20 +4,19 @@
 //! what it asks of it goes out as [`Effect`]s, which the app carries out.
 //!
 //! - [`settings`]: the persisted options and their mapping to the library's parameters;
-//! - [`worker`]: the reply protocol, the run handle, and the worker's pausable loop;
-//! - [`genetic`], [`climb`], [`gradient`]: each method's run (and climbing's and the gradient
-//!   method's options);
+//! - [`worker`]: the reply protocol, the run handle, and the worker that runs the session;
+//! - [`climb`], [`gradient`]: climbing's and the gradient method's options;
 //! - [`plots`]: the live plots and how they are set up;
 //! - `panel`, `options`, `stop_rules`: the panel and its widgets.
 //!
-//! Every run goes the same way: Start checks the data, the model and the options and makes the
-//! method's job (`prepare`), which one skeleton spawns ([`TrainingState::start`]); its end
-//! comes back as one [`worker::Finished`], which one path takes in
-//! ([`TrainingState::on_reply`]): the model, the method's state (the others' is dropped: it
-//! describes a model the run replaced), the status line, and an evaluation.
+//! Every run of every method is one core [`Session`]: Start makes a [`RunPlan`] from the
+//! panels' settings ([`plan`]) — a fresh network, a trained model fine-tuned, or a saved run
+//! continued ([`Base`]) — and the worker starts and runs the session, sending each step's
+//! record and now and then the model. Pause, Resume and Stop are the session's pause and
+//! cancel tokens; its end hands the session back ([`worker::Finished`]): its model becomes the
+//! app's, its report the closing text, and its checkpoint what Save writes.
 
 pub mod climb;
-pub mod genetic;
 pub mod gradient;
 mod options;
 mod panel;
@@ -29,22 +28,23 @@ pub mod worker;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bitsmnist_core::datasets::{Dataset, Split};
-use bitsmnist_core::gradient::Input;
+use bitsmnist_core::datasets::{Dataset, Task};
 use bitsmnist_core::io::ModelFile;
-use bitsmnist_core::layers::Chain;
+use bitsmnist_core::layers::{Architecture, Chain, Layer};
 use bitsmnist_core::run::{Detail, History};
-use bitsmnist_core::search::Population;
-use bitsmnist_core::training::TrainingState as SavedState;
+use bitsmnist_core::session::{RunPlan, Session};
+use bitsmnist_core::training::{MethodKind, TrainingState as SavedState};
 
-use crate::worker::{Outbox, Reply, spawn_with};
-use climb::ClimbState;
-pub use genetic::is_gradient_trained;
+use crate::model::ModelSettings;
+use crate::worker::Outbox;
 pub use panel::ui;
 pub use settings::{
     AdaptationKind, CrossoverKind, Method, MutationKind, SelectionKind, TrainingSettings,
 };
-use worker::{After, Control, Finished, Progress, Run, TrainReply};
+use worker::{Finished, Run, TrainReply};
+
+/// The program name the app's files carry in their metadata.
+pub const PROGRAM: &str = "bitsmnist-gui";
 
 /// What the panel asks of the app, in order.
 #[must_use]
@@ -54,101 +54,137 @@ pub enum Effect {
     Status(String),
     /// Show this error until dismissed.
     Error(String),
-    /// Make this the app's model.
+    /// Make this the app's model (what its first layer reads comes with it).
     SetModel {
         /// The model.
         chain: Chain,
         /// Where it came from.
         origin: String,
-        /// What its first layer reads.
-        input: Input,
     },
     /// Evaluate the model on the test split.
     Evaluate,
+    /// The run's checkpoint was written to this file.
+    Saved(std::path::PathBuf),
 }
 
 /// What Start needs from the rest of the app.
 pub struct StartWith<'a> {
     /// The current model.
     pub model: Option<&'a Chain>,
-    /// What the current model reads.
-    pub input: Input,
-    /// The task's data.
+    /// The whole loaded data set (the session takes the task and the sample).
     pub data: Option<&'a Arc<Dataset>>,
-    /// The sample the genetic fitness is measured on.
-    pub sample: Option<&'a Arc<Split>>,
-    /// The options.
+    /// The task.
+    pub task: Option<&'a Task>,
+    /// The Data panel's sample fraction (the genetic fitness's).
+    pub fraction: f64,
+    /// The Training panel's options.
     pub settings: &'a TrainingSettings,
-    /// The Model panel's hidden widths (the gradient method's network).
-    pub hidden: Result<Vec<usize>, String>,
+    /// The Model panel's options: the architecture and output of a fresh network.
+    pub model_settings: &'a ModelSettings,
 }
 
-/// How a run starts, which the status line tells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Start {
-    /// From the current model (or, for the gradient method, from the seed).
+/// Where a run starts from.
+#[derive(Clone, Debug)]
+pub enum Base {
+    /// A fresh network of the Model panel's architecture, from the method's seed.
     Fresh,
-    /// The genetic population starts from a gradient-trained model's weights.
-    FineTune,
-    /// The kept state goes on; `changed`: with its own options, not the panel's.
-    Continue {
-        /// Whether the panel's options differ from those the run started with.
-        changed: bool,
-    },
+    /// A trained or opened model, fine-tuned (a population or a single climb).
+    FineTune(Chain),
+    /// A saved run (the last run's checkpoint, or an opened file), continued with its own
+    /// options where it stopped.
+    Resume(Box<ModelFile>),
 }
 
-impl Start {
-    fn status(self, method: Method) -> &'static str {
-        match (method, self) {
-            (Method::Genetic, Start::Continue { changed: true }) => {
-                "continuing with the options the run started with"
-            }
-            (Method::Genetic, Start::FineTune) => {
-                "fine-tuning: the population starts from the model's weights…"
-            }
-            (Method::Genetic, _) => "training…",
-            (Method::Climb, Start::Continue { changed: true }) => {
-                "continuing with the options the climb started with"
-            }
-            (Method::Climb, _) => "climbing…",
-            (Method::Gradient, _) => "gradient training…",
-        }
+/// The method of the Training panel that trains a state of `kind`.
+pub fn method_of(kind: MethodKind) -> Method {
+    match kind {
+        MethodKind::Population => Method::Genetic,
+        MethodKind::Gradient => Method::Gradient,
+        _ => Method::Climb,
     }
 }
 
-/// A method's run, ready to spawn.
-struct Prepared {
-    /// The worker thread's name.
-    thread: &'static str,
-    /// What the run's models read.
-    input: Input,
-    /// How it starts.
-    start: Start,
-    /// The work, given the worker's side of the run.
-    job: Box<dyn FnOnce(Control) + Send>,
+/// The run Start makes from the panels' settings, from `base`: the method and its options,
+/// the Model panel's architecture and output (a fresh run of a gradient-free method; the
+/// gradient method has its own convolutions and the Model panel's hidden widths), the
+/// method's seed, the sample (`fraction` of the training split for the genetic fitness; the
+/// whole split for the others), the stop rules and how often to test. A resumed run keeps its
+/// own method, options, task and seed; the stop rules and the test rhythm are the panel's.
+pub fn plan(
+    settings: &TrainingSettings,
+    model: &ModelSettings,
+    task: &Task,
+    fraction: f64,
+    base: Base,
+) -> Result<RunPlan, String> {
+    let hidden = model.hidden_sizes();
+    let plan = match base {
+        Base::Resume(file) => RunPlan::resume(*file).map_err(|e| e.to_string())?,
+        Base::FineTune(chain) => {
+            let config = settings.config(settings.method, &hidden)?;
+            RunPlan::fine_tune(task.clone(), config.kind(), chain)
+                .config(config)
+                .seed(settings.seed_of(settings.method))
+        }
+        Base::Fresh => {
+            let method = settings.method;
+            let config = settings.config(method, &hidden)?;
+            let mut plan = RunPlan::for_method(task.clone(), config.kind()).config(config);
+            if method != Method::Gradient {
+                let architecture = Architecture {
+                    features: model.feature_list()?,
+                    hidden: hidden.map_err(|e| format!("hidden layers: {e}"))?,
+                };
+                plan = plan.architecture(architecture).output(model.bit_output());
+            }
+            plan.seed(settings.seed_of(method))
+        }
+    };
+    let method = method_of(plan.kind());
+    let sample = if method == Method::Genetic {
+        fraction
+    } else {
+        1.0
+    };
+    Ok(plan
+        .sample(sample)
+        .stop(settings.stop_rules())
+        .validate_every(settings.validate_every(method)))
 }
 
-/// A run in progress, the methods' states between runs, and the history (not persisted).
+/// Whether `chain` has what only gradient training gives a bit layer: per-neuron thresholds or
+/// output scales. Such a model is worth fine-tuning; a random population would discard it.
+pub fn is_gradient_trained(chain: &Chain) -> bool {
+    chain
+        .layers()
+        .iter()
+        .filter_map(Layer::as_bit)
+        .any(|l| l.thresholds().is_some() || l.affine().is_some())
+}
+
+/// A run in progress, the last run's session, an opened run, and the history shown (not
+/// persisted).
 #[derive(Default)]
 pub struct TrainingState {
-    /// The run in progress.
+    /// The run in progress (its session is on the worker).
     pub run: Option<Run>,
-    /// The genetic population between runs (from the last run or an opened file): Start
-    /// continues from it.
-    pub set: Option<Population>,
-    /// Every generation so far.
+    /// The last run's session, handed back when it stopped: its model is the app's, Save
+    /// writes its checkpoint, and Start continues it (with the same method).
+    pub session: Option<Box<Session>>,
+    /// A model file with a training state, opened: Start continues it (with its method).
+    pub opened: Option<Box<ModelFile>>,
+    /// Every step so far of the run shown (generations, or epochs of a gradient run).
     pub history: History,
-    /// Every epoch of the last gradient run.
-    pub gradient_history: History,
-    /// The climb between runs (from the last run or an opened file): Start continues it.
-    pub climb: Option<ClimbState>,
-    /// How the last run ended.
+    /// How the last run ended: its report.
     pub last_outcome: Option<String>,
     /// Why the settings are invalid.
     pub params_error: Option<String>,
     /// Where the last generation-based run started and how long it has trained, for the
     /// progress toward its stop rule (kept after its end, so that it reads 1 then).
     pub clock: Option<RunClock>,
+    /// The app's model is a trained or opened one rather than the Model panel's random one:
+    /// Start fine-tunes it when there is no run of the method to continue.
+    pub fine_tune: bool,
 }
 
 /// The start and the training time of a generation-based run (pauses excluded, as the time
@@ -198,18 +234,75 @@ impl TrainingState {
         self.run.is_some()
     }
 
-    /// Forgets the training state and history (a new model was made).
+    /// Forgets the training state and history (a new random model was made).
     pub fn forget(&mut self) {
-        self.set = None;
+        self.session = None;
+        self.opened = None;
         self.history = History::default();
-        self.gradient_history = History::default();
-        self.climb = None;
         self.last_outcome = None;
+        self.fine_tune = false;
+    }
+
+    /// The Data panel now trains on `task`: a kept run of another task is dropped (it would
+    /// continue on its own task's data); its model stays, to fine-tune.
+    pub fn task_changed(&mut self, task: &Task) {
+        let other = |t: Option<&Task>| t.is_some_and(|t| t != task);
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| other(s.meta().task.as_ref()))
+        {
+            self.session = None;
+        }
+        if self
+            .opened
+            .as_ref()
+            .is_some_and(|f| other(f.meta.task.as_ref()))
+        {
+            self.opened = None;
+        }
+    }
+
+    /// The training state behind the app's model between runs: the last run's, or an opened
+    /// file's.
+    pub fn saved_state(&self) -> Option<&SavedState> {
+        match (&self.session, &self.opened) {
+            (Some(s), _) => Some(s.state()),
+            (None, Some(f)) => f.state.as_ref(),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether Start with `method` continues a run (the last one, or an opened file's) rather
+    /// than starting one: a state of that method that has something left to do.
+    pub fn continues(&self, method: Method) -> bool {
+        self.saved_state()
+            .is_some_and(|s| method_of(s.kind()) == method && !is_done(s))
+    }
+
+    /// Where Start with `with` begins: the run to continue, else the trained model to
+    /// fine-tune (not for the gradient method, which trains a fresh network), else a fresh
+    /// network.
+    pub fn base(&self, with: &StartWith<'_>) -> Base {
+        let method = with.settings.method;
+        if self.continues(method) {
+            let file = match (&self.session, &self.opened) {
+                (Some(s), _) => s.checkpoint(),
+                (None, Some(f)) => (**f).clone(),
+                (None, None) => unreachable!("a state to continue"),
+            };
+            return Base::Resume(Box::new(file));
+        }
+        match with.model {
+            Some(m) if self.fine_tune && method != Method::Gradient => Base::FineTune(m.clone()),
+            _ => Base::Fresh,
+        }
     }
 
     /// Progress of the last run toward its end: for a generation-based run, the nearest of the
     /// stop rules `settings` turns on (time limit, generations, target fitness); for a
-    /// gradient run, its epochs done of its epoch count (its only stop rule). `None` before
+    /// gradient run, its epochs done of its epoch count (the stop rules may end it sooner,
+    /// but only the epochs can be foreseen from its start). `None` before
     /// any run, or with no rule on that can be foreseen (patience cannot).
     pub fn progress(&self, settings: &TrainingSettings) -> Option<StopProgress> {
         let Some(clock) = self.clock.as_ref() else {
@@ -262,7 +355,7 @@ impl TrainingState {
             .run
             .as_ref()
             .is_some_and(|r| r.method == Method::Gradient);
-        let last = self.gradient_history.last();
+        let last = self.history.last();
         let (done, total) = match last.map(|r| (r.step, &r.detail)) {
             Some((step, Detail::Gradient { epochs, .. })) => (step, *epochs),
             _ if running => (0, u64::from(settings.gradient.epochs)),
@@ -289,41 +382,51 @@ impl TrainingState {
         if self.is_running() {
             return Vec::new();
         }
+        let (Some(data), Some(task)) = (with.data, with.task) else {
+            return vec![Effect::Error("load data before training".into())];
+        };
         let method = with.settings.method;
-        let prepared = match method {
-            Method::Genetic => genetic::prepare(self, &with),
-            Method::Climb => climb::prepare(self, &with),
-            Method::Gradient => gradient::prepare(self, &with),
+        let base = self.base(&with);
+        let (status, history) = match &base {
+            Base::Fresh => ("training a new network…".to_string(), History::default()),
+            Base::FineTune(_) => ("fine-tuning the model…".to_string(), History::default()),
+            Base::Resume(f) => {
+                let state = f.state.as_ref().expect("a state to continue");
+                (
+                    format!(
+                        "continuing the run from step {} with its own options…",
+                        state.step_number()
+                    ),
+                    state.history().clone(),
+                )
+            }
         };
-        let Prepared {
-            thread,
-            input,
-            start,
-            job,
-        } = match prepared {
+        let plan = plan(
+            with.settings,
+            with.model_settings,
+            task,
+            with.fraction,
+            base,
+        )
+        .and_then(|p| p.check().map(|()| p).map_err(|e| e.to_string()));
+        let plan = match plan {
             Ok(p) => p,
-            Err(e) => return vec![Effect::Error(e)],
+            Err(e) => return vec![Effect::Error(format!("cannot start: {e}"))],
         };
-        let run = Run::new(method, input);
-        let control = Control::of(&run, out.clone());
-        self.run = Some(run);
+        self.history = history;
+        self.run = Some(worker::spawn(method, plan, data.clone(), out));
         self.clock = (method != Method::Gradient).then(|| RunClock::started(self.history.len()));
         self.last_outcome = None;
-        spawn_with(
-            thread,
-            move || job(control),
-            move |msg| out.send(Reply::Train(TrainReply::Crashed(msg))),
-        );
-        vec![Effect::Status(start.status(method).into())]
+        vec![Effect::Status(status)]
     }
 
-    /// Pauses the run after the current generation (the gradient method has no pause: a
-    /// cancelled epoch cannot resume exactly).
+    /// Pauses the run at its next safe point (after a generation, or a gradient epoch's
+    /// mini-batch).
     pub fn pause(&mut self) -> Vec<Effect> {
-        match self.run.as_ref().filter(|r| r.method != Method::Gradient) {
+        match &self.run {
             Some(r) => {
                 r.pause();
-                vec![Effect::Status("pausing after this generation…".into())]
+                vec![Effect::Status("pausing…".into())]
             }
             None => Vec::new(),
         }
@@ -348,7 +451,7 @@ impl TrainingState {
         match &self.run {
             Some(r) => {
                 r.stop();
-                vec![Effect::Status("stopping after this generation…".into())]
+                vec![Effect::Status("stopping…".into())]
             }
             None => Vec::new(),
         }
@@ -357,148 +460,224 @@ impl TrainingState {
     /// Takes in news from the run.
     pub fn on_reply(&mut self, reply: TrainReply) -> Vec<Effect> {
         match reply {
-            TrainReply::Progress(Progress::Generation(rec)) => {
+            TrainReply::Progress(rec) => {
                 let status = format!("{rec}");
                 self.history.records.push(rec);
                 vec![Effect::Status(status)]
             }
-            TrainReply::Progress(Progress::Epoch(rec)) => {
-                let status = format!("{rec}");
-                self.gradient_history.records.push(rec);
-                vec![Effect::Status(status)]
-            }
             TrainReply::Snapshot(chain) => {
-                let Some(run) = &self.run else {
+                if self.run.is_none() {
                     return Vec::new();
-                };
-                let origin = match (run.method, self.gradient_history.last()) {
-                    (Method::Gradient, Some(r)) => {
+                }
+                let origin = match self.history.last() {
+                    Some(r) if matches!(r.detail, Detail::Gradient { .. }) => {
                         format!("gradient training, epoch {}", r.step)
                     }
-                    _ => {
-                        let g = self.history.last().map_or(0, |r| r.step);
-                        format!("training, generation {g}")
-                    }
+                    r => format!("training, generation {}", r.map_or(0, |r| r.step)),
                 };
-                vec![Effect::SetModel {
-                    chain,
-                    origin,
-                    input: run.input,
-                }]
+                vec![Effect::SetModel { chain, origin }]
             }
             TrainReply::Paused => {
-                if let Some(r) = &mut self.run {
-                    r.paused = true;
+                let Some(r) = &mut self.run else {
+                    return Vec::new();
+                };
+                r.on_paused();
+                if !r.paused {
+                    return Vec::new();
                 }
                 if let Some(c) = &mut self.clock {
                     c.halt();
                 }
                 vec![Effect::Status("paused".into())]
             }
+            TrainReply::Saved(Ok(path)) => vec![Effect::Saved(path)],
+            TrainReply::Saved(Err(e)) => vec![Effect::Error(e)],
             TrainReply::Finished(f) => self.finish(*f),
             TrainReply::Crashed(e) => {
                 self.run = None;
+                if let Some(c) = &mut self.clock {
+                    c.halt();
+                }
                 vec![Effect::Error(format!("training crashed: {e}"))]
             }
         }
     }
 
-    /// The end of a run, whichever the method: its model becomes the app's, its state replaces
-    /// the others' (they describe the model it replaced), and the model is evaluated.
+    /// The end of a run, whichever the method: the session is kept (Save writes it, Start
+    /// continues it), its model becomes the app's, its report is shown, and the model is
+    /// evaluated. A run that could not start leaves everything as it was.
     fn finish(&mut self, finished: Finished) -> Vec<Effect> {
-        let input = self.run.take().map_or(Input::Bits, |r| r.input);
+        self.run = None;
         if let Some(c) = &mut self.clock {
             c.halt();
         }
         let Finished {
-            model,
-            state,
-            outcome,
+            session,
+            result,
+            error,
         } = finished;
+        let Some(session) = session else {
+            let e = error.unwrap_or_default();
+            return vec![Effect::Error(format!("cannot start the run: {e}"))];
+        };
         let mut effects = Vec::new();
-        if let Some((chain, origin)) = model {
-            self.set = None;
-            self.climb = None;
-            self.history = History::default();
-            effects.push(Effect::SetModel {
-                chain,
-                origin,
-                input,
-            });
+        self.history = session.state().history().clone();
+        let origin = origin(session.state());
+        self.session = Some(session);
+        self.opened = None;
+        self.fine_tune = true;
+        if let Some((chain, report)) = result {
+            effects.push(Effect::SetModel { chain, origin });
+            let text = report.to_string();
+            let first = text.lines().next().unwrap_or_default().to_string();
+            self.last_outcome = Some(text);
+            effects.push(Effect::Status(first));
         }
-        match state {
-            After::Genetic(set) => {
-                self.history = set.history().clone();
-                self.set = Some(*set);
-            }
-            After::Climb(climb) => {
-                self.history = climb.ensemble.members()[0].history().clone();
-                self.climb = Some(*climb);
-            }
-            After::Gradient(history) => self.gradient_history = history,
-        }
-        match outcome {
-            Ok(msg) => {
-                self.last_outcome = Some(msg.clone());
-                effects.push(Effect::Status(msg));
-                effects.push(Effect::Evaluate);
-            }
-            Err(e) => effects.push(Effect::Error(e)),
+        match error {
+            None => effects.push(Effect::Evaluate),
+            Some(e) => effects.push(Effect::Error(format!("training failed: {e}"))),
         }
         effects
     }
 
-    /// Takes in the training parts of an opened model file that holds `model`; true when it
-    /// holds a climb, which Start then goes on with (as `bitsmnist train --resume`).
-    pub fn opened(&mut self, file: &mut ModelFile) -> bool {
-        let (state, history) = (file.state.take(), file.history.take());
-        self.history = history
-            .or_else(|| state.as_ref().map(|s| s.history().clone()))
+    /// Takes in the training parts of an opened model file: its history, and its state, which
+    /// Start then continues (as `bitsmnist train --resume`). Returns the method of the state.
+    pub fn opened(&mut self, file: &ModelFile) -> Option<Method> {
+        self.history = file
+            .history
+            .clone()
+            .or_else(|| file.state.as_ref().map(|s| s.history().clone()))
             .unwrap_or_default();
-        self.set = None;
-        self.climb = None;
-        self.gradient_history = History::default();
-        match state {
-            Some(SavedState::Population { set, .. }) => self.set = Some(set),
-            Some(SavedState::Climb(c)) => {
-                self.climb = Some(ClimbState::single(c, file.model.clone()));
-            }
-            Some(SavedState::Ensemble(e)) => {
-                self.climb = Some(ClimbState {
-                    ensemble: e,
-                    model: file.model.clone(),
-                });
-            }
-            Some(SavedState::Gradient(_)) => {
-                // The app trains gradient runs from the start: their history is plotted.
-                self.gradient_history = std::mem::take(&mut self.history);
-            }
-            _ => {}
-        }
+        self.session = None;
+        self.fine_tune = true;
         self.last_outcome = None;
-        self.climb.is_some()
+        self.opened = file.state.is_some().then(|| Box::new(file.clone()));
+        file.state.as_ref().map(|s| method_of(s.kind()))
     }
 
-    /// `file` with the training state behind its model: the genetic population, the history,
-    /// and a single network's climb (an ensemble's file holds its merged model only).
-    pub fn attach(&self, mut file: ModelFile) -> ModelFile {
-        let model = &file.model;
-        let set = self.set.as_ref().filter(|s| s.chain() == model).cloned();
-        let climb = self.climb.as_ref().filter(|c| c.is_state_of(model));
-        let state: Option<SavedState> = match (set, climb) {
-            (Some(set), _) => Some(set.into()),
-            (None, Some(c)) => Some(match ClimbState::single_member(c) {
-                Some(one) => one.clone().into(),
-                None => c.ensemble.clone().into(),
-            }),
-            (None, None) => None,
+    /// Asks the run going on to write its checkpoint to `path` (after the step under way, at
+    /// once when paused); false when no run goes on.
+    pub fn save_running(&self, path: &std::path::Path) -> bool {
+        match &self.run {
+            Some(r) => {
+                r.save(path.to_path_buf());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// What Save writes for the app's `model` between runs: the last run's checkpoint (the
+    /// model, the state, the history and the run's metadata: data set, task, binarisation,
+    /// method, seed), or the opened file it came from; `None` when the model has no state
+    /// behind it (or a run is going).
+    pub fn checkpoint(&self, model: &Chain) -> Option<ModelFile> {
+        if self.is_running() {
+            return None;
+        }
+        let file = match (&self.session, &self.opened) {
+            (Some(s), _) => s.checkpoint(),
+            (None, Some(f)) => (**f).clone(),
+            (None, None) => return None,
         };
-        if let Some(state) = state {
-            file = file.with_state(state);
+        (file.model == *model).then(|| {
+            let meta = file.meta.clone().with_program(PROGRAM);
+            file.with_meta(meta)
+        })
+    }
+}
+
+/// Whether a state has nothing left to do (a gradient run that trained all its epochs).
+fn is_done(state: &SavedState) -> bool {
+    matches!(state, SavedState::Gradient(t) if t.is_finished())
+}
+
+/// Where the model of a run that ended came from, for the Model panel.
+fn origin(state: &SavedState) -> String {
+    let step = state.step_number();
+    match state {
+        SavedState::Population { .. } => format!("trained, generation {step}"),
+        SavedState::Ensemble(e) => format!(
+            "climbed, generation {step}, {} networks merged",
+            e.members().len()
+        ),
+        SavedState::Gradient(_) => format!("gradient training, {step} epochs"),
+        _ => format!("climbed, generation {step}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bitsmnist_core::session::Start;
+
+    use super::*;
+
+    fn architecture(plan: &RunPlan) -> Architecture {
+        match &plan.start {
+            Start::Fresh { architecture, .. } => architecture.clone(),
+            other => panic!("a fresh run, not {other:?}"),
         }
-        if !self.history.is_empty() {
-            file = file.with_history(self.history.clone());
-        }
-        file
+    }
+
+    #[test]
+    fn the_plan_takes_the_method_its_seed_the_architecture_the_sample_and_the_stop_rules() {
+        let model = ModelSettings {
+            hidden: "32".into(),
+            ..ModelSettings::default()
+        };
+        let task = Task::zero_one();
+        let mut s = TrainingSettings {
+            method: Method::Climb,
+            use_generations: true,
+            generations: 9,
+            use_time: false,
+            validate_every: 4,
+            ..TrainingSettings::default()
+        };
+        s.climb.seed = 7;
+        s.climb.members = 3;
+        let p = plan(&s, &model, &task, 0.3, Base::Fresh).unwrap();
+        assert_eq!(p.kind(), MethodKind::Ensemble);
+        assert_eq!((p.seed, p.sample, p.validate_every), (7, 1.0, 4));
+        assert_eq!((p.stop.steps, p.stop.time_limit), (Some(9), None));
+        assert_eq!(architecture(&p), Architecture::dense(vec![32]));
+
+        // The genetic fitness is measured on the Data panel's sample.
+        s.method = Method::Genetic;
+        s.seed = 5;
+        let p = plan(&s, &model, &task, 0.3, Base::Fresh).unwrap();
+        assert_eq!(p.kind(), MethodKind::Population);
+        assert_eq!((p.seed, p.sample), (5, 0.3));
+
+        // The gradient method: its own convolutions, the Model panel's widths, its test rhythm.
+        s.method = Method::Gradient;
+        s.gradient.features = "conv8x3,pool2".into();
+        s.gradient.seed = 11;
+        let p = plan(&s, &model, &task, 0.3, Base::Fresh).unwrap();
+        assert_eq!(p.kind(), MethodKind::Gradient);
+        assert_eq!((p.seed, p.validate_every), (11, 1));
+        assert_eq!(architecture(&p).to_string(), "conv8x3,pool2,32");
+
+        // Settings out of range are refused before anything runs.
+        s.method = Method::Genetic;
+        s.elitism = s.population;
+        let e = plan(&s, &model, &task, 0.3, Base::Fresh).unwrap_err();
+        assert!(e.starts_with("trainer options"), "{e}");
+    }
+
+    #[test]
+    fn a_kept_run_of_another_task_is_dropped_when_the_task_changes() {
+        use bitsmnist_core::io::Metadata;
+
+        let chain = Chain::mlp(784, &[8], 2, bitsmnist_core::layers::BitOutput::Bits, 1).unwrap();
+        let file = ModelFile::new(chain).with_meta(Metadata::now().with_task(&Task::zero_one()));
+        let mut state = TrainingState {
+            opened: Some(Box::new(file)),
+            ..TrainingState::default()
+        };
+        state.task_changed(&Task::zero_one());
+        assert!(state.opened.is_some());
+        state.task_changed(&Task::digits());
+        assert!(state.opened.is_none());
     }
 }

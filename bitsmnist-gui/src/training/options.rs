@@ -1,6 +1,7 @@
 //! The option widgets of the Training panel: the method menu and the genetic trainer's
 //! options (tooltips from the trainer's docs). Climbing's and the gradient method's are in
-//! [`super::climb`] and [`super::gradient`]; the stop rules in [`super::stop_rules`].
+//! [`super::climb`] and [`super::gradient`]; the stop rules, which every method's run
+//! follows, in [`super::stop_rules`].
 
 use bitsmnist_core::fitness::Metric;
 use eframe::egui;
@@ -14,14 +15,14 @@ use super::stop_rules::stop_rules_ui;
 use crate::widgets::{drag, dragf, enum_combo, row, toggled_row};
 
 /// The left side panel: the method menu and the chosen method's options, locked while a run
-/// goes on. `hidden`: the Model panel's hidden widths; `fine_tune`: the model is
-/// gradient-trained.
+/// goes on. `hidden`: the Model panel's hidden widths; `fine_tune`: Start fine-tunes the
+/// current model, which is gradient-trained or not.
 pub(super) fn side_panel(
     ui: &mut egui::Ui,
     settings: &mut TrainingSettings,
     running: bool,
     hidden: &Result<Vec<usize>, String>,
-    fine_tune: bool,
+    fine_tune: Option<bool>,
 ) {
     egui::Panel::left("trainer-options")
         .resizable(true)
@@ -33,8 +34,14 @@ pub(super) fn side_panel(
                     ui.separator();
                     match settings.method {
                         Method::Genetic => {
-                            if fine_tune {
-                                ui.label("The current model is gradient-trained: Start fine-tunes it (the population starts from its weights).");
+                            match fine_tune {
+                                Some(true) => {
+                                    ui.label("The current model is gradient-trained: Start fine-tunes it (the population starts from its weights).");
+                                }
+                                Some(false) => {
+                                    ui.label("Start fine-tunes the current model (the population starts from its weights).");
+                                }
+                                None => {}
                             }
                             if options_ui(ui, settings) {
                                 // Only this method's options: the choice and the other's stay.
@@ -50,8 +57,13 @@ pub(super) fn side_panel(
                             if gradient::options_ui(ui, &mut settings.gradient, hidden) {
                                 settings.gradient = GradientSettings::default();
                             }
+                            ui.separator();
+                            stop_rules_ui(ui, settings);
                         }
                         Method::Climb => {
+                            if fine_tune.is_some() {
+                                ui.label("Start fine-tunes the current model by a single climb.");
+                            }
                             if climb::options_ui(ui, &mut settings.climb) {
                                 settings.climb = ClimbSettings::default();
                             }
@@ -173,7 +185,7 @@ fn options_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) -> bool {
         ui.end_row();
         toggled_row(ui, use_batch, "Mini-batches", egui::DragValue::new(batch).range(1..=1_000_000).suffix(" examples"), "Mini-batch size")
             .on_hover_text("Each generation evaluates on a fresh seeded mini-batch of the sample instead of all of it");
-        drag(ui, "Trainer seed", seed, 0..=u32::MAX as u64, "Every random choice of the trainer derives from it: same seed, same run");
+        drag(ui, "Trainer seed", seed, 0..=u32::MAX as u64, "The run's one seed: the starting network and every random choice of the trainer derive from it: same seed, same run");
     });
     ui.separator();
     stop_rules_ui(ui, s);

@@ -1,6 +1,7 @@
 //! The Training panel: the options on the left, Start / Pause / Resume / Stop with the live
 //! figures, and the plots.
 
+use bitsmnist_core::run::Detail;
 use eframe::egui;
 
 use super::settings::{Method, TrainingSettings};
@@ -8,34 +9,47 @@ use super::{TrainingState, options, plots};
 use crate::app::Command;
 
 /// Draws the Training panel. `can_start`: a model and data exist; `hidden`: the Model panel's
-/// hidden widths (the gradient method's network); `fine_tune`: the model is gradient-trained,
-/// so the genetic method starts from its weights.
+/// hidden widths (the gradient method's network); `gradient_trained`: the model is
+/// gradient-trained (what fine-tuning it keeps).
 pub fn ui(
     ui: &mut egui::Ui,
     settings: &mut TrainingSettings,
     state: &mut TrainingState,
     can_start: bool,
     hidden: &Result<Vec<usize>, String>,
-    fine_tune: bool,
+    gradient_trained: bool,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
     let progress = state.run.as_ref().and_then(|_| state.progress(settings));
-    options::side_panel(ui, settings, state.is_running(), hidden, fine_tune);
+    let method = settings.method;
+    let continues = state.continues(method);
+    // Start fine-tunes a trained model when there is no run of this method to continue.
+    let fine_tune = state.fine_tune && !continues && method != Method::Gradient;
+    options::side_panel(
+        ui,
+        settings,
+        state.is_running(),
+        hidden,
+        fine_tune.then_some(gradient_trained),
+    );
     let TrainingState {
         run,
-        set,
         history,
-        gradient_history,
-        climb: climb_state,
         last_outcome,
         params_error,
-        clock: _,
+        ..
     } = state;
-    let method = settings.method;
     *params_error = match method {
         Method::Genetic => settings.params().check().err().map(|e| e.to_string()),
         Method::Gradient => settings.gradient.check(hidden).err(),
         Method::Climb => settings.climb.check().err(),
+    };
+    // The plots of the history shown: the run's own method's, else the chosen one's.
+    let plotted = match history.last().map(|r| &r.detail) {
+        Some(Detail::Gradient { .. }) => Method::Gradient,
+        Some(Detail::Climb { .. }) => Method::Climb,
+        Some(_) => Method::Genetic,
+        None => method,
     };
 
     // Ctrl+Enter does what the first button does (Start, Pause or Resume): its tooltip says so.
@@ -46,11 +60,11 @@ pub fn ui(
         match run {
             None => {
                 let (label, tip) = match method {
-                    Method::Genetic if set.is_some() => ("Continue", "Resume the saved training state on a worker thread"),
-                    Method::Genetic => ("Start", "Train the current model on a worker thread"),
+                    _ if continues => ("Continue", "Continue the run that gave this model where it stopped, with its own options, on a worker thread"),
+                    Method::Genetic if fine_tune => ("Start", "Fine-tune the current model: the population starts from its weights, on a worker thread"),
+                    Method::Genetic => ("Start", "Evolve a new network of the Model panel's architecture on a worker thread"),
                     Method::Gradient => ("Start", "Train a new network by gradient descent on a worker thread; its bit model replaces the current model"),
-                    Method::Climb if climb_state.is_some() => ("Continue", "Continue the climb that gave this model on a worker thread"),
-                    Method::Climb => ("Start", "Climb from the current model on a worker thread"),
+                    Method::Climb => ("Start", "Climb a new network of the Model panel's architecture (or fine-tune a trained model) on a worker thread"),
                 };
                 if ui
                     .add_enabled(can_start && params_error.is_none(), egui::Button::new(label))
@@ -61,18 +75,16 @@ pub fn ui(
                 }
             }
             Some(r) => {
-                if r.method != Method::Gradient {
-                    if r.paused {
-                        if ui.button("Resume").on_hover_text(format!("Go on training ({key})")).clicked() {
-                            commands.push(Command::ResumeTraining);
-                        }
-                    } else if ui
-                        .button("Pause")
-                        .on_hover_text(format!("Pause after this generation ({key})"))
-                        .clicked()
-                    {
-                        commands.push(Command::PauseTraining);
+                if r.paused {
+                    if ui.button("Resume").on_hover_text(format!("Go on training ({key})")).clicked() {
+                        commands.push(Command::ResumeTraining);
                     }
+                } else if ui
+                    .button("Pause")
+                    .on_hover_text(format!("Pause after this generation or mini-batch; Resume goes on exactly where it stopped ({key})"))
+                    .clicked()
+                {
+                    commands.push(Command::PauseTraining);
                 }
                 let tip = match r.method {
                     Method::Genetic => "Stop after this generation and keep the best model",
@@ -85,9 +97,9 @@ pub fn ui(
             }
         }
         let running = run.as_ref().is_some_and(|r| !r.paused);
-        match method {
-            Method::Gradient => plots::epoch_figures(ui, gradient_history, run.is_some()),
-            _ => plots::generation_figures(ui, history, method, running),
+        match plotted {
+            Method::Gradient => plots::epoch_figures(ui, history, running),
+            _ => plots::generation_figures(ui, history, plotted, running),
         }
     });
     if let Some(p) = progress {
@@ -108,9 +120,9 @@ pub fn ui(
     if let Some(o) = last_outcome {
         ui.label(o.as_str());
     }
-    match method {
-        Method::Gradient => plots::epochs(ui, gradient_history),
-        _ => plots::generations(ui, history, method),
+    match plotted {
+        Method::Gradient => plots::epochs(ui, history),
+        _ => plots::generations(ui, history, plotted),
     }
     commands
 }

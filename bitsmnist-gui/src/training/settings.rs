@@ -1,12 +1,12 @@
 //! The persisted options of the Training panel: the method, the genetic trainer's
 //! hyper-parameters (mirrored by small enums that serde can store), and the stop rules, with
-//! their mapping to the library's [`PopulationParams`] and [`TrainOptions`].
+//! their mapping to the library's [`PopulationParams`], [`TrainConfig`] and [`TrainOptions`]
+//! (the whole run plan is made by [`super::plan`]).
 
 use std::time::Duration;
 
-use bitsmnist_core::datasets::Split;
 use bitsmnist_core::fitness::Metric;
-use bitsmnist_core::run::{CancelToken, TrainOptions};
+use bitsmnist_core::run::TrainOptions;
 use bitsmnist_core::search::{Adaptation, Crossover, Mutation, PopulationParams, Selection};
 use bitsmnist_core::training::{Recipe, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -333,16 +333,12 @@ impl TrainingSettings {
             .seed(self.seed)
     }
 
-    /// Stop rules of a run that starts at generation `first`.
-    pub(crate) fn options(
-        &self,
-        first: u64,
-        cancel: CancelToken,
-        test: Option<&Split>,
-    ) -> TrainOptions {
-        let mut o = TrainOptions::new().cancel(cancel).quiet();
+    /// The stop rules of the Stop rules panel, the same for every method: steps (generations
+    /// or epochs) from the start of this run, time limit (pauses excluded), target, patience.
+    pub fn stop_rules(&self) -> TrainOptions {
+        let mut o = TrainOptions::new().quiet();
         if self.use_generations {
-            o = o.until_generation(first + self.generations);
+            o = o.generations(self.generations);
         }
         if self.use_time {
             o = o.time_limit(Duration::from_secs_f64(time_limit(self.seconds)));
@@ -353,10 +349,59 @@ impl TrainingSettings {
         if self.use_patience {
             o = o.patience(self.patience);
         }
-        if let Some(t) = test.filter(|_| self.validate_every > 0) {
-            o = o.validate_on(t, self.validate_every);
-        }
         o
+    }
+
+    /// The configuration of `method` from its options; `hidden` is the Model panel's hidden
+    /// widths (the gradient method's network).
+    pub fn config(
+        &self,
+        method: Method,
+        hidden: &Result<Vec<usize>, String>,
+    ) -> Result<TrainConfig, String> {
+        Ok(match method {
+            Method::Genetic => {
+                let params = self.params();
+                params
+                    .check()
+                    .map_err(|e| format!("trainer options: {e}"))?;
+                TrainConfig::Population {
+                    params,
+                    metric: self.metric,
+                }
+            }
+            Method::Climb => TrainConfig::Climb {
+                params: self
+                    .climb
+                    .check()
+                    .map_err(|e| format!("climbing options: {e}"))?,
+                members: self.climb.members.max(1),
+            },
+            Method::Gradient => TrainConfig::Gradient(
+                self.gradient
+                    .check(hidden)
+                    .map_err(|e| format!("gradient options: {e}"))?,
+            ),
+        })
+    }
+
+    /// The seed of a fresh run of `method`: that method's seed field (the run's one seed: the
+    /// starting network, the method and the imprinted filters all derive from it).
+    pub fn seed_of(&self, method: Method) -> u64 {
+        match method {
+            Method::Genetic => self.seed,
+            Method::Climb => self.climb.seed,
+            Method::Gradient => self.gradient.seed,
+        }
+    }
+
+    /// Measure test accuracy every so many steps of a run of `method` (0: never): the stop
+    /// rules' "Test every", or every epoch of a gradient run when "Test every epoch" is on.
+    pub fn validate_every(&self, method: Method) -> u64 {
+        match method {
+            Method::Gradient => u64::from(self.gradient.test_every_epoch),
+            _ => self.validate_every,
+        }
     }
 }
 
@@ -379,7 +424,7 @@ mod tests {
                 ron::from_str(&format!("(training: (seconds: {stored}, use_time: true))")).unwrap();
             let s = app.training;
             assert_eq!(s.seconds, loaded, "{stored}");
-            let o = s.options(0, CancelToken::new(), None);
+            let o = s.stop_rules();
             assert_eq!(
                 o.time_limit,
                 Some(Duration::from_secs_f64(loaded)),
@@ -391,7 +436,7 @@ mod tests {
             seconds: f64::INFINITY,
             ..TrainingSettings::default()
         };
-        let o = s.options(0, CancelToken::new(), None);
+        let o = s.stop_rules();
         assert_eq!(o.time_limit, Some(Duration::from_secs(86_400)));
     }
 }

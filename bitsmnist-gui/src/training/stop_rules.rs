@@ -1,4 +1,4 @@
-//! The stop-rule widgets, shared by the genetic method and bit-flip climbing.
+//! The stop-rule widgets, shared by every method (a gradient run also ends after its epochs).
 
 use eframe::egui;
 
@@ -61,7 +61,7 @@ pub(super) fn stop_rules_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) {
                 use_generations,
                 "Generations",
                 egui::DragValue::new(generations).range(1..=10_000_000),
-                "Generations to run from the start of this run",
+                "Generations (or epochs) to run from the start of this run",
             );
             toggled_row(
                 ui,
@@ -77,14 +77,14 @@ pub(super) fn stop_rules_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) {
                 egui::DragValue::new(patience)
                     .range(1..=10_000_000)
                     .suffix(" gen"),
-                "Stop after this many generations without a new best fitness",
+                "Stop after this many generations (or epochs) without a new best fitness",
             );
             drag(
                 ui,
                 "Test every",
                 validate_every,
                 0..=100_000,
-                "Measure the best candidate's test accuracy every so many generations (0: never)",
+                "Measure the model's test accuracy every so many generations (0: never; a gradient run follows its own \"Test every epoch\")",
             );
         });
 }

@@ -1,38 +1,43 @@
 //! The worker side of a training run and what it tells the window: the [`TrainReply`]
-//! protocol, the window's [`Run`] handle (Pause, Resume, Stop), and `Control`, the worker's
-//! side, with the pausable run loop of the generation-based methods.
+//! protocol, the window's [`Run`] handle (Pause, Resume, Stop), and the job that runs the
+//! core's [`Session`] on the worker thread.
 //!
-//! This is the one place that knows how Pause and the time budget work across calls of a
-//! trainer's own loop; the methods' jobs only call `Control`.
+//! The session is moved to the worker for the run and handed back when it stops. Pause sets
+//! the session's pause token: its `run` returns at the next safe point (between mini-batches
+//! of a gradient epoch, after a generation otherwise), the worker waits, and Resume calls
+//! `run` again, which goes on exactly where it stopped with what is left of the stop rules.
+//! Save while a run goes on asks the worker for the session's checkpoint.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use bitsmnist_core::datasets::Split;
-use bitsmnist_core::gradient::Input;
+use bitsmnist_core::datasets::Dataset;
+use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Chain;
-use bitsmnist_core::run::{
-    Budget, CancelToken, History, Record, StopReason, TrainOptions, TrainOutcome,
-};
-use bitsmnist_core::search::Population;
+use bitsmnist_core::run::{CancelToken, Record, StopReason};
+use bitsmnist_core::session::{RunPlan, RunReport, Session};
 
-use super::climb::ClimbState;
-use super::settings::{Method, TrainingSettings};
+use super::settings::Method;
 use crate::worker::{Outbox, Reply};
 
-/// How often the worker sends the best model so far (for the Draw panel).
+/// How often the worker sends the model so far (for the Draw panel); a gradient run sends
+/// every epoch's.
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
 
 /// News from a training run.
 #[derive(Debug)]
 pub enum TrainReply {
-    /// A generation or an epoch finished.
-    Progress(Progress),
-    /// The model so far (the best candidate, the climbing network, or an epoch's export).
+    /// A step (generation or epoch) finished: its record.
+    Progress(Record),
+    /// The model so far (the best candidate, the climbing network, the members merged, or an
+    /// epoch's export).
     Snapshot(Chain),
-    /// The run paused after a generation.
+    /// The run paused.
     Paused,
+    /// A checkpoint asked for while the run goes on was written (or why not).
+    Saved(Result<PathBuf, String>),
     /// The run ended.
     Finished(Box<Finished>),
     /// The run panicked; its state is lost, the model before the run is kept.
@@ -46,176 +51,211 @@ impl TrainReply {
     }
 }
 
-/// The record of one step of a run.
-#[derive(Debug)]
-pub enum Progress {
-    /// A generation of the genetic method or of bit-flip climbing.
-    Generation(Record),
-    /// An epoch of the gradient method.
-    Epoch(Record),
-}
-
-/// The end of a run: what it leaves the app.
-#[derive(Debug)]
+/// The end of a run: the session handed back, with what it gives.
 pub struct Finished {
-    /// The model the run gives, with where it came from (`None`: the run could not start, and
-    /// the model before it stays).
-    pub model: Option<(Chain, String)>,
-    /// The method's state after the run.
-    pub state: After,
-    /// The status line for a completed run, or the message of a failed one.
-    pub outcome: Result<String, String>,
+    /// The session (`None`: it could not start, and the model before it stays).
+    pub session: Option<Box<Session>>,
+    /// The model the session keeps ([`Session::model`]) and its report.
+    pub result: Option<(Chain, RunReport)>,
+    /// Why the run could not start or failed.
+    pub error: Option<String>,
 }
 
-/// A method's state after its run.
-#[derive(Debug)]
-pub enum After {
-    /// The genetic population: Start continues it.
-    Genetic(Box<Population>),
-    /// The climbing networks and the model they gave: Start continues them.
-    Climb(Box<ClimbState>),
-    /// Every epoch of the gradient run (it cannot be continued).
-    Gradient(History),
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished")
+            .field("session", &self.session.is_some())
+            .field("report", &self.result.as_ref().map(|(_, r)| r))
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+/// What the window asks of the worker, and the session's tokens once it has started.
+#[derive(Default)]
+struct Wants {
+    pause: bool,
+    stop: bool,
+    /// Write the run's checkpoint here at the next step (at once when paused).
+    save: Option<PathBuf>,
+    /// The session's pause and cancel tokens (`None` until it has started).
+    tokens: Option<(CancelToken, CancelToken)>,
+}
+
+type Shared = Arc<Mutex<Wants>>;
+
+fn lock(shared: &Shared) -> MutexGuard<'_, Wants> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The window's handle of a run in progress.
 pub struct Run {
-    cancel: CancelToken,
-    /// The run's budget pauses at its next safe point when this is set.
-    pause_token: CancelToken,
-    pause: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+    shared: Shared,
     /// Whether the run is paused.
     pub paused: bool,
-    /// Which trainer runs.
+    /// Which method runs.
     pub method: Method,
-    /// What the models of the run read.
-    pub input: Input,
 }
 
 impl Run {
-    /// A run of `method` whose models read `input`.
-    pub(crate) fn new(method: Method, input: Input) -> Self {
-        Self {
-            cancel: CancelToken::new(),
-            pause_token: CancelToken::new(),
-            pause: Arc::new(AtomicBool::new(false)),
-            stop: Arc::new(AtomicBool::new(false)),
-            paused: false,
-            method,
-            input,
-        }
+    /// Whether Pause was asked for and not yet undone by Resume.
+    fn pause_wanted(&self) -> bool {
+        lock(&self.shared).pause
     }
 
-    /// Asks the worker to pause after the current generation.
+    /// Asks the worker to pause at the run's next safe point.
     pub(crate) fn pause(&self) {
-        self.pause.store(true, Ordering::SeqCst);
-        self.pause_token.cancel();
+        let mut w = lock(&self.shared);
+        w.pause = true;
+        if let Some((pause, _)) = &w.tokens {
+            pause.cancel();
+        }
     }
 
     /// Lets a paused worker go on.
     pub(crate) fn resume(&mut self) {
-        self.pause.store(false, Ordering::SeqCst);
+        lock(&self.shared).pause = false;
         self.paused = false;
     }
 
-    /// Asks the worker to stop after the current generation (or mini-batch), paused or not.
+    /// Asks the worker to stop at the run's next safe point, paused or not.
     pub(crate) fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        self.pause.store(false, Ordering::SeqCst);
-        self.cancel.cancel();
+        let mut w = lock(&self.shared);
+        w.stop = true;
+        w.pause = false;
+        if let Some((_, cancel)) = &w.tokens {
+            cancel.cancel();
+        }
+    }
+
+    /// Asks the worker to write the run's checkpoint to `path`: after the step under way, at
+    /// once when paused, at the end at the latest ([`TrainReply::Saved`] tells).
+    pub(crate) fn save(&self, path: PathBuf) {
+        lock(&self.shared).save = Some(path);
+    }
+
+    /// Takes in a Paused reply: the run is paused unless Resume came first.
+    pub(crate) fn on_paused(&mut self) {
+        self.paused = self.pause_wanted();
     }
 }
 
-/// What a worker shares with its [`Run`] and the window: cancellation, the Pause and Stop
-/// flags, and the channel.
-pub(crate) struct Control {
-    cancel: CancelToken,
-    pause_token: CancelToken,
-    pause: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+/// Spawns the worker that starts a session from `plan` on `data` (the whole data set) and runs
+/// it, reporting to `out`; returns the window's handle of the run of `method`.
+pub(crate) fn spawn(method: Method, plan: RunPlan, data: Arc<Dataset>, out: Outbox) -> Run {
+    let shared = Shared::default();
+    let worker = Worker {
+        shared: shared.clone(),
+        out: out.clone(),
+        gradient: method == Method::Gradient,
+    };
+    crate::worker::spawn_with(
+        "bitsmnist-train",
+        move || worker.run(plan, data),
+        move |msg| out.send(Reply::Train(TrainReply::Crashed(msg))),
+    );
+    Run {
+        shared,
+        paused: false,
+        method,
+    }
+}
+
+/// The worker thread's side.
+struct Worker {
+    shared: Shared,
     out: Outbox,
-    last_snapshot: Mutex<Instant>,
+    gradient: bool,
 }
 
-impl Control {
-    /// The worker's side of `run`.
-    pub(crate) fn of(run: &Run, out: Outbox) -> Self {
-        Self {
-            cancel: run.cancel.clone(),
-            pause_token: run.pause_token.clone(),
-            pause: run.pause.clone(),
-            stop: run.stop.clone(),
-            out,
-            last_snapshot: Mutex::new(Instant::now()),
-        }
+impl Worker {
+    fn send(&self, reply: TrainReply) {
+        self.out.send(Reply::Train(reply));
     }
 
-    /// The token that Pause and Stop cancel.
-    pub(crate) fn cancel_token(&self) -> CancelToken {
-        self.cancel.clone()
-    }
-
-    /// The run loop of the generation-based methods (genetic, climbing): calls `step` — one
-    /// call of the method's `train` under `settings`' stop rules, for a run that started at
-    /// generation `first` — within one [`Budget`] of the library, so the time limit survives
-    /// Pause. Pause stops the call at its next safe point; the worker then waits, and Resume
-    /// calls `step` again, which goes on exactly where it stopped.
-    pub(crate) fn run_pausable(
-        &self,
-        settings: &TrainingSettings,
-        first: u64,
-        test: &Split,
-        mut step: impl FnMut(&TrainOptions) -> Result<TrainOutcome, String>,
-    ) -> Result<TrainOutcome, String> {
-        let options = settings
-            .options(first, self.cancel.clone(), Some(test))
-            .pause(self.pause_token.clone());
-        let mut budget = Budget::new(options);
-        loop {
-            let o = budget.train(&mut step)?;
-            if o.reason != StopReason::Paused {
-                return Ok(o);
-            }
-            self.send(TrainReply::Paused);
-            while self.pause.load(Ordering::SeqCst) && !self.stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if self.stop.load(Ordering::SeqCst) {
-                return Ok(TrainOutcome {
-                    reason: StopReason::Cancelled,
-                    ..o
-                });
-            }
-        }
-    }
-
-    /// Sends a generation's record and, at most every [`SNAPSHOT_EVERY`], the model `model`
-    /// gives (for the Draw panel).
-    pub(crate) fn generation(&self, record: &Record, model: impl FnOnce() -> Chain) {
-        self.send(TrainReply::Progress(Progress::Generation(record.clone())));
-        let mut last = self
-            .last_snapshot
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if last.elapsed() >= SNAPSHOT_EVERY {
-            *last = Instant::now();
-            self.send(TrainReply::Snapshot(model()));
-        }
-    }
-
-    /// Sends an epoch's record and the model exported after it.
-    pub(crate) fn epoch(&self, record: &Record, model: Chain) {
-        self.send(TrainReply::Progress(Progress::Epoch(record.clone())));
-        self.send(TrainReply::Snapshot(model));
-    }
-
-    /// Sends the run's end.
-    pub(crate) fn finish(&self, finished: Finished) {
+    fn finish(&self, finished: Finished) {
         self.send(TrainReply::Finished(Box::new(finished)));
     }
 
-    fn send(&self, reply: TrainReply) {
-        self.out.send(Reply::Train(reply));
+    fn run(self, plan: RunPlan, data: Arc<Dataset>) {
+        // Started here, not on the UI thread: imprinting and wide layers take a moment.
+        let mut session = match Session::start(plan, &data) {
+            Ok(s) => s,
+            Err(e) => {
+                return self.finish(Finished {
+                    session: None,
+                    result: None,
+                    error: Some(e.to_string()),
+                });
+            }
+        };
+        drop(data);
+        {
+            let mut w = lock(&self.shared);
+            let (pause, cancel) = (session.pause_token(), session.cancel_token());
+            if w.pause {
+                pause.cancel();
+            }
+            if w.stop {
+                cancel.cancel();
+            }
+            w.tokens = Some((pause, cancel));
+        }
+        let mut last_snapshot = Instant::now();
+        let error = loop {
+            let outcome = session.run(|step| {
+                self.send(TrainReply::Progress(step.record().clone()));
+                self.save_if_asked(|| step.checkpoint());
+                if self.gradient || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
+                    last_snapshot = Instant::now();
+                    self.send(TrainReply::Snapshot(step.state().model()));
+                }
+                ControlFlow::Continue(())
+            });
+            match outcome {
+                Ok(o) if o.reason == StopReason::Paused => {
+                    self.send(TrainReply::Paused);
+                    self.wait_while_paused(&session);
+                    // Resumed or stopped: a stop makes the next call return at once.
+                }
+                Ok(_) => break None,
+                Err(e) => break Some(e.to_string()),
+            }
+        };
+        self.save_if_asked(|| session.checkpoint());
+        let result = Some((session.model(), session.report()));
+        self.finish(Finished {
+            session: Some(Box::new(session)),
+            result,
+            error,
+        });
+    }
+
+    fn wait_while_paused(&self, session: &Session) {
+        loop {
+            {
+                let w = lock(&self.shared);
+                if !w.pause || w.stop {
+                    return;
+                }
+            }
+            self.save_if_asked(|| session.checkpoint());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Writes the checkpoint `file` gives where the window asked for one, if it did.
+    fn save_if_asked(&self, file: impl FnOnce() -> ModelFile) {
+        let Some(path) = lock(&self.shared).save.take() else {
+            return;
+        };
+        let file = file();
+        let meta = file.meta.clone().with_program(super::PROGRAM);
+        let saved = file
+            .with_meta(meta)
+            .save(&path)
+            .map(|()| path.clone())
+            .map_err(|e| format!("{}: {e}", path.display()));
+        self.send(TrainReply::Saved(saved));
     }
 }

@@ -188,6 +188,28 @@ pub fn pause_resume_stop(h: &mut Harness<'_, BitsApp>) -> usize {
     at_pause
 }
 
+/// Pauses a running gradient run, resumes it, lets it finish another epoch and stops it;
+/// returns the epochs recorded at the pause.
+pub fn pause_resume_stop_epochs(h: &mut Harness<'_, BitsApp>) -> usize {
+    h.get_by_label("Pause").click();
+    run_until(h, "the pause", |a| {
+        a.training.run.as_ref().is_some_and(|r| r.paused)
+    });
+    let at_pause = h.state().training.history.len();
+    h.get_by_label("Resume").click();
+    run_until(h, "an epoch after the pause", |a| {
+        a.training.history.len() > at_pause
+    });
+    stop(h);
+    at_pause
+}
+
+/// The kind of the training state the app keeps between runs (the last run's, or an opened
+/// file's): what Start continues and Save writes.
+pub fn kept(app: &BitsApp) -> Option<bitsmnist_core::training::MethodKind> {
+    app.training.saved_state().map(|s| s.kind())
+}
+
 /// Asserts that the app shows no error.
 pub fn no_errors(app: &BitsApp) {
     assert!(app.errors.is_empty(), "{:?}", app.errors);
