@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use bitsmnist_core::datasets::TaskError;
 use bitsmnist_core::gradient::{GradientError, GradientParamsError};
+use bitsmnist_core::io::MergeError;
 use bitsmnist_core::layers::ShapeError;
 use bitsmnist_core::memory::MemoryError;
 use bitsmnist_core::search::{
@@ -59,7 +60,7 @@ fn is_usage(e: &(dyn Error + 'static)) -> bool {
         || e.is::<GradientParamsError>()
         || e.is::<TaskError>()
         || e.is::<MemoryError>()
-        || e.is::<crate::merge::MergeError>()
+        || e.is::<MergeError>()
         || e.downcast_ref::<SessionError>()
             .is_some_and(SessionError::is_refusal)
     {

@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use bitsmnist_core::datasets::{Dataset, Task};
 use bitsmnist_core::io::ModelFile;
+use bitsmnist_core::training::Membership;
 
 fn command(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bitsmnist"));
@@ -215,6 +216,14 @@ fn merge_refuses_members_that_differ_and_files_that_are_no_models() {
     );
     let r = bitsmnist(&["merge", path(&m0), path(&zero_one), "--out", out]);
     refused(&r, &["zero-one.bin", "task"]);
+    // Member 1 of the same ensemble, but trained on another data set.
+    let other_data = dir.path().join("other-data.bin");
+    let mut file = ModelFile::load(&m0).unwrap();
+    file.meta.dataset = Some("Fashion-MNIST".into());
+    file.meta.run.as_mut().expect("a member's run").member = Membership::new(1, 2);
+    file.save(&other_data).unwrap();
+    let r = bitsmnist(&["merge", path(&m0), path(&other_data), "--out", out]);
+    refused(&r, &["other-data.bin", "m0.bin", "data set Fashion-MNIST"]);
     assert!(!out_path.exists());
 
     // Not a model file: the work fails (status 1), naming the file and why.

@@ -1,5 +1,6 @@
 //! Files: the `.bin` model format ([`ModelFile`]), written atomically
-//! ([`files::write_atomic`](crate::files::write_atomic)).
+//! ([`files::write_atomic`](crate::files::write_atomic)), and model files merged into one
+//! voting ensemble with the checks every front end shares ([`merge_files`]).
 //!
 //! A model file is a fixed header followed by a checked payload (all integers little-endian;
 //! the full description is in `docs/model-format.md`):
@@ -38,6 +39,9 @@ use crate::run::History;
 use crate::training::{Membership, MethodKind, TrainingState};
 
 mod legacy;
+mod merge;
+
+pub use merge::{MemberRecord, MergeError, Merged, merge_files};
 
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
