@@ -74,7 +74,8 @@ impl Default for DataSettings {
             folder: String::new(),
             task: TaskKind::ZeroOne,
             classes: "3, 8".into(),
-            fraction: 0.3,
+            // Every training example, as the command line and notebooks train by default.
+            fraction: 1.0,
             binarization: BinKind::Mean,
             threshold: 127,
             preview_bits: false,

@@ -146,3 +146,133 @@ fn population(file: &ModelFile) -> Option<&Population> {
         _ => None,
     }
 }
+
+/// One plan, three front ends: the app's Start (its worker), `bitsmnist train` and the library
+/// as a notebook calls it train the same model bit for bit, for the population, a climbing
+/// ensemble and gradient training, from the app's default settings and the command line's
+/// defaults with the same few settings changed.
+#[test]
+fn the_app_the_command_line_and_the_library_train_the_same_model_from_one_plan() {
+    use bitsmnist_core::session::{RunPlan, Session};
+    use bitsmnist_gui::data::TaskKind;
+    use bitsmnist_gui::training::{Base, plan};
+
+    let dir = tempfile::tempdir().unwrap();
+    let base = || {
+        let mut s = bitsmnist_gui::app::Settings::default();
+        s.training.use_time = false;
+        s.training.use_generations = true;
+        s
+    };
+    let mut population = base();
+    population.training.generations = 5;
+    let mut ensemble = base();
+    ensemble.data.task = TaskKind::Digits;
+    ensemble.model.hidden = "16".into();
+    ensemble.training.method = Method::Climb;
+    ensemble.training.climb.members = 2;
+    ensemble.training.climb.trials = 2000;
+    ensemble.training.climb.batch = 500;
+    ensemble.training.generations = 3;
+    let mut gradient = base();
+    gradient.model.hidden = "16".into();
+    gradient.training.method = Method::Gradient;
+    gradient.training.gradient.epochs = 1;
+    gradient.training.use_generations = false;
+    let cases: [(&str, _, Task, &[&str]); 3] = [
+        (
+            "population",
+            population,
+            Task::zero_one(),
+            &["--task", "zero-one", "--generations", "5"],
+        ),
+        (
+            "ensemble",
+            ensemble,
+            Task::digits(),
+            &[
+                "--task",
+                "digits",
+                "--hidden",
+                "16",
+                "--ensemble",
+                "2",
+                "--trials",
+                "2000",
+                "--batch",
+                "500",
+                "--generations",
+                "3",
+            ],
+        ),
+        (
+            "gradient",
+            gradient,
+            Task::zero_one(),
+            &["--method", "gradient", "--hidden", "16", "--epochs", "1"],
+        ),
+    ];
+    for (name, settings, task, flags) in cases {
+        // The app: Start, wait for the end, Save.
+        let app_path = dir.path().join(format!("{name}-app.bin"));
+        let mut h = harness(settings.clone(), Some(app_path.clone()));
+        ready(&mut h);
+        click(&mut h, "Training");
+        start(&mut h, "Start");
+        run_until(&mut h, "the end of the run", |a| !a.training.is_running());
+        no_errors(h.state());
+        click_menu(&mut h, "Save model as…");
+        run_until(&mut h, "the file", |a| a.status.starts_with("saved"));
+        let app = ModelFile::load(&app_path).unwrap();
+
+        // The command line, with the same settings as flags.
+        let cli_path = dir.path().join(format!("{name}-cli.bin"));
+        let args: Vec<&str> = ["train"]
+            .iter()
+            .chain(flags)
+            .chain(&["--quiet", "--out", cli_path.to_str().unwrap()])
+            .copied()
+            .collect();
+        let out = bitsmnist_cli(&args);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cli = ModelFile::load(&cli_path).unwrap();
+
+        // The library, from the plan the app made of its settings.
+        let plan: RunPlan = plan(
+            &settings.training,
+            &settings.model,
+            &task,
+            settings.data.fraction,
+            Base::Fresh,
+        )
+        .unwrap();
+        let mut session = Session::start(plan, &Dataset::embedded()).unwrap();
+        session
+            .run(|_| std::ops::ControlFlow::Continue(()))
+            .unwrap();
+        let lib = session.checkpoint();
+
+        assert_eq!(app.model, lib.model, "{name}: the app's model differs");
+        assert_eq!(
+            cli.model, lib.model,
+            "{name}: the command line's model differs"
+        );
+        for f in [&app, &cli] {
+            let state = f.state.as_ref().unwrap();
+            assert_eq!(
+                state.step_number(),
+                lib.state.as_ref().unwrap().step_number()
+            );
+            assert_eq!(
+                state.current_model(),
+                lib.state.as_ref().unwrap().current_model()
+            );
+            assert_eq!(f.meta.run, lib.meta.run, "{name}");
+            assert_eq!(f.meta.task.as_ref(), Some(&task), "{name}");
+        }
+    }
+}

@@ -42,7 +42,7 @@ pub struct ClimbSettings {
 impl Default for ClimbSettings {
     /// The library's defaults, which the command line uses for ten digits.
     fn default() -> Self {
-        Self::from_params(&ClimbParams::default().seed(1))
+        Self::from_params(&ClimbParams::default().seed(bitsmnist_core::session::DEFAULT_SEED))
     }
 }
 
@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn defaults_are_the_library_defaults_and_round_trip() {
         let s = ClimbSettings::default();
-        assert_eq!(s.params(), ClimbParams::default().seed(1));
+        assert_eq!(
+            s.params(),
+            ClimbParams::default().seed(bitsmnist_core::session::DEFAULT_SEED)
+        );
         assert_eq!(ClimbSettings::from_params(&s.params()), s);
         let bad = ClimbSettings { trials: 0, ..s };
         assert!(bad.check().is_err());

@@ -77,7 +77,7 @@ impl Default for GradientSettings {
             step_factor,
             shift: p.max_shift,
             input: p.input,
-            seed: 1,
+            seed: bitsmnist_core::session::DEFAULT_SEED,
             test_every_epoch: true,
             features: String::new(),
         }

@@ -227,7 +227,8 @@ impl TrainingSettings {
             use_batch: p.batch_size.is_some(),
             batch: p.batch_size.unwrap_or(256),
             metric: Metric::Score,
-            seed: p.seed,
+            // The one default seed of every front end (the command line's, a notebook's).
+            seed: bitsmnist_core::session::DEFAULT_SEED,
             generations: 1000,
             use_generations: false,
             seconds: 25.0,
