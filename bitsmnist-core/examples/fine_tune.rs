@@ -14,7 +14,7 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use bitsmnist_core::gradient::{self, GradientParams, Trainer};
+use bitsmnist_core::gradient::{GradientParams, Trainer};
 use bitsmnist_core::prelude::*;
 use bitsmnist_core::search::{Crossover, Mutation};
 
@@ -47,7 +47,7 @@ fn main() {
     trainer
         .train(
             &data.train,
-            &gradient::TrainOptions::new().print_every(5),
+            &bitsmnist_core::run::TrainOptions::new().print_every(5),
             |_| ControlFlow::Continue(()),
         )
         .expect("trains");

@@ -12,15 +12,16 @@
 
 use std::time::Instant;
 
-use bitsmnist_core::gradient::{self, GradientParams, TrainOptions, Trainer};
+use bitsmnist_core::gradient::{GradientParams, Trainer};
 use bitsmnist_core::prelude::*;
+use bitsmnist_core::run::TrainOptions;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize, d: &str| args.get(i).cloned().unwrap_or_else(|| d.to_string());
     let source: Source = arg(0, "embedded").parse().unwrap();
     let data = Dataset::load(&source, Binarization::default()).expect("data");
-    let (features, hidden) = gradient::parse_architecture(&arg(1, "2048")).unwrap();
+    let (features, hidden) = bitsmnist_core::layers::parse_architecture(&arg(1, "2048")).unwrap();
     let d = GradientParams::default();
     let params = GradientParams::default()
         .hidden(hidden)

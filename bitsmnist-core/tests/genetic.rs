@@ -425,14 +425,14 @@ fn zero_one_recipe_reaches_low_test_error_quickly() {
 /// leaves the thresholds and scales as trained.
 #[test]
 fn fine_tuning_starts_from_the_model_and_never_gets_worse() {
-    use bitsmnist_core::gradient::{self, GradientParams, Trainer};
+    use bitsmnist_core::gradient::{GradientParams, Trainer};
 
     let data = zero_one();
     let split = data.train.sample_shuffled(0.2, 2, 8);
     let gp = GradientParams::default().hidden(vec![32]).epochs(2).seed(2);
     let mut trainer = Trainer::new(gp, 784, 2).unwrap();
     trainer
-        .train(&split, &gradient::TrainOptions::new(), |_| {
+        .train(&split, &bitsmnist_core::run::TrainOptions::new(), |_| {
             ControlFlow::Continue(())
         })
         .unwrap();

@@ -2,10 +2,8 @@
 
 use std::ops::ControlFlow;
 
-use bitsmnist_core::gradient::{
-    self, CancelToken, GradientError, GradientParams, GradientParamsError, Input, StopReason,
-    TrainOptions, Trainer,
-};
+use bitsmnist_core::gradient::{self, GradientError, GradientParams, GradientParamsError, Trainer};
+use bitsmnist_core::layers::Input;
 use bitsmnist_core::prelude::*;
 
 fn quiet(_: &gradient::Progress<'_>) -> ControlFlow<()> {
@@ -236,7 +234,8 @@ fn typed_errors() {
 fn conv_model_exports_bit_convolutions_that_predict_as_the_training_network() {
     let data = Dataset::embedded();
     let sample = data.train.sample_shuffled(0.2, 10, 3);
-    let (features, hidden) = gradient::parse_architecture("conv6x3,pool2,conv8x3s2p1,48").unwrap();
+    let (features, hidden) =
+        bitsmnist_core::layers::parse_architecture("conv6x3,pool2,conv8x3s2p1,48").unwrap();
     let params = GradientParams::default()
         .features(features)
         .hidden(hidden)

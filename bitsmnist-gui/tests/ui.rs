@@ -200,7 +200,7 @@ fn the_training_method_and_gradient_options_persist_and_older_settings_get_defau
     s.training.method = Method::Gradient;
     s.training.gradient.epochs = 7;
     s.training.gradient.schedule = ScheduleKind::Step;
-    s.training.gradient.input = bitsmnist_core::gradient::Input::Grey;
+    s.training.gradient.input = bitsmnist_core::layers::Input::Grey;
     let back: Settings = ron::from_str(&ron::to_string(&s).unwrap()).unwrap();
     assert_eq!(back, s);
     // Saved before the gradient method existed: the genetic method, gradient defaults.

@@ -87,7 +87,7 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
 fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees() {
     let mut s = one_epoch_settings();
     s.training.method = Method::Gradient;
-    s.training.gradient.input = bitsmnist_core::gradient::Input::Grey;
+    s.training.gradient.input = bitsmnist_core::layers::Input::Grey;
     let (_dir, path, mut h) = ready_with_file(s, "grey.bin");
     click(&mut h, "Training");
     h.get_by_label("Start").click();
@@ -102,7 +102,7 @@ fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees(
         "{model}"
     );
     let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
-    let grey = bitsmnist_core::gradient::Input::Grey;
+    let grey = bitsmnist_core::layers::Input::Grey;
     assert_eq!(model.input(), grey);
     let want = bitsmnist_core::statistics::try_accuracy(&model, &data.test).unwrap();
     let (eval, _) = app.evaluation.result.as_ref().expect("evaluated");

@@ -32,7 +32,8 @@
 //! ```
 //! use std::ops::ControlFlow;
 //! use bitsmnist_core::prelude::*;
-//! use bitsmnist_core::gradient::{GradientParams, Trainer, TrainOptions};
+//! use bitsmnist_core::gradient::{GradientParams, Trainer};
+//! use bitsmnist_core::run::TrainOptions;
 //!
 //! let data = Dataset::embedded();
 //! let train = data.train.sample(0.05, 10); // 500 digits
@@ -50,7 +51,6 @@
 //! assert!(statistics::accuracy(&model, &train) > 0.5);
 //! ```
 
-mod history;
 mod net;
 mod params;
 mod spatial;
@@ -63,19 +63,15 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use crate::layers::Input;
-pub use history::{History, Record};
-pub use params::{
-    Feature, GradientParams, GradientParamsError, MAX_WINDOW, Schedule, architecture_string,
-    parse_architecture,
-};
+pub use params::{GradientParams, GradientParamsError, MAX_WINDOW, Schedule};
 
 use crate::bits::BitMatrix;
 use crate::datasets::Split;
 use crate::layers::{
-    Activation, BitConv2d, BitDense, BitMaxPool, BitOutput, Chain, ConvError, Dense, Layer, Shape,
+    Activation, BitConv2d, BitDense, BitMaxPool, BitOutput, Chain, ConvError, Dense, Feature,
+    Input, Layer, Shape,
 };
-use crate::run::{Detail, Interrupt, Log, Method, Step, Summary};
+use crate::run::{Detail, History, Interrupt, Log, Method, Step, Summary, TrainOptions};
 use net::{AdamStep, Net, Path, bn_eval};
 
 /// The widest layer [`GradientParams::hidden`] accepts.
@@ -200,11 +196,6 @@ impl From<crate::layers::InputError> for GradientError {
         }
     }
 }
-
-/// The stop rules, outcome and cancellation of the shared run loop ([`crate::run`]): one
-/// Stop button stops any method; time limits, cancellation and pause take effect after the
-/// current mini-batch.
-pub use crate::run::{CancelToken, StopReason, TrainOptions, TrainOutcome};
 
 /// What the callback of a trainer's [`train`](Method::train) sees after each epoch: the trainer
 /// ([`Trainer::export`] gives the current model) and the epoch's record.

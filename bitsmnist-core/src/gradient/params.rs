@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::layers::Feature;
 use crate::layers::Input;
-pub use crate::layers::{Feature, architecture_string, parse_architecture};
 
 /// Learning-rate schedule over the whole run (`epochs` epochs), evaluated at every step.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,7 +77,8 @@ impl std::str::FromStr for Schedule {
 /// and the setters; [`GradientParams::check`] says what is out of range.
 ///
 /// ```
-/// use bitsmnist_core::gradient::{GradientParams, Input, Schedule};
+/// use bitsmnist_core::gradient::{GradientParams, Schedule};
+/// use bitsmnist_core::layers::Input;
 /// let p = GradientParams::default()
 ///     .hidden(vec![1024])
 ///     .epochs(10)
@@ -94,7 +95,7 @@ pub struct GradientParams {
     /// Widths of the hidden bit layers (default `[2048]`; at least one layer).
     pub hidden: Vec<usize>,
     /// Convolutions and pools before the hidden layers (default none: a dense network); they
-    /// need square one-channel images and bit input. See [`parse_architecture`].
+    /// need square one-channel images and bit input. See [`crate::layers::Architecture`].
     #[serde(default)]
     pub features: Vec<Feature>,
     /// Epochs of the whole run; the schedule spans them (default 30).

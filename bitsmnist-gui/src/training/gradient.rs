@@ -8,7 +8,8 @@
 //! mini-batch; a paused run resumes mid-epoch exactly as if it had not stopped, and a stopped
 //! one keeps what it learnt.
 
-use bitsmnist_core::gradient::{self, GradientParams, Input, Schedule};
+use bitsmnist_core::gradient::{GradientParams, Schedule};
+use bitsmnist_core::layers::Input;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -86,12 +87,12 @@ impl Default for GradientSettings {
 
 impl GradientSettings {
     /// The convolutions and pools of [`GradientSettings::features`], or why they do not parse.
-    pub fn feature_layers(&self) -> Result<Vec<gradient::Feature>, String> {
+    pub fn feature_layers(&self) -> Result<Vec<bitsmnist_core::layers::Feature>, String> {
         let text = self.features.trim();
         if text.is_empty() {
             return Ok(Vec::new());
         }
-        match gradient::parse_architecture(text) {
+        match bitsmnist_core::layers::parse_architecture(text) {
             Ok((f, h)) if h.is_empty() => Ok(f),
             Ok(_) => Err("convolutions: dense widths go in the Model panel's hidden layers".into()),
             Err(e) => Err(format!("convolutions: {e}")),
@@ -127,7 +128,7 @@ impl GradientSettings {
         let params = self.params(hidden);
         params
             .check()
-            .map_err(|e| gradient::GradientError::from(e).to_string())?;
+            .map_err(|e| bitsmnist_core::gradient::GradientError::from(e).to_string())?;
         Ok(params)
     }
 }
@@ -223,7 +224,7 @@ mod tests {
         };
         let p = s.check(&Ok(vec![256])).unwrap();
         assert_eq!(
-            gradient::architecture_string(&p.features, &p.hidden),
+            bitsmnist_core::layers::architecture_string(&p.features, &p.hidden),
             "conv16x3,pool2,256"
         );
         s.features = "conv16x3,256".into();

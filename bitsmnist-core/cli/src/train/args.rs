@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use bitsmnist_core::datasets::Task;
 use bitsmnist_core::fitness::Metric;
-use bitsmnist_core::gradient::{Input, Schedule};
+use bitsmnist_core::gradient::Schedule;
+use bitsmnist_core::layers::Input;
 use bitsmnist_core::search::{Adaptation, Crossover, Mutation, Selection};
 
 use crate::data::DataOptions;

@@ -203,7 +203,7 @@ fn configure(args: &Args, task: &Task, kind: MethodKind) -> Result<(TrainConfig,
         TrainConfig::Gradient(p) => {
             let d = GradientParams::default();
             let (features, hidden) = match &args.arch {
-                Some(a) => match bitsmnist_core::gradient::parse_architecture(a) {
+                Some(a) => match a.parse::<Architecture>().map(|x| (x.features, x.hidden)) {
                     Ok((f, h)) => (f, if h.is_empty() { d.hidden.clone() } else { h }),
                     Err(e) => usage!("--arch: {e}"),
                 },
