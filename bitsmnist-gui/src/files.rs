@@ -11,6 +11,7 @@ use bitsmnist_core::io::{Metadata, ModelFile};
 use eframe::egui;
 
 use crate::app::BitsApp;
+pub use crate::command::DataExport;
 use crate::data::TaskKind;
 
 /// Status after a file dialog returned nothing.
@@ -33,66 +34,6 @@ pub enum FileDialog {
     Export(Format),
     /// Choose the file a [`DataExport`] goes to.
     ExportData(DataExport),
-}
-
-/// What File > Export writes besides the model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataExport {
-    /// The training history (the generations, or the epochs of a gradient run), as CSV.
-    HistoryCsv,
-    /// The fitness plot (with the test accuracy), as SVG drawn by the core library.
-    PlotSvg,
-    /// The fitness plot as the window shows it, as PNG (a screenshot of the plot's area).
-    PlotPng,
-    /// The last confusion matrix, as CSV.
-    ConfusionCsv,
-}
-
-impl DataExport {
-    /// The File menu entry (also its label for tests).
-    pub fn menu_label(self) -> &'static str {
-        match self {
-            DataExport::HistoryCsv => "Export history as CSV…",
-            DataExport::PlotSvg => "Export fitness plot as SVG…",
-            DataExport::PlotPng => "Export fitness plot as PNG…",
-            DataExport::ConfusionCsv => "Export confusion matrix as CSV…",
-        }
-    }
-
-    /// The menu entry's hover text.
-    pub fn tip(self) -> &'static str {
-        match self {
-            DataExport::HistoryCsv => {
-                "Every generation (or epoch) of the training history, one line each"
-            }
-            DataExport::PlotSvg => {
-                "The fitness and test accuracy per generation, as a vector image"
-            }
-            DataExport::PlotPng => "The Training tab's top plot, as the window shows it",
-            DataExport::ConfusionCsv => {
-                "Counts of (true, predicted) classes of the last evaluation"
-            }
-        }
-    }
-
-    /// The file name suggested.
-    pub fn suggested(self) -> &'static str {
-        match self {
-            DataExport::HistoryCsv => "history.csv",
-            DataExport::PlotSvg => "fitness.svg",
-            DataExport::PlotPng => "fitness.png",
-            DataExport::ConfusionCsv => "confusion.csv",
-        }
-    }
-
-    /// The file name's extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            DataExport::HistoryCsv | DataExport::ConfusionCsv => "csv",
-            DataExport::PlotSvg => "svg",
-            DataExport::PlotPng => "png",
-        }
-    }
 }
 
 /// Asks the user for a path: native dialogs in the app, a fixed path in tests.
