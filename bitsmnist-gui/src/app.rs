@@ -914,10 +914,26 @@ impl BitsApp {
                     }
                 }
             }
-            Command::Open(path) => files::open(self, path),
-            Command::Save(path) => files::save(self, path),
-            Command::Export(format) => files::export(self, format, None),
-            Command::ExportData(what, path) => files::export_data(self, what, path),
+            Command::Open(path) => {
+                let running = self.training.is_running();
+                let effects = files::open(&mut self.file_picker, path, running);
+                self.take_files(effects);
+            }
+            Command::Save(path) => {
+                let (picker, now) = self.for_files();
+                let effects = files::save(picker, &now, path);
+                self.take_files(effects);
+            }
+            Command::Export(format) => {
+                let (picker, now) = self.for_files();
+                let effects = files::export(picker, &now, format, None);
+                self.take_files(effects);
+            }
+            Command::ExportData(what, path) => {
+                let (picker, now) = self.for_files();
+                let effects = files::export_data(picker, &now, what, path);
+                self.take_files(effects);
+            }
             Command::StartOrPause => match &self.training.run {
                 None => self.apply(Command::StartTraining),
                 Some(r) if r.paused => self.apply(Command::ResumeTraining),
@@ -949,11 +965,83 @@ impl BitsApp {
                 Effect::SetModel { chain, origin } => self.model.set(chain, origin),
                 Effect::Evaluate => self.apply(Command::Evaluate),
                 Effect::Saved(path) => {
-                    files::remember(self, &path);
+                    self.remember(&path);
                     self.status = format!("saved {} (the run's checkpoint)", path.display());
                 }
             }
         }
+    }
+}
+
+impl BitsApp {
+    /// The file picker, and what the file commands read of the app.
+    fn for_files(&mut self) -> (&mut FilePicker, files::Current<'_>) {
+        let now = files::Current {
+            model: self.model.chain.as_ref(),
+            training: &self.training,
+            data: &self.data,
+            evaluation: &self.evaluation,
+            file: self.current_file.as_deref(),
+        };
+        (&mut self.file_picker, now)
+    }
+
+    /// Carries out what a file command asked for, in order.
+    fn take_files(&mut self, effects: Vec<files::Effect>) {
+        for effect in effects {
+            match effect {
+                files::Effect::Status(s) => self.status = s,
+                files::Effect::Error(e) => self.error(e),
+                files::Effect::Opened(path, file) => self.take_opened(&path, *file),
+                files::Effect::Remember(path) => self.remember(&path),
+                files::Effect::SaveRunning(path) => {
+                    // Only asked for while a run goes on.
+                    let _ = self.training.save_running(&path);
+                }
+                files::Effect::PlotPng(path) => self.pending_png = Some((path, 0)),
+            }
+        }
+    }
+
+    /// Takes in a model file read from `path`: the model, its training state and history, and
+    /// its task.
+    fn take_opened(&mut self, path: &std::path::Path, file: bitsmnist_core::io::ModelFile) {
+        if let Some(task) = &file.meta.task {
+            let d = &mut self.settings.data;
+            let (kind, classes) = files::task_settings(task, &d.classes);
+            if (kind, &classes) != (d.task, &d.classes) {
+                d.task = kind;
+                d.classes = classes;
+                if let Err(e) = self.data.apply_task(d) {
+                    self.error(e);
+                }
+            }
+        }
+        if let Some(method) = self.training.opened(&file) {
+            // Start goes on with the run that made the file, as `bitsmnist train --resume`.
+            self.settings.training.method = method;
+        }
+        // The model says which input it reads (`Chain::input`); `set` takes it from there.
+        self.model.set(file.model, path.display().to_string());
+        if let Some((inputs, classes)) = self.task_shape() {
+            let m = self.model.chain.as_ref().expect("just set");
+            if (m.inputs(), m.outputs()) != (inputs, classes) {
+                self.error(format!(
+                    "the model takes {} inputs to {} classes, the data have {inputs} and {classes}",
+                    m.inputs(),
+                    m.outputs()
+                ));
+            }
+        }
+        self.remember(path);
+        self.status = format!("opened {}", path.display());
+        self.evaluation.result = None;
+    }
+
+    /// Makes `path` the model file in use, first in the recent files.
+    fn remember(&mut self, path: &std::path::Path) {
+        files::remember(&mut self.settings.recent, path);
+        self.current_file = Some(path.to_path_buf());
     }
 }
 
