@@ -8,10 +8,13 @@ use bitsmnist_core::export::Format;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
+use crate::command::DataExport;
+pub use crate::command::{Command, shortcuts};
 use crate::data::{self, DataSettings, DataState, Loading};
 use crate::draw::{self, DrawSettings, DrawState};
 use crate::evaluation::{self, EvalState, Evaluation};
-use crate::files::{self, DataExport, FilePicker};
+use crate::files::{self, FilePicker};
+pub use crate::help::README_SECTIONS;
 use crate::measure::Measure;
 use crate::model::{self, ModelSettings, ModelState};
 use crate::training::{self, Effect, StartWith, TrainingSettings, TrainingState};
@@ -90,33 +93,6 @@ impl ThemeChoice {
     }
 }
 
-/// The keyboard shortcuts, shown in the menus and handled before the panels draw. None is a
-/// plain key: text fields keep Space and letters.
-pub mod shortcuts {
-    use eframe::egui::{Key, KeyboardShortcut, Modifiers};
-
-    /// File > Open model.
-    pub const OPEN: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
-    /// File > Save model (asks for a path when the model has no file yet).
-    pub const SAVE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
-    /// File > Save model as.
-    pub const SAVE_AS: KeyboardShortcut =
-        KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::S);
-    /// Start training, or pause and resume it.
-    pub const START_PAUSE: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter);
-    /// Help > Keyboard shortcuts.
-    pub const HELP: KeyboardShortcut = KeyboardShortcut::new(Modifiers::NONE, Key::F1);
-
-    /// (shortcut, what it does), for the Keyboard shortcuts window.
-    pub const ALL: [(KeyboardShortcut, &str); 5] = [
-        (OPEN, "Open a model file"),
-        (SAVE, "Save the model"),
-        (SAVE_AS, "Save the model under a new name"),
-        (START_PAUSE, "Start training; pause or resume it"),
-        (HELP, "Show the keyboard shortcuts"),
-    ];
-}
-
 /// Everything remembered between runs (eframe storage). New fields get their defaults when
 /// older settings are loaded.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -136,51 +112,6 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
     /// The colour theme.
     pub theme: ThemeChoice,
-}
-
-/// An action asked for by a panel, carried out after the frame by [`BitsApp::apply`].
-#[must_use]
-#[derive(Clone, Debug, PartialEq)]
-pub enum Command {
-    /// (Re)load the data named by the settings.
-    LoadData,
-    /// Apply the task and sample fraction to the loaded data.
-    ApplyTask,
-    /// Replace the model with a random one from the model settings.
-    NewModel,
-    /// Start training the current model.
-    StartTraining,
-    /// Pause the run after the current generation.
-    PauseTraining,
-    /// Resume a paused run.
-    ResumeTraining,
-    /// Stop the run; the best model so far is kept.
-    StopTraining,
-    /// Evaluate the model on the test split.
-    Evaluate,
-    /// Put a random test digit on the canvas.
-    RandomTestDigit,
-    /// Open a model file (`None`: ask with the file picker).
-    Open(Option<PathBuf>),
-    /// Save the model (`None`: ask with the file picker).
-    Save(Option<PathBuf>),
-    /// Export the model as code or data, into a folder the file picker asks for.
-    Export(Format),
-    /// Export the history, the fitness plot or the confusion matrix (`None`: ask with the
-    /// file picker).
-    ExportData(DataExport, Option<PathBuf>),
-    /// Start training when idle, pause a running run, resume a paused one.
-    StartOrPause,
-    /// Show or hide the About window.
-    ToggleAbout,
-    /// Show or hide the Keyboard shortcuts window.
-    ToggleShortcuts,
-    /// Open a document (the README, the docs folder) with the desktop's viewer.
-    OpenDocument(PathBuf),
-    /// Forget the recent files.
-    ClearRecent,
-    /// Hide the error message at this index.
-    DismissError(usize),
 }
 
 /// The app: persisted settings plus everything that lives only while it runs.
@@ -229,20 +160,6 @@ pub struct BitsApp {
 
 /// What the app does, for the About window.
 pub const ABOUT: &str = "BitsMNIST trains bit neural networks (1-bit weights, biases and activations) on handwritten digits, by genetic search, bit-flip climbing or gradient descent, with live plots. It evaluates them on the MNIST test set, reads digits you draw, and saves and exports the models as files, C or Rust.";
-
-/// The README sections the About window points to: (heading, what it holds).
-pub const README_SECTIONS: [(&str, &str); 4] = [
-    (
-        "Install the app",
-        "packages, the desktop entry and the model file type",
-    ),
-    (
-        "Examples",
-        "training from the app, the command line and notebooks",
-    ),
-    ("What it reaches", "accuracies and times measured"),
-    ("Documentation", "architecture, formats and deployment"),
-];
 
 /// The app's name, the window title with no model file open.
 pub const TITLE: &str = "BitsMNIST";
@@ -997,10 +914,26 @@ impl BitsApp {
                     }
                 }
             }
-            Command::Open(path) => files::open(self, path),
-            Command::Save(path) => files::save(self, path),
-            Command::Export(format) => files::export(self, format, None),
-            Command::ExportData(what, path) => files::export_data(self, what, path),
+            Command::Open(path) => {
+                let running = self.training.is_running();
+                let effects = files::open(&mut self.file_picker, path, running);
+                self.take_files(effects);
+            }
+            Command::Save(path) => {
+                let (picker, now) = self.for_files();
+                let effects = files::save(picker, &now, path);
+                self.take_files(effects);
+            }
+            Command::Export(format) => {
+                let (picker, now) = self.for_files();
+                let effects = files::export(picker, &now, format, None);
+                self.take_files(effects);
+            }
+            Command::ExportData(what, path) => {
+                let (picker, now) = self.for_files();
+                let effects = files::export_data(picker, &now, what, path);
+                self.take_files(effects);
+            }
             Command::StartOrPause => match &self.training.run {
                 None => self.apply(Command::StartTraining),
                 Some(r) if r.paused => self.apply(Command::ResumeTraining),
@@ -1032,11 +965,83 @@ impl BitsApp {
                 Effect::SetModel { chain, origin } => self.model.set(chain, origin),
                 Effect::Evaluate => self.apply(Command::Evaluate),
                 Effect::Saved(path) => {
-                    files::remember(self, &path);
+                    self.remember(&path);
                     self.status = format!("saved {} (the run's checkpoint)", path.display());
                 }
             }
         }
+    }
+}
+
+impl BitsApp {
+    /// The file picker, and what the file commands read of the app.
+    fn for_files(&mut self) -> (&mut FilePicker, files::Current<'_>) {
+        let now = files::Current {
+            model: self.model.chain.as_ref(),
+            training: &self.training,
+            data: &self.data,
+            evaluation: &self.evaluation,
+            file: self.current_file.as_deref(),
+        };
+        (&mut self.file_picker, now)
+    }
+
+    /// Carries out what a file command asked for, in order.
+    fn take_files(&mut self, effects: Vec<files::Effect>) {
+        for effect in effects {
+            match effect {
+                files::Effect::Status(s) => self.status = s,
+                files::Effect::Error(e) => self.error(e),
+                files::Effect::Opened(path, file) => self.take_opened(&path, *file),
+                files::Effect::Remember(path) => self.remember(&path),
+                files::Effect::SaveRunning(path) => {
+                    // Only asked for while a run goes on.
+                    let _ = self.training.save_running(&path);
+                }
+                files::Effect::PlotPng(path) => self.pending_png = Some((path, 0)),
+            }
+        }
+    }
+
+    /// Takes in a model file read from `path`: the model, its training state and history, and
+    /// its task.
+    fn take_opened(&mut self, path: &std::path::Path, file: bitsmnist_core::io::ModelFile) {
+        if let Some(task) = &file.meta.task {
+            let d = &mut self.settings.data;
+            let (kind, classes) = files::task_settings(task, &d.classes);
+            if (kind, &classes) != (d.task, &d.classes) {
+                d.task = kind;
+                d.classes = classes;
+                if let Err(e) = self.data.apply_task(d) {
+                    self.error(e);
+                }
+            }
+        }
+        if let Some(method) = self.training.opened(&file) {
+            // Start goes on with the run that made the file, as `bitsmnist train --resume`.
+            self.settings.training.method = method;
+        }
+        // The model says which input it reads (`Chain::input`); `set` takes it from there.
+        self.model.set(file.model, path.display().to_string());
+        if let Some((inputs, classes)) = self.task_shape() {
+            let m = self.model.chain.as_ref().expect("just set");
+            if (m.inputs(), m.outputs()) != (inputs, classes) {
+                self.error(format!(
+                    "the model takes {} inputs to {} classes, the data have {inputs} and {classes}",
+                    m.inputs(),
+                    m.outputs()
+                ));
+            }
+        }
+        self.remember(path);
+        self.status = format!("opened {}", path.display());
+        self.evaluation.result = None;
+    }
+
+    /// Makes `path` the model file in use, first in the recent files.
+    fn remember(&mut self, path: &std::path::Path) {
+        files::remember(&mut self.settings.recent, path);
+        self.current_file = Some(path.to_path_buf());
     }
 }
 
@@ -1047,5 +1052,41 @@ impl eframe::App for BitsApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_time_limit_that_is_no_duration_is_brought_into_range_on_load() {
+        for (stored, loaded) in [
+            ("inf", 86_400.0),
+            ("-inf", 0.1),
+            ("NaN", 25.0),
+            ("-1.0", 0.1),
+            ("1e300", 86_400.0),
+            ("42.5", 42.5),
+        ] {
+            // As eframe restores the app's settings from its storage.
+            let app: Settings =
+                ron::from_str(&format!("(training: (seconds: {stored}, use_time: true))")).unwrap();
+            let s = app.training;
+            assert_eq!(s.seconds, loaded, "{stored}");
+            let o = s.stop_rules();
+            assert_eq!(
+                o.time_limit,
+                Some(Duration::from_secs_f64(loaded)),
+                "{stored}"
+            );
+        }
+        // Set in code rather than loaded, it is clamped where it becomes a time limit.
+        let s = TrainingSettings {
+            seconds: f64::INFINITY,
+            ..TrainingSettings::default()
+        };
+        let o = s.stop_rules();
+        assert_eq!(o.time_limit, Some(Duration::from_secs(86_400)));
     }
 }

@@ -8,7 +8,7 @@ use bitsmnist_core::datasets::{Binarization, Dataset, Source, Split, Task};
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
-use crate::app::Command;
+use crate::command::Command;
 use crate::digits::{self, Gallery};
 
 /// Where the data come from.

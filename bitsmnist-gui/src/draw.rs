@@ -6,7 +6,7 @@ use bitsmnist_core::layers::{Chain, Input, argmax};
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2};
 use serde::{Deserialize, Serialize};
 
-use crate::app::Command;
+use crate::command::Command;
 
 /// Canvas width and height in pixels.
 pub const SIDE: usize = 28;

@@ -7,7 +7,7 @@ use bitsmnist_core::layers::{Chain, Input};
 use bitsmnist_core::statistics::{self, ConfusionMatrix};
 use eframe::egui::{self, Color32, RichText};
 
-use crate::app::Command;
+use crate::command::Command;
 use crate::digits::{self, Gallery};
 
 /// Most mistakes shown at once.

@@ -1,17 +1,25 @@
 //! The app's model files: Open, Save, Save as, Export (through the [`FilePicker`]) and the
 //! recent files; and the exports of what the app shows ([`DataExport`]): the history and the
-//! confusion matrix as CSV, the fitness plot as SVG or PNG. A file holds the model, the training state and history behind it, and the data
-//! and task it was trained on (read with [`ModelFile`], as the command line and notebooks do).
+//! confusion matrix as CSV, the fitness plot as SVG or PNG. A file holds the model, the
+//! training state and history behind it, and the data and task it was trained on (read with
+//! [`ModelFile`], as the command line and notebooks do).
+//!
+//! The commands read the app ([`Current`]) and change nothing in it: they return [`Effect`]s,
+//! which the app applies.
 
 use std::path::{Path, PathBuf};
 
+use bitsmnist_core::datasets::Task;
 use bitsmnist_core::export::{self, Format, GreyRule};
 use bitsmnist_core::io::{Metadata, ModelFile};
+use bitsmnist_core::layers::Chain;
 
 use eframe::egui;
 
-use crate::app::BitsApp;
-use crate::data::TaskKind;
+pub use crate::command::DataExport;
+use crate::data::{DataState, TaskKind};
+use crate::evaluation::EvalState;
+use crate::training::TrainingState;
 
 /// Status after a file dialog returned nothing.
 const NO_FILE_CHOSEN: &str = "no file chosen (no dialog? the desktop portal is missing: drop the .bin file onto the window instead)";
@@ -33,66 +41,6 @@ pub enum FileDialog {
     Export(Format),
     /// Choose the file a [`DataExport`] goes to.
     ExportData(DataExport),
-}
-
-/// What File > Export writes besides the model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DataExport {
-    /// The training history (the generations, or the epochs of a gradient run), as CSV.
-    HistoryCsv,
-    /// The fitness plot (with the test accuracy), as SVG drawn by the core library.
-    PlotSvg,
-    /// The fitness plot as the window shows it, as PNG (a screenshot of the plot's area).
-    PlotPng,
-    /// The last confusion matrix, as CSV.
-    ConfusionCsv,
-}
-
-impl DataExport {
-    /// The File menu entry (also its label for tests).
-    pub fn menu_label(self) -> &'static str {
-        match self {
-            DataExport::HistoryCsv => "Export history as CSV…",
-            DataExport::PlotSvg => "Export fitness plot as SVG…",
-            DataExport::PlotPng => "Export fitness plot as PNG…",
-            DataExport::ConfusionCsv => "Export confusion matrix as CSV…",
-        }
-    }
-
-    /// The menu entry's hover text.
-    pub fn tip(self) -> &'static str {
-        match self {
-            DataExport::HistoryCsv => {
-                "Every generation (or epoch) of the training history, one line each"
-            }
-            DataExport::PlotSvg => {
-                "The fitness and test accuracy per generation, as a vector image"
-            }
-            DataExport::PlotPng => "The Training tab's top plot, as the window shows it",
-            DataExport::ConfusionCsv => {
-                "Counts of (true, predicted) classes of the last evaluation"
-            }
-        }
-    }
-
-    /// The file name suggested.
-    pub fn suggested(self) -> &'static str {
-        match self {
-            DataExport::HistoryCsv => "history.csv",
-            DataExport::PlotSvg => "fitness.svg",
-            DataExport::PlotPng => "fitness.png",
-            DataExport::ConfusionCsv => "confusion.csv",
-        }
-    }
-
-    /// The file name's extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            DataExport::HistoryCsv | DataExport::ConfusionCsv => "csv",
-            DataExport::PlotSvg => "svg",
-            DataExport::PlotPng => "png",
-        }
-    }
 }
 
 /// Asks the user for a path: native dialogs in the app, a fixed path in tests.
@@ -124,120 +72,155 @@ pub fn native_file_picker() -> FilePicker {
     })
 }
 
-/// Opens the model file at `path` (`None`: ask with the file picker).
-pub fn open(app: &mut BitsApp, path: Option<PathBuf>) {
-    match path.or_else(|| (app.file_picker)(FileDialog::Open)) {
-        Some(p) => open_file(app, &p),
-        None => app.status = NO_FILE_CHOSEN.into(),
+/// What a file command reads of the app. The commands change nothing in it: they return the
+/// [`Effect`]s the app then applies.
+pub struct Current<'a> {
+    /// The model (`None`: none yet).
+    pub model: Option<&'a Chain>,
+    /// The training state and history, and the run going on.
+    pub training: &'a TrainingState,
+    /// The loaded data and task.
+    pub data: &'a DataState,
+    /// The last evaluation.
+    pub evaluation: &'a EvalState,
+    /// The model file last opened or saved.
+    pub file: Option<&'a Path>,
+}
+
+/// What a file command asks the app to change, in order.
+#[must_use]
+#[derive(Debug)]
+pub enum Effect {
+    /// Show this on the status line.
+    Status(String),
+    /// Show this error until dismissed.
+    Error(String),
+    /// This model file was read from this path: take its model, its training state and
+    /// history, and its task.
+    Opened(PathBuf, Box<ModelFile>),
+    /// The model file is now this one: put it first in the recent files.
+    Remember(PathBuf),
+    /// Ask the run going on to write its checkpoint to this path.
+    SaveRunning(PathBuf),
+    /// Write the fitness plot to this path as PNG, from the next frame's screenshot.
+    PlotPng(PathBuf),
+}
+
+/// Opens the model file at `path` (`None`: ask with the file picker); `running`: whether a
+/// training run goes on, which refuses it.
+pub fn open(picker: &mut FilePicker, path: Option<PathBuf>, running: bool) -> Vec<Effect> {
+    match path.or_else(|| picker(FileDialog::Open)) {
+        Some(p) => vec![open_file(&p, running)],
+        None => vec![Effect::Status(NO_FILE_CHOSEN.into())],
     }
 }
 
 /// Saves the model to `path` (`None`: ask with the file picker).
-pub fn save(app: &mut BitsApp, path: Option<PathBuf>) {
-    if app.model.chain.is_none() {
-        app.error("no model to save");
-        return;
+pub fn save(picker: &mut FilePicker, now: &Current<'_>, path: Option<PathBuf>) -> Vec<Effect> {
+    if now.model.is_none() {
+        return vec![Effect::Error("no model to save".into())];
     }
     let path = path.or_else(|| {
-        (app.file_picker)(FileDialog::Save {
+        picker(FileDialog::Save {
             suggested: "model.bin".into(),
         })
     });
     match path {
-        Some(p) => save_file(app, &p),
-        None => app.status = NO_FILE_CHOSEN.into(),
+        Some(p) => save_file(now, &p),
+        None => vec![Effect::Status(NO_FILE_CHOSEN.into())],
     }
 }
 
 /// Exports the model in `format` into the folder `dir` (`None`: ask with the file picker),
 /// as `bitsmnist export` does: files named after the model file, grey levels binarised as the
 /// loaded training split was.
-pub fn export(app: &mut BitsApp, format: Format, dir: Option<PathBuf>) {
-    let Some(model) = app.model.chain.clone() else {
-        app.error("no model to export");
-        return;
+pub fn export(
+    picker: &mut FilePicker,
+    now: &Current<'_>,
+    format: Format,
+    dir: Option<PathBuf>,
+) -> Vec<Effect> {
+    let error = |e: String| vec![Effect::Error(e)];
+    let Some(model) = now.model else {
+        return error("no model to export".into());
     };
-    let Some(full) = app.data.full.clone() else {
-        app.error("load the data before exporting: the binarisation comes from its training split");
-        return;
+    let Some(full) = now.data.full.clone() else {
+        return error(
+            "load the data before exporting: the binarisation comes from its training split".into(),
+        );
     };
-    let Some(dir) = dir.or_else(|| (app.file_picker)(FileDialog::Export(format))) else {
-        app.status = NO_FILE_CHOSEN.into();
-        return;
+    let Some(dir) = dir.or_else(|| picker(FileDialog::Export(format))) else {
+        return vec![Effect::Status(NO_FILE_CHOSEN.into())];
     };
-    let name = app
-        .current_file
-        .as_deref()
-        .map_or_else(|| "model".into(), export::name_for);
+    let name = now.file.map_or_else(|| "model".into(), export::name_for);
     let rule = GreyRule::for_binarization(full.binarization, &full.train);
-    let files = match export::files(&model, &metadata(app), format, &name, rule) {
+    let files = match export::files(model, &metadata(now.data), format, &name, rule) {
         Ok(f) => f,
-        Err(e) => {
-            app.error(format!("cannot export: {e}"));
-            return;
-        }
+        Err(e) => return error(format!("cannot export: {e}")),
     };
     let mut names = Vec::new();
     for (file, text) in &files {
         let path = dir.join(file);
         if let Err(e) = bitsmnist_core::files::write_atomic(&path, text.as_bytes()) {
-            app.error(format!("{}: {e}", path.display()));
-            return;
+            return error(format!("{}: {e}", path.display()));
         }
         names.push(format!(
             "{file} ({})",
             bitsmnist_core::memory::format_bytes(text.len() as u64)
         ));
     }
-    app.status = format!(
+    vec![Effect::Status(format!(
         "exported {} to {}: {} of weights",
         names.join(", "),
         dir.display(),
         bitsmnist_core::memory::format_bytes(model.bytes() as u64)
-    );
+    ))]
 }
 
 /// Writes `what` to `path` (`None`: ask with the file picker). The PNG is taken from the next
 /// frame's screenshot (see [`crop`]), so it is written after this returns.
-pub fn export_data(app: &mut BitsApp, what: DataExport, path: Option<PathBuf>) {
-    let history = &app.training.history;
+pub fn export_data(
+    picker: &mut FilePicker,
+    now: &Current<'_>,
+    what: DataExport,
+    path: Option<PathBuf>,
+) -> Vec<Effect> {
+    let history = &now.training.history;
     let text = match what {
         DataExport::HistoryCsv | DataExport::PlotSvg | DataExport::PlotPng
             if history.is_empty() =>
         {
-            app.error("no training history yet: train first");
-            return;
+            return vec![Effect::Error("no training history yet: train first".into())];
         }
         DataExport::HistoryCsv => Some(history.to_csv()),
         DataExport::PlotSvg => Some(history.plot().to_svg()),
         DataExport::PlotPng => None,
-        DataExport::ConfusionCsv => match &app.evaluation.result {
+        DataExport::ConfusionCsv => match &now.evaluation.result {
             Some((eval, _)) => Some(eval.confusion.to_csv()),
             None => {
-                app.error("no confusion matrix yet: evaluate first");
-                return;
+                return vec![Effect::Error(
+                    "no confusion matrix yet: evaluate first".into(),
+                )];
             }
         },
     };
-    let Some(path) = path.or_else(|| (app.file_picker)(FileDialog::ExportData(what))) else {
-        app.status = NO_FILE_CHOSEN.into();
-        return;
+    let Some(path) = path.or_else(|| picker(FileDialog::ExportData(what))) else {
+        return vec![Effect::Status(NO_FILE_CHOSEN.into())];
     };
-    match text {
+    let effect = match text {
         Some(text) => match bitsmnist_core::files::write_atomic(&path, text.as_bytes()) {
-            Ok(()) => {
-                app.status = format!(
-                    "exported {} to {}",
-                    what.menu_label()
-                        .trim_start_matches("Export ")
-                        .trim_end_matches('…'),
-                    path.display()
-                )
-            }
-            Err(e) => app.error(format!("{}: {e}", path.display())),
+            Ok(()) => Effect::Status(format!(
+                "exported {} to {}",
+                what.menu_label()
+                    .trim_start_matches("Export ")
+                    .trim_end_matches('…'),
+                path.display()
+            )),
+            Err(e) => Effect::Error(format!("{}: {e}", path.display())),
         },
-        None => app.pending_png = Some((path, 0)),
-    }
+        None => Effect::PlotPng(path),
+    };
+    vec![effect]
 }
 
 /// The part of a screenshot under `rect` (in points; the image is in pixels, `ppp` pixels per
@@ -280,102 +263,76 @@ pub fn write_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
 }
 
 /// What a saved or exported file says about the model: its data and task.
-fn metadata(app: &BitsApp) -> Metadata {
+fn metadata(data: &DataState) -> Metadata {
     let mut meta = Metadata::now().with_program(crate::training::PROGRAM);
-    if let Some(d) = &app.data.task_data {
+    if let Some(d) = &data.task_data {
         meta = meta.with_dataset(d);
     }
-    if let Some(t) = &app.data.task {
+    if let Some(t) = &data.task {
         meta = meta.with_task(t);
     }
     meta
 }
 
-/// Opens a model file: the model, its training state and history, and its task.
-fn open_file(app: &mut BitsApp, path: &Path) {
-    if app.training.is_running() {
-        app.error("stop training before opening a model");
-        return;
+/// Reads a model file: the model, its training state and history, and its task.
+fn open_file(path: &Path, running: bool) -> Effect {
+    if running {
+        return Effect::Error("stop training before opening a model".into());
     }
-    let file = match ModelFile::load(path) {
-        Ok(f) => f,
-        Err(e) => {
-            app.error(format!("{}: {e}", path.display()));
-            return;
-        }
-    };
-    if let Some(task) = &file.meta.task {
-        let d = &mut app.settings.data;
-        let (kind, classes) = if task.classes() == [0, 1] {
-            (TaskKind::ZeroOne, d.classes.clone())
-        } else if task.is_all_digits() {
-            (TaskKind::Digits, d.classes.clone())
-        } else {
-            (TaskKind::Classes, task.to_string())
-        };
-        if (kind, &classes) != (d.task, &d.classes) {
-            d.task = kind;
-            d.classes = classes;
-            if let Err(e) = app.data.apply_task(d) {
-                app.error(e);
-            }
-        }
+    match ModelFile::load(path) {
+        Ok(f) => Effect::Opened(path.to_path_buf(), Box::new(f)),
+        Err(e) => Effect::Error(format!("{}: {e}", path.display())),
     }
-    if let Some(method) = app.training.opened(&file) {
-        // Start goes on with the run that made the file, as `bitsmnist train --resume`.
-        app.settings.training.method = method;
-    }
-    // The model says which input it reads (`Chain::input`); `set` takes it from there.
-    app.model.set(file.model, path.display().to_string());
-    if let Some((inputs, classes)) = app.task_shape() {
-        let m = app.model.chain.as_ref().expect("just set");
-        if (m.inputs(), m.outputs()) != (inputs, classes) {
-            app.error(format!(
-                "the model takes {} inputs to {} classes, the data have {inputs} and {classes}",
-                m.inputs(),
-                m.outputs()
-            ));
-        }
-    }
-    remember(app, path);
-    app.status = format!("opened {}", path.display());
-    app.evaluation.result = None;
 }
 
 /// Saves the model: the run's checkpoint (asked of the worker while a run goes on; the last
 /// run's, or the opened file's, when the model is its), with the training state, history and
 /// the run's metadata; else the model, the history and the data description.
-fn save_file(app: &mut BitsApp, path: &Path) {
-    let Some(model) = app.model.chain.clone() else {
-        app.error("no model to save");
-        return;
+fn save_file(now: &Current<'_>, path: &Path) -> Vec<Effect> {
+    let Some(model) = now.model.cloned() else {
+        return vec![Effect::Error("no model to save".into())];
     };
     // A run going on writes its own checkpoint, state included.
-    if app.training.save_running(path) {
-        app.status = format!("saving the run's checkpoint to {}…", path.display());
-        return;
+    if now.training.is_running() {
+        return vec![
+            Effect::SaveRunning(path.to_path_buf()),
+            Effect::Status(format!(
+                "saving the run's checkpoint to {}…",
+                path.display()
+            )),
+        ];
     }
-    let file = app.training.checkpoint(&model).unwrap_or_else(|| {
-        let mut file = ModelFile::new(model).with_meta(metadata(app));
-        if !app.training.history.is_empty() {
-            file = file.with_history(app.training.history.clone());
+    let file = now.training.checkpoint(&model).unwrap_or_else(|| {
+        let mut file = ModelFile::new(model).with_meta(metadata(now.data));
+        if !now.training.history.is_empty() {
+            file = file.with_history(now.training.history.clone());
         }
         file
     });
     match file.save(path) {
-        Ok(()) => {
-            remember(app, path);
-            app.status = format!("saved {}", path.display());
-        }
-        Err(e) => app.error(format!("{}: {e}", path.display())),
+        Ok(()) => vec![
+            Effect::Remember(path.to_path_buf()),
+            Effect::Status(format!("saved {}", path.display())),
+        ],
+        Err(e) => vec![Effect::Error(format!("{}: {e}", path.display()))],
     }
 }
 
-/// Puts `path` first in the recent files.
-pub(crate) fn remember(app: &mut BitsApp, path: &Path) {
-    let recent = &mut app.settings.recent;
+/// The settings of the Data panel's task that give `task`: the kind, and the classes field
+/// (`classes`, the field as it is, unless the task names other classes).
+pub fn task_settings(task: &Task, classes: &str) -> (TaskKind, String) {
+    if task.classes() == [0, 1] {
+        (TaskKind::ZeroOne, classes.to_string())
+    } else if task.is_all_digits() {
+        (TaskKind::Digits, classes.to_string())
+    } else {
+        (TaskKind::Classes, task.to_string())
+    }
+}
+
+/// Puts `path` first in the `recent` files.
+pub fn remember(recent: &mut Vec<PathBuf>, path: &Path) {
     recent.retain(|p| p != path);
     recent.insert(0, path.to_path_buf());
     recent.truncate(MAX_RECENT);
-    app.current_file = Some(path.to_path_buf());
 }

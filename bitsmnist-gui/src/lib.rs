@@ -6,7 +6,8 @@
 //! [`BitsApp::ui_root`] draws one frame into any [`egui::Ui`].
 //!
 //! Layout, after eframe_template and egui's demo app:
-//! - [`app`]: the persisted [`Settings`], the run-time state, the [`Command`]s panels emit;
+//! - [`app`]: the persisted [`Settings`], the run-time state, and carrying out commands;
+//! - [`command`]: the [`Command`]s panels and menus emit, and the keyboard shortcuts;
 //! - [`files`]: Open, Save, Save as, the exports and the recent files;
 //! - one module per panel: [`data`], [`model`], [`training`] (every method's run is one core
 //!   session, started from a plan made of the panels' settings), [`evaluation`], [`draw`];
@@ -19,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod command;
 pub mod data;
 pub mod desktop;
 pub mod digits;
@@ -32,6 +34,7 @@ pub mod training;
 pub mod widgets;
 pub mod worker;
 
-pub use app::{BitsApp, Command, Settings, Tab, ThemeChoice};
+pub use app::{BitsApp, Settings, Tab, ThemeChoice};
+pub use command::Command;
 pub use eframe::egui;
 pub use files::FilePicker;

@@ -10,7 +10,7 @@ use bitsmnist_core::search::imprint::{ImprintParams, imprint};
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
-use crate::app::Command;
+use crate::command::Command;
 use crate::widgets::EnumCombo;
 
 /// What the last layer emits.

@@ -2,14 +2,19 @@
 //! runs on its own thread and reports back over a channel that the UI drains once per frame;
 //! every message also asks egui for a repaint. A panic in a job becomes an error message, so a
 //! failed run leaves the app usable.
+//!
+//! The messages are this module's: [`Reply`], and [`TrainReply`] for a training run, whose
+//! worker (`training::worker`) uses this plumbing.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use bitsmnist_core::datasets::{self, Binarization, Dataset, Source};
+use bitsmnist_core::layers::Chain;
+use bitsmnist_core::run::Record;
+use bitsmnist_core::session::{RunReport, Session};
 use eframe::egui;
-
-use crate::training::worker::TrainReply;
 
 /// Longest wait before the UI shows progress.
 pub const PROGRESS_REPAINT: std::time::Duration = std::time::Duration::from_millis(33);
@@ -30,6 +35,51 @@ pub enum Reply {
     Data(Result<Box<Dataset>, String>),
     /// News from a training run.
     Train(TrainReply),
+}
+
+/// News from a training run.
+#[derive(Debug)]
+pub enum TrainReply {
+    /// A step (generation or epoch) finished: its record.
+    Progress(Record),
+    /// The model so far (the best candidate, the climbing network, the members merged, or an
+    /// epoch's export).
+    Snapshot(Chain),
+    /// The run paused.
+    Paused,
+    /// A checkpoint asked for while the run goes on was written (or why not).
+    Saved(Result<PathBuf, String>),
+    /// The run ended.
+    Finished(Box<Finished>),
+    /// The run panicked; its state is lost, the model before the run is kept.
+    Crashed(String),
+}
+
+impl TrainReply {
+    /// Whether this is routine progress (shown within 1/30 s) rather than a result.
+    pub fn is_progress(&self) -> bool {
+        matches!(self, TrainReply::Progress(_) | TrainReply::Snapshot(_))
+    }
+}
+
+/// The end of a run: the session handed back, with what it gives.
+pub struct Finished {
+    /// The session (`None`: it could not start, and the model before it stays).
+    pub session: Option<Box<Session>>,
+    /// The model the session keeps ([`Session::model`]) and its report.
+    pub result: Option<(Chain, RunReport)>,
+    /// Why the run could not start or failed.
+    pub error: Option<String>,
+}
+
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished")
+            .field("session", &self.session.is_some())
+            .field("report", &self.result.as_ref().map(|(_, r)| r))
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 /// Sending half given to job threads: sends and asks for a repaint.

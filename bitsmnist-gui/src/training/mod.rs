@@ -4,7 +4,8 @@
 //! what it asks of it goes out as [`Effect`]s, which the app carries out.
 //!
 //! - [`settings`]: the persisted options and their mapping to the library's parameters;
-//! - [`worker`]: the reply protocol, the run handle, and the worker that runs the session;
+//! - [`worker`]: the run handle, and the worker that runs the session (its replies are
+//!   [`TrainReply`]s, of the app's [`crate::worker`]);
 //! - [`climb`], [`gradient`]: climbing's and the gradient method's options;
 //! - [`plots`]: the live plots and how they are set up;
 //! - `panel`, `options`, `stop_rules`: the panel and its widgets.
@@ -13,7 +14,7 @@
 //! panels' settings ([`plan`]) — a fresh network, a trained model fine-tuned, or a saved run
 //! continued ([`Base`]) — and the worker starts and runs the session, sending each step's
 //! record and now and then the model. Pause, Resume and Stop are the session's pause and
-//! cancel tokens; its end hands the session back ([`worker::Finished`]): its model becomes the
+//! cancel tokens; its end hands the session back ([`Finished`]): its model becomes the
 //! app's, its report the closing text, and its checkpoint what Save writes.
 
 pub mod climb;
@@ -36,12 +37,12 @@ use bitsmnist_core::session::{RunPlan, Session};
 use bitsmnist_core::training::{MethodKind, TrainingState as SavedState};
 
 use crate::model::ModelSettings;
-use crate::worker::Outbox;
+use crate::worker::{Finished, Outbox, TrainReply};
 pub use panel::ui;
 pub use settings::{
     AdaptationKind, CrossoverKind, Method, MutationKind, SelectionKind, TrainingSettings,
 };
-use worker::{Finished, Run, TrainReply};
+use worker::Run;
 
 /// The program name the app's files carry in their metadata.
 pub const PROGRAM: &str = "bitsmnist-gui";

@@ -6,7 +6,7 @@ use eframe::egui;
 
 use super::settings::{Method, TrainingSettings};
 use super::{TrainingState, options, plots};
-use crate::app::Command;
+use crate::command::Command;
 
 /// Draws the Training panel. `can_start`: a model and data exist; `hidden`: the Model panel's
 /// hidden widths (the gradient method's network); `gradient_trained`: the model is
@@ -55,7 +55,7 @@ pub fn ui(
     // Ctrl+Enter does what the first button does (Start, Pause or Resume): its tooltip says so.
     let key = ui
         .ctx()
-        .format_shortcut(&crate::app::shortcuts::START_PAUSE);
+        .format_shortcut(&crate::command::shortcuts::START_PAUSE);
     ui.horizontal(|ui| {
         match run {
             None => {

@@ -405,39 +405,3 @@ impl TrainingSettings {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_stored_time_limit_that_is_no_duration_is_brought_into_range_on_load() {
-        for (stored, loaded) in [
-            ("inf", 86_400.0),
-            ("-inf", 0.1),
-            ("NaN", 25.0),
-            ("-1.0", 0.1),
-            ("1e300", 86_400.0),
-            ("42.5", 42.5),
-        ] {
-            // As eframe restores the app's settings from its storage.
-            let app: crate::app::Settings =
-                ron::from_str(&format!("(training: (seconds: {stored}, use_time: true))")).unwrap();
-            let s = app.training;
-            assert_eq!(s.seconds, loaded, "{stored}");
-            let o = s.stop_rules();
-            assert_eq!(
-                o.time_limit,
-                Some(Duration::from_secs_f64(loaded)),
-                "{stored}"
-            );
-        }
-        // Set in code rather than loaded, it is clamped where it becomes a time limit.
-        let s = TrainingSettings {
-            seconds: f64::INFINITY,
-            ..TrainingSettings::default()
-        };
-        let o = s.stop_rules();
-        assert_eq!(o.time_limit, Some(Duration::from_secs(86_400)));
-    }
-}

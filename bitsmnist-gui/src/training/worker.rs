@@ -1,6 +1,6 @@
-//! The worker side of a training run and what it tells the window: the [`TrainReply`]
-//! protocol, the window's [`Run`] handle (Pause, Resume, Stop), and the job that runs the
-//! core's [`Session`] on the worker thread.
+//! The worker side of a training run: the window's [`Run`] handle (Pause, Resume, Stop), and
+//! the job that runs the core's [`Session`] on the worker thread, telling the window what
+//! happens with [`TrainReply`]s.
 //!
 //! The session is moved to the worker for the run and handed back when it stops. Pause sets
 //! the session's pause token: its `run` returns at the next safe point (between mini-batches
@@ -15,61 +15,15 @@ use std::time::{Duration, Instant};
 
 use bitsmnist_core::datasets::Dataset;
 use bitsmnist_core::io::ModelFile;
-use bitsmnist_core::layers::Chain;
-use bitsmnist_core::run::{CancelToken, Record, StopReason};
-use bitsmnist_core::session::{RunPlan, RunReport, Session};
+use bitsmnist_core::run::{CancelToken, StopReason};
+use bitsmnist_core::session::{RunPlan, Session};
 
 use super::settings::Method;
-use crate::worker::{Outbox, Reply};
+use crate::worker::{Finished, Outbox, Reply, TrainReply};
 
 /// How often the worker sends the model so far (for the Draw panel); a gradient run sends
 /// every epoch's.
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
-
-/// News from a training run.
-#[derive(Debug)]
-pub enum TrainReply {
-    /// A step (generation or epoch) finished: its record.
-    Progress(Record),
-    /// The model so far (the best candidate, the climbing network, the members merged, or an
-    /// epoch's export).
-    Snapshot(Chain),
-    /// The run paused.
-    Paused,
-    /// A checkpoint asked for while the run goes on was written (or why not).
-    Saved(Result<PathBuf, String>),
-    /// The run ended.
-    Finished(Box<Finished>),
-    /// The run panicked; its state is lost, the model before the run is kept.
-    Crashed(String),
-}
-
-impl TrainReply {
-    /// Whether this is routine progress (shown within 1/30 s) rather than a result.
-    pub fn is_progress(&self) -> bool {
-        matches!(self, TrainReply::Progress(_) | TrainReply::Snapshot(_))
-    }
-}
-
-/// The end of a run: the session handed back, with what it gives.
-pub struct Finished {
-    /// The session (`None`: it could not start, and the model before it stays).
-    pub session: Option<Box<Session>>,
-    /// The model the session keeps ([`Session::model`]) and its report.
-    pub result: Option<(Chain, RunReport)>,
-    /// Why the run could not start or failed.
-    pub error: Option<String>,
-}
-
-impl std::fmt::Debug for Finished {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Finished")
-            .field("session", &self.session.is_some())
-            .field("report", &self.result.as_ref().map(|(_, r)| r))
-            .field("error", &self.error)
-            .finish()
-    }
-}
 
 /// What the window asks of the worker, and the session's tokens once it has started.
 #[derive(Default)]
