@@ -8,13 +8,12 @@ use bitsmnist_core::export::Format;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
-use crate::command::DataExport;
-pub use crate::command::{Command, shortcuts};
+use crate::command::{Command, DataExport, shortcuts};
 use crate::data::{self, DataSettings, DataState, Loading};
 use crate::draw::{self, DrawSettings, DrawState};
 use crate::evaluation::{self, EvalState, Evaluation};
 use crate::files::{self, FilePicker};
-pub use crate::help::README_SECTIONS;
+use crate::help::README_SECTIONS;
 use crate::measure::Measure;
 use crate::model::{self, ModelSettings, ModelState};
 use crate::training::{self, Effect, StartWith, TrainingSettings, TrainingState};

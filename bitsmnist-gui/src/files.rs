@@ -16,7 +16,7 @@ use bitsmnist_core::layers::Chain;
 
 use eframe::egui;
 
-pub use crate::command::DataExport;
+use crate::command::DataExport;
 use crate::data::{DataState, TaskKind};
 use crate::evaluation::EvalState;
 use crate::training::TrainingState;

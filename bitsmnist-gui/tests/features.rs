@@ -3,9 +3,10 @@
 
 mod common;
 
-use bitsmnist_gui::app::{ThemeChoice, shortcuts};
+use bitsmnist_gui::app::ThemeChoice;
+use bitsmnist_gui::command::{DataExport, shortcuts};
 use bitsmnist_gui::evaluation::{cell_colors, cell_label, contrast_ratio};
-use bitsmnist_gui::files::{self, DataExport};
+use bitsmnist_gui::files;
 use bitsmnist_gui::training::Method;
 use bitsmnist_gui::training::plots;
 use bitsmnist_gui::{Command, Settings, Tab, egui};
