@@ -82,7 +82,9 @@ fn is_usage(e: &(dyn Error + 'static)) -> bool {
 /// Prints `e` as one line, `error: what: cause: cause`, and gives the exit status.
 pub fn report(e: &anyhow::Error) -> ExitCode {
     let (status, line) = describe(e);
-    eprintln!("error: {line}");
+    // Standard error may be closed or full (`2>/dev/full`): the status still tells.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "error: {line}");
     ExitCode::from(status)
 }
 

@@ -143,6 +143,12 @@ fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix)> 
         None => Task::new((0..full.classes() as u8).collect())?,
     };
     let data = full.for_task(&task)?;
+    if data.test.is_empty() {
+        crate::errors::usage!(
+            "{} has no test examples of task {task}: nothing to evaluate",
+            data.name
+        );
+    }
     let model = &file.model;
     if model.inputs() != data.pixels() || model.outputs() != task.len() {
         crate::errors::usage!(

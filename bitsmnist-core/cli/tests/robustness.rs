@@ -547,6 +547,34 @@ fn outputs_never_replace_inputs_folders_or_what_is_not_a_regular_file() {
 }
 
 #[test]
+fn a_task_without_test_examples_is_refused_and_a_full_stderr_is_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = idx_folder(dir.path(), 40, 28, 28);
+    // Every test label a 5: zeros against ones have no test examples.
+    let mut labels = vec![0, 0, 8, 1];
+    labels.extend_from_slice(&40u32.to_be_bytes());
+    labels.extend([5u8; 40]);
+    std::fs::write(data.join("t10k-labels-idx1-ubyte"), labels).unwrap();
+    let d = data.to_str().unwrap();
+    let out = run_in(dir.path(), &["train", "--dataset", d, "--generations", "1"]);
+    assert_error(&out, 2, "has no test examples of task zero-one", "train");
+    let m = model(dir.path(), "m.bin");
+    let out = run_in(dir.path(), &["eval", m.to_str().unwrap(), "--dataset", d]);
+    assert_error(&out, 2, "has no test examples of task zero-one", "eval");
+    // An error that cannot be written still ends with its status, not a panic's.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
+    if let Ok(full) = full {
+        let status = Command::new(bin())
+            .args(["eval", "missing.bin"])
+            .current_dir(dir.path())
+            .stderr(full)
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(1));
+    }
+}
+
+#[test]
 fn a_run_whose_reader_closes_the_pipe_still_trains_and_saves() {
     let dir = tempfile::tempdir().unwrap();
     // `bitsmnist train ... | head -1`: the reader goes after the first progress line.

@@ -80,6 +80,17 @@ pub enum SessionError {
         /// The task's classes.
         needs_outputs: usize,
     },
+    /// The task leaves a split without examples (a training run needs both: its report
+    /// measures the test split).
+    #[error("{dataset} has no {split} examples of task {task}")]
+    NoExamples {
+        /// The data set.
+        dataset: String,
+        /// The task.
+        task: Task,
+        /// `training` or `test`.
+        split: &'static str,
+    },
     /// Writing a checkpoint failed (the run stopped at it).
     #[error("writing the checkpoint {}: {error}", path.display())]
     Checkpoint {
@@ -192,6 +203,18 @@ impl Session {
         let mut data = data.for_task(&plan.task)?;
         if plan.sample < 1.0 {
             data.train = data.train.sample(plan.sample, data.classes());
+        }
+        for (split, empty) in [
+            ("training", data.train.is_empty()),
+            ("test", data.test.is_empty()),
+        ] {
+            if empty {
+                return Err(SessionError::NoExamples {
+                    dataset: data.name.clone(),
+                    task: plan.task.clone(),
+                    split,
+                });
+            }
         }
         let (inputs, classes) = (data.pixels(), data.classes());
         let kind = plan.kind();
