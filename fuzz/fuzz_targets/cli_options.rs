@@ -48,7 +48,7 @@ fn scratch() -> &'static std::path::Path {
         std::fs::create_dir_all(dir.join("folder")).unwrap();
         let task = Task::zero_one();
         let data = Dataset::embedded().for_task(&task).unwrap();
-        let state = bitsmnist_core::search::Recipe::for_task(&task)
+        let state = bitsmnist_core::training::Recipe::for_task(&task)
             .config
             .fresh(784, &[8], 2, BitOutput::Float(Activation::Identity), 1)
             .unwrap();
