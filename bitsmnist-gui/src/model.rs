@@ -3,8 +3,7 @@
 
 use bitsmnist_core::datasets::Split;
 use bitsmnist_core::layers::{
-    Activation, BitDense, BitOutput, Chain, Feature, Input, Layer, feature_layers, feature_shapes,
-    parse_architecture,
+    Activation, Architecture, BitOutput, Chain, Feature, Input, Layer, parse_architecture,
 };
 use bitsmnist_core::search::imprint::{ImprintParams, imprint};
 use eframe::egui;
@@ -97,64 +96,33 @@ impl ModelSettings {
     /// library's seed rule ([`Chain::mlp`], as the command line's `--seed`), or zeros when
     /// `seed` is `None` (cheap, for counting).
     pub fn build(&self, inputs: usize, classes: usize, seed: Option<u64>) -> Result<Chain, String> {
-        let hidden = self.hidden_sizes()?;
-        let features = self.feature_list()?;
-        // The filters are counted before any is made: a typo must not allocate gigabytes.
-        let shapes = feature_shapes(&features, inputs).map_err(|e| e.to_string())?;
-        let mut channels = 1u64;
-        let mut filter_bits = 0u64;
-        for (f, out) in features.iter().zip(&shapes) {
-            if let Feature::Conv { window, .. } = *f {
-                let w = window as u64;
-                filter_bits = filter_bits.saturating_add(
-                    w.saturating_mul(w)
-                        .saturating_mul(channels)
-                        .saturating_mul(out.channels as u64),
-                );
+        let architecture = self.architecture()?;
+        let mut model = architecture
+            .build(inputs, classes, self.bit_output(), seed)
+            .map_err(|e| e.to_string())?;
+        if architecture.features.is_empty() {
+            return Ok(model);
+        }
+        // Imprinted filters carry one threshold each: counted too (the real filters come
+        // from `build_on`).
+        let mut layers = model.layers().to_vec();
+        for layer in &mut layers {
+            if let Layer::Conv(conv) = layer {
+                let n = conv.filters().outputs();
+                let f = conv.filters().clone().with_thresholds(vec![0; n]);
+                *conv.filters_mut() = f.expect("one per filter");
             }
-            channels = out.channels as u64;
         }
-        if filter_bits > MAX_FILTER_BITS {
-            return Err(format!(
-                "convolutions: {filter_bits} filter bits is more than the {MAX_FILTER_BITS} a model here may hold"
-            ));
-        }
-        let mut front = feature_layers(&features, inputs).map_err(|e| e.to_string())?;
-        if !front.is_empty() {
-            // Imprinted filters carry one threshold each: counted too.
-            for layer in &mut front {
-                if let Layer::Conv(conv) = layer {
-                    let n = conv.filters().outputs();
-                    let f = conv.filters().clone().with_thresholds(vec![0; n]);
-                    *conv.filters_mut() = f.expect("one per filter");
-                }
-            }
-            // Zero filters: the shape and the counts (the real ones come from `build_on`).
-            let inputs = front.last().map_or(inputs, Layer::outputs);
-            let dense = self.dense_only().build(inputs, classes, seed)?;
-            return after(front, dense);
-        }
-        if let Some(s) = seed {
-            return Chain::mlp(inputs, &hidden, classes, self.bit_output(), s)
-                .map_err(|e| e.to_string());
-        }
-        let mut widths = vec![inputs];
-        widths.extend(hidden);
-        widths.push(classes);
-        let last = widths.len() - 2;
-        let layers = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| {
-                let l = BitDense::new(w[0], w[1]);
-                if i == last {
-                    l.with_output(self.bit_output()).into()
-                } else {
-                    l.into()
-                }
-            })
-            .collect();
-        Chain::new(layers).map_err(|e| e.to_string())
+        model = Chain::new(layers).map_err(|e| e.to_string())?;
+        Ok(model)
+    }
+
+    /// The feature layers and hidden widths of the panel, as the core reads them.
+    pub fn architecture(&self) -> Result<Architecture, String> {
+        Ok(Architecture {
+            features: self.feature_list()?,
+            hidden: self.hidden_sizes()?,
+        })
     }
 }
 
@@ -186,11 +154,6 @@ impl ModelSettings {
         }
     }
 }
-
-/// The most filter bits the Model panel builds (32 MiB of them; it counts a model every
-/// frame): far above any convolution that trains here, far below what would exhaust the
-/// machine.
-const MAX_FILTER_BITS: u64 = 1 << 28;
 
 /// `dense` after the feature layers `front`.
 fn after(front: Vec<Layer>, dense: Chain) -> Result<Chain, String> {

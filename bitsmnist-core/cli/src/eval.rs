@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use bitsmnist_core::datasets::Task;
+use bitsmnist_core::datasets::{Dataset, Task};
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::run::History;
-use bitsmnist_core::session::SplitReport;
+use bitsmnist_core::session::RunReport;
 use bitsmnist_core::statistics::ConfusionMatrix;
 
 use crate::data::DataOptions;
@@ -84,7 +84,7 @@ pub fn run(args: Args) -> Result<()> {
         crate::print_bytes(text.as_bytes());
         return Ok(());
     }
-    let (model_line, cm) = evaluate(&args, &file)?;
+    let (model_line, cm, data) = evaluate(&args, &file)?;
     out!("{model_line}");
     out!(
         "test: {} examples, error {:.4}%, accuracy {:.4}%, MCC {:.4}",
@@ -112,28 +112,18 @@ pub fn run(args: Args) -> Result<()> {
             None => out!("no history stored"),
         }
     }
-    let (step, seconds) = match &file.state {
-        Some(s) => (
-            Some(s.step_number()),
-            s.history().last().map(|r| r.elapsed_secs),
-        ),
-        None => (None, None),
-    };
-    // The test split as a run's report shows it (`RunReport::test`), with the MCC, the step
-    // the saved run reached and the seconds it trained.
-    let json = serde_json::json!({
-        "test": SplitReport::from_confusion(&cm),
-        "mcc": cm.mcc(),
-        "step": step,
-        "seconds": seconds,
-    });
-    out!("{json}");
+    // The same report, with the same keys, as `train` prints at the end of a run.
+    let report = RunReport::of_file(&file, &data);
+    out!(
+        "{}",
+        serde_json::to_string(&report).context("writing the report")?
+    );
     Ok(())
 }
 
 /// Evaluates the model of `file` on the test split as `args` ask and writes `--predictions`:
 /// the summary line naming model, data and task, and the confusion matrix.
-fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix)> {
+fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix, Dataset)> {
     let mut data_options = args.data.clone();
     // Evaluated as it was trained, unless told otherwise.
     data_options.binarize = data_options.binarize.or(file.meta.binarization);
@@ -142,7 +132,13 @@ fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix)> 
         Some(t) => t,
         None => Task::new((0..full.classes() as u8).collect())?,
     };
-    let data = full.for_task(&task)?;
+    let mut data = full.for_task(&task)?;
+    // The training examples the run trained on, as the report of `train` measured them.
+    if let Some(f) = file.meta.run.as_ref().and_then(|r| r.sample)
+        && f < 1.0
+    {
+        data.train = data.train.sample(f, data.classes());
+    }
     if data.test.is_empty() {
         crate::errors::usage!(
             "{} has no test examples of task {task}: nothing to evaluate",
@@ -178,6 +174,7 @@ fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix)> 
     Ok((
         format!("{model} on {} ({}), task {task}", data.name, data.source),
         cm,
+        data,
     ))
 }
 

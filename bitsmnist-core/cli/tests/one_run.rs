@@ -14,7 +14,8 @@ use bitsmnist_core::search::ClimbParams;
 use bitsmnist_core::session::{RunPlan, Session};
 use bitsmnist_core::training::{MethodKind, TrainConfig};
 
-/// Trains with the command line into a temporary file; returns the file and the JSON line.
+/// Trains with the command line into a temporary file; returns the file and the JSON line,
+/// after checking that `bitsmnist eval` of the file reports with the same keys and figures.
 fn cli(args: &[&str]) -> (ModelFile, serde_json::Value) {
     let dir = tempfile::tempdir().expect("temporary folder");
     let out = dir.path().join("m.bin");
@@ -26,7 +27,30 @@ fn cli(args: &[&str]) -> (ModelFile, serde_json::Value) {
         .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    let json = serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON line");
+    let json: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON line");
+    let e = Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
+        .args(["eval", out.to_str().expect("UTF-8")])
+        .output()
+        .expect("runs");
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let stdout = String::from_utf8_lossy(&e.stdout);
+    let eval: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON line");
+    assert_eq!(keys(&eval), keys(&json), "eval reports as train does");
+    assert_eq!(eval["origin"], "file");
+    for k in [
+        "method",
+        "architecture",
+        "task",
+        "seed",
+        "step",
+        "train",
+        "test",
+        "bytes",
+    ] {
+        assert_eq!(eval[k], json[k], "{k}");
+    }
     (ModelFile::load(&out).expect("the saved run loads"), json)
 }
 

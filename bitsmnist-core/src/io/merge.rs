@@ -39,7 +39,7 @@ use crate::training::MethodKind;
 
 /// Why model files cannot be merged: each names the first file that differs from the first
 /// one given (or from the one it clashes with) and how.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MergeError {
     /// No file given.
@@ -84,6 +84,22 @@ pub enum MergeError {
         first: PathBuf,
         /// The first file's data set.
         expected: String,
+    },
+    /// Trained on another share of the training examples (`--sample`).
+    #[error(
+        "{}: trained on a sample of {found} of the training examples, but {} on {expected}: members of one ensemble train on the same examples",
+        path.display(),
+        first.display()
+    )]
+    Sample {
+        /// The file that differs.
+        path: PathBuf,
+        /// Its sample.
+        found: f64,
+        /// The first file.
+        first: PathBuf,
+        /// The first file's sample.
+        expected: f64,
     },
     /// Reads its examples otherwise (`Chain::input`).
     #[error("{}: reads {found} input, but {} reads {expected} input", path.display(), first.display())]
@@ -343,6 +359,15 @@ fn order(
                 expected: shown(first.meta.dataset.clone()),
             });
         }
+        let sample = |f: &ModelFile| f.meta.run.as_ref().and_then(|r| r.sample).unwrap_or(1.0);
+        if sample(file) != sample(first) {
+            return Err(MergeError::Sample {
+                path,
+                found: sample(file),
+                first: first_path,
+                expected: sample(first),
+            });
+        }
         if file.model.input() != first.model.input() {
             return Err(MergeError::Input {
                 path,
@@ -558,6 +583,25 @@ mod tests {
             text.starts_with("b.bin: trained on data set fashion, but a.bin on data set"),
             "{text}"
         );
+        // Another share of the training examples.
+        let a2 = member("a.bin", 0, 2, 5);
+        let mut b2 = member("b.bin", 1, 2, 5);
+        if let Some(run) = b2.1.meta.run.as_mut() {
+            run.sample = Some(0.5);
+        }
+        let (e, text) = refused(vec![a2, b2]);
+        assert!(
+            matches!(
+                e,
+                MergeError::Sample {
+                    found: 0.5,
+                    expected: 1.0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(text.contains("sample of 0.5"), "{text}");
         let mut b = member("b.bin", 1, 2, 5);
         b.1.meta.dataset = None;
         let (_, text) = refused(vec![a, b]);

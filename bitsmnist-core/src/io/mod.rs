@@ -153,7 +153,7 @@ pub struct Metadata {
 
 /// How the run that made a model was set up: its method, its seed and, for one network of an
 /// ensemble trained alone, which member it is ([`Membership`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RunInfo {
     /// The kind of run.
@@ -162,6 +162,9 @@ pub struct RunInfo {
     pub seed: Option<u64>,
     /// The ensemble member this run trains alone, if it is one.
     pub member: Option<Membership>,
+    /// The fraction of the task's training examples the run trains on, taken as
+    /// [`Split::sample`] takes them (`None`: not recorded, every example).
+    pub sample: Option<f64>,
 }
 
 impl RunInfo {
@@ -171,7 +174,14 @@ impl RunInfo {
             method,
             seed,
             member: None,
+            sample: None,
         }
+    }
+
+    /// Sets [`sample`](Self::sample).
+    pub fn with_sample(mut self, fraction: f64) -> Self {
+        self.sample = Some(fraction);
+        self
     }
 
     /// Sets [`member`](Self::member).
@@ -239,6 +249,11 @@ impl Metadata {
         }
         if let Some(m) = self.run.as_ref().and_then(|r| r.member) {
             m.validate().map_err(|e| format!("run: {e}"))?;
+        }
+        if let Some(f) = self.run.as_ref().and_then(|r| r.sample)
+            && !(f > 0.0 && f <= 1.0)
+        {
+            return Err(format!("run: a training sample of {f}"));
         }
         Ok(())
     }

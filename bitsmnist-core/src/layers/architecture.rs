@@ -343,6 +343,80 @@ impl Architecture {
         Ok(self.shapes(inputs)?.last().map_or(inputs, |s| s.bits()))
     }
 
+    /// Bits of all convolution filters on `inputs` bits, counted from the shapes alone
+    /// (nothing is allocated), so that a typing mistake is refused before it costs memory.
+    pub fn filter_bits(&self, inputs: usize) -> Result<u64, FeatureError> {
+        let shapes = self.shapes(inputs)?;
+        let (mut channels, mut bits) = (1u64, 0u64);
+        for (f, out) in self.features.iter().zip(&shapes) {
+            if let Feature::Conv { window, .. } = *f {
+                let w = window as u64;
+                bits = bits.saturating_add(
+                    w.saturating_mul(w)
+                        .saturating_mul(channels)
+                        .saturating_mul(out.channels as u64),
+                );
+            }
+            channels = out.channels as u64;
+        }
+        Ok(bits)
+    }
+
+    /// The model on `inputs` bits and `classes` classes: the feature layers with all-zero
+    /// filters (imprinting or training fills them; their shapes and counts are right), then
+    /// the dense layers, the last with `output`, seeded by [`Chain::mlp`](super::Chain::mlp)'s
+    /// rule, or all zero with no seed (cheap, for counting). More than
+    /// [`MAX_FILTER_BITS`] filter bits are refused before any is made.
+    ///
+    /// ```
+    /// use bitsmnist_core::layers::{Architecture, BitOutput, Activation, Chain};
+    /// let out = BitOutput::Float(Activation::Identity);
+    /// let a: Architecture = "conv8x5,pool4,64".parse().unwrap();
+    /// let m = a.build(784, 10, out, Some(1)).unwrap();
+    /// assert_eq!(Architecture::of(&m), a);
+    /// let dense = Architecture::dense(vec![32]);
+    /// assert_eq!(dense.build(784, 2, out, Some(3)).unwrap(), Chain::mlp(784, &[32], 2, out, 3).unwrap());
+    /// assert!("conv5000x9,conv5000x9,16".parse::<Architecture>().unwrap().build(784, 2, out, None).is_err());
+    /// ```
+    pub fn build(
+        &self,
+        inputs: usize,
+        classes: usize,
+        output: super::BitOutput,
+        seed: Option<u64>,
+    ) -> Result<super::Chain, ArchitectureError> {
+        let bits = self.filter_bits(inputs)?;
+        if bits > MAX_FILTER_BITS {
+            return Err(ArchitectureError::TooManyFilterBits(bits));
+        }
+        if self.hidden.contains(&0) {
+            return Err(ArchitectureError::EmptyLayer);
+        }
+        let front = feature_layers(&self.features, inputs)?;
+        let dense_inputs = front.last().map_or(inputs, super::Layer::outputs);
+        let dense = match seed {
+            Some(s) => super::Chain::mlp(dense_inputs, &self.hidden, classes, output, s)?,
+            None => {
+                let widths: Vec<usize> = std::iter::once(dense_inputs)
+                    .chain(self.hidden.iter().copied())
+                    .chain(std::iter::once(classes))
+                    .collect();
+                let last = widths.len() - 2;
+                let layers = widths.windows(2).enumerate().map(|(i, w)| {
+                    let l = super::BitDense::new(w[0], w[1]);
+                    if i == last { l.with_output(output) } else { l }.into()
+                });
+                super::Chain::new(layers.collect())?
+            }
+        };
+        Ok(super::Chain::new(
+            front
+                .into_iter()
+                .chain(dense.layers().iter().cloned())
+                .collect(),
+        )?)
+    }
+
     /// Checks what parsing cannot: every hidden layer has a neuron, and the features fit
     /// `inputs` bits.
     pub fn check(&self, inputs: usize) -> Result<(), ArchitectureError> {
@@ -379,4 +453,14 @@ pub enum ArchitectureError {
     /// A feature layer does not fit.
     #[error(transparent)]
     Feature(#[from] FeatureError),
+    /// More filter bits than [`MAX_FILTER_BITS`].
+    #[error("convolutions: {0} filter bits is more than the {MAX_FILTER_BITS} a model may hold")]
+    TooManyFilterBits(u64),
+    /// The layers do not line up.
+    #[error(transparent)]
+    Shape(#[from] super::ShapeError),
 }
+
+/// The most filter bits [`Architecture::build`] makes (2^28: 32 MiB of them): far above any
+/// convolution that trains on this kind of data, far below what would exhaust a machine.
+pub const MAX_FILTER_BITS: u64 = 1 << 28;

@@ -130,6 +130,8 @@ pub enum Origin {
     FineTuned,
     /// A saved run, continued.
     Resumed,
+    /// A saved run, only evaluated ([`RunReport::of_file`]).
+    File,
 }
 
 /// Where a session stands.
@@ -227,7 +229,7 @@ impl Session {
             validate_every,
             seed,
             member,
-            ..
+            sample,
         } = plan;
         let (state, origin, run_seed, meta) = match start {
             Start::Fresh {
@@ -283,7 +285,11 @@ impl Session {
         let meta = Metadata::now()
             .with_dataset(&data)
             .with_task(&task)
-            .with_run(RunInfo::new(kind, run_seed).with_member(member));
+            .with_run(
+                RunInfo::new(kind, run_seed)
+                    .with_member(member)
+                    .with_sample(sample),
+            );
         let trials_at_start = trials(&state.as_ref());
         Ok(Self {
             start_step: state.step_number(),

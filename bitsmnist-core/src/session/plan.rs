@@ -177,21 +177,27 @@ impl RunPlan {
         }
     }
 
-    /// Continues the run saved in `file` with its own settings, task, seed and membership,
+    /// Continues the run saved in `file` with its own settings, task, training sample, seed and
+    /// membership,
     /// with the stop rule of its method's recipe (set [`stop`](Self::stop) to change it).
     pub fn resume(file: ModelFile) -> Result<Self, PlanError> {
         let state = file.state.ok_or(PlanError::NoState)?;
         let meta = file.meta;
         let task = meta.task.clone().unwrap_or_else(Task::zero_one);
         let recipe = Recipe::for_method(&task, state.kind());
-        let (seed, member) = meta.run.as_ref().map_or((DEFAULT_SEED, None), |r| {
-            (r.seed.unwrap_or(DEFAULT_SEED), r.member)
+        let (seed, member, sample) = meta.run.as_ref().map_or((DEFAULT_SEED, None, 1.0), |r| {
+            (
+                r.seed.unwrap_or(DEFAULT_SEED),
+                r.member,
+                r.sample.unwrap_or(1.0),
+            )
         });
         Ok(Self {
             stop: recipe.options(),
             start: Start::Resume { state, meta },
             task,
-            sample: 1.0,
+            // A resumed run goes on on the examples it trained on.
+            sample,
             validate_every: 0,
             seed,
             member,

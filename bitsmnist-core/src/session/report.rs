@@ -5,7 +5,8 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{Origin, Session, trials};
-use crate::datasets::Split;
+use crate::datasets::{Dataset, Split};
+use crate::io::ModelFile;
 use crate::layers::Chain;
 use crate::statistics::{ConfusionMatrix, accuracy};
 use crate::training::{Membership, TrainingState};
@@ -22,6 +23,8 @@ pub struct SplitReport {
     pub correct: u64,
     /// Examples.
     pub total: u64,
+    /// Matthews correlation coefficient (the multi-class form for more than two classes).
+    pub mcc: f64,
 }
 
 impl SplitReport {
@@ -39,6 +42,7 @@ impl SplitReport {
             error: m.error(),
             correct,
             total,
+            mcc: m.mcc(),
         }
     }
 }
@@ -196,6 +200,52 @@ pub(super) fn build(session: &Session) -> RunReport {
 }
 
 impl RunReport {
+    /// The report of the run saved in `file`, measured on `data` (the task's data): what
+    /// `bitsmnist eval` prints, with the same keys as a run's own report. Nothing runs here:
+    /// `origin` is `file`, `steps` 0, and `step`, `seconds` and `objective` are where the
+    /// saved run stopped.
+    pub fn of_file(file: &ModelFile, data: &Dataset) -> Self {
+        let model = &file.model;
+        let state = file.state.as_ref();
+        let run = file.meta.run.as_ref();
+        let last = file.history.as_ref().and_then(|h| h.last());
+        RunReport {
+            method: state
+                .map(|s| s.kind())
+                .or(run.map(|r| r.method))
+                .map_or("model", |k| k.method_name()),
+            members: match state {
+                Some(TrainingState::Ensemble(e)) => e.members().len(),
+                _ => 1,
+            },
+            member: run.and_then(|r| r.member),
+            architecture: crate::layers::Architecture::of(model).to_string(),
+            model: model.to_string(),
+            task: file
+                .meta
+                .task
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            dataset: data.name.clone(),
+            examples: [data.train.len(), data.test.len()],
+            seed: run.and_then(|r| r.seed),
+            origin: Origin::File,
+            start_step: state.map_or(0, TrainingState::step_number),
+            stop: "saved".into(),
+            step: state.map_or(0, TrainingState::step_number),
+            steps: 0,
+            seconds: last.map_or(0.0, |r| r.elapsed_secs),
+            steps_per_sec: 0.0,
+            objective: last.map(|r| r.best).filter(|f| f.is_finite()),
+            train: SplitReport::measure(model, &data.train),
+            test: SplitReport::measure(model, &data.test),
+            parameters: model.parameters(),
+            bytes: model.bytes(),
+            stats: MethodStats::default(),
+        }
+    }
+
     fn step_name(&self) -> &'static str {
         if self.method == "gradient" {
             "epoch"

@@ -487,10 +487,22 @@ impl Args {
         let progress = self
             .progress
             .unwrap_or(if kind == MethodKind::Gradient { 1 } else { 0 });
-        let run = run
-            .stop(options)
-            .validate_every(validate_every)
-            .sample(self.sample);
+        let run = run.stop(options).validate_every(validate_every);
+        // A resumed run goes on on the examples it trained on; --sample may only repeat them.
+        let run = match &origin {
+            Origin::Resume(path, _) => {
+                if self.sample != 1.0 && self.sample != run.sample {
+                    usage!(
+                        "{}: the run trains on a sample of {}, not {}; resume it without --sample",
+                        path.display(),
+                        run.sample,
+                        self.sample
+                    );
+                }
+                run
+            }
+            _ => run.sample(self.sample),
+        };
         run.check()
             .map_err(|e| anyhow::Error::new(crate::errors::Usage(e.to_string())))?;
         Ok(Plan {
