@@ -219,6 +219,22 @@ impl Session {
             }
         }
         let (inputs, classes) = (data.pixels(), data.classes());
+        // The whole estimate of a fresh run (imprinting, networks, per-example state) in one
+        // figure, before any of it is made; imprinted features that do not fit are refused
+        // first, by name.
+        if let Start::Fresh {
+            config,
+            architecture,
+            ..
+        } = &plan.start
+        {
+            if !matches!(config, TrainConfig::Gradient(_)) {
+                architecture.shapes(inputs)?;
+            }
+            if let Some(bytes) = plan.memory_estimate(inputs, classes, data.train.len()) {
+                memory::check_current(bytes)?;
+            }
+        }
         let kind = plan.kind();
         let network_seed = plan.network_seed();
         let config = plan.seeded_config();
@@ -440,14 +456,14 @@ impl Session {
         report::build(self)
     }
 
-    /// The configuration the state runs with, if the method keeps one (for display).
+    /// The architecture of the model being trained ([`Architecture::of`] its current model).
     pub fn architecture(&self) -> Architecture {
         Architecture::of(&self.state.current_model())
     }
 }
 
-/// A fresh state: the memory check of everything the run makes, the imprinted features of a
-/// gradient-free run, then the networks.
+/// A fresh state (its memory already checked by [`Session::start`]): the imprinted features
+/// of a gradient-free run, then the networks.
 fn fresh(
     config: &TrainConfig,
     architecture: &Architecture,
@@ -457,25 +473,8 @@ fn fresh(
     classes: usize,
     seed: u64,
 ) -> Result<TrainingState, SessionError> {
-    let (inputs, examples) = (train.images().cols(), train.len());
-    let gradient = matches!(config, TrainConfig::Gradient(_));
-    let dense_inputs = if gradient {
-        inputs
-    } else {
-        architecture.dense_inputs(inputs)?
-    };
-    let front_bytes = if gradient {
-        0
-    } else {
-        crate::search::imprint::memory_estimate(&architecture.features, inputs, examples)
-            .unwrap_or(0)
-    };
-    memory::check_current(
-        config
-            .memory_estimate(dense_inputs, &architecture.hidden, classes, examples)
-            .saturating_add(front_bytes),
-    )?;
-    if gradient || architecture.features.is_empty() {
+    let inputs = train.images().cols();
+    if matches!(config, TrainConfig::Gradient(_)) || architecture.features.is_empty() {
         return Ok(config.fresh(inputs, &architecture.hidden, classes, output, seed)?);
     }
     let front = imprint(train, &architecture.features, &imprint_params)?;

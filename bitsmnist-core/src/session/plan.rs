@@ -382,7 +382,7 @@ impl RunPlan {
     /// The bytes a fresh run will need on `examples` training examples of `inputs` bits and
     /// `classes` classes: imprinting, the networks and the per-example state
     /// ([`TrainConfig::memory_estimate`]). `None` for a resumed or fine-tuned run, and for
-    /// feature layers that do not fit `inputs`.
+    /// imprinted feature layers that do not fit `inputs`.
     pub fn memory_estimate(&self, inputs: usize, classes: usize, examples: usize) -> Option<u64> {
         let Start::Fresh {
             config,
@@ -392,13 +392,12 @@ impl RunPlan {
         else {
             return None;
         };
-        let dense_inputs = architecture.dense_inputs(inputs).ok()?;
         // Gradient training learns its features inside its own estimate.
         let (front, dense_inputs) = match config {
             TrainConfig::Gradient(_) => (0, inputs),
             _ => (
                 imprint::memory_estimate(&architecture.features, inputs, examples).unwrap_or(0),
-                dense_inputs,
+                architecture.dense_inputs(inputs).ok()?,
             ),
         };
         Some(
