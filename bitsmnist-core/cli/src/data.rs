@@ -51,6 +51,12 @@ impl DataOptions {
 
     /// Loads the data set, showing download progress on stderr.
     pub fn load(&self) -> Result<Dataset> {
+        self.load_until(&|| false)
+    }
+
+    /// [`load`](Self::load), reading and decoding the files with stop points that ask `stop`
+    /// (`DataError::Stopped` when it says so; a download has none).
+    pub fn load_until(&self, stop: &(dyn Fn() -> bool + Sync)) -> Result<Dataset> {
         self.check()?;
         Ok(match &self.dataset {
             Source::Mnist => {
@@ -68,9 +74,9 @@ impl DataOptions {
                     bar.set_position(p.done);
                 })?;
                 bar.finish_and_clear();
-                Dataset::mnist_in(&dir, self.binarize.unwrap_or_default())?
+                Dataset::mnist_in_until(&dir, self.binarize.unwrap_or_default(), stop)?
             }
-            s => Dataset::load(s, self.binarize.unwrap_or_default())?,
+            s => Dataset::load_until(s, self.binarize.unwrap_or_default(), stop)?,
         })
     }
 }

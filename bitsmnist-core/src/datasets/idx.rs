@@ -55,6 +55,9 @@ pub enum IdxError {
     /// The gzip stream is corrupt.
     #[error("corrupt gzip stream: {0}")]
     Gzip(io::Error),
+    /// [`Idx::open_until`] was asked to stop, and did before the end of the file.
+    #[error("stopped before the end of the file")]
+    Stopped,
 }
 
 /// A decoded IDX array of bytes.
@@ -78,21 +81,29 @@ impl Idx {
 
     /// Reads an IDX file (plain or gzip) from `path`.
     pub fn open(path: &Path) -> Result<Self, IdxError> {
+        Self::open_until(path, &|| false)
+    }
+
+    /// [`open`](Self::open), asking `stop` before every [`READ_CHUNK`] bytes read or decoded
+    /// (a few milliseconds of work); when it says so, [`IdxError::Stopped`].
+    pub fn open_until(path: &Path, stop: &(dyn Fn() -> bool + Sync)) -> Result<Self, IdxError> {
         // A FIFO or a device would block the read forever.
         let mut f = crate::files::open_regular(path)?;
         let mut magic = [0u8; 2];
         let n = read_up_to(&mut f, &mut magic)?;
         let head = io::Cursor::new(magic[..n].to_vec()).chain(io::BufReader::new(f));
         if n == 2 && magic == [0x1f, 0x8b] {
-            Self::read(GzDecoder::new(head), true)
+            Self::read(Stoppable::new(GzDecoder::new(head), stop), true)
         } else {
-            Self::read(head, false)
+            Self::read(Stoppable::new(head, stop), false)
         }
     }
 
     fn read<R: Read>(mut r: R, gz: bool) -> Result<Self, IdxError> {
         let wrap = |e: io::Error| {
-            if gz && e.kind() != io::ErrorKind::UnexpectedEof {
+            if e.get_ref().is_some_and(|inner| inner.is::<StopAsked>()) {
+                IdxError::Stopped
+            } else if gz && e.kind() != io::ErrorKind::UnexpectedEof {
                 IdxError::Gzip(e)
             } else {
                 IdxError::Io(e)
@@ -187,6 +198,46 @@ impl Idx {
     pub fn save(&self, path: &Path) -> io::Result<()> {
         let gz = path.extension().is_some_and(|e| e == "gz");
         crate::files::write_atomic(path, &self.to_bytes(gz))
+    }
+}
+
+/// Bytes read (after decompression) between two stop points of [`Idx::open_until`]: 1 MiB,
+/// a few milliseconds of gzip decoding.
+pub const READ_CHUNK: usize = 1 << 20;
+
+/// The error a [`Stoppable`] reader ends with when asked to stop.
+#[derive(Debug)]
+struct StopAsked;
+
+impl std::fmt::Display for StopAsked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped")
+    }
+}
+
+impl std::error::Error for StopAsked {}
+
+/// A reader that hands out at most [`READ_CHUNK`] bytes per call and asks `stop` before each
+/// call: the stop points of a file read however large the reads its caller asks for.
+struct Stoppable<'a, R> {
+    inner: R,
+    stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl<'a, R> Stoppable<'a, R> {
+    fn new(inner: R, stop: &'a (dyn Fn() -> bool + Sync)) -> Self {
+        Self { inner, stop }
+    }
+}
+
+impl<R: Read> Read for Stoppable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if (self.stop)() {
+            // Not `Interrupted`: readers retry that one.
+            return Err(io::Error::other(StopAsked));
+        }
+        let n = buf.len().min(READ_CHUNK);
+        self.inner.read(&mut buf[..n])
     }
 }
 

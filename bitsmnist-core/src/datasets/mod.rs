@@ -102,6 +102,9 @@ pub enum DataError {
         /// The error.
         error: std::io::Error,
     },
+    /// [`Dataset::load_until`] was asked to stop, and did before the data set was whole.
+    #[error("stopped while loading the data set")]
+    Stopped,
     /// The `download` feature is off and the cache is empty.
     #[error(
         "full MNIST is not in {0}; this build cannot download (enable the `download` feature or use the command line), put the four files there by hand, or use the embedded data set"
@@ -207,11 +210,30 @@ impl Split {
 
     /// Binarises grey images (`n * pixels` bytes) with `rule`.
     pub fn binarize(grey: Vec<u8>, pixels: usize, labels: Vec<u8>, rule: Binarization) -> Self {
+        Self::binarize_until(grey, pixels, labels, rule, &|| false).expect("never stopped")
+    }
+
+    /// [`binarize`](Self::binarize), asking `stop` before every [`idx::READ_CHUNK`] grey
+    /// levels it reads (twice over: the mean, then the bits); `None` when it says so.
+    fn binarize_until(
+        grey: Vec<u8>,
+        pixels: usize,
+        labels: Vec<u8>,
+        rule: Binarization,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Option<Self> {
         let n = labels.len();
         assert_eq!(grey.len(), n * pixels, "Split::binarize: shape");
-        let (sum, nonzero) = grey.iter().fold((0u64, 0u64), |(s, c), &p| {
-            (s + u64::from(p), c + u64::from(p > 0))
-        });
+        let (mut sum, mut nonzero) = (0u64, 0u64);
+        for chunk in grey.chunks(idx::READ_CHUNK) {
+            if stop() {
+                return None;
+            }
+            for &p in chunk {
+                sum += u64::from(p);
+                nonzero += u64::from(p > 0);
+            }
+        }
         let (threshold, is_on): (f64, Box<dyn Fn(u8) -> bool + Sync>) = match rule {
             // `p > sum / nonzero`, kept exact: `p * nonzero > sum`.
             Binarization::MeanOfNonZero => (
@@ -228,7 +250,11 @@ impl Split {
         let wpr = images.words_per_row();
         {
             let words = images.words_mut();
+            let images_per_stop = (idx::READ_CHUNK / pixels.max(1)).max(1);
             for (i, img) in grey.chunks_exact(pixels.max(1)).enumerate().take(n) {
+                if i.is_multiple_of(images_per_stop) && stop() {
+                    return None;
+                }
                 for (j, &p) in img.iter().enumerate() {
                     if is_on(p) {
                         words[i * wpr + j / 64] |= 1 << (j % 64);
@@ -236,12 +262,12 @@ impl Split {
                 }
             }
         }
-        Self {
+        Some(Self {
             images,
             labels,
             grey: Some(grey),
             threshold,
-        }
+        })
     }
 
     /// Number of examples.
@@ -596,6 +622,7 @@ impl Dataset {
             "MNIST (embedded)",
             [ti, tl, si, sl],
             binarization,
+            &|| false,
         )
         .expect("embedded data is consistent")
     }
@@ -603,12 +630,26 @@ impl Dataset {
     /// Loads the four IDX files (`train-images-idx3-ubyte`, ... plain or `.gz`) from `dir`.
     /// A folder whose path mentions "fashion" gets Fashion-MNIST's class names.
     pub fn from_dir(dir: &Path, binarization: Binarization) -> Result<Self, DataError> {
+        Self::from_dir_until(dir, binarization, &|| false)
+    }
+
+    /// [`from_dir`](Self::from_dir), asking `stop` at its stop points: every
+    /// [`idx::READ_CHUNK`] bytes read, decoded or binarised (a few milliseconds of work);
+    /// when it says so, [`DataError::Stopped`].
+    pub fn from_dir_until(
+        dir: &Path,
+        binarization: Binarization,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Self, DataError> {
         let paths = find_files(dir)?;
         let mut parsed = Vec::with_capacity(4);
         for p in &paths {
-            parsed.push(Idx::open(p).map_err(|error| DataError::File {
-                path: p.clone(),
-                error,
+            parsed.push(Idx::open_until(p, stop).map_err(|error| match error {
+                IdxError::Stopped => DataError::Stopped,
+                error => DataError::File {
+                    path: p.clone(),
+                    error,
+                },
             })?);
         }
         let [ti, tl, si, sl]: [Idx; 4] = parsed.try_into().expect("four files");
@@ -627,6 +668,7 @@ impl Dataset {
             &name,
             [ti, tl, si, sl],
             binarization,
+            stop,
         )?;
         if fashion && d.class_names.len() == 10 {
             d.class_names = FASHION_CLASSES.iter().map(|s| s.to_string()).collect();
@@ -642,13 +684,23 @@ impl Dataset {
 
     /// As [`Dataset::mnist`], with the cache in `dir`.
     pub fn mnist_in(dir: &Path, binarization: Binarization) -> Result<Self, DataError> {
+        Self::mnist_in_until(dir, binarization, &|| false)
+    }
+
+    /// [`mnist_in`](Self::mnist_in), reading and decoding the files with the stop points of
+    /// [`from_dir_until`](Self::from_dir_until) (a download has none).
+    pub fn mnist_in_until(
+        dir: &Path,
+        binarization: Binarization,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Self, DataError> {
         #[cfg(feature = "download")]
         download::Mirrors::default().fetch(dir, &mut |_| {})?;
         #[cfg(not(feature = "download"))]
         if find_files(dir).is_err() {
             return Err(DataError::NotCached(dir.into()));
         }
-        let mut d = Self::from_dir(dir, binarization)?;
+        let mut d = Self::from_dir_until(dir, binarization, stop)?;
         d.source = Source::Mnist;
         d.name = "MNIST".into();
         Ok(d)
@@ -656,11 +708,33 @@ impl Dataset {
 
     /// Loads from a [`Source`].
     pub fn load(source: &Source, binarization: Binarization) -> Result<Self, DataError> {
-        match source {
-            Source::Embedded => Ok(Self::embedded_with(binarization)),
-            Source::Mnist => Self::mnist(binarization),
-            Source::Dir(p) => Self::from_dir(p, binarization),
+        Self::load_until(source, binarization, &|| false)
+    }
+
+    /// [`load`](Self::load), asking `stop` at the stop points of
+    /// [`from_dir_until`](Self::from_dir_until) (the embedded set, decoded in a few hundredths
+    /// of a second, only before and after); when it says so, [`DataError::Stopped`].
+    ///
+    /// ```
+    /// use bitsmnist_core::datasets::{Binarization, DataError, Dataset, Source};
+    /// let stopped = Dataset::load_until(&Source::Embedded, Binarization::default(), &|| true);
+    /// assert!(matches!(stopped, Err(DataError::Stopped)));
+    /// ```
+    pub fn load_until(
+        source: &Source,
+        binarization: Binarization,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Self, DataError> {
+        let loaded = match source {
+            Source::Embedded if !stop() => Self::embedded_with(binarization),
+            Source::Embedded => return Err(DataError::Stopped),
+            Source::Mnist => Self::mnist_in_until(&cache_dir(None), binarization, stop)?,
+            Source::Dir(p) => Self::from_dir_until(p, binarization, stop)?,
+        };
+        if stop() {
+            return Err(DataError::Stopped);
         }
+        Ok(loaded)
     }
 
     fn from_idx(
@@ -668,6 +742,7 @@ impl Dataset {
         name: &str,
         [ti, tl, si, sl]: [Idx; 4],
         binarization: Binarization,
+        stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self, DataError> {
         let split = |what: &str, r: Result<_, DataError>| {
             r.map_err(|e| DataError::Shape {
@@ -686,8 +761,10 @@ impl Dataset {
         Ok(Self {
             source,
             name: name.into(),
-            train: Split::binarize(ti.data, pixels, tl.data, binarization),
-            test: Split::binarize(si.data, pixels, sl.data, binarization),
+            train: Split::binarize_until(ti.data, pixels, tl.data, binarization, stop)
+                .ok_or(DataError::Stopped)?,
+            test: Split::binarize_until(si.data, pixels, sl.data, binarization, stop)
+                .ok_or(DataError::Stopped)?,
             class_names,
             binarization,
             shape,

@@ -126,6 +126,10 @@ pub enum GradientError {
     /// Grey input asked for a split that kept no grey levels.
     #[error("grey input needs the grey levels, and this split has none")]
     NoGreyLevels,
+    /// A stoppable step ([`Trainer::recalibrate_until`]) was asked to stop and did, leaving
+    /// the state as it was.
+    #[error("stopped before the end")]
+    Stopped,
     /// A convolution or pool that does not fit the map it reads.
     #[error("{feature}: {error}")]
     Feature {
@@ -364,6 +368,20 @@ impl Trainer {
         self.net.classes()
     }
 
+    /// Whether the last epoch's mini-batches on `train` (the run's training split) are all
+    /// done and only its re-estimation of the batch statistics is left: a stop came during
+    /// it, and the next call of [`train`](Method::train) re-estimates them (until then the
+    /// model keeps the running statistics training made).
+    pub fn awaits_recalibration(&self, train: &Split) -> bool {
+        let batches = train.len() / self.params.batch_size.min(train.len()).max(1);
+        self.params.recalibrate
+            && self.epoch + 1 == self.params.epochs
+            && self
+                .partial
+                .as_ref()
+                .is_some_and(|p| p.next_batch == batches)
+    }
+
     /// Whether every epoch of [`GradientParams::epochs`] is done.
     pub fn is_finished(&self) -> bool {
         self.epoch >= self.params.epochs
@@ -395,8 +413,8 @@ impl Trainer {
         Ok(())
     }
 
-    /// One epoch (or the rest of an interrupted one), stopping between mini-batches when
-    /// `interrupt` fires.
+    /// One epoch (or the rest of an interrupted one), stopping between mini-batches and
+    /// between the chunks of the last epoch's recalibration when `interrupt` fires.
     fn epoch_step(&mut self, train: &Split, interrupt: &Interrupt<'_>) -> Step {
         let t0 = Instant::now();
         let n = train.len();
@@ -453,11 +471,21 @@ impl Trainer {
                 return Step::Interrupted;
             }
         }
+        // The last epoch ends with the re-estimated batch statistics. Stopped, the epoch stays
+        // open with all its batches done: the state keeps the statistics training made (a
+        // whole model, saved and evaluated as it is), and the next call (a resumed run)
+        // re-estimates them from the start, as the uninterrupted run would have.
+        if self.epoch + 1 >= self.params.epochs
+            && self.params.recalibrate
+            && let Err(GradientError::Stopped) =
+                self.recalibrate_until(train, &|| interrupt.fired())
+        {
+            p.train_secs += t0.elapsed().as_secs_f64();
+            self.partial = Some(p);
+            return Step::Interrupted;
+        }
         p.train_secs += t0.elapsed().as_secs_f64();
         self.epoch += 1;
-        if self.is_finished() && self.params.recalibrate {
-            self.recalibrate(train).expect("split checked");
-        }
         let seen = p.seen.max(1) as f64;
         Step::Done(Summary::single(
             p.correct as f64 / seen,
@@ -558,19 +586,42 @@ impl Trainer {
     }
 
     /// Replaces the batch-norm running statistics with the exact statistics of `split`
-    /// (without augmentation), layer after layer. Training ([`Method::train`]) does this after the last
-    /// epoch when [`GradientParams::recalibrate`] is on.
+    /// (without augmentation), layer after layer. Training ([`Method::train`]) does this after
+    /// the last epoch when [`GradientParams::recalibrate`] is on, stopping at its stop points
+    /// as [`recalibrate_until`](Self::recalibrate_until) does.
     pub fn recalibrate(&mut self, split: &Split) -> Result<(), GradientError> {
+        self.recalibrate_until(split, &|| false)
+    }
+
+    /// [`recalibrate`](Self::recalibrate), asking `stop` before every chunk of examples (a
+    /// bounded amount of work, a few hundredths of a second). When `stop` says so it returns
+    /// [`GradientError::Stopped`] with every statistic as it was before the call: the model
+    /// is then the one training made, not a mixture of re-estimated layers and layers
+    /// normalised for the inputs they saw before.
+    ///
+    /// ```
+    /// use bitsmnist_core::prelude::*;
+    /// use bitsmnist_core::gradient::{GradientError, GradientParams, Trainer};
+    /// let train = Dataset::embedded().train.sample(0.02, 10);
+    /// let mut trainer = Trainer::new(GradientParams::default().hidden(vec![32]), 784, 10).unwrap();
+    /// let before = trainer.export();
+    /// assert_eq!(trainer.recalibrate_until(&train, &|| true), Err(GradientError::Stopped));
+    /// assert!(trainer.export() == before);
+    /// ```
+    pub fn recalibrate_until(
+        &mut self,
+        split: &Split,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<(), GradientError> {
         self.check_split_input(split)?;
         let (input, side) = (self.params.input, self.side);
-        let idx: Vec<usize> = (0..split.len()).collect();
-        self.net.recalibrate(&|f: &mut net::Visit<'_>| {
-            for chunk in idx.chunks(1000) {
-                let x = batch_input(split, chunk, input, &vec![(0, 0); chunk.len()], side);
-                f(&x, chunk.len());
-            }
-        });
-        Ok(())
+        let batch =
+            |chunk: &[usize]| batch_input(split, chunk, input, &vec![(0, 0); chunk.len()], side);
+        if self.net.recalibrate(split.len(), &batch, stop) {
+            Ok(())
+        } else {
+            Err(GradientError::Stopped)
+        }
     }
 
     fn check_split_input(&self, split: &Split) -> Result<(), GradientError> {
@@ -839,4 +890,38 @@ fn batch_input(
         }
     }
     x
+}
+
+#[cfg(test)]
+mod recalibration_tests {
+    use super::*;
+    use crate::datasets::Dataset;
+
+    #[test]
+    fn the_statistics_do_not_depend_on_the_chunk_size() {
+        let train = Dataset::embedded().train.sample(0.05, 10);
+        let params = GradientParams::default()
+            .features(
+                crate::layers::parse_architecture("conv4x3,pool2")
+                    .unwrap()
+                    .0,
+            )
+            .hidden(vec![16])
+            .seed(2);
+        let mut a = Trainer::new(params, 784, 10).unwrap();
+        let mut b = a.clone();
+        let (input, side) = (a.params.input, a.side);
+        let batch =
+            |chunk: &[usize]| batch_input(&train, chunk, input, &vec![(0, 0); chunk.len()], side);
+        // One example per chunk against the largest chunks.
+        assert!(
+            a.net
+                .recalibrate_in_chunks(train.len(), &batch, &|| false, 1)
+        );
+        assert!(
+            b.net
+                .recalibrate_in_chunks(train.len(), &batch, &|| false, u64::MAX)
+        );
+        assert!(a.export() == b.export());
+    }
 }

@@ -20,6 +20,11 @@ const ELEM_BLOCK: usize = 1 << 14;
 /// a few dozen filters by every pixel of the batch).
 const GEMM_COLS: usize = 512;
 
+/// Multiply-adds between two stop points of [`Net::recalibrate`]: 2^28, a few hundredths of
+/// a second on one core of the 2-core development machine, so that a stop is honoured well
+/// within the fraction of a second the documentation promises.
+pub(crate) const RECALIBRATION_WORK: u64 = 1 << 28;
+
 /// `c (m x n) = a (m x k) * b (k x n)`, `c` row-major and contiguous, `a` and `b` given by
 /// strides; parallel over fixed blocks of `GEMM_BLOCK` rows of `c`, or of `GEMM_COLS` columns
 /// when there are too few rows to share out. The blocks depend only on the shapes, and each
@@ -274,9 +279,6 @@ pub(crate) struct Net {
     pub convs: Vec<ConvGeom>,
 }
 
-/// A visitor of input chunks (`inputs x batch`, batch).
-pub(crate) type Visit<'a> = dyn FnMut(&[f32], usize) + 'a;
-
 /// What the backward pass needs from the forward pass of one batch.
 pub(crate) struct Cache {
     batch: usize,
@@ -462,15 +464,52 @@ impl Net {
         a
     }
 
-    /// Replaces the running statistics with the exact population statistics of the examples
-    /// that `chunks` yields (`inputs x batch` each, always in the same order), layer after
-    /// layer, each layer seeing the recalibrated ones before it.
-    pub fn recalibrate(&mut self, chunks: &dyn Fn(&mut Visit<'_>)) {
+    /// Replaces the running statistics with the exact population statistics of `examples`
+    /// examples (`input` gives the columns of the examples it is passed, `inputs x batch`),
+    /// layer after layer, each layer seeing the recalibrated ones before it. `stop` is asked
+    /// before every chunk of examples ([`recalibration_chunk`](Self::recalibration_chunk)
+    /// of them, a bounded amount of work); when it says so, every layer gets its statistics
+    /// back as they were and `false` is returned: all or nothing, so that the model is
+    /// always either the one training made or the recalibrated one, never a mixture whose
+    /// layers were normalised for inputs they no longer see.
+    pub fn recalibrate(
+        &mut self,
+        examples: usize,
+        input: &dyn Fn(&[usize]) -> Vec<f32>,
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
+        self.recalibrate_in_chunks(examples, input, stop, RECALIBRATION_WORK)
+    }
+
+    /// [`recalibrate`](Self::recalibrate) with chunks of at most `work` multiply-adds.
+    pub(crate) fn recalibrate_in_chunks(
+        &mut self,
+        examples: usize,
+        input: &dyn Fn(&[usize]) -> Vec<f32>,
+        stop: &dyn Fn() -> bool,
+        work: u64,
+    ) -> bool {
+        let before: Vec<(Vec<f32>, Vec<f32>)> = self
+            .layers
+            .iter()
+            .map(|l| (l.mean.clone(), l.var.clone()))
+            .collect();
+        let idx: Vec<usize> = (0..examples).collect();
         for li in 0..self.layers.len() {
             let m = self.layers[li].m;
             let (mut sum, mut sq, mut count) = (vec![0.0f64; m], vec![0.0f64; m], 0usize);
-            chunks(&mut |x, b| {
-                let z = self.forward_eval(x, b, li);
+            // The sums run over the examples in order whatever the chunk size (each value is
+            // added to its row's sum one after the other), so the statistics do not depend
+            // on it.
+            for chunk in idx.chunks(self.recalibration_chunk(li, work)) {
+                if stop() {
+                    for (l, (mean, var)) in self.layers.iter_mut().zip(before) {
+                        (l.mean, l.var) = (mean, var);
+                    }
+                    return false;
+                }
+                let b = chunk.len();
+                let z = self.forward_eval(&input(chunk), b, li);
                 let cols = self.columns(li, b);
                 sum.par_iter_mut()
                     .zip(sq.par_iter_mut())
@@ -481,10 +520,10 @@ impl Net {
                             *q += f64::from(v) * f64::from(v);
                         }
                     });
-                count += self.columns(li, b);
-            });
+                count += cols;
+            }
             if count < 2 {
-                return;
+                return true;
             }
             let n = count as f64;
             let l = &mut self.layers[li];
@@ -495,6 +534,21 @@ impl Net {
                 l.var[j] = var as f32;
             }
         }
+        true
+    }
+
+    /// The examples one stop point of [`recalibrate`](Self::recalibrate) covers for layer
+    /// `li`: as many as `work` multiply-adds through layers `0..=li` allow, 1 to 1,000. A
+    /// fixed number of examples would leave a stop waiting for seconds on a deep or wide
+    /// model (1,000 examples through a 7x7 convolution of 64 maps are over 10^11).
+    pub fn recalibration_chunk(&self, li: usize, work: u64) -> usize {
+        let per_example: u64 = self.layers[..=li]
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.m as u64) * (l.n as u64) * self.columns(i, 1) as u64)
+            .fold(0u64, u64::saturating_add)
+            .max(1);
+        (work / per_example).clamp(1, 1000) as usize
     }
 
     /// Mean softmax cross-entropy of the logits against `labels`, the gradient of that mean

@@ -489,8 +489,10 @@ where
     M: Method,
     F: FnMut(&Progress<'_, M>) -> ControlFlow<()>,
 {
-    method.prepare(data, options)?;
+    // The clock starts before `prepare`, which may be long (a climb computes its features
+    // there): the time limit and the reported time are the call's wall time.
     let start = Instant::now();
+    method.prepare(data, options)?;
     let base_secs = method.log().elapsed_secs;
     // Patience counts from the step that first reached the best objective so far, over the
     // whole history (a resumed run remembers).
@@ -679,6 +681,13 @@ impl Budget {
         Some(o)
     }
 
+    /// Counts time the run spent outside the calls of `train` against the time limit (a
+    /// fresh run's imprinted features, made before its first call): the limit is the run's,
+    /// not only its training steps'.
+    pub fn spend_time(&mut self, time: Duration) {
+        self.spent += time;
+    }
+
     /// Counts a call's steps and time.
     pub fn spend(&mut self, outcome: &TrainOutcome) {
         self.steps += outcome.steps;
@@ -717,7 +726,10 @@ impl Budget {
             });
         };
         self.pause.reset();
-        let outcome = f(&options)?;
+        let t0 = Instant::now();
+        let mut outcome = f(&options)?;
+        // The call's whole wall time, whatever `f` did around the training loop.
+        outcome.elapsed = outcome.elapsed.max(t0.elapsed());
         self.spend(&outcome);
         Ok(outcome)
     }

@@ -92,6 +92,10 @@ pub enum ImprintError {
         /// Its value.
         value: f64,
     },
+    /// [`imprint_until`] was asked to stop, and did before the filters were all drawn and
+    /// applied (half-imprinted filters are no model: nothing is returned).
+    #[error("stopped before the filters were imprinted")]
+    Stopped,
 }
 
 /// The feature layers `features` on `train`'s images, convolutions imprinted from patches of
@@ -100,6 +104,29 @@ pub fn imprint(
     train: &Split,
     features: &[Feature],
     params: &ImprintParams,
+) -> Result<Vec<Layer>, ImprintError> {
+    imprint_until(train, features, params, &|| false)
+}
+
+/// [`imprint`], asking `stop` at its stop points: between chunks of patch draws and between
+/// chunks of images as each layer's map is computed, every [`IMPRINT_WORK`] bit comparisons
+/// or so (a few hundredths of a second). When `stop` says so it returns
+/// [`ImprintError::Stopped`]. The filters drawn do not depend on where the stop points are.
+///
+/// ```
+/// use bitsmnist_core::prelude::*;
+/// use bitsmnist_core::layers::parse_architecture;
+/// use bitsmnist_core::search::imprint::{ImprintError, ImprintParams, imprint_until};
+/// let data = Dataset::embedded();
+/// let (features, _) = parse_architecture("conv8x5,pool4").unwrap();
+/// let stopped = imprint_until(&data.train, &features, &ImprintParams::default(), &|| true);
+/// assert_eq!(stopped, Err(ImprintError::Stopped));
+/// ```
+pub fn imprint_until(
+    train: &Split,
+    features: &[Feature],
+    params: &ImprintParams,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<Layer>, ImprintError> {
     for (what, value) in [("distance", params.distance), ("ink", params.min_ink)] {
         if !(0.0..1.0).contains(&value) {
@@ -117,7 +144,9 @@ pub fn imprint(
         if let Layer::Conv(conv) = layer {
             let (shape, window, padding) = (conv.input_shape(), conv.window(), conv.padding());
             let filters = conv.filters().outputs();
-            let patches = draw_patches(&map, shape, window, padding, filters, params, &mut rng);
+            let patches = draw_patches(
+                &map, shape, window, padding, filters, params, &mut rng, stop,
+            )?;
             let bits = window * window * shape.channels;
             let weights = BitMatrix::from_bools(bits, &patches).expect("one row per filter");
             let t = (params.distance * bits as f64).floor() as i64;
@@ -129,12 +158,44 @@ pub fn imprint(
             *conv = BitConv2d::from_filters(shape, window, conv.stride(), padding, dense)
                 .expect("the shape was checked with these sizes");
         }
-        map = match layer.forward(Activations::Bits(map)) {
+        map = forward_until(layer, &map, stop)?;
+    }
+    Ok(layers)
+}
+
+/// Bit comparisons between two stop points of [`imprint_until`]: 2^32, a few hundredths of a
+/// second of XOR + popcount on the 2-core development machine.
+pub const IMPRINT_WORK: u64 = 1 << 32;
+
+/// `layer` on every row of `map`, in chunks of rows of about [`IMPRINT_WORK`] bit
+/// comparisons, asking `stop` before each (a layer's output row depends only on its input
+/// row, so the chunks change nothing but where a stop can land).
+fn forward_until(
+    layer: &Layer,
+    map: &BitMatrix,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<BitMatrix, ImprintError> {
+    let per_row = match layer {
+        Layer::Conv(c) => (c.filters().inputs() as u64).saturating_mul(c.outputs() as u64),
+        other => (other.inputs() + other.outputs()) as u64,
+    }
+    .max(1);
+    let chunk = (IMPRINT_WORK / per_row).clamp(1, map.rows().max(1) as u64) as usize;
+    let mut words = Vec::new();
+    let mut cols = layer.outputs();
+    let all: Vec<usize> = (0..map.rows()).collect();
+    for rows in all.chunks(chunk) {
+        if stop() {
+            return Err(ImprintError::Stopped);
+        }
+        let out = match layer.forward(Activations::Bits(map.select_rows(rows))) {
             Activations::Bits(b) => b,
             Activations::Floats(_) => unreachable!("feature layers emit bits"),
         };
+        cols = out.cols();
+        words.extend_from_slice(out.as_words());
     }
-    Ok(layers)
+    Ok(BitMatrix::from_words(map.rows(), cols, words).expect("rows of one layer's width"))
 }
 
 /// The bytes imprinting `features` on `examples` images of `inputs` pixels and computing
@@ -176,7 +237,8 @@ pub fn memory_estimate(features: &[Feature], inputs: usize, examples: usize) -> 
 /// `filters` patches of `window x window` pixels (all channels) from random images and window
 /// positions of `map` (padded with 0-bits as the convolution pads it), each with enough
 /// 1-bits and 0-bits; after many draws without one, any patch is taken (a map that is nearly
-/// uniform everywhere still gets its filters).
+/// uniform everywhere still gets its filters). Stopped by `stop`, [`ImprintError::Stopped`].
+#[allow(clippy::too_many_arguments)]
 fn draw_patches(
     map: &BitMatrix,
     shape: Shape,
@@ -185,12 +247,21 @@ fn draw_patches(
     filters: usize,
     params: &ImprintParams,
     rng: &mut impl Rng,
-) -> Vec<Vec<bool>> {
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Vec<Vec<bool>>, ImprintError> {
     let bits = window * window * shape.channels;
     let least = (params.min_ink * bits as f64).ceil() as usize;
     let mut patches = Vec::with_capacity(filters);
     let mut misses = 0usize;
+    // A stop point every 2^20 bits copied (a few milliseconds): a nearly uniform map can
+    // take a thousand draws per filter.
+    let every = ((1u64 << 20) / bits.max(1) as u64).max(1);
+    let mut draws = 0u64;
     while patches.len() < filters {
+        draws += 1;
+        if draws.is_multiple_of(every) && stop() {
+            return Err(ImprintError::Stopped);
+        }
         let image = rng.random_range(0..map.rows());
         // Window corners in padded coordinates (the convolution checked that one fits).
         let y = rng.random_range(0..=shape.height + 2 * padding - window);
@@ -218,7 +289,7 @@ fn draw_patches(
             misses += 1;
         }
     }
-    patches
+    Ok(patches)
 }
 
 /// Stream of the patch draws ([`crate::util::derive_rng`]).

@@ -27,7 +27,7 @@ mod report;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use plan::{DEFAULT_SEED, PlanError, RunPlan, Start};
 pub use report::{MethodStats, RunReport, SplitReport};
@@ -37,7 +37,7 @@ use crate::io::{Metadata, ModelFile, ModelFileError, RunInfo};
 use crate::layers::{Architecture, Chain, FeatureError};
 use crate::memory::{self, MemoryError};
 use crate::run::{Budget, CancelToken, Record, StopReason, TrainOutcome};
-use crate::search::imprint::{ImprintError, imprint};
+use crate::search::imprint::{ImprintError, imprint_until};
 use crate::training::{StateProgress, StateRef, TrainConfig, TrainingError, TrainingState};
 
 /// Why a session could not start or go on.
@@ -91,6 +91,14 @@ pub enum SessionError {
         /// `training` or `test`.
         split: &'static str,
     },
+    /// The cancel token or the time limit of the plan's stop rules ended the run while it
+    /// was being made, before its first step (the data set's task selected, the features
+    /// of a fresh run being imprinted): there is no state to keep or save.
+    #[error("{reason} while making the run, before its first step; nothing trained")]
+    Stopped {
+        /// [`StopReason::Cancelled`] or [`StopReason::TimeLimit`].
+        reason: StopReason,
+    },
     /// Writing a checkpoint failed (the run stopped at it).
     #[error("writing the checkpoint {}: {error}", path.display())]
     Checkpoint {
@@ -106,7 +114,7 @@ impl SessionError {
     /// the data, more memory than there is) rather than reports work that failed (a
     /// checkpoint that could not be written).
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, Self::Checkpoint { .. })
+        !matches!(self, Self::Checkpoint { .. } | Self::Stopped { .. })
     }
 
     /// The memory refusal inside this error, if it is one.
@@ -200,8 +208,25 @@ impl Session {
     /// the plan's task and sample): checks the plan, the memory the run needs and that the
     /// model fits the data, then makes the state (imprinting the feature layers of a fresh
     /// gradient-free run).
+    ///
+    /// The run's clock starts here: the time imprinting takes counts against the plan's
+    /// time limit and is part of the reported time. A cancel token in the plan's stop rules
+    /// (`plan.stop.cancel`) becomes the session's ([`cancel_token`](Self::cancel_token)), so
+    /// that a front end can stop the start too; imprinting stops at its stop points when it
+    /// is cancelled or the time limit runs out ([`SessionError::Stopped`]).
     pub fn start(plan: RunPlan, data: &Dataset) -> Result<Self, SessionError> {
+        let started = Instant::now();
         plan.check()?;
+        let cancel = plan.stop.cancel.clone().unwrap_or_default();
+        let deadline = plan.stop.time_limit.and_then(|t| started.checked_add(t));
+        let should_stop = || cancel.is_cancelled() || deadline.is_some_and(|d| Instant::now() >= d);
+        let stopped = || SessionError::Stopped {
+            reason: if cancel.is_cancelled() {
+                StopReason::Cancelled
+            } else {
+                StopReason::TimeLimit
+            },
+        };
         let mut data = data.for_task(&plan.task)?;
         if plan.sample < 1.0 {
             data.train = data.train.sample(plan.sample, data.classes());
@@ -263,7 +288,12 @@ impl Session {
                     &data.train,
                     classes,
                     network_seed,
-                )?;
+                    &should_stop,
+                )
+                .map_err(|e| match e {
+                    SessionError::Imprint(ImprintError::Stopped) => stopped(),
+                    e => e,
+                })?;
                 (state, Origin::Fresh, Some(seed), None)
             }
             Start::FineTune { model, .. } => {
@@ -291,7 +321,6 @@ impl Session {
                 needs_outputs: classes,
             });
         }
-        let cancel = CancelToken::new();
         stop = stop.cancel(cancel.clone());
         stop.pause = None;
         if validate_every > 0 {
@@ -307,11 +336,13 @@ impl Session {
                     .with_sample(sample),
             );
         let trials_at_start = trials(&state.as_ref());
+        let mut budget = Budget::new(stop);
+        budget.spend_time(started.elapsed());
         Ok(Self {
             start_step: state.step_number(),
             state,
             data: Arc::new(data),
-            budget: Budget::new(stop),
+            budget,
             cancel,
             meta,
             origin,
@@ -463,7 +494,8 @@ impl Session {
 }
 
 /// A fresh state (its memory already checked by [`Session::start`]): the imprinted features
-/// of a gradient-free run, then the networks.
+/// of a gradient-free run (stopped when `stop` says so), then the networks.
+#[allow(clippy::too_many_arguments)]
 fn fresh(
     config: &TrainConfig,
     architecture: &Architecture,
@@ -472,12 +504,13 @@ fn fresh(
     train: &Split,
     classes: usize,
     seed: u64,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<TrainingState, SessionError> {
     let inputs = train.images().cols();
     if matches!(config, TrainConfig::Gradient(_)) || architecture.features.is_empty() {
         return Ok(config.fresh(inputs, &architecture.hidden, classes, output, seed)?);
     }
-    let front = imprint(train, &architecture.features, &imprint_params)?;
+    let front = imprint_until(train, &architecture.features, &imprint_params, stop)?;
     Ok(config.fresh_after(&front, &architecture.hidden, classes, output, seed)?)
 }
 

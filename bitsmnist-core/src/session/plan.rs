@@ -114,8 +114,10 @@ pub struct RunPlan {
     pub sample: f64,
     /// How the run starts.
     pub start: Start,
-    /// The stop rules: steps, target, patience, time limit (its cancel and pause tokens are
-    /// the session's own).
+    /// The stop rules: steps, target, patience, time limit (from the start of the session,
+    /// imprinting included), and the cancel token, if one is set, that stops the session
+    /// from its start on (else the session makes its own); the pause token is the
+    /// session's own.
     pub stop: TrainOptions,
     /// Measure test accuracy every so many steps (0: never).
     pub validate_every: u64,

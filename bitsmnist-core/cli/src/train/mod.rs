@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use bitsmnist_core::run::CancelToken;
-use bitsmnist_core::session::{RunPlan, Session, Start};
+use bitsmnist_core::datasets::DataError;
+use bitsmnist_core::run::{CancelToken, StopReason};
+use bitsmnist_core::session::{RunPlan, Session, SessionError, Start};
 use bitsmnist_core::training::TrainingState;
 
 pub use args::Args;
@@ -66,7 +67,7 @@ impl Signals {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let plan = args.plan()?;
+    let mut plan = args.plan()?;
     bitsmnist_core::memory::set_limit(plan.memory_limit);
     if let Some(n) = plan.threads {
         rayon::ThreadPoolBuilder::new()
@@ -77,10 +78,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if plan.data.dataset == bitsmnist_core::datasets::Source::Mnist {
         check_memory_before_mnist(&plan.run)?;
     }
-    let full = plan.data.load()?;
-    let mut session = Session::start(plan.run, &full)?;
-    let signals =
-        Signals::register(&session.cancel_token()).context("listening for SIGINT and SIGTERM")?;
+    // Listening from before the data is loaded: loading and imprinting are long steps too,
+    // and stop at their stop points like the training steps.
+    let cancel = CancelToken::new();
+    let signals = Signals::register(&cancel).context("listening for SIGINT and SIGTERM")?;
+    plan.run.stop.cancel = Some(cancel.clone());
+    let full = match plan.data.load_until(&|| cancel.is_cancelled()) {
+        Err(e) if matches!(e.downcast_ref(), Some(DataError::Stopped)) => {
+            return Ok(stopped_before_training(&signals, "loading the data set"));
+        }
+        loaded => loaded?,
+    };
+    let mut session = match Session::start(plan.run, &full) {
+        Err(SessionError::Stopped {
+            reason: StopReason::Cancelled,
+        }) => return Ok(stopped_before_training(&signals, "making the run")),
+        started => started?,
+    };
     if let (Some(every), Some(path)) = (plan.checkpoint_every, &plan.out) {
         session.checkpoint_every(path, every);
     }
@@ -113,9 +127,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // The terminal may be gone (SIGHUP): a failed write must not turn a saved run into
         // a panic.
         use std::io::Write as _;
+        // Said, so that a user knows why the model may differ from a finished run's.
+        let during = match session.state() {
+            TrainingState::Gradient(t) if t.awaits_recalibration(&session.data().train) => {
+                " while re-estimating the batch statistics (the model keeps training's; --resume re-estimates them)"
+            }
+            _ => "",
+        };
         let _ = writeln!(
             std::io::stderr(),
-            "interrupted by a signal at step {} after {:.1} s{}",
+            "interrupted by a signal at step {}{during} after {:.1} s{}",
             outcome.step,
             session.progress().spent.as_secs_f64(),
             plan.out
@@ -135,6 +156,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         serde_json::to_string(&report).context("writing the report")?
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ends a run a signal stopped before its first step (while the data set was loaded or the
+/// features imprinted): there is nothing to save, and the exit status is the signal's.
+fn stopped_before_training(signals: &Signals, during: &str) -> ExitCode {
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "interrupted by a signal while {during}, before any training; nothing saved"
+    );
+    ExitCode::from(signals.exit_status().unwrap_or(crate::errors::INTERRUPTED))
 }
 
 /// The first line: data, task, model, method, what the run continues, seed, threads.
