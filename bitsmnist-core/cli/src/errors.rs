@@ -6,7 +6,7 @@
 use std::error::Error;
 use std::process::ExitCode;
 
-use bitsmnist_core::datasets::TaskError;
+use bitsmnist_core::datasets::{DataError, TaskError};
 use bitsmnist_core::gradient::{GradientError, GradientParamsError};
 use bitsmnist_core::io::MergeError;
 use bitsmnist_core::layers::ShapeError;
@@ -60,6 +60,8 @@ fn is_usage(e: &(dyn Error + 'static)) -> bool {
         || e.is::<GradientParamsError>()
         || e.is::<TaskError>()
         || e.is::<MemoryError>()
+        || e.downcast_ref::<DataError>()
+            .is_some_and(|d| matches!(d, DataError::Memory { .. }))
         || e.is::<MergeError>()
         || e.downcast_ref::<SessionError>()
             .is_some_and(SessionError::is_refusal)

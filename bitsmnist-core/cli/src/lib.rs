@@ -143,7 +143,7 @@ pub fn run() -> ExitCode {
             };
         }
     };
-    let result = match cli.command {
+    let result = check_thread_variable().and_then(|()| match cli.command {
         Command::Data(a) => data::run(a).map(|()| ExitCode::SUCCESS),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
         Command::Train(a) => train::run(*a),
@@ -152,8 +152,29 @@ pub fn run() -> ExitCode {
         Command::Export(a) => export::run(a).map(|()| ExitCode::SUCCESS),
         Command::Completions(a) => completions::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),
         Command::Man(a) => man::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),
-    };
+    });
     result.unwrap_or_else(|e| errors::report(&e))
+}
+
+/// Refuses a thread count in the environment above `--threads`' cap, before anything builds
+/// rayon's pool from it: `RAYON_NUM_THREADS=100000` would start a hundred thousand threads
+/// (about 200 a second, deaf to signals meanwhile) and make every per-thread buffer count
+/// that many times. Rayon reads `RAYON_NUM_THREADS`, and the older `RAYON_RS_NUM_CPUS`; 0
+/// and text it does not read as a number mean its default (the cores), and so pass.
+fn check_thread_variable() -> anyhow::Result<()> {
+    use train::plan::MAX_THREADS;
+    for name in ["RAYON_NUM_THREADS", "RAYON_RS_NUM_CPUS"] {
+        let Some(value) = std::env::var_os(name) else {
+            continue;
+        };
+        let value = value.to_string_lossy();
+        if let Ok(n) = value.parse::<u128>()
+            && n > MAX_THREADS as u128
+        {
+            errors::usage!("{name} must be 1 to {MAX_THREADS} (as --threads), got {value}");
+        }
+    }
+    Ok(())
 }
 
 /// Parses `args` (without the program name) as `bitsmnist train ...` would and checks them

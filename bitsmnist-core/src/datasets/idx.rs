@@ -87,71 +87,29 @@ impl Idx {
     /// [`open`](Self::open), asking `stop` before every [`READ_CHUNK`] bytes read or decoded
     /// (a few milliseconds of work); when it says so, [`IdxError::Stopped`].
     pub fn open_until(path: &Path, stop: &(dyn Fn() -> bool + Sync)) -> Result<Self, IdxError> {
-        // A FIFO or a device would block the read forever.
-        let mut f = crate::files::open_regular(path)?;
-        let mut magic = [0u8; 2];
-        let n = read_up_to(&mut f, &mut magic)?;
-        let head = io::Cursor::new(magic[..n].to_vec()).chain(io::BufReader::new(f));
-        if n == 2 && magic == [0x1f, 0x8b] {
-            Self::read(Stoppable::new(GzDecoder::new(head), stop), true)
-        } else {
-            Self::read(Stoppable::new(head, stop), false)
-        }
+        let (r, gz) = open_stream(path)?;
+        Self::read(Stoppable::new(r, stop), gz)
+    }
+
+    /// The sizes an IDX file (plain or gzip) at `path` declares, from its header alone,
+    /// checked as [`open`](Self::open) checks them ([`MAX_DIMS`], [`MAX_ELEMENTS`]): what
+    /// decoding it would hold, known before any of it is decoded.
+    ///
+    /// ```
+    /// use bitsmnist_core::datasets::idx::Idx;
+    /// let path = std::env::temp_dir().join(format!("header-{}.gz", std::process::id()));
+    /// Idx { dims: vec![3, 2, 2], data: vec![0; 12] }.save(&path).unwrap();
+    /// assert_eq!(Idx::header(&path).unwrap(), [3, 2, 2]);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
+    pub fn header(path: &Path) -> Result<Vec<usize>, IdxError> {
+        let (mut r, gz) = open_stream(path)?;
+        Ok(read_header(&mut r, gz)?.0)
     }
 
     fn read<R: Read>(mut r: R, gz: bool) -> Result<Self, IdxError> {
-        let wrap = |e: io::Error| {
-            if e.get_ref().is_some_and(|inner| inner.is::<StopAsked>()) {
-                IdxError::Stopped
-            } else if gz && e.kind() != io::ErrorKind::UnexpectedEof {
-                IdxError::Gzip(e)
-            } else {
-                IdxError::Io(e)
-            }
-        };
-        let mut magic = [0u8; 4];
-        let got = read_up_to(&mut r, &mut magic).map_err(wrap)?;
-        if got < 4 {
-            return Err(IdxError::Truncated {
-                expected: 4,
-                found: got,
-            });
-        }
-        let ndims = magic[3] as usize;
-        if magic[0] != 0 || magic[1] != 0 || ndims == 0 || ndims > MAX_DIMS {
-            return Err(IdxError::BadMagic(magic));
-        }
-        if magic[2] != 0x08 {
-            return Err(IdxError::UnsupportedType(magic[2]));
-        }
-        let mut header = vec![0u8; 4 * ndims];
-        let got = read_up_to(&mut r, &mut header).map_err(wrap)?;
-        if got < header.len() {
-            return Err(IdxError::Truncated {
-                expected: header.len(),
-                found: got,
-            });
-        }
-        let dims: Vec<usize> = header
-            .chunks_exact(4)
-            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
-            .collect();
-        // Saturating: eight dimensions of 2^32 overflow even a u128 (found by fuzzing). The
-        // sizes other than zero must be sane too: `[0, 2^32, 2^32]` holds no data, but a
-        // reader multiplying its image sizes would overflow (found by fuzzing).
-        let product = |zeros: bool| {
-            dims.iter()
-                .filter(|&&d| zeros || d != 0)
-                .fold(1u128, |acc, &d| acc.saturating_mul(d as u128))
-        };
-        let (declared, nonzero) = (product(true), product(false));
-        if nonzero > MAX_ELEMENTS as u128 {
-            return Err(IdxError::TooLarge {
-                declared: nonzero,
-                limit: MAX_ELEMENTS,
-            });
-        }
-        let expected = declared as usize;
+        let wrap = wrapper(gz);
+        let (dims, expected) = read_header(&mut r, gz)?;
         // Grow with the data actually read rather than trusting the header for the allocation.
         let mut data = Vec::new();
         let read = (&mut r)
@@ -239,6 +197,83 @@ impl<R: Read> Read for Stoppable<'_, R> {
         let n = buf.len().min(READ_CHUNK);
         self.inner.read(&mut buf[..n])
     }
+}
+
+/// A stream over the file at `path`, gunzipped when it starts with the gzip magic, and
+/// whether it was.
+fn open_stream(path: &Path) -> Result<(Box<dyn Read>, bool), IdxError> {
+    // A FIFO or a device would block the read forever.
+    let mut f = crate::files::open_regular(path)?;
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut f, &mut magic)?;
+    let head = io::Cursor::new(magic[..n].to_vec()).chain(io::BufReader::new(f));
+    Ok(if n == 2 && magic == [0x1f, 0x8b] {
+        (Box::new(GzDecoder::new(head)), true)
+    } else {
+        (Box::new(head), false)
+    })
+}
+
+/// The error of a failed read: a gzip stream's own failures say the stream is corrupt.
+fn wrapper(gz: bool) -> impl Fn(io::Error) -> IdxError + Copy {
+    move |e: io::Error| {
+        if e.get_ref().is_some_and(|inner| inner.is::<StopAsked>()) {
+            IdxError::Stopped
+        } else if gz && e.kind() != io::ErrorKind::UnexpectedEof {
+            IdxError::Gzip(e)
+        } else {
+            IdxError::Io(e)
+        }
+    }
+}
+
+/// The magic and sizes at the start of `r`, checked: the dimensions and the bytes of data
+/// they declare (at most [`MAX_ELEMENTS`]).
+fn read_header<R: Read>(r: &mut R, gz: bool) -> Result<(Vec<usize>, usize), IdxError> {
+    let wrap = wrapper(gz);
+    let mut magic = [0u8; 4];
+    let got = read_up_to(r, &mut magic).map_err(wrap)?;
+    if got < 4 {
+        return Err(IdxError::Truncated {
+            expected: 4,
+            found: got,
+        });
+    }
+    let ndims = magic[3] as usize;
+    if magic[0] != 0 || magic[1] != 0 || ndims == 0 || ndims > MAX_DIMS {
+        return Err(IdxError::BadMagic(magic));
+    }
+    if magic[2] != 0x08 {
+        return Err(IdxError::UnsupportedType(magic[2]));
+    }
+    let mut header = vec![0u8; 4 * ndims];
+    let got = read_up_to(r, &mut header).map_err(wrap)?;
+    if got < header.len() {
+        return Err(IdxError::Truncated {
+            expected: header.len(),
+            found: got,
+        });
+    }
+    let dims: Vec<usize> = header
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .collect();
+    // Saturating: eight dimensions of 2^32 overflow even a u128 (found by fuzzing). The
+    // sizes other than zero must be sane too: `[0, 2^32, 2^32]` holds no data, but a
+    // reader multiplying its image sizes would overflow (found by fuzzing).
+    let product = |zeros: bool| {
+        dims.iter()
+            .filter(|&&d| zeros || d != 0)
+            .fold(1u128, |acc, &d| acc.saturating_mul(d as u128))
+    };
+    let (declared, nonzero) = (product(true), product(false));
+    if nonzero > MAX_ELEMENTS as u128 {
+        return Err(IdxError::TooLarge {
+            declared: nonzero,
+            limit: MAX_ELEMENTS,
+        });
+    }
+    Ok((dims, declared as usize))
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.

@@ -110,6 +110,71 @@ pub enum DataError {
         "full MNIST is not in {0}; this build cannot download (enable the `download` feature or use the command line), put the four files there by hand, or use the embedded data set"
     )]
     NotCached(PathBuf),
+    /// The decoded data set would not fit in memory ([`crate::memory::available`]): refused
+    /// from the files' headers, before anything is decoded (a few MB of gzip can declare
+    /// half a gigabyte of pixels).
+    #[error(
+        "{}: the data set decodes to about {}, more than the {} of memory available",
+        dir.display(),
+        crate::memory::format_bytes(*needed),
+        crate::memory::format_bytes(*available)
+    )]
+    Memory {
+        /// The folder.
+        dir: PathBuf,
+        /// Bytes of one decoded copy ([`DeclaredSize::bytes`]).
+        needed: u64,
+        /// The limit it was checked against.
+        available: u64,
+    },
+}
+
+/// The images a data folder's files declare in their headers ([`DeclaredSize::of_dir`]),
+/// known before anything is decoded, for memory checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeclaredSize {
+    /// Training images.
+    pub train: usize,
+    /// Test images.
+    pub test: usize,
+    /// Pixels of each image.
+    pub pixels: usize,
+}
+
+impl DeclaredSize {
+    /// The sizes the four IDX files in `dir` declare, read from their headers only (each
+    /// bounded by [`idx::MAX_ELEMENTS`]); a file that is missing or not IDX is refused as
+    /// loading it would refuse it.
+    pub fn of_dir(dir: &Path) -> Result<Self, DataError> {
+        let paths = find_files(dir)?;
+        let mut dims = Vec::with_capacity(4);
+        for p in &paths {
+            dims.push(Idx::header(p).map_err(|error| DataError::File {
+                path: p.clone(),
+                error,
+            })?);
+        }
+        // Images are [count, rows, columns]; a file of another shape is refused when loaded,
+        // and counts here as what it declares.
+        let count = |d: &[usize]| d.first().copied().unwrap_or(0);
+        let pixels = |d: &[usize]| d.iter().skip(1).fold(1usize, |a, &b| a.saturating_mul(b));
+        Ok(Self {
+            train: count(&dims[0]),
+            test: count(&dims[2]),
+            pixels: pixels(&dims[0]).max(pixels(&dims[2])),
+        })
+    }
+
+    /// Every image, both splits.
+    pub fn images(&self) -> usize {
+        self.train.saturating_add(self.test)
+    }
+
+    /// Bytes of one decoded copy ([`crate::memory::dataset_bytes`]).
+    pub fn bytes(&self) -> u64 {
+        crate::memory::dataset_bytes(self.images(), self.pixels)
+    }
 }
 
 /// How grey pixels become bits.
@@ -628,7 +693,9 @@ impl Dataset {
     }
 
     /// Loads the four IDX files (`train-images-idx3-ubyte`, ... plain or `.gz`) from `dir`.
-    /// A folder whose path mentions "fashion" gets Fashion-MNIST's class names.
+    /// A folder whose path mentions "fashion" gets Fashion-MNIST's class names. A set whose
+    /// headers declare more than the memory limit allows ([`crate::memory::check_current`])
+    /// is refused before it is decoded ([`DataError::Memory`]).
     pub fn from_dir(dir: &Path, binarization: Binarization) -> Result<Self, DataError> {
         Self::from_dir_until(dir, binarization, &|| false)
     }
@@ -641,6 +708,15 @@ impl Dataset {
         binarization: Binarization,
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self, DataError> {
+        // Sized from the headers first: a set that cannot be held is refused undecoded.
+        let needed = DeclaredSize::of_dir(dir)?.bytes();
+        if let Err(e) = crate::memory::check_current(needed) {
+            return Err(DataError::Memory {
+                dir: dir.into(),
+                needed: e.needed,
+                available: e.available,
+            });
+        }
         let paths = find_files(dir)?;
         let mut parsed = Vec::with_capacity(4);
         for p in &paths {

@@ -214,6 +214,44 @@ pub fn feature_shapes(features: &[Feature], inputs: usize) -> Result<Vec<Shape>,
     Ok(shapes)
 }
 
+/// The bytes one thread needs to run `features` on one chunk of examples of `inputs` bits
+/// ([`super::Chain::forward_par`] runs one chunk per thread; imprinting runs them on one
+/// thread): the chunk's maps before and after the widest layer, and the widest
+/// convolution's buffers of one example ([`BitConv2d::forward`] lays every window of the
+/// example out as a row of bits, then the filters' bits at every pixel). The windows grow as
+/// pixels x window² x channels, so a wide padded window needs far more than its maps:
+/// `conv1x1000p999` on a 28x28 digit is 131 GB for one example. `None` when the features
+/// do not fit the input.
+///
+/// ```
+/// use bitsmnist_core::layers::{feature_scratch_bytes, parse_architecture};
+/// let (small, _) = parse_architecture("conv32x5,pool4").unwrap();
+/// assert!(feature_scratch_bytes(&small, 784).unwrap() < 10 << 20);
+/// let (wide, _) = parse_architecture("conv1x1000p999,pool1000").unwrap();
+/// assert!(feature_scratch_bytes(&wide, 784).unwrap() > 130_000_000_000);
+/// ```
+pub fn feature_scratch_bytes(features: &[Feature], inputs: usize) -> Option<u64> {
+    let shapes = feature_shapes(features, inputs).ok()?;
+    let words = |bits: u64| bits.div_ceil(64).saturating_mul(8);
+    let mut channels = 1u64;
+    let mut widest = inputs as u64;
+    let mut conv = 0u64;
+    for (feature, out) in features.iter().zip(&shapes) {
+        widest = widest.max(out.bits() as u64);
+        if let Feature::Conv { window, .. } = *feature {
+            let window_bits = (window as u64)
+                .saturating_mul(window as u64)
+                .saturating_mul(channels);
+            let pixels = (out.height as u64).saturating_mul(out.width as u64);
+            let per_pixel = words(window_bits).saturating_add(words(out.channels as u64));
+            conv = conv.max(pixels.saturating_mul(per_pixel));
+        }
+        channels = out.channels as u64;
+    }
+    let maps = (super::chain::CHUNK_ROWS as u64).saturating_mul(words(widest).saturating_mul(2));
+    Some(maps.saturating_add(conv))
+}
+
 /// The layers `features` describe on an input of `inputs` bits read as a square one-channel
 /// image, with all-zero filters: their shapes, checked ([`feature_shapes`]), for the counts of
 /// a model before any filter exists.

@@ -23,7 +23,7 @@ pub struct ShapeError {
 
 /// Rows per parallel task in batch forward: large enough to amortise the kernel's setup, small
 /// enough to spread 10,000 examples over many threads.
-const CHUNK_ROWS: usize = 256;
+pub(crate) const CHUNK_ROWS: usize = 256;
 
 fn check_widths(layers: &[Layer]) -> Result<(), ShapeError> {
     for (index, pair) in layers.windows(2).enumerate() {

@@ -22,7 +22,7 @@ mod values;
 pub use activation::Activation;
 pub use architecture::{
     Architecture, ArchitectureError, Feature, FeatureError, MAX_FILTER_BITS, architecture_string,
-    feature_layers, feature_shapes, parse_architecture,
+    feature_layers, feature_scratch_bytes, feature_shapes, parse_architecture,
 };
 pub use bit_dense::{BitDense, BitOutput};
 pub use chain::{Chain, ShapeError, layer_seed};

@@ -216,7 +216,8 @@ impl PopulationParams {
     /// parameters needs on `examples` fitness examples, generously estimated
     /// ([`crate::memory`]): parents and children (and the best and a spare), the first
     /// layer's outputs cached per candidate over two generations (capped), and each thread's
-    /// scores of one candidate.
+    /// scores of one candidate and mini-batch (one at a time, whatever
+    /// [`evals_per_candidate`](Self::evals_per_candidate) is).
     pub fn memory_estimate(
         &self,
         inputs: usize,
@@ -235,7 +236,17 @@ impl PopulationParams {
         let cache =
             mul(&[population, e, first.div_ceil(8)]).min(crate::search::rows::MAX_BYTES as u64);
         let scratch = mul(&[threads, e, add(&[first.div_ceil(8), classes * 8])]);
-        add(&[networks, mul(&[2, cache]), scratch])
+        // A mini-batch is drawn where it is evaluated, one per thread whatever `evals` is:
+        // its packed rows, labels and indices (the whole split is referenced, not copied).
+        let batch = match self.batch_size {
+            Some(b) if (b as u64) < examples => mul(&[
+                threads,
+                b as u64,
+                add(&[(inputs as u64).div_ceil(64) * 8, 1, 8]),
+            ]),
+            _ => 0,
+        };
+        add(&[networks, mul(&[2, cache]), scratch, batch])
     }
 
     /// The original TinyML defaults (same as `default()`).

@@ -461,24 +461,24 @@ impl Population {
         let layers = &self.layers;
         let scores: Vec<f64> = match &fitness.kind {
             Kind::Metric { metric, data } => {
-                let batches: Vec<Batch> = match p.batch_size {
-                    Some(b) if b < data.len() => (0..evals)
-                        .map(|e| {
-                            let mut rng =
-                                derive_rng(p.seed, STREAM_BATCH, self.generation, e as u64);
-                            let mut idx =
-                                rand::seq::index::sample(&mut rng, data.len(), b).into_vec();
-                            idx.sort_unstable();
-                            Batch::new(data, Some(&idx))
-                        })
-                        .collect(),
-                    // The same examples each time: one evaluation gives the mean.
-                    _ => vec![Batch::new(data, None)],
+                let generation = self.generation;
+                // Evaluation `e`'s mini-batch, drawn where it is used rather than all `evals`
+                // at once: `--evals 100000` of 512 examples would hold 5 GB of batches.
+                let mini_batch = |e: usize, b: usize| {
+                    let mut rng = derive_rng(p.seed, STREAM_BATCH, generation, e as u64);
+                    let mut idx = rand::seq::index::sample(&mut rng, data.len(), b).into_vec();
+                    idx.sort_unstable();
+                    Batch::new(data, Some(&idx))
                 };
                 let slot_of = slot_of(chain, layers);
                 let classes = chain.outputs();
-                let fixed =
-                    batches.len() == 1 && !matches!(p.batch_size, Some(b) if b < data.len());
+                let random = p.batch_size.filter(|&b| b < data.len());
+                // The same examples each time: one evaluation gives the mean.
+                let batches: Vec<Batch> = match random {
+                    Some(_) => Vec::new(),
+                    None => vec![Batch::new(data, None)],
+                };
+                let fixed = random.is_none();
                 if fixed
                     && self
                         .rows
@@ -524,16 +524,25 @@ impl Population {
                     fitness
                 } else {
                     self.rows.forget_outputs();
-                    score_each(&|genome| {
-                        batches
-                            .iter()
-                            .map(|b| {
-                                b.evaluate(*metric, classes, |_, x| {
-                                    forward_scores(chain, &slot_of, genome, 0, x)
-                                })
-                            })
-                            .sum::<f64>()
-                            / batches.len() as f64
+                    let score = |b: &Batch, genome: &Genome| {
+                        b.evaluate(*metric, classes, |_, x| {
+                            forward_scores(chain, &slot_of, genome, 0, x)
+                        })
+                    };
+                    score_each(&|genome| match random {
+                        // Asked between evaluations too: one candidate of many evaluations
+                        // is a long step (its score is dropped once stopped).
+                        Some(b) => {
+                            let mut sum = 0.0;
+                            for e in 0..evals {
+                                if e > 0 && skip() {
+                                    return f64::NAN;
+                                }
+                                sum += score(&mini_batch(e, b), genome);
+                            }
+                            sum / evals as f64
+                        }
+                        None => score(&batches[0], genome),
                     })
                 }
             }

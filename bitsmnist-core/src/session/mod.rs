@@ -227,6 +227,8 @@ impl Session {
                 StopReason::TimeLimit
             },
         };
+        // The whole set's sizes: the caller's copy stays alive beside the task's selection.
+        let images = data.train.len().saturating_add(data.test.len());
         let mut data = data.for_task(&plan.task)?;
         if plan.sample < 1.0 {
             data.train = data.train.sample(plan.sample, data.classes());
@@ -252,14 +254,13 @@ impl Session {
             architecture,
             ..
         } = &plan.start
+            && !matches!(config, TrainConfig::Gradient(_))
         {
-            if !matches!(config, TrainConfig::Gradient(_)) {
-                architecture.shapes(inputs)?;
-            }
-            if let Some(bytes) = plan.memory_estimate(inputs, classes, data.train.len()) {
-                memory::check_current(bytes)?;
-            }
+            architecture.shapes(inputs)?;
         }
+        // The data set counts for every run, resumed and fine-tuned ones too.
+        let bytes = plan.memory_with_data(inputs, classes, data.train.len(), images);
+        memory::check_current(bytes)?;
         let kind = plan.kind();
         let network_seed = plan.network_seed();
         let config = plan.seeded_config();

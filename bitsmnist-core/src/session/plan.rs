@@ -383,8 +383,11 @@ impl RunPlan {
 
     /// The bytes a fresh run will need on `examples` training examples of `inputs` bits and
     /// `classes` classes: imprinting, the networks and the per-example state
-    /// ([`TrainConfig::memory_estimate`]). `None` for a resumed or fine-tuned run, and for
-    /// imprinted feature layers that do not fit `inputs`.
+    /// ([`TrainConfig::memory_estimate`]), and each thread's buffers for running the
+    /// convolutions ([`feature_scratch_bytes`](crate::layers::feature_scratch_bytes)). The
+    /// data set is not counted here ([`memory_with_data`](Self::memory_with_data) adds it).
+    /// `None` for a resumed or fine-tuned run, and for imprinted feature layers that do not
+    /// fit `inputs`.
     pub fn memory_estimate(&self, inputs: usize, classes: usize, examples: usize) -> Option<u64> {
         let Start::Fresh {
             config,
@@ -402,11 +405,46 @@ impl RunPlan {
                 architecture.dense_inputs(inputs).ok()?,
             ),
         };
+        // Imprinting, the climb's features and every evaluation run the convolutions one
+        // chunk of examples per thread, each with its own buffers.
+        let scratch = crate::layers::feature_scratch_bytes(&architecture.features, inputs)
+            .unwrap_or(0)
+            .saturating_mul(crate::memory::threads());
         Some(
             config
                 .memory_estimate(dense_inputs, &architecture.hidden, classes, examples)
-                .saturating_add(front),
+                .saturating_add(front)
+                .saturating_add(scratch),
         )
+    }
+
+    /// The bytes the whole run needs: [`memory_estimate`](Self::memory_estimate) on
+    /// `examples` training examples (0 for a resumed or fine-tuned run) and the data set as
+    /// loaded, `images` images of `inputs` pixels in both splits
+    /// ([`memory::dataset_bytes`](crate::memory::dataset_bytes)), held
+    /// [`DATA_COPIES`](crate::memory::DATA_COPIES) times.
+    /// [`Session::start`](super::Session::start) checks this figure; a front end can check it
+    /// before loading the data, from the sizes in the files' headers.
+    ///
+    /// ```
+    /// use bitsmnist_core::prelude::*;
+    /// use bitsmnist_core::session::RunPlan;
+    /// let plan = RunPlan::for_task(Task::zero_one());
+    /// let run = plan.memory_estimate(784, 2, 10_000).unwrap();
+    /// assert!(plan.memory_with_data(784, 2, 10_000, 20_000) > run + 3 * 20_000 * 784);
+    /// ```
+    pub fn memory_with_data(
+        &self,
+        inputs: usize,
+        classes: usize,
+        examples: usize,
+        images: usize,
+    ) -> u64 {
+        use crate::memory::{DATA_COPIES, add, dataset_bytes, mul};
+        add(&[
+            self.memory_estimate(inputs, classes, examples).unwrap_or(0),
+            mul(&[DATA_COPIES, dataset_bytes(images, inputs)]),
+        ])
     }
 }
 

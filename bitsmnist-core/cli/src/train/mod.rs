@@ -4,7 +4,7 @@
 //! the JSON line; this module adds the progress bar and the signals.
 
 mod args;
-mod plan;
+pub(crate) mod plan;
 
 use std::ops::ControlFlow;
 use std::process::ExitCode;
@@ -75,8 +75,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .build_global()
             .context("setting the thread count")?;
     }
-    if plan.data.dataset == bitsmnist_core::datasets::Source::Mnist {
-        check_memory_before_mnist(&plan.run)?;
+    match &plan.data.dataset {
+        bitsmnist_core::datasets::Source::Mnist => check_memory_before_mnist(&plan.run)?,
+        bitsmnist_core::datasets::Source::Dir(dir) => check_memory_before_dir(&plan.run, dir)?,
+        _ => {}
     }
     // Listening from before the data is loaded: loading and imprinting are long steps too,
     // and stop at their stop points like the training steps.
@@ -250,14 +252,32 @@ fn check_memory_before_mnist(plan: &RunPlan) -> Result<()> {
                 .unwrap_or(0)
         })
         .sum();
+    check_memory_before_loading(plan, 28 * 28, all, 70_000)
+}
+
+/// The memory check of a fresh run on the data folder `dir`, from the sizes its files'
+/// headers declare, before any of it is decoded (every training image counts as one of the
+/// task's: the labels are not read yet).
+fn check_memory_before_dir(plan: &RunPlan, dir: &std::path::Path) -> Result<()> {
+    let size = bitsmnist_core::datasets::DeclaredSize::of_dir(dir)?;
+    check_memory_before_loading(plan, size.pixels, size.train as u64, size.images())
+}
+
+/// [`RunPlan::memory_with_data`] checked before loading: `all` training examples of the
+/// task, `images` images of `pixels` pixels in the data set.
+fn check_memory_before_loading(
+    plan: &RunPlan,
+    pixels: usize,
+    all: u64,
+    images: usize,
+) -> Result<()> {
     // As `Split::sample` takes them: at most the fraction, rounded up.
     let examples = ((plan.sample.clamp(0.0, 1.0) * all as f64).ceil() as u64).min(all) as usize;
     if let Start::Fresh { architecture, .. } = &plan.start {
-        architecture.shapes(28 * 28).context("--arch")?;
+        architecture.shapes(pixels).context("--arch")?;
     }
-    if let Some(bytes) = plan.memory_estimate(28 * 28, plan.task.len(), examples) {
-        bitsmnist_core::memory::check_current(bytes)?;
-    }
+    let bytes = plan.memory_with_data(pixels, plan.task.len(), examples, images);
+    bitsmnist_core::memory::check_current(bytes)?;
     Ok(())
 }
 

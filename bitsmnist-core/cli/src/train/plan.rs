@@ -51,7 +51,7 @@ pub struct Plan {
 const SEED: u64 = DEFAULT_SEED;
 
 /// More threads than this is a typing mistake, not a machine.
-const MAX_THREADS: usize = 1024;
+pub(crate) const MAX_THREADS: usize = 1024;
 
 /// Ensemble members trained side by side on one machine.
 const MAX_MEMBERS: usize = 1024;
