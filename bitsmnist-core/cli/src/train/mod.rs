@@ -65,8 +65,18 @@ impl Signals {
     }
 }
 
+/// Bytes beyond the state's size that a save at the end of a run may need: the history's
+/// records (tens of bytes each) and the metadata.
+const SAVE_MARGIN: u64 = 4 << 20;
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let plan = args.plan()?;
+    // Held to the end of the run: a second run writing the same file is refused at its start
+    // instead of both finishing and the last one silently winning.
+    let _lock = match &plan.out {
+        Some(out) => Some(crate::lock_output("--out", out)?),
+        None => None,
+    };
     bitsmnist_core::memory::set_limit(plan.memory_limit);
     if let Some(n) = plan.threads {
         rayon::ThreadPoolBuilder::new()
@@ -74,11 +84,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .build_global()
             .context("setting the thread count")?;
     }
-    if plan.data.dataset == bitsmnist_core::datasets::Source::Mnist {
+    if plan.data.source() == bitsmnist_core::datasets::Source::Mnist {
         check_memory_before_mnist(&plan.run)?;
     }
     let full = plan.data.load()?;
     let mut session = Session::start(plan.run, &full)?;
+    if let Some(out) = &plan.out {
+        // The state's size is fixed from the start for every method; the history grows by a
+        // record per step, which the margin covers for runs of tens of thousands of steps.
+        let needed = session
+            .checkpoint()
+            .encoded_len()
+            .context("sizing the file --out will hold")?
+            .saturating_add(SAVE_MARGIN);
+        crate::check_room("--out", out, needed)?;
+    }
     let signals =
         Signals::register(&session.cancel_token()).context("listening for SIGINT and SIGTERM")?;
     if let (Some(every), Some(path)) = (plan.checkpoint_every, &plan.out) {
