@@ -133,20 +133,22 @@ fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix, D
     // Evaluated on the data and binarisation it was trained with, unless told otherwise; then
     // said, so that a figure on other data is not read as the model's own.
     data_options.binarize = data_options.binarize.or(file.meta.binarization);
+    // Said once the evaluation is sure to go on, so that a refusal stays one line.
+    let mut notes = Vec::new();
     if let (Some(given), Some(recorded)) = (&args.data.binarize, &file.meta.binarization)
         && given != recorded
     {
-        eprintln!(
+        notes.push(format!(
             "note: {} was trained on images binarised by {recorded}; evaluating with {given}",
             args.file.display()
-        );
+        ));
     }
     match (&args.data.dataset, &file.meta.source) {
         (Some(given), Some(recorded)) if !crate::data::same_source(given, recorded) => {
-            eprintln!(
+            notes.push(format!(
                 "note: {} was trained on {recorded}; evaluating on {given}",
                 args.file.display()
-            );
+            ));
         }
         (None, Some(recorded)) => data_options.dataset = Some(recorded.clone()),
         _ => {}
@@ -155,7 +157,16 @@ fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix, D
         // The recorded data set's files are inputs too, now that they are known.
         crate::refuse_input_as_output("--predictions", out, &data_options.input_files())?;
     }
-    let full = data_options.load()?;
+    let full = match (&args.data.dataset, &file.meta.source) {
+        // A recorded folder may have moved since: say where the path came from.
+        (None, Some(recorded)) => data_options.load().with_context(|| {
+            format!(
+                "{}: trained on {recorded} (--dataset evaluates on other data)",
+                args.file.display()
+            )
+        })?,
+        _ => data_options.load()?,
+    };
     let task = match args.task.clone().or_else(|| file.meta.task.clone()) {
         Some(t) => t,
         None => Task::new((0..full.classes() as u8).collect())?,
@@ -184,6 +195,9 @@ fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix, D
             data.pixels(),
             task.len()
         );
+    }
+    for note in notes {
+        eprintln!("{note}");
     }
     // The model says how it reads an example (bits, or grey levels).
     let predictions = model

@@ -394,6 +394,15 @@ fn eval_and_resume_use_the_data_set_the_model_was_trained_on() {
         "which this command reads",
         "resume onto the data",
     );
+    // A recorded folder that has moved: said where the path came from.
+    std::fs::rename(folder, dir.path().join("moved")).unwrap();
+    let moved = run_in(dir.path(), &["eval", "f.bin"]);
+    assert_error(
+        &moved,
+        1,
+        &format!("f.bin: trained on {folder} (--dataset evaluates on other data)"),
+        "moved folder",
+    );
 }
 
 #[test]
