@@ -66,8 +66,10 @@ impl Signals {
 }
 
 /// Bytes beyond the state's size that a save at the end of a run may need: the history's
-/// records (tens of bytes each) and the metadata.
-const SAVE_MARGIN: u64 = 4 << 20;
+/// records (tens of bytes each: some thousands of steps) and the metadata. Small, because a
+/// run refused here cannot be forced: a save that still finds the disk full keeps the old
+/// file (`files::write_atomic`).
+const SAVE_MARGIN: u64 = 256 << 10;
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let plan = args.plan()?;
@@ -91,7 +93,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut session = Session::start(plan.run, &full)?;
     if let Some(out) = &plan.out {
         // The state's size is fixed from the start for every method; the history grows by a
-        // record per step, which the margin covers for runs of tens of thousands of steps.
+        // record per step, which the margin covers for runs of some thousands of steps.
         let needed = session
             .checkpoint()
             .encoded_len()
