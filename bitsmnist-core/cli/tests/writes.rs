@@ -534,3 +534,39 @@ fn every_class_of_export_name_compiles_or_is_refused() {
         compile(&sub, &name);
     }
 }
+
+/// SIGINT, SIGTERM and SIGHUP stop a merge between members, promptly, with nothing written.
+#[test]
+fn a_signalled_merge_stops_between_members_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    model(dir.path(), "m.bin");
+    // 1,200 members of 370 KB take seconds to load: long enough to be signalled in the middle.
+    let mut args = vec!["merge"];
+    args.extend(std::iter::repeat_n("m.bin", 1200));
+    args.extend(["--out", "merged.bin"]);
+    for (signal_name, status) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let child = command(dir.path(), &args, &[]).spawn().expect("runs");
+        std::thread::sleep(Duration::from_millis(300));
+        let sent = Instant::now();
+        signal(&child, signal_name);
+        let out = finish(child, "merge");
+        let took = sent.elapsed();
+        if out.status.success() {
+            // This machine merged everything within 300 ms: nothing to interrupt.
+            eprintln!("merge finished before SIG{signal_name}: not measured");
+            std::fs::remove_file(dir.path().join("merged.bin")).unwrap();
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(status), "{}", stderr(&out));
+        assert_eq!(stderr(&out).trim(), "merge interrupted: nothing written");
+        assert!(took < Duration::from_secs(1), "SIG{signal_name}: {took:?}");
+        eprintln!("SIG{signal_name}: merge ended {took:?} after the signal");
+        assert!(!dir.path().join("merged.bin").exists());
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "m.bin")
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
