@@ -144,6 +144,189 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The suffix of the lock file [`lock_output`] keeps beside a target while a process writes it.
+pub const LOCK_SUFFIX: &str = ".bitsmnist-lock";
+
+/// Tries before [`lock_output`] gives up on a lock file that other processes keep replacing
+/// (each try loses only to a writer that finished in between).
+const LOCK_TRIES: usize = 16;
+
+/// The right to write one output, held from the start of the work that fills it to its end:
+/// an advisory lock (`flock`, [`File::try_lock`]) on a lock file beside the target. The kernel
+/// releases it when the process ends however it ends, so a killed writer leaves no lock that
+/// blocks the next one; the file itself is removed when the lock is dropped.
+#[derive(Debug)]
+#[must_use = "the output is locked only while the lock lives"]
+pub struct OutputLock {
+    /// The locked file; `None` where the file system has no locks (the write goes on unlocked).
+    file: Option<File>,
+    path: PathBuf,
+}
+
+impl OutputLock {
+    /// The lock file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // Removed while still locked: a process waiting on the old file then sees it is no
+        // longer the one at the path and takes a new one ([`lock_output`]).
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The lock file of `target` (after symlinks): `.<start of its name>.<crc of the whole
+/// name>.bitsmnist-lock` beside it, short whatever the name's length, and distinct for long
+/// names that share their start.
+pub fn lock_path(target: &Path) -> io::Result<PathBuf> {
+    let target = resolve_target(target)?;
+    let crc = crc32fast::hash(target.file_name().unwrap_or_default().as_encoded_bytes());
+    Ok(folder_of(&target).join(format!(".{}.{crc:08x}{LOCK_SUFFIX}", name_prefix(&target))))
+}
+
+/// Takes the lock on writing `path` ([`OutputLock`]), or refuses at once with
+/// [`io::ErrorKind::WouldBlock`] and a message naming the process that holds it, so that two
+/// runs writing the same file do not both succeed with the last one's result silently kept.
+/// Nothing waits: a second writer is a mistake to report, not a queue. A file system without
+/// locks gives a lock that holds nothing (the write goes on as before).
+pub fn lock_output(path: &Path) -> io::Result<OutputLock> {
+    let lock = lock_path(path)?;
+    for _ in 0..LOCK_TRIES {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = io::Read::read_to_string(&mut file, &mut holder);
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another process".to_string()
+                } else {
+                    format!("another process ({holder})")
+                };
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!(
+                        "{who} is writing it (lock {}); wait for it to end or write elsewhere",
+                        lock.display()
+                    ),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {
+                return Ok(OutputLock {
+                    file: None,
+                    path: lock,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+        // The holder before us may have finished and removed the file after we opened it: a
+        // lock on a file no longer at the path guards nothing, so take the new one.
+        if !same_open_file(&file, &lock) {
+            continue;
+        }
+        file.set_len(0)?;
+        write!(file, "process {}", std::process::id())?;
+        return Ok(OutputLock {
+            file: Some(file),
+            path: lock,
+        });
+    }
+    Err(io::Error::other(format!(
+        "the lock {} kept changing hands; try again",
+        lock.display()
+    )))
+}
+
+/// Whether the open `file` is the one at `path` now.
+fn same_open_file(file: &File, path: &Path) -> bool {
+    let (Ok(a), Ok(b)) = (file.metadata(), std::fs::metadata(path)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        true
+    }
+}
+
+/// Bytes free for an unprivileged user (`statvfs`'s `f_bavail`) on the file system of the
+/// folder a write to `path` lands in (after symlinks); `None` where the system does not say.
+pub fn free_space(path: &Path) -> io::Result<Option<u64>> {
+    let target = resolve_target(path)?;
+    let dir = folder_of(&target);
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `c` is a NUL-terminated path and `st` a buffer of the type statvfs fills.
+        if unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: statvfs returned 0, so it filled the buffer.
+        let st = unsafe { st.assume_init() };
+        #[allow(clippy::useless_conversion)] // the field types differ between platforms
+        let bytes = u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize));
+        Ok(Some(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(None)
+    }
+}
+
+/// Whether a file of `needed` bytes fits in `free` bytes (`None`: unknown, so it is not
+/// refused): the decision [`check_room`] makes, apart so that it is tested without filling a
+/// disk. The whole new file must fit beside the old one, which an atomic save keeps until
+/// the new one is complete.
+pub fn room_for(free: Option<u64>, needed: u64) -> Result<(), String> {
+    match free {
+        Some(free) if free < needed => Err(format!(
+            "needs about {} but the file system has {} free",
+            human_bytes(needed),
+            human_bytes(free)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses, before the work, to write a file of about `needed` bytes to `path` when its file
+/// system has less free ([`free_space`], [`room_for`]), with [`io::ErrorKind::StorageFull`].
+/// A write that fails anyway (the disk filled meanwhile) still leaves the old file as it was
+/// ([`write_atomic`]).
+pub fn check_room(path: &Path, needed: u64) -> io::Result<()> {
+    room_for(free_space(path)?, needed).map_err(|e| io::Error::new(io::ErrorKind::StorageFull, e))
+}
+
+/// `1.5 GB`, `12.0 MB`, `900 bytes`.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")];
+    for (size, unit) in UNITS {
+        if n >= size {
+            return format!("{:.1} {unit}", n as f64 / size as f64);
+        }
+    }
+    format!("{n} bytes")
+}
+
 /// A temporary name beside `target`: `.<start of its name>.<pid>.<n>.bitsmnist-tmp`.
 fn temp_name(target: &Path) -> PathBuf {
     // The process id and a counter keep concurrent writers in one folder apart.
@@ -275,6 +458,69 @@ fn remove_stale_temporaries(target: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_is_refused_only_when_the_file_system_says_it_is_short() {
+        assert_eq!(room_for(Some(100), 100), Ok(()));
+        assert_eq!(room_for(None, u64::MAX), Ok(()));
+        let e = room_for(Some(3 << 20), 5 << 30).unwrap_err();
+        assert_eq!(e, "needs about 5.0 GB but the file system has 3.0 MB free");
+        assert_eq!(
+            room_for(Some(900), 901).unwrap_err(),
+            "needs about 901 bytes but the file system has 900 bytes free"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let free = free_space(&dir.path().join("a.bin")).unwrap();
+        assert!(free.is_some_and(|f| f > 0), "{free:?}");
+        check_room(&dir.path().join("a.bin"), 1).unwrap();
+        let e = check_room(&dir.path().join("a.bin"), u64::MAX).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+    }
+
+    #[test]
+    fn a_second_lock_on_one_output_is_refused_naming_the_holder_and_freed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.bin");
+        let lock = lock_output(&out).unwrap();
+        assert!(lock.path().exists());
+        // Within one process too: flock locks belong to the open file, not the process.
+        let e = lock_output(&out).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("process {}", std::process::id())),
+            "{text}"
+        );
+        // Another output is free.
+        let other = lock_output(&dir.path().join("b.bin")).unwrap();
+        drop(lock);
+        assert!(!lock_path(&out).unwrap().exists());
+        let again = lock_output(&out).unwrap();
+        drop((again, other));
+        assert_eq!(names(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_symlink_and_its_target_share_one_lock_and_long_names_get_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.bin");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.bin");
+            std::os::unix::fs::symlink(&out, &link).unwrap();
+            let _lock = lock_output(&out).unwrap();
+            assert!(lock_output(&link).is_err());
+        }
+        let long = |c: char| dir.path().join(format!("{}{c}", "x".repeat(200)));
+        assert_ne!(
+            lock_path(&long('a')).unwrap(),
+            lock_path(&long('b')).unwrap()
+        );
+        let name = lock_path(&long('a')).unwrap();
+        assert!(name.file_name().unwrap().len() < 140);
+        let _a = lock_output(&long('a')).unwrap();
+        let _b = lock_output(&long('b')).unwrap();
+    }
 
     fn names(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)

@@ -1,5 +1,7 @@
 //! Inputs found by fuzzing (`fuzz/`), kept as regression tests: each must be refused with an
-//! error, never a panic. Files named `model-*` are model files, `idx-*` IDX files.
+//! error, never a panic. Files named `model-*` are model files, `idx-*` IDX files. The
+//! `model-member-count-*` files are CRC-valid model files whose member record claims 2^64 - 1
+//! and 10^12 members (issue 23: `merge` panicked, or aborted allocating 16 TB).
 
 use std::path::Path;
 

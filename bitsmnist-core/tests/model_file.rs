@@ -62,6 +62,11 @@ fn training_state_and_history_round_trip() {
     set.run(&Fitness::score(&split), &TrainOptions::new().generations(3))
         .unwrap();
     let file = ModelFile::from_state(&TrainingState::from(set.clone()), &split);
+    // What a save will take on disk, counted without the bytes (the free-space check).
+    assert_eq!(
+        file.encoded_len().unwrap(),
+        file.to_bytes().unwrap().len() as u64
+    );
     let back = ModelFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
     let Some(TrainingState::Population { set: t, .. }) = &back.state else {
         panic!("population state")

@@ -9,9 +9,10 @@ use bitsmnist_core::datasets::{self, Binarization, Dataset, Source, Split};
 #[derive(clap::Args, Clone, Debug)]
 pub struct DataOptions {
     /// `embedded` (built in, no network), `mnist` (full set, downloaded once into the cache)
-    /// or a folder holding the four IDX files.
-    #[arg(long, default_value = "embedded")]
-    pub dataset: Source,
+    /// or a folder holding the four IDX files (default: the one a model file given to `eval`
+    /// or `--resume` was trained on, else embedded).
+    #[arg(long)]
+    pub dataset: Option<Source>,
     /// Binarisation: `mean` (the original: pixel > mean of non-zero pixels) or a threshold
     /// 0-255 (default: the one a model file given to `eval`, `--resume` or `--init` was
     /// trained with, else mean).
@@ -23,12 +24,17 @@ pub struct DataOptions {
 }
 
 impl DataOptions {
+    /// The data set to load: `--dataset`, else the embedded digits.
+    pub fn source(&self) -> Source {
+        self.dataset.clone().unwrap_or(Source::Embedded)
+    }
+
     /// Refuses options that would be ignored.
     pub fn check(&self) -> Result<()> {
-        if self.cache_dir.is_some() && self.dataset != Source::Mnist {
+        if self.cache_dir.is_some() && self.source() != Source::Mnist {
             crate::errors::usage!(
                 "--cache-dir is where `--dataset mnist` is kept; it does not apply to {}",
-                self.dataset
+                self.source()
             );
         }
         Ok(())
@@ -37,7 +43,7 @@ impl DataOptions {
     /// The files the data set is read from (none for the embedded digits): an output must
     /// never replace one of them.
     pub fn input_files(&self) -> Vec<PathBuf> {
-        let dir = match &self.dataset {
+        let dir = match &self.source() {
             Source::Mnist => datasets::cache_dir(self.cache_dir.as_deref()),
             Source::Dir(d) => d.clone(),
             _ => return Vec::new(),
@@ -58,7 +64,7 @@ impl DataOptions {
     /// (`DataError::Stopped` when it says so; a download has none).
     pub fn load_until(&self, stop: &(dyn Fn() -> bool + Sync)) -> Result<Dataset> {
         self.check()?;
-        Ok(match &self.dataset {
+        Ok(match &self.source() {
             Source::Mnist => {
                 let dir = datasets::cache_dir(self.cache_dir.as_deref());
                 let bar = indicatif::ProgressBar::new(0);
@@ -78,6 +84,17 @@ impl DataOptions {
             }
             s => Dataset::load_until(s, self.binarize.unwrap_or_default(), stop)?,
         })
+    }
+}
+
+/// Whether two sources are the same data: equal, or folders that resolve to the same path
+/// (`./mnist` and its absolute path).
+pub fn same_source(a: &Source, b: &Source) -> bool {
+    match (a, b) {
+        (Source::Dir(x), Source::Dir(y)) => {
+            x == y || matches!((x.canonicalize(), y.canonicalize()), (Ok(x), Ok(y)) if x == y)
+        }
+        _ => a == b,
     }
 }
 

@@ -68,6 +68,11 @@ pub fn run(args: Args) -> Result<()> {
         bitsmnist_core::files::check_writable(out)
             .with_context(|| format!("--predictions {}: cannot be written", out.display()))?;
     }
+    // Held to the end of the command: a second writer of the same file is refused.
+    let _lock = match &args.predictions {
+        Some(out) => Some(crate::lock_output("--predictions", out)?),
+        None => None,
+    };
     let file = ModelFile::load(&args.file).with_context(|| args.file.display().to_string())?;
     if args.format != Format::Table {
         let Some(history) = &file.history else {
@@ -125,9 +130,43 @@ pub fn run(args: Args) -> Result<()> {
 /// the summary line naming model, data and task, and the confusion matrix.
 fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix, Dataset)> {
     let mut data_options = args.data.clone();
-    // Evaluated as it was trained, unless told otherwise.
+    // Evaluated on the data and binarisation it was trained with, unless told otherwise; then
+    // said, so that a figure on other data is not read as the model's own.
     data_options.binarize = data_options.binarize.or(file.meta.binarization);
-    let full = data_options.load()?;
+    // Said once the evaluation is sure to go on, so that a refusal stays one line.
+    let mut notes = Vec::new();
+    if let (Some(given), Some(recorded)) = (&args.data.binarize, &file.meta.binarization)
+        && given != recorded
+    {
+        notes.push(format!(
+            "note: {} was trained on images binarised by {recorded}; evaluating with {given}",
+            args.file.display()
+        ));
+    }
+    match (&args.data.dataset, &file.meta.source) {
+        (Some(given), Some(recorded)) if !crate::data::same_source(given, recorded) => {
+            notes.push(format!(
+                "note: {} was trained on {recorded}; evaluating on {given}",
+                args.file.display()
+            ));
+        }
+        (None, Some(recorded)) => data_options.dataset = Some(recorded.clone()),
+        _ => {}
+    }
+    if let Some(out) = &args.predictions {
+        // The recorded data set's files are inputs too, now that they are known.
+        crate::refuse_input_as_output("--predictions", out, &data_options.input_files())?;
+    }
+    let full = match (&args.data.dataset, &file.meta.source) {
+        // A recorded folder may have moved since: say where the path came from.
+        (None, Some(recorded)) => data_options.load().with_context(|| {
+            format!(
+                "{}: trained on {recorded} (--dataset evaluates on other data)",
+                args.file.display()
+            )
+        })?,
+        _ => data_options.load()?,
+    };
     let task = match args.task.clone().or_else(|| file.meta.task.clone()) {
         Some(t) => t,
         None => Task::new((0..full.classes() as u8).collect())?,
@@ -156,6 +195,9 @@ fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix, D
             data.pixels(),
             task.len()
         );
+    }
+    for note in notes {
+        eprintln!("{note}");
     }
     // The model says how it reads an example (bits, or grey levels).
     let predictions = model

@@ -8,7 +8,7 @@ use bitsmnist_core::datasets::{Binarization, Source};
 use bitsmnist_core::export::{self, Format, GreyRule};
 use bitsmnist_core::io::ModelFile;
 
-use crate::data::DataOptions;
+use crate::data::{DataOptions, same_source};
 
 /// Arguments of `bitsmnist export`.
 #[derive(clap::Args)]
@@ -38,17 +38,6 @@ pub struct Args {
     /// Cache folder for full MNIST (default: $BITSMNIST_DATA_DIR, else the user cache).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
-}
-
-/// Whether two sources are the same data: equal, or folders that resolve to the same path
-/// (`./mnist` and its absolute path).
-fn same_source(a: &Source, b: &Source) -> bool {
-    match (a, b) {
-        (Source::Dir(x), Source::Dir(y)) => {
-            x == y || matches!((x.canonicalize(), y.canonicalize()), (Ok(x), Ok(y)) if x == y)
-        }
-        _ => a == b,
-    }
 }
 
 /// The grey-level rule of `file`'s export, and where its threshold comes from: the
@@ -95,7 +84,7 @@ fn grey_rule(args: &Args, file: &ModelFile) -> Result<(GreyRule, String)> {
                 );
             }
             let options = DataOptions {
-                dataset: source.clone(),
+                dataset: Some(source.clone()),
                 binarize: Some(mean),
                 cache_dir: args.cache_dir.clone(),
             };
@@ -130,6 +119,17 @@ pub fn run(args: Args) -> Result<()> {
         .collect();
     for (path, _) in &contents {
         crate::refuse_input_as_output("--out", path, std::slice::from_ref(&args.file))?;
+    }
+    // Each file locked, so that two exports into one folder do not mix their files. The lock
+    // files sit in the folder, which the write would make anyway.
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("--out {}: cannot be made", args.out.display()))?;
+    let _locks = contents
+        .iter()
+        .map(|(path, _)| crate::lock_output("--out", path))
+        .collect::<Result<Vec<_>>>()?;
+    for (path, bytes) in &contents {
+        crate::check_room("--out", path, bytes.len() as u64)?;
     }
     bitsmnist_core::files::write_atomic_all(&contents)
         .with_context(|| format!("writing into {}", args.out.display()))?;

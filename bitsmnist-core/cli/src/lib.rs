@@ -30,7 +30,14 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 /// Bit neural networks on handwritten digits.
 #[derive(Parser)]
-#[command(name = "bitsmnist", version, about)]
+#[command(
+    name = "bitsmnist",
+    version,
+    about,
+    after_help = "Environment:\n  BITSMNIST_KERNEL  force the bit kernel: portable, popcnt, avx2 or avx512 (default: the \
+                  fastest this CPU runs); a name that is none of these, or a kernel this CPU \
+                  cannot run, is refused with status 2 and the kernels it runs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,6 +87,39 @@ fn refuse_input_as_output(
         );
     }
     Ok(())
+}
+
+/// Takes the lock on writing `out` for the rest of the command ([`bitsmnist_core::files::
+/// lock_output`]), refusing (status 2) when another process writes it now: two runs writing
+/// one file would both succeed and the last would silently win.
+fn lock_output(
+    flag: &str,
+    out: &std::path::Path,
+) -> anyhow::Result<bitsmnist_core::files::OutputLock> {
+    match bitsmnist_core::files::lock_output(out) {
+        Ok(lock) => Ok(lock),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            errors::usage!("{flag} {}: {e}", out.display())
+        }
+        Err(e) => {
+            Err(anyhow::Error::new(e)
+                .context(format!("{flag} {}: cannot be locked", out.display())))
+        }
+    }
+}
+
+/// Refuses (status 2) to write about `needed` bytes to `out` when its file system has less
+/// free, before the work that fills it ([`bitsmnist_core::files::check_room`]).
+fn check_room(flag: &str, out: &std::path::Path, needed: u64) -> anyhow::Result<()> {
+    match bitsmnist_core::files::check_room(out, needed) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+            errors::usage!("{flag} {}: {e}", out.display())
+        }
+        // Not knowing the free space is no reason to refuse: the atomic save keeps the old
+        // file if the disk turns out full.
+        Err(_) => Ok(()),
+    }
 }
 
 /// Set once the reader of standard output has gone (a closed pipe): nothing more is written
@@ -143,11 +183,17 @@ pub fn run() -> ExitCode {
             };
         }
     };
+    // Checked before any work: a misspelt or unsupported kernel would otherwise be ignored
+    // without a word, and a benchmark or timing would measure another kernel than asked.
+    if let Err(e) = bitsmnist_core::bits::Kernel::from_env() {
+        eprintln!("error: {e}");
+        return ExitCode::from(errors::USAGE);
+    }
     let result = check_thread_variable().and_then(|()| match cli.command {
         Command::Data(a) => data::run(a).map(|()| ExitCode::SUCCESS),
         Command::Bench(a) => bench::run(a).map(|()| ExitCode::SUCCESS),
         Command::Train(a) => train::run(*a),
-        Command::Merge(a) => merge::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Merge(a) => merge::run(a),
         Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
         Command::Export(a) => export::run(a).map(|()| ExitCode::SUCCESS),
         Command::Completions(a) => completions::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),

@@ -643,9 +643,10 @@ fn a_resumed_or_fine_tuned_run_says_what_it_continues_and_must_fit_the_data() {
     let small = idx_folder(dir.path(), 20, 14, 14);
     let small = small.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
+        // A resumed run goes on on the data set it trained on (cli/tests/writes.rs).
         (
             &["train", "--resume", "m.bin", "--dataset", small],
-            "the model takes 784 inputs and gives 2 outputs; idx-20-14-14 with task zero-one needs 196 and 2",
+            "m.bin trained on embedded; resume it without --dataset or with the same",
         ),
         (
             &["train", "--init", "m.bin", "--dataset", small],

@@ -81,15 +81,56 @@ pub enum Kernel {
     Avx512,
 }
 
+/// The environment variable that forces a kernel ([`Kernel::from_env`]).
+pub const KERNEL_VAR: &str = "BITSMNIST_KERNEL";
+
+/// Why the kernel `BITSMNIST_KERNEL` names cannot be used ([`Kernel::choose`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KernelChoiceError {
+    /// No kernel has that name.
+    #[error(
+        "BITSMNIST_KERNEL={value:?} names no kernel: the kernels are portable, popcnt, avx2 and avx512 (this CPU runs {})",
+        names(supported)
+    )]
+    Unknown {
+        /// The value given.
+        value: String,
+        /// The kernels this CPU runs, slowest first.
+        supported: Vec<Kernel>,
+    },
+    /// A kernel this CPU cannot run.
+    #[error(
+        "BITSMNIST_KERNEL={}: this CPU cannot run it (it runs {})",
+        kernel.name(),
+        names(supported)
+    )]
+    Unsupported {
+        /// The kernel named.
+        kernel: Kernel,
+        /// The kernels this CPU runs, slowest first.
+        supported: Vec<Kernel>,
+    },
+}
+
+/// `portable, popcnt, avx2`.
+fn names(kernels: &[Kernel]) -> String {
+    kernels
+        .iter()
+        .map(|k| k.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Kernel {
-    /// The fastest kernel this CPU supports (cached).
+    /// The fastest kernel this CPU supports, or the one `BITSMNIST_KERNEL` forces (cached).
+    /// A value that names no kernel, or one this CPU cannot run, is ignored here (a library
+    /// does not fail or print because of its environment): front ends call
+    /// [`from_env`](Self::from_env) first to refuse it with its reason, as `bitsmnist` does.
     pub fn detect() -> Self {
         static CACHE: OnceLock<Kernel> = OnceLock::new();
         *CACHE.get_or_init(|| {
-            if let Ok(name) = std::env::var("BITSMNIST_KERNEL")
-                && let Some(k) = Kernel::all().into_iter().find(|k| k.name() == name)
-                && k.is_supported()
-            {
+            if let Ok(Some(k)) = Kernel::from_env() {
                 return k;
             }
             Kernel::supported()
@@ -97,6 +138,42 @@ impl Kernel {
                 .copied()
                 .unwrap_or(Kernel::Portable)
         })
+    }
+
+    /// The kernel `BITSMNIST_KERNEL` forces: `Ok(None)` when it is unset or empty, the kernel
+    /// when it names one this CPU runs, else why not ([`choose`](Self::choose)).
+    pub fn from_env() -> Result<Option<Kernel>, KernelChoiceError> {
+        match std::env::var_os(KERNEL_VAR) {
+            None => Ok(None),
+            Some(v) if v.is_empty() => Ok(None),
+            Some(v) => Self::choose(&v.to_string_lossy()).map(Some),
+        }
+    }
+
+    /// The kernel named `value` ([`name`](Self::name)) if this CPU runs it.
+    ///
+    /// ```
+    /// use bitsmnist_core::bits::{Kernel, KernelChoiceError};
+    /// assert_eq!(Kernel::choose("portable"), Ok(Kernel::Portable));
+    /// let e = Kernel::choose("avx9").unwrap_err();
+    /// assert!(matches!(e, KernelChoiceError::Unknown { .. }));
+    /// assert!(e.to_string().contains("portable, popcnt, avx2 and avx512"));
+    /// ```
+    pub fn choose(value: &str) -> Result<Kernel, KernelChoiceError> {
+        let Some(kernel) = Kernel::all().into_iter().find(|k| k.name() == value) else {
+            return Err(KernelChoiceError::Unknown {
+                value: value.to_string(),
+                supported: Kernel::supported(),
+            });
+        };
+        if kernel.is_supported() {
+            Ok(kernel)
+        } else {
+            Err(KernelChoiceError::Unsupported {
+                kernel,
+                supported: Kernel::supported(),
+            })
+        }
     }
 
     /// Every kernel, slowest first.

@@ -10,7 +10,7 @@
 
 mod kernels;
 
-pub use kernels::{CpuFeatures, Interleaved, Kernel, LANES};
+pub use kernels::{CpuFeatures, Interleaved, KERNEL_VAR, Kernel, KernelChoiceError, LANES};
 
 use bitvec::prelude::{BitSlice, Lsb0};
 use serde::{Deserialize, Serialize};

@@ -315,14 +315,19 @@ impl From<MetadataV5> for Metadata {
             number(&extra, "ensemble_members"),
             number(&extra, "ensemble_seed"),
         ) {
-            (Some(index), Some(of), Some(seed)) => {
-                crate::training::Membership::new(index as usize, of as usize).map(|m| {
+            // `try_from`, not `as`: on a 32-bit target a count of 2^32 + 3 must not become 3.
+            // `Membership::new` bounds the count, so that a note claiming 2^64 - 1 members
+            // stays a note instead of sizing the merge's tables.
+            (Some(index), Some(of), Some(seed)) => usize::try_from(index)
+                .ok()
+                .zip(usize::try_from(of).ok())
+                .and_then(|(index, of)| crate::training::Membership::new(index, of))
+                .map(|m| {
                     for k in ["ensemble_member", "ensemble_members", "ensemble_seed"] {
                         extra.remove(k);
                     }
                     (m, seed)
-                })
-            }
+                }),
             _ => None,
         };
         let program = extra.remove("saved_by");
@@ -488,6 +493,17 @@ mod tests {
         ]);
         assert_eq!(odd.meta.run, None);
         assert_eq!(odd.meta.extra.len(), 3);
+        // Counts no ensemble has (they once sized the merge's tables: a panic at 2^64 - 1,
+        // 16 TB asked for at 10^12) stay notes, and the file still loads.
+        for of in ["18446744073709551615", "1000000000000", "1025"] {
+            let huge = file(&[
+                ("ensemble_member", "0"),
+                ("ensemble_members", of),
+                ("ensemble_seed", "5"),
+            ]);
+            assert_eq!(huge.meta.run, None, "{of}");
+            assert_eq!(huge.meta.extra["ensemble_members"], of);
+        }
     }
 
     #[test]

@@ -34,8 +34,9 @@ use std::path::{Path, PathBuf};
 
 use super::{Metadata, ModelFile, RunInfo};
 use crate::layers::Chain;
+use crate::run::CancelToken;
 use crate::search::EnsembleError;
-use crate::training::MethodKind;
+use crate::training::{MAX_MEMBERS, MethodKind};
 
 /// Why model files cannot be merged: each names the first file that differs from the first
 /// one given (or from the one it clashes with) and how.
@@ -192,6 +193,22 @@ pub enum MergeError {
         /// The member's index.
         index: usize,
     },
+    /// A member record claiming an ensemble larger than any ([`MAX_MEMBERS`]): a damaged or
+    /// hostile file, refused before its count sizes anything.
+    #[error(
+        "{}: records an ensemble of {of} members, more than the {MAX_MEMBERS} an ensemble may have",
+        path.display()
+    )]
+    TooManyMembers {
+        /// The file.
+        path: PathBuf,
+        /// The count it records.
+        of: usize,
+    },
+    /// [`merge_files_until`]'s token was cancelled (Ctrl-C) before the merge was done: nothing
+    /// was merged.
+    #[error("merge cancelled before it was done")]
+    Cancelled,
     /// Members of the ensemble not given (and missing ones not allowed).
     #[error(
         "member{} {} of the {of} missing (--allow-missing merges the others)",
@@ -275,8 +292,25 @@ pub fn merge_files(
     files: Vec<(PathBuf, ModelFile)>,
     allow_missing: bool,
 ) -> Result<Merged, MergeError> {
-    let files = order(files, allow_missing)?;
-    let chains: Vec<Chain> = files.iter().map(|(_, f)| f.model.clone()).collect();
+    merge_files_until(files, allow_missing, &CancelToken::new())
+}
+
+/// [`merge_files`] with a stop point before each member's checks and copy and before the
+/// merge itself: when `cancel` is cancelled (a front end's Ctrl-C), it returns
+/// [`MergeError::Cancelled`] at the next one and merges nothing, so that an interrupted merge
+/// ends promptly and a front end writes no partial file.
+pub fn merge_files_until(
+    files: Vec<(PathBuf, ModelFile)>,
+    allow_missing: bool,
+    cancel: &CancelToken,
+) -> Result<Merged, MergeError> {
+    let files = order(files, allow_missing, cancel)?;
+    let mut chains: Vec<Chain> = Vec::with_capacity(files.len());
+    for (_, f) in &files {
+        stop_point(cancel)?;
+        chains.push(f.model.clone());
+    }
+    stop_point(cancel)?;
     // The rule of the in-process ensemble (`ClimbEnsemble::model`): one network is kept as
     // it is, several are merged in member order.
     let merged = crate::search::merge(&chains).map_err(|e| {
@@ -313,6 +347,15 @@ pub fn merge_files(
     })
 }
 
+/// [`MergeError::Cancelled`] once `cancel` is.
+fn stop_point(cancel: &CancelToken) -> Result<(), MergeError> {
+    if cancel.is_cancelled() {
+        Err(MergeError::Cancelled)
+    } else {
+        Ok(())
+    }
+}
+
 /// The layers of `model`, as the model prints them.
 fn layer_list(model: &Chain) -> String {
     model
@@ -328,12 +371,14 @@ fn layer_list(model: &Chain) -> String {
 fn order(
     files: Vec<(PathBuf, ModelFile)>,
     allow_missing: bool,
+    cancel: &CancelToken,
 ) -> Result<Vec<(PathBuf, ModelFile)>, MergeError> {
     let Some((first_path, first)) = files.first() else {
         return Err(MergeError::Empty);
     };
     let shown = |o: Option<String>| o.unwrap_or_else(|| "none recorded".into());
     for (path, file) in &files[1..] {
+        stop_point(cancel)?;
         let (path, first_path) = (path.clone(), first_path.clone());
         if file.meta.task != first.meta.task {
             return Err(MergeError::Task {
@@ -401,6 +446,14 @@ fn order(
         });
     }
     let records: Vec<MemberRecord> = records.into_iter().flatten().collect();
+    // Every count is bounded before one sizes a table below: a file's member record may have
+    // been built without `Membership::new`'s bound (deserialised, not loaded).
+    if let Some(at) = records.iter().position(|r| r.of > MAX_MEMBERS) {
+        return Err(MergeError::TooManyMembers {
+            path: files[at].0.clone(),
+            of: records[at].of,
+        });
+    }
     let expected = records[0];
     let mut seen: Vec<Option<usize>> = vec![None; expected.of];
     for (at, r) in records.iter().enumerate() {
@@ -677,6 +730,55 @@ mod tests {
         );
         let files = vec![with("a.bin", &on), file("plain.bin", start.chain())];
         assert!(merge_files(files, false).is_ok());
+    }
+
+    /// A member record as a file could carry it past `Membership::new`: deserialised.
+    fn raw_membership(index: usize, of: usize) -> Membership {
+        let bytes = bincode::serde::encode_to_vec((index, of), bincode::config::standard())
+            .expect("encodes");
+        bincode::serde::decode_from_slice(&bytes, bincode::config::standard())
+            .expect("decodes")
+            .0
+    }
+
+    #[test]
+    fn member_counts_no_ensemble_has_are_refused_before_they_size_anything() {
+        // Once a panic ("capacity overflow") and an abort allocating 16 TB.
+        for of in [usize::MAX, 1_000_000_000_000, MAX_MEMBERS + 1] {
+            let mut a = member("a.bin", 0, 2, 5);
+            let mut b = member("b.bin", 1, 2, 5);
+            for f in [&mut a.1, &mut b.1] {
+                let run = f.meta.run.as_mut().unwrap();
+                run.member = Some(raw_membership(run.member.unwrap().index(), of));
+            }
+            let (e, text) = refused(vec![a, b]);
+            assert_eq!(
+                e,
+                MergeError::TooManyMembers {
+                    path: "a.bin".into(),
+                    of
+                },
+                "{of}"
+            );
+            assert!(text.contains("more than the 1024"), "{text}");
+        }
+        // Loading refuses such a file too (`Membership::validate`).
+        let mut a = member("a.bin", 0, 2, 5).1;
+        a.meta.run.as_mut().unwrap().member = Some(raw_membership(0, usize::MAX));
+        let bytes = a.to_bytes().unwrap();
+        let e = ModelFile::from_bytes(&bytes).expect_err("refused");
+        assert!(e.to_string().contains("at most 1024"), "{e}");
+    }
+
+    #[test]
+    fn a_cancelled_merge_merges_nothing() {
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let files = vec![member("a.bin", 0, 2, 5), member("b.bin", 1, 2, 5)];
+        let e = merge_files_until(files.clone(), false, &cancel).expect_err("cancelled");
+        assert_eq!(e, MergeError::Cancelled);
+        cancel.reset();
+        assert!(merge_files_until(files, false, &cancel).is_ok());
     }
 
     #[test]

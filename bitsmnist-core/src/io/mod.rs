@@ -41,7 +41,7 @@ use crate::training::{Membership, MethodKind, TrainingState};
 mod legacy;
 mod merge;
 
-pub use merge::{MemberRecord, MergeError, Merged, merge_files};
+pub use merge::{MemberRecord, MergeError, Merged, merge_files, merge_files_until};
 
 /// The first eight bytes of every model file.
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
@@ -342,6 +342,16 @@ impl ModelFile {
         out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
         out.extend_from_slice(&payload);
         Ok(out)
+    }
+
+    /// The length of [`to_bytes`](Self::to_bytes), counted without making the bytes: what a
+    /// save will need on disk, to check before a long run that fills it
+    /// ([`check_room`](crate::files::check_room)).
+    pub fn encoded_len(&self) -> Result<u64, ModelFileError> {
+        let mut size = bincode::enc::write::SizeWriter::default();
+        bincode::serde::encode_into_writer(self, &mut size, bincode_config())
+            .map_err(|e| ModelFileError::Encode(e.to_string()))?;
+        Ok((HEADER_LEN + size.bytes_written) as u64)
     }
 
     /// Writes the file atomically (see [`write_atomic`](crate::files::write_atomic)).

@@ -107,6 +107,8 @@ impl MethodKind {
 /// let m = Membership::new(2, 8).unwrap();
 /// assert_eq!((m.index(), m.of()), (2, 8));
 /// assert!(Membership::new(8, 8).is_none());
+/// assert!(Membership::new(0, MAX_MEMBERS + 1).is_none());
+/// # use bitsmnist_core::training::MAX_MEMBERS;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Membership {
@@ -114,10 +116,17 @@ pub struct Membership {
     of: usize,
 }
 
+/// The most networks one ensemble has ([`Membership::of`]). A count read from a file sizes
+/// the merge's tables, so a file claiming more (a damaged or hostile one: `ensemble_members=
+/// 18446744073709551615`) is refused before anything is allocated for it; no machine trains
+/// more members than this side by side or as separate runs.
+pub const MAX_MEMBERS: usize = 1024;
+
 impl Membership {
-    /// Member `index` (from 0) of an ensemble of `of` networks; `None` unless `index < of`.
+    /// Member `index` (from 0) of an ensemble of `of` networks; `None` unless `index < of` and
+    /// `of` is at most [`MAX_MEMBERS`].
     pub fn new(index: usize, of: usize) -> Option<Self> {
-        (index < of).then_some(Self { index, of })
+        (index < of && of <= MAX_MEMBERS).then_some(Self { index, of })
     }
 
     /// The member's index, 0 to `of - 1`.
@@ -135,8 +144,14 @@ impl Membership {
         ClimbEnsemble::member_seed(seed, self.index as u64)
     }
 
+    /// Checks what deserialising skipped: the bounds [`new`](Self::new) keeps.
     pub(crate) fn validate(self) -> Result<(), String> {
-        if self.index < self.of {
+        if self.of > MAX_MEMBERS {
+            Err(format!(
+                "an ensemble of {} members (at most {MAX_MEMBERS})",
+                self.of
+            ))
+        } else if self.index < self.of {
             Ok(())
         } else {
             Err(format!("member {} of {}", self.index, self.of))

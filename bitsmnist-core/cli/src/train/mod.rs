@@ -66,8 +66,20 @@ impl Signals {
     }
 }
 
+/// Bytes beyond the state's size that a save at the end of a run may need: the history's
+/// records (tens of bytes each: some thousands of steps) and the metadata. Small, because a
+/// run refused here cannot be forced: a save that still finds the disk full keeps the old
+/// file (`files::write_atomic`).
+const SAVE_MARGIN: u64 = 256 << 10;
+
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut plan = args.plan()?;
+    // Held to the end of the run: a second run writing the same file is refused at its start
+    // instead of both finishing and the last one silently winning.
+    let _lock = match &plan.out {
+        Some(out) => Some(crate::lock_output("--out", out)?),
+        None => None,
+    };
     bitsmnist_core::memory::set_limit(plan.memory_limit);
     if let Some(n) = plan.threads {
         rayon::ThreadPoolBuilder::new()
@@ -75,9 +87,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .build_global()
             .context("setting the thread count")?;
     }
-    match &plan.data.dataset {
+    match plan.data.source() {
         bitsmnist_core::datasets::Source::Mnist => check_memory_before_mnist(&plan.run)?,
-        bitsmnist_core::datasets::Source::Dir(dir) => check_memory_before_dir(&plan.run, dir)?,
+        bitsmnist_core::datasets::Source::Dir(dir) => check_memory_before_dir(&plan.run, &dir)?,
         _ => {}
     }
     // Listening from before the data is loaded: loading and imprinting are long steps too,
@@ -97,6 +109,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }) => return Ok(stopped_before_training(&signals, "making the run")),
         started => started?,
     };
+    if let Some(out) = &plan.out {
+        // The state's size is fixed from the start for every method; the history grows by a
+        // record per step, which the margin covers for runs of some thousands of steps.
+        let needed = session
+            .checkpoint()
+            .encoded_len()
+            .context("sizing the file --out will hold")?
+            .saturating_add(SAVE_MARGIN);
+        crate::check_room("--out", out, needed)?;
+    }
     if let (Some(every), Some(path)) = (plan.checkpoint_every, &plan.out) {
         session.checkpoint_every(path, every);
     }

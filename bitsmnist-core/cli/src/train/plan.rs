@@ -53,8 +53,9 @@ const SEED: u64 = DEFAULT_SEED;
 /// More threads than this is a typing mistake, not a machine.
 pub(crate) const MAX_THREADS: usize = 1024;
 
-/// Ensemble members trained side by side on one machine.
-const MAX_MEMBERS: usize = 1024;
+/// Ensemble members trained side by side on one machine, or as separate runs: the core's
+/// bound, which a merged file's member records are held to.
+const MAX_MEMBERS: usize = bitsmnist_core::training::MAX_MEMBERS;
 
 /// Flags that configure each method, with their names (to refuse them where they do not
 /// apply).
@@ -420,6 +421,22 @@ impl Args {
         let (run, origin) = match (resumed, &self.init) {
             (Some((path, file)), _) => {
                 data.binarize = data.binarize.or(file.meta.binarization);
+                // A resumed run goes on on the data it trained on: another would make the
+                // file's record of its data set false, and the run no longer one run.
+                match (&data.dataset, &file.meta.source) {
+                    (Some(given), Some(recorded)) if !crate::data::same_source(given, recorded) => {
+                        usage!(
+                            "--dataset {given}: {} trained on {recorded}; resume it without --dataset or with the same",
+                            path.display()
+                        );
+                    }
+                    (_, Some(recorded)) => data.dataset = Some(recorded.clone()),
+                    _ => {}
+                }
+                if let Some(out) = &self.out {
+                    // The recorded data set's files are inputs too, now that they are known.
+                    crate::refuse_input_as_output("--out", out, &data.input_files())?;
+                }
                 let trained_on = file.meta.dataset.clone();
                 (
                     RunPlan::resume(*file).with_context(|| path.display().to_string())?,
