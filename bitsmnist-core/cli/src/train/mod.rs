@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use bitsmnist_core::run::CancelToken;
+use bitsmnist_core::run::{CancelToken, TrainOptions};
 use bitsmnist_core::session::{RunPlan, Session, Start};
 use bitsmnist_core::training::TrainingState;
 
@@ -78,6 +78,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         check_memory_before_mnist(&plan.run)?;
     }
     let full = plan.data.load()?;
+    let measure = BarMeasure::of(&plan.run.stop);
     let mut session = Session::start(plan.run, &full)?;
     let signals =
         Signals::register(&session.cancel_token()).context("listening for SIGINT and SIGTERM")?;
@@ -85,12 +86,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         session.checkpoint_every(path, every);
     }
     out!("{}", header(&session, &plan.origin));
-    let bar = progress_bar(plan.quiet, plan.time_limit);
+    let bar = progress_bar(plan.quiet, measure);
     let started = Instant::now();
+    let first_step = session.start_step();
     let progress = plan.progress;
     let outcome = session.run(|step| {
         let r = step.record();
-        bar.set_position(started.elapsed().as_secs());
+        bar.set_position(match measure {
+            BarMeasure::Steps(_) => r.step.saturating_sub(first_step),
+            _ => started.elapsed().as_secs(),
+        });
         bar.set_message(r.to_string());
         if progress > 0 && r.step.is_multiple_of(progress) {
             bar.suspend(|| out!("{r}"));
@@ -184,13 +189,32 @@ fn header(session: &Session, origin: &Origin) -> String {
     )
 }
 
-fn progress_bar(quiet: bool, time_limit: Option<std::time::Duration>) -> indicatif::ProgressBar {
+/// What the progress bar fills up with: the run's steps when it stops after a step count
+/// (the defaults), its seconds when only a time limit ends it.
+#[derive(Clone, Copy)]
+enum BarMeasure {
+    Steps(u64),
+    Seconds(u64),
+    Open,
+}
+
+impl BarMeasure {
+    fn of(stop: &TrainOptions) -> Self {
+        match (stop.steps, stop.time_limit) {
+            (Some(n), _) => Self::Steps(n),
+            (None, Some(t)) => Self::Seconds(t.as_secs()),
+            (None, None) => Self::Open,
+        }
+    }
+}
+
+fn progress_bar(quiet: bool, measure: BarMeasure) -> indicatif::ProgressBar {
     if quiet {
         return indicatif::ProgressBar::hidden();
     }
-    let b = match time_limit {
-        Some(l) => indicatif::ProgressBar::new(l.as_secs()),
-        None => indicatif::ProgressBar::new_spinner(),
+    let b = match measure {
+        BarMeasure::Steps(n) | BarMeasure::Seconds(n) => indicatif::ProgressBar::new(n),
+        BarMeasure::Open => indicatif::ProgressBar::new_spinner(),
     };
     b.set_style(
         indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
