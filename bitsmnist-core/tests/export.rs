@@ -280,7 +280,7 @@ fn the_zero_one_model_and_the_original_output_rules_export_exactly() {
 }
 
 /// A ten-digit 784-128-10 network climbed for two generations with `activation` on its
-/// scores (`bitsmnist train --task digits --strategy climb --output sigmoid`).
+/// scores (`bitsmnist train --task digits --method climb --output sigmoid`).
 fn climbed(activation: Activation) -> Chain {
     let data = Dataset::embedded();
     let config = TrainConfig::Climb {

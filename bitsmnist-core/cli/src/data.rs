@@ -107,10 +107,14 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let d = args.data.load()?;
+    // The embedded set's name already says where it is from; a folder is named.
+    let from = match &d.source {
+        bitsmnist_core::datasets::Source::Dir(p) => format!(" from {}", p.display()),
+        _ => String::new(),
+    };
     out!(
-        "{} ({}): {}x{} images, {} classes, binarisation: {}",
+        "{}{from}: {}x{} images, {} classes, binarisation: {}",
         d.name,
-        d.source,
         d.shape.0,
         d.shape.1,
         d.classes(),

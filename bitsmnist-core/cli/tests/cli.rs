@@ -294,7 +294,7 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
     for bad in [
         vec!["--task", "zero-one"],
         vec!["--trials", "100"],
-        vec!["--strategy", "population"],
+        vec!["--method", "population"],
         vec!["--method", "gradient"],
     ] {
         let mut args = vec![
@@ -348,13 +348,7 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         vec!["train", "--task", "digits", "--ensemble", "0"],
         vec!["train", "--task", "digits", "--output-share", "2"],
         vec![
-            "train",
-            "--task",
-            "digits",
-            "--hidden",
-            "8,8",
-            "--strategy",
-            "climb",
+            "train", "--task", "digits", "--hidden", "8,8", "--method", "climb",
         ],
         vec!["train", "--task", "digits", "--output", "bits"],
     ] {
@@ -447,7 +441,7 @@ fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
             "train",
             "--task",
             "digits",
-            "--strategy",
+            "--method",
             strategy,
             "--init",
             g.to_str().unwrap(),
@@ -491,7 +485,7 @@ fn the_seed_gives_the_library_starting_network() {
         "train",
         "--task",
         "digits",
-        "--strategy",
+        "--method",
         "climb",
         "--ensemble",
         "1",

@@ -259,8 +259,8 @@ fn member_runs_refuse_options_that_do_not_go_with_them() {
             &["--method gradient"],
         ),
         (
-            &["--member", "0", "--of", "2", "--strategy", "population"],
-            &["--strategy population"],
+            &["--member", "0", "--of", "2", "--method", "population"],
+            &["--method population"],
         ),
         (
             &["--member", "0", "--of", "2", "--target", "0.5"],
@@ -393,7 +393,7 @@ fn convolutions_for_a_climb_are_refused_where_they_do_not_apply() {
             "train",
             "--task",
             "digits",
-            "--strategy",
+            "--method",
             "population",
             "--arch",
             "conv8x5,pool4,16",

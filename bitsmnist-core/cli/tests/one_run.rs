@@ -48,6 +48,7 @@ fn cli(args: &[&str]) -> (ModelFile, serde_json::Value) {
         "train",
         "test",
         "bytes",
+        "fingerprint",
     ] {
         assert_eq!(eval[k], json[k], "{k}");
     }

@@ -106,7 +106,7 @@ fn numbers_that_are_not_durations_are_refused_before_any_work() {
         let out = run_in(dir.path(), &["bench", "--seconds", value]);
         assert_error(&out, 2, "--seconds", value);
         // The check comes before the method is chosen: the same for climbing and gradient.
-        for method in [&["--strategy", "climb"][..], &["--method", "gradient"]] {
+        for method in [&["--method", "climb"][..], &["--method", "gradient"]] {
             let args = [&["train"][..], method, &["--time-limit", value, "--quiet"]].concat();
             let out = run_in(dir.path(), &args);
             assert_error(&out, 2, "--time-limit", &args.join(" "));
@@ -174,13 +174,7 @@ fn settings_out_of_range_or_not_applying_are_refused() {
         (&["eval", m, "--task", "11,12"], "class 11 is not in"),
         (
             &[
-                "train",
-                "--task",
-                "digits",
-                "--strategy",
-                "climb",
-                "--hidden",
-                "64,64",
+                "train", "--task", "digits", "--method", "climb", "--hidden", "64,64",
             ],
             "one hidden layer",
         ),
@@ -204,7 +198,7 @@ fn requests_larger_than_memory_are_refused_with_the_estimate() {
         &["train", "--population", "100000000", "--generations", "1"],
         &[
             "train",
-            "--strategy",
+            "--method",
             "climb",
             "--hidden",
             "100000000",
@@ -258,7 +252,7 @@ fn requests_larger_than_memory_are_refused_with_the_estimate() {
         ],
         // Imprinted features, counted from their shapes before any filter is drawn.
         &[
-            "--strategy",
+            "--method",
             "climb",
             "--arch",
             "conv50000x5,800",
@@ -393,7 +387,7 @@ fn a_run_of_a_billion_trials_keeps_its_time_limit() {
     let dir = tempfile::tempdir().unwrap();
     let climb = [
         "train",
-        "--strategy",
+        "--method",
         "climb",
         "--trials",
         "1000000000",
@@ -659,7 +653,7 @@ fn a_resumed_or_fine_tuned_run_says_what_it_continues_and_must_fit_the_data() {
                 "m.bin",
                 "--task",
                 "digits",
-                "--strategy",
+                "--method",
                 "population",
             ],
             "gives 2 outputs; MNIST (embedded) with task digits needs 784 and 10",

@@ -18,6 +18,7 @@ pub fn run(task: Task) {
     let mut seed = 1u64;
     let mut print_every = 100u64;
     let mut validate_every = 0u64;
+    let mut time_limit = None;
     for arg in std::env::args().skip(1) {
         let (k, v) = arg
             .split_once('=')
@@ -73,7 +74,8 @@ pub fn run(task: Task) {
                     a => BitOutput::Float(a.parse().expect("activation")),
                 }
             }
-            "secs" => recipe.time_limit = Some(Duration::from_secs_f64(num())),
+            "generations" => recipe.steps = Some(num() as u64),
+            "secs" => time_limit = Some(Duration::from_secs_f64(num())),
             "seed" => seed = num() as u64,
             "print" => print_every = num() as u64,
             "validate" => validate_every = num() as u64,
@@ -93,6 +95,9 @@ pub fn run(task: Task) {
     let mut opts = recipe.options().print_every(print_every);
     if validate_every > 0 {
         opts = opts.validate_on(&data.test, validate_every);
+    }
+    if let Some(t) = time_limit {
+        opts = opts.time_limit(t);
     }
     let start = Instant::now();
     let out = set.run(&fitness, &opts).expect("training runs");

@@ -625,7 +625,10 @@ impl std::str::FromStr for Task {
                             crate::util::ParseError::new(
                                 "task",
                                 s,
-                                format!("`{c}` is not a class number"),
+                                format!(
+                                    "`{c}` is not a class number; a task is `zero-one`, \
+                                     `digits` or a class list such as `3,8`"
+                                ),
                             )
                         })
                     })

@@ -285,6 +285,37 @@ pub struct ModelFile {
 // `ensemble_seed` and `saved_by`. Any change to the layout of these fields, or of the
 // types inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
+/// A network's fingerprint: the CRC-32 of its encoding in a model file, as 8 hex digits.
+///
+/// Two runs that made the same network, bit for bit, give the same fingerprint, whatever the
+/// machine, thread count or speed; their files still differ in what records time (the
+/// creation time, each step's seconds). [`RunReport`](crate::session::RunReport) carries it.
+///
+/// ```
+/// use bitsmnist_core::io::fingerprint;
+/// use bitsmnist_core::layers::{BitOutput, Chain};
+/// let a = Chain::mlp(784, &[16], 2, BitOutput::Bits, 1).unwrap();
+/// let b = Chain::mlp(784, &[16], 2, BitOutput::Bits, 1).unwrap();
+/// let c = Chain::mlp(784, &[16], 2, BitOutput::Bits, 2).unwrap();
+/// assert_eq!(fingerprint(&a), fingerprint(&b));
+/// assert_ne!(fingerprint(&a), fingerprint(&c));
+/// assert_eq!(fingerprint(&a).len(), 8);
+/// ```
+pub fn fingerprint(model: &Chain) -> String {
+    let mut hasher = crc32fast::Hasher::new();
+    // Encoding into the hasher rather than a buffer: no copy of a large model.
+    struct Sink<'a>(&'a mut crc32fast::Hasher);
+    impl bincode::enc::write::Writer for Sink<'_> {
+        fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+            self.0.update(bytes);
+            Ok(())
+        }
+    }
+    // A network that fits in memory encodes (the limit is the file's, far above any model).
+    let _ = bincode::serde::encode_into_writer(model, Sink(&mut hasher), bincode_config());
+    format!("{:08x}", hasher.finalize())
+}
+
 impl ModelFile {
     /// A file holding just `model`, with [`Metadata::now`].
     pub fn new(model: Chain) -> Self {

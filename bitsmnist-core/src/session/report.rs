@@ -116,6 +116,9 @@ pub struct RunReport {
     pub parameters: usize,
     /// The model's packed size in bytes.
     pub bytes: usize,
+    /// The network's [`fingerprint`](crate::io::fingerprint): equal for two runs that made
+    /// the same network, on any machine.
+    pub fingerprint: String,
     /// The method's own figures.
     pub stats: MethodStats,
 }
@@ -195,6 +198,7 @@ pub(super) fn build(session: &Session) -> RunReport {
         test: SplitReport::measure(&model, &data.test),
         parameters: model.parameters(),
         bytes: model.bytes(),
+        fingerprint: crate::io::fingerprint(&model),
         stats,
     }
 }
@@ -242,6 +246,7 @@ impl RunReport {
             test: SplitReport::measure(model, &data.test),
             parameters: model.parameters(),
             bytes: model.bytes(),
+            fingerprint: crate::io::fingerprint(model),
             stats: MethodStats::default(),
         }
     }
@@ -290,7 +295,7 @@ impl fmt::Display for RunReport {
         for (m, a) in s.member_test_accuracy.iter().flatten().enumerate() {
             writeln!(f, "member {m}: test accuracy {:.2}%", a * 100.0)?;
         }
-        writeln!(f, "{}", self.model)?;
+        writeln!(f, "{} (fingerprint {})", self.model, self.fingerprint)?;
         write!(
             f,
             "train error {:.4}%, test error {:.4}% ({} of {} test examples wrong)",

@@ -1,7 +1,5 @@
 //! Measured per-task defaults: model shape, fitness and hyper-parameters that train well.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
 
 use super::{MethodKind, TrainConfig, TrainingError, TrainingState};
@@ -15,9 +13,14 @@ use crate::search::{
 };
 
 /// A complete training configuration for a task: a `inputs -> hidden -> classes` bit model,
-/// the method with its hyper-parameters ([`TrainConfig`]) and a time budget. The command line
-/// and the apps start from [`Recipe::for_task`] (the default method) or
+/// the method with its hyper-parameters ([`TrainConfig`]) and a length counted in steps. The
+/// command line and the apps start from [`Recipe::for_task`] (the default method) or
 /// [`Recipe::for_method`].
+///
+/// A recipe's run stops after a number of generations, never on the wall clock, so the same
+/// recipe and seed give the same model, bit for bit, on every machine and thread count; the
+/// counts are calibrated to the time the documentation gives on the 2-core reference machine
+/// (a faster machine finishes sooner with the same model).
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
@@ -39,8 +42,8 @@ pub struct Recipe {
     pub hidden: usize,
     /// Output kind of the last layer.
     pub output: BitOutput,
-    /// Wall-clock budget of a training run (`None`: the method's own end, e.g. its epochs).
-    pub time_limit: Option<Duration>,
+    /// Length of a run in generations (`None`: the method's own end, e.g. its epochs).
+    pub steps: Option<u64>,
     /// The method and its hyper-parameters.
     pub config: TrainConfig,
 }
@@ -56,29 +59,27 @@ impl Recipe {
         }
     }
 
-    /// The measured settings of one method for `task`.
+    /// The measured settings of one method for `task`, each run's length calibrated to the
+    /// time given here on the 2-core reference machine (see [`Recipe`] and
+    /// [`Recipe::generations`]).
     ///
     /// - Population, two classes: `784 -> 64 -> 2` (float identity output), score fitness on
     ///   mini-batches of 256, population 50, elitism 5, uniform crossover, flip exactly 16
-    ///   bits, 25 s. Zeros against ones on the embedded training digits (2,128): ~7,500
-    ///   generations in 25 s on 2 cores, test error 0.05-0.19% on the 2,115 test zeros and
-    ///   ones (seeds 1-3; `cargo run --release -p bitsmnist-core --example zero_one`).
+    ///   bits, [`ZERO_ONE_GENERATIONS`](Self::ZERO_ONE_GENERATIONS) generations (about 7 s).
+    ///   Zeros against ones on the embedded training digits (2,128): test error 0.05-0.19% on
+    ///   the 2,115 test zeros and ones (seeds 1-3; `cargo run --release -p bitsmnist-core
+    ///   --example zero_one`).
     /// - Population, more classes: `784 -> 800 -> k`, mini-batches of 512, flip exactly 32
-    ///   bits, 600 s; measured with 256 hidden neurons: 62.0% test accuracy on the 10 digits
-    ///   after 600 s (`--example digits`).
+    ///   bits, 18,000 generations (about 600 s); measured with 256 hidden neurons: 62.0% test accuracy on the 10
+    ///   digits after 600 s (`--example digits`).
     /// - Climb and ensemble: [`ClimbParams::default`], one network or two (one per core of
     ///   the 2-core machine measured on: a single climb is sequential, 91.47% after 120 s;
-    ///   the pair merged gives 91.81%), `784 -> 800 -> k` (64 hidden for two classes), 600 s
-    ///   (25 s for two classes).
-    /// - Gradient: [`GradientParams::default`] (one hidden layer of 2048, 30 epochs), no time
-    ///   limit.
+    ///   the pair merged gives 91.81%), `784 -> 800 -> k` (64 hidden for two classes), 1,500
+    ///   generations alone or 2,000 as a pair (about 600 s; 450 for two classes, about 25 s).
+    /// - Gradient: [`GradientParams::default`] (one hidden layer of 2048, 30 epochs).
     pub fn for_method(task: &Task, method: MethodKind) -> Self {
         let two = task.len() <= 2;
-        let (hidden, time_limit) = if two {
-            (64, Duration::from_secs(25))
-        } else {
-            (800, Duration::from_secs(600))
-        };
+        let hidden = if two { 64 } else { 800 };
         let output = BitOutput::Float(Activation::Identity);
         let config = match method {
             MethodKind::Population if two => TrainConfig::Population {
@@ -113,7 +114,7 @@ impl Recipe {
                 return Self {
                     hidden: params.hidden[0],
                     output,
-                    time_limit: None,
+                    steps: None,
                     config: TrainConfig::Gradient(params),
                 };
             }
@@ -121,9 +122,30 @@ impl Recipe {
         Self {
             hidden,
             output,
-            time_limit: Some(time_limit),
+            steps: Self::generations(method, two),
             config,
         }
+    }
+
+    /// Generations of the default two-class run, the population algorithm: about 7 s on the
+    /// 2-core reference machine; the test error stops falling after about 3,000 (`bitsmnist
+    /// train --task zero-one --validate-every 500` shows the curve).
+    pub const ZERO_ONE_GENERATIONS: u64 = 5_000;
+
+    /// Generations of `method`'s recipe for two classes (`two`) or more (`None` for gradient
+    /// training, whose length is its epochs): about 25 s (two classes) or 600 s (more) on the
+    /// 2-core reference machine, from the rates `bitsmnist train ... --generations N` reports
+    /// there (population 30 generations/s on ten digits; a climb of 800 hidden neurons 2.5/s
+    /// alone and 3.8/s as a pair on two cores; of 64, 18/s).
+    fn generations(method: MethodKind, two: bool) -> Option<u64> {
+        Some(match (method, two) {
+            (MethodKind::Population, true) => Self::ZERO_ONE_GENERATIONS,
+            (MethodKind::Population, false) => 18_000,
+            (MethodKind::Climb | MethodKind::Ensemble, true) => 450,
+            (MethodKind::Climb, false) => 1_500,
+            (MethodKind::Ensemble, false) => 2_000,
+            (MethodKind::Gradient, _) => return None,
+        })
     }
 
     /// A random `inputs -> hidden -> classes` model from `seed` by the library's seed rule
@@ -158,10 +180,10 @@ impl Recipe {
         }
     }
 
-    /// Options with the time budget as the stop rule.
+    /// Options with the recipe's length as the stop rule.
     pub fn options(&self) -> TrainOptions {
-        match self.time_limit {
-            Some(t) => TrainOptions::new().time_limit(t),
+        match self.steps {
+            Some(n) => TrainOptions::new().generations(n),
             None => TrainOptions::new(),
         }
     }

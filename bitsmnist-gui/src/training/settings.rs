@@ -186,7 +186,7 @@ impl Default for TrainingSettings {
 }
 
 impl TrainingSettings {
-    /// Settings from a recipe (time limit included), other options at their defaults.
+    /// Settings from a recipe (its length included), other options at their defaults.
     pub fn from_recipe(r: &Recipe) -> Self {
         let mut s = match &r.config {
             TrainConfig::Population { params, metric } => {
@@ -196,13 +196,18 @@ impl TrainingSettings {
             }
             _ => Self::from_params(&PopulationParams::default()),
         };
-        if let Some(t) = r.time_limit {
-            s.seconds = t.as_secs_f64();
+        // The recipe's length counts steps, so Start gives the same model on every machine; the
+        // time limit stays one click away.
+        if let Some(n) = r.steps {
+            s.generations = n;
+            s.use_generations = true;
+            s.use_time = false;
         }
         s
     }
 
-    /// Settings holding `p`, stop rules at their defaults (25 s).
+    /// Settings holding `p`, stop rules at their defaults (1,000 generations; a 25 s time
+    /// limit when switched on).
     pub fn from_params(p: &PopulationParams) -> Self {
         let mut s = Self {
             method: Method::Genetic,
@@ -230,9 +235,9 @@ impl TrainingSettings {
             // The one default seed of every front end (the command line's, a notebook's).
             seed: bitsmnist_core::session::DEFAULT_SEED,
             generations: 1000,
-            use_generations: false,
+            use_generations: true,
             seconds: 25.0,
-            use_time: true,
+            use_time: false,
             target: 1.0,
             use_target: false,
             patience: 500,

@@ -64,6 +64,7 @@ pub fn quick_settings() -> Settings {
     t.elitism = 3;
     t.use_batch = true;
     t.batch = 64;
+    t.use_generations = false;
     t.use_time = true;
     t.seconds = 120.0;
     t.validate_every = 1;

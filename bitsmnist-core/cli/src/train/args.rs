@@ -14,10 +14,15 @@ use crate::data::DataOptions;
 /// Training method.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MethodArg {
-    /// Gradient-free search over the bits (the original's genetic algorithm, and more).
-    Genetic,
+    /// The population genetic algorithm (the original's, and more).
+    Population,
+    /// Bit-flip hill climbing with incremental evaluation (`--ensemble N` networks merged).
+    Climb,
     /// Back-propagation with the straight-through estimator, folded into bit layers.
     Gradient,
+    /// The old spelling of a gradient-free run: the task's default, or `--strategy`'s.
+    #[value(hide = true)]
+    Genetic,
 }
 
 /// Gradient-free search strategy.
@@ -36,7 +41,8 @@ pub enum StrategyArg {
 pub struct Args {
     #[command(flatten)]
     pub data: DataOptions,
-    /// Training method (default: genetic; a resumed run keeps its own).
+    /// Training method (default: population for two classes, climb for more; a resumed run
+    /// keeps its own).
     #[arg(long, value_enum)]
     pub method: Option<MethodArg>,
     /// Task: `zero-one`, `digits`, or a class list such as `3,8` (default: zero-one; a
@@ -64,9 +70,8 @@ pub struct Args {
     /// activation name (`sigmoid`, ...) (genetic).
     #[arg(long)]
     pub output: Option<String>,
-    /// Search strategy (genetic; default per task: population for two classes, climb for
-    /// more).
-    #[arg(long, value_enum)]
+    /// The old spelling of `--method population|climb`, with `--method genetic`.
+    #[arg(long, value_enum, hide = true)]
     pub strategy: Option<StrategyArg>,
     /// Networks trained side by side and merged into one model that votes (climb; default 2
     /// for more than two classes).

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use bitsmnist_core::datasets::DataError;
-use bitsmnist_core::run::{CancelToken, StopReason};
+use bitsmnist_core::run::{CancelToken, StopReason, TrainOptions};
 use bitsmnist_core::session::{RunPlan, Session, SessionError, Start};
 use bitsmnist_core::training::TrainingState;
 
@@ -97,6 +97,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let cancel = CancelToken::new();
     let signals = Signals::register(&cancel).context("listening for SIGINT and SIGTERM")?;
     plan.run.stop.cancel = Some(cancel.clone());
+    let measure = BarMeasure::of(&plan.run.stop);
     let full = match plan.data.load_until(&|| cancel.is_cancelled()) {
         Err(e) if matches!(e.downcast_ref(), Some(DataError::Stopped)) => {
             return Ok(stopped_before_training(&signals, "loading the data set"));
@@ -123,12 +124,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         session.checkpoint_every(path, every);
     }
     out!("{}", header(&session, &plan.origin));
-    let bar = progress_bar(plan.quiet, plan.time_limit);
+    let bar = progress_bar(plan.quiet, measure);
     let started = Instant::now();
+    let first_step = session.start_step();
     let progress = plan.progress;
     let outcome = session.run(|step| {
         let r = step.record();
-        bar.set_position(started.elapsed().as_secs());
+        bar.set_position(match measure {
+            BarMeasure::Steps(_) => r.step.saturating_sub(first_step),
+            _ => started.elapsed().as_secs(),
+        });
         bar.set_message(r.to_string());
         if progress > 0 && r.step.is_multiple_of(progress) {
             bar.suspend(|| out!("{r}"));
@@ -240,13 +245,32 @@ fn header(session: &Session, origin: &Origin) -> String {
     )
 }
 
-fn progress_bar(quiet: bool, time_limit: Option<std::time::Duration>) -> indicatif::ProgressBar {
+/// What the progress bar fills up with: the run's steps when it stops after a step count
+/// (the defaults), its seconds when only a time limit ends it.
+#[derive(Clone, Copy)]
+enum BarMeasure {
+    Steps(u64),
+    Seconds(u64),
+    Open,
+}
+
+impl BarMeasure {
+    fn of(stop: &TrainOptions) -> Self {
+        match (stop.steps, stop.time_limit) {
+            (Some(n), _) => Self::Steps(n),
+            (None, Some(t)) => Self::Seconds(t.as_secs()),
+            (None, None) => Self::Open,
+        }
+    }
+}
+
+fn progress_bar(quiet: bool, measure: BarMeasure) -> indicatif::ProgressBar {
     if quiet {
         return indicatif::ProgressBar::hidden();
     }
-    let b = match time_limit {
-        Some(l) => indicatif::ProgressBar::new(l.as_secs()),
-        None => indicatif::ProgressBar::new_spinner(),
+    let b = match measure {
+        BarMeasure::Steps(n) | BarMeasure::Seconds(n) => indicatif::ProgressBar::new(n),
+        BarMeasure::Open => indicatif::ProgressBar::new_spinner(),
     };
     b.set_style(
         indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")

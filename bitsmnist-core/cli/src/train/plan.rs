@@ -36,8 +36,6 @@ pub struct Plan {
     pub run: RunPlan,
     /// What the run continues, for the first line.
     pub origin: Origin,
-    /// The time limit of the stop rules, for the progress bar.
-    pub time_limit: Option<Duration>,
     pub checkpoint_every: Option<u64>,
     pub out: Option<PathBuf>,
     pub quiet: bool,
@@ -99,11 +97,18 @@ fn same_family(flag: MethodKind, run: MethodKind) -> bool {
 /// The method the flags ask for, if they say.
 fn asked_kind(args: &Args, task: &Task) -> Result<Option<MethodKind>> {
     Ok(match (args.method, args.strategy) {
-        (Some(MethodArg::Gradient), Some(_)) => {
+        (Some(MethodArg::Gradient | MethodArg::Population | MethodArg::Climb), Some(_)) => {
             usage!(
-                "--strategy chooses a gradient-free search; it does not go with --method gradient"
+                "--strategy is the old spelling of --method population|climb; give only --method"
             )
         }
+        (Some(MethodArg::Population), None) => {
+            if args.ensemble.is_some() {
+                usage!("--ensemble applies to climbing, not to --method population");
+            }
+            Some(MethodKind::Population)
+        }
+        (Some(MethodArg::Climb), None) => Some(climb_kind(args.ensemble, 1)?),
         (Some(MethodArg::Gradient), None) => {
             if args.ensemble.is_some() {
                 usage!("--ensemble applies to climbing, not to --method gradient");
@@ -112,7 +117,7 @@ fn asked_kind(args: &Args, task: &Task) -> Result<Option<MethodKind>> {
         }
         (_, Some(StrategyArg::Population)) => {
             if args.ensemble.is_some() {
-                usage!("--ensemble applies to climbing, not to --strategy population");
+                usage!("--ensemble applies to climbing, not to --method population");
             }
             Some(MethodKind::Population)
         }
@@ -478,13 +483,13 @@ impl Args {
             || self.target.is_some()
             || time_limit.is_some()
             || self.patience.is_some();
-        let time_limit = if explicit {
-            time_limit
-        } else {
-            recipe.time_limit
+        // Without a stop rule, the recipe's step count: the same model on every machine.
+        let generations = match self.generations {
+            None if !explicit => recipe.steps,
+            n => n,
         };
         let mut options = TrainOptions::new();
-        if let Some(n) = self.generations {
+        if let Some(n) = generations {
             options = options.generations(n);
         }
         if let Some(t) = self.target {
@@ -526,7 +531,6 @@ impl Args {
             data,
             run,
             origin,
-            time_limit,
             checkpoint_every: self.checkpoint_every.filter(|&n| n > 0),
             out: self.out,
             quiet: self.quiet,
@@ -565,8 +569,10 @@ impl Args {
         if self.method == Some(MethodArg::Gradient) {
             usage!("--member trains one network of a climbing ensemble, not --method gradient");
         }
-        if self.strategy == Some(StrategyArg::Population) {
-            usage!("--member trains one network of a climbing ensemble, not --strategy population");
+        if self.strategy == Some(StrategyArg::Population)
+            || self.method == Some(MethodArg::Population)
+        {
+            usage!("--member trains one network of a climbing ensemble, not --method population");
         }
         if self.resume.is_some() {
             usage!(
