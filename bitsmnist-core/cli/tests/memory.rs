@@ -91,7 +91,7 @@ fn climb() -> impl Strategy<Value = Vec<String>> {
         1u32..=2,
     )
         .prop_map(|(members, hidden, conv, sample, generations)| {
-            let mut a = strings(&["--task", "digits", "--strategy", "climb", "--trials", "200"]);
+            let mut a = strings(&["--task", "digits", "--method", "climb", "--trials", "200"]);
             a.extend(strings(&["--ensemble", &members.to_string()]));
             a.extend(strings(&["--sample", sample]));
             a.extend(strings(&["--generations", &generations.to_string()]));
@@ -112,7 +112,7 @@ fn population() -> impl Strategy<Value = Vec<String>> {
         1usize..=50,
     )
         .prop_map(|(size, hidden, batch, evals)| {
-            let mut a = strings(&["--task", "zero-one", "--strategy", "population"]);
+            let mut a = strings(&["--task", "zero-one", "--method", "population"]);
             a.extend(strings(&[
                 "--population",
                 &size.to_string(),
@@ -225,7 +225,7 @@ fn many_evaluations_hold_one_batch_per_thread() {
     let args = strings(&[
         "--task",
         "digits",
-        "--strategy",
+        "--method",
         "population",
         "--evals",
         "300000",

@@ -155,13 +155,20 @@ impl DeclaredSize {
                 error,
             })?);
         }
-        // Images are [count, rows, columns]; a file of another shape is refused when loaded,
-        // and counts here as what it declares.
-        let count = |d: &[usize]| d.first().copied().unwrap_or(0);
-        let pixels = |d: &[usize]| d.iter().skip(1).fold(1usize, |a, &b| a.saturating_mul(b));
+        // Refused here as loading would refuse them: an empty split, a side beyond
+        // [`MAX_SIDE`], labels that do not match (a size check must not hide those).
+        for (what, images, labels) in [
+            ("training", &dims[0], &dims[1]),
+            ("test", &dims[2], &dims[3]),
+        ] {
+            declared_shape(images, labels).map_err(|e| DataError::Shape {
+                what: format!("{what} split: {e}"),
+            })?;
+        }
+        let pixels = |d: &[usize]| d[1] * d[2];
         Ok(Self {
-            train: count(&dims[0]),
-            test: count(&dims[2]),
+            train: dims[0][0],
+            test: dims[2][0],
             pixels: pixels(&dims[0]).max(pixels(&dims[2])),
         })
     }
@@ -929,37 +936,44 @@ fn ti_max_label(labels: &Idx) -> u8 {
 pub const MAX_SIDE: usize = 1024;
 
 fn image_shape(images: &Idx, labels: &Idx) -> Result<(usize, usize), DataError> {
+    let shape = declared_shape(&images.dims, &labels.dims)?;
+    if labels.data.contains(&NOISE_LABEL) {
+        return Err(DataError::Shape {
+            what: "label 255 is reserved for noise".into(),
+        });
+    }
+    Ok(shape)
+}
+
+/// The (columns, rows) of a split's images from its files' declared sizes, checked: what a
+/// header alone can refuse, so that sizing a set from its headers refuses what loading it
+/// would, with the same words.
+fn declared_shape(images: &[usize], labels: &[usize]) -> Result<(usize, usize), DataError> {
     let shape_err = |what: String| Err(DataError::Shape { what });
-    if images.dims.len() != 3 {
+    if images.len() != 3 {
         return shape_err(format!(
             "images have {} dimensions, expected 3 (count, rows, columns)",
-            images.dims.len()
+            images.len()
         ));
     }
-    if labels.dims.len() != 1 {
+    if labels.len() != 1 {
         return shape_err(format!(
             "labels have {} dimensions, expected 1",
-            labels.dims.len()
+            labels.len()
         ));
     }
-    if images.dims[0] != labels.dims[0] {
-        return shape_err(format!(
-            "{} images but {} labels",
-            images.dims[0], labels.dims[0]
-        ));
+    if images[0] != labels[0] {
+        return shape_err(format!("{} images but {} labels", images[0], labels[0]));
     }
-    if images.dims[0] == 0 {
+    if images[0] == 0 {
         return shape_err("the file holds no images".into());
     }
     // Every pixel is a model input: a header may not make the model huge by itself.
-    let (rows, cols) = (images.dims[1], images.dims[2]);
+    let (rows, cols) = (images[1], images[2]);
     if rows == 0 || cols == 0 || rows > MAX_SIDE || cols > MAX_SIDE {
         return shape_err(format!(
             "images of {rows}x{cols} pixels; each side must be 1 to {MAX_SIDE}"
         ));
-    }
-    if labels.data.contains(&NOISE_LABEL) {
-        return shape_err("label 255 is reserved for noise".into());
     }
     Ok((cols, rows))
 }
