@@ -232,6 +232,36 @@ pub fn climbed_part(chain: &Chain) -> Result<(usize, Chain), DeltaError> {
     Ok((front, head))
 }
 
+/// Images per stop point of [`features_until`]: a few hundredths of a second through the
+/// widest documented feature layers (`conv64x7,conv64x7` takes about 2.6 ms an image on 2
+/// cores), and enough rows that each chunk still spreads over the threads.
+const FEATURE_CHUNK: usize = 64;
+
+/// [`features`] in chunks of [`FEATURE_CHUNK`] images, asking `stop` before each: `None`
+/// when it says so. Each image's features depend on that image alone, so the result is the
+/// same as in one piece.
+fn features_until(
+    chain: &Chain,
+    front: usize,
+    images: &BitMatrix,
+    stop: &dyn Fn() -> bool,
+) -> Option<BitMatrix> {
+    if images.rows() <= FEATURE_CHUNK {
+        return (!stop()).then(|| features(chain, front, images));
+    }
+    let (mut words, mut cols) = (Vec::new(), 0);
+    for first in (0..images.rows()).step_by(FEATURE_CHUNK) {
+        if stop() {
+            return None;
+        }
+        let rows: Vec<usize> = (first..(first + FEATURE_CHUNK).min(images.rows())).collect();
+        let part = features(chain, front, &images.select_rows(&rows));
+        cols = part.cols();
+        words.extend_from_slice(part.as_words());
+    }
+    Some(BitMatrix::from_words(images.rows(), cols, words).expect("rows of one width"))
+}
+
 /// `images` through the first `front` layers of `chain` (all of them feature layers).
 fn features(chain: &Chain, front: usize, images: &BitMatrix) -> BitMatrix {
     let mut x = Activations::Bits(images.clone());
@@ -359,10 +389,17 @@ impl Climber {
         !self.log.history.is_empty()
     }
 
-    /// Generation 0: the starting model's fitness on its first batch.
-    pub(crate) fn start_step(&mut self, data: &Split) -> Result<Summary, ClimbError> {
-        self.ensure_eval(data)?;
-        Ok(self.after_generation(data, 0, 0.0))
+    /// Generation 0: the starting model's fitness on its first batch, or `None` (nothing
+    /// changed) when `stop` says so while the batch's features are computed.
+    pub(crate) fn start_step(
+        &mut self,
+        data: &Split,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Summary>, ClimbError> {
+        if !self.ensure_eval(data, stop)? {
+            return Ok(None);
+        }
+        Ok(Some(self.after_generation(data, 0, 0.0)))
     }
 
     /// What a generation 0 run by [`member_step`](Self::member_step) changes besides its
@@ -386,7 +423,9 @@ impl Climber {
         data: &Split,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<Summary>, ClimbError> {
-        self.ensure_eval(data)?;
+        if !self.ensure_eval(data, stop)? {
+            return Ok(None);
+        }
         let (t0, trials) = (Instant::now(), self.trial);
         if !self.climb_generation(stop) {
             return Ok(None);
@@ -414,7 +453,10 @@ impl Climber {
                 None => return Ok(None),
             }
         } else {
-            self.start_step(data)?
+            match self.start_step(data, stop)? {
+                Some(s) => s,
+                None => return Ok(None),
+            }
         };
         self.record_member(&summary, t0.elapsed().as_secs_f64());
         Ok(Some(summary))
@@ -502,11 +544,13 @@ impl Climber {
         }
     }
 
-    /// Builds the incremental state for the current generation's batch, unless it is there.
-    fn ensure_eval(&mut self, data: &Split) -> Result<(), ClimbError> {
+    /// Builds the incremental state for the current generation's batch, unless it is there:
+    /// `false` (and nothing changed) when `stop` says so while the feature layers run, the
+    /// long part of a convolution model's first generation.
+    fn ensure_eval(&mut self, data: &Split, stop: &dyn Fn() -> bool) -> Result<bool, ClimbError> {
         let index = self.batch_index(self.generation);
         if self.eval.as_ref().is_some_and(|(i, _)| *i == index) {
-            return Ok(());
+            return Ok(true);
         }
         let idx = match self.params.batch_size {
             Some(b) if b < data.len() => {
@@ -523,7 +567,9 @@ impl Climber {
         } else {
             let key = super::rows::fingerprint(data);
             if self.features.as_ref().is_none_or(|(k, _)| *k != key) {
-                let f = features(&self.chain, front, data.images());
+                let Some(f) = features_until(&self.chain, front, data.images(), stop) else {
+                    return Ok(false);
+                };
                 self.features = Some((key, Arc::new(f)));
             }
             &self.features.as_ref().expect("computed").1
@@ -541,7 +587,7 @@ impl Climber {
             None => DeltaEval::new(&head, images, data.labels(), self.params.objective)?,
         };
         self.eval = Some((index, eval));
-        Ok(())
+        Ok(true)
     }
 
     /// `head` (the climbed layers) after this model's feature layers.
@@ -671,17 +717,18 @@ impl Method for Climber {
     }
 
     fn prepare(&mut self, data: &Split, _: &TrainOptions) -> Result<(), ClimbError> {
-        crate::memory::check_current(self.memory_to_train(data.len()))?;
-        self.ensure_eval(data)
+        // The incremental state is built by the first step, which can be stopped.
+        Ok(crate::memory::check_current(
+            self.memory_to_train(data.len()),
+        )?)
     }
 
     fn started(&self) -> bool {
         self.started()
     }
 
-    fn start(&mut self, data: &Split, _: &Interrupt<'_>) -> Result<Step, ClimbError> {
-        // The incremental state was built by `prepare`: what is left is one summary.
-        Ok(Step::Done(self.start_step(data)?))
+    fn start(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {
+        Ok(self.start_step(data, &|| interrupt.fired())?.into())
     }
 
     fn step(&mut self, data: &Split, interrupt: &Interrupt<'_>) -> Result<Step, ClimbError> {
@@ -749,6 +796,46 @@ impl Moves {
             } else {
                 Flip::HiddenWeight { neuron, input }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+    use crate::datasets::Dataset;
+    use crate::layers::{BitDense, parse_architecture};
+    use crate::search::imprint::{ImprintParams, imprint};
+
+    #[test]
+    fn features_in_chunks_are_those_in_one_piece_and_stop_at_any_chunk() {
+        let split = Dataset::embedded().train.sample(0.03, 10);
+        let (feats, _) = parse_architecture("conv8x5,pool2").unwrap();
+        let mut layers = imprint(&split, &feats, &ImprintParams::default().seed(2)).unwrap();
+        let front = layers.len();
+        let width = layers.last().unwrap().outputs();
+        layers.push(BitDense::new(width, 10).with_seed(1).into());
+        let chain = Chain::new(layers).unwrap();
+        let whole = features(&chain, front, split.images());
+        let asked = Cell::new(0);
+        let chunked = features_until(&chain, front, split.images(), &|| {
+            asked.set(asked.get() + 1);
+            false
+        });
+        assert!(chunked == Some(whole));
+        let chunks = split.len().div_ceil(FEATURE_CHUNK);
+        assert!(chunks > 2, "{} images", split.len());
+        assert_eq!(asked.get(), chunks);
+        for n in 1..=chunks {
+            asked.set(0);
+            let stopped = features_until(&chain, front, split.images(), &|| {
+                asked.set(asked.get() + 1);
+                asked.get() >= n
+            });
+            assert!(stopped.is_none(), "stop point {n}");
+            assert_eq!(asked.get(), n);
         }
     }
 }
