@@ -32,6 +32,7 @@ limited() {
 }
 
 sigint "imprinting conv64x7,conv64x7,pool4,800" 3 train --task digits --arch conv64x7,conv64x7,pool4,800 --out a.bin
+sigint "the climb's first features (conv64x7,conv64x7)" 10 train --task digits --arch conv64x7,conv64x7,pool4,800 --out d.bin
 sigint "recalibrating 100 layers of 128" 4 train --method gradient --task digits --hidden "$DEEP" --epochs 1 --out b.bin
 sigint "recalibrating conv32x3,pool2,conv64x3,pool2,512" 32 train --method gradient --task digits --arch conv32x3,pool2,conv64x3,pool2,512 --epochs 1 --out c.bin
 limited "--time-limit 2 inside imprinting" train --task digits --arch conv64x7,conv64x7,pool4,800 --time-limit 2

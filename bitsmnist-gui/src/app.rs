@@ -1083,6 +1083,7 @@ mod tests {
         // Set in code rather than loaded, it is clamped where it becomes a time limit.
         let s = TrainingSettings {
             seconds: f64::INFINITY,
+            use_time: true,
             ..TrainingSettings::default()
         };
         let o = s.stop_rules();

@@ -11,15 +11,15 @@ pub struct DataOptions {
     /// `embedded` (built in, no network), `mnist` (full set, downloaded once into the cache)
     /// or a folder holding the four IDX files (default: the one a model file given to `eval`
     /// or `--resume` was trained on, else embedded).
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub dataset: Option<Source>,
     /// Binarisation: `mean` (the original: pixel > mean of non-zero pixels) or a threshold
     /// 0-255 (default: the one a model file given to `eval`, `--resume` or `--init` was
     /// trained with, else mean).
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub binarize: Option<Binarization>,
     /// Cache folder for full MNIST (default: $BITSMNIST_DATA_DIR, else the user cache).
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub cache_dir: Option<PathBuf>,
 }
 

@@ -22,16 +22,16 @@ pub fn run(args: Args, cmd: clap::Command) -> Result<()> {
     // pages' titles, file names and cross references use.
     cmd.build();
     let Some(dir) = args.out else {
-        crate::print_bytes(&render(clap_mangen::Man::new(cmd))?);
+        crate::print_bytes(&render(cmd)?);
         return Ok(());
     };
     let mut pages = Vec::new();
     collect(cmd, &mut pages);
-    for man in pages {
-        let path = dir.join(man.get_filename());
+    for cmd in pages {
+        let path = dir.join(clap_mangen::Man::new(cmd.clone()).get_filename());
         // Atomic: a reader (`man`, mandb) never sees half a page, and a failed run leaves
         // the pages installed before it intact.
-        bitsmnist_core::files::write_atomic(&path, &render(man)?)
+        bitsmnist_core::files::write_atomic(&path, &render(cmd)?)
             .with_context(|| path.display().to_string())?;
         out!("{}", path.display());
     }
@@ -39,20 +39,133 @@ pub fn run(args: Args, cmd: clap::Command) -> Result<()> {
 }
 
 /// The page of `cmd` and, recursively, of each of its visible commands.
-fn collect(cmd: clap::Command, pages: &mut Vec<clap_mangen::Man>) {
+fn collect(cmd: clap::Command, pages: &mut Vec<clap::Command>) {
     let subs: Vec<clap::Command> = cmd
         .get_subcommands()
         .filter(|s| !s.is_hide_set())
         .cloned()
         .collect();
-    pages.push(clap_mangen::Man::new(cmd));
+    pages.push(cmd);
     for sub in subs {
         collect(sub, pages);
     }
 }
 
-fn render(man: clap_mangen::Man) -> Result<Vec<u8>> {
-    let mut roff = Vec::new();
-    man.render(&mut roff).context("rendering the manual page")?;
-    Ok(roff)
+/// What every command exits with (also in `bitsmnist --help`).
+pub const EXIT_STATUS: [(&str, &str); 4] = [
+    ("0", "success"),
+    (
+        "1",
+        "the work failed: a file missing, damaged or unwritable, invalid data",
+    ),
+    (
+        "2",
+        "the command line was refused before any work: bad or conflicting options, a request \
+         larger than memory, an output another process is writing, no room for it, a task with \
+         no test examples",
+    ),
+    (
+        "130, 143, 129",
+        "interrupted by SIGINT, SIGTERM or SIGHUP; a run is saved first when it has --out",
+    ),
+];
+
+/// The environment variables the program reads (also in `bitsmnist --help`).
+pub const ENVIRONMENT: [(&str, &str); 4] = [
+    (
+        "BITSMNIST_DATA_DIR",
+        "the cache folder of full MNIST (--dataset mnist); else $XDG_CACHE_HOME/bitsmnist or \
+         ~/.cache/bitsmnist",
+    ),
+    (
+        "BITSMNIST_KERNEL",
+        "portable, popcnt, avx2 or avx512: the bit kernel to use instead of the fastest this CPU \
+         runs; another value, or a kernel this CPU cannot run, is refused with status 2",
+    ),
+    (
+        "RAYON_NUM_THREADS",
+        "threads when --threads is not given (1 to 1024; default: the cores)",
+    ),
+    (
+        "XDG_CACHE_HOME",
+        "where the user cache is, when BITSMNIST_DATA_DIR is not set",
+    ),
+];
+
+/// The page of one command: clap's sections, then EXAMPLES (from the command's after-help
+/// text), EXIT STATUS and ENVIRONMENT, which clap has no place for. Markdown's backticks in
+/// the doc comments are dropped: roff shows them as they are.
+fn render(cmd: clap::Command) -> Result<Vec<u8>> {
+    // As clap_mangen's whole page: an OPTIONS or COMMANDS section only when there is one.
+    let options = cmd.get_arguments().any(|a| !a.is_hide_set());
+    let commands = cmd.get_subcommands().any(|c| !c.is_hide_set());
+    let man = clap_mangen::Man::new(cmd);
+    type Section = fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>;
+    let sections: [Section; 6] = [
+        clap_mangen::Man::render_title,
+        clap_mangen::Man::render_name_section,
+        clap_mangen::Man::render_synopsis_section,
+        clap_mangen::Man::render_description_section,
+        clap_mangen::Man::render_options_section,
+        clap_mangen::Man::render_subcommands_section,
+    ];
+    let mut text = String::new();
+    for (i, section) in sections.into_iter().enumerate() {
+        if (i == 4 && !options) || (i == 5 && !commands) {
+            continue;
+        }
+        let mut roff = Vec::new();
+        section(&man, &mut roff).context("rendering the manual page")?;
+        let roff = String::from_utf8_lossy(&roff).replace('`', "");
+        // Each part starts with roff's apostrophe preamble; the page needs it once.
+        let body = roff
+            .lines()
+            .skip_while(|l| i > 0 && (l.starts_with(".ie ") || l.starts_with(".el ")));
+        for line in body {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    if let Some(examples) = man_examples(&man) {
+        text.push_str(".SH EXAMPLES\n");
+        text.push_str(&examples);
+    }
+    text.push_str(".SH \"EXIT STATUS\"\n");
+    for (code, what) in EXIT_STATUS {
+        text.push_str(&format!(".TP\n{}\n{}\n", escape(code), escape(what)));
+    }
+    text.push_str(".SH ENVIRONMENT\n");
+    for (name, what) in ENVIRONMENT {
+        text.push_str(&format!(".TP\n\\fB{name}\\fR\n{}\n", escape(what)));
+    }
+    Ok(text.into_bytes())
+}
+
+/// The EXAMPLES section of `train`'s page, from the examples its `--help` ends with (a
+/// command and an indented line saying what it does, in turn).
+fn man_examples(man: &clap_mangen::Man) -> Option<String> {
+    if man.get_filename() != "bitsmnist-train.1" {
+        return None;
+    }
+    let mut out = String::new();
+    let mut lines = crate::TRAIN_EXAMPLES.lines().skip(1);
+    while let Some(command) = lines.next() {
+        let what = lines.next().unwrap_or_default();
+        out.push_str(&format!(
+            ".TP\n\\fB{}\\fR\n{}\n",
+            escape(command.trim()),
+            escape(what.trim()).replace('`', "")
+        ));
+    }
+    Some(out)
+}
+
+/// `s` as roff text: backslashes and hyphens escaped, no line starting with a control
+/// character.
+fn escape(s: &str) -> String {
+    let s = s.replace('\\', "\\e").replace('-', "\\-");
+    match s.chars().next() {
+        Some('.' | '\'') => format!("\\&{s}"),
+        _ => s,
+    }
 }

@@ -436,3 +436,46 @@ fn gradient_history_as_csv_and_json_carries_the_loss() {
         assert_eq!(record.as_object().unwrap().len(), header.len(), "{record}");
     }
 }
+
+#[test]
+fn help_and_man_pages_have_headings_examples_exit_status_and_environment() {
+    let help = stdout(&bitsmnist(&["train", "--help"]));
+    for heading in [
+        "Data:",
+        "Model:",
+        "Method:",
+        "Stop rules:",
+        "Files and output:",
+        "Examples:",
+    ] {
+        assert!(
+            help.lines().any(|l| l == heading),
+            "{heading} in train --help"
+        );
+    }
+    let top = stdout(&bitsmnist(&["--help"]));
+    assert!(
+        top.contains("Exit status:") && top.contains("BITSMNIST_KERNEL"),
+        "{top}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = bitsmnist_in(dir.path(), &["man", "--out", "man1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for page in ["bitsmnist.1", "bitsmnist-train.1", "bitsmnist-eval.1"] {
+        let text = std::fs::read_to_string(dir.path().join("man1").join(page)).unwrap();
+        for section in [".SH \"EXIT STATUS\"", ".SH ENVIRONMENT"] {
+            assert!(text.contains(section), "{section} in {page}");
+        }
+        assert!(!text.contains('`'), "Markdown backticks in {page}");
+        assert_eq!(
+            text.matches(".ie \\n(.g").count(),
+            1,
+            "one roff preamble in {page}"
+        );
+        assert_eq!(
+            text.contains(".SH EXAMPLES"),
+            page == "bitsmnist-train.1",
+            "{page}"
+        );
+    }
+}

@@ -436,6 +436,7 @@ impl Trainer {
             learning_rate: self.params.learning_rate,
             train_secs: 0.0,
         });
+        let runs_batches = p.next_batch < batches;
         for k in p.next_batch..batches {
             let idx = &order[k * bs..(k + 1) * bs];
             let shifts = self.shifts(bs, k);
@@ -474,11 +475,21 @@ impl Trainer {
         // The last epoch ends with the re-estimated batch statistics. Stopped, the epoch stays
         // open with all its batches done: the state keeps the statistics training made (a
         // whole model, saved and evaluated as it is), and the next call (a resumed run)
-        // re-estimates them from the start, as the uninterrupted run would have.
+        // re-estimates them from the start, as the uninterrupted run would have. A call that
+        // has only the re-estimation left makes it whatever its time limit and pauses (only a
+        // cancel, the run's end, stops it), as every call makes at least one mini-batch:
+        // otherwise pauses or time limits shorter than the re-estimation would never let the
+        // run end.
+        let stop = || {
+            if runs_batches {
+                interrupt.fired()
+            } else {
+                interrupt.cancelled()
+            }
+        };
         if self.epoch + 1 >= self.params.epochs
             && self.params.recalibrate
-            && let Err(GradientError::Stopped) =
-                self.recalibrate_until(train, &|| interrupt.fired())
+            && let Err(GradientError::Stopped) = self.recalibrate_until(train, &stop)
         {
             p.train_secs += t0.elapsed().as_secs_f64();
             self.partial = Some(p);

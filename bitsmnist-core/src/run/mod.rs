@@ -353,6 +353,12 @@ impl Interrupt<'_> {
     pub fn fired(&self) -> bool {
         self.options.interrupted(self.start).is_some()
     }
+
+    /// Whether the run was cancelled (its end), pauses and the time limit aside: what stops
+    /// a step that must make progress in every call, however short the call.
+    pub fn cancelled(&self) -> bool {
+        self.options.interrupted(self.start) == Some(StopReason::Cancelled)
+    }
 }
 
 /// What every method keeps of its run: the records and the time trained.

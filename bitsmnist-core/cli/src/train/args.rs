@@ -43,165 +43,165 @@ pub struct Args {
     pub data: DataOptions,
     /// Training method (default: population for two classes, climb for more; a resumed run
     /// keeps its own).
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Method", long, value_enum)]
     pub method: Option<MethodArg>,
     /// Task: `zero-one`, `digits`, or a class list such as `3,8` (default: zero-one; a
     /// resumed run keeps its own).
-    #[arg(long)]
+    #[arg(help_heading = "Data", long)]
     pub task: Option<Task>,
     /// Fraction of the training split to use (class-balanced scan as the original's sample).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(help_heading = "Data", long, default_value_t = 1.0)]
     pub sample: f64,
     /// Hidden layer widths, comma-separated (default: per task for genetic, 2048 for gradient).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(help_heading = "Model", long, value_delimiter = ',')]
     pub hidden: Vec<usize>,
     /// Architecture: convolutions and pools, then the dense hidden widths, comma-separated,
     /// e.g. `conv32x3,pool2,conv64x3,pool2,512` (`conv<filters>x<window>[s<stride>][p<padding>]`,
     /// padding `window/2` unless given; `pool<size>[s<stride>]`). Instead of --hidden. Gradient
     /// training learns the convolutions; climbing imprints them from training patches and
     /// climbs the one dense hidden layer after them (e.g. `conv32x5,pool4,800`).
-    #[arg(long, conflicts_with = "hidden")]
+    #[arg(help_heading = "Model", long, conflicts_with = "hidden")]
     pub arch: Option<String>,
     /// Largest Hamming distance, as a fraction of a window's bits, at which an imprinted
     /// filter still matches (climb with convolutions in --arch; default 0.2).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub imprint_distance: Option<f64>,
     /// Output layer: `float` (popcount score), `bits` (the original's bit output) or an
     /// activation name (`sigmoid`, ...) (genetic).
-    #[arg(long)]
+    #[arg(help_heading = "Model", long)]
     pub output: Option<String>,
     /// The old spelling of `--method population|climb`, with `--method genetic`.
-    #[arg(long, value_enum, hide = true)]
+    #[arg(help_heading = "Method", long, value_enum, hide = true)]
     pub strategy: Option<StrategyArg>,
     /// Networks trained side by side and merged into one model that votes (climb; default 2
     /// for more than two classes).
-    #[arg(long)]
+    #[arg(help_heading = "Method", long)]
     pub ensemble: Option<usize>,
     /// Train only member K (0 to N-1) of the `--of N` climbing ensemble that `--ensemble N`
     /// with the same seed and settings trains: the same starting network and seeds, data and
     /// generations, so `bitsmnist merge` of the N member files equals that ensemble bit for bit.
     /// A time limit is the member's own, so timed runs differ.
-    #[arg(long, value_name = "K", requires = "of")]
+    #[arg(help_heading = "Method", long, value_name = "K", requires = "of")]
     pub member: Option<usize>,
     /// Members of the ensemble `--member` trains one of.
-    #[arg(long, value_name = "N", requires = "member")]
+    #[arg(help_heading = "Method", long, value_name = "N", requires = "member")]
     pub of: Option<usize>,
     /// Flip trials per generation (climb).
-    #[arg(long)]
+    #[arg(help_heading = "Climbing", long)]
     pub trials: Option<u64>,
     /// Draw a fresh batch every so many generations, 0 for never (climb).
-    #[arg(long)]
+    #[arg(help_heading = "Climbing", long)]
     pub rebatch_every: Option<u64>,
     /// Largest popcount margin the objective counts, 0 for accuracy only (climb).
-    #[arg(long)]
+    #[arg(help_heading = "Climbing", long)]
     pub margin: Option<u32>,
     /// Weight of a correct prediction in the objective (climb).
-    #[arg(long)]
+    #[arg(help_heading = "Climbing", long)]
     pub correct_weight: Option<u32>,
     /// Fraction of trials that flip an output-layer bit (climb).
-    #[arg(long)]
+    #[arg(help_heading = "Climbing", long)]
     pub output_share: Option<f64>,
     /// Keep flips that leave the objective unchanged (climb).
-    #[arg(long)]
+    #[arg(help_heading = "Climbing", long)]
     pub accept_ties: bool,
     /// Score the model on all training examples every so many generations and keep the
     /// most accurate, 0 for never (climb).
-    #[arg(long)]
+    #[arg(help_heading = "Climbing", long)]
     pub rescore_every: Option<u64>,
     /// Candidates per generation (population; default per task).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub population: Option<usize>,
     /// Best candidates kept unchanged (population; default per task).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub elitism: Option<usize>,
     /// Parent selection: `elite` or `tournament:SIZE` (population).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub selection: Option<Selection>,
     /// Crossover: `split:DIVISOR` (the original), `uniform`, `neuron` or `none` (population).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub crossover: Option<Crossover>,
     /// Mutation: `replace:RATE` (the original), `flip:RATE` or `flip-k:K` (population).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub mutation: Option<Mutation>,
     /// Adaptive mutation strength: `none`, `one-fifth` or `stagnation:PATIENCE` (population).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub adapt: Option<Adaptation>,
     /// Fitness evaluations averaged per candidate (population).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub evals: Option<usize>,
     /// Fitness on a fresh seeded mini-batch of this size, or `full` (population; for climb the
     /// batch is redrawn every `--rebatch-every` generations).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub batch: Option<String>,
     /// Fitness: `score` (the original), `accuracy` or `mcc` (population).
-    #[arg(long)]
+    #[arg(help_heading = "Population", long)]
     pub fitness: Option<Metric>,
     /// Stop after this many generations (epochs for gradient training) in this run.
-    #[arg(long)]
+    #[arg(help_heading = "Stop rules", long)]
     pub generations: Option<u64>,
     /// Stop when the objective (best fitness; gradient: training accuracy) reaches this.
-    #[arg(long)]
+    #[arg(help_heading = "Stop rules", long)]
     pub target: Option<f64>,
     /// Stop after this many generations (epochs) without improvement.
-    #[arg(long)]
+    #[arg(help_heading = "Stop rules", long)]
     pub patience: Option<u64>,
     /// Record test accuracy every so many generations (epochs), 0 for never.
-    #[arg(long)]
+    #[arg(help_heading = "Files and output", long)]
     pub validate_every: Option<u64>,
     /// Save a checkpoint into `--out` every so many generations (epochs).
-    #[arg(long)]
+    #[arg(help_heading = "Files and output", long)]
     pub checkpoint_every: Option<u64>,
     /// Continue the training state saved in this `.bin` (any method).
-    #[arg(long)]
+    #[arg(help_heading = "Files and output", long)]
     pub resume: Option<PathBuf>,
     /// Start from the model in this `.bin` instead of random bits: fine-tune it (genetic;
     /// e.g. a model from `--method gradient`).
-    #[arg(long, conflicts_with = "resume")]
+    #[arg(help_heading = "Files and output", long, conflicts_with = "resume")]
     pub init: Option<PathBuf>,
     /// Write the model and its whole training state to this `.bin` file.
-    #[arg(long)]
+    #[arg(help_heading = "Files and output", long)]
     pub out: Option<PathBuf>,
     /// Epochs (gradient; default 30).
-    #[arg(long)]
+    #[arg(help_heading = "Gradient", long)]
     pub epochs: Option<u32>,
     /// Mini-batch size (gradient; default 100).
-    #[arg(long)]
+    #[arg(help_heading = "Gradient", long)]
     pub batch_size: Option<usize>,
     /// Base learning rate of Adam (gradient; default 0.005).
-    #[arg(long)]
+    #[arg(help_heading = "Gradient", long)]
     pub lr: Option<f32>,
     /// Learning-rate schedule: constant, cosine[:floor] or step:every:factor (gradient;
     /// default cosine).
-    #[arg(long)]
+    #[arg(help_heading = "Gradient", long)]
     pub schedule: Option<Schedule>,
     /// Largest random shift in pixels for augmentation, 0 for none (gradient; default 1).
-    #[arg(long)]
+    #[arg(help_heading = "Gradient", long)]
     pub shift: Option<u8>,
     /// First-layer input: `bits` (pure bit model) or `grey` (float first layer) (gradient).
-    #[arg(long)]
+    #[arg(help_heading = "Gradient", long)]
     pub input: Option<Input>,
     /// Random seed (the starting network and the method's own random choices; default 1).
-    #[arg(long)]
+    #[arg(help_heading = "Method", long)]
     pub seed: Option<u64>,
     /// Print a progress line every so many steps (default: every epoch for gradient
     /// training, none for the others; 0: only the summary).
-    #[arg(long)]
+    #[arg(help_heading = "Files and output", long)]
     pub progress: Option<u64>,
     /// No progress bar.
-    #[arg(long)]
+    #[arg(help_heading = "Files and output", long)]
     pub quiet: bool,
     /// Stop after this many seconds (the model trained so far is kept).
-    #[arg(long)]
+    #[arg(help_heading = "Stop rules", long)]
     pub time_limit: Option<f64>,
     /// Measure test accuracy after every epoch (the same as `--validate-every 1`).
-    #[arg(long)]
+    #[arg(help_heading = "Files and output", long)]
     pub test_every_epoch: bool,
     /// Rayon threads (default: all cores).
-    #[arg(long)]
+    #[arg(help_heading = "Resources", long)]
     pub threads: Option<usize>,
     /// Memory the run may use, checked against its estimate before it starts: a size such as
     /// `8G` or `512M`, `machine` (what the system has available; the default) or `none`.
-    #[arg(long)]
+    #[arg(help_heading = "Resources", long)]
     pub memory_limit: Option<MemoryLimit>,
 }
 
