@@ -61,7 +61,7 @@ impl Recipe {
 
     /// The measured settings of one method for `task`, each run's length calibrated to the
     /// time given here on the 2-core reference machine (see [`Recipe`] and
-    /// [`Recipe::generations`]).
+    /// [`Recipe::steps`]).
     ///
     /// - Population, two classes: `784 -> 64 -> 2` (float identity output), score fitness on
     ///   mini-batches of 256, population 50, elitism 5, uniform crossover, flip exactly 16
