@@ -4,7 +4,8 @@
 #   cargo build --release -p bitsmnist-cli && bash scripts/stop-times.sh [path/to/bitsmnist]
 # (loading a data folder: `cargo test -p bitsmnist-cli --test stops -- --nocapture` prints it)
 set -u
-BIN=${1:-target/release/bitsmnist}
+# Absolute: each run starts in a temporary folder.
+BIN=$(realpath "${1:-target/release/bitsmnist}")
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 DEEP=$(printf '128,%.0s' $(seq 1 99))128
@@ -28,12 +29,12 @@ limited() {
   local t0=$(date +%s.%N)
   (cd "$DIR" && "$BIN" "$@" --quiet >"$DIR/out" 2>"$DIR/err"); local code=$?
   local t1=$(date +%s.%N)
-  printf '%-48s exit %3d  wall %.2f s  (%s)\n' "$what" $code "$(echo "$t1 - $t0" | bc)" "$(tail -1 "$DIR/err")"
+  printf '%-48s exit %3d  wall %.2f s  (%s%s)\n' "$what" $code "$(echo "$t1 - $t0" | bc)" "$(grep -m1 '^stopped:' "$DIR/out")" "$(tail -1 "$DIR/err")"
 }
 
-sigint "imprinting conv64x7,conv64x7,pool4,800" 3 train --task digits --arch conv64x7,conv64x7,pool4,800 --out a.bin
-sigint "the climb's first features (conv64x7,conv64x7)" 10 train --task digits --arch conv64x7,conv64x7,pool4,800 --out d.bin
+sigint "imprinting conv64x7,conv64x7,pool4,800" 1 train --task digits --arch conv64x7,conv64x7,pool4,800 --out a.bin
+sigint "the climb's first features (conv64x7,conv64x7)" 2 train --task digits --arch conv64x7,conv64x7,pool4,800 --out d.bin
 sigint "recalibrating 100 layers of 128" 4 train --method gradient --task digits --hidden "$DEEP" --epochs 1 --out b.bin
-sigint "recalibrating conv32x3,pool2,conv64x3,pool2,512" 32 train --method gradient --task digits --arch conv32x3,pool2,conv64x3,pool2,512 --epochs 1 --out c.bin
+sigint "the last epoch of conv32x3,pool2,conv64x3,pool2,512" 16 train --method gradient --task digits --arch conv32x3,pool2,conv64x3,pool2,512 --epochs 1 --out c.bin
 limited "--time-limit 2 inside imprinting" train --task digits --arch conv64x7,conv64x7,pool4,800 --time-limit 2
 limited "--time-limit 5 inside recalibration (100 layers)" train --method gradient --task digits --hidden "$DEEP" --epochs 1 --time-limit 5

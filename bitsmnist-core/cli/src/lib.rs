@@ -54,7 +54,7 @@ fn after_help() -> String {
 pub const TRAIN_EXAMPLES: &str = "\
 Examples:
   bitsmnist train --task zero-one --out zero-one.bin
-      zeros against ones with the measured defaults (5,000 generations, about 7 s)
+      zeros against ones with the measured defaults (5,000 generations, about 3 s)
   bitsmnist train --task digits --arch conv32x5,pool4,800 --generations 400 --out conv.bin
       ten digits: climbing after imprinted bit convolutions, no gradients
   bitsmnist train --method gradient --task digits --hidden 2048,2048 --out digits.bin

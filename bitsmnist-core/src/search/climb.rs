@@ -339,7 +339,7 @@ impl Climber {
     /// re-scorings. Changes nothing in the state.
     pub fn choose(&self, data: &Split) -> &Chain {
         match &self.best_full {
-            Some((a, best)) if *a >= crate::statistics::accuracy(&self.chain, data) => best,
+            Some((a, best)) if *a >= self.accuracy_on(data) => best,
             _ => &self.chain,
         }
     }
@@ -486,7 +486,7 @@ impl Climber {
         if self.params.rescore_every > 0
             && self.generation.is_multiple_of(self.params.rescore_every)
         {
-            let a = crate::statistics::accuracy(&self.chain, data);
+            let a = self.accuracy_on(data);
             if self.best_full.as_ref().is_none_or(|(b, _)| a > *b) {
                 self.best_full = Some((a, self.chain.clone()));
             }
@@ -503,6 +503,28 @@ impl Climber {
                 },
             },
         )
+    }
+
+    /// The current model's accuracy on `data`: from the cached feature maps when the model
+    /// has feature layers and they are `data`'s (the same predictions without running the
+    /// convolutions again, which would cost as much as the generation's start and could not
+    /// be stopped).
+    fn accuracy_on(&self, data: &Split) -> f64 {
+        if let Some((key, maps)) = &self.features
+            && !data.is_empty()
+            && *key == super::rows::fingerprint(data)
+            && let Ok((front, head)) = climbed_part(&self.chain)
+            && front > 0
+        {
+            let right = head
+                .predict(maps)
+                .iter()
+                .zip(data.labels())
+                .filter(|&(&p, &l)| p == usize::from(l))
+                .count();
+            return right as f64 / data.len() as f64;
+        }
+        crate::statistics::accuracy(&self.chain, data)
     }
 
     /// Checks the invariants serde cannot (for a state read from a file).
@@ -806,7 +828,7 @@ mod tests {
 
     use super::*;
     use crate::datasets::Dataset;
-    use crate::layers::{BitDense, parse_architecture};
+    use crate::layers::parse_architecture;
     use crate::search::imprint::{ImprintParams, imprint};
 
     #[test]
@@ -816,7 +838,9 @@ mod tests {
         let mut layers = imprint(&split, &feats, &ImprintParams::default().seed(2)).unwrap();
         let front = layers.len();
         let width = layers.last().unwrap().outputs();
-        layers.push(BitDense::new(width, 10).with_seed(1).into());
+        let out = crate::layers::BitOutput::Float(crate::layers::Activation::Identity);
+        let dense = Chain::mlp(width, &[16], 10, out, 1).unwrap();
+        layers.extend(dense.layers().iter().cloned());
         let chain = Chain::new(layers).unwrap();
         let whole = features(&chain, front, split.images());
         let asked = Cell::new(0);
@@ -824,10 +848,17 @@ mod tests {
             asked.set(asked.get() + 1);
             false
         });
-        assert!(chunked == Some(whole));
+        assert!(chunked.as_ref() == Some(&whole));
         let chunks = split.len().div_ceil(FEATURE_CHUNK);
         assert!(chunks > 2, "{} images", split.len());
         assert_eq!(asked.get(), chunks);
+        // The accuracy a rescore takes from these maps is the whole chain's.
+        let mut climber = Climber::new(chain.clone(), ClimbParams::default()).unwrap();
+        climber.features = Some((super::super::rows::fingerprint(&split), Arc::new(whole)));
+        assert_eq!(
+            climber.accuracy_on(&split),
+            crate::statistics::accuracy(&chain, &split)
+        );
         for n in 1..=chunks {
             asked.set(0);
             let stopped = features_until(&chain, front, split.images(), &|| {

@@ -284,7 +284,9 @@ impl ClimbEnsemble {
                 if interrupted() {
                     return Ok(None);
                 }
-                c.member_step(data, &|| false)
+                // Stoppable inside too: a convolution model's start computes the feature maps of
+                // every training example, seconds of work.
+                c.member_step(data, &|| interrupted())
             })
             .collect::<Result<Option<Vec<_>>, ClimbError>>()?;
         match summaries {

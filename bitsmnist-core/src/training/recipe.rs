@@ -65,17 +65,18 @@ impl Recipe {
     ///
     /// - Population, two classes: `784 -> 64 -> 2` (float identity output), score fitness on
     ///   mini-batches of 256, population 50, elitism 5, uniform crossover, flip exactly 16
-    ///   bits, [`ZERO_ONE_GENERATIONS`](Self::ZERO_ONE_GENERATIONS) generations (about 7 s).
+    ///   bits, [`ZERO_ONE_GENERATIONS`](Self::ZERO_ONE_GENERATIONS) generations (about 3 s).
     ///   Zeros against ones on the embedded training digits (2,128): test error 0.05-0.19% on
     ///   the 2,115 test zeros and ones (seeds 1-3; `cargo run --release -p bitsmnist-core
     ///   --example zero_one`).
     /// - Population, more classes: `784 -> 800 -> k`, mini-batches of 512, flip exactly 32
-    ///   bits, 18,000 generations (about 600 s); measured with 256 hidden neurons: 62.0% test accuracy on the 10
+    ///   bits, 60,000 generations (about 600 s); measured with 256 hidden neurons: 62.0% test accuracy on the 10
     ///   digits after 600 s (`--example digits`).
     /// - Climb and ensemble: [`ClimbParams::default`], one network or two (one per core of
     ///   the 2-core machine measured on: a single climb is sequential, 91.47% after 120 s;
-    ///   the pair merged gives 91.81%), `784 -> 800 -> k` (64 hidden for two classes), 1,500
-    ///   generations alone or 2,000 as a pair (about 600 s; 450 for two classes, about 25 s).
+    ///   the pair merged gives 91.81%), `784 -> 800 -> k` (64 hidden for two classes), 2,200
+    ///   generations alone or 2,000 as a pair (about 600 s; for two classes 1,500 or 1,000,
+    ///   about 25 s).
     /// - Gradient: [`GradientParams::default`] (one hidden layer of 2048, 30 epochs).
     pub fn for_method(task: &Task, method: MethodKind) -> Self {
         let two = task.len() <= 2;
@@ -127,22 +128,23 @@ impl Recipe {
         }
     }
 
-    /// Generations of the default two-class run, the population algorithm: about 7 s on the
-    /// 2-core reference machine; the test error stops falling after about 3,000 (`bitsmnist
-    /// train --task zero-one --validate-every 500` shows the curve).
+    /// Generations of the default two-class run, the population algorithm: about 3 s on the
+    /// 2-core reference machine (1,600 generations/s); the test error stops falling after
+    /// about 3,000 (`bitsmnist train --task zero-one --validate-every 500` shows the curve).
     pub const ZERO_ONE_GENERATIONS: u64 = 5_000;
 
     /// Generations of `method`'s recipe for two classes (`two`) or more (`None` for gradient
     /// training, whose length is its epochs): about 25 s (two classes) or 600 s (more) on the
     /// 2-core reference machine, from the rates `bitsmnist train ... --generations N` reports
-    /// there (population 30 generations/s on ten digits; a climb of 800 hidden neurons 2.5/s
-    /// alone and 3.8/s as a pair on two cores; of 64, 18/s).
+    /// there: the population 98 generations/s on ten digits; a climb of 800 hidden neurons
+    /// 3.6/s alone and 3.8/s as a pair on two cores; of 64, 60/s alone and 38/s as a pair.
     fn generations(method: MethodKind, two: bool) -> Option<u64> {
         Some(match (method, two) {
             (MethodKind::Population, true) => Self::ZERO_ONE_GENERATIONS,
-            (MethodKind::Population, false) => 18_000,
-            (MethodKind::Climb | MethodKind::Ensemble, true) => 450,
-            (MethodKind::Climb, false) => 1_500,
+            (MethodKind::Population, false) => 60_000,
+            (MethodKind::Climb, true) => 1_500,
+            (MethodKind::Ensemble, true) => 1_000,
+            (MethodKind::Climb, false) => 2_200,
             (MethodKind::Ensemble, false) => 2_000,
             (MethodKind::Gradient, _) => return None,
         })
