@@ -52,6 +52,7 @@ impl RunReport {
                 "size".into(),
                 format!("{} parameters, {} bytes", self.parameters, self.bytes),
             ),
+            ("fingerprint".into(), self.fingerprint.clone()),
         ];
         if let Some(seed) = self.seed {
             rows.push(("seed".into(), seed.to_string()));
