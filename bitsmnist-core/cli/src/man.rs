@@ -101,22 +101,22 @@ fn render(cmd: clap::Command) -> Result<Vec<u8>> {
     let commands = cmd.get_subcommands().any(|c| !c.is_hide_set());
     let man = clap_mangen::Man::new(cmd);
     type Section = fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>;
-    let sections: [Section; 6] = [
-        clap_mangen::Man::render_title,
-        clap_mangen::Man::render_name_section,
-        clap_mangen::Man::render_synopsis_section,
-        clap_mangen::Man::render_description_section,
-        clap_mangen::Man::render_options_section,
-        clap_mangen::Man::render_subcommands_section,
+    let sections: [(Section, bool); 6] = [
+        (clap_mangen::Man::render_title, true),
+        (clap_mangen::Man::render_name_section, true),
+        (clap_mangen::Man::render_synopsis_section, true),
+        (clap_mangen::Man::render_description_section, true),
+        (clap_mangen::Man::render_options_section, options),
+        (clap_mangen::Man::render_subcommands_section, commands),
     ];
     let mut text = String::new();
-    for (i, section) in sections.into_iter().enumerate() {
-        if (i == 4 && !options) || (i == 5 && !commands) {
+    for (i, (section, wanted)) in sections.into_iter().enumerate() {
+        if !wanted {
             continue;
         }
         let mut roff = Vec::new();
         section(&man, &mut roff).context("rendering the manual page")?;
-        let roff = String::from_utf8_lossy(&roff).replace('`', "");
+        let roff = String::from_utf8_lossy(&roff);
         // Each part starts with roff's apostrophe preamble; the page needs it once.
         let body = roff
             .lines()
@@ -138,7 +138,7 @@ fn render(cmd: clap::Command) -> Result<Vec<u8>> {
     for (name, what) in ENVIRONMENT {
         text.push_str(&format!(".TP\n\\fB{name}\\fR\n{}\n", escape(what)));
     }
-    Ok(text.into_bytes())
+    Ok(text.replace('`', "").into_bytes())
 }
 
 /// The EXAMPLES section of `train`'s page, from the examples its `--help` ends with (a
@@ -154,7 +154,7 @@ fn man_examples(man: &clap_mangen::Man) -> Option<String> {
         out.push_str(&format!(
             ".TP\n\\fB{}\\fR\n{}\n",
             escape(command.trim()),
-            escape(what.trim()).replace('`', "")
+            escape(what.trim())
         ));
     }
     Some(out)
