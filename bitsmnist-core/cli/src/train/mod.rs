@@ -146,7 +146,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(path) = &plan.out {
         session
             .checkpoint()
-            .with_meta(session.meta().clone().with_program("bitsmnist"))
+            .with_meta(
+                session
+                    .meta()
+                    .clone()
+                    .with_program("bitsmnist")
+                    .with_extra("command", command_line()),
+            )
             .save(path)
             .with_context(|| path.display().to_string())?;
     }
@@ -367,4 +373,24 @@ fn climb_words(p: &bitsmnist_core::search::ClimbParams, members: usize) -> Strin
         p.objective.correct_weight,
         p.objective.margin_cap
     )
+}
+
+/// The command as a user would type it again (`bitsmnist train --task zero-one ...`), recorded
+/// in the saved file so that a model says how it was made; arguments with spaces or quotes
+/// are single-quoted for a POSIX shell.
+fn command_line() -> String {
+    std::iter::once("bitsmnist".to_string())
+        .chain(std::env::args_os().skip(1).map(|a| {
+            let a = a.to_string_lossy().into_owned();
+            if !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./,=:+%@".contains(&b))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
