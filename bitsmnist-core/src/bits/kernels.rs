@@ -81,6 +81,25 @@ pub enum Kernel {
     Avx512,
 }
 
+impl std::fmt::Display for Kernel {
+    /// The instruction set as people write it (`portable`, `popcnt`, `AVX2`, `AVX-512`); the
+    /// lower-case [`name`](Kernel::name) is what `BITSMNIST_KERNEL` takes.
+    ///
+    /// ```
+    /// use bitsmnist_core::bits::Kernel;
+    /// assert_eq!(Kernel::Avx2.to_string(), "AVX2");
+    /// assert_eq!(Kernel::Avx512.to_string(), "AVX-512");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kernel::Portable => "portable",
+            Kernel::Popcnt => "popcnt",
+            Kernel::Avx2 => "AVX2",
+            Kernel::Avx512 => "AVX-512",
+        })
+    }
+}
+
 /// The environment variable that forces a kernel ([`Kernel::from_env`]).
 pub const KERNEL_VAR: &str = "BITSMNIST_KERNEL";
 

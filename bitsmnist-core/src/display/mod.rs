@@ -44,7 +44,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 pub use images::{Gallery, Image, WeightImages};
-pub use plot::{LinePlot, Series, fitness_plot, fitness_plot_svg};
+pub use plot::{LinePlot, SPARSE_POINTS, Series, Style, fitness_plot, fitness_plot_svg};
 
 /// MIME type of HTML content.
 pub const HTML: &str = "text/html";
@@ -393,6 +393,55 @@ pub fn image_shape(pixels: usize) -> (usize, usize) {
     }
 }
 
+/// A Unix time (seconds since 1970-01-01 00:00 UTC) as a UTC date and time,
+/// `2026-12-02 00:56:21 UTC`, for the creation time of a model file and the like.
+///
+/// Written out here (days to a civil date, after Howard Hinnant's `civil_from_days`) rather
+/// than taken from a date crate: every notebook compiles this library, so its dependency tree
+/// stays lean.
+///
+/// ```
+/// use bitsmnist_core::display::utc_date_time;
+/// assert_eq!(utc_date_time(0), "1970-01-01 00:00:00 UTC");
+/// assert_eq!(utc_date_time(1_796_172_981), "2026-12-02 00:56:21 UTC");
+/// assert_eq!(utc_date_time(951_782_400), "2000-02-29 00:00:00 UTC");
+/// ```
+pub fn utc_date_time(unix_secs: u64) -> String {
+    let days = (unix_secs / 86_400) as i64;
+    let secs = unix_secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// The proleptic Gregorian date `(year, month, day)` of a day counted from 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Shift to eras of 400 years (146,097 days) starting on 0000-03-01, so that the leap day
+    // is the last day of a year.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of the era, 0..=146_096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of the era
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of the year from March 1st
+    let mp = (5 * doy + 2) / 153; // month from March, 0..=11
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+impl crate::bits::Kernel {
+    /// Shows the kernel in a notebook as plain text, as people write it (`AVX2`), rather
+    /// than as its `Debug` name.
+    pub fn evcxr_display(&self) {
+        emit(&[("text/plain", &self.to_string())]);
+    }
+}
+
 /// Colours for series and classes (Tableau 10).
 pub(crate) const PALETTE: [(u8, u8, u8); 10] = [
     (31, 119, 180),
@@ -415,6 +464,37 @@ pub(crate) const CELL_STYLE: &str = "border:1px solid #ccc;padding:2px 6px;text-
 /// Style of a header cell.
 pub(crate) const HEAD_STYLE: &str =
     "border:1px solid #ccc;padding:2px 6px;text-align:center;background:#f3f3f3;font-weight:bold";
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_match_known_days() {
+        // Checked against Python's datetime.
+        for (secs, text) in [
+            (0, "1970-01-01 00:00:00 UTC"),
+            (1_796_172_981, "2026-12-02 00:56:21 UTC"),
+            (1_709_210_096, "2024-02-29 12:34:56 UTC"),
+            (4_102_444_800, "2100-01-01 00:00:00 UTC"),
+            (4_102_444_799, "2099-12-31 23:59:59 UTC"),
+        ] {
+            assert_eq!(utc_date_time(secs), text);
+        }
+        // Every day of four centuries runs on without a gap or a repeat.
+        let mut last = civil_from_days(-1);
+        assert_eq!(last, (1969, 12, 31));
+        for d in 0..146_097 {
+            let now = civil_from_days(d);
+            let next_day = now.2 == last.2 + 1 && now.1 == last.1 && now.0 == last.0;
+            let next_month = now.2 == 1 && (now.1 == last.1 + 1 && now.0 == last.0);
+            let next_year = (now.1, now.2) == (1, 1) && now.0 == last.0 + 1;
+            assert!(next_day || next_month || next_year, "{last:?} then {now:?}");
+            last = now;
+        }
+        assert_eq!(civil_from_days(146_097), (2370, 1, 1));
+    }
+}
 
 #[cfg(test)]
 pub(crate) mod test_util {

@@ -64,6 +64,22 @@ fn card(title: &str, rows: &[(&str, String)], history: &History) -> String {
     )
 }
 
+/// The trained layers by their positions in the chain: `all (0, 1)`, or `1 of 0-2`.
+fn trained_layers(set: &Population) -> String {
+    let list = set
+        .trainable_layers()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = set.chain().layers().len();
+    if set.trainable_layers().len() == n {
+        format!("all ({list})")
+    } else {
+        format!("{list} of 0–{}", n.saturating_sub(1))
+    }
+}
+
 impl Population {
     /// The one-line summary of the original's `TrainingSet(popSize=100)`, with the generation.
     pub fn display_summary(&self) -> String {
@@ -88,7 +104,7 @@ impl Population {
                 "model",
                 format!("{} ({})", shape(self.chain()), self.chain()),
             ),
-            ("trained layers", format!("{:?}", self.trainable_layers())),
+            ("trained layers", trained_layers(self)),
             ("population size", p.population.to_string()),
             ("elitism", p.elitism.to_string()),
             ("selection", p.selection.to_string()),
@@ -138,7 +154,7 @@ fn climber_rows(c: &Climber) -> Vec<(&'static str, String)> {
             "trials per generation",
             thousands(p.trials_per_generation as usize),
         ),
-        ("objective", format!("{:?}", p.objective)),
+        ("objective", p.objective.to_string()),
         ("output layer share of flips", format!("{}", p.output_share)),
         ("accept ties", p.accept_ties.to_string()),
         ("generation", thousands(c.generation() as usize)),
@@ -279,9 +295,28 @@ impl ModelFile {
                     |h| format!("{} records", thousands(h.len())),
                 ),
             ),
-            ("written by", format!("bitsmnist {}", m.tool_version)),
-            ("created (Unix time)", m.created_unix.to_string()),
+            (
+                "written by",
+                match &m.program {
+                    Some(program) => format!("{program} (bitsmnist {})", m.tool_version),
+                    None => format!("bitsmnist {}", m.tool_version),
+                },
+            ),
+            ("created", super::utc_date_time(m.created_unix)),
         ];
+        if let Some(run) = &m.run {
+            let mut text = run.method.to_string();
+            if let Some(seed) = run.seed {
+                let _ = write!(text, ", seed {seed}");
+            }
+            if let Some(member) = run.member {
+                let _ = write!(text, ", {member}");
+            }
+            if let Some(sample) = run.sample {
+                let _ = write!(text, ", {:.0}% of the training examples", sample * 100.0);
+            }
+            rows.insert(1, ("run", text));
+        }
         for (k, v) in &m.extra {
             rows.push((k.as_str(), v.clone()));
         }
@@ -313,6 +348,14 @@ mod tests {
 
     fn zero_one() -> Dataset {
         Dataset::embedded().for_task(&Task::zero_one()).unwrap()
+    }
+
+    /// The text of `html` reads as people write, not as Rust's `Debug`: no `Some(...)`,
+    /// `None`, `Struct { field: ... }` or bracketed lists.
+    pub(crate) fn assert_human(html: &str) {
+        for debug in ["Some(", "None", " { ", ": [", ">[", "Unix"] {
+            assert!(!html.contains(debug), "{debug:?} in {html}");
+        }
     }
 
     #[test]
@@ -348,17 +391,28 @@ mod tests {
         let html = set.to_html();
         assert!(html.contains("TrainingSet(popSize=20) at generation 3"));
         assert!(html.contains(">population size</th><td"));
+        assert!(html.contains(">all (0, 1)</td>"), "the trained layers");
+        assert_human(&html);
         assert!(html.contains("data:image/svg+xml;base64,"));
         assert_balanced(&html, &["div", "table", "tr", "th", "td"]);
 
-        let file = ModelFile::from_state(&TrainingState::from(set.clone()), &sample).with_meta(
-            Metadata::now()
-                .with_dataset(&data)
-                .with_task(&Task::zero_one()),
-        );
+        let mut meta = Metadata::now()
+            .with_dataset(&data)
+            .with_task(&Task::zero_one())
+            .with_run(crate::io::RunInfo::new(
+                crate::training::MethodKind::Population,
+                Some(3),
+            ));
+        meta.created_unix = 1_796_172_981;
+        let file =
+            ModelFile::from_state(&TrainingState::from(set.clone()), &sample).with_meta(meta);
         let html = ModelFile::from_bytes(&file.to_bytes().unwrap())
             .unwrap()
             .to_html();
+        assert_human(&html);
+        assert!(html.contains(">2026-12-02 00:56:21 UTC</td>"), "{html}");
+        assert!(html.contains(">population, seed 3</td>"));
+        assert!(html.contains(&format!(">{}</td>", escape_html(&data.name))));
         assert!(html.contains("ModelFile: 784 → 16 → 2"));
         assert!(html.contains(">training state</th>"));
         assert!(html.contains("yes: population of 20, generation 3"));
@@ -398,6 +452,8 @@ mod tests {
         .unwrap();
         let html = c.to_html();
         assert!(html.contains("Climber at generation 3"));
+        assert!(html.contains(">correct ×16 + margin up to 64</td>"));
+        assert_human(&html);
         assert!(html.contains(">784 → 16 → 2 (Chain("));
         assert!(html.contains(&format!(" / {}</td>", thousands(c.trials() as usize))));
         assert!(html.contains(">200</td>")); // trials per generation

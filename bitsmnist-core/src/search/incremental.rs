@@ -88,6 +88,24 @@ impl Default for Objective {
     }
 }
 
+impl std::fmt::Display for Objective {
+    /// As people read it: `correct ×16 + margin up to 64`, or `correct ×1` without a margin.
+    ///
+    /// ```
+    /// use bitsmnist_core::search::Objective;
+    /// assert_eq!(Objective::default().to_string(), "correct ×16 + margin up to 64");
+    /// assert_eq!(Objective::accuracy().to_string(), "correct ×1 (accuracy only)");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "correct ×{}", self.correct_weight)?;
+        if self.margin_cap > 0 {
+            write!(f, " + margin up to {}", self.margin_cap)
+        } else {
+            f.write_str(" (accuracy only)")
+        }
+    }
+}
+
 impl Objective {
     /// Plain accuracy (no margin term).
     pub fn accuracy() -> Self {
