@@ -15,7 +15,9 @@ Notebooks run one after another in a `rust` kernel. A notebook fails when:
     through tests/evcxr/init.evcxr, so a panic kills the kernel), or the kernel dies;
   - a cell writes to stderr (evcxr reports an `Err` returned by `?` only as stderr text);
   - a cell lacks an output MIME type it declares in its metadata, e.g.
-    `"metadata": {"expect": ["image/png"]}`.
+    `"metadata": {"expect": ["image/png"]}`;
+  - an output shows Rust's `Debug` text where people read (`Some("MNIST (embedded)")`,
+    `Objective { correct_weight: 16, .. }`): displays and printed lines use `Display`.
 
 The closing line is exactly `N passed, N failed`; the exit status is 1 when any failed.
 By default the stored notebooks are left untouched (check only); `--write` saves the executed
@@ -87,6 +89,23 @@ def excerpt(text: str, lines: int = 12) -> str:
     return "\n".join(all_lines[:lines]) + (f"\n... ({more} more lines)" if more > 0 else "")
 
 
+# Rust `Debug` formatting in an output: an `Option`'s `Some(..)`, a struct's `Name { field: ..`.
+DEBUG_TEXT = re.compile(r"\bSome\(|\b[A-Z][A-Za-z0-9]* \{ [a-z_][a-z0-9_]*: ")
+
+
+def debug_text(out) -> str | None:
+    """The first `Debug`-formatted fragment in an output's text (HTML, plain text, a printed
+    stream), with some context; None when there is none."""
+    texts = [out.get("text", "")] if out.get("output_type") == "stream" else [
+        v if isinstance(v, str) else "".join(v)
+        for k, v in out.get("data", {}).items() if k in ("text/html", "text/plain")]
+    for text in texts:
+        m = DEBUG_TEXT.search(text)
+        if m:
+            return text[max(0, m.start() - 40):m.end() + 40].replace("\n", " ")
+    return None
+
+
 def check_cells(nb) -> list[str]:
     """Problems found in the executed cells' outputs."""
     problems = []
@@ -97,6 +116,9 @@ def check_cells(nb) -> list[str]:
         stderr = []
         for out in cell.get("outputs", []):
             kind = out.get("output_type")
+            leak = debug_text(out) if kind in ("stream", "display_data", "execute_result") else None
+            if leak and out.get("name") != "stderr":
+                problems.append(f"{where} shows Debug text (use Display): ...{leak}...")
             if kind == "stream" and out.get("name") == "stderr":
                 stderr.append(out.get("text", ""))
             elif kind == "error":

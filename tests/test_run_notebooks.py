@@ -65,6 +65,26 @@ class CheckCells(unittest.TestCase):
         self.assertEqual(len(problems), 1)
         self.assertIn("mismatched types", problems[0])
 
+    def test_debug_text_in_outputs_fails(self):
+        html = '<td>Objective { correct_weight: 16, margin_cap: 64 }</td>'
+        nb = notebook(
+            cell("state", [result("text/html", html)], ["text/html"]),
+            cell("p", [stream("stdout", 'trained on Some("MNIST (embedded)")\n')]),
+        )
+        problems = rn.check_cells(nb)
+        self.assertEqual(len(problems), 2, problems)
+        self.assertIn("Debug text", problems[0])
+        self.assertIn("Objective { correct_weight", problems[0])
+        self.assertIn('Some("MNIST', problems[1])
+
+    def test_human_text_passes(self):
+        nb = notebook(
+            cell("a", [result("text/html", "<td>correct ×16 + margin up to 64</td>")]),
+            cell("b", [stream("stdout", "per class [319, 320]; Something (else) {x}\n")]),
+            cell("c", [result("image/svg+xml", "<svg>Some(</svg>")]),
+        )
+        self.assertEqual(rn.check_cells(nb), [])
+
     def test_tidy_merges_streams_and_drops_timing(self):
         c = cell("p", [stream("stdout", "a\n"), stream("stdout", "b\n"),
                        stream("stderr", "c\n"), result("text/plain")])

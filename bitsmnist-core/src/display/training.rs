@@ -297,9 +297,12 @@ impl ModelFile {
             ),
             (
                 "written by",
-                match &m.program {
-                    Some(program) => format!("{program} (bitsmnist {})", m.tool_version),
+                // The project's programs share the library's version; another program (a
+                // notebook's own name) says which library wrote its file.
+                match m.program.as_deref() {
                     None => format!("bitsmnist {}", m.tool_version),
+                    Some(p) if p.starts_with("bitsmnist") => format!("{p} {}", m.tool_version),
+                    Some(p) => format!("{p} (bitsmnist-core {})", m.tool_version),
                 },
             ),
             ("created", super::utc_date_time(m.created_unix)),
@@ -312,7 +315,7 @@ impl ModelFile {
             if let Some(member) = run.member {
                 let _ = write!(text, ", {member}");
             }
-            if let Some(sample) = run.sample {
+            if let Some(sample) = run.sample.filter(|&s| s < 1.0) {
                 let _ = write!(text, ", {:.0}% of the training examples", sample * 100.0);
             }
             rows.insert(1, ("run", text));
