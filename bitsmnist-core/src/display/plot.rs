@@ -382,13 +382,15 @@ impl LinePlot {
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(err)?
             .set_secondary_coord(x0..x1, z0..z1);
-        let x_fmt = tick_formatter(x1 - x0, x_int, false);
-        let y_fmt = tick_formatter(y1 - y0, y_int, self.y_percent);
-        let z_fmt = tick_formatter(z1 - z0, z_int, self.y2_percent);
+        let x_fmt = tick_formatter(x0, x1, x_int, false);
+        let y_fmt = tick_formatter(y0, y1, y_int, self.y_percent);
+        let z_fmt = tick_formatter(z0, z1, z_int, self.y2_percent);
         chart
             .configure_mesh()
             .x_desc(self.x_label.as_str())
             .y_desc(self.y_label.as_str())
+            .x_labels(LABELS)
+            .y_labels(LABELS)
             .x_label_formatter(&x_fmt)
             .y_label_formatter(&y_fmt)
             .light_line_style(RGBColor(238, 238, 238))
@@ -399,6 +401,7 @@ impl LinePlot {
             chart
                 .configure_secondary_axes()
                 .y_desc(self.y2_label.as_str())
+                .y_labels(LABELS)
                 .y_label_formatter(&z_fmt)
                 .draw()
                 .map_err(err)?;
@@ -648,20 +651,26 @@ pub(crate) fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     out
 }
 
-/// Tick labels for an axis spanning `range`: integers for integer data (no label between
-/// them), else as many decimals as the tick spacing needs; a `%` after each for a percent
-/// axis; never `-0`.
-fn tick_formatter(range: f64, integral: bool, percent: bool) -> impl Fn(&f64) -> String {
-    let decimals = if range > 0.0 && range.is_finite() {
-        // The tick step plotters picks: the smallest 1, 2 or 5 times a power of ten that
-        // puts at most ten labels on the axis; as many decimals as that step has.
-        let power = 10f64.powf((range / 10.0).log10().floor());
-        let step = [1.0, 2.0, 5.0, 10.0]
-            .iter()
-            .map(|m| m * power)
-            .find(|&s| 1.0 + (range / s).floor() <= 10.0)
-            .unwrap_or(10.0 * power);
-        (-step.log10() - 1e-9).ceil().clamp(0.0, 6.0) as usize
+/// Bold ticks (labelled) per axis, set on the mesh so that [`tick_formatter`] knows them.
+const LABELS: usize = 11;
+
+/// Tick labels for an axis from `lo` to `hi`: integers for integer data (no label between
+/// them), else as many decimals as the ticks plotters places there need (the same key points
+/// the mesh draws, so neighbouring labels never round to the same text); a `%` after each for
+/// a percent axis; never `-0`.
+fn tick_formatter(lo: f64, hi: f64, integral: bool, percent: bool) -> impl Fn(&f64) -> String {
+    use plotters::coord::ranged1d::{BoldPoints, Ranged};
+    use plotters::coord::types::RangedCoordf64;
+    let decimals = if lo.is_finite() && hi.is_finite() && hi > lo {
+        let ticks = RangedCoordf64::from(lo..hi).key_points(BoldPoints(LABELS));
+        (0..6)
+            .find(|&d| {
+                let f = 10f64.powi(d);
+                ticks
+                    .iter()
+                    .all(|t| ((t * f).round() - t * f).abs() < 1e-6 * f.max(1.0))
+            })
+            .unwrap_or(6) as usize
     } else {
         1
     };
@@ -956,13 +965,42 @@ mod tests {
             assert!(!t.contains('.'), "{t} in {ticks:?}");
             assert!(t != "-0", "{ticks:?}");
         }
-        let f = tick_formatter(1.1, false, false);
+        let f = tick_formatter(0.0, 1.1, false, false);
         assert_eq!(f(&-0.0001), "0.0");
         assert_eq!(f(&0.5), "0.5");
-        assert_eq!(tick_formatter(20.0, true, false)(&-0.0), "0");
-        assert_eq!(tick_formatter(20.0, true, false)(&2.5), "");
-        assert_eq!(tick_formatter(20.0, false, true)(&95.0), "95%");
-        assert_eq!(tick_formatter(2.0, false, true)(&-0.001), "0.0%");
+        assert_eq!(tick_formatter(0.0, 20.0, true, false)(&-0.0), "0");
+        assert_eq!(tick_formatter(0.0, 20.0, true, false)(&2.5), "");
+        assert_eq!(tick_formatter(80.0, 100.0, false, true)(&95.0), "95%");
+        assert_eq!(tick_formatter(0.0, 2.0, false, true)(&-0.001), "0.0%");
+        // Ticks every 0.05 need two decimals (0.85 is not 0.8).
+        assert_eq!(tick_formatter(0.385, 0.94, false, false)(&0.85), "0.85");
+    }
+
+    #[test]
+    fn neighbouring_tick_labels_differ() {
+        use plotters::coord::ranged1d::{BoldPoints, Ranged};
+        use plotters::coord::types::RangedCoordf64;
+        for (lo, hi) in [
+            (0.385, 0.94),
+            (88.5, 97.9),
+            (0.0, 1.0),
+            (12.31, 12.93),
+            (-0.2, 0.85),
+            (0.99, 1.0),
+            (1e-4, 3e-4),
+        ] {
+            let f = tick_formatter(lo, hi, false, false);
+            let ticks = RangedCoordf64::from(lo..hi).key_points(BoldPoints(LABELS));
+            let labels: Vec<String> = ticks.iter().map(|t| f(t)).collect();
+            let mut unique = labels.clone();
+            unique.dedup();
+            assert_eq!(unique, labels, "{lo}..{hi}");
+            // And no more decimals than needed: some label ends in a non-zero digit.
+            assert!(
+                labels.iter().any(|l| !l.contains('.') || !l.ends_with('0')),
+                "{labels:?}"
+            );
+        }
     }
 
     #[test]
