@@ -991,7 +991,7 @@ mod tests {
         ] {
             let f = tick_formatter(lo, hi, false, false);
             let ticks = RangedCoordf64::from(lo..hi).key_points(BoldPoints(LABELS));
-            let labels: Vec<String> = ticks.iter().map(|t| f(t)).collect();
+            let labels: Vec<String> = ticks.iter().map(&f).collect();
             let mut unique = labels.clone();
             unique.dedup();
             assert_eq!(unique, labels, "{lo}..{hi}");

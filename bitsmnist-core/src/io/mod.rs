@@ -400,15 +400,8 @@ impl ModelFile {
     }
 
     /// Reads and checks a model file. The header is checked against the file's length before
-    /// the payload is read. Takes any path (`"models/zero-one.bin"`, a `PathBuf`).
-    ///
-    /// ```no_run
-    /// use bitsmnist_core::io::ModelFile;
-    /// let file = ModelFile::load("models/zero-one.bin").expect("a model file");
-    /// println!("{}", file.model);
-    /// ```
-    pub fn load(path: impl AsRef<Path>) -> Result<Self, ModelFileError> {
-        let path = path.as_ref();
+    /// the payload is read.
+    pub fn load(path: &Path) -> Result<Self, ModelFileError> {
         // A FIFO or a device would block the read forever.
         let mut f = crate::files::open_regular(path)?;
         let file_len = f.metadata()?.len();
