@@ -139,10 +139,15 @@ def check_cells(nb) -> list[str]:
 
 def tidy(nb) -> None:
     """Prepares an executed notebook for saving: drops per-run timing metadata (so that saved
-    notebooks do not change on every run) and merges consecutive stream outputs (evcxr sends
-    one message per printed line)."""
+    notebooks do not change on every run), merges consecutive stream outputs (evcxr sends
+    one message per printed line) and gives each result its cell's execution count (evcxr
+    0.22 numbers a result one ahead of its cell, which JupyterLab shows as `[1]:` beside an
+    output `[2]:`)."""
     for cell in nb.cells:
         cell.get("metadata", {}).pop("execution", None)
+        for out in cell.get("outputs", []):
+            if "execution_count" in out:
+                out["execution_count"] = cell.get("execution_count")
         merged = []
         for out in cell.get("outputs", []):
             if (out.get("output_type") == "stream" and merged

@@ -95,6 +95,14 @@ class CheckCells(unittest.TestCase):
         self.assertEqual([o.get("text") for o in nb.cells[0].outputs][:2], ["a\nb\n", "c\n"])
         self.assertEqual(len(nb.cells[0].outputs), 3)
 
+    def test_tidy_gives_results_their_cells_execution_count(self):
+        c = cell("1 + 1", [result("text/plain")])
+        c.execution_count = 1
+        c.outputs[0]["execution_count"] = 2  # as evcxr sends it
+        nb = notebook(c)
+        rn.tidy(nb)
+        self.assertEqual(nb.cells[0].outputs[0]["execution_count"], 1)
+
 
 if __name__ == "__main__":
     unittest.main()
