@@ -14,12 +14,13 @@
 //! | [`BitDense::weight_images`](crate::layers::BitDense::weight_images) → [`WeightImages`] | what each neuron looks at, as a PNG grid |
 //! | [`ConfusionMatrix`](crate::statistics::ConfusionMatrix) | heat-map table with per-class recall |
 //! | [`Evaluation`](crate::statistics::Evaluation) | accuracy, error, MCC and the confusion matrix |
-//! | [`History`](crate::run::History) | the run as an SVG plot: best, mean and worst fitness of a population, one objective line for a climb, the learning curve (loss, training and test accuracy per epoch) for gradient training |
+//! | [`History`](crate::run::History) | the run as an SVG plot: best, mean and worst fitness of a population, one objective line for a climb, the learning curve (loss, training and test accuracy per epoch) for gradient training; accuracies in percent |
 //! | [`Population`](crate::search::Population) | `TrainingSet(popSize=100)`, the model's shape, the parameters, the history plot |
 //! | [`Climber`](crate::search::Climber), [`ClimbEnsemble`](crate::search::ClimbEnsemble) | the model's shape, the parameters, flips kept and tried, the history plot |
 //! | [`TrainingState`](crate::training::TrainingState) | the display of the population, climb or ensemble inside; a gradient run's learning curve |
-//! | [`ModelFile`](crate::io::ModelFile) | model, task, data set, metadata, whether it holds training state, the layer table, the history plot |
-//! | [`LinePlot`], [`Raster`] | an SVG line plot; a PNG |
+//! | [`ModelFile`](crate::io::ModelFile) | model, run, task, data set, metadata (the creation time as a UTC date), whether it holds training state, the layer table, the history plot |
+//! | [`Kernel`](crate::bits::Kernel) | the popcount kernel as text (`AVX2`) |
+//! | [`LinePlot`], [`Raster`] | an SVG line plot made for print (legend below the chart, accuracy in percent, markers on sparse series, labelled rules); a PNG |
 //!
 //! Every display also has a plain method returning the content (`to_html`, `to_png`,
 //! `to_svg`), for saving to files or testing, and `Display`/`Debug` stay plain text for
