@@ -9,9 +9,12 @@ It starts JupyterLab with the README's command, `scripts/notebooks.sh` (which se
 kernel, installs JupyterLab into .venv when missing and trusts the notebooks), headless on
 127.0.0.1 (a free port, a random token) and on a *copy* of the notebook, so the stored file is
 never saved over, opens the notebook in the browser and checks from the
-page that the stored rich outputs render (PNG images, an HTML table, the SVG plots), then runs
-the `:dep` and `use` cells and a new cell on the Rust kernel with Shift+Enter and checks the
-kernel's output in the page. The server and the browser are stopped on every exit path.
+page that the stored rich outputs render (PNG images, an HTML table, the SVG plots). The
+screenshot is taken then, of the notebook as a person opens it: the execution counts of the
+stored run (one fresh kernel, in order), nothing unsaved, no cell of this test. Only after it
+does the test run the `:dep` and `use` cells and a new probe cell on the Rust kernel with
+Shift+Enter and check the kernel's output in the page. The server and the browser are stopped
+on every exit path.
 
 Not named test_*.py: the notebook step's `unittest discover` must not start a browser.
 """
@@ -374,6 +377,58 @@ def run_cells(driver, expected):
     return counts
 
 
+def check_as_opened(driver, expected):
+    """The page shows the stored notebook as saved: every code cell's execution count, in
+    order from 1 (the stored run of one fresh kernel), and no unsaved change (JupyterLab marks
+    a modified document's tab, and the tab's close icon turns into a dot)."""
+    counts = [
+        execution_count(c)
+        for c in cells(driver)
+        if "jp-CodeCell" in (c.get_attribute("class") or "")
+    ]
+    if counts != list(range(1, len(counts) + 1)):
+        fail(f"the stored execution counts are not 1, 2, 3, ... in order: {counts}")
+    # A result's prompt repeats its cell's count.
+    for c in cells(driver):
+        if "jp-CodeCell" not in (c.get_attribute("class") or ""):
+            continue
+        shown = {
+            p.text.strip()
+            for p in c.find_elements(By.CSS_SELECTOR, ".jp-OutputPrompt")
+            if p.text.strip()
+        }
+        if shown - {prompt(c)}:
+            fail(f"a cell {prompt(c)} shows output prompts {sorted(shown)}")
+    if len(cells(driver)) != expected["cells"]:
+        fail(f"{len(cells(driver))} cells in the page, the file has {expected['cells']}")
+    dirty = driver.find_elements(By.CSS_SELECTOR, ".jp-mod-dirty")
+    if dirty:
+        fail(f"the notebook shows unsaved changes before any cell ran ({len(dirty)} marks)")
+    return counts
+
+
+def status_idle(driver):
+    """The status bar reads `Rust | Idle` (it may say `Connecting` a while after the toolbar's
+    indicator turned idle, and a shot should not show that)."""
+    texts = driver.execute_script(
+        "return [...document.querySelectorAll('.jp-StatusBar-Widget, #jp-main-statusbar *')]"
+        ".map(e => e.innerText || '');"
+    )
+    return kernel_idle(driver) and any(re.search(r"\|\s*Idle\b", t) for t in texts)
+
+
+def screenshot(driver, path):
+    """The top of the notebook, as a person first sees it, the kernel idle."""
+    wait(driver, RENDER_SECONDS, "the status bar to read 'Rust | Idle'", status_idle)
+    first = driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Cell")[0]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", first)
+    # Let the scroll and any late image decoding settle before the shot.
+    time.sleep(0.5)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+    print(f"screenshot: {path} ({path.stat().st_size} bytes)")
+
+
 def active_index(driver):
     return driver.execute_script(
         """
@@ -439,19 +494,17 @@ def main():
         )
         found = check_stored_outputs(driver, expected)
         print(f"stored outputs render: {found} ({time.monotonic() - started:.1f} s)")
+        counts = check_as_opened(driver, expected)
+        print(f"as opened: execution counts 1 to {counts[-1] if counts else 0}, nothing unsaved")
+        # The shot comes before the kernel check: the probe cell, the re-run cells' new
+        # counts and the unsaved-changes mark it leaves are the test's, not the notebook's.
+        if args.screenshot:
+            screenshot(driver, args.screenshot)
         counts = run_cells(driver, expected)
         print(
             f"ran the :dep, use and a new cell on the kernel, execution counts {counts} "
             f"({time.monotonic() - started:.1f} s)"
         )
-        if args.screenshot:
-            driver.execute_script("window.scrollTo(0, 0);")
-            first = driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel .jp-Cell")[0]
-            driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", first)
-            time.sleep(0.5)
-            args.screenshot.parent.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(args.screenshot))
-            print(f"screenshot: {args.screenshot} ({args.screenshot.stat().st_size} bytes)")
         # The stored notebook is out of the server's reach (its root is the copy's folder);
         # the copy must be unsaved too: the new cell lives only in the page.
         if (notebooks / NOTEBOOK).read_bytes() != copied:

@@ -2,8 +2,9 @@
 # Opens notebook 03 in JupyterLab in headless Chromium and checks, from the page, that its
 # stored rich outputs render and that cells run on the Rust kernel (tests/jupyterlab_browser.py,
 # which starts the server with the README's command, scripts/notebooks.sh, headless);
-# writes target/jupyterlab/screenshot.png (docs/screenshot-jupyterlab.png is a copy of one, so
-# that a run leaves the tree clean). Installs, each only when missing: the notebook set-up
+# writes target/jupyterlab/screenshot.png, the notebook as a person opens it (taken before the
+# kernel check: the stored run's execution counts in order, nothing unsaved, no probe cell);
+# docs/screenshot-jupyterlab.png is a copy of one, so that a run leaves the tree clean. Installs, each only when missing: the notebook set-up
 # (tests/setup-notebooks.sh, already done by 10-notebooks.sh), Debian's chromium and
 # chromium-driver (apt) and Selenium in .venv (pip); JupyterLab is scripts/notebooks.sh's to
 # install, as for a person who runs it.
