@@ -5,8 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# Disk use is printed at every step: a full disk shows up as a linker's bus error otherwise.
-step() { printf '\n=== %s (free: %s)\n' "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"; }
+# Each step's time is printed when the next begins, and the whole run's at the end, so that
+# a slow step shows. Disk use is printed at every step: a full disk shows up as a linker's bus
+# error otherwise.
+started=$SECONDS
+step_started=$SECONDS
+step_name=
+step() {
+  [ -z "$step_name" ] || printf '=== %s took %s\n' "$step_name" "$(elapsed $step_started)"
+  step_name=$*
+  step_started=$SECONDS
+  printf '\n=== %s (free: %s)\n' "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"
+}
+elapsed() { local s=$((SECONDS - $1)); printf '%d min %02d s' $((s / 60)) $((s % 60)); }
 
 # Incremental caches are a build-speed aid for editing, not for one pass over every test, and
 # they take as much disk as the build itself. (Not for the steps below that run the evcxr
@@ -50,3 +61,4 @@ for extra in scripts/test-all.d/*.sh; do
 done
 
 step "all tests passed"
+printf '=== the whole run took %s\n' "$(elapsed $started)"

@@ -829,3 +829,46 @@ fn eval_writes_each_prediction() {
     let accuracy = format!("accuracy {:.4}%", right as f64 / 2115.0 * 100.0);
     assert!(report.contains(&accuracy), "{accuracy} not in {report}");
 }
+
+#[test]
+fn model_only_saves_a_finished_model_without_its_state_and_records_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("z.bin");
+    let out_arg = out.to_str().unwrap();
+    let args = [
+        "train",
+        "--task",
+        "zero-one",
+        "--generations",
+        "20",
+        "--out",
+        out_arg,
+        "--model-only",
+        "--quiet",
+    ];
+    let run = bitsmnist(&args);
+    assert!(run.status.success(), "{run:?}");
+    let file = bitsmnist_core::io::ModelFile::load(&out).unwrap();
+    assert!(file.state.is_none());
+    // The history stays: generation 0 and each of the 20.
+    assert_eq!(file.history.as_ref().map(|h| h.records.len()), Some(21));
+    assert_eq!(
+        file.meta.extra.get("command").map(String::as_str),
+        Some(format!("bitsmnist {}", args.join(" ")).as_str())
+    );
+    // Such a file evaluates, but does not resume.
+    assert!(bitsmnist(&["eval", out_arg]).status.success());
+    let resume = bitsmnist(&["train", "--task", "zero-one", "--resume", out_arg]);
+    assert_eq!(resume.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&resume.stderr);
+    assert!(err.contains("no training state"), "{err}");
+    // Nothing to save it into, or checkpoints that would keep the state: refused.
+    for extra in [
+        &["--model-only"][..],
+        &["--model-only", "--out", out_arg, "--checkpoint-every", "5"],
+    ] {
+        let mut a = vec!["train", "--task", "zero-one", "--generations", "5"];
+        a.extend_from_slice(extra);
+        assert_eq!(bitsmnist(&a).status.code(), Some(2), "{a:?}");
+    }
+}

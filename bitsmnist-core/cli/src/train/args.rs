@@ -161,6 +161,16 @@ pub struct Args {
     /// Write the model and its whole training state to this `.bin` file.
     #[arg(help_heading = "Files and output", long)]
     pub out: Option<PathBuf>,
+    /// Save a finished run's model, history and metadata without the training state: a file
+    /// a fraction of the size, to share or ship, that evaluates, exports and opens anywhere
+    /// but that `--resume` cannot continue (a run stopped by a signal keeps its state).
+    #[arg(
+        help_heading = "Files and output",
+        long,
+        requires = "out",
+        conflicts_with = "checkpoint_every"
+    )]
+    pub model_only: bool,
     /// Epochs (gradient; default 30).
     #[arg(help_heading = "Gradient", long)]
     pub epochs: Option<u32>,

@@ -144,17 +144,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let outcome = outcome?;
     // Saved before anything else, so that a second signal or a failing report loses nothing.
     if let Some(path) = &plan.out {
-        session
-            .checkpoint()
-            .with_meta(
-                session
-                    .meta()
-                    .clone()
-                    .with_program("bitsmnist")
-                    .with_extra("command", command_line()),
-            )
-            .save(path)
-            .with_context(|| path.display().to_string())?;
+        let mut file = session.checkpoint();
+        // A run stopped by a signal keeps its state whatever was asked, so that nothing of
+        // it is lost: `--resume` continues it.
+        if plan.model_only && signals.exit_status().is_none() {
+            file.state = None;
+        }
+        file.with_meta(
+            session
+                .meta()
+                .clone()
+                .with_program("bitsmnist")
+                .with_extra("command", command_line()),
+        )
+        .save(path)
+        .with_context(|| path.display().to_string())?;
     }
     if let Some(status) = signals.exit_status() {
         // Asked to stop: the run is saved; the report (an evaluation of every example) is

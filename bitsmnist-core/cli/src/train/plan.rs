@@ -38,6 +38,8 @@ pub struct Plan {
     pub origin: Origin,
     pub checkpoint_every: Option<u64>,
     pub out: Option<PathBuf>,
+    /// Whether a finished run's file leaves out the training state (`--model-only`).
+    pub model_only: bool,
     pub quiet: bool,
     pub progress: u64,
     pub threads: Option<usize>,
@@ -533,6 +535,7 @@ impl Args {
             origin,
             checkpoint_every: self.checkpoint_every.filter(|&n| n > 0),
             out: self.out,
+            model_only: self.model_only,
             quiet: self.quiet,
             progress,
             threads: self.threads,
