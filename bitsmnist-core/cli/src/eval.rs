@@ -64,8 +64,8 @@ pub enum Format {
     Table,
     /// A header line, then one line per record (`History::to_csv`).
     Csv,
-    /// One JSON array with one object per record: the older spelling of `--json --history
-    /// all`, kept for the scripts that use it.
+    /// One JSON array with one object per record: the older spelling of `--history=all
+    /// --json`, kept for the scripts that use it.
     #[value(hide = true)]
     Json,
 }
