@@ -1,7 +1,8 @@
 //! `bitsmnist train`: train a bit model by any method and report its accuracy. One path for
 //! every method: the flags become a checked [`plan::Plan`] (the core's `RunPlan`) before any
-//! data is loaded, the core's `Session` runs it, and its `RunReport` is the closing text and
-//! the JSON line; this module adds the progress bar and the signals.
+//! data is loaded, the core's `Session` runs it, and its `RunReport` is the closing text (or,
+//! under `--json`, the one `report` object); this module adds the progress, on stderr, and the
+//! signals.
 
 mod args;
 pub(crate) mod plan;
@@ -135,8 +136,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             _ => started.elapsed().as_secs(),
         });
         bar.set_message(r.to_string());
+        // On stderr with the bar, in both output modes: stdout holds the results alone, so
+        // that `train --json | jq` reads one object and `train > run.txt` the summary.
         if progress > 0 && r.step.is_multiple_of(progress) {
-            bar.suspend(|| out!("{r}"));
+            bar.suspend(|| {
+                use std::io::Write as _;
+                // A closed terminal (SIGHUP) must not end the run in a panic.
+                let _ = writeln!(std::io::stderr(), "{r}");
+            });
         }
         ControlFlow::Continue(())
     });
@@ -190,10 +197,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(path) = &plan.out {
         out!("saved {}", path.display());
     }
-    out!(
-        "{}",
-        serde_json::to_string(&report).context("writing the report")?
-    );
+    crate::emit("report", &report)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -240,7 +244,7 @@ fn header(session: &Session, origin: &Origin) -> String {
     };
     format!(
         "{}: task {}, {} training and {} test examples; {}; {}{continues}; {seed}; {} threads",
-        data.name,
+        crate::data::describe(data),
         session
             .meta()
             .task
