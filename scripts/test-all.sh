@@ -41,6 +41,9 @@ step "Cortex-M4 tool chain"
 # these it would skip, so the variable below makes a missing tool chain a failure here.
 bash scripts/apt-install.sh gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 export BITSMNIST_REQUIRE_MCU=1
+# The --help examples that pipe `--json` into jq run as written (bitsmnist-cli's
+# tests/output.rs; without jq they are left out).
+bash scripts/apt-install.sh jq
 
 step "unit, integration and doc tests"
 # Every test once, the desktop app's headless UI tests included (the test-all.d steps run none
