@@ -111,8 +111,8 @@ pub enum RunStoreError {
 }
 
 /// A run's name in the folder: its start time in UTC and four hex digits that tell apart
-/// runs started in the same second (`20261204-225347-3fa1`). Only such names are ids, so an
-/// id never names a path outside the folder.
+/// runs started in the same second, in the order they started (`20261204-225347-3fa1`). Only
+/// such names are ids, so an id never names a path outside the folder.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RunId(String);
 
@@ -474,8 +474,9 @@ impl RunStore {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        // Different for processes (and runs of one process) that start in the same second.
-        let mut salt = (now.subsec_nanos() ^ std::process::id().rotate_left(16)) as u16;
+        // Runs that start in the same second sort by their millisecond, and differ by their
+        // process too (a clash takes the next free value).
+        let mut salt = ((now.subsec_millis() << 6) | (std::process::id() & 63)) as u16;
         loop {
             let id = RunId::new(now.as_secs(), salt);
             match std::fs::create_dir(self.dir.join(id.as_str())) {

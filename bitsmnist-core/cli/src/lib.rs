@@ -25,6 +25,7 @@ mod eval;
 mod export;
 mod man;
 mod merge;
+mod runs;
 mod train;
 
 use std::process::ExitCode;
@@ -104,6 +105,22 @@ Examples:
   bitsmnist merge m0.bin m1.bin --out partial.bin --allow-missing
       merge the members there are, when one is missing";
 
+/// The examples `bitsmnist runs --help` ends with (and its man page's EXAMPLES).
+pub const RUNS_EXAMPLES: &str = "\
+Examples:
+  bitsmnist train --task zero-one --label baseline --tag first
+      a run, recorded in the runs folder as it goes (every train is, unless --no-record)
+  bitsmnist runs
+      the recorded runs: method, model, seed, steps, time, accuracy, size, status
+  bitsmnist runs --tag first --status finished
+      only some of them
+  bitsmnist runs compare 20261204-225347-3fa1 20261204-231002-0b7c
+      the settings in which two runs differ, beside their figures
+  bitsmnist train --continue 20261204-225347-3fa1
+      continue an interrupted run to the step it planned, in the same record
+  bitsmnist runs --json | jq -r 'select(.status == \"finished\") | .id'
+      the ids of the finished runs, for a script";
+
 /// The examples `bitsmnist eval --help` ends with (and its man page's EXAMPLES).
 pub const EVAL_EXAMPLES: &str = "\
 Examples:
@@ -167,6 +184,9 @@ enum Command {
     /// its training history (`--history`; `--history --format csv`: the history alone as CSV).
     #[command(after_help = EVAL_EXAMPLES)]
     Eval(eval::Args),
+    /// List, show, compare, relabel or delete the runs `train` records in the runs folder.
+    #[command(after_help = RUNS_EXAMPLES)]
+    Runs(runs::Args),
     /// Export a saved model as code that runs without this program: C99 (a header and a
     /// source file), a no_std Rust module or JSON, weights as const arrays, no allocation.
     #[command(after_help = EXPORT_EXAMPLES)]
@@ -349,6 +369,7 @@ pub fn run() -> ExitCode {
         Command::Train(a) => train::run(*a),
         Command::Merge(a) => merge::run(a),
         Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Runs(a) => runs::run(a).map(|()| ExitCode::SUCCESS),
         Command::Export(a) => export::run(a).map(|()| ExitCode::SUCCESS),
         Command::Completions(a) => completions::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),
         Command::Man(a) => man::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),

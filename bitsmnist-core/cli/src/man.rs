@@ -85,11 +85,16 @@ pub const EXIT_STATUS: [(&str, &str); 4] = [
 ];
 
 /// The environment variables the program reads (also in `bitsmnist --help`).
-pub const ENVIRONMENT: [(&str, &str); 4] = [
+pub const ENVIRONMENT: [(&str, &str); 6] = [
     (
         "BITSMNIST_DATA_DIR",
         "the cache folder of full MNIST (--dataset mnist); else $XDG_CACHE_HOME/bitsmnist or \
          ~/.cache/bitsmnist",
+    ),
+    (
+        "BITSMNIST_RUNS_DIR",
+        "the runs folder train records into and runs lists, when --runs is not given; else \
+         $XDG_DATA_HOME/bitsmnist/runs or ~/.local/share/bitsmnist/runs",
     ),
     (
         "BITSMNIST_KERNEL",
@@ -103,6 +108,10 @@ pub const ENVIRONMENT: [(&str, &str); 4] = [
     (
         "XDG_CACHE_HOME",
         "where the user cache is, when BITSMNIST_DATA_DIR is not set",
+    ),
+    (
+        "XDG_DATA_HOME",
+        "where the user's data folder is, when BITSMNIST_RUNS_DIR is not set",
     ),
 ];
 

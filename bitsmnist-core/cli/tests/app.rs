@@ -17,6 +17,10 @@ use egui_kittest::kittest::Queryable;
 /// Runs the command line as a user does.
 fn bitsmnist_cli(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
+        .env(
+            "BITSMNIST_RUNS_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/runs"),
+        )
         .args(args)
         .output()
         .expect("runs")

@@ -60,6 +60,7 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
             let mut args = SMALL.to_vec();
             args.extend(["--member", &k, "--of", "3", "--out", path(&out)]);
             Command::new(bin())
+                .env("BITSMNIST_RUNS_DIR", common::RUNS)
                 .args(&args)
                 .env("BITSMNIST_DATA_DIR", NO_CACHE)
                 .stdout(Stdio::piped())

@@ -485,6 +485,7 @@ fn a_task_without_test_examples_is_refused_and_a_full_stderr_is_no_panic() {
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
     if let Ok(full) = full {
         let status = Command::new(bin())
+            .env("BITSMNIST_RUNS_DIR", common::RUNS)
             .args(["eval", "missing.bin"])
             .current_dir(dir.path())
             .stderr(full)
@@ -499,6 +500,7 @@ fn a_run_whose_reader_closes_the_pipe_still_trains_and_saves() {
     let dir = tempfile::tempdir().unwrap();
     // `bitsmnist train ... | head -1`: the reader goes after the first progress line.
     let mut child = Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args([
             "train",
             "--method",
@@ -638,6 +640,7 @@ fn long_names_symlinks_and_stale_temporaries_are_saved_right() {
 /// `signal`; returns its output.
 fn signalled_run(dir: &Path, args: &[&str], signal: &str) -> Output {
     let mut child = Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -705,6 +708,7 @@ fn sigint_sigterm_and_sighup_save_the_run_and_exit_non_zero() {
 fn checkpoints_of_an_ensemble_survive_a_kill() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args([
             "train",
             "--task",

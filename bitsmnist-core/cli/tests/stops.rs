@@ -18,6 +18,7 @@ use common::*;
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
     Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args(args)
         .current_dir(dir)
         .env("BITSMNIST_DATA_DIR", NO_CACHE)
@@ -189,6 +190,7 @@ fn sigint_while_re_estimating_batch_statistics_saves_the_trained_model() {
     assert!(err.contains("saved g.bin"), "{err}");
     // The saved model is whole: it evaluates.
     let eval = Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args(["eval", "g.bin"])
         .current_dir(dir.path())
         .output()

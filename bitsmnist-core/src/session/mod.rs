@@ -207,6 +207,11 @@ pub struct Session {
     last: Option<TrainOutcome>,
     /// The runs folder this run records itself into ([`record`](Self::record)).
     recorder: Option<Recorder>,
+    /// Why the recording ended early.
+    record_error: Option<RunStoreError>,
+    /// The last report and the step it describes: recording a finished run and its front end
+    /// both ask for it, and it evaluates every example.
+    report: std::sync::Mutex<Option<(u64, RunReport)>>,
 }
 
 impl Session {
@@ -358,6 +363,8 @@ impl Session {
             checkpoints: None,
             last: None,
             recorder: None,
+            record_error: None,
+            report: Default::default(),
         })
     }
 
@@ -386,6 +393,7 @@ impl Session {
             r.summary.state = RunState::Running;
         }
         let mut failed = None;
+        let mut record_failed = None;
         let outcome = budget.train(|options| {
             state.train(&data.train, options, |p| {
                 let step = SessionStep {
@@ -410,25 +418,41 @@ impl Session {
                     if let Some(v) = p.record.validation_accuracy {
                         r.summary.last_test_accuracy = Some(v);
                     }
-                    if r.due()
+                    if record_failed.is_none()
+                        && r.due()
                         && let Err(e) = r.write(&step.checkpoint().with_meta(meta.clone()))
                     {
-                        failed = Some(SessionError::Record(e));
-                        return ControlFlow::Break(());
+                        record_failed = Some(e);
                     }
                 }
                 observer(&step)
             })
         });
-        // The recording ends in the state the run is in, even when training failed.
-        let recorded = self.write_record(outcome.as_ref().ok());
+        // The recording ends in the state the run is in, even when training failed. A
+        // recording that fails (a full disk, its folder removed) ends, not the run.
+        if let Ok(o) = &outcome {
+            self.last = Some(o.clone());
+        }
+        let recorded = match record_failed {
+            Some(e) => Err(e),
+            None => self.write_record(outcome.as_ref().ok()),
+        };
+        if let Err(e) = recorded {
+            self.recorder = None;
+            self.record_error = Some(e);
+        }
         let outcome = outcome?;
         if let Some(e) = failed {
             return Err(e);
         }
-        recorded?;
         self.last = Some(outcome.clone());
         Ok(outcome)
+    }
+
+    /// Why the recording of this run ended before the run did, if it did: writing its
+    /// checkpoint or summary failed (the run went on unrecorded).
+    pub fn record_error(&self) -> Option<&RunStoreError> {
+        self.record_error.as_ref()
     }
 
     /// Records this run into the runs folder `store` as it goes, under a new id, with the
@@ -509,7 +533,7 @@ impl Session {
     }
 
     /// Writes the recording's checkpoint and summary as the run stands after `outcome`.
-    fn write_record(&mut self, outcome: Option<&TrainOutcome>) -> Result<(), SessionError> {
+    fn write_record(&mut self, outcome: Option<&TrainOutcome>) -> Result<(), RunStoreError> {
         if self.recorder.is_none() {
             return Ok(());
         }
@@ -535,7 +559,7 @@ impl Session {
         r.summary.result = result;
         r.summary.step = progress.step;
         r.summary.seconds = progress.spent.as_secs_f64();
-        r.write(&file).map_err(SessionError::Record)
+        r.write(&file)
     }
 
     /// Setting this token pauses the run at its next stop point ([`StopReason::Paused`]);
@@ -592,6 +616,21 @@ impl Session {
         &self.meta
     }
 
+    /// Names the program that runs this session and adds notes (the command line records
+    /// its command): every file and record of the run carries them from then on. The run's
+    /// own fields (data set, task, method, seed) are kept whatever `f` does to them.
+    pub fn annotate(&mut self, f: impl FnOnce(Metadata) -> Metadata) {
+        let own = self.meta.clone();
+        let mut meta = f(self.meta.clone());
+        meta.dataset = own.dataset;
+        meta.source = own.source;
+        meta.binarization = own.binarization;
+        meta.task = own.task;
+        meta.class_names = own.class_names;
+        meta.run = own.run;
+        self.meta = meta;
+    }
+
     /// How the run began.
     pub fn origin(&self) -> Origin {
         self.origin
@@ -621,7 +660,16 @@ impl Session {
     /// The run's report: method, architecture, stop reason, steps, time, rates, the model's
     /// accuracy on the training and test splits, and the method's own figures.
     pub fn report(&self) -> RunReport {
-        report::build(self)
+        let step = self.state.step_number();
+        let mut cached = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        match cached.as_ref() {
+            Some((at, r)) if *at == step => r.clone(),
+            _ => {
+                let r = report::build(self);
+                *cached = Some((step, r.clone()));
+                r
+            }
+        }
     }
 
     /// The architecture of the model being trained ([`Architecture::of`] its current model).

@@ -171,6 +171,29 @@ pub struct Args {
         conflicts_with = "checkpoint_every"
     )]
     pub model_only: bool,
+    /// The runs folder this run is recorded in as it goes, listed by `bitsmnist runs`
+    /// (default: $BITSMNIST_RUNS_DIR, else the user's data folder, e.g.
+    /// ~/.local/share/bitsmnist/runs).
+    #[arg(help_heading = "Files and output", long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
+    /// Do not record this run in the runs folder.
+    #[arg(help_heading = "Files and output", long, conflicts_with_all = ["runs", "label", "tags", "continue_run"])]
+    pub no_record: bool,
+    /// A name for this run in the runs folder.
+    #[arg(help_heading = "Files and output", long)]
+    pub label: Option<String>,
+    /// A tag for this run in the runs folder (repeat for more).
+    #[arg(help_heading = "Files and output", long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Continue the recorded run ID (`bitsmnist runs` lists them) from its last checkpoint to
+    /// the step it planned, recorded into the same run.
+    #[arg(
+        help_heading = "Files and output",
+        long = "continue",
+        value_name = "ID",
+        conflicts_with_all = ["resume", "init", "label", "tags"]
+    )]
+    pub continue_run: Option<String>,
     /// Epochs (gradient; default 30).
     #[arg(help_heading = "Gradient", long)]
     pub epochs: Option<u32>,

@@ -20,7 +20,7 @@ use bitsmnist_core::session::{RunPlan, Session, SessionError, Start};
 use bitsmnist_core::training::TrainingState;
 
 pub use args::Args;
-use plan::Origin;
+use plan::{Origin, Recording};
 
 /// SIGINT, SIGTERM and SIGHUP seen, each also cancelling the run.
 struct Signals {
@@ -111,6 +111,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }) => return Ok(stopped_before_training(&signals, "making the run")),
         started => started?,
     };
+    session.annotate(|m| {
+        m.with_program("bitsmnist")
+            .with_extra("command", command_line())
+    });
+    let recorded = match &plan.record {
+        Some(Recording::New { store, label, tags }) => Some(session.record(store, label, tags)),
+        Some(Recording::Continue { store, id }) => Some(session.record_continuing(store, id)),
+        None => None,
+    };
+    let recorded = recorded
+        .transpose()
+        .context("recording the run (--no-record trains without recording)")?;
     if let Some(out) = &plan.out {
         // The state's size is fixed from the start for every method; the history grows by a
         // record per step, which the margin covers for runs of some thousands of steps.
@@ -157,15 +169,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if plan.model_only && signals.exit_status().is_none() {
             file.state = None;
         }
-        file.with_meta(
-            session
-                .meta()
-                .clone()
-                .with_program("bitsmnist")
-                .with_extra("command", command_line()),
-        )
-        .save(path)
-        .with_context(|| path.display().to_string())?;
+        file.save(path)
+            .with_context(|| path.display().to_string())?;
     }
     if let Some(status) = signals.exit_status() {
         // Asked to stop: the run is saved; the report (an evaluation of every example) is
@@ -197,7 +202,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(path) = &plan.out {
         out!("saved {}", path.display());
     }
-    crate::emit("report", &report)?;
+    if let Some(id) = session.recording() {
+        out!("recorded as run {id} (bitsmnist runs show {id})");
+    }
+    if let Some(e) = session.record_error() {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: the run's record ended early: {e}"
+        );
+    }
+    /// The report and the id of the run's record, one object.
+    #[derive(serde::Serialize)]
+    struct Recorded<'a> {
+        #[serde(flatten)]
+        report: &'a bitsmnist_core::session::RunReport,
+        /// The id in the runs folder (`null` when not recorded).
+        run: Option<String>,
+    }
+    crate::emit(
+        "report",
+        &Recorded {
+            report: &report,
+            run: recorded.map(|id| id.to_string()),
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -20,6 +20,10 @@ pub const DEADLINE: Duration = Duration::from_secs(120);
 /// downloads anything or reads a user's cache.
 pub const NO_CACHE: &str = "/nonexistent/bitsmnist-test-cache";
 
+/// The runs folder every command of the tests records into (`BITSMNIST_RUNS_DIR`): inside
+/// the build folder, never the user's own.
+pub const RUNS: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/runs");
+
 /// The binary cargo built for these tests.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_bitsmnist")
@@ -36,6 +40,7 @@ pub fn bitsmnist_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("BITSMNIST_DATA_DIR", NO_CACHE)
+        .env("BITSMNIST_RUNS_DIR", RUNS)
         .output()
         .expect("runs")
 }
@@ -51,6 +56,7 @@ pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         .args(args)
         .current_dir(dir)
         .env("BITSMNIST_DATA_DIR", NO_CACHE)
+        .env("BITSMNIST_RUNS_DIR", RUNS)
         .env_remove("BITSMNIST_KERNEL")
         .envs(env.iter().copied())
         .stdin(Stdio::null())
