@@ -26,6 +26,7 @@ mod export;
 mod man;
 mod merge;
 mod runs;
+mod sweep;
 mod train;
 
 use std::process::ExitCode;
@@ -121,6 +122,16 @@ Examples:
   bitsmnist runs --json | jq -r 'select(.status == \"finished\") | .id'
       the ids of the finished runs, for a script";
 
+/// The examples `bitsmnist sweep --help` ends with (and its man page's EXAMPLES).
+pub const SWEEP_EXAMPLES: &str = "\
+Examples:
+  bitsmnist sweep --grid hidden=64,256 --grid method=climb,gradient --seeds 1..5 --task digits --time-limit 60
+      20 recorded runs one after another, then each setting's mean ± sd over its 5 seeds
+  bitsmnist sweep --grid lr=0.002,0.005,0.01 --seeds 1..3 --jobs 2 --method gradient --task digits --epochs 5
+      two points at a time, each on its share of the cores
+  bitsmnist sweep --grid hidden=64,256 --seeds 1..5 --task digits --time-limit 60
+      the same command again, after a kill or on another machine sharing --runs: only what is left runs";
+
 /// The examples `bitsmnist eval --help` ends with (and its man page's EXAMPLES).
 pub const EVAL_EXAMPLES: &str = "\
 Examples:
@@ -187,6 +198,11 @@ enum Command {
     /// List, show, compare, relabel or delete the runs `train` records in the runs folder.
     #[command(after_help = RUNS_EXAMPLES)]
     Runs(runs::Args),
+    /// Train every point of a grid of settings times a list of seeds, each a recorded run, N
+    /// at a time; then each setting's mean ± standard deviation over its seeds. Started
+    /// again, it runs only what is left.
+    #[command(after_help = SWEEP_EXAMPLES)]
+    Sweep(sweep::Args),
     /// Export a saved model as code that runs without this program: C99 (a header and a
     /// source file), a no_std Rust module or JSON, weights as const arrays, no allocation.
     #[command(after_help = EXPORT_EXAMPLES)]
@@ -370,6 +386,7 @@ pub fn run() -> ExitCode {
         Command::Merge(a) => merge::run(a),
         Command::Eval(a) => eval::run(a).map(|()| ExitCode::SUCCESS),
         Command::Runs(a) => runs::run(a).map(|()| ExitCode::SUCCESS),
+        Command::Sweep(a) => sweep::run(a),
         Command::Export(a) => export::run(a).map(|()| ExitCode::SUCCESS),
         Command::Completions(a) => completions::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),
         Command::Man(a) => man::run(a, Cli::command()).map(|()| ExitCode::SUCCESS),

@@ -66,17 +66,21 @@ struct ListArgs {
     status: Option<String>,
 }
 
-/// Runs `bitsmnist runs`.
-pub fn run(args: Args) -> Result<()> {
-    let dir = args
-        .runs
+/// The runs folder: `--runs`, else `$BITSMNIST_RUNS_DIR`, else the user's data folder.
+pub(crate) fn runs_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    given
         .or_else(|| {
             std::env::var_os("BITSMNIST_RUNS_DIR")
                 .filter(|d| !d.is_empty())
                 .map(PathBuf::from)
         })
         .or_else(RunStore::default_dir)
-        .context("no runs folder: give --runs DIR")?;
+        .context("no runs folder: give --runs DIR")
+}
+
+/// Runs `bitsmnist runs`.
+pub fn run(args: Args) -> Result<()> {
+    let dir = runs_dir(args.runs)?;
     let store = RunStore::open(&dir)?;
     match args.command.unwrap_or(RunsCommand::List) {
         RunsCommand::List => list(&store, &args.filter),
@@ -372,7 +376,7 @@ fn date(unix: u64) -> String {
 }
 
 /// Columns padded to their widest cell, the first row the header.
-fn print_table(rows: &[Vec<String>]) {
+pub(crate) fn print_table(rows: &[Vec<String>]) {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

@@ -230,6 +230,7 @@ fn man_out_writes_one_page_per_command() {
             "bitsmnist-runs-list.1",
             "bitsmnist-runs-show.1",
             "bitsmnist-runs.1",
+            "bitsmnist-sweep.1",
             "bitsmnist-train.1",
             "bitsmnist.1",
         ],

@@ -227,3 +227,112 @@ fn a_damaged_record_is_listed_as_such_beside_the_others() {
     succeeded(&table, "runs with a damaged record");
     assert!(stdout(&table).contains("damaged"));
 }
+
+#[test]
+fn a_sweep_killed_mid_way_and_started_again_finishes_each_point_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let r = runs.to_str().unwrap();
+    let sweep = [
+        "sweep",
+        "--grid",
+        "hidden=16,32",
+        "--seeds",
+        "1..3",
+        "--runs",
+        r,
+        "--task",
+        "zero-one",
+        "--generations",
+        "1500",
+    ];
+    let child = command(dir.path(), &sweep, &[]).spawn().unwrap();
+    // Killed once a point has finished and the next has begun.
+    let start = std::time::Instant::now();
+    loop {
+        let listed = runs_json(dir.path(), &runs, &[]);
+        if listed.iter().any(|r| r["status"] == "finished") && listed.len() >= 2 {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "the sweep made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    signal(&child, "KILL");
+    finish(child, "sweep (killed)");
+    // Its running point got SIGTERM from the kernel as its parent died, and saved.
+    let start = std::time::Instant::now();
+    while !runs_json(dir.path(), &runs, &["--status", "running"]).is_empty() {
+        assert!(start.elapsed() < DEADLINE, "a point outlived its sweep");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let before = runs_json(dir.path(), &runs, &[]);
+    assert!(before.len() < 6, "killed mid-way: {} runs", before.len());
+
+    let again = run_in(dir.path(), &sweep);
+    succeeded(&again, "the sweep started again");
+    let listed = runs_json(dir.path(), &runs, &[]);
+    assert_eq!(listed.len(), 6, "six runs, none twice");
+    let mut points: Vec<String> = listed
+        .iter()
+        .map(|r| {
+            assert_eq!(r["status"], "finished", "{r}");
+            let tags = r["tags"].as_array().unwrap();
+            tags.iter()
+                .find_map(|t| t.as_str().filter(|t| t.starts_with("point:")))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    points.sort();
+    points.dedup();
+    assert_eq!(points.len(), 6);
+    let table = stdout(&again);
+    assert!(table.contains("mean ± standard deviation"), "{table}");
+    for setting in ["hidden=16", "hidden=32"] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(setting))
+            .unwrap_or_else(|| panic!("{setting} in {table}"));
+        assert!(row.contains("3/3") && row.contains('±'), "{row}");
+    }
+
+    // Started a third time, it has nothing left to run.
+    let third = run_in(dir.path(), &[&sweep[..], &["--json"]].concat());
+    succeeded(&third, "the sweep a third time");
+    let settings: Vec<_> = json_lines(&third)
+        .into_iter()
+        .filter(|v| v["type"] == "sweep_setting")
+        .collect();
+    assert_eq!(settings.len(), 2);
+    assert!(
+        json_lines(&third)
+            .iter()
+            .all(|v| v["type"] != "sweep_point")
+    );
+    assert_eq!(runs_json(dir.path(), &runs, &[]).len(), 6);
+}
+
+#[test]
+fn a_sweep_refuses_grids_that_are_no_train_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let r = runs.to_str().unwrap();
+    for (args, needle) in [
+        (&["--grid", "seed=1,2"][..], "--seeds"),
+        (&["--grid", "hiden=1,2"], "not an option of bitsmnist train"),
+        (&["--grid", "hidden=1,2", "--hidden", "4"], "also an axis"),
+        (
+            &["--grid", "hidden=1,2", "--out", "x.bin"],
+            "sets it for each point",
+        ),
+        (&["--grid", "method=climb,nonsense"], "would be refused"),
+        (&["--grid", "hidden"], "NAME=V1,V2"),
+    ] {
+        let out = run_in(
+            dir.path(),
+            &[&["sweep", "--runs", r][..], args, &["--task", "zero-one"]].concat(),
+        );
+        assert_error(&out, 2, needle, &format!("{args:?}"));
+    }
+    assert!(runs_json(dir.path(), &runs, &[]).is_empty(), "nothing ran");
+}

@@ -637,16 +637,7 @@ impl Args {
         if self.no_record {
             return Ok(None);
         }
-        let dir = self
-            .runs
-            .clone()
-            .or_else(|| {
-                std::env::var_os("BITSMNIST_RUNS_DIR")
-                    .filter(|d| !d.is_empty())
-                    .map(PathBuf::from)
-            })
-            .or_else(RunStore::default_dir);
-        let Some(dir) = dir else {
+        let Ok(dir) = crate::runs::runs_dir(self.runs.clone()) else {
             if self.continue_run.is_some() || !self.tags.is_empty() || self.label.is_some() {
                 usage!("no runs folder: give --runs DIR (there is no home folder to keep one in)");
             }

@@ -41,6 +41,8 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+pub mod sweep;
+
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
