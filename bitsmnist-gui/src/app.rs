@@ -279,6 +279,7 @@ impl BitsApp {
         let mut commands = Vec::new();
         if !self.data.started {
             self.data.started = true;
+            crate::widgets::readable_text(&ctx);
             commands.push(Command::LoadData);
         }
         commands.extend(self.dropped_files(&ctx));

@@ -144,7 +144,7 @@ fn a_folder_without_data_shows_an_error_and_the_app_stays_usable() {
 fn an_invalid_class_list_is_reported_in_place() {
     let mut h = harness(Settings::default(), None);
     ready(&mut h);
-    h.get_by_label("Classes:").click();
+    h.get_by_label("Other classes:").click();
     h.run_ok();
     // Default list "3, 8" is applied at once.
     assert_eq!(
@@ -283,4 +283,42 @@ fn file_menu_exports_the_model_as_c_rust_and_json_into_the_chosen_folder() {
     let rows = json["layers"][0]["weights"].as_array().unwrap();
     // 64 rows of 784 bits in 25 words.
     assert_eq!((rows.len(), rows[0].as_array().unwrap().len()), (64, 25));
+}
+
+#[test]
+fn the_data_tab_names_the_tasks_classes() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("Classes");
+    h.get_by_label("0, 1");
+    h.get_by_label("10 digits").click();
+    h.run_ok();
+    h.get_by_label("0–9");
+    h.get_by_label("Other classes:").click();
+    h.run_ok();
+    h.get_by_label("3, 8");
+}
+
+#[test]
+fn captions_are_at_least_the_body_texts_size() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    let mut body = 0.0;
+    for theme in [egui::Theme::Light, egui::Theme::Dark] {
+        let style = h.ctx.style_of(theme);
+        body = style.text_styles[&egui::TextStyle::Body].size;
+        assert!(style.text_styles[&egui::TextStyle::Small].size >= body);
+    }
+    h.get_by_label("Evaluation").click();
+    h.run_ok();
+    h.get_by_label("Evaluate on test split").click();
+    h.run_ok();
+    let caption = h.state().evaluation.captions()[0].to_string();
+    assert!(caption.contains(" as "), "{caption}");
+    for node in h.query_all_by_label(&caption) {
+        let height = node.rect().height();
+        assert!(height >= body, "caption {caption:?} {height} points high");
+    }
+    // Per-class bars on the fixed 0–100% scale.
+    h.get_by_label_contains("Per class, 0–100%");
 }
