@@ -322,3 +322,26 @@ fn captions_are_at_least_the_body_texts_size() {
     // Per-class bars on the fixed 0–100% scale.
     h.get_by_label_contains("Per class, 0–100%");
 }
+
+#[test]
+fn the_draw_tab_scales_the_scores_on_the_outputs_range() {
+    use bitsmnist_gui::draw::ScoreScale;
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("Draw").click();
+    h.run_ok();
+    h.get_by_label("Random test digit").click();
+    h.run_ok();
+    // The default 784 → 64 → 2 float output: activation(1 - (d + b) / 64), from -1/64 to 1.
+    assert_eq!(
+        h.state().draw.scale,
+        Some(ScoreScale::Range {
+            lo: -1.0 / 64.0,
+            hi: 1.0
+        })
+    );
+    h.get_by_label_contains("Scores on the output's full range");
+    // The canvas grows with the window (it was a fixed 336 points).
+    let canvas = h.get_by_label("Drawing canvas").rect();
+    assert!(canvas.height() > 420.0, "{canvas:?}");
+}
