@@ -345,3 +345,30 @@ fn the_draw_tab_scales_the_scores_on_the_outputs_range() {
     let canvas = h.get_by_label("Drawing canvas").rect();
     assert!(canvas.height() > 420.0, "{canvas:?}");
 }
+
+#[test]
+fn the_fitness_plots_x_axis_switches_between_log_linear_and_recent() {
+    use bitsmnist_gui::training::settings::XAxis;
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Log);
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("all, linear").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Linear);
+    h.get_by_label("last").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Recent);
+    assert_eq!(h.state().settings.training.recent, 500);
+    // Remembered between runs, and kept by "Recommended options" (not a trainer option).
+    let s = h.state().settings.clone();
+    let back: Settings = ron::from_str(&ron::to_string(&s).unwrap()).unwrap();
+    assert_eq!(back.training.x_axis, XAxis::Recent);
+    h.get_by_label("Recommended options").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Recent);
+    h.get_by_label("all, log scale").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Log);
+}

@@ -5,7 +5,7 @@ use bitsmnist_core::run::{Detail, History, Record};
 use eframe::egui;
 use egui_plot::{GridInput, GridMark, Line, Plot, PlotPoints};
 
-use super::settings::Method;
+use super::settings::{Method, XAxis};
 
 /// Most points drawn per plot line (longer histories are thinned evenly).
 const MAX_PLOT_POINTS: usize = 500;
@@ -115,11 +115,111 @@ pub fn ticks(bounds: (f64, f64), integer: bool) -> Vec<GridMark> {
     marks
 }
 
+/// Where the generation plots put a generation on their x axis, as [`XAxis`] says.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct XView {
+    /// The axis chosen.
+    pub axis: XAxis,
+    /// The first generation shown (0: all).
+    pub first: u64,
+}
+
+impl XView {
+    /// The view of a history whose last generation is `last`: [`XAxis::Recent`] shows the
+    /// `recent` generations up to it.
+    pub fn new(axis: XAxis, recent: u64, last: u64) -> Self {
+        let first = match axis {
+            XAxis::Recent => (last + 1).saturating_sub(recent.max(1)),
+            XAxis::Log | XAxis::Linear => 0,
+        };
+        Self { axis, first }
+    }
+
+    /// Whether generation `step` is shown.
+    pub fn shows(&self, step: u64) -> bool {
+        step >= self.first
+    }
+
+    /// The x coordinate of generation `step`: `log10(step + 1)` on the log axis (generation
+    /// 0 at 0), else the step itself.
+    pub fn x(&self, step: u64) -> f64 {
+        match self.axis {
+            XAxis::Log => (step as f64 + 1.0).log10(),
+            XAxis::Linear | XAxis::Recent => step as f64,
+        }
+    }
+
+    /// The generation at x coordinate `x` (the inverse of [`XView::x`]).
+    pub fn step(&self, x: f64) -> f64 {
+        match self.axis {
+            XAxis::Log => 10f64.powf(x) - 1.0,
+            XAxis::Linear | XAxis::Recent => x,
+        }
+    }
+}
+
+/// Tick marks of the log axis showing x `bounds` (`log10(generation + 1)`): labelled ones at
+/// generation 0 and each power of ten, faint ones at 2 and 5 times a power of ten.
+pub fn log_ticks(bounds: (f64, f64)) -> Vec<GridMark> {
+    let (lo, hi) = (bounds.0.min(bounds.1), bounds.0.max(bounds.1));
+    if !(hi - lo).is_finite() || hi <= lo {
+        return Vec::new();
+    }
+    let mut marks = Vec::new();
+    let mut add = |generation: f64, step_size: f64| {
+        let x = (generation + 1.0).log10();
+        if (lo..=hi).contains(&x) {
+            marks.push(GridMark {
+                value: x,
+                step_size,
+            });
+        }
+    };
+    add(0.0, 1.0);
+    let last_power = hi.ceil().max(0.0) as i32;
+    for power in 0..=last_power {
+        let p = 10f64.powi(power);
+        add(p, 1.0);
+        add(2.0 * p, 0.3);
+        add(5.0 * p, 0.3);
+    }
+    marks
+}
+
 /// The height of each of the panel's two plots: half of what is left once the two title
 /// rows (with their legends) are drawn.
 fn plot_height(ui: &egui::Ui) -> f32 {
     let row = ui.spacing().interact_size.y + 2.0 * ui.spacing().item_spacing.y;
     ((ui.available_height() - 2.0 * row - 8.0) / 2.0).max(120.0)
+}
+
+/// A generation plot set up by `spec`, `height` points high, its x axis as `view` says.
+fn generation_plot(spec: PlotSpec, height: f32, view: XView) -> Plot<'static> {
+    let p = plot(spec, height);
+    match view.axis {
+        XAxis::Log => p
+            .x_grid_spacer(|g: GridInput| log_ticks(g.bounds))
+            .x_axis_formatter(move |m, _| format!("{}", view.step(m.value).round() as i64))
+            .x_axis_label(format!("{} (log scale)", spec.x_label))
+            .label_formatter(move |pos| {
+                let (name, p) = match pos {
+                    egui_plot::HoverPosition::NearDataPoint {
+                        plot_name,
+                        position,
+                        ..
+                    } => (format!("{plot_name}\n"), position),
+                    egui_plot::HoverPosition::Elsewhere { position } => (String::new(), position),
+                };
+                Some(format!(
+                    "{name}{} = {:.0}\ny = {:.3}",
+                    spec.x_label,
+                    view.step(p.x),
+                    p.y
+                ))
+            }),
+        XAxis::Recent => p.x_axis_label(format!("{} (from {} on)", spec.x_label, view.first)),
+        XAxis::Linear => p,
+    }
 }
 
 /// A plot set up by `spec`, `height` points high.
@@ -243,10 +343,44 @@ pub(crate) fn generation_figures(
 /// A plotted series: its name (in the legend and the hover text) and its value in a record.
 type Series = (&'static str, fn(&Record) -> f64);
 
-/// The fitness and test-accuracy plots of a generation-based run. A climb has one model, so
-/// its records' best, mean and worst are one value: its objective.
-pub(crate) fn generations(ui: &mut egui::Ui, history: &History, method: Method) {
+/// The choice of the generation plots' x axis (see [`XAxis`]), above them; true when it
+/// changed.
+fn x_axis_choice(ui: &mut egui::Ui, axis: &mut XAxis, recent: &mut u64) -> bool {
+    let before = (*axis, *recent);
+    ui.horizontal(|ui| {
+        ui.label("Generations shown:");
+        for choice in XAxis::ALL {
+            ui.selectable_value(axis, choice, choice.title())
+                .on_hover_text(match choice {
+                    XAxis::Log => "Every generation on a logarithmic axis: the first generations, where the fitness climbs, get as much room as the long tail",
+                    XAxis::Linear => "Every generation on a linear axis",
+                    XAxis::Recent => "Only the last generations, on a linear axis: what the run does now",
+                });
+        }
+        let l = ui.label("generations");
+        ui.add_enabled(
+            *axis == XAxis::Recent,
+            egui::DragValue::new(recent).range(10..=1_000_000).speed(10),
+        )
+        .labelled_by(l.id)
+        .on_hover_text("How many of the last generations \"last\" shows");
+    });
+    (*axis, *recent) != before
+}
+
+/// The fitness and test-accuracy plots of a generation-based run, their x axis as `axis` says
+/// (chosen above them; `recent` is the generations [`XAxis::Recent`] shows). A climb has one
+/// model, so its records' best, mean and worst are one value: its objective.
+pub(crate) fn generations(
+    ui: &mut egui::Ui,
+    history: &History,
+    method: Method,
+    axis: &mut XAxis,
+    recent: &mut u64,
+) {
+    let changed = x_axis_choice(ui, axis, recent);
     let recs = &history.records;
+    let view = XView::new(*axis, *recent, recs.last().map_or(0, |r| r.step));
     let height = plot_height(ui);
     let link = ui.make_persistent_id("training-plots");
     let climb = method == Method::Climb;
@@ -271,11 +405,14 @@ pub(crate) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
         0,
     );
     let [top, bottom] = specs(method);
-    let shown = plot(top, height)
+    let shown_recs: Vec<&Record> = recs.iter().filter(|r| view.shows(r.step)).collect();
+    // A new axis starts from the bounds of its data, not the old axis' zoom.
+    let reset = |p: Plot<'static>| if changed { p.reset() } else { p };
+    let shown = reset(generation_plot(top, height, view))
         .link_axis(link, [true, false])
         .show(ui, |p| {
             for (i, (name, f)) in top_series.iter().enumerate() {
-                let points = thin(recs.iter().map(|r| [r.step as f64, f(r)]));
+                let points = thin(shown_recs.iter().map(|r| [view.x(r.step), f(r)]));
                 p.line(Line::new(*name, PlotPoints::from(points)).color(COLORS[i]));
             }
         });
@@ -291,13 +428,13 @@ pub(crate) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
         &["test accuracy"],
         top_series.len(),
     );
-    let acc: Vec<[f64; 2]> = recs
+    let acc: Vec<[f64; 2]> = shown_recs
         .iter()
-        .filter_map(|r| r.validation_accuracy.map(|a| [r.step as f64, 100.0 * a]))
+        .filter_map(|r| r.validation_accuracy.map(|a| [view.x(r.step), 100.0 * a]))
         .collect();
     let n = acc.len();
     let color = COLORS[top_series.len() % COLORS.len()];
-    let shown = plot(bottom, height)
+    let shown = reset(generation_plot(bottom, height, view))
         .link_axis(link, [true, false])
         .show(ui, |p| {
             p.line(
@@ -418,6 +555,39 @@ mod tests {
             let n = values(&marks, major).len();
             assert!((4..=11).contains(&n), "{bounds:?}: {n} ticks");
         }
+    }
+
+    #[test]
+    fn the_log_axis_places_generations_by_their_logarithm_and_back() {
+        let log = XView::new(XAxis::Log, 500, 5000);
+        assert_eq!(log.first, 0);
+        assert_eq!(log.x(0), 0.0);
+        assert!((log.x(999) - 3.0).abs() < 1e-12);
+        for step in [0, 1, 7, 123, 5000] {
+            assert!((log.step(log.x(step)) - step as f64).abs() < 1e-6);
+        }
+        // The first tenth of the generations takes most of the axis' length.
+        assert!(log.x(500) / log.x(5000) > 0.7);
+        let marks = log_ticks((0.0, log.x(5000)));
+        let labelled: Vec<i64> = marks
+            .iter()
+            .filter(|m| m.step_size == 1.0)
+            .map(|m| log.step(m.value).round() as i64)
+            .collect();
+        assert_eq!(labelled, vec![0, 1, 10, 100, 1000]);
+        assert!(marks.iter().all(|m| (0.0..=log.x(5000)).contains(&m.value)));
+    }
+
+    #[test]
+    fn the_recent_window_shows_the_last_generations_on_a_linear_axis() {
+        let recent = XView::new(XAxis::Recent, 500, 5000);
+        assert_eq!(recent.first, 4501);
+        assert!(!recent.shows(4500) && recent.shows(4501) && recent.shows(5000));
+        assert_eq!(recent.x(4700), 4700.0);
+        // A run shorter than the window shows all of it.
+        assert_eq!(XView::new(XAxis::Recent, 500, 40).first, 0);
+        let all = XView::new(XAxis::Linear, 500, 5000);
+        assert!(all.shows(0) && all.x(10) == 10.0);
     }
 
     #[test]
