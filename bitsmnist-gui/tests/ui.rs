@@ -286,6 +286,67 @@ fn file_menu_exports_the_model_as_c_rust_and_json_into_the_chosen_folder() {
 }
 
 #[test]
+fn file_open_example_opens_the_shipped_zero_one_model_and_save_asks_for_a_new_path() {
+    use bitsmnist_gui::example_models;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("mine.bin");
+    let mut h = harness(Settings::default(), Some(saved.clone()));
+    ready(&mut h);
+    h.get_by_label("File").click();
+    h.run_ok();
+    h.get_by_label("Open example").click();
+    h.run_ok();
+    h.get_by_label("0 vs 1 (genetic search)").click();
+    h.run_ok();
+    common::no_errors(h.state());
+    let shipped = example_models::ExampleModel::named("zero-one.bin")
+        .unwrap()
+        .read()
+        .unwrap();
+    let app = h.state();
+    assert_eq!(app.model.chain.as_ref(), Some(&shipped.model));
+    // No file behind it: the title names the example, Save must ask for a path.
+    assert_eq!(app.current_file, None);
+    assert_eq!(app.title(), "zero-one.bin (example) — BitsMNIST");
+    h.get_by_label("Model").click();
+    h.run_ok();
+    h.get_by_label("From: example zero-one.bin (shipped with the app)");
+    // Under "Current model" (and under "Network" too when the settings describe the same).
+    let summary = shipped.model.to_string();
+    assert!(h.query_all_by_label(&summary).next().is_some(), "{summary}");
+    // Its first layer's weights are shown as images.
+    assert_eq!(h.state().model.weights.len(), 64);
+
+    common::click_menu(&mut h, "Save model");
+    common::no_errors(h.state());
+    assert!(saved.is_file(), "Save asked the picker for a path");
+    let app = h.state();
+    assert_eq!(app.current_file.as_deref(), Some(saved.as_path()));
+    assert_eq!(app.title(), "mine.bin — BitsMNIST");
+    let back = bitsmnist_core::io::ModelFile::load(&saved).unwrap();
+    assert_eq!(back.model, shipped.model);
+}
+
+#[test]
+fn every_shipped_example_is_a_model_of_its_task() {
+    use bitsmnist_gui::example_models::ALL;
+    for example in &ALL {
+        let file = example.read().unwrap();
+        let classes = if example.file.starts_with("zero-one") {
+            2
+        } else {
+            10
+        };
+        assert_eq!(
+            (file.model.inputs(), file.model.outputs()),
+            (784, classes),
+            "{}",
+            example.file
+        );
+    }
+}
+
+#[test]
 fn the_data_tab_names_the_tasks_classes() {
     let mut h = harness(Settings::default(), None);
     ready(&mut h);
