@@ -295,24 +295,25 @@ fn remember_rect(ctx: &egui::Context, id: &str, rect: egui::Rect) {
     ctx.data_mut(|d| d.insert_temp(rect_id(id), (frame, rect)));
 }
 
-/// Every `n / MAX_PLOT_POINTS`-th point, and the last.
-fn thin(points: impl ExactSizeIterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
-    let n = points.len();
-    let step = n.div_ceil(MAX_PLOT_POINTS).max(1);
-    let mut v: Vec<[f64; 2]> = Vec::with_capacity(n / step + 2);
-    let mut last = None;
-    for (i, p) in points.enumerate() {
-        if i % step == 0 {
-            v.push(p);
+/// At most about [`MAX_PLOT_POINTS`] of `points`, evenly spaced along x (as drawn: on the
+/// log axis the first generations are far apart and all kept, the later ones thinned), and
+/// the last.
+fn thin(points: impl IntoIterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
+    let points: Vec<[f64; 2]> = points.into_iter().collect();
+    let (Some(first), Some(last)) = (points.first().copied(), points.last().copied()) else {
+        return points;
+    };
+    let gap = (last[0] - first[0]) / MAX_PLOT_POINTS as f64;
+    let mut kept: Vec<[f64; 2]> = Vec::with_capacity(points.len().min(MAX_PLOT_POINTS + 2));
+    for p in points {
+        if kept.last().is_none_or(|k| p[0] - k[0] >= gap) {
+            kept.push(p);
         }
-        last = Some(p);
     }
-    if let (Some(l), Some(e)) = (last, v.last())
-        && l != *e
-    {
-        v.push(l);
+    if kept.last() != Some(&last) {
+        kept.push(last);
     }
-    v
+    kept
 }
 
 /// The live figures of the last generation; `running`: the run goes on (not paused).
@@ -432,18 +433,11 @@ pub(crate) fn generations(
         .iter()
         .filter_map(|r| r.validation_accuracy.map(|a| [view.x(r.step), 100.0 * a]))
         .collect();
-    let n = acc.len();
     let color = COLORS[top_series.len() % COLORS.len()];
     let shown = reset(generation_plot(bottom, height, view))
         .link_axis(link, [true, false])
         .show(ui, |p| {
-            p.line(
-                Line::new(
-                    "test accuracy",
-                    PlotPoints::from(thin(acc.into_iter().take(n))),
-                )
-                .color(color),
-            );
+            p.line(Line::new("test accuracy", PlotPoints::from(thin(acc))).color(color));
         });
     remember_rect(ui.ctx(), bottom.id, shown.response.rect);
 }
@@ -576,6 +570,21 @@ mod tests {
             .collect();
         assert_eq!(labelled, vec![0, 1, 10, 100, 1000]);
         assert!(marks.iter().all(|m| (0.0..=log.x(5000)).contains(&m.value)));
+    }
+
+    #[test]
+    fn thinning_keeps_the_early_generations_of_a_log_axis_and_the_last_point() {
+        let log = XView::new(XAxis::Log, 500, 5000);
+        let kept = thin((0..=5000).map(|g| [log.x(g), g as f64]));
+        assert!(kept.len() <= MAX_PLOT_POINTS + 2, "{}", kept.len());
+        let generations: Vec<f64> = kept.iter().map(|p| p[1]).collect();
+        for g in 0..=20 {
+            assert!(generations.contains(&(g as f64)), "generation {g} dropped");
+        }
+        assert_eq!(generations.last(), Some(&5000.0));
+        // On a linear axis, every tenth of 5,000 generations.
+        let linear = thin((0..=5000).map(|g| [g as f64, 0.0]));
+        assert_eq!(linear.len(), 501);
     }
 
     #[test]
