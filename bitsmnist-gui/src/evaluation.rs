@@ -211,19 +211,23 @@ pub fn ui(
     let half = ui.available_width() / 2.0;
     let k = cm.classes().max(1) as f32;
     let cell = ((half - 40.0) / k - 4.0).clamp(38.0, 96.0);
+    // Rows as tall as a few classes leave room for; the bars beside them match.
+    let row = (cell * 0.5).clamp(ui.spacing().interact_size.y, 40.0);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
             ui.set_width(half - 16.0);
             ui.strong("Confusion matrix (rows: true class, columns: predicted)");
-            if let Some(pair) = confusion_grid(ui, cm, &data.class_names, cell) {
+            if let Some(pair) = confusion_grid(ui, cm, &data.class_names, [cell, row]) {
                 // A second click on the same cell shows every mistake again.
                 *filter = (*filter != Some(pair)).then_some(pair);
             }
         });
         ui.add_space(16.0);
         ui.vertical(|ui| {
-            ui.strong("Per class, 0–100%: recall (of the true class, how many found) and precision (of those predicted, how many right)");
-            per_class_bars(ui, cm, &data.class_names);
+            ui.strong("Per class, 0–100%").on_hover_text(
+                "Recall: of the class's test images, the share predicted as it. Precision: of the images predicted as the class, the share that are.",
+            );
+            per_class_bars(ui, cm, &data.class_names, row);
         });
     });
     ui.add_space(6.0);
@@ -305,7 +309,7 @@ pub fn recall_and_precision(cm: &ConfusionMatrix) -> Vec<(Option<f64>, Option<f6
 
 /// A bar per class and figure, on the fixed 0–100% scale: a class at 81% reads as four
 /// fifths full whatever the other classes score.
-fn per_class_bars(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String]) {
+fn per_class_bars(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String], height: f32) {
     let width = ((ui.available_width() - 60.0) / 2.0).max(120.0);
     egui::Grid::new("per-class")
         .striped(true)
@@ -324,20 +328,20 @@ fn per_class_bars(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String]) {
                         }
                         None => egui::ProgressBar::new(0.0).text("-"),
                     };
-                    ui.add(bar.desired_width(width));
+                    ui.add(bar.desired_width(width).desired_height(height));
                 }
                 ui.end_row();
             }
         });
 }
 
-/// Draws the matrix, its cells `cell` points wide; returns the (true, predicted) pair of an
-/// off-diagonal cell clicked.
+/// Draws the matrix, its cells `[width, height]` points; returns the (true, predicted) pair of
+/// an off-diagonal cell clicked.
 fn confusion_grid(
     ui: &mut egui::Ui,
     cm: &ConfusionMatrix,
     names: &[String],
-    cell: f32,
+    [cell, row]: [f32; 2],
 ) -> Option<(usize, usize)> {
     let k = cm.classes();
     let max = (0..k)
@@ -365,8 +369,11 @@ fn confusion_grid(
                         .fill(fill)
                         .inner_margin(egui::Margin::symmetric(4, 2))
                         .show(ui, |ui| {
-                            ui.set_min_width(cell - 8.0);
-                            ui.label(RichText::new(c.to_string()).monospace().color(text));
+                            ui.set_min_size(egui::vec2(cell - 8.0, row - 4.0));
+                            // Centred on the row's height.
+                            ui.horizontal_centered(|ui| {
+                                ui.label(RichText::new(c.to_string()).monospace().color(text));
+                            });
                         });
                     if t == p {
                         continue;
