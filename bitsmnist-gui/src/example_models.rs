@@ -3,6 +3,9 @@
 //! --path bitsmnist-gui` and the Debian package (`cargo deb`, which builds from the source
 //! tree) carry them with no file to install. An example opens like a model file but has no
 //! path behind it: Save asks for a new one, so the shipped models are never written over.
+//! The files hold no training state (`train --model-only`): Start fine-tunes an example.
+//! `cargo package` would leave them out (they are outside the crate): the app is installed
+//! from the source tree.
 
 use bitsmnist_core::io::ModelFile;
 
@@ -37,19 +40,19 @@ pub static ALL: [ExampleModel; 3] = [
     ExampleModel {
         file: "zero-one.bin",
         caption: "0 vs 1 (genetic search)",
-        about: "Zeros against ones: 784-64-2, trained by the population algorithm with the command line's defaults (`bitsmnist train --task zero-one`); Continue goes on with its population",
+        about: "Zeros against ones: 784-64-2, the population algorithm's 5,000 generations with the command line's defaults (`bitsmnist train --task zero-one`)",
         bytes: include_bytes!("../../models/zero-one.bin"),
     },
     ExampleModel {
         file: "digits-conv-climb.bin",
         caption: "Ten digits (convolutions, bit-flip climbing)",
-        about: "The ten digits: bit convolutions imprinted from training patches, then the layers after them trained by bit-flip climbing",
+        about: "The ten digits without gradients: 32 bit filters of 5x5 imprinted from training patches, pooled 4x4, then two 1568-800-10 climbs of 400 generations, merged",
         bytes: include_bytes!("../../models/digits-conv-climb.bin"),
     },
     ExampleModel {
         file: "digits-conv-gradient.bin",
         caption: "Ten digits (convolutions, gradient)",
-        about: "The ten digits: bit convolutions and layers trained by gradient descent (straight-through estimator), exported to bits",
+        about: "The ten digits, bit convolutions trained by gradient descent and exported to bits: conv32x3, pool2, conv64x3, pool2, 512, 25 epochs",
         bytes: include_bytes!("../../models/digits-conv-gradient.bin"),
     },
 ];
