@@ -877,7 +877,7 @@ impl BitsApp {
                 match made {
                     Ok(chain) => {
                         let origin = format!("random, seed {}", s.seed);
-                        self.status = format!("new model {chain}");
+                        self.status = crate::widgets::displayable(&format!("new model {chain}"));
                         self.model.set(chain, origin);
                         self.training.forget();
                         self.current_file = None;

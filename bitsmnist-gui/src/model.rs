@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
 use crate::digits::{self, Gallery};
-use crate::widgets::EnumCombo;
+use crate::widgets::{EnumCombo, displayable};
 
 /// What the last layer emits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,7 +290,7 @@ fn layer_table(ui: &mut egui::Ui, chain: &Chain) {
             ui.end_row();
             for (i, layer) in chain.layers().iter().enumerate() {
                 ui.label(format!("{}", i + 1));
-                ui.label(layer.to_string());
+                ui.label(displayable(&layer.to_string()));
                 ui.label(thousands(layer.inputs()));
                 ui.label(thousands(layer.outputs()));
                 ui.label(thousands(layer.parameters()));
@@ -315,6 +315,11 @@ pub fn ui(
         commands.extend(options(&mut columns[0], settings, shape, training));
         current(&mut columns[1], state);
     });
+    // Across the whole width: a convolution's description is long.
+    if let Some(chain) = &state.chain {
+        ui.add_space(6.0);
+        layer_table(ui, chain);
+    }
     if let Some(chain) = &state.chain
         && let Some((title, images)) = first_layer_images(chain)
     {
@@ -394,7 +399,7 @@ fn options(
     let (inputs, classes) = shape.unwrap_or((784, 2));
     match settings.build(inputs, classes, None) {
         Ok(chain) => {
-            ui.label(format!("{chain}"));
+            ui.label(displayable(&chain.to_string()));
             ui.strong(format!("New model: {}", Figures::of(&chain).summary()));
         }
         Err(e) => {
@@ -420,19 +425,17 @@ fn options(
     commands
 }
 
-/// The current model: its summary and layers.
+/// The current model: its summary (its layers are in the table below).
 fn current(ui: &mut egui::Ui, state: &ModelState) {
     ui.heading("Current model");
     match &state.chain {
         Some(chain) => {
-            ui.label(format!("{chain}"));
+            ui.label(displayable(&chain.to_string()));
             ui.label(format!("From: {}", state.origin));
             if chain.input() == Input::Grey {
                 ui.label("Reads grey levels: its first layer is a float layer.");
             }
             ui.label(Figures::of(chain).summary());
-            ui.add_space(6.0);
-            layer_table(ui, chain);
         }
         None => {
             ui.label("None yet: load data, then press \"New random model\" or open a .bin file.");

@@ -122,3 +122,10 @@ pub fn readable_text(ctx: &egui::Context) {
         }
     });
 }
+
+/// `text` with the characters egui's built-in fonts cannot draw spelled in ASCII: the core's
+/// descriptions of convolutions name their shapes with arrows (`28x28x1 → 28x28x32`), which
+/// would show as empty boxes.
+pub fn displayable(text: &str) -> String {
+    text.replace('→', "->")
+}
