@@ -98,19 +98,21 @@ pub fn ticks(bounds: (f64, f64), integer: bool) -> Vec<GridMark> {
     }
     let minor = step / 5.0;
     let mut marks = Vec::new();
-    let mut add = |step: f64| {
+    // `skip`: every so many marks fall on a labelled one, which is left out; two labels at
+    // one place are drawn over each other, slightly apart, and read as neither.
+    let mut add = |step: f64, skip: i64| {
         let first = (lo / step).ceil() as i64;
         let last = (hi / step).floor() as i64;
-        for i in first..=last {
+        for i in (first..=last).filter(|i| skip == 0 || i % skip != 0) {
             marks.push(GridMark {
                 value: i as f64 * step,
                 step_size: step,
             });
         }
     };
-    add(step);
+    add(step, 0);
     if !integer || minor >= 1.0 {
-        add(minor);
+        add(minor, 5);
     }
     marks
 }
@@ -539,6 +541,26 @@ mod tests {
         let marks = ticks((-0.2, 3.4), true);
         assert_eq!(values(&marks, 1.0), vec![0.0, 1.0, 2.0, 3.0]);
         assert!(marks.iter().all(|m| m.value.fract() == 0.0));
+    }
+
+    #[test]
+    fn faint_marks_never_fall_on_labelled_ones() {
+        for (bounds, integer) in [
+            ((-0.3, 0.8), false),
+            ((0.0, 1000.0), true),
+            ((20.0, 260.0), false),
+        ] {
+            let marks = ticks(bounds, integer);
+            for (i, a) in marks.iter().enumerate() {
+                for b in &marks[i + 1..] {
+                    assert!(
+                        (a.value - b.value).abs() > 1e-9,
+                        "{bounds:?}: two marks at {}",
+                        a.value
+                    );
+                }
+            }
+        }
     }
 
     #[test]
