@@ -117,6 +117,18 @@ pub fn ticks(bounds: (f64, f64), integer: bool) -> Vec<GridMark> {
     marks
 }
 
+/// The label of a tick at `value` among ticks `step` apart: as many decimals as the step
+/// has. egui_plot's own rounds the decimals of `log10(step)`, which gives none for a step of
+/// 0.5 and labels 0.5 as "0".
+pub fn tick_label(value: f64, step: f64) -> String {
+    let decimals = if step > 0.0 && step.is_finite() {
+        (-(step.log10() + 1e-9).floor()).max(0.0) as usize
+    } else {
+        0
+    };
+    format!("{value:.decimals$}")
+}
+
 /// Where the generation plots put a generation on their x axis, as [`XAxis`] says.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct XView {
@@ -232,7 +244,8 @@ fn plot(spec: PlotSpec, height: f32) -> Plot<'static> {
         .x_axis_label(spec.x_label)
         .y_axis_label(spec.y_label)
         .x_grid_spacer(move |g: GridInput| ticks(g.bounds, integer))
-        .y_grid_spacer(|g: GridInput| ticks(g.bounds, false));
+        .y_grid_spacer(|g: GridInput| ticks(g.bounds, false))
+        .y_axis_formatter(|m, _| tick_label(m.value, m.step_size));
     if integer {
         p.x_axis_formatter(|m, _| format!("{}", m.value.round() as i64))
     } else {
@@ -541,6 +554,17 @@ mod tests {
         let marks = ticks((-0.2, 3.4), true);
         assert_eq!(values(&marks, 1.0), vec![0.0, 1.0, 2.0, 3.0]);
         assert!(marks.iter().all(|m| m.value.fract() == 0.0));
+    }
+
+    #[test]
+    fn tick_labels_have_the_decimals_of_their_step() {
+        assert_eq!(tick_label(0.5, 0.5), "0.5");
+        assert_eq!(tick_label(0.3, 0.1), "0.3");
+        assert_eq!(tick_label(0.52, 0.02), "0.52");
+        assert_eq!(tick_label(240.0, 20.0), "240");
+        assert_eq!(tick_label(100.0, 100.0), "100");
+        assert_eq!(tick_label(1.0, 1.0), "1");
+        assert_eq!(tick_label(-0.2, 0.1), "-0.2");
     }
 
     #[test]
