@@ -343,6 +343,16 @@ fn every_shipped_example_is_a_model_of_its_task() {
             "{}",
             example.file
         );
+        // The Draw tab's bars: the fixed rules' range, the gradient export's softmax.
+        let scale = bitsmnist_gui::draw::ScoreScale::of(&file.model);
+        if example.file.contains("gradient") {
+            assert_eq!(scale, bitsmnist_gui::draw::ScoreScale::Softmax);
+        } else {
+            assert!(
+                matches!(scale, bitsmnist_gui::draw::ScoreScale::Range { .. }),
+                "{scale:?}"
+            );
+        }
     }
 }
 
