@@ -529,7 +529,7 @@ impl TrainingState {
         self.fine_tune = true;
         if let Some((chain, report)) = result {
             effects.push(Effect::SetModel { chain, origin });
-            let text = report.to_string();
+            let text = crate::widgets::displayable(&report.to_string());
             let first = text.lines().next().unwrap_or_default().to_string();
             self.last_outcome = Some(text);
             effects.push(Effect::Status(first));
