@@ -16,6 +16,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use bitsmnist_core::datasets::DataError;
 use bitsmnist_core::run::{CancelToken, StopReason, TrainOptions};
+use bitsmnist_core::runs::RunStore;
 use bitsmnist_core::session::{RunPlan, Session, SessionError, Start};
 use bitsmnist_core::training::TrainingState;
 
@@ -116,7 +117,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .with_extra("command", command_line())
     });
     let recorded = match &plan.record {
-        Some(Recording::New { store, label, tags }) => Some(session.record(store, label, tags)),
+        Some(Recording::New { dir, label, tags }) => {
+            Some(RunStore::open(dir).and_then(|store| session.record(&store, label, tags)))
+        }
         Some(Recording::Continue { store, id }) => Some(session.record_continuing(store, id)),
         None => None,
     };

@@ -620,9 +620,10 @@ impl Args {
 
 /// Where `train` records its run.
 pub enum Recording {
-    /// A new run in this folder.
+    /// A new run in the runs folder `dir` (made when the run starts, not when the options
+    /// are checked: checking has no effect on disk).
     New {
-        store: RunStore,
+        dir: PathBuf,
         label: String,
         tags: Vec<String>,
     },
@@ -643,18 +644,20 @@ impl Args {
             }
             return Ok(None);
         };
-        let store =
-            RunStore::open(&dir).context("--runs (--no-record trains without recording)")?;
         Ok(Some(match &self.continue_run {
             Some(id) => {
                 let id: RunId = id.parse().map_err(|e| {
                     anyhow::Error::new(crate::errors::Usage(format!("--continue: {e}")))
                 })?;
+                if !dir.is_dir() {
+                    anyhow::bail!("--continue {id}: no runs folder {}", dir.display());
+                }
+                let store = RunStore::open(&dir)?;
                 store.summary(&id)?;
                 Recording::Continue { store, id }
             }
             None => Recording::New {
-                store,
+                dir,
                 label: self.label.clone().unwrap_or_default(),
                 tags: self.tags.clone(),
             },
