@@ -28,7 +28,8 @@ bash scripts/apt-install.sh libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 l
 # `--workspace --all-features`: the feature set of the test command's build, so that a debug
 # build here reuses it.
 cargo build --workspace --all-features "${profile[@]}" --example screenshots
-dir=target/$([ ${#profile[@]} -eq 0 ] && echo debug || echo release)/examples
+# Where cargo put it: CARGO_TARGET_DIR when set (a shared build folder), else target/.
+dir=${CARGO_TARGET_DIR:-target}/$([ ${#profile[@]} -eq 0 ] && echo debug || echo release)/examples
 out=target/screenshots
 rm -rf "$out"
 mkdir -p "$out"

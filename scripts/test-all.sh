@@ -5,8 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# Disk use is printed at every step: a full disk shows up as a linker's bus error otherwise.
-step() { printf '\n=== %s (free: %s)\n' "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"; }
+# Each step's time is printed when the next begins, and the whole run's at the end, so that
+# a slow step shows. Disk use is printed at every step: a full disk shows up as a linker's bus
+# error otherwise.
+started=$SECONDS
+step_started=$SECONDS
+step_name=
+step() {
+  [ -z "$step_name" ] || printf '=== %s took %s\n' "$step_name" "$(elapsed $step_started)"
+  step_name=$*
+  step_started=$SECONDS
+  printf '\n=== %s (free: %s)\n' "$*" "$(df -h --output=avail . | tail -n 1 | tr -d ' ')"
+}
+elapsed() { local s=$((SECONDS - $1)); printf '%d min %02d s' $((s / 60)) $((s % 60)); }
 
 # Incremental caches are a build-speed aid for editing, not for one pass over every test, and
 # they take as much disk as the build itself. (Not for the steps below that run the evcxr
@@ -30,6 +41,9 @@ step "Cortex-M4 tool chain"
 # these it would skip, so the variable below makes a missing tool chain a failure here.
 bash scripts/apt-install.sh gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 export BITSMNIST_REQUIRE_MCU=1
+# The --help examples that pipe `--json` into jq run as written (bitsmnist-cli's
+# tests/output.rs; without jq they are left out).
+bash scripts/apt-install.sh jq
 
 step "unit, integration and doc tests"
 # Every test once, the desktop app's headless UI tests included (the test-all.d steps run none
@@ -50,3 +64,4 @@ for extra in scripts/test-all.d/*.sh; do
 done
 
 step "all tests passed"
+printf '=== the whole run took %s\n' "$(elapsed $started)"

@@ -25,7 +25,9 @@
 //! use bitsmnist_core::prelude::*;
 //!
 //! let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
-//! let sample = data.train.sample(0.06, 2); // 600 zeros and ones, as the original's 0.01 of 60,000
+//! // 639 of the 2,128 training zeros and ones, about the original's 600 (0.01 of its 60,000).
+//! let sample = data.train.sample(0.3, 2);
+//! assert_eq!(sample.len(), 639);
 //! let model = Chain::new(vec![
 //!     BitDense::new(784, 800).with_seed(1).into(),
 //!     BitDense::new(800, 2).with_seed(2).with_output(BitOutput::Float(Activation::Sigmoid)).into(),
@@ -47,6 +49,7 @@ pub mod io;
 pub mod layers;
 pub mod memory;
 pub mod run;
+pub mod runs;
 pub mod search;
 pub mod session;
 pub mod statistics;

@@ -87,3 +87,27 @@ pub(crate) fn derive_rng(seed: u64, stream: u64, a: u64, b: u64) -> rand_chacha:
     }
     rand_chacha::ChaCha8Rng::from_seed(key)
 }
+
+/// A Unix time as its UTC calendar date and time: (year, month, day, hour, minute, second).
+/// (Howard Hinnant's days-to-civil algorithm: no date crate for one conversion.)
+///
+/// ```
+/// use bitsmnist_core::util::utc;
+/// assert_eq!(utc(0), (1970, 1, 1, 0, 0, 0));
+/// assert_eq!(utc(951_782_400), (2000, 2, 29, 0, 0, 0));
+/// assert_eq!(utc(1_796_172_981), (2026, 12, 2, 0, 56, 21));
+/// ```
+pub fn utc(unix: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (unix / 86_400) as i64;
+    let secs = (unix % 86_400) as u32;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, secs / 3_600, secs / 60 % 60, secs % 60)
+}

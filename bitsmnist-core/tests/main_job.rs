@@ -1,7 +1,10 @@
 //! The README's main job (`bitsmnist train --task zero-one`) as its library call: the default
 //! run counts steps, so it makes the same network, bit for bit, on one thread and on two (the
-//! whole file is the same but for what records time), and its test accuracy is the README's
-//! figure exactly.
+//! whole file is the same but for what records time), and its test accuracy is the figure of
+//! its row in `docs/figures.md` (which the README quotes) exactly.
+
+#[path = "support/figures.rs"]
+mod figures;
 
 use std::ops::ControlFlow;
 
@@ -43,24 +46,8 @@ fn timeless(file: &ModelFile) -> String {
     v.to_string()
 }
 
-/// The percentage the README's results table gives for the main job.
-fn readme_figure() -> String {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-        .expect("the README");
-    let row = readme
-        .lines()
-        .find(|l| l.starts_with('|') && l.contains("`bitsmnist train --task zero-one`"))
-        .expect("the main job's row in the README's results table");
-    let cell = row.split('|').nth(3).expect("a result column").trim();
-    cell.split('%')
-        .next()
-        .and_then(|n| n.split_whitespace().last())
-        .unwrap_or_else(|| panic!("a percentage in {cell:?}"))
-        .to_string()
-}
-
 #[test]
-fn the_main_job_makes_one_network_on_one_or_two_threads_and_scores_the_readme_figure() {
+fn the_main_job_makes_one_network_on_one_or_two_threads_and_scores_its_figure() {
     // Side by side: each run has its own pool.
     let ((one, one_file), (two, two_file)) = std::thread::scope(|s| {
         let one = s.spawn(|| main_job(1));
@@ -82,9 +69,20 @@ fn the_main_job_makes_one_network_on_one_or_two_threads_and_scores_the_readme_fi
         );
     }
     assert_eq!(a.len(), b.len());
+    let row = figures::row("zero-one");
     assert_eq!(
-        format!("{:.2}", one.test.accuracy * 100.0),
-        readme_figure(),
-        "the README's figure for `bitsmnist train --task zero-one`"
+        row.command.as_deref(),
+        Some("bitsmnist train --task zero-one")
+    );
+    assert_eq!(
+        format!("{:.2}%", one.test.accuracy * 100.0),
+        row.result,
+        "figures.md#zero-one, `bitsmnist train --task zero-one`"
+    );
+    assert!(
+        row.figure
+            .contains(&format!("fingerprint `{}`", one.fingerprint)),
+        "figures.md#zero-one names the fingerprint {}",
+        one.fingerprint
     );
 }

@@ -1,6 +1,8 @@
 //! The docs' screenshots of the app, taken from its real window: every tab in the light and
 //! the dark theme after a genetic run on zeros against ones, then a gradient run and a
-//! bit-flip climb on the ten digits, each shot while it trains (live plots, progress bar).
+//! bit-flip climb on the ten digits, each shot while it trains (live plots, progress bar);
+//! then, outside the docs, the shipped ten-digit example (File > Open example) on the Model,
+//! Evaluation and Draw tabs.
 //!
 //! Run it on a desktop or under Xvfb (`scripts/screenshots.sh` does, into target/screenshots;
 //! `scripts/test-all.d/20-gui.sh` checks that it works):
@@ -135,6 +137,19 @@ fn script() -> Vec<Step> {
         Show(Tab::Training, ThemeChoice::Light),
         Shot("screenshot-climb.png"),
         Until("the climb's end", |a| !a.training.is_running()),
+        // The shipped ten-digit model of File > Open example (convolutions, bit-flip
+        // climbing), for a look at a ten-class model on the other tabs; not in the docs.
+        Do(|a| {
+            a.apply(Command::OpenExample("digits-conv-climb.bin"));
+            a.apply(Command::Evaluate);
+            a.apply(Command::RandomTestDigit);
+        }),
+        Show(Tab::Model, ThemeChoice::Light),
+        Shot("example-model.png"),
+        Show(Tab::Evaluation, ThemeChoice::Light),
+        Shot("example-evaluation.png"),
+        Show(Tab::Draw, ThemeChoice::Dark),
+        Shot("example-draw.png"),
     ]);
     steps
 }

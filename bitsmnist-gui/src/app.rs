@@ -12,6 +12,7 @@ use crate::command::{Command, DataExport, shortcuts};
 use crate::data::{self, DataSettings, DataState, Loading};
 use crate::draw::{self, DrawSettings, DrawState};
 use crate::evaluation::{self, EvalState, Evaluation};
+use crate::example_models::{self, ExampleModel};
 use crate::files::{self, FilePicker};
 use crate::help::README_SECTIONS;
 use crate::measure::Measure;
@@ -133,6 +134,9 @@ pub struct BitsApp {
     pub status: String,
     /// The model file last opened or saved (the window title names it).
     pub current_file: Option<PathBuf>,
+    /// The shipped model opened from File > Open example, until the model is saved or
+    /// replaced: it has no file (Save asks for one), and the window title names it.
+    pub example: Option<&'static ExampleModel>,
     /// The window title last sent to the window.
     window_title: String,
     /// How file paths are asked for.
@@ -188,6 +192,7 @@ impl BitsApp {
             errors: Vec::new(),
             status: String::new(),
             current_file: None,
+            example: None,
             window_title: TITLE.to_string(),
             file_picker,
             measure: None,
@@ -204,9 +209,13 @@ impl BitsApp {
     /// The window title: the app's name and the model file in use, as desktops show it in
     /// the task bar (and as the desktop test finds the window after a double-click).
     pub fn title(&self) -> String {
-        match self.current_file.as_ref().and_then(|p| p.file_name()) {
-            Some(name) => format!("{} — {TITLE}", name.to_string_lossy()),
-            None => TITLE.to_string(),
+        match (
+            self.current_file.as_ref().and_then(|p| p.file_name()),
+            self.example,
+        ) {
+            (Some(name), _) => format!("{} — {TITLE}", name.to_string_lossy()),
+            (None, Some(example)) => format!("{} (example) — {TITLE}", example.file),
+            (None, None) => TITLE.to_string(),
         }
     }
 
@@ -279,6 +288,7 @@ impl BitsApp {
         let mut commands = Vec::new();
         if !self.data.started {
             self.data.started = true;
+            crate::widgets::readable_text(&ctx);
             commands.push(Command::LoadData);
         }
         commands.extend(self.dropped_files(&ctx));
@@ -379,6 +389,7 @@ impl BitsApp {
             errors: _,
             status: _,
             current_file: _,
+            example: _,
             window_title: _,
             // Resources, not state.
             file_picker: _,
@@ -454,6 +465,20 @@ impl BitsApp {
                 {
                     commands.push(Command::Open(None));
                 }
+                ui.menu_button("Open example", |ui| {
+                    for example in &example_models::ALL {
+                        if ui
+                            .button(example.caption)
+                            .on_hover_text(format!(
+                                "{}. Shipped with the app ({}): Save asks for a new file.",
+                                example.about, example.file
+                            ))
+                            .clicked()
+                        {
+                            commands.push(Command::OpenExample(example.file));
+                        }
+                    }
+                });
                 let have = self.model.chain.is_some();
                 if ui
                     .add_enabled(
@@ -730,8 +755,14 @@ impl BitsApp {
                 if let Some(d) = &self.data.full {
                     ui.weak(format!("{} | {}", d.name, d.binarization));
                 }
-                if let Some(p) = &self.current_file {
-                    ui.weak(p.display().to_string());
+                match (&self.current_file, self.example) {
+                    (Some(p), _) => {
+                        ui.weak(p.display().to_string());
+                    }
+                    (None, Some(example)) => {
+                        ui.weak(format!("example {} (shipped with the app)", example.file));
+                    }
+                    (None, None) => {}
                 }
             });
         });
@@ -846,10 +877,11 @@ impl BitsApp {
                 match made {
                     Ok(chain) => {
                         let origin = format!("random, seed {}", s.seed);
-                        self.status = format!("new model {chain}");
+                        self.status = crate::widgets::displayable(&format!("new model {chain}"));
                         self.model.set(chain, origin);
                         self.training.forget();
                         self.current_file = None;
+                        self.example = None;
                     }
                     Err(e) => self.error(e),
                 }
@@ -916,6 +948,10 @@ impl BitsApp {
             Command::Open(path) => {
                 let running = self.training.is_running();
                 let effects = files::open(&mut self.file_picker, path, running);
+                self.take_files(effects);
+            }
+            Command::OpenExample(file) => {
+                let effects = files::open_example(file, self.training.is_running());
                 self.take_files(effects);
             }
             Command::Save(path) => {
@@ -991,7 +1027,12 @@ impl BitsApp {
             match effect {
                 files::Effect::Status(s) => self.status = s,
                 files::Effect::Error(e) => self.error(e),
-                files::Effect::Opened(path, file) => self.take_opened(&path, *file),
+                files::Effect::Opened(path, file) => {
+                    self.take_opened(Opened::File(&path), *file);
+                }
+                files::Effect::OpenedExample(example, file) => {
+                    self.take_opened(Opened::Example(example), *file);
+                }
                 files::Effect::Remember(path) => self.remember(&path),
                 files::Effect::SaveRunning(path) => {
                     // Only asked for while a run goes on.
@@ -1002,9 +1043,9 @@ impl BitsApp {
         }
     }
 
-    /// Takes in a model file read from `path`: the model, its training state and history, and
-    /// its task.
-    fn take_opened(&mut self, path: &std::path::Path, file: bitsmnist_core::io::ModelFile) {
+    /// Takes in a model file read from a file or shipped with the app: the model, its
+    /// training state and history, and its task.
+    fn take_opened(&mut self, from: Opened<'_>, file: bitsmnist_core::io::ModelFile) {
         if let Some(task) = &file.meta.task {
             let d = &mut self.settings.data;
             let (kind, classes) = files::task_settings(task, &d.classes);
@@ -1021,7 +1062,11 @@ impl BitsApp {
             self.settings.training.method = method;
         }
         // The model says which input it reads (`Chain::input`); `set` takes it from there.
-        self.model.set(file.model, path.display().to_string());
+        let origin = match from {
+            Opened::File(path) => path.display().to_string(),
+            Opened::Example(example) => format!("example {} (shipped with the app)", example.file),
+        };
+        self.model.set(file.model, origin);
         if let Some((inputs, classes)) = self.task_shape() {
             let m = self.model.chain.as_ref().expect("just set");
             if (m.inputs(), m.outputs()) != (inputs, classes) {
@@ -1032,8 +1077,21 @@ impl BitsApp {
                 ));
             }
         }
-        self.remember(path);
-        self.status = format!("opened {}", path.display());
+        match from {
+            Opened::File(path) => {
+                self.remember(path);
+                self.status = format!("opened {}", path.display());
+            }
+            Opened::Example(example) => {
+                // No file behind it: Save asks for a path, never the shipped model's.
+                self.current_file = None;
+                self.example = Some(example);
+                self.status = format!(
+                    "opened the example {}: Save asks where to write it",
+                    example.file
+                );
+            }
+        }
         self.evaluation.result = None;
     }
 
@@ -1041,7 +1099,17 @@ impl BitsApp {
     fn remember(&mut self, path: &std::path::Path) {
         files::remember(&mut self.settings.recent, path);
         self.current_file = Some(path.to_path_buf());
+        self.example = None;
     }
+}
+
+/// Where an opened model came from.
+#[derive(Clone, Copy)]
+enum Opened<'a> {
+    /// A file on disk.
+    File(&'a std::path::Path),
+    /// A model shipped with the app.
+    Example(&'static ExampleModel),
 }
 
 impl eframe::App for BitsApp {

@@ -30,6 +30,9 @@ pub enum Command {
     RandomTestDigit,
     /// Open a model file (`None`: ask with the file picker).
     Open(Option<PathBuf>),
+    /// Open the model shipped with the app under this file name
+    /// (`crate::example_models::ALL`); it has no path, so Save asks for one.
+    OpenExample(&'static str),
     /// Save the model (`None`: ask with the file picker).
     Save(Option<PathBuf>),
     /// Export the model as code or data, into a folder the file picker asks for.

@@ -114,6 +114,19 @@ impl DataSettings {
     }
 }
 
+/// The class names as one line: a run of three or more consecutive numbers as `first–last`
+/// ("0–9" for the ten digits), else the names separated by commas ("0, 1", "3, 8").
+pub fn class_list(names: &[String]) -> String {
+    let numbers: Option<Vec<u64>> = names.iter().map(|n| n.parse().ok()).collect();
+    if let Some(n) = numbers
+        && n.len() >= 3
+        && n.windows(2).all(|w| w[1] == w[0] + 1)
+    {
+        return format!("{}–{}", n[0], n[n.len() - 1]);
+    }
+    names.join(", ")
+}
+
 /// Download or load in progress.
 #[derive(Clone, Debug, Default)]
 pub struct Loading {
@@ -265,13 +278,24 @@ pub fn ui(
                 ui.radio_value(task, TaskKind::ZeroOne, "0 vs 1")
                     .on_hover_text("Zeros against ones, as the original BitsMNIST");
                 ui.radio_value(task, TaskKind::Digits, "10 digits");
-                ui.radio_value(task, TaskKind::Classes, "Classes:")
+                ui.radio_value(task, TaskKind::Classes, "Other classes:")
                     .on_hover_text("Any list of at least two distinct classes, in the order of the model's outputs");
-                if *task == TaskKind::Classes {
-                    ui.add(egui::TextEdit::singleline(classes).desired_width(120.0).hint_text("3, 8"))
-                        .on_hover_text("Class numbers separated by commas");
-                }
+                // Always shown, so that the row never ends in an empty label; editable once
+                // chosen.
+                ui.add_enabled(
+                    *task == TaskKind::Classes,
+                    egui::TextEdit::singleline(classes).desired_width(120.0).hint_text("3, 8"),
+                )
+                .on_hover_text("Class numbers separated by commas");
             });
+            ui.end_row();
+
+            ui.label("Classes");
+            match &state.task_data {
+                Some(d) => ui.label(class_list(&d.class_names)),
+                None => ui.weak("(once the data are loaded)"),
+            }
+            .on_hover_text("The classes of the task applied, in the order of the model's outputs");
             ui.end_row();
 
             ui.label("Training sample");
@@ -337,9 +361,17 @@ pub fn ui(
             let shape = full.shape;
             let names = task_data.class_names.clone();
             let bits = *preview_bits;
+            let shown = sample.len().min(60);
+            let size = digits::thumbnail_size(
+                shown,
+                ui.available_size(),
+                ui.text_style_height(&egui::TextStyle::Body),
+                ui.spacing().item_spacing.x,
+                48.0..=112.0,
+            );
             egui::ScrollArea::vertical().show(ui, |ui| {
-                state.preview.show(ui, key, 48.0, || {
-                    (0..sample.len().min(60))
+                state.preview.show(ui, key, size, || {
+                    (0..shown)
                         .map(|i| {
                             let label = sample.labels()[i] as usize;
                             let name = names
@@ -366,4 +398,20 @@ pub fn ui(
         commands.push(Command::ApplyTask);
     }
     commands
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_lists_read_as_a_range_or_a_list() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(class_list(&names(&["0", "1"])), "0, 1");
+        let digits: Vec<String> = (0..10).map(|d| d.to_string()).collect();
+        assert_eq!(class_list(&digits), "0–9");
+        assert_eq!(class_list(&names(&["3", "8"])), "3, 8");
+        assert_eq!(class_list(&names(&["2", "3", "4"])), "2–4");
+        assert_eq!(class_list(&names(&["7", "1", "2"])), "7, 1, 2");
+    }
 }

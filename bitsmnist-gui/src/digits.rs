@@ -28,6 +28,33 @@ pub fn bits_image(bits: impl Iterator<Item = bool>, shape: (usize, usize)) -> Co
     ColorImage::new([shape.0, shape.1], pixels)
 }
 
+/// The thumbnail side, in points, between `range`'s ends, that shows `count` captioned
+/// thumbnails in `area` (the space the gallery may take) without scrolling if any size in
+/// the range can: the largest that fits, else the smallest. `caption` is the height of a
+/// caption's line, `gap` the spacing between thumbnails.
+pub fn thumbnail_size(
+    count: usize,
+    area: egui::Vec2,
+    caption: f32,
+    gap: f32,
+    range: std::ops::RangeInclusive<f32>,
+) -> f32 {
+    let (min, max) = (*range.start(), *range.end());
+    let fits = |size: f32| {
+        let columns = (((area.x + gap) / (size + gap)).floor() as usize).max(1);
+        let rows = count.div_ceil(columns) as f32;
+        rows * (size + caption + 2.0 * gap) <= area.y
+    };
+    let mut size = max;
+    while size > min {
+        if fits(size) {
+            return size;
+        }
+        size -= 2.0;
+    }
+    min
+}
+
 /// A grid of digit thumbnails with captions, rebuilt only when its key changes.
 #[derive(Default)]
 pub struct Gallery {
@@ -51,8 +78,9 @@ impl Gallery {
         self.items.iter().map(|(_, c)| c.as_str()).collect()
     }
 
-    /// Shows the thumbnails `size` points wide, calling `make` for new images when `key`
-    /// differs from the last call's.
+    /// Shows the thumbnails `size` points wide (see [`thumbnail_size`]), each captioned in the
+    /// body text's size, calling `make` for new images when `key` differs from the last
+    /// call's.
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
@@ -84,12 +112,32 @@ impl Gallery {
                     ui.vertical(|ui| {
                         ui.add(egui::Image::new(tex).fit_to_exact_size(egui::vec2(size, size)))
                             .on_hover_text(caption.as_str());
-                        ui.small(caption.as_str());
+                        // Body text, not `small`: captions such as "3 as 5" are read, not
+                        // decoration.
+                        ui.label(caption.as_str());
                     });
                     if (i + 1) % columns == 0 {
                         ui.end_row();
                     }
                 }
             });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbnails_grow_to_fill_the_area_and_stay_within_their_range() {
+        let area = egui::vec2(1200.0, 500.0);
+        let few = thumbnail_size(2, area, 18.0, 8.0, 48.0..=128.0);
+        assert_eq!(few, 128.0);
+        let many = thumbnail_size(60, area, 18.0, 8.0, 48.0..=128.0);
+        assert!((48.0..128.0).contains(&many), "{many}");
+        // Whatever fits is used: one more step up would not fit.
+        let columns = ((area.x + 8.0) / (many + 2.0 + 8.0)).floor() as usize;
+        assert!(60usize.div_ceil(columns) as f32 * (many + 2.0 + 18.0 + 16.0) > area.y);
+        assert_eq!(thumbnail_size(1000, area, 18.0, 8.0, 48.0..=128.0), 48.0);
     }
 }

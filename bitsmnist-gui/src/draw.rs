@@ -2,7 +2,7 @@
 //! erases), binarised like the data, and the model's prediction and scores, updated live.
 
 use bitsmnist_core::bits::BitMatrix;
-use bitsmnist_core::layers::{Chain, Input, argmax};
+use bitsmnist_core::layers::{BitOutput, Chain, Input, Layer, argmax};
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2};
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +10,83 @@ use crate::command::Command;
 
 /// Canvas width and height in pixels.
 pub const SIDE: usize = 28;
+
+/// How the score bars are scaled: fixed for the model, never stretched between the scores
+/// shown (a score of 0.81 of a model whose scores reach 1 fills four fifths of its bar).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScoreScale {
+    /// The output's known range: bits (0 to 1), or the fixed float rule
+    /// `activation(1 - (d + b) / n)`, whose argument runs from `-1/n` to 1.
+    Range {
+        /// The lowest score the output can give (an empty bar).
+        lo: f32,
+        /// The highest (a full bar).
+        hi: f32,
+    },
+    /// Outputs with no fixed range, the scales and offsets of a gradient-trained layer or a
+    /// float layer: they are the logits of the softmax the model was trained with, so the
+    /// bars show its probabilities, 0 to 100%.
+    Softmax,
+}
+
+impl ScoreScale {
+    /// The scale of `model`'s output, read off its last layer.
+    pub fn of(model: &Chain) -> Self {
+        match model.layers().last() {
+            Some(Layer::Bit(layer)) => match (layer.output(), layer.affine()) {
+                (BitOutput::Bits, _) => ScoreScale::Range { lo: 0.0, hi: 1.0 },
+                (BitOutput::Float(activation), None) => {
+                    // The activations are non-decreasing: the range's ends map to its ends.
+                    let n = layer.inputs().max(1) as f32;
+                    ScoreScale::Range {
+                        lo: activation.apply(-1.0 / n),
+                        hi: activation.apply(1.0),
+                    }
+                }
+                (BitOutput::Float(_), Some(_)) => ScoreScale::Softmax,
+            },
+            _ => ScoreScale::Softmax,
+        }
+    }
+
+    /// How full each score's bar is, 0 to 1.
+    pub fn fractions(&self, scores: &[f32]) -> Vec<f32> {
+        match *self {
+            ScoreScale::Range { lo, hi } => {
+                let span = (hi - lo).max(f32::EPSILON);
+                scores
+                    .iter()
+                    .map(|s| ((s - lo) / span).clamp(0.0, 1.0))
+                    .collect()
+            }
+            ScoreScale::Softmax => {
+                // Shifted by the largest score: the same probabilities, no overflow.
+                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let e: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+                let sum: f32 = e.iter().sum();
+                e.iter().map(|v| v / sum).collect()
+            }
+        }
+    }
+
+    /// What the bars show, above them.
+    pub fn describe(&self) -> String {
+        match *self {
+            ScoreScale::Range { lo, hi } => {
+                format!("Scores on the output's full range, {lo:.3} (empty) to {hi:.3} (full)")
+            }
+            ScoreScale::Softmax => "Softmax probability of the scores, 0 to 100%".into(),
+        }
+    }
+
+    /// The text on a bar: the score, and the probability for [`ScoreScale::Softmax`].
+    pub fn bar_text(&self, score: f32, fraction: f32) -> String {
+        match self {
+            ScoreScale::Range { .. } => format!("{score:.4}"),
+            ScoreScale::Softmax => format!("{:.1}%  (score {score:.3})", 100.0 * fraction),
+        }
+    }
+}
 
 /// The persisted drawing options.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +121,8 @@ pub struct DrawState {
     pub scores: Vec<f32>,
     /// The predicted class (argmax of the scores).
     pub prediction: Option<usize>,
+    /// How the model's score bars are scaled.
+    pub scale: Option<ScoreScale>,
 }
 
 impl Default for DrawState {
@@ -55,6 +134,7 @@ impl Default for DrawState {
             predicted_for: None,
             scores: Vec::new(),
             prediction: None,
+            scale: None,
         }
     }
 }
@@ -122,6 +202,7 @@ impl DrawState {
             self.scores.clear();
             self.prediction = None;
             self.predicted_for = None;
+            self.scale = None;
             return;
         };
         let key = (self.version, model_version);
@@ -129,6 +210,7 @@ impl DrawState {
             return;
         }
         self.predicted_for = Some(key);
+        self.scale = Some(ScoreScale::of(chain));
         if chain.inputs() != SIDE * SIDE {
             self.scores.clear();
             self.prediction = None;
@@ -170,14 +252,19 @@ pub fn ui(
     });
     ui.label("Draw with the left mouse button, erase with the right one.");
 
+    // The canvas takes the height left (a caption's line below it) and at most two fifths of
+    // the width; the bits beside it are half its size.
+    let caption = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
+    let side = (ui.available_height() - caption).min(0.4 * ui.available_width());
+    let cell = (side / SIDE as f32).floor().clamp(8.0, 24.0);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
-            canvas(ui, state, *brush);
+            canvas(ui, state, *brush, cell);
             ui.weak("canvas (28x28)");
         });
         if *show_bits {
             ui.vertical(|ui| {
-                bits_view(ui, state, threshold);
+                bits_view(ui, state, threshold, (cell / 2.0).floor());
                 ui.weak(format!("bits the model sees (> {threshold:.0})"));
             });
         }
@@ -187,29 +274,32 @@ pub fn ui(
                 Some(p) => {
                     let name = classes.get(p).cloned().unwrap_or_else(|| p.to_string());
                     ui.heading(format!("Prediction: {name}"));
-                    let (lo, hi) = state
-                        .scores
-                        .iter()
-                        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &s| {
-                            (a.min(s), b.max(s))
-                        });
-                    let span = (hi - lo).max(1e-6);
-                    egui::Grid::new("scores").num_columns(2).show(ui, |ui| {
-                        for (k, s) in state.scores.iter().enumerate() {
-                            let name = classes.get(k).cloned().unwrap_or_else(|| k.to_string());
-                            if k == p {
-                                ui.strong(name);
-                            } else {
-                                ui.label(name);
+                    let scale = state.scale.unwrap_or(ScoreScale::Softmax);
+                    ui.label(scale.describe());
+                    let fractions = scale.fractions(&state.scores);
+                    let width = (ui.available_width() - 40.0).clamp(200.0, 560.0);
+                    // Taller bars for fewer classes, so that two classes fill the column too.
+                    let height = (ui.available_height() / (state.scores.len() as f32 + 2.0))
+                        .clamp(ui.spacing().interact_size.y, 48.0);
+                    egui::Grid::new("scores")
+                        .num_columns(2)
+                        .spacing([8.0, 6.0])
+                        .show(ui, |ui| {
+                            for (k, (s, f)) in state.scores.iter().zip(&fractions).enumerate() {
+                                let name = classes.get(k).cloned().unwrap_or_else(|| k.to_string());
+                                if k == p {
+                                    ui.strong(name);
+                                } else {
+                                    ui.label(name);
+                                }
+                                let bar = egui::ProgressBar::new(*f)
+                                    .desired_width(width)
+                                    .desired_height(height)
+                                    .text(scale.bar_text(*s, *f));
+                                ui.add(bar);
+                                ui.end_row();
                             }
-                            ui.add(
-                                egui::ProgressBar::new((s - lo) / span)
-                                    .desired_width(200.0)
-                                    .text(format!("{s:.4}")),
-                            );
-                            ui.end_row();
-                        }
-                    });
+                        });
                 }
                 None if model.is_none() => {
                     ui.label("No model: build or open one first.");
@@ -223,9 +313,8 @@ pub fn ui(
     commands
 }
 
-/// The binarised canvas, 5 points per pixel.
-fn bits_view(ui: &mut egui::Ui, state: &DrawState, threshold: f64) {
-    let cell = 5.0;
+/// The binarised canvas, `cell` points per pixel.
+fn bits_view(ui: &mut egui::Ui, state: &DrawState, threshold: f64, cell: f32) {
     let (rect, _) = ui.allocate_exact_size(Vec2::splat(cell * SIDE as f32), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::BLACK);
@@ -241,9 +330,8 @@ fn bits_view(ui: &mut egui::Ui, state: &DrawState, threshold: f64) {
     }
 }
 
-/// The drawing canvas: 28x28 cells of 12 points.
-fn canvas(ui: &mut egui::Ui, state: &mut DrawState, brush: f32) {
-    let cell = 12.0;
+/// The drawing canvas: 28x28 cells of `cell` points.
+fn canvas(ui: &mut egui::Ui, state: &mut DrawState, brush: f32, cell: f32) {
     let (rect, response) = ui.allocate_exact_size(Vec2::splat(cell * SIDE as f32), Sense::drag());
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Drawing canvas"));
     let to_canvas = |p: Pos2| ((p - rect.min) / cell).to_pos2();
@@ -294,5 +382,47 @@ mod tests {
         assert!(s.grey[10 * SIDE + 13] < 100);
         s.clear();
         assert!(s.grey.iter().all(|&g| g == 0));
+    }
+
+    #[test]
+    fn score_bars_have_a_fixed_scale_not_the_scores_min_to_max() {
+        use bitsmnist_core::layers::Activation;
+        let float = Chain::mlp(784, &[16], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
+        let scale = ScoreScale::of(&float);
+        assert_eq!(
+            scale,
+            ScoreScale::Range {
+                lo: -1.0 / 16.0,
+                hi: 1.0
+            }
+        );
+        // Two close scores fill their bars alike; stretched min-to-max they would read 1 and 0.
+        let f = scale.fractions(&[0.81, 0.80]);
+        assert!(
+            (f[0] - 0.8212).abs() < 1e-3 && (f[1] - 0.8118).abs() < 1e-3,
+            "{f:?}"
+        );
+        // The same score fills the same part of its bar whatever the others are.
+        assert_eq!(scale.fractions(&[0.81, 0.1])[0], f[0]);
+        assert_eq!(scale.fractions(&[2.0, -3.0]), [1.0, 0.0]);
+
+        let bits = Chain::mlp(784, &[16], 10, BitOutput::Bits, 1).unwrap();
+        assert_eq!(
+            ScoreScale::of(&bits),
+            ScoreScale::Range { lo: 0.0, hi: 1.0 }
+        );
+        let sigmoid = Chain::mlp(784, &[16], 2, BitOutput::Float(Activation::Sigmoid), 1).unwrap();
+        let ScoreScale::Range { lo, hi } = ScoreScale::of(&sigmoid) else {
+            panic!("a sigmoid output has a range");
+        };
+        assert!((lo - 0.4844).abs() < 1e-3 && (hi - 0.7311).abs() < 1e-3);
+
+        let p = ScoreScale::Softmax.fractions(&[3.0, 1.0, 1.0]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!((p[0] - 0.7870).abs() < 1e-3, "{p:?}");
+        // No overflow on large logits.
+        let big = ScoreScale::Softmax.fractions(&[1000.0, 999.0]);
+        assert!(big.iter().all(|v| v.is_finite()));
+        assert!(ScoreScale::Softmax.describe().contains("0 to 100%"));
     }
 }

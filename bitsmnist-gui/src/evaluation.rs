@@ -206,24 +206,28 @@ pub fn ui(
         eval.seconds * 1000.0
     ));
     ui.add_space(6.0);
+    // The matrix takes up to half the width, its cells as wide as fit (the ten digits' too);
+    // the per-class bars take the rest.
+    let half = ui.available_width() / 2.0;
+    let k = cm.classes().max(1) as f32;
+    let cell = ((half - 40.0) / k - 4.0).clamp(38.0, 96.0);
+    // Rows as tall as a few classes leave room for; the bars beside them match.
+    let row = (cell * 0.5).clamp(ui.spacing().interact_size.y, 40.0);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
+            ui.set_width(half - 16.0);
             ui.strong("Confusion matrix (rows: true class, columns: predicted)");
-            if let Some(pair) = confusion_grid(ui, cm, &data.class_names) {
+            if let Some(pair) = confusion_grid(ui, cm, &data.class_names, [cell, row]) {
                 // A second click on the same cell shows every mistake again.
                 *filter = (*filter != Some(pair)).then_some(pair);
             }
         });
         ui.add_space(16.0);
         ui.vertical(|ui| {
-            ui.strong("Recall per class");
-            egui::Grid::new("recall").striped(true).show(ui, |ui| {
-                for (k, r) in cm.recall().iter().enumerate() {
-                    ui.label(class_name(&data.class_names, k));
-                    ui.label(r.map_or("-".into(), |r| format!("{:.2}%", 100.0 * r)));
-                    ui.end_row();
-                }
-            });
+            ui.strong("Per class, 0–100%").on_hover_text(
+                "Recall: of the class's test images, the share predicted as it. Precision: of the images predicted as the class, the share that are.",
+            );
+            per_class_bars(ui, cm, &data.class_names, row);
         });
     });
     ui.add_space(6.0);
@@ -259,10 +263,17 @@ pub fn ui(
         ^ key.1
         ^ (eval.seconds.to_bits())
         ^ filter_key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let size = digits::thumbnail_size(
+        mistakes.len(),
+        ui.available_size(),
+        ui.text_style_height(&egui::TextStyle::Body),
+        ui.spacing().item_spacing.x,
+        48.0..=128.0,
+    );
     egui::ScrollArea::vertical()
         .id_salt("mistakes")
         .show(ui, |ui| {
-            gallery.show(ui, gallery_key, 48.0, || {
+            gallery.show(ui, gallery_key, size, || {
                 mistakes
                     .iter()
                     .map(|&(i, t, p)| {
@@ -281,11 +292,56 @@ fn class_name(names: &[String], k: usize) -> String {
     names.get(k).cloned().unwrap_or_else(|| k.to_string())
 }
 
-/// Draws the matrix; returns the (true, predicted) pair of an off-diagonal cell clicked.
+/// Recall and precision of each class of `cm`, as fractions (`None`: no example of the
+/// class, or no prediction of it). Precision is the diagonal count over its column's total.
+pub fn recall_and_precision(cm: &ConfusionMatrix) -> Vec<(Option<f64>, Option<f64>)> {
+    let k = cm.classes();
+    cm.recall()
+        .into_iter()
+        .enumerate()
+        .map(|(c, recall)| {
+            let predicted: u64 = (0..k).map(|t| cm.count(t, c)).sum();
+            let precision = (predicted > 0).then(|| cm.count(c, c) as f64 / predicted as f64);
+            (recall, precision)
+        })
+        .collect()
+}
+
+/// A bar per class and figure, on the fixed 0–100% scale: a class at 81% reads as four
+/// fifths full whatever the other classes score.
+fn per_class_bars(ui: &mut egui::Ui, cm: &ConfusionMatrix, names: &[String], height: f32) {
+    let width = ((ui.available_width() - 60.0) / 2.0).max(120.0);
+    egui::Grid::new("per-class")
+        .striped(true)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            ui.label("class");
+            ui.label("recall");
+            ui.label("precision");
+            ui.end_row();
+            for (c, (recall, precision)) in recall_and_precision(cm).into_iter().enumerate() {
+                ui.label(class_name(names, c));
+                for v in [recall, precision] {
+                    let bar = match v {
+                        Some(v) => {
+                            egui::ProgressBar::new(v as f32).text(format!("{:.2}%", 100.0 * v))
+                        }
+                        None => egui::ProgressBar::new(0.0).text("-"),
+                    };
+                    ui.add(bar.desired_width(width).desired_height(height));
+                }
+                ui.end_row();
+            }
+        });
+}
+
+/// Draws the matrix, its cells `[width, height]` points; returns the (true, predicted) pair of
+/// an off-diagonal cell clicked.
 fn confusion_grid(
     ui: &mut egui::Ui,
     cm: &ConfusionMatrix,
     names: &[String],
+    [cell, row]: [f32; 2],
 ) -> Option<(usize, usize)> {
     let k = cm.classes();
     let max = (0..k)
@@ -297,7 +353,7 @@ fn confusion_grid(
     let mut clicked = None;
     egui::Grid::new("confusion")
         .spacing([2.0, 2.0])
-        .min_col_width(38.0)
+        .min_col_width(cell)
         .show(ui, |ui| {
             ui.label("");
             for p in 0..k {
@@ -313,8 +369,11 @@ fn confusion_grid(
                         .fill(fill)
                         .inner_margin(egui::Margin::symmetric(4, 2))
                         .show(ui, |ui| {
-                            ui.set_min_width(34.0);
-                            ui.label(RichText::new(c.to_string()).monospace().color(text));
+                            ui.set_min_size(egui::vec2(cell - 8.0, row - 4.0));
+                            // Centred on the row's height.
+                            ui.horizontal_centered(|ui| {
+                                ui.label(RichText::new(c.to_string()).monospace().color(text));
+                            });
                         });
                     if t == p {
                         continue;

@@ -19,6 +19,7 @@ use eframe::egui;
 use crate::command::DataExport;
 use crate::data::{DataState, TaskKind};
 use crate::evaluation::EvalState;
+use crate::example_models::ExampleModel;
 use crate::training::TrainingState;
 
 /// Status after a file dialog returned nothing.
@@ -98,6 +99,9 @@ pub enum Effect {
     /// This model file was read from this path: take its model, its training state and
     /// history, and its task.
     Opened(PathBuf, Box<ModelFile>),
+    /// This model shipped with the app was read: take it as [`Effect::Opened`] does, but with
+    /// no file behind it (Save asks for a path; the shipped model is never written over).
+    OpenedExample(&'static ExampleModel, Box<ModelFile>),
     /// The model file is now this one: put it first in the recent files.
     Remember(PathBuf),
     /// Ask the run going on to write its checkpoint to this path.
@@ -112,6 +116,21 @@ pub fn open(picker: &mut FilePicker, path: Option<PathBuf>, running: bool) -> Ve
     match path.or_else(|| picker(FileDialog::Open)) {
         Some(p) => vec![open_file(&p, running)],
         None => vec![Effect::Status(NO_FILE_CHOSEN.into())],
+    }
+}
+
+/// Opens the shipped model named `file` (an [`ExampleModel::file`]); `running`: whether a
+/// training run goes on, which refuses it, as for a file.
+pub fn open_example(file: &str, running: bool) -> Vec<Effect> {
+    if running {
+        return vec![Effect::Error("stop training before opening a model".into())];
+    }
+    let Some(example) = ExampleModel::named(file) else {
+        return vec![Effect::Error(format!("no example model {file}"))];
+    };
+    match example.read() {
+        Ok(f) => vec![Effect::OpenedExample(example, Box::new(f))],
+        Err(e) => vec![Effect::Error(e)],
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`app`]: the persisted [`Settings`], the run-time state, and carrying out commands;
 //! - [`command`]: the [`Command`]s panels and menus emit, and the keyboard shortcuts;
 //! - [`files`]: Open, Save, Save as, the exports and the recent files;
+//! - [`example_models`]: the trained models embedded in the app (File > Open example);
 //! - one module per panel: [`data`], [`model`], [`training`] (every method's run is one core
 //!   session, started from a plan made of the panels' settings), [`evaluation`], [`draw`];
 //! - [`worker`]: threads for loading data and for jobs, talking to the UI over channels;
@@ -26,6 +27,7 @@ pub mod desktop;
 pub mod digits;
 pub mod draw;
 pub mod evaluation;
+pub mod example_models;
 pub mod files;
 pub mod help;
 pub mod measure;

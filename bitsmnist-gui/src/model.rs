@@ -10,7 +10,8 @@ use eframe::egui;
 use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
-use crate::widgets::EnumCombo;
+use crate::digits::{self, Gallery};
+use crate::widgets::{EnumCombo, displayable};
 
 /// What the last layer emits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,6 +230,8 @@ pub struct ModelState {
     /// [`ModelState::set`]. Evaluation, drawing and this panel read the model's own
     /// [`Chain::input`].
     pub input: Input,
+    /// The first layer's weights as images.
+    pub weights: Gallery,
 }
 
 impl ModelState {
@@ -241,11 +244,106 @@ impl ModelState {
     }
 }
 
-/// Draws the Model panel; `shape` is (inputs, classes) of the loaded task, if any.
+/// Most weight images shown.
+pub const MAX_WEIGHT_IMAGES: usize = 64;
+
+/// The first layer's weights as images, when they are images: each neuron's weights of a
+/// dense bit layer on a square input (the 28x28 digits), or each filter of a convolution on
+/// one channel; a 1 bit (matching ink) is white. Returns what the images are and at most
+/// [`MAX_WEIGHT_IMAGES`] of them, captioned.
+pub fn first_layer_images(chain: &Chain) -> Option<(String, Vec<(egui::ColorImage, String)>)> {
+    let (what, side, weights) = match chain.layers().first()? {
+        Layer::Bit(layer) => {
+            let shape = bitsmnist_core::layers::Shape::square(layer.inputs())?;
+            ("neuron", shape.width, layer.weights())
+        }
+        Layer::Conv(conv) if conv.input_shape().channels == 1 => {
+            ("filter", conv.window(), conv.filters().weights())
+        }
+        _ => return None,
+    };
+    let total = weights.rows();
+    let images = (0..total.min(MAX_WEIGHT_IMAGES))
+        .map(|j| {
+            let image = digits::bits_image(weights.row_bits(j).iter().map(|b| *b), (side, side));
+            (image, format!("{what} {j}"))
+        })
+        .collect();
+    let title = format!(
+        "First layer's weights ({} of {total} {what}s, {side}x{side} bits each; white: 1, the bit that matches ink)",
+        total.min(MAX_WEIGHT_IMAGES)
+    );
+    Some((title, images))
+}
+
+/// The current model's layers: what each is, its inputs and outputs, parameters and memory.
+fn layer_table(ui: &mut egui::Ui, chain: &Chain) {
+    egui::Grid::new("layers")
+        .striped(true)
+        .num_columns(6)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            // No arrows: egui's built-in fonts have no glyph for them.
+            for heading in ["layer", "kind", "inputs", "outputs", "parameters", "memory"] {
+                ui.strong(heading);
+            }
+            ui.end_row();
+            for (i, layer) in chain.layers().iter().enumerate() {
+                ui.label(format!("{}", i + 1));
+                ui.label(displayable(&layer.to_string()));
+                ui.label(thousands(layer.inputs()));
+                ui.label(thousands(layer.outputs()));
+                ui.label(thousands(layer.parameters()));
+                ui.label(bytes(layer.bytes()));
+                ui.end_row();
+            }
+        });
+}
+
+/// Draws the Model panel; `shape` is (inputs, classes) of the loaded task, if any. The
+/// options and the current model side by side, the current model's layers, then its first
+/// layer's weights filling the rest.
 pub fn ui(
     ui: &mut egui::Ui,
     settings: &mut ModelSettings,
-    state: &ModelState,
+    state: &mut ModelState,
+    shape: Option<(usize, usize)>,
+    training: bool,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    ui.columns(2, |columns| {
+        commands.extend(options(&mut columns[0], settings, shape, training));
+        current(&mut columns[1], state);
+    });
+    // Across the whole width: a convolution's description is long.
+    if let Some(chain) = &state.chain {
+        ui.add_space(6.0);
+        layer_table(ui, chain);
+    }
+    if let Some(chain) = &state.chain
+        && let Some((title, images)) = first_layer_images(chain)
+    {
+        ui.separator();
+        ui.strong(title);
+        let size = digits::thumbnail_size(
+            images.len(),
+            ui.available_size(),
+            ui.text_style_height(&egui::TextStyle::Body),
+            ui.spacing().item_spacing.x,
+            40.0..=112.0,
+        );
+        let key = state.version;
+        egui::ScrollArea::vertical()
+            .id_salt("weights")
+            .show(ui, |ui| state.weights.show(ui, key, size, || images));
+    }
+    commands
+}
+
+/// The model options and New random model.
+fn options(
+    ui: &mut egui::Ui,
+    settings: &mut ModelSettings,
     shape: Option<(usize, usize)>,
     training: bool,
 ) -> Vec<Command> {
@@ -301,7 +399,7 @@ pub fn ui(
     let (inputs, classes) = shape.unwrap_or((784, 2));
     match settings.build(inputs, classes, None) {
         Ok(chain) => {
-            ui.label(format!("{chain}"));
+            ui.label(displayable(&chain.to_string()));
             ui.strong(format!("New model: {}", Figures::of(&chain).summary()));
         }
         Err(e) => {
@@ -324,12 +422,15 @@ pub fn ui(
             commands.push(Command::NewModel);
         }
     });
+    commands
+}
 
-    ui.separator();
+/// The current model: its summary (its layers are in the table below).
+fn current(ui: &mut egui::Ui, state: &ModelState) {
     ui.heading("Current model");
     match &state.chain {
         Some(chain) => {
-            ui.label(format!("{chain}"));
+            ui.label(displayable(&chain.to_string()));
             ui.label(format!("From: {}", state.origin));
             if chain.input() == Input::Grey {
                 ui.label("Reads grey levels: its first layer is a float layer.");
@@ -340,7 +441,6 @@ pub fn ui(
             ui.label("None yet: load data, then press \"New random model\" or open a .bin file.");
         }
     }
-    commands
 }
 
 #[cfg(test)]

@@ -108,3 +108,24 @@ pub fn toggled_row(
     ui.end_row();
     check
 }
+
+/// Makes egui's small text (plot tick labels, `Ui::small`) the body text's size in both
+/// themes: at the default 9 points it is about 7 pixels high, too small to read.
+pub fn readable_text(ctx: &egui::Context) {
+    ctx.all_styles_mut(|style| {
+        let body = style.text_styles.get(&egui::TextStyle::Body).cloned();
+        if let (Some(body), Some(small)) =
+            (body, style.text_styles.get_mut(&egui::TextStyle::Small))
+            && small.size < body.size
+        {
+            small.size = body.size;
+        }
+    });
+}
+
+/// `text` with the characters egui's built-in fonts cannot draw spelled in ASCII: the core's
+/// descriptions of convolutions name their shapes with arrows (`28x28x1 → 28x28x32`), which
+/// would show as empty boxes.
+pub fn displayable(text: &str) -> String {
+    text.replace('→', "->")
+}

@@ -144,7 +144,7 @@ fn a_folder_without_data_shows_an_error_and_the_app_stays_usable() {
 fn an_invalid_class_list_is_reported_in_place() {
     let mut h = harness(Settings::default(), None);
     ready(&mut h);
-    h.get_by_label("Classes:").click();
+    h.get_by_label("Other classes:").click();
     h.run_ok();
     // Default list "3, 8" is applied at once.
     assert_eq!(
@@ -283,4 +283,197 @@ fn file_menu_exports_the_model_as_c_rust_and_json_into_the_chosen_folder() {
     let rows = json["layers"][0]["weights"].as_array().unwrap();
     // 64 rows of 784 bits in 25 words.
     assert_eq!((rows.len(), rows[0].as_array().unwrap().len()), (64, 25));
+}
+
+#[test]
+fn file_open_example_opens_the_shipped_zero_one_model_and_save_asks_for_a_new_path() {
+    use bitsmnist_gui::example_models;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("mine.bin");
+    let mut h = harness(Settings::default(), Some(saved.clone()));
+    ready(&mut h);
+    h.get_by_label("File").click();
+    h.run_ok();
+    h.get_by_label("Open example").click();
+    h.run_ok();
+    h.get_by_label("0 vs 1 (genetic search)").click();
+    h.run_ok();
+    common::no_errors(h.state());
+    let shipped = example_models::ExampleModel::named("zero-one.bin")
+        .unwrap()
+        .read()
+        .unwrap();
+    let app = h.state();
+    assert_eq!(app.model.chain.as_ref(), Some(&shipped.model));
+    // No file behind it: the title names the example, Save must ask for a path.
+    assert_eq!(app.current_file, None);
+    assert_eq!(app.title(), "zero-one.bin (example) — BitsMNIST");
+    h.get_by_label("Model").click();
+    h.run_ok();
+    h.get_by_label("From: example zero-one.bin (shipped with the app)");
+    // Under "Current model" (and under "Network" too when the settings describe the same).
+    let summary = shipped.model.to_string();
+    assert!(h.query_all_by_label(&summary).next().is_some(), "{summary}");
+    // Its first layer's weights are shown as images.
+    assert_eq!(h.state().model.weights.len(), 64);
+
+    common::click_menu(&mut h, "Save model");
+    common::no_errors(h.state());
+    assert!(saved.is_file(), "Save asked the picker for a path");
+    let app = h.state();
+    assert_eq!(app.current_file.as_deref(), Some(saved.as_path()));
+    assert_eq!(app.title(), "mine.bin — BitsMNIST");
+    let back = bitsmnist_core::io::ModelFile::load(&saved).unwrap();
+    assert_eq!(back.model, shipped.model);
+}
+
+#[test]
+fn every_shipped_example_is_a_model_of_its_task() {
+    use bitsmnist_gui::example_models::ALL;
+    for example in &ALL {
+        let file = example.read().unwrap();
+        let classes = if example.file.starts_with("zero-one") {
+            2
+        } else {
+            10
+        };
+        assert_eq!(
+            (file.model.inputs(), file.model.outputs()),
+            (784, classes),
+            "{}",
+            example.file
+        );
+        // The Draw tab's bars: the fixed rules' range, the gradient export's softmax.
+        let scale = bitsmnist_gui::draw::ScoreScale::of(&file.model);
+        if example.file.contains("gradient") {
+            assert_eq!(scale, bitsmnist_gui::draw::ScoreScale::Softmax);
+        } else {
+            assert!(
+                matches!(scale, bitsmnist_gui::draw::ScoreScale::Range { .. }),
+                "{scale:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_data_tab_names_the_tasks_classes() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("Classes");
+    h.get_by_label("0, 1");
+    h.get_by_label("10 digits").click();
+    h.run_ok();
+    h.get_by_label("0–9");
+    h.get_by_label("Other classes:").click();
+    h.run_ok();
+    h.get_by_label("3, 8");
+}
+
+#[test]
+fn captions_are_at_least_the_body_texts_size() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    let mut body = 0.0;
+    for theme in [egui::Theme::Light, egui::Theme::Dark] {
+        let style = h.ctx.style_of(theme);
+        body = style.text_styles[&egui::TextStyle::Body].size;
+        assert!(style.text_styles[&egui::TextStyle::Small].size >= body);
+    }
+    h.get_by_label("Evaluation").click();
+    h.run_ok();
+    h.get_by_label("Evaluate on test split").click();
+    h.run_ok();
+    let caption = h.state().evaluation.captions()[0].to_string();
+    assert!(caption.contains(" as "), "{caption}");
+    for node in h.query_all_by_label(&caption) {
+        let height = node.rect().height();
+        assert!(height >= body, "caption {caption:?} {height} points high");
+    }
+    // Per-class bars on the fixed 0–100% scale.
+    h.get_by_label("Per class, 0–100%");
+}
+
+#[test]
+fn the_draw_tab_scales_the_scores_on_the_outputs_range() {
+    use bitsmnist_gui::draw::ScoreScale;
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("Draw").click();
+    h.run_ok();
+    h.get_by_label("Random test digit").click();
+    h.run_ok();
+    // The default 784 → 64 → 2 float output: activation(1 - (d + b) / 64), from -1/64 to 1.
+    assert_eq!(
+        h.state().draw.scale,
+        Some(ScoreScale::Range {
+            lo: -1.0 / 64.0,
+            hi: 1.0
+        })
+    );
+    h.get_by_label_contains("Scores on the output's full range");
+    // The canvas grows with the window (it was a fixed 336 points).
+    let canvas = h.get_by_label("Drawing canvas").rect();
+    assert!(canvas.height() > 420.0, "{canvas:?}");
+}
+
+#[test]
+fn the_fitness_plots_x_axis_switches_between_log_linear_and_recent() {
+    use bitsmnist_gui::training::settings::XAxis;
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Log);
+    h.get_by_label("Training").click();
+    h.run_ok();
+    h.get_by_label("all, linear").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Linear);
+    h.get_by_label("last").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Recent);
+    assert_eq!(h.state().settings.training.recent, 500);
+    // Remembered between runs, and kept by "Recommended options" (not a trainer option).
+    let s = h.state().settings.clone();
+    let back: Settings = ron::from_str(&ron::to_string(&s).unwrap()).unwrap();
+    assert_eq!(back.training.x_axis, XAxis::Recent);
+    h.get_by_label("Recommended options").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Recent);
+    h.get_by_label("all, log scale").click();
+    h.run_ok();
+    assert_eq!(h.state().settings.training.x_axis, XAxis::Log);
+}
+
+#[test]
+fn the_ten_digit_convolution_example_shows_on_every_tab() {
+    let mut h = harness(Settings::default(), None);
+    ready(&mut h);
+    h.get_by_label("File").click();
+    h.run_ok();
+    h.get_by_label("Open example").click();
+    h.run_ok();
+    h.get_by_label("Ten digits (convolutions, bit-flip climbing)")
+        .click();
+    h.run_ok();
+    common::no_errors(h.state());
+    // The file's task comes with it.
+    assert_eq!(h.state().data.task_data.as_ref().unwrap().classes(), 10);
+    assert_eq!(
+        h.state().title(),
+        "digits-conv-climb.bin (example) — BitsMNIST"
+    );
+    // Every tab draws it (the core's descriptions of convolutions hold arrows, which the
+    // built-in fonts lack: the harness fails on a missing glyph).
+    for tab in ["Model", "Evaluation", "Draw", "Training", "Data"] {
+        h.get_by_label(tab).click();
+        h.run_ok();
+    }
+    h.get_by_label("Model").click();
+    h.run_ok();
+    h.get_by_label_contains("32 of 32 filters, 5x5 bits each");
+    h.get_by_label("Draw").click();
+    h.run_ok();
+    h.get_by_label("Random test digit").click();
+    h.run_ok();
+    assert_eq!(h.state().draw.scores.len(), 10);
 }

@@ -242,8 +242,7 @@ pub fn run(args: Args) -> Result<()> {
         "conv_bit_gmacs": conv.gmacs(conv.one),
         "conv_bit_gmacs_all_threads": conv.gmacs(conv.all),
     });
-    out!("{json}");
-    Ok(())
+    crate::emit("bench", &json)
 }
 
 /// A bit convolution's timings: one thread and all threads.

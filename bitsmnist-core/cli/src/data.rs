@@ -105,36 +105,63 @@ pub struct Args {
     data: DataOptions,
 }
 
+/// How the human output names a data set: its name, and the folder it was read from when
+/// the name does not say it. The embedded set's name ("MNIST (embedded)") already says
+/// where it is from, and full MNIST's cache folder is no part of what the data is, so both
+/// are their names alone; the source is never appended to a name that holds it.
+pub fn describe(d: &Dataset) -> String {
+    match &d.source {
+        Source::Dir(p) if p.display().to_string() != d.name => {
+            format!("{} from {}", d.name, p.display())
+        }
+        _ => d.name.clone(),
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
     let d = args.data.load()?;
-    // The embedded set's name already says where it is from; a folder is named.
-    let from = match &d.source {
-        bitsmnist_core::datasets::Source::Dir(p) => format!(" from {}", p.display()),
-        _ => String::new(),
-    };
     out!(
-        "{}{from}: {}x{} images, {} classes, binarisation: {}",
-        d.name,
+        "{}: {}x{} images, {} classes, binarisation: {}",
+        describe(&d),
         d.shape.0,
         d.shape.1,
         d.classes(),
         d.binarization
     );
-    let mut json = serde_json::Map::new();
     for (name, split) in [("train", &d.train), ("test", &d.test)] {
         print_split(name, split, &d.class_names);
-        json.insert(
-            name.into(),
-            serde_json::json!({
-                "images": split.len(),
-                "per_class": split.class_counts(d.classes()),
-                "threshold": split.threshold(),
-                "ones_fraction": split.ones_fraction(),
-            }),
-        );
     }
-    out!("{}", serde_json::Value::Object(json));
-    Ok(())
+    let split = |s: &Split| {
+        serde_json::json!({
+            "images": s.len(),
+            "per_class": s.class_counts(d.classes()),
+            "threshold": s.threshold(),
+            "ones_fraction": s.ones_fraction(),
+        })
+    };
+    crate::emit(
+        "dataset",
+        &serde_json::json!({
+            "name": d.name,
+            "source": d.source.to_string(),
+            "shape": [d.shape.0, d.shape.1],
+            "classes": d.classes(),
+            "class_names": d.class_names,
+            "binarization": binarize_value(d.binarization),
+            "train": split(&d.train),
+            "test": split(&d.test),
+        }),
+    )
+}
+
+/// A binarisation as `--binarize` spells it, for the JSON objects: `"mean"` or the threshold
+/// as a number (a rule without a spelling, in its words).
+pub fn binarize_value(b: Binarization) -> serde_json::Value {
+    match b {
+        Binarization::MeanOfNonZero => "mean".into(),
+        Binarization::Threshold(t) => t.into(),
+        other => other.to_string().into(),
+    }
 }
 
 fn print_split(name: &str, s: &Split, class_names: &[String]) {

@@ -143,15 +143,14 @@ pub fn run(args: Args) -> Result<()> {
         file.model,
         file.model.bytes(),
     );
-    out!(
-        "{}",
-        serde_json::json!({
+    crate::emit(
+        "export",
+        &serde_json::json!({
             "format": args.format.name(),
             "name": name,
             "files": written,
             "model_bytes": file.model.bytes(),
             "grey_rule": {"num": rule.num, "den": rule.den, "from": from},
-        })
-    );
-    Ok(())
+        }),
+    )
 }

@@ -22,18 +22,32 @@ pub fn run(args: Args, cmd: clap::Command) -> Result<()> {
     // pages' titles, file names and cross references use.
     cmd.build();
     let Some(dir) = args.out else {
-        crate::print_bytes(&render(cmd)?);
+        let name = clap_mangen::Man::new(cmd.clone()).get_filename();
+        let page = render(cmd)?;
+        if crate::json_output() {
+            crate::emit(
+                "man_page",
+                &serde_json::json!({"name": name, "roff": String::from_utf8_lossy(&page)}),
+            )?;
+        } else {
+            crate::print_bytes(&page);
+        }
         return Ok(());
     };
     let mut pages = Vec::new();
     collect(cmd, &mut pages);
     for cmd in pages {
-        let path = dir.join(clap_mangen::Man::new(cmd.clone()).get_filename());
+        let name = clap_mangen::Man::new(cmd.clone()).get_filename();
+        let path = dir.join(&name);
         // Atomic: a reader (`man`, mandb) never sees half a page, and a failed run leaves
         // the pages installed before it intact.
         bitsmnist_core::files::write_atomic(&path, &render(cmd)?)
             .with_context(|| path.display().to_string())?;
         out!("{}", path.display());
+        crate::emit(
+            "man_page",
+            &serde_json::json!({"name": name, "path": path.display().to_string()}),
+        )?;
     }
     Ok(())
 }
@@ -71,11 +85,16 @@ pub const EXIT_STATUS: [(&str, &str); 4] = [
 ];
 
 /// The environment variables the program reads (also in `bitsmnist --help`).
-pub const ENVIRONMENT: [(&str, &str); 4] = [
+pub const ENVIRONMENT: [(&str, &str); 6] = [
     (
         "BITSMNIST_DATA_DIR",
         "the cache folder of full MNIST (--dataset mnist); else $XDG_CACHE_HOME/bitsmnist or \
          ~/.cache/bitsmnist",
+    ),
+    (
+        "BITSMNIST_RUNS_DIR",
+        "the runs folder train records into and runs lists, when --runs is not given; else \
+         $XDG_DATA_HOME/bitsmnist/runs or ~/.local/share/bitsmnist/runs",
     ),
     (
         "BITSMNIST_KERNEL",
@@ -90,6 +109,10 @@ pub const ENVIRONMENT: [(&str, &str); 4] = [
         "XDG_CACHE_HOME",
         "where the user cache is, when BITSMNIST_DATA_DIR is not set",
     ),
+    (
+        "XDG_DATA_HOME",
+        "where the user's data folder is, when BITSMNIST_RUNS_DIR is not set",
+    ),
 ];
 
 /// The page of one command: clap's sections, then EXAMPLES (from the command's after-help
@@ -99,6 +122,8 @@ fn render(cmd: clap::Command) -> Result<Vec<u8>> {
     // As clap_mangen's whole page: an OPTIONS or COMMANDS section only when there is one.
     let options = cmd.get_arguments().any(|a| !a.is_hide_set());
     let commands = cmd.get_subcommands().any(|c| !c.is_hide_set());
+    // Taken before clap_mangen owns the command: the examples are its after-help text.
+    let examples = cmd.get_after_help().map(|h| h.to_string());
     let man = clap_mangen::Man::new(cmd);
     type Section = fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>;
     let sections: [(Section, bool); 6] = [
@@ -126,7 +151,7 @@ fn render(cmd: clap::Command) -> Result<Vec<u8>> {
             text.push('\n');
         }
     }
-    if let Some(examples) = man_examples(&man) {
+    if let Some(examples) = examples.as_deref().and_then(man_examples) {
         text.push_str(".SH EXAMPLES\n");
         text.push_str(&examples);
     }
@@ -141,14 +166,16 @@ fn render(cmd: clap::Command) -> Result<Vec<u8>> {
     Ok(text.replace('`', "").into_bytes())
 }
 
-/// The EXAMPLES section of `train`'s page, from the examples its `--help` ends with (a
-/// command and an indented line saying what it does, in turn).
-fn man_examples(man: &clap_mangen::Man) -> Option<String> {
-    if man.get_filename() != "bitsmnist-train.1" {
+/// The EXAMPLES section of a command's page, from the examples its `--help` ends with
+/// (`Examples:`, then a command and an indented line saying what it does, in turn); `None`
+/// for an after-help text that is not examples (the top page's exit statuses, which the page
+/// has as sections of their own).
+fn man_examples(after_help: &str) -> Option<String> {
+    let mut lines = after_help.lines();
+    if lines.next()? != "Examples:" {
         return None;
     }
     let mut out = String::new();
-    let mut lines = crate::TRAIN_EXAMPLES.lines().skip(1);
     while let Some(command) = lines.next() {
         let what = lines.next().unwrap_or_default();
         out.push_str(&format!(

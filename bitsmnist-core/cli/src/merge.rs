@@ -110,15 +110,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     out!("{}", file.model);
     out!("saved {}", args.out.display());
-    out!(
-        "{}",
-        serde_json::json!({
+    crate::emit(
+        "merge",
+        &serde_json::json!({
             "networks": networks,
             "files": names,
             "out": args.out.display().to_string(),
+            "model": file.model.to_string(),
             "parameters": file.model.parameters(),
             "bytes": file.model.bytes(),
-        })
-    );
+            "ensemble": merged.ensemble.map(|r| serde_json::json!({"of": r.of, "seed": r.seed})),
+        }),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

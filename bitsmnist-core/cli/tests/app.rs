@@ -17,9 +17,22 @@ use egui_kittest::kittest::Queryable;
 /// Runs the command line as a user does.
 fn bitsmnist_cli(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
+        .env(
+            "BITSMNIST_RUNS_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/runs"),
+        )
         .args(args)
         .output()
         .expect("runs")
+}
+
+/// The `report` object among the lines of `eval --json`.
+fn report(out: &Output) -> serde_json::Value {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .find(|v| v["type"] == "report")
+        .expect("a report object")
 }
 
 #[test]
@@ -66,14 +79,13 @@ fn models_cross_between_the_app_and_the_command_line_both_ways() {
     assert!(gui_file.exists());
     let saved_by_gui = ModelFile::load(&gui_file).unwrap();
     assert!(population(&saved_by_gui).unwrap().generation() >= 6);
-    let out = bitsmnist_cli(&["eval", gui_file.to_str().unwrap()]);
+    let out = bitsmnist_cli(&["eval", gui_file.to_str().unwrap(), "--json"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let json = report(&out);
     let data = Dataset::embedded().for_task(&Task::zero_one()).unwrap();
     let accuracy = statistics::accuracy(&saved_by_gui.model, &data.test);
     assert_eq!(json["test"]["accuracy"].as_f64().unwrap(), accuracy);
@@ -123,14 +135,13 @@ fn a_grey_input_model_is_fed_grey_levels_everywhere_and_the_command_line_agrees(
     );
 
     click_menu(&mut h, "Save model as…");
-    let out = bitsmnist_cli(&["eval", path.to_str().unwrap()]);
+    let out = bitsmnist_cli(&["eval", path.to_str().unwrap(), "--json"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let json = report(&out);
     assert_eq!(json["test"]["accuracy"].as_f64().unwrap(), want);
     // Opened again, it still reads grey levels.
     new_random_model(&mut h);

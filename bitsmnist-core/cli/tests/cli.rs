@@ -1,31 +1,34 @@
 //! The command line as a user runs it.
 
+mod common;
+
 use std::process::Command;
 
-fn bitsmnist(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
-        .args(args)
-        .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache")
-        .output()
-        .expect("runs")
-}
+use common::*;
 
-fn last_json(out: &std::process::Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().expect("output")).expect("last line is JSON")
+/// Runs the binary with `args` and `--json`, for the tests that read its objects.
+fn bitsmnist_json(args: &[&str]) -> std::process::Output {
+    let mut all = args.to_vec();
+    all.push("--json");
+    bitsmnist(&all)
 }
 
 #[test]
 fn data_prints_counts_threshold_and_ones_fraction() {
     let out = bitsmnist(&["data"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    succeeded(&out, "data");
+    let text = stdout(&out);
     assert!(text.contains("train: 10000 images"), "{text}");
-    let j = last_json(&out);
+    // The embedded set's name says where it is from, once.
+    assert!(text.starts_with("MNIST (embedded): 28x28"), "{text}");
+    assert!(!any_json_object(&out), "JSON without --json: {text}");
+    let out = bitsmnist(&["data", "--json"]);
+    succeeded(&out, "data --json");
+    let j = json_object(&out, "dataset");
+    assert_eq!(json_lines(&out).len(), 1);
+    assert_eq!(j["name"], "MNIST (embedded)");
+    assert_eq!(j["source"], "embedded");
+    assert_eq!(j["binarization"], "mean");
     assert_eq!(j["test"]["images"], 10_000);
     assert_eq!(j["train"]["per_class"][1], 1127);
     let t = j["train"]["threshold"].as_f64().unwrap();
@@ -36,13 +39,13 @@ fn data_prints_counts_threshold_and_ones_fraction() {
 
 #[test]
 fn bench_prints_the_json_fields() {
-    let out = bitsmnist(&["bench", "--images", "300", "--seconds", "0.01"]);
+    let out = bitsmnist_json(&["bench", "--images", "300", "--seconds", "0.01"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let j = last_json(&out);
+    let j = json_object(&out, "bench");
     for key in [
         "bit_gmacs",
         "f32_gflops",
@@ -100,7 +103,7 @@ fn library_does_not_compile_the_command_line_dependencies() {
 
 #[test]
 fn train_gradient_prints_epochs_and_json() {
-    let out = bitsmnist(&[
+    let out = bitsmnist_json(&[
         "train",
         "--method",
         "gradient",
@@ -115,10 +118,18 @@ fn train_gradient_prints_epochs_and_json() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("epoch 1/2  loss "), "{text}");
-    assert!(text.contains("BitDense(784, 64, thresholds)"), "{text}");
-    let j = last_json(&out);
+    // Progress is on stderr, stdout holds the report alone.
+    let err = stderr(&out);
+    assert!(err.contains("epoch 1/2  loss "), "{err}");
+    let j = report(&out);
+    assert_eq!(json_lines(&out).len(), 1, "{}", stdout(&out));
+    assert!(
+        j["model"]
+            .as_str()
+            .unwrap()
+            .contains("BitDense(784, 64, thresholds)"),
+        "{j}"
+    );
     assert_eq!(j["method"], "gradient");
     assert_eq!(j["step"], 2);
     assert!(j["test"]["accuracy"].as_f64().unwrap() > 0.7, "{j}");
@@ -140,7 +151,7 @@ fn genetic_train_saves_resumes_and_evaluates() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.bin");
     let o = out.to_str().unwrap();
-    let run = bitsmnist(&[
+    let run = bitsmnist_json(&[
         "train",
         "--task",
         "zero-one",
@@ -165,7 +176,7 @@ fn genetic_train_saves_resumes_and_evaluates() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let j = last_json(&run);
+    let j = report(&run);
     assert_eq!(j["step"], 5);
     for key in ["seconds", "steps_per_sec", "parameters"] {
         assert!(j[key].is_number(), "{key}: {j}");
@@ -177,18 +188,29 @@ fn genetic_train_saves_resumes_and_evaluates() {
         );
     }
     let first_error = j["test"]["error"].as_f64().unwrap();
-    let eval = bitsmnist(&["eval", o]);
+    let eval = bitsmnist_json(&["eval", o]);
     assert!(
         eval.status.success(),
         "{}",
         String::from_utf8_lossy(&eval.stderr)
     );
-    let e = last_json(&eval);
+    let e = report(&eval);
     assert_eq!(e["test"]["error"].as_f64().unwrap(), first_error);
     assert_eq!(e["test"]["total"], 2115);
-    assert!(String::from_utf8_lossy(&eval.stdout).contains("confusion matrix"));
+    let confusion = json_object(&eval, "confusion");
+    assert_eq!(confusion["classes"], serde_json::json!(["0", "1"]));
+    let counted: u64 = confusion["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap())
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 2115);
+    let text = stdout(&bitsmnist(&["eval", o]));
+    assert!(text.contains("confusion matrix"), "{text}");
     // Resume the saved state for 3 more generations.
-    let more = bitsmnist(&[
+    let more = bitsmnist_json(&[
         "train",
         "--resume",
         o,
@@ -203,7 +225,7 @@ fn genetic_train_saves_resumes_and_evaluates() {
         "{}",
         String::from_utf8_lossy(&more.stderr)
     );
-    assert_eq!(last_json(&more)["step"], 8);
+    assert_eq!(report(&more)["step"], 8);
 }
 
 #[test]
@@ -253,25 +275,30 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         .copied()
         .chain(["--generations", "4", "--out", f.to_str().unwrap()])
         .collect();
-    let out = bitsmnist(&args);
+    let out = bitsmnist_json(&args);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let j = last_json(&out);
+    let j = report(&out);
     assert_eq!(j["method"], "climb");
     assert_eq!(j["members"], 2);
     assert_eq!(j["stats"]["flips"], 2 * 4 * 5000);
     assert!(j["stats"]["flips_per_sec"].as_f64().unwrap() > 0.0);
     assert!(j["test"]["accuracy"].as_f64().unwrap() > 0.3, "{j}");
     // The two networks are one model: 2 x (24 + 1) hidden neurons.
-    let e = bitsmnist(&["eval", f.to_str().unwrap()]);
+    let e = bitsmnist_json(&["eval", f.to_str().unwrap()]);
     assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
-    assert_eq!(last_json(&e)["test"]["accuracy"], j["test"]["accuracy"]);
-    assert!(String::from_utf8_lossy(&e.stdout).contains("BitDense(784, 50"));
+    assert_eq!(report(&e)["test"]["accuracy"], j["test"]["accuracy"]);
+    assert!(
+        report(&e)["model"]
+            .as_str()
+            .unwrap()
+            .contains("BitDense(784, 50")
+    );
     // The default ten-digit run (two networks) resumes: both members go on.
-    let out = bitsmnist(&[
+    let out = bitsmnist_json(&[
         "train",
         "--resume",
         f.to_str().unwrap(),
@@ -284,7 +311,7 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let j = last_json(&out);
+    let j = report(&out);
     assert_eq!(
         (j["step"].as_u64(), j["members"].as_u64()),
         (Some(5), Some(2))
@@ -325,7 +352,7 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         ])
         .collect();
     assert!(bitsmnist(&args).status.success());
-    let out = bitsmnist(&[
+    let out = bitsmnist_json(&[
         "train",
         "--task",
         "digits",
@@ -340,7 +367,7 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let j = last_json(&out);
+    let j = report(&out);
     assert_eq!(j["step"], 4);
     assert_eq!(j["stats"]["flips"], 2 * 5000);
     // Bad climb options are one-line errors.
@@ -381,18 +408,18 @@ fn a_gradient_run_saves_its_state_and_resumes_to_the_same_model() {
     let run = |extra: &[&str]| {
         let mut args: Vec<&str> = common.to_vec();
         args.extend(extra);
-        let out = bitsmnist(&args);
+        let out = bitsmnist_json(&args);
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        last_json(&out)
+        report(&out)
     };
     let j = run(&["--out", whole.to_str().unwrap()]);
     assert_eq!(j["step"], 3);
     run(&["--generations", "1", "--out", part.to_str().unwrap()]);
-    let out = bitsmnist(&[
+    let out = bitsmnist_json(&[
         "train",
         "--resume",
         part.to_str().unwrap(),
@@ -405,7 +432,7 @@ fn a_gradient_run_saves_its_state_and_resumes_to_the_same_model() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let resumed = last_json(&out);
+    let resumed = report(&out);
     assert_eq!(resumed["step"], 3);
     assert_eq!(resumed["test"]["accuracy"], j["test"]["accuracy"]);
 }
@@ -414,7 +441,7 @@ fn a_gradient_run_saves_its_state_and_resumes_to_the_same_model() {
 fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
     let dir = tempfile::tempdir().unwrap();
     let g = dir.path().join("gradient.bin");
-    let out = bitsmnist(&[
+    let out = bitsmnist_json(&[
         "train",
         "--method",
         "gradient",
@@ -432,7 +459,7 @@ fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let before = last_json(&out)["test"]["accuracy"].as_f64().unwrap();
+    let before = report(&out)["test"]["accuracy"].as_f64().unwrap();
     for (strategy, options) in [
         ("climb", ["--trials", "500"]),
         ("population", ["--population", "6"]),
@@ -455,13 +482,13 @@ fn a_gradient_model_is_fine_tuned_by_either_search_with_init() {
         if strategy == "population" {
             args.extend(["--elitism", "2"]);
         }
-        let out = bitsmnist(&args);
+        let out = bitsmnist_json(&args);
         assert!(
             out.status.success(),
             "{strategy}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let after = last_json(&out)["test"]["accuracy"].as_f64().unwrap();
+        let after = report(&out)["test"]["accuracy"].as_f64().unwrap();
         // A few generations from the trained model, not from random bits.
         assert!(
             (after - before).abs() < 0.05,
@@ -560,13 +587,13 @@ fn export_writes_c_that_compiles_and_refuses_grey_input_models() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = bitsmnist(&["export", &bits, "--out", &format!("{d}/c")]);
+    let out = bitsmnist_json(&["export", &bits, "--out", &format!("{d}/c")]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let j = last_json(&out);
+    let j = json_object(&out, "export");
     assert_eq!(j["name"], "zero_one");
     let main = "#include \"zero_one.h\"\nint main(void) { uint8_t g[ZERO_ONE_INPUTS] = {0}; \
                 return zero_one_predict_grey(g, 0) < 0; }\n";
@@ -689,7 +716,7 @@ fn export_takes_the_threshold_of_the_models_training_data_and_writes_the_rust_mo
         GreyRule::for_binarization(Binarization::MeanOfNonZero, &Dataset::embedded().train);
     assert_ne!(rule, embedded);
     let grey_rule = |out: &std::process::Output| {
-        let j = last_json(out);
+        let j = json_object(out, "export");
         GreyRule {
             num: j["grey_rule"]["num"].as_u64().unwrap(),
             den: j["grey_rule"]["den"].as_u64().unwrap(),
@@ -697,7 +724,7 @@ fn export_takes_the_threshold_of_the_models_training_data_and_writes_the_rust_mo
     };
 
     // Without --dataset: the training data the model file records, quietly.
-    let out = bitsmnist(&[
+    let out = bitsmnist_json(&[
         "export",
         &model,
         "--format",
@@ -745,7 +772,7 @@ fn export_takes_the_threshold_of_the_models_training_data_and_writes_the_rust_mo
     );
 
     // Another data set: its threshold, with a warning that it is not the model's.
-    let out = bitsmnist(&[
+    let out = bitsmnist_json(&[
         "export",
         &model,
         "--dataset",
@@ -774,7 +801,7 @@ fn export_takes_the_threshold_of_the_models_training_data_and_writes_the_rust_mo
         &fixed,
     ]);
     assert!(out.status.success());
-    let out = bitsmnist(&["export", &fixed, "--out", &format!("{d}/f")]);
+    let out = bitsmnist_json(&["export", &fixed, "--out", &format!("{d}/f")]);
     assert!(out.status.success());
     assert_eq!(grey_rule(&out), GreyRule::above(128));
     let out = bitsmnist(&[
@@ -828,4 +855,47 @@ fn eval_writes_each_prediction() {
     let report = String::from_utf8_lossy(&out.stdout).to_string();
     let accuracy = format!("accuracy {:.4}%", right as f64 / 2115.0 * 100.0);
     assert!(report.contains(&accuracy), "{accuracy} not in {report}");
+}
+
+#[test]
+fn model_only_saves_a_finished_model_without_its_state_and_records_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("z.bin");
+    let out_arg = out.to_str().unwrap();
+    let args = [
+        "train",
+        "--task",
+        "zero-one",
+        "--generations",
+        "20",
+        "--out",
+        out_arg,
+        "--model-only",
+        "--quiet",
+    ];
+    let run = bitsmnist(&args);
+    assert!(run.status.success(), "{run:?}");
+    let file = bitsmnist_core::io::ModelFile::load(&out).unwrap();
+    assert!(file.state.is_none());
+    // The history stays: generation 0 and each of the 20.
+    assert_eq!(file.history.as_ref().map(|h| h.records.len()), Some(21));
+    assert_eq!(
+        file.meta.extra.get("command").map(String::as_str),
+        Some(format!("bitsmnist {}", args.join(" ")).as_str())
+    );
+    // Such a file evaluates, but does not resume.
+    assert!(bitsmnist(&["eval", out_arg]).status.success());
+    let resume = bitsmnist(&["train", "--task", "zero-one", "--resume", out_arg]);
+    assert_eq!(resume.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&resume.stderr);
+    assert!(err.contains("no training state"), "{err}");
+    // Nothing to save it into, or checkpoints that would keep the state: refused.
+    for extra in [
+        &["--model-only"][..],
+        &["--model-only", "--out", out_arg, "--checkpoint-every", "5"],
+    ] {
+        let mut a = vec!["train", "--task", "zero-one", "--generations", "5"];
+        a.extend_from_slice(extra);
+        assert_eq!(bitsmnist(&a).status.code(), Some(2), "{a:?}");
+    }
 }

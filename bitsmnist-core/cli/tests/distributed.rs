@@ -2,40 +2,19 @@
 //! --member K --of N`, then `bitsmnist merge`, equal bit for bit to `bitsmnist train
 //! --ensemble N` in one process with the same seed and settings.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use bitsmnist_core::datasets::{Dataset, Task};
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::training::Membership;
-
-fn command(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_bitsmnist"));
-    c.args(args)
-        .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache");
-    c
-}
-
-fn bitsmnist(args: &[&str]) -> Output {
-    command(args).output().expect("runs")
-}
-
-fn succeeded(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn last_json(out: &Output) -> serde_json::Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().last().expect("output")).expect("last line is JSON")
-}
+use common::*;
 
 /// A few seconds of climbing in a debug build; the re-scoring makes each member keep the
 /// better of its current and best re-scored network, as the in-process ensemble does.
-const SMALL: [&str; 16] = [
+const SMALL: [&str; 17] = [
     "train",
     "--task",
     "digits",
@@ -52,6 +31,7 @@ const SMALL: [&str; 16] = [
     "--seed",
     "5",
     "--quiet",
+    "--json",
 ];
 
 fn path(p: &Path) -> &str {
@@ -79,7 +59,10 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
             let k = k.to_string();
             let mut args = SMALL.to_vec();
             args.extend(["--member", &k, "--of", "3", "--out", path(&out)]);
-            command(&args)
+            Command::new(bin())
+                .env("BITSMNIST_RUNS_DIR", common::RUNS)
+                .args(&args)
+                .env("BITSMNIST_DATA_DIR", NO_CACHE)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -88,8 +71,8 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
         .collect();
     for (k, run) in runs.into_iter().enumerate() {
         let out = run.wait_with_output().expect("ends");
-        succeeded(&out);
-        let j = last_json(&out);
+        succeeded(&out, "member run");
+        let j = report(&out);
         assert_eq!(
             (j["member"]["index"].as_u64(), j["member"]["of"].as_u64()),
             (Some(k as u64), Some(3))
@@ -105,7 +88,7 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
         let recorded = run.member.expect("a member records which it is");
         assert_eq!((recorded.index(), recorded.of()), (k, 3));
         assert_eq!(run.seed, Some(5));
-        succeeded(&bitsmnist(&["eval", path(&member(k))]));
+        succeeded(&bitsmnist(&["eval", path(&member(k))]), "eval of a member");
     }
     // Given out of order: the members merge in the order of their index.
     let merged = dir.path().join("merged.bin");
@@ -116,15 +99,16 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
         path(&member(1)),
         "--out",
         path(&merged),
+        "--json",
     ]);
-    succeeded(&out);
-    assert_eq!(last_json(&out)["networks"], 3);
+    succeeded(&out, "merge");
+    assert_eq!(json_object(&out, "merge")["networks"], 3);
     let whole = dir.path().join("whole.bin");
     let mut args = SMALL.to_vec();
     args.extend(["--ensemble", "3", "--out", path(&whole)]);
     let out = bitsmnist(&args);
-    succeeded(&out);
-    assert_eq!(last_json(&out)["members"], 3);
+    succeeded(&out, "ensemble run");
+    assert_eq!(report(&out)["members"], 3);
 
     let (apart, together) = (
         ModelFile::load(&merged).unwrap(),
@@ -140,14 +124,14 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
     assert_eq!(predicted.len(), data.test.len());
     // `eval` agrees on the two files.
     let (a, b) = (
-        bitsmnist(&["eval", path(&merged)]),
-        bitsmnist(&["eval", path(&whole)]),
+        bitsmnist(&["eval", path(&merged), "--json"]),
+        bitsmnist(&["eval", path(&whole), "--json"]),
     );
-    succeeded(&a);
-    succeeded(&b);
+    succeeded(&a, "eval of the merged file");
+    succeeded(&b, "eval of the ensemble");
     assert_eq!(
-        last_json(&a)["test"]["accuracy"],
-        last_json(&b)["test"]["accuracy"]
+        report(&a)["test"]["accuracy"],
+        report(&b)["test"]["accuracy"]
     );
 
     // A member twice, or one missing, is refused unless asked for.
@@ -178,7 +162,7 @@ fn three_member_runs_merged_equal_the_ensemble_trained_in_one_process() {
         "--out",
         path(&twice),
     ]);
-    succeeded(&out);
+    succeeded(&out, "merge --allow-missing");
     assert_eq!(
         ModelFile::load(&twice).unwrap().model.layers()[0].outputs(),
         2 * (16 + 1)
@@ -195,7 +179,7 @@ fn merge_refuses_members_that_differ_and_files_that_are_no_models() {
         // One generation is enough to have a model file.
         args[12] = "1";
         args.extend(["--member", k, "--of", "2", "--out", path(&out)]);
-        succeeded(&bitsmnist(&args));
+        succeeded(&bitsmnist(&args), "train");
         out
     };
     let m0 = train("m0.bin", "0", "16");
@@ -205,7 +189,7 @@ fn merge_refuses_members_that_differ_and_files_that_are_no_models() {
     args[2] = "zero-one";
     args[12] = "1";
     args.extend(["--member", "1", "--of", "2", "--out", path(&zero_one)]);
-    succeeded(&bitsmnist(&args));
+    succeeded(&bitsmnist(&args), "train");
     let out_path = dir.path().join("merged.bin");
     let out = path(&out_path);
 
@@ -293,7 +277,7 @@ fn member_runs_refuse_options_that_do_not_go_with_them() {
 #[test]
 fn merge_and_member_are_in_the_help_the_completions_and_the_man_pages() {
     let help = bitsmnist(&["--help"]);
-    succeeded(&help);
+    succeeded(&help, "--help");
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(
         text.lines().any(|l| l.trim_start().starts_with("merge")),
@@ -314,7 +298,7 @@ fn merge_and_member_are_in_the_help_the_completions_and_the_man_pages() {
     );
     let dir = tempfile::tempdir().unwrap();
     let pages = dir.path().join("man1");
-    succeeded(&bitsmnist(&["man", "--out", path(&pages)]));
+    succeeded(&bitsmnist(&["man", "--out", path(&pages)]), "man --out");
     let page = std::fs::read_to_string(pages.join("bitsmnist-merge.1")).unwrap();
     assert!(page.contains("allow\\-missing"), "{page}");
     let top = bitsmnist(&["man"]);
@@ -331,7 +315,7 @@ fn members_after_imprinted_convolutions_merge_into_the_ensemble_of_one_process()
         args.extend(["--arch", "conv8x5,pool4,16", "--out", path(out)]);
         args.extend(extra);
         let out = bitsmnist(&args);
-        succeeded(&out);
+        succeeded(&out, "convolution run");
         out
     };
     let members: Vec<_> = (0..2)
@@ -341,13 +325,16 @@ fn members_after_imprinted_convolutions_merge_into_the_ensemble_of_one_process()
         conv(&["--member", &k.to_string(), "--of", "2"], m);
     }
     let merged = dir.path().join("merged.bin");
-    succeeded(&bitsmnist(&[
+    succeeded(
+        &bitsmnist(&[
+            "merge",
+            path(&members[0]),
+            path(&members[1]),
+            "--out",
+            path(&merged),
+        ]),
         "merge",
-        path(&members[0]),
-        path(&members[1]),
-        "--out",
-        path(&merged),
-    ]));
+    );
     let whole = dir.path().join("whole.bin");
     let out = conv(&["--ensemble", "2"], &whole);
     let (apart, together) = (
@@ -374,7 +361,7 @@ fn members_after_imprinted_convolutions_merge_into_the_ensemble_of_one_process()
         .filter(|(p, l)| **p == usize::from(**l))
         .count();
     assert_eq!(
-        last_json(&out)["test"]["accuracy"].as_f64(),
+        report(&out)["test"]["accuracy"].as_f64(),
         Some(right as f64 / data.test.len() as f64)
     );
 }

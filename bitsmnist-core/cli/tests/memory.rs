@@ -27,6 +27,10 @@ const MARGIN: u64 = 64 << 20;
 #[allow(clippy::zombie_processes)]
 fn peak_rss(args: &[String]) -> u64 {
     let child = Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
+        .env(
+            "BITSMNIST_RUNS_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/runs"),
+        )
         .arg("train")
         .args(args)
         .arg("--quiet")
@@ -183,6 +187,10 @@ proptest! {
 fn what_would_not_fit_is_refused_before_it_is_allocated() {
     let refused = |args: &[&str], env: Option<(&str, &str)>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_bitsmnist"));
+        c.env(
+            "BITSMNIST_RUNS_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/runs"),
+        );
         c.arg("train").args(args).arg("--quiet");
         if let Some((k, v)) = env {
             c.env(k, v);
@@ -268,6 +276,10 @@ fn a_data_folder_is_sized_from_its_headers() {
     }
     let d = dir.path().to_str().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
+        .env(
+            "BITSMNIST_RUNS_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/runs"),
+        )
         .args(["train", "--dataset", d, "--memory-limit", "150M", "--quiet"])
         .output()
         .unwrap();

@@ -20,24 +20,37 @@ fn cli(args: &[&str]) -> (ModelFile, serde_json::Value) {
     let dir = tempfile::tempdir().expect("temporary folder");
     let out = dir.path().join("m.bin");
     let o = Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
+        .env(
+            "BITSMNIST_RUNS_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/runs"),
+        )
         .args(args)
-        .args(["--quiet", "--out", out.to_str().expect("UTF-8")])
+        .args(["--quiet", "--json", "--out", out.to_str().expect("UTF-8")])
         .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache")
         .output()
         .expect("runs");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    let json: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON line");
+    let json: serde_json::Value = serde_json::from_str(stdout.trim_end()).expect("one JSON line");
     let e = Command::new(env!("CARGO_BIN_EXE_bitsmnist"))
-        .args(["eval", out.to_str().expect("UTF-8")])
+        .env(
+            "BITSMNIST_RUNS_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/runs"),
+        )
+        .args(["eval", out.to_str().expect("UTF-8"), "--json"])
         .output()
         .expect("runs");
     assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
     let stdout = String::from_utf8_lossy(&e.stdout);
+    // The report comes first; the confusion matrix follows it.
     let eval: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON line");
-    assert_eq!(keys(&eval), keys(&json), "eval reports as train does");
+        serde_json::from_str(stdout.lines().next().expect("output")).expect("JSON line");
+    assert_eq!(eval["type"], "report");
+    // Train's report adds the id of the run's record in the runs folder.
+    assert!(json["run"].is_string(), "{json}");
+    let mut train_keys = keys(&json);
+    train_keys.retain(|k| k != "run");
+    assert_eq!(keys(&eval), train_keys, "eval reports as train does");
     assert_eq!(eval["origin"], "file");
     for k in [
         "method",

@@ -5,89 +5,14 @@
 //! and a time bound far below what the unchecked request would take, or, for signals, with
 //! the run saved.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// Address space a refused request may use (the binary with its thread pools needs a few
-/// hundred MB of it; the requests refused here would need tens of GB to TB).
-const ULIMIT_KB: u64 = 2_000_000;
-
-/// The process is killed, and the test fails, after this long.
-const DEADLINE: Duration = Duration::from_secs(120);
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_bitsmnist")
-}
-
-/// Runs the binary with `args` under `ulimit -v ULIMIT_KB`, killed at [`DEADLINE`].
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("ulimit -v {ULIMIT_KB} && exec \"$0\" \"$@\""))
-        .arg(bin())
-        .args(args)
-        .current_dir(dir)
-        .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("runs");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("waits").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "`bitsmnist {}` still running after {DEADLINE:?}; stderr: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Asserts exit status `code` and a single `error:` line on stderr containing `needle`; for a
-/// value that clap's parser refuses (status 2), followed by clap's pointer to `--help` and
-/// nothing else.
-fn assert_error(out: &Output, code: i32, needle: &str, what: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(code), "{what}: stderr {err}");
-    let mut lines: Vec<&str> = err.lines().collect();
-    if code == 2 && lines.len() == 3 {
-        assert_eq!(
-            lines[1..],
-            ["", "For more information, try '--help'."],
-            "{what}: one line and clap's hint, got {err}"
-        );
-        lines.truncate(1);
-    }
-    assert_eq!(lines.len(), 1, "{what}: one line, got {err}");
-    assert!(lines[0].starts_with("error: "), "{what}: {err}");
-    assert!(lines[0].contains(needle), "{what}: `{needle}` not in {err}");
-    for debug in ["OtherString(", "Custom {", "kind: ", "Os {"] {
-        assert!(!err.contains(debug), "{what}: debug text in {err}");
-    }
-}
-
-/// A small zero-one model file with its training state, in `dir`.
-fn model(dir: &Path, name: &str) -> PathBuf {
-    let out = run_in(
-        dir,
-        &["train", "--generations", "2", "--quiet", "--out", name],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    dir.join(name)
-}
+use common::*;
 
 fn temporaries(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -392,6 +317,7 @@ fn a_run_of_a_billion_trials_keeps_its_time_limit() {
         "--trials",
         "1000000000",
         "--quiet",
+        "--json",
         "--out",
         "t.bin",
     ];
@@ -405,14 +331,14 @@ fn a_run_of_a_billion_trials_keeps_its_time_limit() {
             "--time-limit",
             "2",
             "--quiet",
+            "--json",
             "--out",
             "t.bin",
         ][..],
     ] {
         let out = run_in(dir.path(), args);
         assert!(out.status.success(), "{}", stderr(&out));
-        let text = String::from_utf8_lossy(&out.stdout);
-        let json: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        let json = report(&out);
         // The generation asked for is ~10 hours of trials; the run stops at its limit (the
         // margin only absorbs a loaded machine).
         let secs = json["seconds"].as_f64().unwrap();
@@ -559,6 +485,7 @@ fn a_task_without_test_examples_is_refused_and_a_full_stderr_is_no_panic() {
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full");
     if let Ok(full) = full {
         let status = Command::new(bin())
+            .env("BITSMNIST_RUNS_DIR", common::RUNS)
             .args(["eval", "missing.bin"])
             .current_dir(dir.path())
             .stderr(full)
@@ -573,6 +500,7 @@ fn a_run_whose_reader_closes_the_pipe_still_trains_and_saves() {
     let dir = tempfile::tempdir().unwrap();
     // `bitsmnist train ... | head -1`: the reader goes after the first progress line.
     let mut child = Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args([
             "train",
             "--method",
@@ -702,9 +630,8 @@ fn long_names_symlinks_and_stale_temporaries_are_saved_right() {
     assert!(out.status.success(), "{}", stderr(&out));
     let link = std::fs::symlink_metadata(dir.path().join("latest.bin")).unwrap();
     assert!(link.file_type().is_symlink(), "--out replaced the symlink");
-    let eval = run_in(dir.path(), &["eval", "runs/real.bin"]);
-    let text = String::from_utf8_lossy(&eval.stdout);
-    assert!(text.contains("\"step\":3"), "target not updated: {text}");
+    let eval = run_in(dir.path(), &["eval", "runs/real.bin", "--json"]);
+    assert_eq!(report(&eval)["step"], 3, "target not updated");
     assert!(!stale.exists(), "stale temporary left");
     assert!(temporaries(&dir.path().join("runs")).is_empty());
 }
@@ -713,6 +640,7 @@ fn long_names_symlinks_and_stale_temporaries_are_saved_right() {
 /// `signal`; returns its output.
 fn signalled_run(dir: &Path, args: &[&str], signal: &str) -> Output {
     let mut child = Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -780,6 +708,7 @@ fn sigint_sigterm_and_sighup_save_the_run_and_exit_non_zero() {
 fn checkpoints_of_an_ensemble_survive_a_kill() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args([
             "train",
             "--task",

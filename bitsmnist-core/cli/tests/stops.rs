@@ -6,25 +6,22 @@
 //! signal to the exit is printed, not asserted (speed is measured, in docs/command-line.md,
 //! not tested), and [`DEADLINE`] only guards against a hang.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use bitsmnist_core::datasets::{Dataset, Idx};
-
-/// The process is killed, and the test fails, after this long.
-const DEADLINE: Duration = Duration::from_secs(120);
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_bitsmnist")
-}
+use common::*;
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
     Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args(args)
         .current_dir(dir)
-        .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache")
+        .env("BITSMNIST_DATA_DIR", NO_CACHE)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -53,10 +50,6 @@ fn interrupt(mut child: Child, what: &str) -> Output {
         start.elapsed().as_secs_f64()
     );
     child.wait_with_output().unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
@@ -197,6 +190,7 @@ fn sigint_while_re_estimating_batch_statistics_saves_the_trained_model() {
     assert!(err.contains("saved g.bin"), "{err}");
     // The saved model is whole: it evaluates.
     let eval = Command::new(bin())
+        .env("BITSMNIST_RUNS_DIR", common::RUNS)
         .args(["eval", "g.bin"])
         .current_dir(dir.path())
         .output()

@@ -4,107 +4,15 @@
 //! trained on, `BITSMNIST_KERNEL` values, and every class of `export --name` compiled by the
 //! host's C compiler. Each case runs the real binary under a memory and a time bound.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use bitsmnist_core::io::ModelFile;
-
-/// Address space a command may use (the binary with its thread pools needs a few hundred MB
-/// of it).
-const ULIMIT_KB: u64 = 2_000_000;
-
-/// The process is killed, and the test fails, after this long.
-const DEADLINE: Duration = Duration::from_secs(120);
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_bitsmnist")
-}
-
-/// The binary with `args` in `dir`, under `ulimit -v ULIMIT_KB`, with the environment `env`.
-fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(format!("ulimit -v {ULIMIT_KB} && exec \"$0\" \"$@\""))
-        .arg(bin())
-        .args(args)
-        .current_dir(dir)
-        .env("BITSMNIST_DATA_DIR", "/nonexistent/bitsmnist-test-cache")
-        .env_remove("BITSMNIST_KERNEL")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-/// Waits for `child`, killing it and failing after [`DEADLINE`].
-fn finish(mut child: Child, what: &str) -> Output {
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("waits").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "`bitsmnist {what}` still running after {DEADLINE:?}; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Runs the binary with `args` in `dir` to its end.
-fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let child = command(dir, args, env).spawn().expect("runs");
-    finish(child, &args.join(" "))
-}
-
-fn run_in(dir: &Path, args: &[&str]) -> Output {
-    run_env(dir, args, &[])
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Asserts exit status `code` and a single `error:` line on stderr containing `needle`.
-fn assert_error(out: &Output, code: i32, needle: &str, what: &str) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(code), "{what}: stderr {err}");
-    let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "{what}: one line, got {err}");
-    assert!(lines[0].starts_with("error: "), "{what}: {err}");
-    assert!(lines[0].contains(needle), "{what}: `{needle}` not in {err}");
-    assert!(!err.contains("panicked"), "{what}: {err}");
-}
-
-fn succeeded(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what}: status {:?}, stderr {}",
-        out.status.code(),
-        stderr(out)
-    );
-}
-
-/// A small zero-one model file with its training state, in `dir`.
-fn model(dir: &Path, name: &str) -> PathBuf {
-    let out = run_in(
-        dir,
-        &["train", "--generations", "2", "--quiet", "--out", name],
-    );
-    succeeded(&out, "train");
-    dir.join(name)
-}
+use common::*;
 
 /// Starts a run writing `--out out` that goes on until signalled, and returns it once it has
 /// begun training (its lock taken).
@@ -118,14 +26,6 @@ fn long_run(dir: &Path, out: &str) -> Child {
         .expect("reads");
     assert!(first.contains("training"), "{first}");
     child
-}
-
-fn signal(child: &Child, name: &str) {
-    let sent = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(sent.success());
 }
 
 /// `sh -c 'ulimit ...; exec bitsmnist'` keeps its process id: the binary's own.
@@ -523,11 +423,10 @@ fn every_class_of_export_name_compiles_or_is_refused() {
         std::fs::create_dir_all(&sub).unwrap();
         let out = run_in(
             dir.path(),
-            &["export", file, "--out", sub.to_str().unwrap()],
+            &["export", file, "--out", sub.to_str().unwrap(), "--json"],
         );
         succeeded(&out, file);
-        let json = stdout(&out).lines().last().unwrap().to_string();
-        let name = serde_json::from_str::<serde_json::Value>(&json).unwrap()["name"]
+        let name = json_object(&out, "export")["name"]
             .as_str()
             .unwrap()
             .to_string();

@@ -73,6 +73,25 @@ impl std::str::FromStr for Schedule {
     }
 }
 
+/// As the command line's `--schedule` takes it: `constant`, `cosine:0.01`, `step:10:0.5`.
+///
+/// ```
+/// use bitsmnist_core::gradient::Schedule;
+/// for text in ["constant", "cosine:0.01", "step:10:0.5"] {
+///     let s: Schedule = text.parse().unwrap();
+///     assert_eq!(s.to_string(), text);
+/// }
+/// ```
+impl std::fmt::Display for Schedule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Schedule::Constant => f.write_str("constant"),
+            Schedule::Cosine { floor } => write!(f, "cosine:{floor}"),
+            Schedule::Step { every, factor } => write!(f, "step:{every}:{factor}"),
+        }
+    }
+}
+
 /// Hyper-parameters of [`Trainer`](super::Trainer). Build with [`GradientParams::default`]
 /// and the setters; [`GradientParams::check`] says what is out of range.
 ///

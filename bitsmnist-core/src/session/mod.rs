@@ -37,6 +37,7 @@ use crate::io::{Metadata, ModelFile, ModelFileError, RunInfo};
 use crate::layers::{Architecture, Chain, FeatureError};
 use crate::memory::{self, MemoryError};
 use crate::run::{Budget, CancelToken, Record, StopReason, TrainOutcome};
+use crate::runs::{Recorder, RunId, RunResult, RunState, RunStore, RunStoreError, RunSummary};
 use crate::search::imprint::{ImprintError, imprint_until};
 use crate::training::{StateProgress, StateRef, TrainConfig, TrainingError, TrainingState};
 
@@ -62,6 +63,9 @@ pub enum SessionError {
     /// The method refused.
     #[error(transparent)]
     Training(#[from] TrainingError),
+    /// The run could not be recorded in its runs folder.
+    #[error("recording the run: {0}")]
+    Record(RunStoreError),
     /// The model does not fit the data set and task.
     #[error(
         "the model takes {inputs} inputs and gives {outputs} outputs; {dataset} with task {task} needs {needs_inputs} and {needs_outputs}"
@@ -201,6 +205,13 @@ pub struct Session {
     trials_at_start: u64,
     checkpoints: Option<(PathBuf, u64)>,
     last: Option<TrainOutcome>,
+    /// The runs folder this run records itself into ([`record`](Self::record)).
+    recorder: Option<Recorder>,
+    /// Why the recording ended early.
+    record_error: Option<RunStoreError>,
+    /// The last report and the step it describes: recording a finished run and its front end
+    /// both ask for it, and it evaluates every example.
+    report: std::sync::Mutex<Option<(u64, RunReport)>>,
 }
 
 impl Session {
@@ -351,6 +362,9 @@ impl Session {
             trials_at_start,
             checkpoints: None,
             last: None,
+            recorder: None,
+            record_error: None,
+            report: Default::default(),
         })
     }
 
@@ -372,9 +386,14 @@ impl Session {
             budget,
             meta,
             checkpoints,
+            recorder,
             ..
         } = self;
+        if let Some(r) = recorder.as_mut() {
+            r.summary.state = RunState::Running;
+        }
         let mut failed = None;
+        let mut record_failed = None;
         let outcome = budget.train(|options| {
             state.train(&data.train, options, |p| {
                 let step = SessionStep {
@@ -392,14 +411,155 @@ impl Session {
                     });
                     return ControlFlow::Break(());
                 }
+                if let Some(r) = recorder.as_mut() {
+                    r.summary.step = p.record.step;
+                    r.summary.seconds = p.record.elapsed_secs;
+                    r.summary.objective = Some(p.record.best);
+                    if let Some(v) = p.record.validation_accuracy {
+                        r.summary.last_test_accuracy = Some(v);
+                    }
+                    if record_failed.is_none()
+                        && r.due()
+                        && let Err(e) = r.write(&step.checkpoint().with_meta(meta.clone()))
+                    {
+                        record_failed = Some(e);
+                    }
+                }
                 observer(&step)
             })
-        })?;
+        });
+        // The recording ends in the state the run is in, even when training failed. A
+        // recording that fails (a full disk, its folder removed) ends, not the run.
+        if let Ok(o) = &outcome {
+            self.last = Some(o.clone());
+        }
+        let recorded = match record_failed {
+            Some(e) => Err(e),
+            None => self.write_record(outcome.as_ref().ok()),
+        };
+        if let Err(e) = recorded {
+            self.recorder = None;
+            self.record_error = Some(e);
+        }
+        let outcome = outcome?;
         if let Some(e) = failed {
             return Err(e);
         }
         self.last = Some(outcome.clone());
         Ok(outcome)
+    }
+
+    /// Why the recording of this run ended before the run did, if it did: writing its
+    /// checkpoint or summary failed (the run went on unrecorded).
+    pub fn record_error(&self) -> Option<&RunStoreError> {
+        self.record_error.as_ref()
+    }
+
+    /// Records this run into the runs folder `store` as it goes, under a new id, with the
+    /// user's `label` and `tags`: its checkpoint and summary are written now, every
+    /// [`RECORD_EVERY`](crate::runs::RECORD_EVERY) of training and when [`run`](Self::run) returns (see
+    /// [`runs`](crate::runs)). The run's folder stays locked while the session lives.
+    pub fn record(
+        &mut self,
+        store: &RunStore,
+        label: &str,
+        tags: &[String],
+    ) -> Result<RunId, RunStoreError> {
+        let model = self.state.current_model();
+        let now = crate::runs::unix_now();
+        let recorder = Recorder::begin(store, |id| RunSummary {
+            id,
+            label: label.to_string(),
+            tags: tags.to_vec(),
+            program: self.meta.program.clone().unwrap_or_default(),
+            started_unix: now,
+            updated_unix: now,
+            state: RunState::Running,
+            method: self.state.kind().method_name().to_string(),
+            architecture: crate::layers::Architecture::of(&model).to_string(),
+            task: self
+                .meta
+                .task
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            dataset: self.data.name.clone(),
+            seed: self.seed,
+            settings: settings_of(&self.state, &self.budget),
+            step: self.state.step_number(),
+            planned_steps: self.budget.limits().steps.map(|n| self.start_step + n),
+            seconds: self.budget.spent().as_secs_f64(),
+            objective: None,
+            last_test_accuracy: None,
+            result: None,
+        })?;
+        self.start_recording(recorder)
+    }
+
+    /// Records this run into the existing run `id` of `store`: the run this session
+    /// continues (started from [`RunStore::load`]`(id)`), its label, tags and start time kept.
+    /// Refused while another process writes that run.
+    pub fn record_continuing(
+        &mut self,
+        store: &RunStore,
+        id: &RunId,
+    ) -> Result<RunId, RunStoreError> {
+        let mut recorder = Recorder::resume(store, id)?;
+        recorder.summary.state = RunState::Running;
+        recorder.summary.result = None;
+        recorder.summary.planned_steps = self.budget.limits().steps.map(|n| self.start_step + n);
+        self.start_recording(recorder)
+    }
+
+    /// Rewrites the recorded checkpoint after every step once `every` has passed since the
+    /// last write, instead of [`RECORD_EVERY`](crate::runs::RECORD_EVERY) (`Duration::ZERO`:
+    /// after every step).
+    pub fn record_every(&mut self, every: Duration) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.every = every;
+        }
+    }
+
+    /// The id of the run this session records, if it records itself.
+    pub fn recording(&self) -> Option<&RunId> {
+        self.recorder.as_ref().map(Recorder::id)
+    }
+
+    fn start_recording(&mut self, mut recorder: Recorder) -> Result<RunId, RunStoreError> {
+        recorder.write(&self.checkpoint())?;
+        let id = recorder.id().clone();
+        self.recorder = Some(recorder);
+        Ok(id)
+    }
+
+    /// Writes the recording's checkpoint and summary as the run stands after `outcome`.
+    fn write_record(&mut self, outcome: Option<&TrainOutcome>) -> Result<(), RunStoreError> {
+        if self.recorder.is_none() {
+            return Ok(());
+        }
+        let finished = self.is_finished();
+        let result = finished.then(|| {
+            let report = self.report();
+            RunResult {
+                stop: report.stop,
+                train_accuracy: report.train.accuracy,
+                test_accuracy: report.test.accuracy,
+                model_bytes: report.bytes,
+                fingerprint: report.fingerprint,
+            }
+        });
+        let file = self.checkpoint();
+        let progress = self.progress();
+        let r = self.recorder.as_mut().expect("checked above");
+        r.summary.state = match outcome.map(|o| o.reason) {
+            _ if finished => RunState::Finished,
+            Some(StopReason::Paused) => RunState::Paused,
+            _ => RunState::Stopped,
+        };
+        r.summary.result = result;
+        r.summary.step = progress.step;
+        r.summary.seconds = progress.spent.as_secs_f64();
+        r.write(&file)
     }
 
     /// Setting this token pauses the run at its next stop point ([`StopReason::Paused`]);
@@ -456,6 +616,21 @@ impl Session {
         &self.meta
     }
 
+    /// Names the program that runs this session and adds notes (the command line records
+    /// its command): every file and record of the run carries them from then on. The run's
+    /// own fields (data set, task, method, seed) are kept whatever `f` does to them.
+    pub fn annotate(&mut self, f: impl FnOnce(Metadata) -> Metadata) {
+        let own = self.meta.clone();
+        let mut meta = f(self.meta.clone());
+        meta.dataset = own.dataset;
+        meta.source = own.source;
+        meta.binarization = own.binarization;
+        meta.task = own.task;
+        meta.class_names = own.class_names;
+        meta.run = own.run;
+        self.meta = meta;
+    }
+
     /// How the run began.
     pub fn origin(&self) -> Origin {
         self.origin
@@ -485,7 +660,16 @@ impl Session {
     /// The run's report: method, architecture, stop reason, steps, time, rates, the model's
     /// accuracy on the training and test splits, and the method's own figures.
     pub fn report(&self) -> RunReport {
-        report::build(self)
+        let step = self.state.step_number();
+        let mut cached = self.report.lock().unwrap_or_else(|e| e.into_inner());
+        match cached.as_ref() {
+            Some((at, r)) if *at == step => r.clone(),
+            _ => {
+                let r = report::build(self);
+                *cached = Some((step, r.clone()));
+                r
+            }
+        }
     }
 
     /// The architecture of the model being trained ([`Architecture::of`] its current model).
@@ -522,4 +706,79 @@ fn trials(state: &StateRef<'_>) -> u64 {
         StateRef::Ensemble(e) => e.trials(),
         _ => 0,
     }
+}
+
+/// The method's settings and the stop rules as (name, value) pairs, in a fixed order: what a
+/// comparison of two recorded runs diffs ([`crate::runs::settings_diff`]).
+fn settings_of(state: &TrainingState, budget: &Budget) -> Vec<(String, String)> {
+    let mut out: Vec<(&str, String)> = Vec::new();
+    match state {
+        TrainingState::Population { set, metric } => {
+            let p = set.params();
+            out.extend([
+                ("population", p.population.to_string()),
+                ("elitism", p.elitism.to_string()),
+                ("selection", p.selection.to_string()),
+                ("crossover", p.crossover.to_string()),
+                ("mutation", p.mutation.to_string()),
+                ("adaptation", p.adaptation.to_string()),
+                (
+                    "evaluations per candidate",
+                    p.evals_per_candidate.to_string(),
+                ),
+                (
+                    "batch",
+                    p.batch_size.map_or("full".into(), |b| b.to_string()),
+                ),
+                ("fitness", metric.name().to_string()),
+            ]);
+        }
+        TrainingState::Climb(_) | TrainingState::Ensemble(_) => {
+            let (p, members) = match state {
+                TrainingState::Climb(c) => (c.params(), 1),
+                TrainingState::Ensemble(e) => (e.members()[0].params(), e.members().len()),
+                _ => unreachable!("matched above"),
+            };
+            out.extend([
+                ("networks", members.to_string()),
+                (
+                    "batch",
+                    p.batch_size.map_or("all".into(), |b| b.to_string()),
+                ),
+                ("new batch every", p.rebatch_every.to_string()),
+                ("trials per generation", p.trials_per_generation.to_string()),
+                (
+                    "objective: correct weight",
+                    p.objective.correct_weight.to_string(),
+                ),
+                ("objective: margin cap", p.objective.margin_cap.to_string()),
+                ("output share", p.output_share.to_string()),
+                ("accept ties", p.accept_ties.to_string()),
+                ("rescore every", p.rescore_every.to_string()),
+            ]);
+        }
+        TrainingState::Gradient(t) => {
+            let p = t.params();
+            out.extend([
+                ("epochs", p.epochs.to_string()),
+                ("batch", p.batch_size.to_string()),
+                ("learning rate", p.learning_rate.to_string()),
+                ("schedule", p.schedule.to_string()),
+                ("shift", p.max_shift.to_string()),
+                ("input", p.input.to_string()),
+            ]);
+        }
+    }
+    let limits = budget.limits();
+    out.push((
+        "steps",
+        limits.steps.map_or("no limit".into(), |n| n.to_string()),
+    ));
+    out.push((
+        "time limit",
+        limits
+            .time_limit
+            .map_or("none".into(), |t| format!("{} s", t.as_secs_f64())),
+    ));
+    out.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }

@@ -2,10 +2,12 @@
 
 use std::time::Duration;
 
+use super::SessionError;
 use crate::datasets::Task;
 use crate::io::{Metadata, ModelFile};
 use crate::layers::{Architecture, ArchitectureError, BitOutput, Chain, Input};
 use crate::run::TrainOptions;
+use crate::runs::{RunId, RunStore};
 use crate::search::imprint::{self, ImprintParams};
 use crate::training::{Membership, MethodKind, Recipe, TrainConfig, TrainingState};
 
@@ -222,6 +224,24 @@ impl RunPlan {
     pub fn stop(mut self, stop: TrainOptions) -> Self {
         self.stop = stop;
         self
+    }
+
+    /// The plan that continues the recorded run `id` of `store` ([`Session::record`]) from
+    /// its last checkpoint to the step its stop rules planned; then
+    /// [`Session::record_continuing`] records it into the same run.
+    ///
+    /// [`Session::record`]: super::Session::record
+    /// [`Session::record_continuing`]: super::Session::record_continuing
+    pub fn continue_recorded(store: &RunStore, id: &RunId) -> Result<Self, SessionError> {
+        let summary = store.summary(id).map_err(SessionError::Record)?;
+        let file = store.load(id).map_err(SessionError::Record)?;
+        // The checkpoint's own step: the summary is written after it, so it may lag.
+        let step = file.state.as_ref().map(|s| s.step_number());
+        let plan = Self::resume(file)?;
+        Ok(match (summary.planned_steps, step) {
+            (Some(planned), Some(step)) => plan.generations(planned.saturating_sub(step)),
+            _ => plan,
+        })
     }
 
     /// Stop rule: this many steps (generations or epochs) and no time limit.

@@ -69,8 +69,8 @@ pub struct MethodStats {
     pub input: Option<String>,
 }
 
-/// The end of a run: the same fields for every method. It is the command line's JSON line
-/// (`Serialize`), its and the app's closing text (`Display`) and a notebook's summary.
+/// The end of a run: the same fields for every method. It is the command line's `--json`
+/// report (`Serialize`), its and the app's closing text (`Display`) and a notebook's summary.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RunReport {

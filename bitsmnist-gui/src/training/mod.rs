@@ -521,6 +521,11 @@ impl TrainingState {
             let e = error.unwrap_or_default();
             return vec![Effect::Error(format!("cannot start the run: {e}"))];
         };
+        // The run's own clock decides: the app's started before the worker's session did and
+        // stopped when the news arrived, so it may read a hair under a time limit the run met.
+        if let Some(c) = &mut self.clock {
+            c.active = c.active.max(session.progress().spent);
+        }
         let mut effects = Vec::new();
         self.history = session.state().history().clone();
         let origin = origin(session.state());
@@ -529,7 +534,7 @@ impl TrainingState {
         self.fine_tune = true;
         if let Some((chain, report)) = result {
             effects.push(Effect::SetModel { chain, origin });
-            let text = report.to_string();
+            let text = crate::widgets::displayable(&report.to_string());
             let first = text.lines().next().unwrap_or_default().to_string();
             self.last_outcome = Some(text);
             effects.push(Effect::Status(first));

@@ -49,6 +49,9 @@ pub(super) fn side_panel(
                                     method: settings.method,
                                     gradient: settings.gradient.clone(),
                                     climb: settings.climb.clone(),
+                                    // How the plots look is not a trainer option.
+                                    x_axis: settings.x_axis,
+                                    recent: settings.recent,
                                     ..TrainingSettings::default()
                                 };
                             }
@@ -125,6 +128,9 @@ fn options_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) -> bool {
         patience: _,
         use_patience: _,
         validate_every: _,
+        // The plots' view, above the plots.
+        x_axis: _,
+        recent: _,
     } = s;
     ui.heading("Trainer");
     egui::Grid::new("trainer-grid").num_columns(2).spacing([8.0, 4.0]).show(ui, |ui| {

@@ -122,7 +122,13 @@ pub fn ui(
     }
     match plotted {
         Method::Gradient => plots::epochs(ui, history),
-        _ => plots::generations(ui, history, plotted),
+        _ => plots::generations(
+            ui,
+            history,
+            plotted,
+            &mut settings.x_axis,
+            &mut settings.recent,
+        ),
     }
     commands
 }

@@ -5,7 +5,7 @@ use bitsmnist_core::run::{Detail, History, Record};
 use eframe::egui;
 use egui_plot::{GridInput, GridMark, Line, Plot, PlotPoints};
 
-use super::settings::Method;
+use super::settings::{Method, XAxis};
 
 /// Most points drawn per plot line (longer histories are thinned evenly).
 const MAX_PLOT_POINTS: usize = 500;
@@ -98,19 +98,104 @@ pub fn ticks(bounds: (f64, f64), integer: bool) -> Vec<GridMark> {
     }
     let minor = step / 5.0;
     let mut marks = Vec::new();
-    let mut add = |step: f64| {
+    // `skip`: every so many marks fall on a labelled one, which is left out; two labels at
+    // one place are drawn over each other, slightly apart, and read as neither.
+    let mut add = |step: f64, skip: i64| {
         let first = (lo / step).ceil() as i64;
         let last = (hi / step).floor() as i64;
-        for i in first..=last {
+        for i in (first..=last).filter(|i| skip == 0 || i % skip != 0) {
             marks.push(GridMark {
                 value: i as f64 * step,
                 step_size: step,
             });
         }
     };
-    add(step);
+    add(step, 0);
     if !integer || minor >= 1.0 {
-        add(minor);
+        add(minor, 5);
+    }
+    marks
+}
+
+/// The label of a tick at `value` among ticks `step` apart: as many decimals as the step
+/// has. egui_plot's own rounds the decimals of `log10(step)`, which gives none for a step of
+/// 0.5 and labels 0.5 as "0".
+pub fn tick_label(value: f64, step: f64) -> String {
+    let decimals = if step > 0.0 && step.is_finite() {
+        (-(step.log10() + 1e-9).floor()).max(0.0) as usize
+    } else {
+        0
+    };
+    format!("{value:.decimals$}")
+}
+
+/// Where the generation plots put a generation on their x axis, as [`XAxis`] says.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct XView {
+    /// The axis chosen.
+    pub axis: XAxis,
+    /// The first generation shown (0: all).
+    pub first: u64,
+}
+
+impl XView {
+    /// The view of a history whose last generation is `last`: [`XAxis::Recent`] shows the
+    /// `recent` generations up to it.
+    pub fn new(axis: XAxis, recent: u64, last: u64) -> Self {
+        let first = match axis {
+            XAxis::Recent => (last + 1).saturating_sub(recent.max(1)),
+            XAxis::Log | XAxis::Linear => 0,
+        };
+        Self { axis, first }
+    }
+
+    /// Whether generation `step` is shown.
+    pub fn shows(&self, step: u64) -> bool {
+        step >= self.first
+    }
+
+    /// The x coordinate of generation `step`: `log10(step + 1)` on the log axis (generation
+    /// 0 at 0), else the step itself.
+    pub fn x(&self, step: u64) -> f64 {
+        match self.axis {
+            XAxis::Log => (step as f64 + 1.0).log10(),
+            XAxis::Linear | XAxis::Recent => step as f64,
+        }
+    }
+
+    /// The generation at x coordinate `x` (the inverse of [`XView::x`]).
+    pub fn step(&self, x: f64) -> f64 {
+        match self.axis {
+            XAxis::Log => 10f64.powf(x) - 1.0,
+            XAxis::Linear | XAxis::Recent => x,
+        }
+    }
+}
+
+/// Tick marks of the log axis showing x `bounds` (`log10(generation + 1)`): labelled ones at
+/// generation 0 and each power of ten, faint ones at 2 and 5 times a power of ten.
+pub fn log_ticks(bounds: (f64, f64)) -> Vec<GridMark> {
+    let (lo, hi) = (bounds.0.min(bounds.1), bounds.0.max(bounds.1));
+    if !(hi - lo).is_finite() || hi <= lo {
+        return Vec::new();
+    }
+    let mut marks = Vec::new();
+    let mut add = |generation: f64, step_size: f64| {
+        let x = (generation + 1.0).log10();
+        if (lo..=hi).contains(&x) {
+            marks.push(GridMark {
+                value: x,
+                step_size,
+            });
+        }
+    };
+    add(0.0, 1.0);
+    let last_power = hi.ceil().max(0.0) as i32;
+    for power in 0..=last_power {
+        let p = 10f64.powi(power);
+        add(p, 1.0);
+        add(2.0 * p, 0.3);
+        add(5.0 * p, 0.3);
     }
     marks
 }
@@ -122,6 +207,35 @@ fn plot_height(ui: &egui::Ui) -> f32 {
     ((ui.available_height() - 2.0 * row - 8.0) / 2.0).max(120.0)
 }
 
+/// A generation plot set up by `spec`, `height` points high, its x axis as `view` says.
+fn generation_plot(spec: PlotSpec, height: f32, view: XView) -> Plot<'static> {
+    let p = plot(spec, height);
+    match view.axis {
+        XAxis::Log => p
+            .x_grid_spacer(|g: GridInput| log_ticks(g.bounds))
+            .x_axis_formatter(move |m, _| format!("{}", view.step(m.value).round() as i64))
+            .x_axis_label(format!("{} (log scale)", spec.x_label))
+            .label_formatter(move |pos| {
+                let (name, p) = match pos {
+                    egui_plot::HoverPosition::NearDataPoint {
+                        plot_name,
+                        position,
+                        ..
+                    } => (format!("{plot_name}\n"), position),
+                    egui_plot::HoverPosition::Elsewhere { position } => (String::new(), position),
+                };
+                Some(format!(
+                    "{name}{} = {:.0}\ny = {:.3}",
+                    spec.x_label,
+                    view.step(p.x),
+                    p.y
+                ))
+            }),
+        XAxis::Recent => p.x_axis_label(format!("{} (from {} on)", spec.x_label, view.first)),
+        XAxis::Linear => p,
+    }
+}
+
 /// A plot set up by `spec`, `height` points high.
 fn plot(spec: PlotSpec, height: f32) -> Plot<'static> {
     let integer = spec.integer_x;
@@ -130,7 +244,8 @@ fn plot(spec: PlotSpec, height: f32) -> Plot<'static> {
         .x_axis_label(spec.x_label)
         .y_axis_label(spec.y_label)
         .x_grid_spacer(move |g: GridInput| ticks(g.bounds, integer))
-        .y_grid_spacer(|g: GridInput| ticks(g.bounds, false));
+        .y_grid_spacer(|g: GridInput| ticks(g.bounds, false))
+        .y_axis_formatter(|m, _| tick_label(m.value, m.step_size));
     if integer {
         p.x_axis_formatter(|m, _| format!("{}", m.value.round() as i64))
     } else {
@@ -195,24 +310,25 @@ fn remember_rect(ctx: &egui::Context, id: &str, rect: egui::Rect) {
     ctx.data_mut(|d| d.insert_temp(rect_id(id), (frame, rect)));
 }
 
-/// Every `n / MAX_PLOT_POINTS`-th point, and the last.
-fn thin(points: impl ExactSizeIterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
-    let n = points.len();
-    let step = n.div_ceil(MAX_PLOT_POINTS).max(1);
-    let mut v: Vec<[f64; 2]> = Vec::with_capacity(n / step + 2);
-    let mut last = None;
-    for (i, p) in points.enumerate() {
-        if i % step == 0 {
-            v.push(p);
+/// At most about [`MAX_PLOT_POINTS`] of `points`, evenly spaced along x (as drawn: on the
+/// log axis the first generations are far apart and all kept, the later ones thinned), and
+/// the last.
+fn thin(points: impl IntoIterator<Item = [f64; 2]>) -> Vec<[f64; 2]> {
+    let points: Vec<[f64; 2]> = points.into_iter().collect();
+    let (Some(first), Some(last)) = (points.first().copied(), points.last().copied()) else {
+        return points;
+    };
+    let gap = (last[0] - first[0]) / MAX_PLOT_POINTS as f64;
+    let mut kept: Vec<[f64; 2]> = Vec::with_capacity(points.len().min(MAX_PLOT_POINTS + 2));
+    for p in points {
+        if kept.last().is_none_or(|k| p[0] - k[0] >= gap) {
+            kept.push(p);
         }
-        last = Some(p);
     }
-    if let (Some(l), Some(e)) = (last, v.last())
-        && l != *e
-    {
-        v.push(l);
+    if kept.last() != Some(&last) {
+        kept.push(last);
     }
-    v
+    kept
 }
 
 /// The live figures of the last generation; `running`: the run goes on (not paused).
@@ -243,10 +359,44 @@ pub(crate) fn generation_figures(
 /// A plotted series: its name (in the legend and the hover text) and its value in a record.
 type Series = (&'static str, fn(&Record) -> f64);
 
-/// The fitness and test-accuracy plots of a generation-based run. A climb has one model, so
-/// its records' best, mean and worst are one value: its objective.
-pub(crate) fn generations(ui: &mut egui::Ui, history: &History, method: Method) {
+/// The choice of the generation plots' x axis (see [`XAxis`]), above them; true when it
+/// changed.
+fn x_axis_choice(ui: &mut egui::Ui, axis: &mut XAxis, recent: &mut u64) -> bool {
+    let before = (*axis, *recent);
+    ui.horizontal(|ui| {
+        ui.label("Generations shown:");
+        for choice in XAxis::ALL {
+            ui.selectable_value(axis, choice, choice.title())
+                .on_hover_text(match choice {
+                    XAxis::Log => "Every generation on a logarithmic axis: the first generations, where the fitness climbs, get as much room as the long tail",
+                    XAxis::Linear => "Every generation on a linear axis",
+                    XAxis::Recent => "Only the last generations, on a linear axis: what the run does now",
+                });
+        }
+        let l = ui.label("generations");
+        ui.add_enabled(
+            *axis == XAxis::Recent,
+            egui::DragValue::new(recent).range(10..=1_000_000).speed(10),
+        )
+        .labelled_by(l.id)
+        .on_hover_text("How many of the last generations \"last\" shows");
+    });
+    (*axis, *recent) != before
+}
+
+/// The fitness and test-accuracy plots of a generation-based run, their x axis as `axis` says
+/// (chosen above them; `recent` is the generations [`XAxis::Recent`] shows). A climb has one
+/// model, so its records' best, mean and worst are one value: its objective.
+pub(crate) fn generations(
+    ui: &mut egui::Ui,
+    history: &History,
+    method: Method,
+    axis: &mut XAxis,
+    recent: &mut u64,
+) {
+    let changed = x_axis_choice(ui, axis, recent);
     let recs = &history.records;
+    let view = XView::new(*axis, *recent, recs.last().map_or(0, |r| r.step));
     let height = plot_height(ui);
     let link = ui.make_persistent_id("training-plots");
     let climb = method == Method::Climb;
@@ -271,11 +421,14 @@ pub(crate) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
         0,
     );
     let [top, bottom] = specs(method);
-    let shown = plot(top, height)
+    let shown_recs: Vec<&Record> = recs.iter().filter(|r| view.shows(r.step)).collect();
+    // A new axis starts from the bounds of its data, not the old axis' zoom.
+    let reset = |p: Plot<'static>| if changed { p.reset() } else { p };
+    let shown = reset(generation_plot(top, height, view))
         .link_axis(link, [true, false])
         .show(ui, |p| {
             for (i, (name, f)) in top_series.iter().enumerate() {
-                let points = thin(recs.iter().map(|r| [r.step as f64, f(r)]));
+                let points = thin(shown_recs.iter().map(|r| [view.x(r.step), f(r)]));
                 p.line(Line::new(*name, PlotPoints::from(points)).color(COLORS[i]));
             }
         });
@@ -291,22 +444,15 @@ pub(crate) fn generations(ui: &mut egui::Ui, history: &History, method: Method) 
         &["test accuracy"],
         top_series.len(),
     );
-    let acc: Vec<[f64; 2]> = recs
+    let acc: Vec<[f64; 2]> = shown_recs
         .iter()
-        .filter_map(|r| r.validation_accuracy.map(|a| [r.step as f64, 100.0 * a]))
+        .filter_map(|r| r.validation_accuracy.map(|a| [view.x(r.step), 100.0 * a]))
         .collect();
-    let n = acc.len();
     let color = COLORS[top_series.len() % COLORS.len()];
-    let shown = plot(bottom, height)
+    let shown = reset(generation_plot(bottom, height, view))
         .link_axis(link, [true, false])
         .show(ui, |p| {
-            p.line(
-                Line::new(
-                    "test accuracy",
-                    PlotPoints::from(thin(acc.into_iter().take(n))),
-                )
-                .color(color),
-            );
+            p.line(Line::new("test accuracy", PlotPoints::from(thin(acc))).color(color));
         });
     remember_rect(ui.ctx(), bottom.id, shown.response.rect);
 }
@@ -411,6 +557,37 @@ mod tests {
     }
 
     #[test]
+    fn tick_labels_have_the_decimals_of_their_step() {
+        assert_eq!(tick_label(0.5, 0.5), "0.5");
+        assert_eq!(tick_label(0.3, 0.1), "0.3");
+        assert_eq!(tick_label(0.52, 0.02), "0.52");
+        assert_eq!(tick_label(240.0, 20.0), "240");
+        assert_eq!(tick_label(100.0, 100.0), "100");
+        assert_eq!(tick_label(1.0, 1.0), "1");
+        assert_eq!(tick_label(-0.2, 0.1), "-0.2");
+    }
+
+    #[test]
+    fn faint_marks_never_fall_on_labelled_ones() {
+        for (bounds, integer) in [
+            ((-0.3, 0.8), false),
+            ((0.0, 1000.0), true),
+            ((20.0, 260.0), false),
+        ] {
+            let marks = ticks(bounds, integer);
+            for (i, a) in marks.iter().enumerate() {
+                for b in &marks[i + 1..] {
+                    assert!(
+                        (a.value - b.value).abs() > 1e-9,
+                        "{bounds:?}: two marks at {}",
+                        a.value
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_narrow_fitness_range_still_gets_four_or_more_labelled_ticks() {
         for bounds in [(0.51, 0.53), (0.0, 1.0), (97.0, 100.0), (1e-4, 3e-4)] {
             let marks = ticks(bounds, false);
@@ -418,6 +595,54 @@ mod tests {
             let n = values(&marks, major).len();
             assert!((4..=11).contains(&n), "{bounds:?}: {n} ticks");
         }
+    }
+
+    #[test]
+    fn the_log_axis_places_generations_by_their_logarithm_and_back() {
+        let log = XView::new(XAxis::Log, 500, 5000);
+        assert_eq!(log.first, 0);
+        assert_eq!(log.x(0), 0.0);
+        assert!((log.x(999) - 3.0).abs() < 1e-12);
+        for step in [0, 1, 7, 123, 5000] {
+            assert!((log.step(log.x(step)) - step as f64).abs() < 1e-6);
+        }
+        // The first tenth of the generations takes most of the axis' length.
+        assert!(log.x(500) / log.x(5000) > 0.7);
+        let marks = log_ticks((0.0, log.x(5000)));
+        let labelled: Vec<i64> = marks
+            .iter()
+            .filter(|m| m.step_size == 1.0)
+            .map(|m| log.step(m.value).round() as i64)
+            .collect();
+        assert_eq!(labelled, vec![0, 1, 10, 100, 1000]);
+        assert!(marks.iter().all(|m| (0.0..=log.x(5000)).contains(&m.value)));
+    }
+
+    #[test]
+    fn thinning_keeps_the_early_generations_of_a_log_axis_and_the_last_point() {
+        let log = XView::new(XAxis::Log, 500, 5000);
+        let kept = thin((0..=5000).map(|g| [log.x(g), g as f64]));
+        assert!(kept.len() <= MAX_PLOT_POINTS + 2, "{}", kept.len());
+        let generations: Vec<f64> = kept.iter().map(|p| p[1]).collect();
+        for g in 0..=20 {
+            assert!(generations.contains(&(g as f64)), "generation {g} dropped");
+        }
+        assert_eq!(generations.last(), Some(&5000.0));
+        // On a linear axis, every tenth of 5,000 generations.
+        let linear = thin((0..=5000).map(|g| [g as f64, 0.0]));
+        assert_eq!(linear.len(), 501);
+    }
+
+    #[test]
+    fn the_recent_window_shows_the_last_generations_on_a_linear_axis() {
+        let recent = XView::new(XAxis::Recent, 500, 5000);
+        assert_eq!(recent.first, 4501);
+        assert!(!recent.shows(4500) && recent.shows(4501) && recent.shows(5000));
+        assert_eq!(recent.x(4700), 4700.0);
+        // A run shorter than the window shows all of it.
+        assert_eq!(XView::new(XAxis::Recent, 500, 40).first, 0);
+        let all = XView::new(XAxis::Linear, 500, 5000);
+        assert!(all.shows(0) && all.x(10) == 10.0);
     }
 
     #[test]

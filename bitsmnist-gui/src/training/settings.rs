@@ -174,6 +174,38 @@ pub struct TrainingSettings {
     pub use_patience: bool,
     /// Measure test accuracy every so many generations (0: never).
     pub validate_every: u64,
+    /// How the generation plots' x axis shows the run.
+    pub x_axis: XAxis,
+    /// The generations [`XAxis::Recent`] shows.
+    pub recent: u64,
+}
+
+/// How the generation plots' x axis shows the run: a long run's fitness climbs in its first
+/// minute and then creeps, so on a linear axis of every generation it is mostly a flat line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum XAxis {
+    /// Every generation, on a logarithmic axis: the early climb and the long tail both get
+    /// room (the default).
+    #[default]
+    Log,
+    /// Every generation, on a linear axis.
+    Linear,
+    /// The last [`TrainingSettings::recent`] generations, on a linear axis.
+    Recent,
+}
+
+impl XAxis {
+    /// Every choice, in the order shown.
+    pub const ALL: [XAxis; 3] = [XAxis::Log, XAxis::Linear, XAxis::Recent];
+
+    /// The choice's label above the plot (also its label for tests).
+    pub fn title(self) -> &'static str {
+        match self {
+            XAxis::Log => "all, log scale",
+            XAxis::Linear => "all, linear",
+            XAxis::Recent => "last",
+        }
+    }
 }
 
 impl Default for TrainingSettings {
@@ -243,6 +275,8 @@ impl TrainingSettings {
             patience: 500,
             use_patience: false,
             validate_every: 10,
+            x_axis: XAxis::default(),
+            recent: 500,
         };
         match p.selection {
             Selection::Tournament { size } => {

@@ -41,6 +41,8 @@ pub(super) fn stop_rules_ui(ui: &mut egui::Ui, s: &mut TrainingSettings) {
         patience,
         use_patience,
         validate_every,
+        x_axis: _,
+        recent: _,
     } = s;
     ui.heading("Stop rules");
     egui::Grid::new("stop-grid")

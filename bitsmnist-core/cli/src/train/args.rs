@@ -161,6 +161,39 @@ pub struct Args {
     /// Write the model and its whole training state to this `.bin` file.
     #[arg(help_heading = "Files and output", long)]
     pub out: Option<PathBuf>,
+    /// Save a finished run's model, history and metadata without the training state: a file
+    /// a fraction of the size, to share or ship, that evaluates, exports and opens anywhere
+    /// but that `--resume` cannot continue (a run stopped by a signal keeps its state).
+    #[arg(
+        help_heading = "Files and output",
+        long,
+        requires = "out",
+        conflicts_with = "checkpoint_every"
+    )]
+    pub model_only: bool,
+    /// The runs folder this run is recorded in as it goes, listed by `bitsmnist runs`
+    /// (default: $BITSMNIST_RUNS_DIR, else the user's data folder, e.g.
+    /// ~/.local/share/bitsmnist/runs).
+    #[arg(help_heading = "Files and output", long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
+    /// Do not record this run in the runs folder.
+    #[arg(help_heading = "Files and output", long, conflicts_with_all = ["runs", "label", "tags", "continue_run"])]
+    pub no_record: bool,
+    /// A name for this run in the runs folder.
+    #[arg(help_heading = "Files and output", long)]
+    pub label: Option<String>,
+    /// A tag for this run in the runs folder (repeat for more).
+    #[arg(help_heading = "Files and output", long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Continue the recorded run ID (`bitsmnist runs` lists them) from its last checkpoint to
+    /// the step it planned, recorded into the same run.
+    #[arg(
+        help_heading = "Files and output",
+        long = "continue",
+        value_name = "ID",
+        conflicts_with_all = ["resume", "init", "label", "tags"]
+    )]
+    pub continue_run: Option<String>,
     /// Epochs (gradient; default 30).
     #[arg(help_heading = "Gradient", long)]
     pub epochs: Option<u32>,

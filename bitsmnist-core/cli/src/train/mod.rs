@@ -1,7 +1,8 @@
 //! `bitsmnist train`: train a bit model by any method and report its accuracy. One path for
 //! every method: the flags become a checked [`plan::Plan`] (the core's `RunPlan`) before any
-//! data is loaded, the core's `Session` runs it, and its `RunReport` is the closing text and
-//! the JSON line; this module adds the progress bar and the signals.
+//! data is loaded, the core's `Session` runs it, and its `RunReport` is the closing text (or,
+//! under `--json`, the one `report` object); this module adds the progress, on stderr, and the
+//! signals.
 
 mod args;
 pub(crate) mod plan;
@@ -15,11 +16,12 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use bitsmnist_core::datasets::DataError;
 use bitsmnist_core::run::{CancelToken, StopReason, TrainOptions};
+use bitsmnist_core::runs::RunStore;
 use bitsmnist_core::session::{RunPlan, Session, SessionError, Start};
 use bitsmnist_core::training::TrainingState;
 
 pub use args::Args;
-use plan::Origin;
+use plan::{Origin, Recording};
 
 /// SIGINT, SIGTERM and SIGHUP seen, each also cancelling the run.
 struct Signals {
@@ -110,6 +112,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }) => return Ok(stopped_before_training(&signals, "making the run")),
         started => started?,
     };
+    session.annotate(|m| {
+        m.with_program("bitsmnist")
+            .with_extra("command", command_line())
+    });
+    let recorded = match &plan.record {
+        Some(Recording::New { dir, label, tags }) => {
+            Some(RunStore::open(dir).and_then(|store| session.record(&store, label, tags)))
+        }
+        Some(Recording::Continue { store, id }) => Some(session.record_continuing(store, id)),
+        None => None,
+    };
+    let recorded = recorded
+        .transpose()
+        .context("recording the run (--no-record trains without recording)")?;
     if let Some(out) = &plan.out {
         // The state's size is fixed from the start for every method; the history grows by a
         // record per step, which the margin covers for runs of some thousands of steps.
@@ -135,8 +151,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             _ => started.elapsed().as_secs(),
         });
         bar.set_message(r.to_string());
+        // On stderr with the bar, in both output modes: stdout holds the results alone, so
+        // that `train --json | jq` reads one object and `train > run.txt` the summary.
         if progress > 0 && r.step.is_multiple_of(progress) {
-            bar.suspend(|| out!("{r}"));
+            bar.suspend(|| {
+                use std::io::Write as _;
+                // A closed terminal (SIGHUP) must not end the run in a panic.
+                let _ = writeln!(std::io::stderr(), "{r}");
+            });
         }
         ControlFlow::Continue(())
     });
@@ -144,16 +166,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let outcome = outcome?;
     // Saved before anything else, so that a second signal or a failing report loses nothing.
     if let Some(path) = &plan.out {
-        session
-            .checkpoint()
-            .with_meta(
-                session
-                    .meta()
-                    .clone()
-                    .with_program("bitsmnist")
-                    .with_extra("command", command_line()),
-            )
-            .save(path)
+        let mut file = session.checkpoint();
+        // A run stopped by a signal keeps its state whatever was asked, so that nothing of
+        // it is lost: `--resume` continues it.
+        if plan.model_only && signals.exit_status().is_none() {
+            file.state = None;
+        }
+        file.save(path)
             .with_context(|| path.display().to_string())?;
     }
     if let Some(status) = signals.exit_status() {
@@ -186,10 +205,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(path) = &plan.out {
         out!("saved {}", path.display());
     }
-    out!(
-        "{}",
-        serde_json::to_string(&report).context("writing the report")?
-    );
+    if let Some(id) = session.recording() {
+        out!("recorded as run {id} (bitsmnist runs show {id})");
+    }
+    if let Some(e) = session.record_error() {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: the run's record ended early: {e}"
+        );
+    }
+    /// The report and the id of the run's record, one object.
+    #[derive(serde::Serialize)]
+    struct Recorded<'a> {
+        #[serde(flatten)]
+        report: &'a bitsmnist_core::session::RunReport,
+        /// The id in the runs folder (`null` when not recorded).
+        run: Option<String>,
+    }
+    crate::emit(
+        "report",
+        &Recorded {
+            report: &report,
+            run: recorded.map(|id| id.to_string()),
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -236,7 +276,7 @@ fn header(session: &Session, origin: &Origin) -> String {
     };
     format!(
         "{}: task {}, {} training and {} test examples; {}; {}{continues}; {seed}; {} threads",
-        data.name,
+        crate::data::describe(data),
         session
             .meta()
             .task

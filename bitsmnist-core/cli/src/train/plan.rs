@@ -12,6 +12,7 @@ use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::{Activation, Architecture, BitOutput};
 use bitsmnist_core::memory::Limit;
 use bitsmnist_core::run::TrainOptions;
+use bitsmnist_core::runs::{RunId, RunStore};
 use bitsmnist_core::search::imprint::ImprintParams;
 use bitsmnist_core::session::{DEFAULT_SEED, RunPlan};
 use bitsmnist_core::training::{Membership, MethodKind, Recipe, TrainConfig};
@@ -38,6 +39,10 @@ pub struct Plan {
     pub origin: Origin,
     pub checkpoint_every: Option<u64>,
     pub out: Option<PathBuf>,
+    /// Whether a finished run's file leaves out the training state (`--model-only`).
+    pub model_only: bool,
+    /// Where the run is recorded, if it is.
+    pub record: Option<Recording>,
     pub quiet: bool,
     pub progress: u64,
     pub threads: Option<usize>,
@@ -235,8 +240,16 @@ fn configure(args: &Args, task: &Task, kind: MethodKind) -> Result<(TrainConfig,
 
 impl Args {
     /// Checks every flag and what they say together, and reads the files they name.
-    pub fn plan(self) -> Result<Plan> {
+    pub fn plan(mut self) -> Result<Plan> {
         self.data.check()?;
+        let record = self.recording()?;
+        // A recorded run continued is its checkpoint resumed, to the step it planned.
+        let mut continue_to = None;
+        if let Some(Recording::Continue { store, id }) = &record {
+            let summary = store.summary(id)?;
+            self.resume = Some(store.checkpoint_path(id));
+            continue_to = summary.planned_steps;
+        }
         if !(self.sample > 0.0 && self.sample <= 1.0) {
             usage!("--sample must be in (0, 1], got {:?}", self.sample);
         }
@@ -313,6 +326,9 @@ impl Args {
             }
             None => None,
         };
+        let resumed_step = resumed
+            .as_ref()
+            .and_then(|(_, f)| f.state.as_ref().map(|s| s.step_number()));
         if let Some((path, file)) = &resumed
             && let (Some(asked), Some(saved)) = (self.data.binarize, file.meta.binarization)
             && asked != saved
@@ -483,10 +499,12 @@ impl Args {
             || self.target.is_some()
             || time_limit.is_some()
             || self.patience.is_some();
-        // Without a stop rule, the recipe's step count: the same model on every machine.
-        let generations = match self.generations {
-            None if !explicit => recipe.steps,
-            n => n,
+        // Without a stop rule, the recipe's step count: the same model on every machine (a
+        // recorded run continued: what is left of its own).
+        let generations = match (self.generations, continue_to) {
+            (None, Some(to)) if !explicit => Some(to.saturating_sub(resumed_step.unwrap_or(0))),
+            (None, None) if !explicit => recipe.steps,
+            (n, _) => n,
         };
         let mut options = TrainOptions::new();
         if let Some(n) = generations {
@@ -533,6 +551,8 @@ impl Args {
             origin,
             checkpoint_every: self.checkpoint_every.filter(|&n| n > 0),
             out: self.out,
+            model_only: self.model_only,
+            record,
             quiet: self.quiet,
             progress,
             threads: self.threads,
@@ -595,5 +615,52 @@ impl Args {
             }
         }
         Ok(Membership::new(index, of))
+    }
+}
+
+/// Where `train` records its run.
+pub enum Recording {
+    /// A new run in the runs folder `dir` (made when the run starts, not when the options
+    /// are checked: checking has no effect on disk).
+    New {
+        dir: PathBuf,
+        label: String,
+        tags: Vec<String>,
+    },
+    /// The recorded run `id` continued (`--continue`).
+    Continue { store: RunStore, id: RunId },
+}
+
+impl Args {
+    /// The runs folder (`--runs`, else `$BITSMNIST_RUNS_DIR`, else the user's data folder)
+    /// and what to record there; `None` with `--no-record`, or with no folder to use.
+    fn recording(&self) -> Result<Option<Recording>> {
+        if self.no_record {
+            return Ok(None);
+        }
+        let Ok(dir) = crate::runs::runs_dir(self.runs.clone()) else {
+            if self.continue_run.is_some() || !self.tags.is_empty() || self.label.is_some() {
+                usage!("no runs folder: give --runs DIR (there is no home folder to keep one in)");
+            }
+            return Ok(None);
+        };
+        Ok(Some(match &self.continue_run {
+            Some(id) => {
+                let id: RunId = id.parse().map_err(|e| {
+                    anyhow::Error::new(crate::errors::Usage(format!("--continue: {e}")))
+                })?;
+                if !dir.is_dir() {
+                    anyhow::bail!("--continue {id}: no runs folder {}", dir.display());
+                }
+                let store = RunStore::open(&dir)?;
+                store.summary(&id)?;
+                Recording::Continue { store, id }
+            }
+            None => Recording::New {
+                dir,
+                label: self.label.clone().unwrap_or_default(),
+                tags: self.tags.clone(),
+            },
+        }))
     }
 }
