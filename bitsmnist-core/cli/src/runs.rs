@@ -371,8 +371,7 @@ fn kib(bytes: usize) -> String {
 }
 
 fn date(unix: u64) -> String {
-    let (y, mo, d, h, mi, s) = bitsmnist_core::util::utc(unix);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
+    bitsmnist_core::display::utc_date_time(unix)
 }
 
 /// Columns padded to their widest cell, the first row the header.

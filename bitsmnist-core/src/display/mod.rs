@@ -397,9 +397,8 @@ pub fn image_shape(pixels: usize) -> (usize, usize) {
 /// A Unix time (seconds since 1970-01-01 00:00 UTC) as a UTC date and time,
 /// `2026-12-02 00:56:21 UTC`, for the creation time of a model file and the like.
 ///
-/// Written out here (days to a civil date, after Howard Hinnant's `civil_from_days`) rather
-/// than taken from a date crate: every notebook compiles this library, so its dependency tree
-/// stays lean.
+/// The date comes from [`util::utc`](crate::util::utc), written out there rather than taken
+/// from a date crate: every notebook compiles this library, so its dependency tree stays lean.
 ///
 /// ```
 /// use bitsmnist_core::display::utc_date_time;
@@ -408,31 +407,8 @@ pub fn image_shape(pixels: usize) -> (usize, usize) {
 /// assert_eq!(utc_date_time(951_782_400), "2000-02-29 00:00:00 UTC");
 /// ```
 pub fn utc_date_time(unix_secs: u64) -> String {
-    let days = (unix_secs / 86_400) as i64;
-    let secs = unix_secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
-/// The proleptic Gregorian date `(year, month, day)` of a day counted from 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    // Shift to eras of 400 years (146,097 days) starting on 0000-03-01, so that the leap day
-    // is the last day of a year.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of the era, 0..=146_096
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // year of the era
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of the year from March 1st
-    let mp = (5 * doy + 2) / 153; // month from March, 0..=11
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let (year, month, day, h, m, s) = crate::util::utc(unix_secs);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC")
 }
 
 impl crate::bits::Kernel {
