@@ -459,17 +459,21 @@ mod date_tests {
             assert_eq!(utc_date_time(secs), text);
         }
         // Every day of four centuries runs on without a gap or a repeat.
-        let mut last = civil_from_days(-1);
-        assert_eq!(last, (1969, 12, 31));
-        for d in 0..146_097 {
-            let now = civil_from_days(d);
+        let civil = |d: u64| {
+            let (y, m, d, ..) = crate::util::utc(d * 86_400);
+            (y, m, d)
+        };
+        let mut last = civil(0);
+        assert_eq!(last, (1970, 1, 1));
+        for d in 1..146_097 {
+            let now = civil(d);
             let next_day = now.2 == last.2 + 1 && now.1 == last.1 && now.0 == last.0;
             let next_month = now.2 == 1 && (now.1 == last.1 + 1 && now.0 == last.0);
             let next_year = (now.1, now.2) == (1, 1) && now.0 == last.0 + 1;
             assert!(next_day || next_month || next_year, "{last:?} then {now:?}");
             last = now;
         }
-        assert_eq!(civil_from_days(146_097), (2370, 1, 1));
+        assert_eq!(civil(146_097), (2370, 1, 1));
     }
 }
 
