@@ -1099,11 +1099,12 @@ impl BitsApp {
         };
         self.training.release_recorded(&id);
         let plan = match RunPlan::continue_recorded(&store, &id) {
-            Ok(p) => p.validate_every(
-                self.settings
-                    .training
-                    .validate_every(self.settings.training.method),
-            ),
+            // Tested as often as the Training panel tests a run of the run's own method.
+            Ok(p) => {
+                let method = training::method_of(p.kind());
+                let every = self.settings.training.validate_every(method);
+                p.validate_every(every)
+            }
             Err(e) => return self.error(format!("cannot continue run {id}: {e}")),
         };
         let effects = self

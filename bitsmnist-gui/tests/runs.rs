@@ -138,6 +138,45 @@ fn runs_of_the_app_and_of_the_library_are_listed_plotted_compared_opened_and_del
 }
 
 #[test]
+fn an_interrupted_run_continues_in_the_app_to_its_planned_step_in_the_same_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    // A run planned for 12 generations whose program went away after 3 (paused, then gone
+    // without a word: as when a terminal's `bitsmnist train` is killed).
+    let plan = RunPlan::for_method(Task::zero_one(), MethodKind::Population)
+        .architecture(Architecture::dense(vec![8]))
+        .generations(12);
+    let mut session = Session::start(plan, &Dataset::embedded()).unwrap();
+    let id = session.record(&store, "stopped early", &[]).unwrap();
+    let pause = session.pause_token();
+    session
+        .run(|step| {
+            if step.record().step >= 3 {
+                pause.cancel();
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    drop(session);
+    assert_eq!(store.listing(id.clone()).status, RunStatus::Interrupted);
+
+    let mut h = harness(recording_into(dir.path()), None);
+    ready(&mut h);
+    click(&mut h, "Runs");
+    tick(&mut h, "stopped early");
+    click(&mut h, "Continue");
+    assert!(h.state().training.is_running(), "{:?}", h.state().errors);
+    run_until(&mut h, "the run's end", |a| !a.training.is_running());
+    no_errors(h.state());
+    let runs = store.list().unwrap();
+    assert_eq!(runs.len(), 1, "the same record");
+    let s = runs[0].summary.as_ref().unwrap();
+    assert_eq!((runs[0].status.clone(), s.step), (RunStatus::Finished, 12));
+    assert_eq!(s.label, "stopped early");
+    assert_eq!(h.state().training.history.last().map(|r| r.step), Some(12));
+}
+
+#[test]
 fn with_record_runs_off_nothing_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = recording_into(dir.path());
