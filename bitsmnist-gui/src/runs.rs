@@ -148,6 +148,8 @@ pub struct RunsState {
     pub listing: Vec<RunListing>,
     /// When and which folder was last read.
     read: Option<(Instant, Option<PathBuf>)>,
+    /// The folder last read, when it exists.
+    store: Option<RunStore>,
     /// Why the folder could not be read.
     pub error: Option<String>,
     /// The runs ticked.
@@ -180,18 +182,33 @@ impl RunsState {
         if fresh {
             return;
         }
-        self.read = Some((Instant::now(), dir));
-        match settings
-            .store()
-            .and_then(|s| s.list().map_err(|e| e.to_string()))
-        {
-            Ok(listing) => {
+        self.read = Some((Instant::now(), dir.clone()));
+        // Reading makes no folder (a name half typed in the field would leave one behind);
+        // the first run recorded makes it.
+        let read = match &dir {
+            None => Err(
+                "no runs folder: there is no home folder to keep one in; name one here".to_string(),
+            ),
+            Some(d) if !d.exists() => Ok(None),
+            Some(d) => RunStore::open(d)
+                .and_then(|s| s.list().map(|l| Some((s, l))))
+                .map_err(|e| e.to_string()),
+        };
+        match read {
+            Ok(Some((store, listing))) => {
                 self.error = None;
+                self.store = Some(store);
                 self.listing = listing;
                 self.sort_listing();
             }
+            Ok(None) => {
+                self.error = None;
+                self.store = None;
+                self.listing.clear();
+            }
             Err(e) => {
                 self.error = Some(e);
+                self.store = None;
                 self.listing.clear();
             }
         }
@@ -399,7 +416,7 @@ pub fn ui(
     let selected: Vec<RunId> = state.selected.iter().cloned().collect();
     actions(ui, state, &selected, running, &mut commands);
 
-    let store = settings.store().ok();
+    let store = state.store.clone();
     let two = match selected.as_slice() {
         [a, b] => state
             .summary(a)
@@ -498,6 +515,9 @@ fn actions(
     let id = run.id.clone();
     let status = run.status.clone();
     let has_checkpoint = run.summary.is_some();
+    // Its writer holds the run's lock: the store refuses to change it until the run ends.
+    let written = matches!(status, RunStatus::Running | RunStatus::Paused);
+    let written_tip = "Its program is writing it: stop the run first";
     if state.relabel.1.as_ref() != Some(&id) {
         state.relabel = (
             run.summary
@@ -549,8 +569,9 @@ fn actions(
         ui.add(egui::TextEdit::singleline(&mut state.relabel.0).desired_width(180.0))
             .labelled_by(label.id);
         if ui
-            .button("Relabel")
+            .add_enabled(!written, egui::Button::new("Relabel"))
             .on_hover_text("Give the run this label")
+            .on_disabled_hover_text(written_tip)
             .clicked()
         {
             commands.push(Command::RelabelRun(id.clone(), state.relabel.0.trim().to_string()));
@@ -566,7 +587,8 @@ fn actions(
                 state.confirm_delete = None;
             }
         } else if ui
-            .button("Delete")
+            .add_enabled(!written, egui::Button::new("Delete"))
+            .on_disabled_hover_text(written_tip)
             .on_hover_text("Delete the run's folder (its checkpoint and summary), after a confirmation")
             .clicked()
         {

@@ -233,3 +233,19 @@ fn the_runs_settings_are_remembered() {
     assert!(old.runs.record);
     assert!(old.runs.folder.is_empty());
 }
+
+#[test]
+fn the_runs_tab_makes_no_folder_and_the_first_run_recorded_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("not yet");
+    let mut h = harness(recording_into(&runs), None);
+    ready(&mut h);
+    click(&mut h, "Runs");
+    assert!(!runs.exists());
+    assert!(h.query_by_label_contains("No runs recorded yet").is_some());
+    no_errors(h.state());
+    click(&mut h, "Training");
+    start(&mut h, "Start");
+    run_until(&mut h, "the run's end", |a| !a.training.is_running());
+    assert_eq!(RunStore::open(&runs).unwrap().list().unwrap().len(), 1);
+}
