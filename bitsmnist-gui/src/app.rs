@@ -1021,6 +1021,8 @@ impl BitsApp {
                 {
                     Ok(file) => {
                         self.take_opened(Opened::Run(&id), file);
+                        // Start on the Training tab continues it in the same record.
+                        self.training.recording = Some(id);
                     }
                     Err(e) => self.error(e),
                 }

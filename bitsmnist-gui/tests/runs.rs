@@ -174,6 +174,15 @@ fn an_interrupted_run_continues_in_the_app_to_its_planned_step_in_the_same_recor
     assert_eq!((runs[0].status.clone(), s.step), (RunStatus::Finished, 12));
     assert_eq!(s.label, "stopped early");
     assert_eq!(h.state().training.history.last().map(|r| r.step), Some(12));
+
+    // Continue on the Training tab goes on in the same record, for the panel's 5 generations.
+    click(&mut h, "Training");
+    start(&mut h, "Continue");
+    run_until(&mut h, "the run's end", |a| !a.training.is_running());
+    no_errors(h.state());
+    let runs = store.list().unwrap();
+    assert_eq!(runs.len(), 1, "the same record");
+    assert_eq!(runs[0].summary.as_ref().unwrap().step, 17);
 }
 
 #[test]

@@ -191,7 +191,8 @@ pub struct TrainingState {
     pub fine_tune: bool,
     /// The label the next run is recorded under (the Run label field).
     pub run_label: String,
-    /// The runs folder's run that the run going on (or the last one) records into.
+    /// The runs folder's run that the run going on (or the last one, or the one opened from
+    /// the Runs tab) records into: Start continues it in the same record.
     pub recording: Option<RunId>,
 }
 
@@ -249,6 +250,7 @@ impl TrainingState {
         self.history = History::default();
         self.last_outcome = None;
         self.fine_tune = false;
+        self.recording = None;
     }
 
     /// The Data panel now trains on `task`: a kept run of another task is dropped (it would
@@ -395,7 +397,7 @@ impl TrainingState {
         };
         let method = with.settings.method;
         let base = self.base(&with);
-        let continuing = matches!(base, Base::Resume(_)) && self.session.is_some();
+        let continuing = matches!(base, Base::Resume(_));
         let (status, history) = match &base {
             Base::Fresh => ("training a new network…".to_string(), History::default()),
             Base::FineTune(_) => ("fine-tuning the model…".to_string(), History::default()),
@@ -422,20 +424,21 @@ impl TrainingState {
             Ok(p) => p,
             Err(e) => return vec![Effect::Error(format!("cannot start: {e}"))],
         };
-        // Continuing the kept session's recorded run goes on in the same record: the kept
-        // session holds that run's lock, so it goes before the new one takes it.
-        let record = with.record.map(|store| {
-            match self.session.as_ref().and_then(|s| s.recording()).cloned() {
-                Some(id) if continuing && self.recording.as_ref() == Some(&id) => {
-                    self.session = None;
+        // Continuing a recorded run (the last run's, or one opened from the Runs tab) goes on
+        // in the same record. A kept session holds that run's lock, so it goes before the new
+        // one takes it.
+        let record = with.record.map(
+            |store| match self.recording.clone().filter(|_| continuing) {
+                Some(id) => {
+                    self.release_recorded(&id);
                     Recording::Continue { store, id }
                 }
-                _ => Recording::New {
+                None => Recording::New {
                     store,
                     label: self.run_label.trim().to_string(),
                 },
-            }
-        });
+            },
+        );
         self.launch(method, plan, history, data, record, out);
         vec![Effect::Status(status)]
     }
@@ -642,6 +645,8 @@ impl TrainingState {
         self.session = None;
         self.fine_tune = true;
         self.last_outcome = None;
+        // A file's run is not the runs folder's (the Runs tab's Open says which it is).
+        self.recording = None;
         self.opened = file.state.is_some().then(|| Box::new(file.clone()));
         file.state.as_ref().map(|s| method_of(s.kind()))
     }
