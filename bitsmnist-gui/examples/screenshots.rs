@@ -3,8 +3,8 @@
 //! bit-flip climb on the ten digits, each shot while it trains (live plots, progress bar);
 //! the Runs tab first, with five short runs recorded by the library into a runs folder of its
 //! own (every run of the script is recorded there too, never in the user's);
-//! then, outside the docs, the shipped ten-digit example (File > Open example) on the Model,
-//! Evaluation and Draw tabs.
+//! then, outside the docs, the Runs tab with one run ticked (its buttons), and the shipped
+//! ten-digit example (File > Open example) on the Model, Evaluation and Draw tabs.
 //!
 //! Run it on a desktop or under Xvfb (`scripts/screenshots.sh` does, into target/screenshots;
 //! `scripts/test-all.d/20-gui.sh` checks that it works):
@@ -67,6 +67,13 @@ fn script() -> Vec<Step> {
         Shot("screenshot-runs-light.png"),
         Show(Tab::Runs, ThemeChoice::Dark),
         Shot("screenshot-runs-dark.png"),
+        // One run ticked: its buttons (not in the docs).
+        Do(|a| {
+            let last = a.runs.selected.iter().next_back().cloned();
+            a.runs.selected.retain(|id| Some(id) != last.as_ref());
+        }),
+        Show(Tab::Runs, ThemeChoice::Light),
+        Shot("runs-one-ticked.png"),
         // Zeros against ones with the app's defaults (the recipe's generations), shot at
         // three fifths of the run: counted in generations, so the same picture on any machine.
         Do(|a| a.apply(Command::StartTraining)),
