@@ -1067,6 +1067,10 @@ impl BitsApp {
                     Ok(()) => {
                         self.status = format!("deleted run {id}");
                         self.runs.selected.remove(&id);
+                        // Continue then starts a new record: this one is gone.
+                        if self.training.recording.as_ref() == Some(&id) {
+                            self.training.recording = None;
+                        }
                     }
                     Err(e) => self.error(e),
                 }
@@ -1109,6 +1113,8 @@ impl BitsApp {
             }
             Err(e) => return self.error(format!("cannot continue run {id}: {e}")),
         };
+        // The run goes on on its own task: the Evaluation and Draw tabs read the same.
+        self.adopt_task(&plan.task);
         let effects = self
             .training
             .continue_recorded(plan, &data, store, id, self.worker.outbox());
@@ -1174,15 +1180,7 @@ impl BitsApp {
     /// training state and history, and its task.
     fn take_opened(&mut self, from: Opened<'_>, file: bitsmnist_core::io::ModelFile) {
         if let Some(task) = &file.meta.task {
-            let d = &mut self.settings.data;
-            let (kind, classes) = files::task_settings(task, &d.classes);
-            if (kind, &classes) != (d.task, &d.classes) {
-                d.task = kind;
-                d.classes = classes;
-                if let Err(e) = self.data.apply_task(d) {
-                    self.error(e);
-                }
-            }
+            self.adopt_task(task);
         }
         if let Some(method) = self.training.opened(&file) {
             // Start goes on with the run that made the file, as `bitsmnist train --resume`.
@@ -1227,6 +1225,19 @@ impl BitsApp {
             }
         }
         self.evaluation.result = None;
+    }
+
+    /// Makes `task` the Data panel's (the task of a model opened or a run continued).
+    fn adopt_task(&mut self, task: &bitsmnist_core::datasets::Task) {
+        let d = &mut self.settings.data;
+        let (kind, classes) = files::task_settings(task, &d.classes);
+        if (kind, &classes) != (d.task, &d.classes) {
+            d.task = kind;
+            d.classes = classes;
+            if let Err(e) = self.data.apply_task(d) {
+                self.error(e);
+            }
+        }
     }
 
     /// Makes `path` the model file in use, first in the recent files.
