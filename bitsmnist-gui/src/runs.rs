@@ -267,7 +267,7 @@ pub fn name_of(listing: &RunListing) -> String {
 /// Orders two runs by `column` (damaged runs last).
 fn compare(column: Column, a: &RunListing, b: &RunListing) -> Ordering {
     let (Some(x), Some(y)) = (&a.summary, &b.summary) else {
-        return b.summary.is_none().cmp(&a.summary.is_none()).reverse();
+        return a.summary.is_none().cmp(&b.summary.is_none());
     };
     let num = |f: fn(&RunSummary) -> Option<f64>| {
         f(x).unwrap_or(f64::NEG_INFINITY)
@@ -447,23 +447,27 @@ fn table(ui: &mut egui::Ui, state: &mut RunsState) {
         .spacing([14.0, 4.0])
         .show(ui, |ui| {
             for column in Column::ALL {
-                let arrow = match state.sort {
-                    Some((c, false)) if c == column => " ⏶",
-                    Some((c, true)) if c == column => " ⏷",
-                    _ => "",
-                };
-                let header = egui::RichText::new(format!("{}{arrow}", column.title())).strong();
-                if ui
-                    .add(egui::Button::new(header).frame(false))
-                    .on_hover_text("Sort by this column; again to reverse")
-                    .clicked()
-                {
-                    state.sort = match state.sort {
-                        Some((c, down)) if c == column => Some((column, !down)),
-                        _ => Some((column, false)),
-                    };
-                    resort = true;
-                }
+                let sorted = state
+                    .sort
+                    .filter(|(c, _)| *c == column)
+                    .map(|(_, down)| down);
+                let header = egui::RichText::new(column.title()).strong();
+                ui.horizontal(|ui| {
+                    if ui
+                        .add(egui::Button::new(header).frame(false))
+                        .on_hover_text("Sort by this column; again to reverse")
+                        .clicked()
+                    {
+                        state.sort = match sorted {
+                            Some(down) => Some((column, !down)),
+                            None => Some((column, false)),
+                        };
+                        resort = true;
+                    }
+                    if let Some(down) = sorted {
+                        sort_arrow(ui, down);
+                    }
+                });
             }
             ui.end_row();
             for run in &state.listing {
@@ -491,6 +495,25 @@ fn table(ui: &mut egui::Ui, state: &mut RunsState) {
     if resort {
         state.sort_listing();
     }
+}
+
+/// A small triangle beside the sorted column's header, pointing up for ascending and down for
+/// descending (painted: the app's font has no arrow glyphs).
+fn sort_arrow(ui: &mut egui::Ui, down: bool) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    let c = rect.center();
+    let (tip, base) = if down { (4.0, -4.0) } else { (-4.0, 4.0) };
+    let points = vec![
+        c + egui::vec2(-4.5, base),
+        c + egui::vec2(4.5, base),
+        c + egui::vec2(0.0, tip),
+    ];
+    let color = ui.visuals().strong_text_color();
+    ui.painter().add(egui::Shape::convex_polygon(
+        points,
+        color,
+        egui::Stroke::NONE,
+    ));
 }
 
 /// Open, Continue, Export, Relabel and Delete, on the one run ticked.

@@ -258,3 +258,29 @@ fn the_runs_tab_makes_no_folder_and_the_first_run_recorded_does() {
     run_until(&mut h, "the run's end", |a| !a.training.is_running());
     assert_eq!(RunStore::open(&runs).unwrap().list().unwrap().len(), 1);
 }
+
+#[test]
+fn a_click_on_a_column_header_sorts_the_runs_and_another_reverses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    for seed in [3, 1, 2] {
+        record_by_the_library(&store, &format!("seed {seed}"), seed);
+    }
+    let mut h = harness(recording_into(dir.path()), None);
+    ready(&mut h);
+    click(&mut h, "Runs");
+    let seeds = |h: &egui_kittest::Harness<'_, bitsmnist_gui::BitsApp>| {
+        h.state()
+            .runs
+            .listing
+            .iter()
+            .map(|r| r.summary.as_ref().unwrap().seed.unwrap())
+            .collect::<Vec<_>>()
+    };
+    // Oldest first.
+    assert_eq!(seeds(&h), [3, 1, 2]);
+    click(&mut h, "Seed");
+    assert_eq!(seeds(&h), [1, 2, 3]);
+    click(&mut h, "Seed");
+    assert_eq!(seeds(&h), [3, 2, 1]);
+}
