@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The app's screenshots for the docs, taken from its real window on a virtual X server by
 # bitsmnist-gui/examples/screenshots.rs: every tab in the light and dark themes after a genetic
-# run, a gradient run and a bit-flip climb on the ten digits. Writes target/screenshots/*.png
+# run (the Runs tab with five runs recorded into a runs folder of the shots' own), a gradient
+# run and a bit-flip climb on the ten digits. Writes target/screenshots/*.png
 # and checks each (1280x800, not blank); --docs then copies them over the docs' copies
 # (docs/screenshot-*.png, which README.md and docs/desktop-app.md embed).
 # Usage: bash scripts/screenshots.sh [--docs] [--debug]
@@ -60,7 +61,7 @@ DISPLAY=$display XDG_DATA_HOME=$work XDG_CONFIG_HOME=$work \
   timeout --kill-after=10 1800 "$dir/screenshots" "$out"
 echo "screenshots taken in $(($(date +%s) - started)) s"
 
-expected=(data model training evaluation draw)
+expected=(data model training evaluation draw runs)
 shots=()
 for tab in "${expected[@]}"; do shots+=("screenshot-$tab-light.png" "screenshot-$tab-dark.png"); done
 shots+=(screenshot-gradient.png screenshot-climb.png)

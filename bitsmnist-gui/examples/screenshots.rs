@@ -1,8 +1,10 @@
 //! The docs' screenshots of the app, taken from its real window: every tab in the light and
 //! the dark theme after a genetic run on zeros against ones, then a gradient run and a
 //! bit-flip climb on the ten digits, each shot while it trains (live plots, progress bar);
-//! then, outside the docs, the shipped ten-digit example (File > Open example) on the Model,
-//! Evaluation and Draw tabs.
+//! the Runs tab first, with five short runs recorded by the library into a runs folder of its
+//! own (every run of the script is recorded there too, never in the user's);
+//! then, outside the docs, the Runs tab with one run ticked (its buttons), and the shipped
+//! ten-digit example (File > Open example) on the Model, Evaluation and Draw tabs.
 //!
 //! Run it on a desktop or under Xvfb (`scripts/screenshots.sh` does, into target/screenshots;
 //! `scripts/test-all.d/20-gui.sh` checks that it works):
@@ -18,6 +20,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bitsmnist_core::datasets::{Dataset, Task};
+use bitsmnist_core::layers::Architecture;
+use bitsmnist_core::runs::RunStore;
+use bitsmnist_core::session::{RunPlan, Session};
+use bitsmnist_core::training::MethodKind;
 use bitsmnist_gui::data::TaskKind;
 use bitsmnist_gui::training::Method;
 use bitsmnist_gui::training::climb::ClimbSettings;
@@ -49,6 +56,24 @@ fn script() -> Vec<Step> {
         Until("the data and a model", |a| {
             a.data_ready() && a.model.chain.is_some()
         }),
+        // The five runs recorded before the window opened, the first of each hidden width
+        // ticked: their curves overlaid and their settings compared.
+        Do(|a| {
+            a.runs.refresh(&a.settings.runs);
+            let ids: Vec<_> = a.runs.listing.iter().map(|r| r.id.clone()).collect();
+            a.runs.selected.extend([ids[0].clone(), ids[1].clone()]);
+        }),
+        Show(Tab::Runs, ThemeChoice::Light),
+        Shot("screenshot-runs-light.png"),
+        Show(Tab::Runs, ThemeChoice::Dark),
+        Shot("screenshot-runs-dark.png"),
+        // One run ticked: its buttons (not in the docs).
+        Do(|a| {
+            let last = a.runs.selected.iter().next_back().cloned();
+            a.runs.selected.retain(|id| Some(id) != last.as_ref());
+        }),
+        Show(Tab::Runs, ThemeChoice::Light),
+        Shot("runs-one-ticked.png"),
         // Zeros against ones with the app's defaults (the recipe's generations), shot at
         // three fifths of the run: counted in generations, so the same picture on any machine.
         Do(|a| a.apply(Command::StartTraining)),
@@ -270,6 +295,31 @@ impl eframe::App for Shooter {
     }
 }
 
+/// Records five runs of zeros against ones into `dir` as a notebook or the command line
+/// would: the genetic method for 200 generations, seeds 1 to 5, hidden widths 16 and 32 in
+/// turn, the test accuracy every 10 generations.
+fn record_runs(dir: &Path) -> Result<(), String> {
+    let store = RunStore::open(dir).map_err(|e| e.to_string())?;
+    let data = Dataset::embedded();
+    for seed in 1..=5u64 {
+        let hidden = if seed % 2 == 1 { 16 } else { 32 };
+        let plan = RunPlan::for_method(Task::zero_one(), MethodKind::Population)
+            .architecture(Architecture::dense(vec![hidden]))
+            .seed(seed)
+            .generations(200)
+            .validate_every(10);
+        let mut session = Session::start(plan, &data).map_err(|e| e.to_string())?;
+        session.annotate(|m| m.with_program("bitsmnist-gui screenshots"));
+        session
+            .record(&store, &format!("hidden {hidden}, seed {seed}"), &[])
+            .map_err(|e| e.to_string())?;
+        session
+            .run(|_| std::ops::ControlFlow::Continue(()))
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let Some(out) = std::env::args_os().nth(1).map(PathBuf::from) else {
         eprintln!("usage: screenshots OUT_DIR");
@@ -277,6 +327,13 @@ fn main() -> std::process::ExitCode {
     };
     if let Err(e) = std::fs::create_dir_all(&out) {
         eprintln!("screenshots: {}: {e}", out.display());
+        return std::process::ExitCode::FAILURE;
+    }
+    // A runs folder of the shots' own, made afresh.
+    let runs = out.join("runs");
+    let _ = std::fs::remove_dir_all(&runs);
+    if let Err(e) = record_runs(&runs) {
+        eprintln!("screenshots: recording the runs: {e}");
         return std::process::ExitCode::FAILURE;
     }
     let failure = Arc::new(Mutex::new(Some(
@@ -297,7 +354,14 @@ fn main() -> std::process::ExitCode {
         "bitsmnist-gui-screenshots",
         options,
         Box::new(move |cc| {
-            let app = BitsApp::with_settings(Settings::default(), Box::new(|_| None));
+            let settings = Settings {
+                runs: bitsmnist_gui::runs::RunsSettings {
+                    folder: runs.display().to_string(),
+                    ..Default::default()
+                },
+                ..Settings::default()
+            };
+            let app = BitsApp::with_settings(settings, Box::new(|_| None));
             cc.egui_ctx.request_repaint();
             let mut steps = script().into_iter();
             let current = steps.next();

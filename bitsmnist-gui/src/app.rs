@@ -17,6 +17,7 @@ use crate::files::{self, FilePicker};
 use crate::help::README_SECTIONS;
 use crate::measure::Measure;
 use crate::model::{self, ModelSettings, ModelState};
+use crate::runs::{self, RunsSettings, RunsState};
 use crate::training::{self, Effect, StartWith, TrainingSettings, TrainingState};
 use crate::worker::{Reply, Worker};
 
@@ -34,16 +35,19 @@ pub enum Tab {
     Evaluation,
     /// Draw a digit and see the prediction.
     Draw,
+    /// The runs folder: recorded runs listed, plotted and compared.
+    Runs,
 }
 
 impl Tab {
     /// Every tab, in display order.
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Data,
         Tab::Model,
         Tab::Training,
         Tab::Evaluation,
         Tab::Draw,
+        Tab::Runs,
     ];
 
     /// The tab's title (also its label for tests).
@@ -54,6 +58,7 @@ impl Tab {
             Tab::Training => "Training",
             Tab::Evaluation => "Evaluation",
             Tab::Draw => "Draw",
+            Tab::Runs => "Runs",
         }
     }
 }
@@ -112,6 +117,8 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
     /// The colour theme.
     pub theme: ThemeChoice,
+    /// Recording runs, and the Runs panel's options.
+    pub runs: RunsSettings,
 }
 
 /// The app: persisted settings plus everything that lives only while it runs.
@@ -128,6 +135,8 @@ pub struct BitsApp {
     pub evaluation: EvalState,
     /// The drawing canvas and prediction.
     pub draw: DrawState,
+    /// The runs folder as last read, and the runs ticked.
+    pub runs: RunsState,
     /// Error messages shown until dismissed.
     pub errors: Vec<String>,
     /// One-line status (last thing done).
@@ -189,6 +198,7 @@ impl BitsApp {
             training: TrainingState::default(),
             evaluation: EvalState::default(),
             draw: DrawState::default(),
+            runs: RunsState::default(),
             errors: Vec::new(),
             status: String::new(),
             current_file: None,
@@ -385,6 +395,7 @@ impl BitsApp {
             training,
             evaluation,
             draw,
+            runs,
             // Not drawn by a panel: the menu and status bars show these.
             errors: _,
             status: _,
@@ -415,7 +426,9 @@ impl BitsApp {
                     .chain
                     .as_ref()
                     .is_some_and(training::is_gradient_trained),
+                &mut settings.runs.record,
             ),
+            Tab::Runs => runs::ui(ui, &mut settings.runs, runs, running),
             Tab::Evaluation => {
                 let key = (model.version, data.version);
                 evaluation::ui(
@@ -887,7 +900,23 @@ impl BitsApp {
                 }
             }
             Command::StartTraining => {
+                let record = match self
+                    .settings
+                    .runs
+                    .record
+                    .then(|| self.settings.runs.store())
+                {
+                    None => None,
+                    Some(Ok(store)) => Some(store),
+                    Some(Err(e)) => {
+                        self.error(format!(
+                            "cannot record the run: {e} (turn off Record runs to train without recording)"
+                        ));
+                        return;
+                    }
+                };
                 let with = StartWith {
+                    record,
                     model: self.model.chain.as_ref(),
                     data: self.data.full.as_ref().filter(|_| self.data_ready()),
                     task: self.data.task.as_ref(),
@@ -981,6 +1010,72 @@ impl BitsApp {
                 Err(e) => self.error(format!("{}: {e}", path.display())),
             },
             Command::ClearRecent => self.settings.recent.clear(),
+            Command::OpenRun(id) => {
+                if self.training.is_running() {
+                    self.error("stop the run going on before opening another");
+                    return;
+                }
+                match self
+                    .run_store()
+                    .and_then(|s| s.load(&id).map_err(|e| e.to_string()))
+                {
+                    Ok(file) => {
+                        self.take_opened(Opened::Run(&id), file);
+                        // Start on the Training tab continues it in the same record.
+                        self.training.recording = Some(id);
+                    }
+                    Err(e) => self.error(e),
+                }
+            }
+            Command::ContinueRun(id) => self.continue_run(id),
+            Command::ExportRun(id, format) => {
+                let file = match self
+                    .run_store()
+                    .and_then(|s| s.load(&id).map_err(|e| e.to_string()))
+                {
+                    Ok(f) => f,
+                    Err(e) => return self.error(e),
+                };
+                let now = files::Current {
+                    model: Some(&file.model),
+                    training: &self.training,
+                    data: &self.data,
+                    evaluation: &self.evaluation,
+                    file: None,
+                };
+                let effects = files::export(&mut self.file_picker, &now, format, None);
+                self.take_files(effects);
+            }
+            Command::RelabelRun(id, label) => {
+                // The app's own last run is locked by its session until let go.
+                self.training.release_recorded(&id);
+                match self.run_store().and_then(|s| {
+                    let tags = s.summary(&id).map(|r| r.tags).unwrap_or_default();
+                    s.relabel(&id, &label, &tags).map_err(|e| e.to_string())
+                }) {
+                    Ok(()) => self.status = format!("run {id} relabelled {label:?}"),
+                    Err(e) => self.error(e),
+                }
+                self.runs.reread();
+            }
+            Command::DeleteRun(id) => {
+                self.training.release_recorded(&id);
+                match self
+                    .run_store()
+                    .and_then(|s| s.delete(&id).map_err(|e| e.to_string()))
+                {
+                    Ok(()) => {
+                        self.status = format!("deleted run {id}");
+                        self.runs.selected.remove(&id);
+                        // Continue then starts a new record: this one is gone.
+                        if self.training.recording.as_ref() == Some(&id) {
+                            self.training.recording = None;
+                        }
+                    }
+                    Err(e) => self.error(e),
+                }
+                self.runs.reread();
+            }
             Command::DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);
@@ -991,6 +1086,44 @@ impl BitsApp {
 }
 
 impl BitsApp {
+    /// The runs folder of the settings, opened.
+    fn run_store(&self) -> Result<bitsmnist_core::runs::RunStore, String> {
+        self.settings.runs.store()
+    }
+
+    /// Continues recorded run `id` on the worker, as Start continues a run, recording into
+    /// the same run; the Training tab shows it.
+    fn continue_run(&mut self, id: bitsmnist_core::runs::RunId) {
+        use bitsmnist_core::session::RunPlan;
+
+        let Some(data) = self.data.full.clone().filter(|_| self.data_ready()) else {
+            return self.error("load data before continuing a run");
+        };
+        let store = match self.run_store() {
+            Ok(s) => s,
+            Err(e) => return self.error(e),
+        };
+        self.training.release_recorded(&id);
+        let plan = match RunPlan::continue_recorded(&store, &id) {
+            // Tested as often as the Training panel tests a run of the run's own method.
+            Ok(p) => {
+                let method = training::method_of(p.kind());
+                let every = self.settings.training.validate_every(method);
+                p.validate_every(every)
+            }
+            Err(e) => return self.error(format!("cannot continue run {id}: {e}")),
+        };
+        // The run goes on on its own task: the Evaluation and Draw tabs read the same.
+        self.adopt_task(&plan.task);
+        let effects = self
+            .training
+            .continue_recorded(plan, &data, store, id, self.worker.outbox());
+        self.take(effects);
+        if self.training.is_running() {
+            self.settings.tab = Tab::Training;
+        }
+    }
+
     /// Carries out what the Training panel asked for, in order.
     fn take(&mut self, effects: Vec<Effect>) {
         for effect in effects {
@@ -1047,15 +1180,7 @@ impl BitsApp {
     /// training state and history, and its task.
     fn take_opened(&mut self, from: Opened<'_>, file: bitsmnist_core::io::ModelFile) {
         if let Some(task) = &file.meta.task {
-            let d = &mut self.settings.data;
-            let (kind, classes) = files::task_settings(task, &d.classes);
-            if (kind, &classes) != (d.task, &d.classes) {
-                d.task = kind;
-                d.classes = classes;
-                if let Err(e) = self.data.apply_task(d) {
-                    self.error(e);
-                }
-            }
+            self.adopt_task(task);
         }
         if let Some(method) = self.training.opened(&file) {
             // Start goes on with the run that made the file, as `bitsmnist train --resume`.
@@ -1065,6 +1190,7 @@ impl BitsApp {
         let origin = match from {
             Opened::File(path) => path.display().to_string(),
             Opened::Example(example) => format!("example {} (shipped with the app)", example.file),
+            Opened::Run(id) => format!("run {id} of the runs folder"),
         };
         self.model.set(file.model, origin);
         if let Some((inputs, classes)) = self.task_shape() {
@@ -1082,6 +1208,12 @@ impl BitsApp {
                 self.remember(path);
                 self.status = format!("opened {}", path.display());
             }
+            Opened::Run(id) => {
+                // Its checkpoint belongs to the record: Save asks where to write.
+                self.current_file = None;
+                self.example = None;
+                self.status = format!("opened run {id}: Save asks where to write it");
+            }
             Opened::Example(example) => {
                 // No file behind it: Save asks for a path, never the shipped model's.
                 self.current_file = None;
@@ -1093,6 +1225,19 @@ impl BitsApp {
             }
         }
         self.evaluation.result = None;
+    }
+
+    /// Makes `task` the Data panel's (the task of a model opened or a run continued).
+    fn adopt_task(&mut self, task: &bitsmnist_core::datasets::Task) {
+        let d = &mut self.settings.data;
+        let (kind, classes) = files::task_settings(task, &d.classes);
+        if (kind, &classes) != (d.task, &d.classes) {
+            d.task = kind;
+            d.classes = classes;
+            if let Err(e) = self.data.apply_task(d) {
+                self.error(e);
+            }
+        }
     }
 
     /// Makes `path` the model file in use, first in the recent files.
@@ -1110,6 +1255,8 @@ enum Opened<'a> {
     File(&'a std::path::Path),
     /// A model shipped with the app.
     Example(&'static ExampleModel),
+    /// A run of the runs folder.
+    Run(&'a bitsmnist_core::runs::RunId),
 }
 
 impl eframe::App for BitsApp {

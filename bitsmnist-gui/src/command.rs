@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use bitsmnist_core::export::Format;
+use bitsmnist_core::runs::RunId;
 
 /// An action asked for by a panel, carried out after the frame by the app (`BitsApp::apply`).
 #[must_use]
@@ -50,6 +51,17 @@ pub enum Command {
     OpenDocument(PathBuf),
     /// Forget the recent files.
     ClearRecent,
+    /// Load the recorded run's checkpoint into the app, as Open does a file.
+    OpenRun(RunId),
+    /// Continue the recorded run (interrupted or stopped) into the same record.
+    ContinueRun(RunId),
+    /// Export the recorded run's model as code or data, into a folder the file picker asks
+    /// for.
+    ExportRun(RunId, Format),
+    /// Give the recorded run this label.
+    RelabelRun(RunId, String),
+    /// Delete the recorded run (the panel asked for a confirmation).
+    DeleteRun(RunId),
     /// Hide the error message at this index.
     DismissError(usize),
 }

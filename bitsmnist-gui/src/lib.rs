@@ -11,7 +11,8 @@
 //! - [`files`]: Open, Save, Save as, the exports and the recent files;
 //! - [`example_models`]: the trained models embedded in the app (File > Open example);
 //! - one module per panel: [`data`], [`model`], [`training`] (every method's run is one core
-//!   session, started from a plan made of the panels' settings), [`evaluation`], [`draw`];
+//!   session, started from a plan made of the panels' settings), [`evaluation`], [`draw`],
+//!   [`runs`] (the runs folder: every run recorded, listed, plotted and compared);
 //! - [`worker`]: threads for loading data and for jobs, talking to the UI over channels;
 //! - [`widgets`]: the drop-down list and grid rows the panels share;
 //! - [`help`]: where the README is on this machine, and opening it;
@@ -32,6 +33,7 @@ pub mod files;
 pub mod help;
 pub mod measure;
 pub mod model;
+pub mod runs;
 pub mod training;
 pub mod widgets;
 pub mod worker;

@@ -47,6 +47,9 @@ pub enum TrainReply {
     Snapshot(Chain),
     /// The run paused.
     Paused,
+    /// The run is recorded in the runs folder under this id (or why it could not be: it
+    /// goes on unrecorded).
+    Recorded(Result<bitsmnist_core::runs::RunId, String>),
     /// A checkpoint asked for while the run goes on was written (or why not).
     Saved(Result<PathBuf, String>),
     /// The run ended.

@@ -33,6 +33,7 @@ use bitsmnist_core::datasets::{Dataset, Task};
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::{Architecture, Chain, Layer};
 use bitsmnist_core::run::{Detail, History};
+use bitsmnist_core::runs::{RunId, RunStore};
 use bitsmnist_core::session::{RunPlan, Session};
 use bitsmnist_core::training::{MethodKind, TrainingState as SavedState};
 
@@ -42,7 +43,7 @@ pub use panel::ui;
 pub use settings::{
     AdaptationKind, CrossoverKind, Method, MutationKind, SelectionKind, TrainingSettings,
 };
-use worker::Run;
+use worker::{Recording, Run};
 
 /// The program name the app's files carry in their metadata.
 pub const PROGRAM: &str = "bitsmnist-gui";
@@ -82,6 +83,8 @@ pub struct StartWith<'a> {
     pub settings: &'a TrainingSettings,
     /// The Model panel's options: the architecture and output of a fresh network.
     pub model_settings: &'a ModelSettings,
+    /// The runs folder to record the run in (`None`: Record runs is off).
+    pub record: Option<RunStore>,
 }
 
 /// Where a run starts from.
@@ -186,6 +189,11 @@ pub struct TrainingState {
     /// The app's model is a trained or opened one rather than the Model panel's random one:
     /// Start fine-tunes it when there is no run of the method to continue.
     pub fine_tune: bool,
+    /// The label the next run is recorded under (the Run label field).
+    pub run_label: String,
+    /// The runs folder's run that the run going on (or the last one, or the one opened from
+    /// the Runs tab) records into: Start continues it in the same record.
+    pub recording: Option<RunId>,
 }
 
 /// The start and the training time of a generation-based run (pauses excluded, as the time
@@ -242,6 +250,7 @@ impl TrainingState {
         self.history = History::default();
         self.last_outcome = None;
         self.fine_tune = false;
+        self.recording = None;
     }
 
     /// The Data panel now trains on `task`: a kept run of another task is dropped (it would
@@ -388,6 +397,7 @@ impl TrainingState {
         };
         let method = with.settings.method;
         let base = self.base(&with);
+        let continuing = matches!(base, Base::Resume(_));
         let (status, history) = match &base {
             Base::Fresh => ("training a new network…".to_string(), History::default()),
             Base::FineTune(_) => ("fine-tuning the model…".to_string(), History::default()),
@@ -414,11 +424,82 @@ impl TrainingState {
             Ok(p) => p,
             Err(e) => return vec![Effect::Error(format!("cannot start: {e}"))],
         };
+        // Continuing a recorded run (the last run's, or one opened from the Runs tab) goes on
+        // in the same record. A kept session holds that run's lock, so it goes before the new
+        // one takes it.
+        let record = with.record.map(
+            |store| match self.recording.clone().filter(|_| continuing) {
+                Some(id) => {
+                    self.release_recorded(&id);
+                    Recording::Continue { store, id }
+                }
+                None => Recording::New {
+                    store,
+                    label: self.run_label.trim().to_string(),
+                },
+            },
+        );
+        self.launch(method, plan, history, data, record, out);
+        vec![Effect::Status(status)]
+    }
+
+    /// Continues the recorded run `plan` was made from ([`RunPlan::continue_recorded`]) on a
+    /// worker thread, recording it into the same run `id` of `store`.
+    pub fn continue_recorded(
+        &mut self,
+        plan: RunPlan,
+        data: &Arc<Dataset>,
+        store: RunStore,
+        id: RunId,
+        out: Outbox,
+    ) -> Vec<Effect> {
+        if self.is_running() {
+            return Vec::new();
+        }
+        let method = method_of(plan.kind());
+        let history = match &plan.start {
+            bitsmnist_core::session::Start::Resume { state, .. } => state.history().clone(),
+            _ => History::default(),
+        };
+        if let Err(e) = plan.check() {
+            return vec![Effect::Error(format!("cannot continue run {id}: {e}"))];
+        }
+        let record = Recording::Continue {
+            store,
+            id: id.clone(),
+        };
+        self.launch(method, plan, history, data, Some(record), out);
+        vec![Effect::Status(format!("continuing run {id}…"))]
+    }
+
+    fn launch(
+        &mut self,
+        method: Method,
+        plan: RunPlan,
+        history: History,
+        data: &Arc<Dataset>,
+        record: Option<Recording>,
+        out: Outbox,
+    ) {
         self.history = history;
-        self.run = Some(worker::spawn(method, plan, data.clone(), out));
+        self.recording = None;
+        self.run = Some(worker::spawn(method, plan, data.clone(), record, out));
         self.clock = (method != Method::Gradient).then(|| RunClock::started(self.history.len()));
         self.last_outcome = None;
-        vec![Effect::Status(status)]
+    }
+
+    /// Lets go of the kept session if it records run `id` (it holds the run's lock, which
+    /// relabelling or deleting the run needs): its checkpoint stays, as an opened file would,
+    /// for Save and Continue.
+    pub fn release_recorded(&mut self, id: &RunId) {
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.recording() == Some(id))
+            && let Some(s) = self.session.take()
+        {
+            self.opened = Some(Box::new(s.checkpoint()));
+        }
     }
 
     /// Pauses the run at its next safe point (after a generation, or a gradient epoch's
@@ -491,6 +572,13 @@ impl TrainingState {
                 }
                 vec![Effect::Status("paused".into())]
             }
+            TrainReply::Recorded(Ok(id)) => {
+                self.recording = Some(id);
+                Vec::new()
+            }
+            TrainReply::Recorded(Err(e)) => vec![Effect::Error(format!(
+                "the run goes on unrecorded: {e} (turn off Record runs on the Runs tab to train without recording)"
+            ))],
             TrainReply::Saved(Ok(path)) => vec![Effect::Saved(path)],
             TrainReply::Saved(Err(e)) => vec![Effect::Error(e)],
             TrainReply::Finished(f) => self.finish(*f),
@@ -557,6 +645,8 @@ impl TrainingState {
         self.session = None;
         self.fine_tune = true;
         self.last_outcome = None;
+        // A file's run is not the runs folder's (the Runs tab's Open says which it is).
+        self.recording = None;
         self.opened = file.state.is_some().then(|| Box::new(file.clone()));
         file.state.as_ref().map(|s| method_of(s.kind()))
     }

@@ -10,7 +10,8 @@ use crate::command::Command;
 
 /// Draws the Training panel. `can_start`: a model and data exist; `hidden`: the Model panel's
 /// hidden widths (the gradient method's network); `gradient_trained`: the model is
-/// gradient-trained (what fine-tuning it keeps).
+/// gradient-trained (what fine-tuning it keeps); `record`: whether runs are recorded in the
+/// runs folder (the Runs tab's setting, also here beside the label they are recorded under).
 pub fn ui(
     ui: &mut egui::Ui,
     settings: &mut TrainingSettings,
@@ -18,6 +19,7 @@ pub fn ui(
     can_start: bool,
     hidden: &Result<Vec<usize>, String>,
     gradient_trained: bool,
+    record: &mut bool,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
     let progress = state.run.as_ref().and_then(|_| state.progress(settings));
@@ -37,6 +39,7 @@ pub fn ui(
         history,
         last_outcome,
         params_error,
+        run_label,
         ..
     } = state;
     *params_error = match method {
@@ -101,6 +104,21 @@ pub fn ui(
             Method::Gradient => plots::epoch_figures(ui, history, running),
             _ => plots::generation_figures(ui, history, plotted, running),
         }
+    });
+    ui.horizontal(|ui| {
+        ui.add_enabled_ui(run.is_none(), |ui| {
+            ui.checkbox(record, "Record runs")
+                .on_hover_text("Record the run in the runs folder as it goes (see the Runs tab)");
+            let label = ui.label("Run label");
+            ui.add_enabled(
+                *record,
+                egui::TextEdit::singleline(run_label)
+                    .hint_text("optional")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("The name the next run is recorded under, on the Runs tab");
+        });
     });
     if let Some(p) = progress {
         ui.add(egui::ProgressBar::new(p.fraction as f32).text(format!(

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bitsmnist_core::datasets::Dataset;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::run::{CancelToken, StopReason};
+use bitsmnist_core::runs::{RunId, RunStore};
 use bitsmnist_core::session::{RunPlan, Session};
 
 use super::settings::Method;
@@ -40,6 +41,25 @@ type Shared = Arc<Mutex<Wants>>;
 
 fn lock(shared: &Shared) -> MutexGuard<'_, Wants> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Where a run records itself in the runs folder.
+#[derive(Clone, Debug)]
+pub enum Recording {
+    /// A new run of the folder, with the user's label.
+    New {
+        /// The runs folder.
+        store: RunStore,
+        /// The label (may be empty).
+        label: String,
+    },
+    /// The folder's run `id`, which this run continues (its label and start are kept).
+    Continue {
+        /// The runs folder.
+        store: RunStore,
+        /// The run continued.
+        id: RunId,
+    },
 }
 
 /// The window's handle of a run in progress.
@@ -95,8 +115,15 @@ impl Run {
 }
 
 /// Spawns the worker that starts a session from `plan` on `data` (the whole data set) and runs
-/// it, reporting to `out`; returns the window's handle of the run of `method`.
-pub(crate) fn spawn(method: Method, plan: RunPlan, data: Arc<Dataset>, out: Outbox) -> Run {
+/// it, recording it as `record` says, reporting to `out`; returns the window's handle of the
+/// run of `method`.
+pub(crate) fn spawn(
+    method: Method,
+    plan: RunPlan,
+    data: Arc<Dataset>,
+    record: Option<Recording>,
+    out: Outbox,
+) -> Run {
     let shared = Shared::default();
     let worker = Worker {
         shared: shared.clone(),
@@ -105,7 +132,7 @@ pub(crate) fn spawn(method: Method, plan: RunPlan, data: Arc<Dataset>, out: Outb
     };
     crate::worker::spawn_with(
         "bitsmnist-train",
-        move || worker.run(plan, data),
+        move || worker.run(plan, data, record),
         move |msg| out.send(Reply::Train(TrainReply::Crashed(msg))),
     );
     Run {
@@ -131,7 +158,7 @@ impl Worker {
         self.send(TrainReply::Finished(Box::new(finished)));
     }
 
-    fn run(self, plan: RunPlan, data: Arc<Dataset>) {
+    fn run(self, plan: RunPlan, data: Arc<Dataset>, record: Option<Recording>) {
         // Started here, not on the UI thread: imprinting and wide layers take a moment.
         let mut session = match Session::start(plan, &data) {
             Ok(s) => s,
@@ -144,6 +171,15 @@ impl Worker {
             }
         };
         drop(data);
+        // Before recording: the summary names the program that recorded the run.
+        session.annotate(|m| m.with_program(super::PROGRAM));
+        if let Some(record) = record {
+            let recorded = match &record {
+                Recording::New { store, label } => session.record(store, label, &[]),
+                Recording::Continue { store, id } => session.record_continuing(store, id),
+            };
+            self.send(TrainReply::Recorded(recorded.map_err(|e| e.to_string())));
+        }
         {
             let mut w = lock(&self.shared);
             let (pause, cancel) = (session.pause_token(), session.cancel_token());

@@ -12,12 +12,30 @@ use bitsmnist_gui::{BitsApp, Settings, egui};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-/// The app with `settings`, a file picker that answers `picked`, in a 1280x900 window.
-pub fn harness(settings: Settings, picked: Option<PathBuf>) -> Harness<'static, BitsApp> {
+/// The app with `settings`, a file picker that answers `picked`, in a 1280x900 window. Its
+/// runs are recorded in a temporary folder of its own (removed with the harness) unless
+/// `settings` names one: a test never writes into the user's runs folder.
+pub fn harness(mut settings: Settings, picked: Option<PathBuf>) -> Harness<'static, BitsApp> {
+    let runs = settings
+        .runs
+        .folder
+        .trim()
+        .is_empty()
+        .then(|| tempfile::tempdir().unwrap());
+    if let Some(dir) = &runs {
+        settings.runs.folder = dir.path().display().to_string();
+    }
     let app = BitsApp::with_settings(settings, Box::new(move |_| picked.clone()));
     Harness::builder()
         .with_size([1280.0, 900.0])
-        .build_ui_state(|ui, app: &mut BitsApp| app.ui_root(ui), app)
+        .build_ui_state(
+            move |ui, app: &mut BitsApp| {
+                // The folder lives as long as the harness that draws the app.
+                let _ = &runs;
+                app.ui_root(ui)
+            },
+            app,
+        )
 }
 
 /// Steps frames until `done` holds (jobs run on threads), then lets the UI settle.
