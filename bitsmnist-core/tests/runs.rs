@@ -175,3 +175,40 @@ fn writers_side_by_side_and_a_truncated_record_leave_every_other_run_listed() {
         }
     }
 }
+
+#[test]
+fn a_run_cancelled_by_its_front_end_is_stopped_and_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let data = Dataset::embedded();
+    let mut session = Session::start(plan(20), &data).unwrap();
+    let id = session.record(&store, "stopped", &[]).unwrap();
+    let cancel = session.cancel_token();
+    session
+        .run(|step| {
+            if step.record().step == 5 {
+                cancel.cancel();
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    // Stopped, not finished: no result, and continuable.
+    let s = store.summary(&id).unwrap();
+    assert_eq!(s.state, RunState::Stopped);
+    assert!(s.result.is_none());
+    // The session lives on, but its record is free once the recording ends.
+    assert!(store.relabel(&id, "renamed", &[]).is_err());
+    session.stop_recording();
+    store.relabel(&id, "renamed", &[]).unwrap();
+    assert_eq!(store.listing(id.clone()).status, RunStatus::Stopped);
+    let again = RunPlan::continue_recorded(&store, &id).unwrap();
+    let mut resumed = Session::start(again, &data).unwrap();
+    resumed.record_continuing(&store, &id).unwrap();
+    resumed.run(|_| ControlFlow::Continue(())).unwrap();
+    drop(resumed);
+    let s = store.summary(&id).unwrap();
+    assert_eq!(
+        (s.state, s.step, s.label.as_str()),
+        (RunState::Finished, 20, "renamed")
+    );
+}

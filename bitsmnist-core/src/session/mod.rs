@@ -520,6 +520,13 @@ impl Session {
         }
     }
 
+    /// Ends the recording: the run's record stays as last written (continuable when it was
+    /// not finished), and its lock is released, so that the record may be relabelled,
+    /// deleted or continued elsewhere while this session lives.
+    pub fn stop_recording(&mut self) {
+        self.recorder = None;
+    }
+
     /// The id of the run this session records, if it records itself.
     pub fn recording(&self) -> Option<&RunId> {
         self.recorder.as_ref().map(Recorder::id)
@@ -537,7 +544,12 @@ impl Session {
         if self.recorder.is_none() {
             return Ok(());
         }
-        let finished = self.is_finished();
+        // Met stop rules only: a run cancelled or stopped by its front end may be continued.
+        let stopped_early = matches!(
+            outcome.map(|o| o.reason),
+            Some(StopReason::Cancelled | StopReason::Callback | StopReason::Paused)
+        );
+        let finished = self.is_finished() && !stopped_early;
         let result = finished.then(|| {
             let report = self.report();
             RunResult {
