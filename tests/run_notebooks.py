@@ -259,6 +259,9 @@ def main() -> int:
     # The kernel inherits these: where to build, and the init file that makes panics fatal.
     os.environ["EVCXR_TMPDIR"] = str(tmpdir)
     os.environ["EVCXR_CONFIG_DIR"] = str(ROOT / "tests" / "evcxr")
+    # A run the notebooks record without naming a runs folder lands beside the build, never
+    # in the user's data folder.
+    os.environ["BITSMNIST_RUNS_DIR"] = str(tmpdir / "runs")
     cargo_bin = pathlib.Path(os.environ.get("CARGO_HOME", pathlib.Path.home() / ".cargo")) / "bin"
     os.environ["PATH"] = f"{cargo_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 

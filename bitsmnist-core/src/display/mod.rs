@@ -20,6 +20,8 @@
 //! | [`TrainingState`](crate::training::TrainingState) | the display of the population, climb or ensemble inside; a gradient run's learning curve |
 //! | [`ModelFile`](crate::io::ModelFile) | model, run, task, data set, metadata (the creation time as a UTC date), whether it holds training state, the layer table, the history plot |
 //! | [`Kernel`](crate::bits::Kernel) | the popcount kernel as text (`AVX2`) |
+//! | [`RunStore`](crate::runs::RunStore) | the runs folder as a table: label, method, model, seed, steps, time, accuracy, status |
+//! | [`Comparison`](crate::runs::Comparison) (`RunStore::compare`) | the settings in which runs differ beside their figures, and their curves overlaid |
 //! | [`LinePlot`], [`Raster`] | an SVG line plot made for print (legend below the chart, accuracy in percent, markers on sparse series, labelled rules); a PNG |
 //!
 //! Every display also has a plain method returning the content (`to_html`, `to_png`,
@@ -38,6 +40,7 @@ mod images;
 mod metrics;
 mod models;
 mod plot;
+mod runs;
 mod session;
 mod training;
 

@@ -343,7 +343,7 @@ impl ModelFile {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::test_util::assert_balanced;
     use super::*;
     use crate::prelude::*;

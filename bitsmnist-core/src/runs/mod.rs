@@ -500,6 +500,59 @@ impl RunStore {
     }
 }
 
+/// Runs side by side ([`RunStore::compare`]): each run's summary and its history, for a table
+/// of the settings in which they differ and their curves on one plot (a notebook displays it).
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// Each run's summary and, when its checkpoint could be read, its history.
+    pub runs: Vec<(RunSummary, Option<crate::run::History>)>,
+}
+
+impl Comparison {
+    /// The settings in which any run differs from the first: (name, each run's value).
+    pub fn differing(&self) -> Vec<(String, Vec<String>)> {
+        let settings: Vec<_> = self.runs.iter().map(|(s, _)| s.all_settings()).collect();
+        let mut names: Vec<String> = Vec::new();
+        for other in settings.iter().skip(1) {
+            for (name, _, _) in settings_diff(&settings[0], other) {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        names
+            .into_iter()
+            .map(|n| {
+                let values = settings
+                    .iter()
+                    .map(|s| {
+                        s.iter()
+                            .find(|(k, _)| *k == n)
+                            .map_or("–".to_string(), |(_, v)| v.clone())
+                    })
+                    .collect();
+                (n, values)
+            })
+            .collect()
+    }
+}
+
+impl RunStore {
+    /// Runs `ids` side by side: their summaries and histories (a run whose checkpoint cannot
+    /// be read is compared without its curve).
+    pub fn compare(&self, ids: &[RunId]) -> Result<Comparison, RunStoreError> {
+        let runs = ids
+            .iter()
+            .map(|id| {
+                let summary = self.summary(id)?;
+                let history = self.load(id).ok().and_then(|f| f.history);
+                Ok((summary, history))
+            })
+            .collect::<Result<_, RunStoreError>>()?;
+        Ok(Comparison { runs })
+    }
+}
+
 /// The summary's bytes: the magic, the CRC-32 of the payload, the payload (bincode).
 fn encode_summary(summary: &RunSummary) -> Vec<u8> {
     let payload = bincode::serde::encode_to_vec(summary, bincode::config::standard())
