@@ -287,3 +287,100 @@ fn the_app_the_command_line_and_the_library_train_the_same_model_from_one_plan()
         }
     }
 }
+
+#[test]
+fn runs_of_the_command_line_the_app_and_the_library_meet_in_one_folder_and_list_alike() {
+    use bitsmnist_core::runs::{RunStatus, RunStore};
+    use bitsmnist_core::session::{RunPlan, Session};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let r = runs.to_str().unwrap();
+    // The command line's run.
+    let out = bitsmnist_cli(&[
+        "train",
+        "--task",
+        "zero-one",
+        "--generations",
+        "5",
+        "--label",
+        "from the command line",
+        "--runs",
+        r,
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The app's run, from its worker.
+    let mut settings = quick_settings();
+    settings.runs.folder = r.to_string();
+    settings.training.use_time = false;
+    settings.training.use_generations = true;
+    settings.training.generations = 5;
+    let mut h = harness(settings, None);
+    ready(&mut h);
+    click(&mut h, "Training");
+    let field =
+        h.get_by_role_and_label(bitsmnist_gui::egui::accesskit::Role::TextInput, "Run label");
+    field.focus();
+    field.type_text("from the app");
+    h.run_ok();
+    start(&mut h, "Start");
+    run_until(&mut h, "the app's run", |a| !a.training.is_running());
+    no_errors(h.state());
+    // The library's run, as a notebook records one.
+    let store = RunStore::open(&runs).unwrap();
+    let plan = RunPlan::for_task(Task::zero_one()).generations(5);
+    let mut session = Session::start(plan, &Dataset::embedded()).unwrap();
+    session.record(&store, "from the library", &[]).unwrap();
+    session
+        .run(|_| std::ops::ControlFlow::Continue(()))
+        .unwrap();
+    drop(session);
+
+    let labels = ["from the command line", "from the app", "from the library"];
+    // The library lists all three, each finished with its program, settings and result.
+    let listed = store.list().unwrap();
+    assert_eq!(listed.len(), 3);
+    for (run, label) in listed.iter().zip(labels) {
+        assert_eq!(run.status, RunStatus::Finished, "{label}");
+        let s = run.summary.as_ref().unwrap();
+        assert_eq!(s.label, label);
+        assert_eq!(
+            (s.method.as_str(), s.task.as_str(), s.step),
+            ("population", "zero-one", 5)
+        );
+        assert!(s.result.is_some() && !s.settings.is_empty(), "{label}");
+    }
+    let programs: Vec<&str> = listed
+        .iter()
+        .map(|r| r.summary.as_ref().unwrap().program.as_str())
+        .collect();
+    assert_eq!(programs, ["bitsmnist", "bitsmnist-gui", ""]);
+    // The command line lists the same three with the same fields.
+    let out = bitsmnist_cli(&["runs", "--runs", r, "--json"]);
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    for (row, label) in rows.iter().zip(labels) {
+        assert_eq!(row["label"], label);
+        assert_eq!(row["status"], "finished");
+        assert_eq!(keys(row), keys(&rows[0]));
+    }
+    // And so does the app's Runs tab.
+    click(&mut h, "Runs");
+    h.run_ok();
+    for label in labels {
+        assert!(h.query_by_label(label).is_some(), "{label} in the Runs tab");
+    }
+}
