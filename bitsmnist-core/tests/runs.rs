@@ -212,3 +212,62 @@ fn a_run_cancelled_by_its_front_end_is_stopped_and_continues() {
         (RunState::Finished, 20, "renamed")
     );
 }
+
+#[test]
+fn a_sweep_cancelled_mid_way_runs_only_what_is_left_the_next_time() {
+    use bitsmnist_core::run::CancelToken;
+    use bitsmnist_core::runs::sweep::{self, Sweep};
+    use bitsmnist_core::session::{PointOutcome, SweepRun, run_sweep};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let data = Dataset::embedded();
+    let grid = Sweep::new(vec!["generations=30,40".parse().unwrap()], vec![1, 2, 3]).unwrap();
+    let plan_of = |p: &sweep::Point| {
+        let n: u64 = p.settings[0]
+            .1
+            .parse()
+            .map_err(|_| "a number".to_string())?;
+        Ok(RunPlan::for_task(Task::zero_one()).generations(n))
+    };
+    // Cancelled as the second point ends: the rest wait for the next run of the sweep.
+    let cancel = CancelToken::new();
+    let run = SweepRun {
+        store: &store,
+        name: "s",
+        sweep: &grid,
+        jobs: 1,
+        cancel: &cancel,
+    };
+    let ended = std::sync::atomic::AtomicUsize::new(0);
+    let first = run_sweep(&run, &data, plan_of, |_, _| {
+        if ended.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            cancel.cancel();
+        }
+    })
+    .unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(
+        first
+            .iter()
+            .all(|(_, o)| matches!(o, PointOutcome::Done(_)))
+    );
+
+    let cancel = CancelToken::new();
+    let run = SweepRun {
+        cancel: &cancel,
+        jobs: 2,
+        ..run
+    };
+    let second = run_sweep(&run, &data, plan_of, |_, _| {}).unwrap();
+    assert_eq!(second.len(), 6);
+    assert!(
+        second
+            .iter()
+            .all(|(_, o)| matches!(o, PointOutcome::Done(_)))
+    );
+    assert_eq!(store.list().unwrap().len(), 6, "no point twice");
+    let table = sweep::summary(&store, "s", &grid).unwrap();
+    assert_eq!(table.len(), 2);
+    assert!(table.iter().all(|s| s.finished == 3 && s.test.is_some()));
+}

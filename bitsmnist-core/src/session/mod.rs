@@ -23,6 +23,7 @@
 
 mod plan;
 mod report;
+mod sweep;
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 
 pub use plan::{DEFAULT_SEED, PlanError, RunPlan, Start};
 pub use report::{MethodStats, RunReport, SplitReport};
+pub use sweep::{PointOutcome, SweepRun, run_sweep};
 
 use crate::datasets::{Dataset, Split, Task, TaskError};
 use crate::io::{Metadata, ModelFile, ModelFileError, RunInfo};
