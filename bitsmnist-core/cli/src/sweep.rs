@@ -26,7 +26,8 @@ pub struct Args {
     /// The seeds every combination runs with: `FIRST..LAST` or `S1,S2,...`.
     #[arg(long, value_name = "1..5", default_value = "1")]
     seeds: Seeds,
-    /// Points run at once (each with its share of the cores, unless --threads is given).
+    /// Points run at once (each with its share of the cores and of the memory, unless
+    /// --threads or --memory-limit is given).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     jobs: u16,
     /// The sweep's name, which its runs are tagged with (default: one made from the grid,
@@ -82,15 +83,19 @@ pub fn run(mut args: Args) -> Result<std::process::ExitCode> {
     let dir = crate::runs::runs_dir(args.runs.clone())?;
     let store = RunStore::open(&dir)?;
     let total = sweep.points().len();
-    let threads = if args
-        .train
-        .iter()
-        .any(|a| a == "--threads" || a.starts_with("--threads="))
-    {
-        None
-    } else {
-        Some((rayon::current_num_threads() / usize::from(args.jobs)).max(1))
+    let given = |flag: &str| {
+        args.train
+            .iter()
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
     };
+    // Points at once share the cores and the memory: each gets its part, unless the train
+    // options say otherwise, and checks its own estimate against it before it starts.
+    let threads = (!given("--threads"))
+        .then(|| (rayon::current_num_threads() / usize::from(args.jobs)).max(1));
+    let memory = (!given("--memory-limit"))
+        .then(bitsmnist_core::memory::machine_available)
+        .flatten()
+        .map(|bytes| (bytes / u64::from(args.jobs)).max(1));
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
@@ -148,6 +153,9 @@ pub fn run(mut args: Args) -> Result<std::process::ExitCode> {
             cmd.arg("--runs").arg(&dir).args(["--quiet", "--json"]);
             if let Some(t) = threads {
                 cmd.args(["--threads", &t.to_string()]);
+            }
+            if let Some(m) = memory {
+                cmd.args(["--memory-limit", &m.to_string()]);
             }
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::piped())

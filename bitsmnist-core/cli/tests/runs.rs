@@ -336,3 +336,82 @@ fn a_sweep_refuses_grids_that_are_no_train_options() {
     }
     assert!(runs_json(dir.path(), &runs, &[]).is_empty(), "nothing ran");
 }
+
+#[test]
+fn two_processes_recording_at_once_beside_a_truncated_run_leave_every_run_listed_and_loadable() {
+    use bitsmnist_core::runs::{RunStatus, RunStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let r = runs.to_str().unwrap();
+    // A run whose files a crash cut short, already in the folder.
+    let out = in_runs(
+        dir.path(),
+        &runs,
+        &[
+            "train",
+            "--task",
+            "zero-one",
+            "--generations",
+            "5",
+            "--label",
+            "cut",
+        ],
+    );
+    succeeded(&out, "train");
+    let cut = runs_json(dir.path(), &runs, &[])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for name in ["run.bin", "summary.bin"] {
+        let path = runs.join(&cut).join(name);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    // Two writers at once, each recording as it goes.
+    let children: Vec<_> = ["1", "2"]
+        .iter()
+        .map(|seed| {
+            command(
+                dir.path(),
+                &[
+                    "train",
+                    "--task",
+                    "zero-one",
+                    "--generations",
+                    "400",
+                    "--seed",
+                    seed,
+                    "--label",
+                    seed,
+                    "--runs",
+                    r,
+                    "--quiet",
+                ],
+                &[],
+            )
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for child in children {
+        succeeded(&finish(child, "train"), "a writer");
+    }
+    let store = RunStore::open(&runs).unwrap();
+    let listed = store.list().unwrap();
+    assert_eq!(listed.len(), 3);
+    for run in &listed {
+        if run.id.as_str() == cut {
+            assert!(
+                matches!(run.status, RunStatus::Damaged(_)),
+                "{:?}",
+                run.status
+            );
+            assert!(store.load(&run.id).is_err());
+        } else {
+            assert_eq!(run.status, RunStatus::Finished);
+            let file = store.load(&run.id).unwrap();
+            assert_eq!(file.state.unwrap().step_number(), 400);
+        }
+    }
+}
