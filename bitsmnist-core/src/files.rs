@@ -168,6 +168,14 @@ impl OutputLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The lock's folder was renamed to `folder` (the lock itself holds: it is on the open
+    /// file); the lock file is then removed from there when the lock is dropped.
+    pub(crate) fn moved_into(&mut self, folder: &Path) {
+        if let Some(name) = self.path.file_name() {
+            self.path = folder.join(name);
+        }
+    }
 }
 
 impl Drop for OutputLock {

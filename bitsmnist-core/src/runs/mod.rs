@@ -471,8 +471,10 @@ impl RunStore {
         })
     }
 
-    /// Makes a new run's folder under a fresh id and takes its lock.
-    fn create(&self) -> Result<(RunId, OutputLock), RunStoreError> {
+    /// Makes a new run's folder under a fresh id, hidden from listings (`.new-ID`) until
+    /// [`publish`](Self::publish) renames it into place with its first files, and takes its
+    /// lock: a listing never sees a run without its summary.
+    fn create_pending(&self) -> Result<(RunId, PathBuf, OutputLock), RunStoreError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
@@ -481,14 +483,22 @@ impl RunStore {
         let mut salt = ((now.subsec_millis() << 6) | (std::process::id() & 63)) as u16;
         loop {
             let id = RunId::new(now.as_secs(), salt);
-            match std::fs::create_dir(self.dir.join(id.as_str())) {
+            salt = salt.wrapping_add(1);
+            if self.dir.join(id.as_str()).exists() {
+                continue;
+            }
+            let pending = self.dir.join(format!(".new-{id}"));
+            match std::fs::create_dir(&pending) {
                 Ok(()) => {
-                    let lock = self.lock(&id)?;
-                    return Ok((id, lock));
+                    let lock = files::lock_output(&pending.join(CHECKPOINT)).map_err(|error| {
+                        RunStoreError::Io {
+                            id: id.clone(),
+                            error,
+                        }
+                    })?;
+                    return Ok((id, pending, lock));
                 }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    salt = salt.wrapping_add(1);
-                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(error) => {
                     return Err(RunStoreError::Folder {
                         path: self.dir.clone(),
@@ -497,6 +507,16 @@ impl RunStore {
                 }
             }
         }
+    }
+
+    /// Renames the pending folder of run `id` into place.
+    fn publish(&self, pending: &Path, id: &RunId) -> Result<PathBuf, RunStoreError> {
+        let folder = self.dir.join(id.as_str());
+        std::fs::rename(pending, &folder).map_err(|error| RunStoreError::Io {
+            id: id.clone(),
+            error,
+        })?;
+        Ok(folder)
     }
 }
 
@@ -588,9 +608,12 @@ fn decode_summary(bytes: &[u8]) -> Result<RunSummary, String> {
 pub(crate) struct Recorder {
     store: RunStore,
     pub(crate) summary: RunSummary,
-    _lock: OutputLock,
+    lock: OutputLock,
     last_write: Instant,
     pub(crate) every: Duration,
+    /// Where the run's files go: its pending folder until the first write publishes it.
+    folder: PathBuf,
+    published: bool,
 }
 
 impl Recorder {
@@ -599,13 +622,15 @@ impl Recorder {
         store: &RunStore,
         fill: impl FnOnce(RunId) -> RunSummary,
     ) -> Result<Self, RunStoreError> {
-        let (id, lock) = store.create()?;
+        let (id, folder, lock) = store.create_pending()?;
         Ok(Self {
             store: store.clone(),
             summary: fill(id),
-            _lock: lock,
+            lock,
             last_write: Instant::now(),
             every: RECORD_EVERY,
+            folder,
+            published: false,
         })
     }
 
@@ -617,9 +642,11 @@ impl Recorder {
         Ok(Self {
             store: store.clone(),
             summary,
-            _lock: lock,
+            lock,
             last_write: Instant::now(),
             every: RECORD_EVERY,
+            folder: store.dir.join(id.as_str()),
+            published: true,
         })
     }
 
@@ -637,10 +664,23 @@ impl Recorder {
     /// checkpoint that is not there).
     pub(crate) fn write(&mut self, file: &ModelFile) -> Result<(), RunStoreError> {
         let id = self.summary.id.clone();
-        file.save(&self.store.checkpoint_path(&id))
-            .map_err(|error| RunStoreError::Checkpoint { id, error })?;
+        file.save(&self.folder.join(CHECKPOINT))
+            .map_err(|error| RunStoreError::Checkpoint {
+                id: id.clone(),
+                error,
+            })?;
         self.summary.updated_unix = unix_now();
-        self.store.write_summary(&self.summary)?;
+        files::write_atomic(&self.folder.join(SUMMARY), &encode_summary(&self.summary)).map_err(
+            |error| RunStoreError::Io {
+                id: id.clone(),
+                error,
+            },
+        )?;
+        if !self.published {
+            self.folder = self.store.publish(&self.folder, &id)?;
+            self.lock.moved_into(&self.folder);
+            self.published = true;
+        }
         self.last_write = Instant::now();
         Ok(())
     }
@@ -763,13 +803,27 @@ mod tests {
         assert!(decode_summary(&flipped).unwrap_err().contains("checksum"));
     }
 
+    /// A run in `store` with a summary, and its lock.
+    fn create(store: &RunStore) -> (RunId, OutputLock) {
+        let (id, pending, mut lock) = store.create_pending().unwrap();
+        // Hidden from listings until it is published.
+        assert!(store.list().unwrap().iter().all(|r| r.id != id));
+        files::write_atomic(
+            &pending.join(SUMMARY),
+            &encode_summary(&summary(id.clone())),
+        )
+        .unwrap();
+        let folder = store.publish(&pending, &id).unwrap();
+        lock.moved_into(&folder);
+        (id, lock)
+    }
+
     #[test]
     fn a_damaged_or_stray_entry_leaves_the_rest_listed() {
         let dir = tempfile::tempdir().unwrap();
         let store = RunStore::open(dir.path()).unwrap();
-        let (good, lock) = store.create().unwrap();
-        store.write_summary(&summary(good.clone())).unwrap();
-        let (bad, _) = store.create().unwrap();
+        let (good, lock) = create(&store);
+        let (bad, _) = create(&store);
         std::fs::write(store.dir().join(bad.as_str()).join(SUMMARY), b"BMRUNS1\0xx").unwrap();
         std::fs::write(store.dir().join("notes.txt"), b"not a run").unwrap();
         std::fs::create_dir(store.dir().join("not-a-run")).unwrap();
