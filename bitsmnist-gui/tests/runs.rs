@@ -416,30 +416,41 @@ fn a_sweep_continues_its_interrupted_point_in_the_same_record() {
 fn a_sweep_stopped_and_started_again_runs_each_point_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path()).unwrap();
-    let mut h = harness(sweeping(dir.path(), "generations=5,300", "stopped"), None);
+    // One point at a time: the two short points, then the long ones, the first of which
+    // Stop catches under way.
+    let mut s = sweeping(dir.path(), "generations=5,5000", "stopped");
+    s.runs.sweep.jobs = 1;
+    let mut h = harness(s, None);
     ready(&mut h);
     click(&mut h, "Runs");
     click(&mut h, "Sweep");
     h.get_by_label("Start sweep").click();
-    h.step();
-    // Stopped at once, or after whichever points ended first: either way nothing is lost.
-    if h.query_by_label("Stop sweep").is_some() {
-        h.get_by_label("Stop sweep").click();
-    }
+    run_until(&mut h, "the short points", |a| {
+        a.runs.sweep.done().is_some_and(|(done, _)| done >= 2)
+    });
+    h.get_by_label("Stop sweep").click();
     run_until(&mut h, "the sweep's stop", |a| !a.runs.sweep.is_running());
     no_errors(h.state());
-    assert!(store.list().unwrap().len() <= 4);
+    let runs = store.list().unwrap();
+    let statuses: Vec<RunStatus> = runs.iter().map(|r| r.status.clone()).collect();
+    assert_eq!(
+        statuses,
+        [RunStatus::Finished, RunStatus::Finished, RunStatus::Stopped]
+    );
+    assert!(h.query_all_by_label_contains("1 stopped").count() > 0);
 
     sweep_to_the_end(&mut h);
     assert_eq!(
         finished_points(&store),
         [
-            "point:generations=300 seed=1",
-            "point:generations=300 seed=2",
             "point:generations=5 seed=1",
-            "point:generations=5 seed=2"
+            "point:generations=5 seed=2",
+            "point:generations=5000 seed=1",
+            "point:generations=5000 seed=2"
         ]
     );
+    // The stopped point went on in its own record, to its planned 5000 generations.
+    assert_eq!(store.summary(&runs[2].id).unwrap().step, 5000);
     assert_eq!(h.query_all_by_label("2/2").count(), 2);
 }
 
