@@ -476,3 +476,72 @@ fn summary_table(ui: &mut egui::Ui, rows: &[SettingSummary]) {
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use bitsmnist_core::training::MethodKind;
+
+    use super::*;
+
+    fn base() -> SweepBase {
+        SweepBase {
+            training: TrainingSettings::default(),
+            model: ModelSettings::default(),
+            task: Task::zero_one(),
+            fraction: 1.0,
+        }
+    }
+
+    #[test]
+    fn every_setting_listed_is_one_a_point_can_change() {
+        let values = [
+            ("hidden", "32+16"),
+            ("method", "climb"),
+            ("generations", "7"),
+            ("time-limit", "2.5"),
+            ("population", "20"),
+            ("elitism", "4"),
+            ("trials", "100"),
+            ("ensemble", "2"),
+            ("epochs", "3"),
+            ("lr", "0.01"),
+        ];
+        assert_eq!(values.map(|(n, _)| n), SETTINGS.map(|(n, _)| n));
+        let (mut t, mut m) = (TrainingSettings::default(), ModelSettings::default());
+        for (name, value) in values {
+            apply_setting(name, value, &mut t, &mut m).unwrap();
+        }
+        assert_eq!(m.hidden, "32,16");
+        assert_eq!(
+            (t.method, t.generations, t.use_generations),
+            (Method::Climb, 7, true)
+        );
+        assert_eq!((t.seconds, t.use_time), (2.5, true));
+        assert_eq!((t.population, t.elitism), (20, 4));
+        assert_eq!((t.climb.trials, t.climb.members), (100, 2));
+        assert_eq!((t.gradient.epochs, t.gradient.learning_rate), (3, 0.01));
+    }
+
+    #[test]
+    fn a_point_is_the_run_start_makes_with_its_settings_changed() {
+        let point = Point {
+            settings: vec![("method".into(), "gradient".into())],
+            seed: 9,
+        };
+        assert_eq!(base().plan_of(&point).unwrap().kind(), MethodKind::Gradient);
+        let settings = SweepSettings {
+            axes: "hidden=8,16\nmethod=population,turbo".into(),
+            ..SweepSettings::default()
+        };
+        let e = parse(&settings, &base()).unwrap_err();
+        assert!(e.contains("method=turbo"), "{e}");
+        // The same grid and settings give the same default name; other settings another.
+        let settings = SweepSettings::default();
+        let (sweep, name) = parse(&settings, &base()).unwrap();
+        assert_eq!(sweep.points().len(), 2 * 3);
+        assert_eq!(parse(&settings, &base()).unwrap().1, name);
+        let mut other = base();
+        other.training.population += 1;
+        assert_ne!(parse(&settings, &other).unwrap().1, name);
+    }
+}
