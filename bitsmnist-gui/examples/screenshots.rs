@@ -2,7 +2,8 @@
 //! the dark theme after a genetic run on zeros against ones, then a gradient run and a
 //! bit-flip climb on the ten digits, each shot while it trains (live plots, progress bar);
 //! the Runs tab first, with five short runs recorded by the library into a runs folder of its
-//! own (every run of the script is recorded there too, never in the user's);
+//! own (every run of the script is recorded there too, never in the user's) and a sweep of
+//! four started from the tab, its summary shown;
 //! then, outside the docs, the Runs tab with one run ticked (its buttons), and the shipped
 //! ten-digit example (File > Open example) on the Model, Evaluation and Draw tabs.
 //!
@@ -62,6 +63,19 @@ fn script() -> Vec<Step> {
             a.runs.refresh(&a.settings.runs);
             let ids: Vec<_> = a.runs.listing.iter().map(|r| r.id.clone()).collect();
             a.runs.selected.extend([ids[0].clone(), ids[1].clone()]);
+        }),
+        // A sweep of the two widths over two seeds, started from the Runs tab: its runs join
+        // the table and its summary shows above it.
+        Do(|a| {
+            let s = &mut a.settings.runs.sweep;
+            s.axes = "hidden=16,32\ngenerations=200".into();
+            s.seeds = "1..2".into();
+            s.jobs = 2;
+            s.name = "widths".into();
+            a.apply(Command::StartSweep);
+        }),
+        Until("the sweep's end", |a| {
+            a.runs.sweep.current.is_some() && !a.runs.sweep.is_running()
         }),
         Show(Tab::Runs, ThemeChoice::Light),
         Shot("screenshot-runs-light.png"),

@@ -834,6 +834,13 @@ impl BitsApp {
                 }
             }
         }
+        if let Some(ended) = self.runs.sweep.poll() {
+            match ended {
+                Ok(line) => self.status = line,
+                Err(e) => self.error(e),
+            }
+            self.runs.reread();
+        }
         if self.data.loading.is_some() || self.training.is_running() {
             ctx.request_repaint_after(Duration::from_millis(250));
         }
@@ -1076,6 +1083,11 @@ impl BitsApp {
                 }
                 self.runs.reread();
             }
+            Command::StartSweep => self.start_sweep(),
+            Command::StopSweep => {
+                self.runs.sweep.stop();
+                self.status = "stopping the sweep…".into();
+            }
             Command::DismissError(i) => {
                 if i < self.errors.len() {
                     self.errors.remove(i);
@@ -1089,6 +1101,37 @@ impl BitsApp {
     /// The runs folder of the settings, opened.
     fn run_store(&self) -> Result<bitsmnist_core::runs::RunStore, String> {
         self.settings.runs.store()
+    }
+
+    /// Starts the Runs tab's sweep on a thread of its own, its points made from the panels'
+    /// settings and the Data panel's task.
+    fn start_sweep(&mut self) {
+        let (Some(data), Some(task)) = (
+            self.data.full.clone().filter(|_| self.data_ready()),
+            self.data.task.clone(),
+        ) else {
+            return self.error("load data before starting a sweep");
+        };
+        let store = match self.run_store() {
+            Ok(s) => s,
+            Err(e) => return self.error(format!("cannot start the sweep: {e}")),
+        };
+        let with = crate::sweep::SweepStart {
+            store,
+            data,
+            base: crate::sweep::SweepBase {
+                training: self.settings.training.clone(),
+                model: self.settings.model.clone(),
+                task,
+                fraction: self.settings.data.fraction,
+            },
+            out: self.worker.outbox(),
+        };
+        match self.runs.sweep.start(&self.settings.runs.sweep, with) {
+            Ok(status) => self.status = status,
+            Err(e) => self.error(e),
+        }
+        self.runs.reread();
     }
 
     /// Continues recorded run `id` on the worker, as Start continues a run, recording into

@@ -62,6 +62,11 @@ pub enum Command {
     RelabelRun(RunId, String),
     /// Delete the recorded run (the panel asked for a confirmation).
     DeleteRun(RunId),
+    /// Start the sweep the Runs tab's Sweep section describes (the points not yet done).
+    StartSweep,
+    /// Stop the sweep going on (its points are recorded as stopped, continued by the next
+    /// start).
+    StopSweep,
     /// Hide the error message at this index.
     DismissError(usize),
 }

@@ -12,7 +12,8 @@
 //! - [`example_models`]: the trained models embedded in the app (File > Open example);
 //! - one module per panel: [`data`], [`model`], [`training`] (every method's run is one core
 //!   session, started from a plan made of the panels' settings), [`evaluation`], [`draw`],
-//!   [`runs`] (the runs folder: every run recorded, listed, plotted and compared);
+//!   [`runs`] (the runs folder: every run recorded, listed, plotted and compared), and
+//!   [`sweep`] (its Sweep section: a grid of settings times seeds, run in the background);
 //! - [`worker`]: threads for loading data and for jobs, talking to the UI over channels;
 //! - [`widgets`]: the drop-down list and grid rows the panels share;
 //! - [`help`]: where the README is on this machine, and opening it;
@@ -34,6 +35,7 @@ pub mod help;
 pub mod measure;
 pub mod model;
 pub mod runs;
+pub mod sweep;
 pub mod training;
 pub mod widgets;
 pub mod worker;

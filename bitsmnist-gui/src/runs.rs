@@ -1,7 +1,7 @@
 //! The Runs panel: the runs folder's runs (the core's [`RunStore`]) in a sortable table,
 //! re-read every [`REREAD_EVERY`] so that runs of other processes (a terminal's
 //! `bitsmnist train`) appear and progress; the curves of the runs ticked, overlaid; the
-//! settings that differ between two runs; and Open, Continue, Export, Relabel and Delete on
+//! settings that differ between two runs; sweeps ([`crate::sweep`]); and Open, Continue, Export, Relabel and Delete on
 //! one run, which the app carries out ([`Command`]s).
 //!
 //! The panel keeps nothing of the runs but what it last read of the folder and, so that the
@@ -21,6 +21,7 @@ use egui_plot::{Line, Plot, PlotPoints};
 use serde::{Deserialize, Serialize};
 
 use crate::command::Command;
+use crate::sweep::{SweepSettings, SweepState};
 
 /// How often the panel re-reads the folder's summaries while it is shown.
 pub const REREAD_EVERY: Duration = Duration::from_secs(2);
@@ -39,6 +40,10 @@ pub struct RunsSettings {
     pub folder: String,
     /// What the plot of the runs ticked shows.
     pub curve: Curve,
+    /// What the plot's x axis counts.
+    pub x_axis: RunsXAxis,
+    /// The Sweep section's fields.
+    pub sweep: SweepSettings,
 }
 
 impl Default for RunsSettings {
@@ -47,6 +52,8 @@ impl Default for RunsSettings {
             record: true,
             folder: String::new(),
             curve: Curve::default(),
+            x_axis: RunsXAxis::default(),
+            sweep: SweepSettings::default(),
         }
     }
 }
@@ -82,6 +89,17 @@ pub enum Curve {
     Best,
     /// The test accuracy, at the steps that measured it.
     TestAccuracy,
+}
+
+/// The x axis of the plot of the runs ticked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunsXAxis {
+    /// The step (generation or epoch).
+    #[default]
+    Step,
+    /// The training time at each step (its record's `elapsed_secs`): runs of different
+    /// speeds compared at equal cost.
+    Time,
 }
 
 /// A column of the table, by which it can be sorted.
@@ -160,6 +178,10 @@ pub struct RunsState {
     histories: HashMap<RunId, (u64, Result<History, String>)>,
     /// The names of the series the plot drew last (its legend).
     pub plotted: Vec<String>,
+    /// The points of those series, [x, y], in the same order.
+    pub plotted_points: Vec<Vec<[f64; 2]>>,
+    /// The Sweep section's sweep.
+    pub sweep: SweepState,
     /// The run whose deletion waits for confirmation.
     confirm_delete: Option<RunId>,
     /// The Relabel field's text, and the run it was filled from.
@@ -403,6 +425,12 @@ pub fn ui(
     if let Some(e) = &state.error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
+    egui::CollapsingHeader::new("Sweep")
+        .id_salt("runs_sweep")
+        .default_open(state.sweep.current.is_some())
+        .show(ui, |ui| {
+            crate::sweep::ui(ui, &mut settings.sweep, &state.sweep, &mut commands);
+        });
     ui.separator();
 
     let table_height = (ui.available_height() * 0.38).max(120.0);
@@ -639,6 +667,7 @@ fn plot(
         };
         let name = name_of(run);
         let curve = settings.curve;
+        let x_axis = settings.x_axis;
         match state.history(store, id, updated) {
             Ok(h) => series.push((
                 name,
@@ -649,7 +678,11 @@ fn plot(
                             Curve::Best => Some(r.best),
                             Curve::TestAccuracy => r.validation_accuracy.map(|a| 100.0 * a),
                         }?;
-                        Some([r.step as f64, y])
+                        let x = match x_axis {
+                            RunsXAxis::Step => r.step as f64,
+                            RunsXAxis::Time => r.elapsed_secs,
+                        };
+                        Some([x, y])
                     })
                     .collect(),
             )),
@@ -660,6 +693,9 @@ fn plot(
         ui.label("Curves of the runs ticked:");
         ui.selectable_value(&mut settings.curve, Curve::Best, "Best fitness");
         ui.selectable_value(&mut settings.curve, Curve::TestAccuracy, "Test accuracy");
+        ui.label("against");
+        ui.selectable_value(&mut settings.x_axis, RunsXAxis::Step, "Step");
+        ui.selectable_value(&mut settings.x_axis, RunsXAxis::Time, "Training time");
         ui.add_space(16.0);
         // The legend sits above the plot, as on the Training tab: it never covers a curve.
         for (i, (name, _)) in series.iter().enumerate() {
@@ -677,13 +713,18 @@ fn plot(
         ui.colored_label(ui.visuals().error_fg_color, p);
     }
     state.plotted = series.iter().map(|(n, _)| n.clone()).collect();
+    state.plotted_points = series.iter().map(|(_, p)| p.clone()).collect();
+    let x_label = match settings.x_axis {
+        RunsXAxis::Step => "step (generation or epoch)",
+        RunsXAxis::Time => "training time (s)",
+    };
     let y_label = match settings.curve {
         Curve::Best => "best fitness",
         Curve::TestAccuracy => "test accuracy (%)",
     };
     Plot::new("runs_plot")
         .height(ui.available_height().max(160.0))
-        .x_axis_label("step (generation or epoch)")
+        .x_axis_label(x_label)
         .y_axis_label(y_label)
         .show(ui, |p| {
             for (i, (name, points)) in series.into_iter().enumerate() {

@@ -113,6 +113,16 @@ impl Outbox {
     }
 }
 
+impl Outbox {
+    /// Wakes the UI without a message: a job that reports through state of its own (a
+    /// sweep's progress) has news.
+    pub fn wake(&self) {
+        if let Some(ctx) = &self.ctx {
+            ctx.request_repaint();
+        }
+    }
+}
+
 /// Starts jobs and collects their replies.
 pub struct Worker {
     tx: Sender<Reply>,

@@ -284,3 +284,226 @@ fn a_click_on_a_column_header_sorts_the_runs_and_another_reverses_them() {
     click(&mut h, "Seed");
     assert_eq!(seeds(&h), [3, 2, 1]);
 }
+
+/// The quick 5-generation settings recording into `dir`, with a sweep of `axes` over seeds 1
+/// and 2 under `name`.
+fn sweeping(dir: &std::path::Path, axes: &str, name: &str) -> Settings {
+    let mut s = recording_into(dir);
+    s.runs.sweep.axes = axes.into();
+    s.runs.sweep.seeds = "1..2".into();
+    s.runs.sweep.jobs = 2;
+    s.runs.sweep.name = name.into();
+    s
+}
+
+/// Opens the Runs tab's Sweep section, clicks Start sweep and waits for the sweep's end.
+fn sweep_to_the_end(h: &mut egui_kittest::Harness<'_, bitsmnist_gui::BitsApp>) {
+    click(h, "Runs");
+    if h.query_by_label("Start sweep").is_none() {
+        click(h, "Sweep");
+    }
+    h.get_by_label("Start sweep").click();
+    h.step();
+    run_until(h, "the sweep's end", |a| !a.runs.sweep.is_running());
+    no_errors(h.state());
+}
+
+/// The `point:` tags of the folder's runs, each finished, sorted.
+fn finished_points(store: &RunStore) -> Vec<String> {
+    let mut points: Vec<String> = store
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            assert_eq!(r.status, RunStatus::Finished, "{:?}", r.id);
+            let s = r.summary.unwrap();
+            s.tags
+                .into_iter()
+                .find(|t| t.starts_with("point:"))
+                .unwrap()
+        })
+        .collect();
+    points.sort();
+    points
+}
+
+#[test]
+fn a_sweep_from_the_runs_tab_records_every_point_and_sums_up_each_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    let mut h = harness(sweeping(dir.path(), "hidden=8,16", "widths"), None);
+    ready(&mut h);
+    sweep_to_the_end(&mut h);
+    assert_eq!(
+        finished_points(&store),
+        [
+            "point:hidden=16 seed=1",
+            "point:hidden=16 seed=2",
+            "point:hidden=8 seed=1",
+            "point:hidden=8 seed=2"
+        ]
+    );
+    // Each point is the run Start would make with its width: the Model panel's otherwise.
+    let arch: std::collections::BTreeSet<String> = store
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.summary.unwrap().architecture)
+        .collect();
+    assert_eq!(arch.len(), 2, "{arch:?}");
+    assert_eq!(h.state().runs.sweep.done(), Some((4, 4)));
+    // Listed in the table, and summed up per setting, each with its 2 seeds finished.
+    h.state_mut().runs.reread();
+    h.run_ok();
+    assert_eq!(h.state().runs.listing.len(), 4);
+    assert!(h.query_by_label("widths: hidden=8 seed=1").is_some());
+    for setting in ["hidden=8", "hidden=16"] {
+        assert!(h.query_by_label(setting).is_some(), "{setting} summed up");
+    }
+    assert_eq!(h.query_all_by_label("2/2").count(), 2);
+    assert!(h.query_all_by_label_contains("4 of 4 done").count() > 0);
+
+    // Started again under the same name, there is nothing left to run.
+    sweep_to_the_end(&mut h);
+    assert_eq!(store.list().unwrap().len(), 4);
+}
+
+#[test]
+fn a_sweep_continues_its_interrupted_point_in_the_same_record() {
+    use bitsmnist_core::runs::sweep::{Point, sweep_tag};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    // Point hidden=8 seed=1 of sweep "resumed", recorded by the library and gone after 3 of
+    // its 12 generations, as a killed process leaves it.
+    let point = Point {
+        settings: vec![("hidden".into(), "8".into())],
+        seed: 1,
+    };
+    let plan = RunPlan::for_method(Task::zero_one(), MethodKind::Population)
+        .architecture(Architecture::dense(vec![8]))
+        .seed(1)
+        .generations(12);
+    let mut session = Session::start(plan, &Dataset::embedded()).unwrap();
+    let id = session
+        .record(&store, "interrupted", &[sweep_tag("resumed"), point.tag()])
+        .unwrap();
+    let pause = session.pause_token();
+    session
+        .run(|step| {
+            if step.record().step >= 3 {
+                pause.cancel();
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    drop(session);
+    assert_eq!(store.listing(id.clone()).status, RunStatus::Interrupted);
+
+    let mut h = harness(sweeping(dir.path(), "hidden=8,16", "resumed"), None);
+    ready(&mut h);
+    sweep_to_the_end(&mut h);
+    assert_eq!(finished_points(&store).len(), 4);
+    let continued = store.summary(&id).unwrap();
+    assert_eq!(
+        (continued.step, continued.label.as_str()),
+        (12, "interrupted")
+    );
+    assert_eq!(h.query_all_by_label("2/2").count(), 2);
+}
+
+#[test]
+fn a_sweep_stopped_and_started_again_runs_each_point_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    // One point at a time: the two short points, then the long ones, the first of which
+    // Stop catches under way.
+    let mut s = sweeping(dir.path(), "generations=5,5000", "stopped");
+    s.runs.sweep.jobs = 1;
+    let mut h = harness(s, None);
+    ready(&mut h);
+    click(&mut h, "Runs");
+    click(&mut h, "Sweep");
+    h.get_by_label("Start sweep").click();
+    run_until(&mut h, "the short points", |a| {
+        a.runs.sweep.done().is_some_and(|(done, _)| done >= 2)
+    });
+    h.get_by_label("Stop sweep").click();
+    run_until(&mut h, "the sweep's stop", |a| !a.runs.sweep.is_running());
+    no_errors(h.state());
+    let runs = store.list().unwrap();
+    let statuses: Vec<RunStatus> = runs.iter().map(|r| r.status.clone()).collect();
+    assert_eq!(
+        statuses,
+        [RunStatus::Finished, RunStatus::Finished, RunStatus::Stopped]
+    );
+    assert!(h.query_all_by_label_contains("1 stopped").count() > 0);
+
+    sweep_to_the_end(&mut h);
+    assert_eq!(
+        finished_points(&store),
+        [
+            "point:generations=5 seed=1",
+            "point:generations=5 seed=2",
+            "point:generations=5000 seed=1",
+            "point:generations=5000 seed=2"
+        ]
+    );
+    // The stopped point went on in its own record, to its planned 5000 generations.
+    assert_eq!(store.summary(&runs[2].id).unwrap().step, 5000);
+    assert_eq!(h.query_all_by_label("2/2").count(), 2);
+}
+
+#[test]
+fn a_sweep_naming_a_setting_the_app_cannot_vary_is_refused_before_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(sweeping(dir.path(), "hidden=8\nwidth=1,2", ""), None);
+    ready(&mut h);
+    click(&mut h, "Runs");
+    click(&mut h, "Sweep");
+    click(&mut h, "Start sweep");
+    assert!(!h.state().runs.sweep.is_running());
+    let errors = &h.state().errors;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("unknown setting \"width\""),
+        "{errors:?}"
+    );
+    assert!(
+        RunStore::open(dir.path())
+            .unwrap()
+            .list()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_overlay_plots_against_the_step_or_the_training_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::open(dir.path()).unwrap();
+    record_by_the_library(&store, "timed", 1);
+    let history = store
+        .load(&store.list().unwrap()[0].id)
+        .unwrap()
+        .history
+        .unwrap();
+    let mut h = harness(recording_into(dir.path()), None);
+    ready(&mut h);
+    click(&mut h, "Runs");
+    tick(&mut h, "timed");
+    let xs = |h: &egui_kittest::Harness<'_, bitsmnist_gui::BitsApp>| -> Vec<f64> {
+        h.state().runs.plotted_points[0]
+            .iter()
+            .map(|p| p[0])
+            .collect()
+    };
+    let steps: Vec<f64> = history.records.iter().map(|r| r.step as f64).collect();
+    let times: Vec<f64> = history.records.iter().map(|r| r.elapsed_secs).collect();
+    assert_eq!(xs(&h), steps);
+    click(&mut h, "Training time");
+    assert_eq!(xs(&h), times);
+    assert_ne!(times, steps);
+    click(&mut h, "Step");
+    assert_eq!(xs(&h), steps);
+}
