@@ -238,6 +238,7 @@ fn a_sweep_cancelled_mid_way_runs_only_what_is_left_the_next_time() {
         sweep: &grid,
         jobs: 1,
         cancel: &cancel,
+        program: "a test",
     };
     let ended = std::sync::atomic::AtomicUsize::new(0);
     let first = run_sweep(&run, &data, plan_of, |_, _| {
@@ -267,6 +268,13 @@ fn a_sweep_cancelled_mid_way_runs_only_what_is_left_the_next_time() {
             .all(|(_, o)| matches!(o, PointOutcome::Done(_)))
     );
     assert_eq!(store.list().unwrap().len(), 6, "no point twice");
+    assert!(
+        store
+            .list()
+            .unwrap()
+            .iter()
+            .all(|r| r.summary.as_ref().unwrap().program == "a test")
+    );
     let table = sweep::summary(&store, "s", &grid).unwrap();
     assert_eq!(table.len(), 2);
     assert!(table.iter().all(|s| s.finished == 3 && s.test.is_some()));

@@ -287,6 +287,7 @@ impl SweepState {
                     sweep: &grid,
                     jobs,
                     cancel: &cancel,
+                    program: "bitsmnist-gui",
                 };
                 let on_point = |point: &Point, outcome: &PointOutcome| {
                     let summary = sweep::summary(&store, &name, &grid).ok();

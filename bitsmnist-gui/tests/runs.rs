@@ -417,8 +417,8 @@ fn a_sweep_stopped_and_started_again_runs_each_point_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::open(dir.path()).unwrap();
     // One point at a time: the two short points, then the long ones, the first of which
-    // Stop catches under way.
-    let mut s = sweeping(dir.path(), "generations=5,5000", "stopped");
+    // Stop catches under way (long enough, seconds, for a click on a loaded machine to land).
+    let mut s = sweeping(dir.path(), "generations=5,20000", "stopped");
     s.runs.sweep.jobs = 1;
     let mut h = harness(s, None);
     ready(&mut h);
@@ -443,14 +443,14 @@ fn a_sweep_stopped_and_started_again_runs_each_point_once() {
     assert_eq!(
         finished_points(&store),
         [
+            "point:generations=20000 seed=1",
+            "point:generations=20000 seed=2",
             "point:generations=5 seed=1",
             "point:generations=5 seed=2",
-            "point:generations=5000 seed=1",
-            "point:generations=5000 seed=2"
         ]
     );
-    // The stopped point went on in its own record, to its planned 5000 generations.
-    assert_eq!(store.summary(&runs[2].id).unwrap().step, 5000);
+    // The stopped point went on in its own record, to its planned 20,000 generations.
+    assert_eq!(store.summary(&runs[2].id).unwrap().step, 20000);
     assert_eq!(h.query_all_by_label("2/2").count(), 2);
 }
 

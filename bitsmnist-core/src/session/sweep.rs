@@ -24,6 +24,8 @@ pub struct SweepRun<'a> {
     pub jobs: usize,
     /// Setting it stops every point at its next stop point.
     pub cancel: &'a CancelToken,
+    /// The program its runs name as their writer (`bitsmnist-gui`; empty: none).
+    pub program: &'a str,
 }
 
 /// What became of a point.
@@ -63,7 +65,7 @@ pub enum PointOutcome {
 /// };
 /// let data = Dataset::embedded();
 /// let cancel = CancelToken::new();
-/// let run = SweepRun { store: &store, name: "doc", sweep: &grid, jobs: 2, cancel: &cancel };
+/// let run = SweepRun { store: &store, name: "doc", sweep: &grid, jobs: 2, cancel: &cancel, program: "" };
 /// let outcomes = run_sweep(&run, &data, plan_of, |_, _| {});
 /// assert_eq!(outcomes.unwrap().len(), 4);
 /// let table = sweep::summary(&store, "doc", &grid).unwrap();
@@ -86,6 +88,7 @@ where
         sweep,
         jobs,
         cancel,
+        program,
     } = *sweep;
     let queue = Mutex::new(sweep::plan(store, name, sweep)?.into_iter());
     let done = Mutex::new(Vec::new());
@@ -95,14 +98,14 @@ where
             PointState::Running(id) => return PointOutcome::Elsewhere(id),
             PointState::Continue(id) => RunPlan::continue_recorded(store, &id)
                 .map_err(|e| e.to_string())
-                .and_then(|plan| start(plan, data, cancel))
+                .and_then(|plan| start(plan, data, cancel, program))
                 .and_then(|mut s| {
                     s.record_continuing(store, &id).map_err(|e| e.to_string())?;
                     Ok(s)
                 }),
             _ => plan_of(point)
                 .map(|plan| plan.seed(point.seed))
-                .and_then(|plan| start(plan, data, cancel))
+                .and_then(|plan| start(plan, data, cancel, program))
                 .and_then(|mut s| {
                     let tags = [sweep::sweep_tag(name), point.tag()];
                     s.record(store, &format!("{name}: {}", point.key()), &tags)
@@ -149,8 +152,17 @@ where
     Ok(done)
 }
 
-/// Starts a point's session, stoppable by the sweep's token.
-fn start(mut plan: RunPlan, data: &Dataset, cancel: &CancelToken) -> Result<Session, String> {
+/// Starts a point's session, stoppable by the sweep's token, written by `program`.
+fn start(
+    mut plan: RunPlan,
+    data: &Dataset,
+    cancel: &CancelToken,
+    program: &str,
+) -> Result<Session, String> {
     plan.stop.cancel = Some(cancel.clone());
-    Session::start(plan, data).map_err(|e: SessionError| e.to_string())
+    let mut session = Session::start(plan, data).map_err(|e: SessionError| e.to_string())?;
+    if !program.is_empty() {
+        session.annotate(|m| m.with_program(program));
+    }
+    Ok(session)
 }
