@@ -163,41 +163,8 @@ fn list(store: &RunStore, filter: &ListArgs) -> Result<()> {
                 })
         })
         .collect();
-    let header = [
-        "id", "label", "method", "model", "seed", "step", "time", "train", "test", "size", "status",
-    ];
-    let mut table = vec![header.map(String::from).to_vec()];
-    for r in &runs {
-        table.push(match &r.summary {
-            Some(s) => vec![
-                r.id.to_string(),
-                s.label.clone(),
-                s.method.clone(),
-                s.architecture.clone(),
-                s.seed.map_or("-".into(), |x| x.to_string()),
-                match s.planned_steps {
-                    Some(p) => format!("{}/{p}", s.step),
-                    None => s.step.to_string(),
-                },
-                seconds(s.seconds),
-                percent(s.result.as_ref().map(|x| x.train_accuracy)),
-                percent(
-                    s.result
-                        .as_ref()
-                        .map(|x| x.test_accuracy)
-                        .or(s.last_test_accuracy),
-                ),
-                s.result.as_ref().map_or("-".into(), |x| kib(x.model_bytes)),
-                r.status.to_string(),
-            ],
-            None => {
-                let mut cells = vec![r.id.to_string()];
-                cells.extend(std::iter::repeat_n("-".to_string(), header.len() - 2));
-                cells.push(r.status.to_string());
-                cells
-            }
-        });
-    }
+    let mut table = vec![RunListing::COLUMNS.map(String::from).to_vec()];
+    table.extend(runs.iter().map(|r| r.cells().to_vec()));
     if runs.is_empty() {
         out!("no runs in {}", store.dir().display());
     } else {
@@ -352,14 +319,6 @@ fn compare(store: &RunStore, ids: &[RunId]) -> Result<()> {
             runs: &summaries,
         },
     )
-}
-
-fn seconds(s: f64) -> String {
-    if s < 10.0 {
-        format!("{s:.1} s")
-    } else {
-        format!("{s:.0} s")
-    }
 }
 
 fn percent(x: Option<f64>) -> String {

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{CELL_STYLE, HEAD_STYLE, HTML, LinePlot, TABLE_STYLE, base64, emit, escape_html};
-use crate::runs::{Comparison, RunStore, RunSummary};
+use crate::runs::{Comparison, RunListing, RunStore, RunSummary};
 
 fn percent(x: Option<f64>) -> String {
     x.map_or("–".into(), |x| format!("{:.2}%", 100.0 * x))
@@ -49,41 +49,8 @@ impl RunStore {
             Ok(r) => r,
             Err(e) => return format!("<div>{}</div>", escape_html(&e.to_string())),
         };
-        let head = [
-            "id", "label", "method", "model", "seed", "step", "time", "train", "test", "status",
-        ]
-        .map(String::from);
-        let rows: Vec<Vec<String>> = runs
-            .iter()
-            .map(|r| match &r.summary {
-                Some(s) => vec![
-                    r.id.to_string(),
-                    s.label.clone(),
-                    s.method.clone(),
-                    s.architecture.clone(),
-                    s.seed.map_or("–".into(), |x| x.to_string()),
-                    match s.planned_steps {
-                        Some(p) => format!("{} of {p}", s.step),
-                        None => s.step.to_string(),
-                    },
-                    format!("{:.1} s", s.seconds),
-                    percent(s.result.as_ref().map(|x| x.train_accuracy)),
-                    percent(
-                        s.result
-                            .as_ref()
-                            .map(|x| x.test_accuracy)
-                            .or(s.last_test_accuracy),
-                    ),
-                    r.status.to_string(),
-                ],
-                None => {
-                    let mut row = vec![r.id.to_string()];
-                    row.extend(std::iter::repeat_n("–".to_string(), head.len() - 2));
-                    row.push(r.status.to_string());
-                    row
-                }
-            })
-            .collect();
+        let head = RunListing::COLUMNS.map(String::from);
+        let rows: Vec<Vec<String>> = runs.iter().map(|r| r.cells().to_vec()).collect();
         format!(
             "<div style=\"font-family:sans-serif\"><div style=\"font-weight:bold;margin:4px 0\">{} runs in {}</div>{}</div>",
             runs.len(),

@@ -288,6 +288,55 @@ pub struct RunListing {
     pub summary: Option<RunSummary>,
 }
 
+impl RunListing {
+    /// The columns of a runs table, as the command line, the app and notebooks show them.
+    pub const COLUMNS: [&'static str; 11] = [
+        "id", "label", "method", "model", "seed", "step", "time", "train", "test", "size", "status",
+    ];
+
+    /// The run's cells under [`COLUMNS`](Self::COLUMNS): steps as `step/planned`, time in
+    /// seconds, accuracies in percent (the last validation's while it runs), the model's size
+    /// in KiB; a dash where there is nothing (a damaged run shows its id and status only).
+    ///
+    /// ```
+    /// # use bitsmnist_core::runs::RunListing;
+    /// assert_eq!(RunListing::COLUMNS[8], "test");
+    /// ```
+    pub fn cells(&self) -> [String; 11] {
+        let dash = || "–".to_string();
+        let percent = |x: Option<f64>| x.map_or_else(dash, |x| format!("{:.2}%", 100.0 * x));
+        let Some(s) = &self.summary else {
+            let mut cells: [String; 11] = std::array::from_fn(|_| dash());
+            cells[0] = self.id.to_string();
+            cells[10] = self.status.to_string();
+            return cells;
+        };
+        let result = s.result.as_ref();
+        [
+            self.id.to_string(),
+            s.label.clone(),
+            s.method.clone(),
+            s.architecture.clone(),
+            s.seed.map_or_else(dash, |x| x.to_string()),
+            match s.planned_steps {
+                Some(p) => format!("{}/{p}", s.step),
+                None => s.step.to_string(),
+            },
+            if s.seconds < 10.0 {
+                format!("{:.1} s", s.seconds)
+            } else {
+                format!("{:.0} s", s.seconds)
+            },
+            percent(result.map(|r| r.train_accuracy)),
+            percent(result.map(|r| r.test_accuracy).or(s.last_test_accuracy)),
+            result.map_or_else(dash, |r| {
+                format!("{:.1} KiB", r.model_bytes as f64 / 1024.0)
+            }),
+            self.status.to_string(),
+        ]
+    }
+}
+
 /// A folder of recorded runs. See the [module documentation](self).
 #[derive(Clone, Debug)]
 pub struct RunStore {
