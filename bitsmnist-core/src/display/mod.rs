@@ -20,7 +20,7 @@
 //! | [`TrainingState`](crate::training::TrainingState) | the display of the population, climb or ensemble inside; a gradient run's learning curve |
 //! | [`ModelFile`](crate::io::ModelFile) | model, run, task, data set, metadata (the creation time as a UTC date), whether it holds training state, the layer table, the history plot |
 //! | [`Kernel`](crate::bits::Kernel) | the popcount kernel as text (`AVX2`) |
-//! | [`RunStore`](crate::runs::RunStore) | the runs folder as a table: label, method, model, seed, steps, time, accuracy, status |
+//! | [`RunStore`](crate::runs::RunStore) | the runs folder as a table (label, method, model, seed, steps, time, accuracy, size, status) and the newest runs' curves overlaid |
 //! | [`Comparison`](crate::runs::Comparison) (`RunStore::compare`) | the settings in which runs differ beside their figures, and their curves overlaid |
 //! | [`LinePlot`], [`Raster`] | an SVG line plot made for print (legend below the chart, accuracy in percent, markers on sparse series, labelled rules); a PNG |
 //!
@@ -49,6 +49,7 @@ use std::io::Write as _;
 
 pub use images::{Gallery, Image, WeightImages};
 pub use plot::{LinePlot, SPARSE_POINTS, Series, Style, fitness_plot, fitness_plot_svg};
+pub use runs::PLOTTED_RUNS;
 
 /// MIME type of HTML content.
 pub const HTML: &str = "text/html";

@@ -116,6 +116,12 @@ impl LinePlot {
         }
     }
 
+    /// Retitles the plot.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
+    }
+
     /// Names the x axis.
     pub fn x_label(mut self, label: impl Into<String>) -> Self {
         self.x_label = label.into();

@@ -41,9 +41,24 @@ fn name(s: &RunSummary) -> String {
     }
 }
 
+/// How many runs a runs folder's display plots: its newest.
+pub const PLOTTED_RUNS: usize = 10;
+
+/// A plot as an `<img>` of an SVG `data:` URI (a stored notebook keeps images; it strips
+/// inline SVG).
+fn img(plot: LinePlot) -> String {
+    let plot = plot.size(640, 300);
+    format!(
+        "<div><img src=\"data:image/svg+xml;base64,{}\" width=\"640\" height=\"300\" alt=\"{}\"/></div>",
+        base64(plot.to_svg().as_bytes()),
+        escape_html(&plot.to_string())
+    )
+}
+
 impl RunStore {
     /// HTML: every run of the folder, oldest first, with its label, method, model, seed,
-    /// steps, time, accuracy, size and status.
+    /// steps, time, accuracy, size and status; then the curves of the newest
+    /// [`PLOTTED_RUNS`] readable runs overlaid ([`RunStore::compare`] for others).
     pub fn to_html(&self) -> String {
         let runs = match self.list() {
             Ok(r) => r,
@@ -51,8 +66,21 @@ impl RunStore {
         };
         let head = RunListing::COLUMNS.map(String::from);
         let rows: Vec<Vec<String>> = runs.iter().map(|r| r.cells().to_vec()).collect();
+        let newest: Vec<_> = runs
+            .iter()
+            .rev()
+            .filter(|r| r.summary.is_some())
+            .take(PLOTTED_RUNS)
+            .map(|r| r.id.clone())
+            .collect();
+        let plot = match self.compare(&newest.into_iter().rev().collect::<Vec<_>>()) {
+            Ok(c) if c.runs.iter().any(|(_, h)| h.is_some()) => {
+                img(c.plot().title(format!("The newest {} runs", c.runs.len())))
+            }
+            _ => String::new(),
+        };
         format!(
-            "<div style=\"font-family:sans-serif\"><div style=\"font-weight:bold;margin:4px 0\">{} runs in {}</div>{}</div>",
+            "<div style=\"font-family:sans-serif\"><div style=\"font-weight:bold;margin:4px 0\">{} runs in {}</div>{}{plot}</div>",
             runs.len(),
             escape_html(&self.dir().display().to_string()),
             table(&head, &rows)
@@ -140,16 +168,8 @@ impl Comparison {
             self.runs.len(),
             table(&head, &rows)
         );
-        // Images of SVG `data:` URIs: a stored notebook keeps them (it strips inline SVG).
-        let plots = std::iter::once(self.plot()).chain(self.accuracy_plot());
-        for plot in plots {
-            let plot = plot.size(640, 300);
-            let _ = write!(
-                s,
-                "<div><img src=\"data:image/svg+xml;base64,{}\" width=\"640\" height=\"300\" alt=\"{}\"/></div>",
-                base64(plot.to_svg().as_bytes()),
-                escape_html(&plot.to_string())
-            );
+        for plot in std::iter::once(self.plot()).chain(self.accuracy_plot()) {
+            s.push_str(&img(plot));
         }
         s.push_str("</div>");
         s
