@@ -27,7 +27,7 @@ use crate::sweep::{SweepSettings, SweepState};
 pub const REREAD_EVERY: Duration = Duration::from_secs(2);
 
 /// The environment variable naming the runs folder, as the command line reads it.
-pub const RUNS_DIR_VAR: &str = "BITSMNIST_RUNS_DIR";
+pub const RUNS_DIR_VAR: &str = RunStore::DIR_VAR;
 
 /// The persisted options of recording and of the Runs panel.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,13 +63,7 @@ impl RunsSettings {
     /// data folder's ([`RunStore::default_dir`]); `None` with none of them.
     pub fn dir(&self) -> Option<PathBuf> {
         let named = self.folder.trim();
-        if !named.is_empty() {
-            return Some(PathBuf::from(named));
-        }
-        std::env::var_os(RUNS_DIR_VAR)
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(RunStore::default_dir)
+        RunStore::resolve_dir((!named.is_empty()).then(|| PathBuf::from(named)))
     }
 
     /// The runs folder, opened (made if missing).
@@ -600,11 +594,7 @@ fn actions(
         ui.add_enabled_ui(has_checkpoint, |ui| {
             ui.menu_button("Export", |ui| {
                 for &format in Format::ALL {
-                    let label = match format {
-                        Format::C => "Export as C…",
-                        Format::Rust => "Export as Rust…",
-                        _ => "Export as JSON…",
-                    };
+                    let label = crate::app::export_label(format);
                     if ui
                         .button(label)
                         .on_hover_text(format!("{} of the run's model, into a folder", format.description()))

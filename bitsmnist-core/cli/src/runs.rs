@@ -68,14 +68,7 @@ struct ListArgs {
 
 /// The runs folder: `--runs`, else `$BITSMNIST_RUNS_DIR`, else the user's data folder.
 pub(crate) fn runs_dir(given: Option<PathBuf>) -> Result<PathBuf> {
-    given
-        .or_else(|| {
-            std::env::var_os("BITSMNIST_RUNS_DIR")
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(RunStore::default_dir)
-        .context("no runs folder: give --runs DIR")
+    RunStore::resolve_dir(given).context("no runs folder: give --runs DIR")
 }
 
 /// Runs `bitsmnist runs`.

@@ -381,6 +381,22 @@ impl RunStore {
         Some(base.join("bitsmnist").join("runs"))
     }
 
+    /// The environment variable naming the runs folder when a front end is given none.
+    pub const DIR_VAR: &'static str = "BITSMNIST_RUNS_DIR";
+
+    /// The runs folder every front end uses: `given` (the command line's `--runs`, the app's
+    /// setting), else `$BITSMNIST_RUNS_DIR`, else [`default_dir`](Self::default_dir); `None`
+    /// with none of them.
+    pub fn resolve_dir(given: Option<PathBuf>) -> Option<PathBuf> {
+        given
+            .or_else(|| {
+                std::env::var_os(Self::DIR_VAR)
+                    .filter(|d| !d.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(Self::default_dir)
+    }
+
     /// The folder.
     pub fn dir(&self) -> &Path {
         &self.dir
