@@ -513,7 +513,7 @@ impl BitsApp {
                 }
                 ui.separator();
                 for &format in Format::ALL {
-                    let label = export_label(format);
+                    let label = crate::files::export_label(format);
                     if ui
                         .add_enabled(have, egui::Button::new(label))
                         .on_hover_text(format!(
@@ -1305,15 +1305,6 @@ impl eframe::App for BitsApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, eframe::APP_KEY, &self.settings);
-    }
-}
-
-/// The menu entry that exports a model in `format`, in File and on the Runs tab alike.
-pub(crate) fn export_label(format: Format) -> &'static str {
-    match format {
-        Format::C => "Export as C…",
-        Format::Rust => "Export as Rust…",
-        _ => "Export as JSON…",
     }
 }
 

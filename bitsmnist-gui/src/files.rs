@@ -355,3 +355,11 @@ pub fn remember(recent: &mut Vec<PathBuf>, path: &Path) {
     recent.insert(0, path.to_path_buf());
     recent.truncate(MAX_RECENT);
 }
+/// The menu entry that exports a model in `format`, in File and on the Runs tab alike.
+pub(crate) fn export_label(format: Format) -> &'static str {
+    match format {
+        Format::C => "Export as C…",
+        Format::Rust => "Export as Rust…",
+        _ => "Export as JSON…",
+    }
+}

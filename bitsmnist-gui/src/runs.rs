@@ -594,7 +594,7 @@ fn actions(
         ui.add_enabled_ui(has_checkpoint, |ui| {
             ui.menu_button("Export", |ui| {
                 for &format in Format::ALL {
-                    let label = crate::app::export_label(format);
+                    let label = crate::files::export_label(format);
                     if ui
                         .button(label)
                         .on_hover_text(format!("{} of the run's model, into a folder", format.description()))
