@@ -53,6 +53,7 @@
 
 mod net;
 mod params;
+mod simd;
 mod spatial;
 
 use std::time::Instant;
@@ -215,6 +216,15 @@ struct PartialEpoch {
     seen: usize,
     learning_rate: f32,
     train_secs: f64,
+}
+
+/// What a training step writes, kept from one mini-batch to the next so that steps do not
+/// allocate (and fault in) their activations and gradients afresh.
+#[derive(Default)]
+struct Workspace {
+    cache: net::Cache,
+    grads: net::Grads,
+    dlogits: Vec<f32>,
 }
 
 /// Random streams, so that no two uses of the seed share numbers.
@@ -437,6 +447,8 @@ impl Trainer {
             train_secs: 0.0,
         });
         let runs_batches = p.next_batch < batches;
+        // One epoch's buffers, reused by every mini-batch and freed with the epoch.
+        let mut work = Workspace::default();
         for k in p.next_batch..batches {
             let idx = &order[k * bs..(k + 1) * bs];
             let shifts = self.shifts(bs, k);
@@ -456,10 +468,15 @@ impl Trainer {
                 c1: (1.0 - f64::from(self.params.beta1).powf(t as f64)) as f32,
                 c2: (1.0 - f64::from(self.params.beta2).powf(t as f64)) as f32,
             };
-            let cache = self.net.forward_train(x, bs, Path::Binary);
-            let (loss, dlogits, right) = self.net.loss(&cache, &labels);
-            let grads = self.net.backward(&cache, dlogits);
-            self.net.update(&grads, step, Path::Binary);
+            let Workspace {
+                cache,
+                grads,
+                dlogits,
+            } = &mut work;
+            self.net.forward_train_into(&x, bs, Path::Binary, cache);
+            let (loss, right) = self.net.loss_into(cache, &labels, dlogits);
+            self.net.backward_into(cache, dlogits, grads);
+            self.net.update(grads, step, Path::Binary);
             self.step = t;
             p.next_batch = k + 1;
             p.loss_sum += f64::from(loss) * bs as f64;

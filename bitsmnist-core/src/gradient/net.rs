@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::simd;
 use super::spatial::{self, ConvGeom};
 
 /// Output rows per parallel sgemm task.
@@ -160,7 +161,7 @@ pub(crate) struct AdamStep {
 
 impl AdamStep {
     #[inline]
-    fn delta(&self, g: f32, m: &mut f32, v: &mut f32) -> f32 {
+    pub(crate) fn delta(&self, g: f32, m: &mut f32, v: &mut f32) -> f32 {
         *m = self.beta1 * *m + (1.0 - self.beta1) * g;
         *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
         let mh = *m / self.c1;
@@ -216,13 +217,9 @@ impl Layer {
         self.wb
             .par_chunks_mut(ELEM_BLOCK)
             .zip(self.w.par_chunks(ELEM_BLOCK))
-            .for_each(|(b, w)| {
-                for (b, &w) in b.iter_mut().zip(w) {
-                    *b = match path {
-                        Path::Binary => sign(w),
-                        Path::Latent => w,
-                    };
-                }
+            .for_each(|(b, w)| match path {
+                Path::Binary => simd::signs(w, b),
+                Path::Latent => b.copy_from_slice(w),
             });
     }
 
@@ -279,7 +276,11 @@ pub(crate) struct Net {
     pub convs: Vec<ConvGeom>,
 }
 
-/// What the backward pass needs from the forward pass of one batch.
+/// What the backward pass needs from the forward pass of one batch. Its buffers live from
+/// step to step ([`Net::forward_train_into`] overwrites them): a convolutional net's
+/// activations are tens of megabytes a step, and fresh pages for them every step made page
+/// faults about a third of a run's time.
+#[derive(Default)]
 pub(crate) struct Cache {
     batch: usize,
     /// Input of each layer, `n x batch` (a convolution's: its windows, `n x (batch * pixels)`).
@@ -295,6 +296,9 @@ pub(crate) struct Cache {
     inv_std: Vec<Vec<f32>>,
     /// Batch-norm outputs of each layer, `m x batch` (the last is the logits).
     y: Vec<Vec<f32>>,
+    /// Scratch: a convolution's input map before its windows are read, or a pool's output
+    /// before the change to dense features.
+    map: Vec<f32>,
 }
 
 impl Cache {
@@ -304,11 +308,72 @@ impl Cache {
     }
 }
 
-/// Gradients of one batch, shaped as the parameters.
+/// Gradients of one batch, shaped as the parameters, and the backward pass's working
+/// buffers, kept from step to step as the [`Cache`]'s are.
+#[derive(Default)]
 pub(crate) struct Grads {
     w: Vec<Vec<f32>>,
     gamma: Vec<Vec<f32>>,
     beta: Vec<Vec<f32>>,
+    dy: Vec<f32>,
+    da: Vec<f32>,
+    tmp: Vec<f32>,
+}
+
+/// The signs of `src` (or on the latent path its `hardtanh`) into `dst`: a layer's input
+/// from the previous layer's output.
+fn activate(src: &[f32], dst: &mut Vec<f32>, path: Path) {
+    // Every element is written below.
+    dst.resize(src.len(), 0.0);
+    dst.par_chunks_mut(ELEM_BLOCK)
+        .zip(src.par_chunks(ELEM_BLOCK))
+        .for_each(|(d, s)| match path {
+            Path::Binary => simd::signs(s, d),
+            Path::Latent => {
+                for (d, &v) in d.iter_mut().zip(s) {
+                    *d = v.clamp(-1.0, 1.0);
+                }
+            }
+        });
+}
+
+/// A layer's ±1 input values for a chunk of examples, packed: bit `i` is set where value `i`
+/// is -1. Recalibration keeps every example's input to the layer it estimates this way, 32
+/// times smaller than as floats, instead of running the layers before it again.
+struct PackedSigns {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl PackedSigns {
+    fn pack(v: &[f32]) -> Self {
+        let mut bits = vec![0u64; v.len().div_ceil(64)];
+        bits.par_chunks_mut(ELEM_BLOCK / 64)
+            .zip(v.par_chunks(ELEM_BLOCK))
+            .for_each(|(b, v)| {
+                for (w, v) in b.iter_mut().zip(v.chunks(64)) {
+                    *w = v
+                        .iter()
+                        .enumerate()
+                        .fold(0u64, |w, (i, &x)| w | (u64::from(x < 0.0) << i));
+                }
+            });
+        Self { bits, len: v.len() }
+    }
+
+    fn unpack(&self) -> Vec<f32> {
+        let mut v = vec![0.0f32; self.len];
+        v.par_chunks_mut(ELEM_BLOCK)
+            .zip(self.bits.par_chunks(ELEM_BLOCK / 64))
+            .for_each(|(v, b)| {
+                for (v, &w) in v.chunks_mut(64).zip(b) {
+                    for (i, x) in v.iter_mut().enumerate() {
+                        *x = if w >> i & 1 == 1 { -1.0 } else { 1.0 };
+                    }
+                }
+            });
+        v
+    }
 }
 
 impl Net {
@@ -329,57 +394,111 @@ impl Net {
         self.convs.get(li).map_or(batch, |g| batch * g.pixels())
     }
 
-    /// Layer `li`'s product input from its input `a`: `a` itself, or a convolution's windows
-    /// (the first convolution's input arrives as dense pixels).
-    fn product_input(&self, li: usize, a: Vec<f32>, batch: usize) -> Vec<f32> {
-        match self.convs.get(li) {
-            None => a,
-            Some(g) if li == 0 => g.im2col(&spatial::images_to_map(&a, batch), batch),
-            Some(g) => g.im2col(&a, batch),
-        }
-    }
-
-    /// What a convolution hands on from its batch-norm output `y`: pooled, and laid out for a
-    /// dense layer if one follows; with the pool's routes.
-    fn hand_on(&self, li: usize, y: &[f32], batch: usize) -> (Vec<f32>, Vec<u32>) {
+    /// What convolution `li` hands on from its batch-norm output `y` into `pre`: pooled (the
+    /// routes into `routes`), and laid out for a dense layer if one follows; `scratch` holds
+    /// the pooled map on the way.
+    fn hand_on_into(
+        &self,
+        li: usize,
+        y: &[f32],
+        batch: usize,
+        scratch: &mut Vec<f32>,
+        pre: &mut Vec<f32>,
+        routes: &mut Vec<u32>,
+    ) {
         let g = &self.convs[li];
-        let (v, routes) = match g.pool {
-            Some(_) => g.pool_forward(y, batch),
-            None => (y.to_vec(), Vec::new()),
-        };
-        if li + 1 == self.convs.len() {
-            (spatial::map_to_dense(&v, g.after(), batch), routes)
-        } else {
-            (v, routes)
+        match (g.pool.is_some(), li + 1 == self.convs.len()) {
+            (true, true) => {
+                g.pool_forward_into(y, batch, scratch, routes);
+                spatial::map_to_dense_into(scratch, g.after(), batch, pre);
+            }
+            (true, false) => g.pool_forward_into(y, batch, pre, routes),
+            (false, true) => {
+                routes.clear();
+                spatial::map_to_dense_into(y, g.after(), batch, pre);
+            }
+            (false, false) => {
+                routes.clear();
+                pre.clear();
+                pre.extend_from_slice(y);
+            }
         }
     }
 
     /// Training-mode forward of `x` (`inputs x batch`): batch statistics, and (on the binary
     /// path) running statistics updated.
+    #[cfg(test)]
     pub fn forward_train(&mut self, x: Vec<f32>, batch: usize, path: Path) -> Cache {
-        let last = self.layers.len() - 1;
-        let mut cache = Cache {
-            batch,
-            inputs: Vec::with_capacity(self.layers.len()),
-            pre: Vec::with_capacity(self.layers.len()),
-            routes: Vec::with_capacity(self.layers.len()),
-            xhat: Vec::new(),
-            inv_std: Vec::new(),
-            y: Vec::new(),
-        };
-        let mut a = x;
-        for li in 0..self.layers.len() {
+        let mut cache = Cache::default();
+        self.forward_train_into(&x, batch, path, &mut cache);
+        cache
+    }
+
+    /// [`forward_train`](Self::forward_train) into `cache`, whose buffers are reused.
+    pub fn forward_train_into(&mut self, x: &[f32], batch: usize, path: Path, cache: &mut Cache) {
+        let nl = self.layers.len();
+        cache.batch = batch;
+        for v in [
+            &mut cache.inputs,
+            &mut cache.pre,
+            &mut cache.xhat,
+            &mut cache.inv_std,
+            &mut cache.y,
+        ] {
+            v.resize_with(nl, Vec::new);
+        }
+        cache.routes.resize_with(nl, Vec::new);
+        for li in 0..nl {
             let cols = self.columns(li, batch);
-            let input = self.product_input(li, std::mem::take(&mut a), batch);
+            // The product input: the batch, or the signs of the previous layer's output.
+            {
+                let Cache {
+                    inputs,
+                    pre,
+                    y,
+                    map,
+                    ..
+                } = &mut *cache;
+                let conv = self.convs.get(li);
+                if li == 0 {
+                    match conv {
+                        None => {
+                            inputs[0].clear();
+                            inputs[0].extend_from_slice(x);
+                        }
+                        Some(g) => {
+                            spatial::images_to_map_into(x, batch, map);
+                            g.im2col_into(map, batch, &mut inputs[0]);
+                        }
+                    }
+                } else {
+                    let src: &[f32] = if pre[li - 1].is_empty() {
+                        &y[li - 1]
+                    } else {
+                        &pre[li - 1]
+                    };
+                    match conv {
+                        None => activate(src, &mut inputs[li], path),
+                        Some(g) => {
+                            activate(src, map, path);
+                            g.im2col_into(map, batch, &mut inputs[li]);
+                        }
+                    }
+                }
+            }
             let l = &mut self.layers[li];
+            let input = &cache.inputs[li];
             assert_eq!(input.len(), l.n * cols, "forward: input size");
-            let mut z = vec![0.0f32; l.m * cols];
-            gemm(l.m, l.n, cols, &l.wb, l.n, 1, &input, cols, 1, &mut z);
-            let mut inv = vec![0.0f32; l.m];
-            let mut y = vec![0.0f32; l.m * cols];
+            // z becomes x-hat in place; gemm, the loop below and the pool write every element.
+            let z = &mut cache.xhat[li];
+            z.resize(l.m * cols, 0.0);
+            gemm(l.m, l.n, cols, &l.wb, l.n, 1, input, cols, 1, z);
+            let inv = &mut cache.inv_std[li];
+            inv.resize(l.m, 0.0);
+            let y = &mut cache.y[li];
+            y.resize(l.m * cols, 0.0);
             let (eps, mom) = (self.eps, self.momentum);
             let update_running = path == Path::Binary;
-            // z becomes x-hat in place.
             z.par_chunks_mut(cols)
                 .zip(y.par_chunks_mut(cols))
                 .zip(inv.par_iter_mut())
@@ -390,76 +509,103 @@ impl Net {
                     let mu = zr.iter().sum::<f32>() / bf;
                     let var = zr.iter().map(|&v| (v - mu) * (v - mu)).sum::<f32>() / bf;
                     *inv = 1.0 / (var + eps).sqrt();
-                    for (zv, yv) in zr.iter_mut().zip(yr.iter_mut()) {
-                        *zv = (*zv - mu) * *inv;
-                        *yv = g * *zv + b;
-                    }
+                    simd::normalise(zr, yr, mu, *inv, g, b);
                     if update_running {
                         let unbiased = if cols > 1 { var * bf / (bf - 1.0) } else { var };
                         *rm = (1.0 - mom) * *rm + mom * mu;
                         *rv = (1.0 - mom) * *rv + mom * unbiased;
                     }
                 });
-            let (pre, routes) = if li < self.convs.len() {
-                self.hand_on(li, &y, batch)
+            if li < self.convs.len() {
+                let Cache {
+                    y,
+                    map,
+                    pre,
+                    routes,
+                    ..
+                } = &mut *cache;
+                self.hand_on_into(li, &y[li], batch, map, &mut pre[li], &mut routes[li]);
             } else {
-                (Vec::new(), Vec::new())
-            };
-            let next = if li < last {
-                let src = if pre.is_empty() { &y } else { &pre };
-                src.par_chunks(ELEM_BLOCK)
-                    .flat_map_iter(|c| {
-                        c.iter().map(move |&v| match path {
-                            Path::Binary => sign(v),
-                            Path::Latent => v.clamp(-1.0, 1.0),
-                        })
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            a = next;
-            cache.inputs.push(input);
-            cache.pre.push(pre);
-            cache.routes.push(routes);
-            cache.xhat.push(z);
-            cache.inv_std.push(inv);
-            cache.y.push(y);
+                cache.pre[li].clear();
+                cache.routes[li].clear();
+            }
         }
-        cache
+    }
+
+    /// Layer `li`'s pre-activations (`m x columns`) for its input `a` (as
+    /// [`forward_eval`](Self::forward_eval) hands it on); `map` and `windows` are scratch.
+    fn pre_activations(
+        &self,
+        li: usize,
+        a: &[f32],
+        batch: usize,
+        map: &mut Vec<f32>,
+        windows: &mut Vec<f32>,
+    ) -> Vec<f32> {
+        let l = &self.layers[li];
+        let cols = self.columns(li, batch);
+        let input: &[f32] = match self.convs.get(li) {
+            None => a,
+            Some(g) if li == 0 => {
+                spatial::images_to_map_into(a, batch, map);
+                g.im2col_into(map, batch, windows);
+                windows
+            }
+            Some(g) => {
+                g.im2col_into(a, batch, windows);
+                windows
+            }
+        };
+        let mut z = vec![0.0f32; l.m * cols];
+        gemm(l.m, l.n, cols, &l.wb, l.n, 1, input, cols, 1, &mut z);
+        z
+    }
+
+    /// What layer `li` hands on in evaluation mode from its pre-activations `z`: the batch
+    /// norm of the running statistics, a convolution's pool and layout, and (before the last
+    /// layer) the signs.
+    fn eval_output(
+        &self,
+        li: usize,
+        mut z: Vec<f32>,
+        batch: usize,
+        map: &mut Vec<f32>,
+    ) -> Vec<f32> {
+        let l = &self.layers[li];
+        let cols = self.columns(li, batch);
+        let inv = l.eval_inv_std(self.eps);
+        z.par_chunks_mut(cols).enumerate().for_each(|(j, zr)| {
+            for v in zr.iter_mut() {
+                *v = bn_eval(*v, l.mean[j], inv[j], l.gamma[j], l.beta[j]);
+            }
+        });
+        if li < self.convs.len() {
+            let (mut pre, mut routes) = (Vec::new(), Vec::new());
+            self.hand_on_into(li, &z, batch, map, &mut pre, &mut routes);
+            z = pre;
+        }
+        if li + 1 < self.layers.len() {
+            z.par_chunks_mut(ELEM_BLOCK).for_each(|c| {
+                for v in c {
+                    *v = sign(*v);
+                }
+            });
+        }
+        z
     }
 
     /// Evaluation-mode forward (running statistics, binary path) of `x` (`inputs x batch`)
     /// through layers `0..upto`, then the pre-activations of layer `upto` (`m x columns`, see
     /// [`Net::columns`]); with `upto` the number of layers, the logits.
     pub fn forward_eval(&self, x: &[f32], batch: usize, upto: usize) -> Vec<f32> {
-        let last = self.layers.len() - 1;
+        let (mut map, mut windows) = (Vec::new(), Vec::new());
         let mut a = x.to_vec();
-        for (li, l) in self.layers.iter().enumerate().take(upto + 1) {
-            let cols = self.columns(li, batch);
-            let input = self.product_input(li, std::mem::take(&mut a), batch);
-            let mut z = vec![0.0f32; l.m * cols];
-            gemm(l.m, l.n, cols, &l.wb, l.n, 1, &input, cols, 1, &mut z);
+        for li in 0..self.layers.len().min(upto + 1) {
+            let z = self.pre_activations(li, &a, batch, &mut map, &mut windows);
             if li == upto {
                 return z;
             }
-            let inv = l.eval_inv_std(self.eps);
-            z.par_chunks_mut(cols).enumerate().for_each(|(j, zr)| {
-                for v in zr.iter_mut() {
-                    *v = bn_eval(*v, l.mean[j], inv[j], l.gamma[j], l.beta[j]);
-                }
-            });
-            if li < self.convs.len() {
-                z = self.hand_on(li, &z, batch).0;
-            }
-            if li < last {
-                z.par_chunks_mut(ELEM_BLOCK).for_each(|c| {
-                    for v in c {
-                        *v = sign(*v);
-                    }
-                });
-            }
-            a = z;
+            a = self.eval_output(li, z, batch, &mut map);
         }
         a
     }
@@ -482,6 +628,10 @@ impl Net {
     }
 
     /// [`recalibrate`](Self::recalibrate) with chunks of at most `work` multiply-adds.
+    ///
+    /// One pass over the layers: each layer's product runs twice per example (its
+    /// statistics, then, with them, the signs it hands on, kept packed for the next layer),
+    /// rather than every layer before it running again for each layer.
     pub(crate) fn recalibrate_in_chunks(
         &mut self,
         examples: usize,
@@ -494,32 +644,40 @@ impl Net {
             .iter()
             .map(|l| (l.mean.clone(), l.var.clone()))
             .collect();
+        let restore = |layers: &mut [Layer]| {
+            for (l, (mean, var)) in layers.iter_mut().zip(before) {
+                (l.mean, l.var) = (mean, var);
+            }
+        };
         let idx: Vec<usize> = (0..examples).collect();
+        let size = self.recalibration_chunk(work);
+        // The input of the layer being estimated, chunk by chunk (the first layer's comes
+        // from `input`).
+        let mut signs: Vec<PackedSigns> = Vec::new();
+        let (mut map, mut windows) = (Vec::new(), Vec::new());
         for li in 0..self.layers.len() {
+            let chunk_input = |ci: usize, chunk: &[usize]| match signs.get(ci) {
+                Some(s) if li > 0 => s.unpack(),
+                _ => input(chunk),
+            };
             let m = self.layers[li].m;
             let (mut sum, mut sq, mut count) = (vec![0.0f64; m], vec![0.0f64; m], 0usize);
             // The sums run over the examples in order whatever the chunk size (each value is
             // added to its row's sum one after the other), so the statistics do not depend
             // on it.
-            for chunk in idx.chunks(self.recalibration_chunk(li, work)) {
+            for (ci, chunk) in idx.chunks(size).enumerate() {
                 if stop() {
-                    for (l, (mean, var)) in self.layers.iter_mut().zip(before) {
-                        (l.mean, l.var) = (mean, var);
-                    }
+                    restore(&mut self.layers);
                     return false;
                 }
                 let b = chunk.len();
-                let z = self.forward_eval(&input(chunk), b, li);
+                let a = chunk_input(ci, chunk);
+                let z = self.pre_activations(li, &a, b, &mut map, &mut windows);
                 let cols = self.columns(li, b);
                 sum.par_iter_mut()
                     .zip(sq.par_iter_mut())
                     .zip(z.par_chunks(cols))
-                    .for_each(|((s, q), zr)| {
-                        for &v in zr {
-                            *s += f64::from(v);
-                            *q += f64::from(v) * f64::from(v);
-                        }
-                    });
+                    .for_each(|((s, q), zr)| simd::add_moments(zr, s, q));
                 count += cols;
             }
             if count < 2 {
@@ -533,31 +691,57 @@ impl Net {
                 l.mean[j] = mean as f32;
                 l.var[j] = var as f32;
             }
+            if li + 1 == self.layers.len() {
+                break;
+            }
+            let mut next = Vec::with_capacity(examples.div_ceil(size));
+            for (ci, chunk) in idx.chunks(size).enumerate() {
+                if stop() {
+                    restore(&mut self.layers);
+                    return false;
+                }
+                let b = chunk.len();
+                let a = chunk_input(ci, chunk);
+                let z = self.pre_activations(li, &a, b, &mut map, &mut windows);
+                next.push(PackedSigns::pack(&self.eval_output(li, z, b, &mut map)));
+            }
+            signs = next;
         }
         true
     }
 
-    /// The examples one stop point of [`recalibrate`](Self::recalibrate) covers for layer
-    /// `li`: as many as `work` multiply-adds through layers `0..=li` allow, 1 to 1,000. A
-    /// fixed number of examples would leave a stop waiting for seconds on a deep or wide
-    /// model (1,000 examples through a 7x7 convolution of 64 maps are over 10^11).
-    pub fn recalibration_chunk(&self, li: usize, work: u64) -> usize {
-        let per_example: u64 = self.layers[..=li]
+    /// The examples one stop point of [`recalibrate`](Self::recalibrate) covers: as many as
+    /// `work` multiply-adds through the costliest layer allow, 1 to 1,000. A fixed number of
+    /// examples would leave a stop waiting for seconds on a deep or wide model (1,000
+    /// examples through a 7x7 convolution of 64 maps are over 10^11).
+    pub fn recalibration_chunk(&self, work: u64) -> usize {
+        let per_example: u64 = self
+            .layers
             .iter()
             .enumerate()
             .map(|(i, l)| (l.m as u64) * (l.n as u64) * self.columns(i, 1) as u64)
-            .fold(0u64, u64::saturating_add)
+            .max()
+            .unwrap_or(0)
             .max(1);
         (work / per_example).clamp(1, 1000) as usize
     }
 
     /// Mean softmax cross-entropy of the logits against `labels`, the gradient of that mean
     /// with respect to the logits (`classes x batch`), and the number of correct argmaxes.
+    #[cfg(test)]
     pub fn loss(&self, cache: &Cache, labels: &[u8]) -> (f32, Vec<f32>, usize) {
+        let mut grad = Vec::new();
+        let (loss, correct) = self.loss_into(cache, labels, &mut grad);
+        (loss, grad, correct)
+    }
+
+    /// [`loss`](Self::loss) with the gradient into `grad` (its allocation reused).
+    pub fn loss_into(&self, cache: &Cache, labels: &[u8], grad: &mut Vec<f32>) -> (f32, usize) {
         let c = self.classes();
         let b = cache.batch;
         let logits = cache.logits();
-        let mut grad = vec![0.0f32; c * b];
+        grad.clear();
+        grad.resize(c * b, 0.0);
         let mut loss = 0.0f64;
         let mut correct = 0;
         let mut p = vec![0.0f32; c];
@@ -578,26 +762,44 @@ impl Net {
                 grad[k * b + i] = (pk / s - t) / b as f32;
             }
         }
-        ((loss / b as f64) as f32, grad, correct)
+        ((loss / b as f64) as f32, correct)
     }
 
     /// Straight-through backward pass from the gradient of the logits.
+    #[cfg(test)]
     pub fn backward(&self, cache: &Cache, dlogits: Vec<f32>) -> Grads {
+        let mut grads = Grads::default();
+        self.backward_into(cache, &dlogits, &mut grads);
+        grads
+    }
+
+    /// [`backward`](Self::backward) into `grads`, whose buffers are reused.
+    pub fn backward_into(&self, cache: &Cache, dlogits: &[f32], grads: &mut Grads) {
         let batch = cache.batch;
         let nl = self.layers.len();
-        let mut grads = Grads {
-            w: vec![Vec::new(); nl],
-            gamma: vec![Vec::new(); nl],
-            beta: vec![Vec::new(); nl],
-        };
-        let mut dy = dlogits;
+        let Grads {
+            w: gw,
+            gamma: gg,
+            beta: gb,
+            dy,
+            da,
+            tmp,
+        } = grads;
+        for v in [&mut *gw, &mut *gg, &mut *gb] {
+            v.resize_with(nl, Vec::new);
+        }
+        dy.clear();
+        dy.extend_from_slice(dlogits);
         for li in (0..nl).rev() {
             let l = &self.layers[li];
             let b = self.columns(li, batch);
             let xhat = &cache.xhat[li];
             let inv = &cache.inv_std[li];
-            let mut dgamma = vec![0.0f32; l.m];
-            let mut dbeta = vec![0.0f32; l.m];
+            // Every element of the gradients is written below.
+            let dgamma = &mut gg[li];
+            dgamma.resize(l.m, 0.0);
+            let dbeta = &mut gb[li];
+            dbeta.resize(l.m, 0.0);
             // dy becomes dz in place.
             dy.par_chunks_mut(b)
                 .zip(xhat.par_chunks(b))
@@ -617,20 +819,20 @@ impl Net {
                     // dz = inv * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = g dy
                     let mean_dx = g * sdy / bf;
                     let mean_dxx = g * sdyx / bf;
-                    for (dv, &xv) in d.iter_mut().zip(xh) {
-                        *dv = inv[j] * (g * *dv - mean_dx - xv * mean_dxx);
-                    }
+                    simd::bn_backward(d, xh, inv[j], g, mean_dx, mean_dxx);
                 });
             let a = &cache.inputs[li];
-            let mut dw = vec![0.0f32; l.m * l.n];
+            let dw = &mut gw[li];
+            dw.resize(l.m * l.n, 0.0);
             // dW (m x n) = dz (m x b) * a^T (b x n), a stored n x b.
-            gemm(l.m, b, l.n, &dy, b, 1, a, 1, b, &mut dw);
+            gemm(l.m, b, l.n, dy, b, 1, a, 1, b, dw);
             if li > 0 {
                 // da (n x b) = wb^T (n x m) * dz (m x b).
-                let mut da = vec![0.0f32; l.n * b];
-                gemm(l.n, l.m, b, &l.wb, 1, l.n, &dy, b, 1, &mut da);
+                da.resize(l.n * b, 0.0);
+                gemm(l.n, l.m, b, &l.wb, 1, l.n, dy, b, 1, da);
                 if let Some(g) = self.convs.get(li) {
-                    da = g.col2im(&da, batch);
+                    g.col2im_into(da, batch, tmp);
+                    std::mem::swap(da, tmp);
                 }
                 // Straight-through sign: pass the gradient where |y| <= 1.
                 let pre = &cache.pre[li - 1];
@@ -641,30 +843,22 @@ impl Net {
                 };
                 da.par_chunks_mut(ELEM_BLOCK)
                     .zip(yp.par_chunks(ELEM_BLOCK))
-                    .for_each(|(d, y)| {
-                        for (d, &y) in d.iter_mut().zip(y) {
-                            if y.abs() > 1.0 {
-                                *d = 0.0;
-                            }
-                        }
-                    });
+                    .for_each(|(d, y)| simd::pass_through(d, y));
                 // Back to the previous layer's output layout: before the change to dense
                 // features and the pool.
                 if let Some(g) = self.convs.get(li - 1) {
                     if li == self.convs.len() {
-                        da = spatial::dense_to_map(&da, g.after(), batch);
+                        spatial::dense_to_map_into(da, g.after(), batch, tmp);
+                        std::mem::swap(da, tmp);
                     }
                     if g.pool.is_some() {
-                        da = g.pool_backward(&da, &cache.routes[li - 1], batch);
+                        g.pool_backward_into(da, &cache.routes[li - 1], batch, tmp);
+                        std::mem::swap(da, tmp);
                     }
                 }
-                dy = da;
+                std::mem::swap(dy, da);
             }
-            grads.w[li] = dw;
-            grads.gamma[li] = dgamma;
-            grads.beta[li] = dbeta;
         }
-        grads
     }
 
     /// One Adam step on every parameter; latent weights are clipped to `[-clip, clip]` and
@@ -679,12 +873,7 @@ impl Net {
                         .par_chunks_mut(ELEM_BLOCK)
                         .zip(l.mw.v.par_chunks_mut(ELEM_BLOCK)),
                 )
-                .for_each(|((w, g), (m, v))| {
-                    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m).zip(v) {
-                        let g = if w.abs() <= clip { g } else { 0.0 };
-                        *w = (*w - step.delta(g, m, v)).clamp(-clip, clip);
-                    }
-                });
+                .for_each(|((w, g), (m, v))| simd::adam(w, g, m, v, step, clip));
             for (p, g, mo) in [
                 (&mut l.gamma, &grads.gamma[li], &mut l.mg),
                 (&mut l.beta, &grads.beta[li], &mut l.mb),

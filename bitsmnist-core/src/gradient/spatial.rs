@@ -13,6 +13,7 @@
 
 use rayon::prelude::*;
 
+use super::simd;
 use crate::layers::Shape;
 
 /// Where a convolution sits: its input and output maps, window, and the pool after it.
@@ -49,13 +50,24 @@ impl ConvGeom {
     /// The window's values of a batch of maps `a` (`c x (batch * h * w)`), one row per window
     /// position `(ky * k + kx) * c + ch` and one column per output pixel of each example;
     /// padded pixels are +1 (the exported 0-bits).
+    #[cfg(test)]
     pub fn im2col(&self, a: &[f32], batch: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.im2col_into(a, batch, &mut out);
+        out
+    }
+
+    /// [`im2col`](Self::im2col) into `out`, whose allocation is reused: a training step
+    /// writes megabytes of windows, and fresh pages for them every step cost more than the
+    /// copy.
+    pub fn im2col_into(&self, a: &[f32], batch: usize, out: &mut Vec<f32>) {
         let (h, w, c) = (self.input.height, self.input.width, self.input.channels);
         let (k, s, p) = (self.window, self.stride, self.padding);
         let (oh, ow) = (self.out.height, self.out.width);
         let cols = batch * oh * ow;
         assert_eq!(a.len(), c * batch * h * w, "im2col: input size");
-        let mut out = vec![0.0f32; k * k * c * cols];
+        // Every element is written below.
+        out.resize(k * k * c * cols, 0.0);
         out.par_chunks_mut(cols).enumerate().for_each(|(r, row)| {
             let (ky, kx, ch) = (r / c / k, (r / c) % k, r % c);
             let src = &a[ch * batch * h * w..(ch + 1) * batch * h * w];
@@ -69,6 +81,16 @@ impl ConvGeom {
                         continue;
                     }
                     let line = &img[iy as usize * w..(iy as usize + 1) * w];
+                    if s == 1 {
+                        // A run of the line, padding on either side: copies, not a branch
+                        // per pixel. Output x reads input x + kx - p.
+                        let lo = p.saturating_sub(kx).min(ow);
+                        let hi = (w + p).saturating_sub(kx).clamp(lo, ow);
+                        dst[..lo].fill(1.0);
+                        dst[lo..hi].copy_from_slice(&line[lo + kx - p..hi + kx - p]);
+                        dst[hi..].fill(1.0);
+                        continue;
+                    }
                     for (ox, d) in dst.iter_mut().enumerate() {
                         let ix = (ox * s + kx) as isize - p as isize;
                         *d = if ix < 0 || ix >= w as isize {
@@ -80,18 +102,26 @@ impl ConvGeom {
                 }
             }
         });
-        out
     }
 
     /// The adjoint of [`im2col`](Self::im2col): window gradients summed back onto the input
     /// pixels they came from (padding drops out).
+    #[cfg(test)]
     pub fn col2im(&self, d: &[f32], batch: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.col2im_into(d, batch, &mut out);
+        out
+    }
+
+    /// [`col2im`](Self::col2im) into `out` (its allocation reused).
+    pub fn col2im_into(&self, d: &[f32], batch: usize, out: &mut Vec<f32>) {
         let (h, w, c) = (self.input.height, self.input.width, self.input.channels);
         let (k, s, p) = (self.window, self.stride, self.padding);
         let (oh, ow) = (self.out.height, self.out.width);
         let cols = batch * oh * ow;
         assert_eq!(d.len(), k * k * c * cols, "col2im: gradient size");
-        let mut out = vec![0.0f32; c * batch * h * w];
+        out.clear();
+        out.resize(c * batch * h * w, 0.0);
         out.par_chunks_mut(batch * h * w)
             .enumerate()
             .for_each(|(ch, dst)| {
@@ -117,24 +147,57 @@ impl ConvGeom {
                     }
                 }
             });
-        out
     }
 
     /// Max-pool of the convolution's output `y` (`f x (batch * pixels)`): the pooled values
     /// and, for each, the column of `y` it came from (the first maximum).
+    #[cfg(test)]
     pub fn pool_forward(&self, y: &[f32], batch: usize) -> (Vec<f32>, Vec<u32>) {
+        let (mut val, mut arg) = (Vec::new(), Vec::new());
+        self.pool_forward_into(y, batch, &mut val, &mut arg);
+        (val, arg)
+    }
+
+    /// [`pool_forward`](Self::pool_forward) into `val` and `arg` (their allocations reused).
+    pub fn pool_forward_into(
+        &self,
+        y: &[f32],
+        batch: usize,
+        val: &mut Vec<f32>,
+        arg: &mut Vec<u32>,
+    ) {
         let pg = self.pool.expect("a pool");
         let (oh, ow) = (self.out.height, self.out.width);
         let (ph, pw) = (pg.out.height, pg.out.width);
         let (cols, pcols) = (batch * oh * ow, batch * ph * pw);
         let f = self.out.channels;
-        let mut val = vec![0.0f32; f * pcols];
-        let mut arg = vec![0u32; f * pcols];
+        assert_eq!(y.len(), f * cols, "pool: input size");
+        // Every element is written below.
+        val.resize(f * pcols, 0.0);
+        arg.resize(f * pcols, 0);
         val.par_chunks_mut(pcols)
             .zip(arg.par_chunks_mut(pcols))
             .enumerate()
             .for_each(|(ch, (vr, ar))| {
                 let src = &y[ch * cols..(ch + 1) * cols];
+                if (pg.size, pg.stride) == (2, 2) {
+                    // The common pool, without the general loop's index arithmetic.
+                    for b in 0..batch {
+                        for py in 0..ph {
+                            let at = (b * oh + 2 * py) * ow;
+                            let o = (b * ph + py) * pw;
+                            simd::pool2(
+                                &src[at..at + ow],
+                                &src[at + ow..at + 2 * ow],
+                                at as u32,
+                                ow as u32,
+                                &mut vr[o..o + pw],
+                                &mut ar[o..o + pw],
+                            );
+                        }
+                    }
+                    return;
+                }
                 for b in 0..batch {
                     for py in 0..ph {
                         for px in 0..pw {
@@ -157,55 +220,87 @@ impl ConvGeom {
                     }
                 }
             });
-        (val, arg)
     }
 
     /// The adjoint of [`pool_forward`](Self::pool_forward): each pooled gradient goes to the
     /// value it came from.
+    #[cfg(test)]
     pub fn pool_backward(&self, d: &[f32], arg: &[u32], batch: usize) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.pool_backward_into(d, arg, batch, &mut out);
+        out
+    }
+
+    /// [`pool_backward`](Self::pool_backward) into `out` (its allocation reused).
+    pub fn pool_backward_into(&self, d: &[f32], arg: &[u32], batch: usize, out: &mut Vec<f32>) {
         let pg = self.pool.expect("a pool");
         let cols = batch * self.pixels();
         let pcols = batch * pg.out.height * pg.out.width;
-        let mut out = vec![0.0f32; self.out.channels * cols];
+        out.clear();
+        out.resize(self.out.channels * cols, 0.0);
         out.par_chunks_mut(cols).enumerate().for_each(|(ch, dst)| {
             let (dr, ar) = (&d[ch * pcols..][..pcols], &arg[ch * pcols..][..pcols]);
             for (&g, &a) in dr.iter().zip(ar) {
                 dst[a as usize] += g;
             }
         });
-        out
     }
 }
 
 /// Dense input `(pixels) x batch` of a one-channel image batch as a map `1 x (batch * pixels)`.
+#[cfg(test)]
 pub(crate) fn images_to_map(x: &[f32], batch: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    images_to_map_into(x, batch, &mut out);
+    out
+}
+
+/// [`images_to_map`] into `out` (its allocation reused).
+pub(crate) fn images_to_map_into(x: &[f32], batch: usize, out: &mut Vec<f32>) {
     let pixels = x.len() / batch.max(1);
-    let mut out = vec![0.0f32; x.len()];
+    // Every element is written below.
+    out.resize(x.len(), 0.0);
     out.par_chunks_mut(pixels).enumerate().for_each(|(b, img)| {
         for (p, v) in img.iter_mut().enumerate() {
             *v = x[p * batch + b];
         }
     });
-    out
 }
 
 /// A map `c x (batch * pixels)` as dense input `(pixels * c) x batch` (`HWC` features).
+#[cfg(test)]
 pub(crate) fn map_to_dense(m: &[f32], s: Shape, batch: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    map_to_dense_into(m, s, batch, &mut out);
+    out
+}
+
+/// [`map_to_dense`] into `out` (its allocation reused).
+pub(crate) fn map_to_dense_into(m: &[f32], s: Shape, batch: usize, out: &mut Vec<f32>) {
     let (px, c) = (s.height * s.width, s.channels);
-    let mut out = vec![0.0f32; m.len()];
+    // Every element is written below.
+    out.resize(m.len(), 0.0);
     out.par_chunks_mut(batch).enumerate().for_each(|(j, row)| {
         let (p, ch) = (j / c, j % c);
         for (b, v) in row.iter_mut().enumerate() {
             *v = m[ch * batch * px + b * px + p];
         }
     });
-    out
 }
 
 /// The adjoint (and inverse) of [`map_to_dense`].
+#[cfg(test)]
 pub(crate) fn dense_to_map(d: &[f32], s: Shape, batch: usize) -> Vec<f32> {
+    let mut out = Vec::new();
+    dense_to_map_into(d, s, batch, &mut out);
+    out
+}
+
+/// [`dense_to_map`] into `out` (its allocation reused).
+pub(crate) fn dense_to_map_into(d: &[f32], s: Shape, batch: usize, out: &mut Vec<f32>) {
     let (px, c) = (s.height * s.width, s.channels);
-    let mut out = vec![0.0f32; d.len()];
+    // Every element is written below.
+    out.resize(d.len(), 0.0);
     out.par_chunks_mut(batch * px)
         .enumerate()
         .for_each(|(ch, row)| {
@@ -215,7 +310,6 @@ pub(crate) fn dense_to_map(d: &[f32], s: Shape, batch: usize) -> Vec<f32> {
                 }
             }
         });
-    out
 }
 
 #[cfg(test)]
