@@ -14,6 +14,10 @@ use super::spatial::{self, ConvGeom};
 
 /// Output rows per parallel sgemm task.
 const GEMM_BLOCK: usize = 64;
+/// Most row blocks of one product: enough to share among a few threads (a block per thread
+/// and a few over, as some threads may be slowed by other work); the number depends only on
+/// the shapes, so results do not depend on the threads.
+const GEMM_TASKS: usize = 8;
 /// Elements per parallel task of element-wise updates.
 const ELEM_BLOCK: usize = 1 << 14;
 
@@ -27,7 +31,7 @@ const GEMM_COLS: usize = 512;
 pub(crate) const RECALIBRATION_WORK: u64 = 1 << 28;
 
 /// `c (m x n) = a (m x k) * b (k x n)`, `c` row-major and contiguous, `a` and `b` given by
-/// strides; parallel over fixed blocks of `GEMM_BLOCK` rows of `c`, or of `GEMM_COLS` columns
+/// strides; parallel over fixed blocks of at least `GEMM_BLOCK` rows of `c`, or of `GEMM_COLS` columns
 /// when there are too few rows to share out. The blocks depend only on the shapes, and each
 /// element is one sgemm's sum over `k` either way.
 #[allow(clippy::too_many_arguments)]
@@ -86,10 +90,13 @@ fn gemm(
         });
         return;
     }
-    c.par_chunks_mut(GEMM_BLOCK * n)
+    // At most GEMM_TASKS blocks of rows: each block's sgemm packs all of `b` again, so
+    // fewer, larger blocks pack it fewer times (a 2048-row product: 8 times, not 32).
+    let rows_per_block = GEMM_BLOCK.max(m.div_ceil(GEMM_TASKS).next_multiple_of(16));
+    c.par_chunks_mut(rows_per_block * n)
         .enumerate()
         .for_each(|(blk, cb)| {
-            let r0 = blk * GEMM_BLOCK;
+            let r0 = blk * rows_per_block;
             let rows = cb.len() / n;
             // SAFETY: the asserts above keep every element read, rows r0..r0 + rows of `a` and
             // all of `b`, in bounds; `cb` is exactly `rows x n` contiguous values. With beta = 0,
@@ -866,6 +873,9 @@ impl Net {
     pub fn update(&mut self, grads: &Grads, step: AdamStep, path: Path) {
         let clip = self.clip;
         for (li, l) in self.layers.iter_mut().enumerate() {
+            // The signs the next forward pass uses are written in the same pass over the
+            // weights: a dense layer's weights are tens of megabytes, read once, not twice.
+            l.wb.resize(l.w.len(), 0.0);
             l.w.par_chunks_mut(ELEM_BLOCK)
                 .zip(grads.w[li].par_chunks(ELEM_BLOCK))
                 .zip(
@@ -873,7 +883,14 @@ impl Net {
                         .par_chunks_mut(ELEM_BLOCK)
                         .zip(l.mw.v.par_chunks_mut(ELEM_BLOCK)),
                 )
-                .for_each(|((w, g), (m, v))| simd::adam(w, g, m, v, step, clip));
+                .zip(l.wb.par_chunks_mut(ELEM_BLOCK))
+                .for_each(|(((w, g), (m, v)), wb)| {
+                    simd::adam(w, g, m, v, step, clip);
+                    match path {
+                        Path::Binary => simd::signs(w, wb),
+                        Path::Latent => wb.copy_from_slice(w),
+                    }
+                });
             for (p, g, mo) in [
                 (&mut l.gamma, &grads.gamma[li], &mut l.mg),
                 (&mut l.beta, &grads.beta[li], &mut l.mb),
@@ -882,7 +899,6 @@ impl Net {
                     *p -= step.delta(g, m, v);
                 }
             }
-            l.binarize(path);
         }
     }
 }
