@@ -15,6 +15,8 @@ use bitsmnist_core::search::{
 };
 use rayon::prelude::*;
 
+use crate::openblas::{self, OpenBlas};
+
 /// Arguments of `bitsmnist bench`.
 #[derive(clap::Args)]
 #[command(allow_negative_numbers = true)]
@@ -48,6 +50,9 @@ struct Case {
     bit_n: Duration,
     f32_1: Duration,
     f32_n: Duration,
+    /// OpenBLAS's sgemm on the same layer, on one thread and on as many as rayon has, when
+    /// the system has OpenBLAS.
+    blas: Option<(Duration, Duration)>,
 }
 
 impl Case {
@@ -56,7 +61,13 @@ impl Case {
     }
 }
 
-fn measure(name: &str, bits: &BitMatrix, outputs: usize, budget: Duration) -> Result<Case> {
+fn measure(
+    name: &str,
+    bits: &BitMatrix,
+    outputs: usize,
+    budget: Duration,
+    blas: Option<&OpenBlas>,
+) -> Result<Case> {
     let inputs = bits.cols();
     let chain = Chain::new(vec![BitDense::new(inputs, outputs).with_seed(1).into()])?;
     let dense = Dense::new(inputs, outputs, Activation::Identity, 1);
@@ -74,6 +85,21 @@ fn measure(name: &str, bits: &BitMatrix, outputs: usize, budget: Duration) -> Re
             .zip(out.par_chunks_mut(ROWS * outputs))
             .for_each(|(xi, oi)| dense.forward_into(xi, oi));
     });
+    let blas = blas.map(|blas| {
+        let w: Vec<f32> = (0..outputs * inputs)
+            .map(|i| if i % 3 == 0 { -1.0 } else { 1.0 })
+            .collect();
+        let mut time = |threads| {
+            blas.set_threads(threads);
+            best_time(budget, || {
+                black_box(blas.layer(x, &w, n, inputs, outputs, &mut out));
+            })
+        };
+        let times = (time(1), time(rayon::current_num_threads()));
+        // Its idle threads spin for a while after work: keep them out of later measurements.
+        blas.set_threads(1);
+        times
+    });
     Ok(Case {
         name: name.into(),
         macs: (n * inputs * outputs) as f64,
@@ -81,6 +107,7 @@ fn measure(name: &str, bits: &BitMatrix, outputs: usize, budget: Duration) -> Re
         bit_n,
         f32_1,
         f32_n,
+        blas,
     })
 }
 
@@ -124,9 +151,10 @@ pub fn run(args: Args) -> Result<()> {
         Activations::Bits(b) => b,
         Activations::Floats(_) => unreachable!("bit layer"),
     };
+    let blas = OpenBlas::load();
     let cases = [
-        measure("784x800", &x784, 800, budget)?,
-        measure("800x10", &x800, 10, budget)?,
+        measure("784x800", &x784, 800, budget, blas.as_ref())?,
+        measure("800x10", &x800, 10, budget, blas.as_ref())?,
     ];
     out!(
         "{:>8} {:>12} {:>12} {:>12} {:>12} {:>9} {:>9}",
@@ -149,6 +177,28 @@ pub fn run(args: Args) -> Result<()> {
             c.f32_1.as_secs_f64() / c.bit_1.as_secs_f64(),
             c.f32_n.as_secs_f64() / c.bit_n.as_secs_f64(),
         );
+    }
+    // The own f32 baseline is a portable sgemm: a tuned BLAS beside it, when there is one.
+    match &blas {
+        Some(b) => {
+            for c in &cases {
+                if let Some((one, all)) = c.blas {
+                    out!(
+                        "{:>8} OpenBLAS f32 ({}): {:.1} GMAC 1 thr, {:.1} GMAC all; bit is {:.1}x (1 thr), {:.1}x (all) faster",
+                        c.name,
+                        b.name,
+                        c.gmacs(one),
+                        c.gmacs(all),
+                        one.as_secs_f64() / c.bit_1.as_secs_f64(),
+                        all.as_secs_f64() / c.bit_n.as_secs_f64(),
+                    );
+                }
+            }
+        }
+        None => out!(
+            "OpenBLAS not found ({}): the f32 figures above are matrixmultiply's only (Debian: apt-get install libopenblas0)",
+            openblas::NAMES.join(", ")
+        ),
     }
 
     // The original's own benchmark: one input through a 640 -> 64 layer.
@@ -219,6 +269,12 @@ pub fn run(args: Args) -> Result<()> {
         "bit_gmacs_all_threads": c.gmacs(c.bit_n),
         "f32_gmacs_all_threads": c.gmacs(c.f32_n),
         "speedup_vs_f32_all_threads": c.f32_n.as_secs_f64() / c.bit_n.as_secs_f64(),
+        "openblas_gmacs": c.blas.map(|(one, _)| c.gmacs(one)),
+        "openblas_gmacs_all_threads": c.blas.map(|(_, all)| c.gmacs(all)),
+        "speedup_vs_openblas": c.blas.map(|(one, _)| one.as_secs_f64() / c.bit_1.as_secs_f64()),
+        "speedup_vs_openblas_all_threads": c
+            .blas
+            .map(|(_, all)| all.as_secs_f64() / c.bit_n.as_secs_f64()),
         "bit_gmacs_800x10": cases[1].gmacs(cases[1].bit_1),
         "speedup_vs_f32_800x10": cases[1].f32_1.as_secs_f64() / cases[1].bit_1.as_secs_f64(),
         "bytes_bit": big.bytes(),

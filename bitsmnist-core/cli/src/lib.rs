@@ -25,6 +25,7 @@ mod eval;
 mod export;
 mod man;
 mod merge;
+mod openblas;
 mod runs;
 mod sweep;
 mod train;
