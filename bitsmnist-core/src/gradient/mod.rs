@@ -489,6 +489,8 @@ impl Trainer {
                 return Step::Interrupted;
             }
         }
+        // The re-estimation below has buffers of its own.
+        drop(work);
         // The last epoch ends with the re-estimated batch statistics. Stopped, the epoch stays
         // open with all its batches done: the state keeps the statistics training made (a
         // whole model, saved and evaluated as it is), and the next call (a resumed run)

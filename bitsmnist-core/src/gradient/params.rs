@@ -243,7 +243,9 @@ impl GradientParams {
     /// The bytes training `inputs -> hidden... -> classes` with these parameters needs on
     /// `examples` examples, generously estimated ([`crate::memory`]): float weights with
     /// their gradients, Adam's two moments and an export copy, a batch's activations kept
-    /// for the backward pass, the epoch's shuffled inputs as floats, and the bit network.
+    /// for the backward pass, the epoch's shuffled inputs as floats, every example's signs
+    /// between two layers for the end-of-run re-estimation of the batch statistics, and the
+    /// bit network.
     ///
     /// ```
     /// use bitsmnist_core::gradient::GradientParams;
@@ -289,10 +291,19 @@ impl GradientParams {
             .map(|w| mul(&[w[0], w[1]]))
             .fold(0u64, u64::saturating_add);
         let units = add(&widths);
+        // The batch-norm re-estimation keeps every example's input to one layer and to the
+        // next as packed signs: at most twice the widest layer output, in bits.
+        let widest = shapes
+            .iter()
+            .map(|s| s.bits() as u64)
+            .chain(widths.iter().copied())
+            .max()
+            .unwrap_or(0);
         add(&[
             mul(&[weights, 5 * 4]),
             mul(&[b, units, 8 * 4]),
             mul(&[examples, inputs, 4]),
+            mul(&[examples, widest.div_ceil(64), 2 * 8]),
             maps,
             net,
         ])
