@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Opens the notebooks in JupyterLab: sets up the Rust kernel and .venv (tests/setup-notebooks.sh,
-# idempotent; about 18 minutes the first time, for evcxr_jupyter), adds JupyterLab to .venv when
+# Opens the notebooks in JupyterLab: sets up the Rust kernel and .venv and fills evcxr's
+# dependency cache for the notebooks (tests/setup-notebooks.sh, idempotent; about 18 minutes the
+# first time for evcxr_jupyter, a few more for the cache), adds JupyterLab to .venv when
 # missing, trusts the notebooks, then starts `jupyter lab` on notebooks/. Extra arguments go to
 # `jupyter lab`:
 #   bash scripts/notebooks.sh                      # opens a browser tab

@@ -24,19 +24,33 @@ By default the stored notebooks are left untouched (check only); `--write` saves
 notebooks with their fresh outputs (only the ones that passed).
 
 Speed: evcxr builds every kernel's crates in EVCXR_TMPDIR; the harness points it at a
-persistent folder (target/evcxr by default) so reruns reuse the compiled dependencies.
-`--fresh` uses an empty temporary folder instead, and an empty evcxr `:cache`
-(XDG_CACHE_HOME), to measure a cold start.
+persistent folder (target/evcxr by default) so reruns reuse the compiled dependencies. A
+kernel started without EVCXR_TMPDIR (JupyterLab's, any other front end's) builds in a new
+empty folder, where only evcxr's `:cache` (`~/.cache/evcxr`: compiled crates.io crates, never
+`bitsmnist-core` itself, a path dependency) saves work. Three options for that:
+
+    --warm-cache          fill the `:cache` as the notebooks' first cells use it, then exit
+                          (tests/setup-notebooks.sh runs it; skipped when already done)
+    --fresh               measure a cold start: an empty `:cache` and an empty build folder
+                          (a fresh machine without the warm-up)
+    --fresh-after-setup   measure a fresh machine after tests/setup-notebooks.sh: an empty
+                          `:cache` filled by --warm-cache's warm-up (timed apart), then the
+                          notebooks in an empty build folder
+
+Neither --fresh option reads or changes the user's `:cache`.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import json
 import os
 import pathlib
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -160,8 +174,10 @@ def tidy(nb) -> None:
             cell["outputs"] = merged
 
 
-def run_one(path: pathlib.Path, args, env_tmpdir: pathlib.Path) -> bool:
-    nb = nbformat.read(path, as_version=4)
+def execute(nb, folder: pathlib.Path, log_path: pathlib.Path, args) -> str | None:
+    """Runs `nb` in a new kernel started in `folder` (relative `:dep` paths resolve there),
+    the kernel's own output (cargo's compile progress, evcxr notices) going to `log_path`.
+    Returns why it failed, or None."""
     client = NotebookClient(
         nb,
         kernel_name=args.kernel,
@@ -169,22 +185,26 @@ def run_one(path: pathlib.Path, args, env_tmpdir: pathlib.Path) -> bool:
         startup_timeout=args.startup_timeout,
         allow_errors=False,
         record_timing=True,
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(folder)}},
     )
-    # The kernel's own output (cargo's compile progress, evcxr notices) goes to a log file,
-    # shown when the notebook fails.
-    log_path = env_tmpdir / f"kernel-{path.stem}.log"
-    t0 = time.monotonic()
-    error = None
     try:
         with open(log_path, "w") as log:
             client.execute(stdout=log, stderr=log)
     except CellExecutionError:
-        error = "execution stopped at a failing cell"
+        return "execution stopped at a failing cell"
     except DeadKernelError as e:
-        error = f"kernel died (a panic with :preserve_vars_on_panic 0?): {e}"
+        return f"kernel died (a panic with :preserve_vars_on_panic 0?): {e}"
     except Exception as e:  # timeouts, kernel start failures
-        error = f"{type(e).__name__}: {e}"
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def run_one(path: pathlib.Path, args, env_tmpdir: pathlib.Path) -> bool:
+    nb = nbformat.read(path, as_version=4)
+    # The kernel log is shown when the notebook fails.
+    log_path = env_tmpdir / f"kernel-{path.stem}.log"
+    t0 = time.monotonic()
+    error = execute(nb, path.parent, log_path, args)
     total = time.monotonic() - t0
 
     problems = ([error] if error else []) + check_cells(nb)
@@ -221,6 +241,126 @@ def run_one(path: pathlib.Path, args, env_tmpdir: pathlib.Path) -> bool:
     return ok
 
 
+def first_cell_commands(nb) -> str | None:
+    """The evcxr commands (`:cache`, `:dep`, ...) of a notebook's first code cell, which
+    build its dependencies; None when that cell has no `:dep`."""
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    if not cells:
+        return None
+    commands = [line for line in cells[0].source.splitlines() if line.startswith(":")]
+    return "\n".join(commands) if any(c.startswith(":dep") for c in commands) else None
+
+
+def evcxr_cache_dir() -> pathlib.Path:
+    """Where evcxr's `:cache` keeps compiled crates (Rust's `dirs::cache_dir()` + evcxr)."""
+    if sys.platform == "darwin":
+        return pathlib.Path.home() / "Library" / "Caches" / "evcxr"
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return (pathlib.Path(base) if os.path.isabs(base) else pathlib.Path.home() / ".cache") / "evcxr"
+
+
+def command_output(*command: str) -> str:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, cwd=ROOT / "notebooks",
+                              timeout=60).stdout.strip()
+    except OSError:
+        return ""
+
+
+def evcxr_identity() -> str:
+    """The installed evcxr_jupyter (it has no --version): its path, size and time."""
+    found = shutil.which("evcxr_jupyter")
+    if not found:
+        return ""
+    st = pathlib.Path(found).stat()
+    return f"{found} {st.st_size} {int(st.st_mtime)}"
+
+
+WARM_STAMP = ROOT / "target" / "evcxr-cache-warmed.json"
+
+
+def warm_cache(paths: list[pathlib.Path], args, check_stamp: bool) -> bool:
+    """Fills evcxr's `:cache` with the crates.io crates the notebooks' first cells compile:
+    each distinct first cell (`:cache 500` and `:dep bitsmnist-core ...`; 06 adds a
+    feature) runs once in a new kernel with a new empty build folder, as a user's first
+    kernel would. `bitsmnist-core` itself, a path dependency, is never cached by evcxr: every
+    new build folder compiles it again. With `check_stamp`, nothing runs when the stamp
+    (WARM_STAMP) records the same cells, `bitsmnist-core/Cargo.toml`, rustc and evcxr, and
+    the cache entries the last warm-up used are all still there (evcxr evicts the least
+    recently used past the `:cache` size)."""
+    cells = []
+    for path in paths:
+        commands = first_cell_commands(nbformat.read(path, as_version=4))
+        if commands and commands not in cells:
+            cells.append(commands)
+    if not cells:
+        print("warm-up: no notebook starts with a `:dep` cell")
+        return True
+    if not any(":cache" in c for c in cells):
+        print("warm-up: no first cell turns on `:cache`, so there is nothing to keep")
+        return True
+    cache = evcxr_cache_dir()
+    key = {
+        "cells": cells,
+        "core_manifest": hashlib.sha256(
+            (ROOT / "bitsmnist-core" / "Cargo.toml").read_bytes()).hexdigest(),
+        "rustc": command_output("rustc", "-vV"),
+        "evcxr": evcxr_identity(),
+        "cache": str(cache),
+    }
+    if check_stamp and WARM_STAMP.exists():
+        try:
+            stamp = json.loads(WARM_STAMP.read_text())
+        except ValueError:
+            stamp = {}
+        entries = stamp.get("entries", [])
+        if (stamp.get("key") == key and entries
+                and all((cache / e / "hits").exists() for e in entries)):
+            print(f"warm-up: the evcxr cache ({cache}) already holds the "
+                  f"{len(entries)} compilations the notebooks' first cells would make")
+            return True
+
+    started = time.time()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="evcxr-warm-"))
+    saved_tmpdir = os.environ.get("EVCXR_TMPDIR")
+    ok = True
+    try:
+        for n, commands in enumerate(cells, 1):
+            build = work / f"build-{n}"
+            build.mkdir()
+            os.environ["EVCXR_TMPDIR"] = str(build)
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_code_cell(commands)]
+            t0 = time.monotonic()
+            log_path = work / f"kernel-{n}.log"
+            error = execute(nb, ROOT / "notebooks", log_path, args) or (
+                "; ".join(check_cells(nb)) or None)
+            summary = " ".join(line for line in commands.splitlines() if line.startswith(":dep"))
+            print(f"warm-up: {summary}: {time.monotonic() - t0:.1f} s")
+            if error:
+                ok = False
+                print("  FAIL " + error.replace("\n", "\n       "))
+                for line in log_path.read_text(errors="replace").strip().splitlines()[-15:]:
+                    print("    | " + line)
+    finally:
+        if saved_tmpdir is None:
+            os.environ.pop("EVCXR_TMPDIR", None)
+        else:
+            os.environ["EVCXR_TMPDIR"] = saved_tmpdir
+        shutil.rmtree(work, ignore_errors=True)
+    if not ok:
+        return False
+    # The entries these builds stored or hit: evcxr writes an entry's `hits` file on both.
+    entries = sorted(d.name for d in cache.iterdir()
+                     if (d / "hits").exists() and (d / "hits").stat().st_mtime >= started - 1)
+    if check_stamp:
+        WARM_STAMP.parent.mkdir(parents=True, exist_ok=True)
+        WARM_STAMP.write_text(json.dumps({"key": key, "entries": entries}, indent=1) + "\n")
+    print(f"warm-up: {len(entries)} cached compilations in {cache}, "
+          f"{time.time() - started:.1f} s")
+    return True
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("notebooks", nargs="*", type=pathlib.Path,
@@ -233,8 +373,18 @@ def main() -> int:
                     help="seconds for the kernel to start (default 120)")
     ap.add_argument("--tmpdir", type=pathlib.Path, default=ROOT / "target" / "evcxr",
                     help="EVCXR_TMPDIR, kept between runs (default target/evcxr)")
-    ap.add_argument("--fresh", action="store_true",
-                    help="cold start: new empty EVCXR_TMPDIR and evcxr cache (for timing)")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--warm-cache", action="store_true",
+                      help="only fill evcxr's :cache (~/.cache/evcxr) with the crates the "
+                      "notebooks' first cells compile, each in a kernel with an empty build "
+                      "folder; skipped when already done (tests/setup-notebooks.sh runs it)")
+    mode.add_argument("--fresh", action="store_true",
+                      help="measure a cold start, a fresh machine without the warm-up: an "
+                      "empty evcxr :cache and an empty build folder (the user's are untouched)")
+    mode.add_argument("--fresh-after-setup", action="store_true",
+                      help="measure a fresh machine after tests/setup-notebooks.sh: an empty "
+                      "evcxr :cache filled by the --warm-cache warm-up (timed apart), then "
+                      "the notebooks in an empty build folder (the user's are untouched)")
     ap.add_argument("--timings", action="store_true", help="print the time of every cell")
     args = ap.parse_args()
 
@@ -245,9 +395,18 @@ def main() -> int:
         print("0 passed, 0 failed")
         return 1
 
+    # The kernel inherits these: the init file that makes panics fatal, and evcxr_jupyter.
+    os.environ["EVCXR_CONFIG_DIR"] = str(ROOT / "tests" / "evcxr")
+    cargo_bin = pathlib.Path(os.environ.get("CARGO_HOME", pathlib.Path.home() / ".cargo")) / "bin"
+    os.environ["PATH"] = f"{cargo_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    if args.warm_cache:
+        return 0 if warm_cache(paths, args, check_stamp=True) else 1
+
     fresh_dir = None
-    if args.fresh:
-        # A cold start: an empty build folder and an empty evcxr `:cache` (XDG_CACHE_HOME).
+    if args.fresh or args.fresh_after_setup:
+        # An empty build folder and an empty evcxr `:cache` (XDG_CACHE_HOME), filled first by
+        # the set-up's warm-up for --fresh-after-setup.
         fresh_dir = pathlib.Path(tempfile.mkdtemp(prefix="evcxr-fresh-"))
         tmpdir = fresh_dir / "tmp"
         tmpdir.mkdir()
@@ -256,17 +415,17 @@ def main() -> int:
     else:
         tmpdir = args.tmpdir.resolve()
         tmpdir.mkdir(parents=True, exist_ok=True)
-    # The kernel inherits these: where to build, and the init file that makes panics fatal.
+    # Where the kernels build.
     os.environ["EVCXR_TMPDIR"] = str(tmpdir)
-    os.environ["EVCXR_CONFIG_DIR"] = str(ROOT / "tests" / "evcxr")
     # A run the notebooks record without naming a runs folder lands beside the build, never
     # in the user's data folder.
     os.environ["BITSMNIST_RUNS_DIR"] = str(tmpdir / "runs")
-    cargo_bin = pathlib.Path(os.environ.get("CARGO_HOME", pathlib.Path.home() / ".cargo")) / "bin"
-    os.environ["PATH"] = f"{cargo_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 
     passed = failed = 0
     try:
+        if args.fresh_after_setup and not warm_cache(paths, args, check_stamp=False):
+            print(f"0 passed, {len(paths)} failed")
+            return 1
         for path in paths:
             if run_one(path, args, tmpdir):
                 passed += 1

@@ -7,7 +7,11 @@
 #   2. the rust-src component (evcxr's type inference needs it);
 #   3. a virtual environment .venv at the workspace root with nbclient, nbformat, jupyter_client
 #      and numpy;
-#   4. the `rust` Jupyter kernel spec (evcxr_jupyter --install).
+#   4. the `rust` Jupyter kernel spec (evcxr_jupyter --install);
+#   5. evcxr's dependency cache (~/.cache/evcxr) filled with the crates.io crates the notebooks'
+#      first cells compile, so that a user's first kernel compiles only bitsmnist-core itself
+#      (tests/run_notebooks.py --warm-cache: a few minutes once; skipped while the cache holds
+#      them and bitsmnist-core/Cargo.toml, rustc and evcxr are unchanged).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,5 +72,11 @@ else
     step "installing the 'rust' kernel spec"
     evcxr_jupyter --install
 fi
+
+# Each kernel builds in a new folder unless EVCXR_TMPDIR says otherwise, and evcxr's `:cache`
+# (turned on by every notebook's first cell) is then what makes a first cell short: fill it now
+# rather than in the user's first notebook.
+step "evcxr dependency cache for the notebooks' first cells"
+"$venv/bin/python" "$root/tests/run_notebooks.py" --warm-cache
 
 step "notebook setup done"

@@ -104,5 +104,25 @@ class CheckCells(unittest.TestCase):
         self.assertEqual(nb.cells[0].outputs[0]["execution_count"], 1)
 
 
+
+class WarmUp(unittest.TestCase):
+    def test_first_cell_commands_are_the_evcxr_lines_of_a_dep_cell(self):
+        nb = notebook(cell(':cache 500\n:dep bitsmnist-core = { path = "../bitsmnist-core" }', []),
+                      cell(":dep other = \"1\"", []))
+        self.assertEqual(rn.first_cell_commands(nb),
+                         ':cache 500\n:dep bitsmnist-core = { path = "../bitsmnist-core" }')
+
+    def test_a_first_cell_without_dep_warms_nothing(self):
+        self.assertIsNone(rn.first_cell_commands(notebook(cell(":cache 500\nlet x = 1;", []))))
+        self.assertIsNone(rn.first_cell_commands(notebook()))
+
+    def test_the_stored_notebooks_have_two_distinct_first_cells(self):
+        # 01 to 05 share one; 06 adds the `json` feature. The warm-up runs one kernel for each.
+        cells = {rn.first_cell_commands(nbformat.read(p, as_version=4))
+                 for p in sorted((rn.ROOT / "notebooks").glob("*.ipynb"))}
+        self.assertEqual(len(cells), 2)
+        self.assertTrue(all(c.startswith(":cache 500\n:dep bitsmnist-core") for c in cells))
+
+
 if __name__ == "__main__":
     unittest.main()
