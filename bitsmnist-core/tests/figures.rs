@@ -5,7 +5,7 @@
 #[path = "support/figures.rs"]
 mod figures;
 
-use bitsmnist_core::datasets::{Binarization, Dataset, Task};
+use bitsmnist_core::datasets::{Dataset, Task};
 use bitsmnist_core::io::{ModelFile, fingerprint};
 use bitsmnist_core::statistics;
 use figures::{root, row, rows};
@@ -86,6 +86,8 @@ fn pages_quote_each_figure_as_its_row_says_and_only_by_a_link() {
             }
             for token in r.result.split([' ', '(', ')', ';', ',']) {
                 let is_accuracy = token.ends_with('%') && token.contains('.');
+                // Another run that happens to score the same says so where it stands.
+                let unlinked = unlinked.replace(&format!("{token}{ANOTHER}"), "");
                 if is_accuracy && unlinked.contains(token) {
                     problems.push(format!(
                         "{page}: states {token} (figures.md#{}) without linking to its row",
@@ -97,6 +99,11 @@ fn pages_quote_each_figure_as_its_row_says_and_only_by_a_link() {
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
+
+/// Written right after an accuracy on a page, it says that the figure is another run's that
+/// happens to equal a row's (pages keep their own detail tables): not a second statement of
+/// the row.
+const ANOTHER: &str = "<!-- another run -->";
 
 /// The shipped models and the rows they reproduce.
 const MODELS: [(&str, &str); 3] = [
@@ -120,9 +127,14 @@ fn each_shipped_model_scores_its_row_and_records_the_rows_command() {
         // Shipped to look at and deploy, not to resume: no training state.
         assert!(file.state.is_none(), "{path} carries a training state");
         assert_eq!(file.meta.dataset.as_deref(), Some("MNIST (embedded)"));
-        assert_eq!(file.meta.binarization, Some(Binarization::MeanOfNonZero));
+        // Evaluated as the command line's `eval` does: on the digits binarised as recorded.
+        let binarization = file.meta.binarization.expect("a recorded binarisation");
         let task: Task = file.meta.task.clone().expect("a recorded task");
-        let data = embedded.for_task(&task).unwrap();
+        let data = embedded
+            .rebinarized(binarization)
+            .expect("grey levels")
+            .for_task(&task)
+            .unwrap();
         let accuracy = format!(
             "{:.2}%",
             100.0 * statistics::accuracy(&file.model, &data.test)

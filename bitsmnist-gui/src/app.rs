@@ -868,6 +868,16 @@ impl BitsApp {
                         && !self.training.is_running()
                     {
                         self.training.task_changed(task);
+                        // The Model panel follows the task's recipe unless it was edited.
+                        let recipes = [
+                            ModelSettings::default(),
+                            ModelSettings::for_task(&bitsmnist_core::datasets::Task::digits()),
+                        ];
+                        if recipes.iter().any(|r| self.settings.model.same_shape(r)) {
+                            let seed = self.settings.model.seed;
+                            self.settings.model = ModelSettings::for_task(task);
+                            self.settings.model.seed = seed;
+                        }
                     }
                     let fits = self
                         .model
@@ -943,11 +953,29 @@ impl BitsApp {
                 self.take(effects);
             }
             Command::Evaluate => {
-                if let (Some(chain), Some(data)) = (&self.model.chain, &self.data.task_data) {
+                if let (Some(chain), Some(loaded)) = (&self.model.chain, &self.data.task_data) {
+                    // The test digits binarised as the model was trained, when the Data
+                    // panel loaded them otherwise (and they have grey levels to do it from).
+                    let rebinarized = self
+                        .model
+                        .binarization
+                        .filter(|b| *b != loaded.binarization)
+                        .and_then(|b| loaded.rebinarized(b));
+                    let data = rebinarized.as_ref().unwrap_or(loaded);
                     match Evaluation::run(chain, data, self.model.input) {
                         Ok(eval) => {
-                            self.status =
-                                format!("test accuracy {:.2}%", 100.0 * eval.confusion.accuracy());
+                            let how = if rebinarized.is_some() {
+                                format!(
+                                    " (digits binarised {}, as the model was trained)",
+                                    data.binarization
+                                )
+                            } else {
+                                String::new()
+                            };
+                            self.status = format!(
+                                "test accuracy {:.2}%{how}",
+                                100.0 * eval.confusion.accuracy()
+                            );
                             self.evaluation.result =
                                 Some((eval, (self.model.version, self.data.version)));
                             // The pair picked in the last matrix may not exist in this one.
@@ -1169,7 +1197,11 @@ impl BitsApp {
             match effect {
                 Effect::Status(s) => self.status = s,
                 Effect::Error(e) => self.error(e),
-                Effect::SetModel { chain, origin } => self.model.set(chain, origin),
+                Effect::SetModel {
+                    chain,
+                    origin,
+                    binarization,
+                } => self.model.set_trained(chain, origin, binarization),
                 Effect::Evaluate => self.apply(Command::Evaluate),
                 Effect::Saved(path) => {
                     self.remember(&path);
@@ -1231,7 +1263,8 @@ impl BitsApp {
             Opened::Example(example) => format!("example {} (shipped with the app)", example.file),
             Opened::Run(id) => format!("run {id} of the runs folder"),
         };
-        self.model.set(file.model, origin);
+        self.model
+            .set_trained(file.model, origin, file.meta.binarization);
         if let Some((inputs, classes)) = self.task_shape() {
             let m = self.model.chain.as_ref().expect("just set");
             if (m.inputs(), m.outputs()) != (inputs, classes) {

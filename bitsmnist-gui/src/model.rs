@@ -1,11 +1,12 @@
 //! The Model panel: layer sizes, output kind and activation, seed; the parameter count and
 //! memory of the configuration (packed bits against `f32`), and the current model.
 
-use bitsmnist_core::datasets::Split;
+use bitsmnist_core::datasets::{Binarization, Split, Task};
 use bitsmnist_core::layers::{
     Activation, Architecture, BitOutput, Chain, Feature, Input, Layer, parse_architecture,
 };
 use bitsmnist_core::search::imprint::{ImprintParams, imprint};
+use bitsmnist_core::training::Recipe;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,42 @@ impl Default for ModelSettings {
 }
 
 impl ModelSettings {
+    /// The shape of the library's measured recipe for `task` ([`Recipe::for_task`]: for the
+    /// ten digits, 32 imprinted 5x5 filters pooled 4x4, then 800 hidden bits), seed 1.
+    pub fn for_task(task: &Task) -> Self {
+        let r = Recipe::for_task(task);
+        Self {
+            features: r
+                .features
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            hidden: r.hidden.to_string(),
+            output: match r.output {
+                BitOutput::Bits => OutputKind::Bits,
+                BitOutput::Float(_) => OutputKind::Float,
+            },
+            activation: match r.output {
+                BitOutput::Float(a) => a,
+                BitOutput::Bits => Activation::Identity,
+            },
+            seed: 1,
+        }
+    }
+
+    /// Whether the panel holds the same network shape as `other` (the seed aside): a panel
+    /// still at one task's recipe follows the next task's.
+    pub fn same_shape(&self, other: &Self) -> bool {
+        (&self.features, &self.hidden, self.output, self.activation)
+            == (
+                &other.features,
+                &other.hidden,
+                other.output,
+                other.activation,
+            )
+    }
+
     /// The hidden widths, or why the text is not a list of positive numbers.
     pub fn hidden_sizes(&self) -> Result<Vec<usize>, String> {
         self.hidden
@@ -232,14 +269,28 @@ pub struct ModelState {
     pub input: Input,
     /// The first layer's weights as images.
     pub weights: Gallery,
+    /// The binarisation the model was trained on, when known (a trained or opened model):
+    /// evaluation binarises the test digits the same way, whatever the Data panel loaded.
+    pub binarization: Option<Binarization>,
 }
 
 impl ModelState {
     /// Replaces the model; [`ModelState::input`] follows the model's [`Chain::input`].
     pub fn set(&mut self, chain: Chain, origin: impl Into<String>) {
+        self.set_trained(chain, origin, None);
+    }
+
+    /// Replaces the model by one trained on `binarization`.
+    pub fn set_trained(
+        &mut self,
+        chain: Chain,
+        origin: impl Into<String>,
+        binarization: Option<Binarization>,
+    ) {
         self.input = chain.input();
         self.chain = Some(chain);
         self.origin = origin.into();
+        self.binarization = binarization;
         self.version += 1;
     }
 }
@@ -446,6 +497,20 @@ fn current(ui: &mut egui::Ui, state: &ModelState) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_panel_takes_each_tasks_recipe() {
+        let two = ModelSettings::for_task(&Task::zero_one());
+        assert!(two.same_shape(&ModelSettings::default()));
+        let ten = ModelSettings::for_task(&Task::digits());
+        assert_eq!(
+            (ten.features.as_str(), ten.hidden.as_str()),
+            ("conv32x5,pool4", "800")
+        );
+        assert!(!ten.same_shape(&two));
+        let arch = ten.architecture().unwrap();
+        assert_eq!(arch.features, Recipe::digits_features());
+    }
 
     #[test]
     fn original_network_figures() {

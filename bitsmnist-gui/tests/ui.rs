@@ -224,6 +224,10 @@ fn a_new_random_model_is_the_library_network_for_the_seed() {
     h.run_ok();
     h.get_by_label("Model").click();
     h.run_ok();
+    // The panel took the ten digits' recipe; a dense network of one's own replaces it.
+    assert_eq!(h.state().settings.model.features, "conv32x5,pool4");
+    assert_eq!(h.state().settings.model.hidden, "800");
+    h.state_mut().settings.model.features = String::new();
     h.state_mut().settings.model.hidden = "24".into();
     h.state_mut().settings.model.seed = 5;
     h.run_ok();

@@ -352,8 +352,14 @@ fn members_after_imprinted_convolutions_merge_into_the_ensemble_of_one_process()
         "{shown:?}"
     );
     assert_eq!(apart.model.layers()[2].outputs(), 2 * (16 + 1));
-    // What the run reports is the saved model's accuracy.
-    let data = Dataset::embedded().for_task(&Task::digits()).unwrap();
+    // What the run reports is the saved model's accuracy, on the digits binarised as it
+    // records.
+    let binarization = together.meta.binarization.expect("recorded");
+    let data = Dataset::embedded()
+        .rebinarized(binarization)
+        .unwrap()
+        .for_task(&Task::digits())
+        .unwrap();
     let predicted = together.model.predict_split(&data.test).unwrap();
     let right = predicted
         .iter()

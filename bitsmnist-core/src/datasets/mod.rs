@@ -8,6 +8,7 @@
 //!
 //! Binarisation follows the original by default ([`Binarization::MeanOfNonZero`]).
 
+mod augment;
 pub mod idx;
 
 #[cfg(feature = "download")]
@@ -21,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::bits::BitMatrix;
+pub use augment::{Augment, AugmentError};
 pub use idx::{Idx, IdxError};
 
 /// The label given to every example of a noisy data set (the original's `NOISE_LABEL = -1`).
@@ -683,6 +685,42 @@ impl Dataset {
     /// ```
     pub fn embedded() -> Self {
         Self::embedded_with(Binarization::default())
+    }
+
+    /// The same examples binarised with `binarization` from their grey levels (a copy of
+    /// itself when it already is); `None` when a split has no grey levels to binarise.
+    ///
+    /// ```
+    /// use bitsmnist_core::datasets::{Binarization, Dataset};
+    /// let mean = Dataset::embedded();
+    /// let thick = mean.rebinarized(Binarization::Threshold(75)).unwrap();
+    /// assert_eq!(thick.binarization, Binarization::Threshold(75));
+    /// assert_eq!(thick.train.images(), Dataset::embedded_with(Binarization::Threshold(75)).train.images());
+    /// assert!(thick.train.ones_fraction() > mean.train.ones_fraction());
+    /// ```
+    pub fn rebinarized(&self, binarization: Binarization) -> Option<Self> {
+        if binarization == self.binarization {
+            return Some(self.clone());
+        }
+        let pixels = self.pixels();
+        let split = |s: &Split| {
+            let grey = s.grey.clone()?;
+            Some(Split::binarize(
+                grey,
+                pixels,
+                s.labels.clone(),
+                binarization,
+            ))
+        };
+        Some(Self {
+            source: self.source.clone(),
+            name: self.name.clone(),
+            train: split(&self.train)?,
+            test: split(&self.test)?,
+            class_names: self.class_names.clone(),
+            binarization,
+            shape: self.shape,
+        })
     }
 
     /// The embedded set with another binarisation.

@@ -1,4 +1,4 @@
-//! Decoding of model files of format versions 1 to 5.
+//! Decoding of model files of format versions 1 to 6.
 //!
 //! Bincode is not self-describing: a payload decodes only into types with exactly the field
 //! lists it was written from. This module keeps frozen copies of the payload types as the old
@@ -14,7 +14,8 @@
 //! | 2 | model, training state, history, metadata ([`ModelFileV2`]) |
 //! | 3 | as 2, then the climb state ([`ModelFileV3`]) |
 //! | 4 | version 5's but for the gradient parameters, which had no `features` ([`ModelFileV4`]) |
-//! | 5 | today's layout but for the metadata, which had no `run` and `program` ([`ModelFileV5`], [`MetadataV5`]) |
+//! | 5 | version 6's but for the metadata, which had no `run` and `program` ([`ModelFileV5`], [`MetadataV5`]) |
+//! | 6 | today's layout but for the run's record, which had no `augment` ([`ModelFileV6`], [`RunInfoV6`]) |
 //!
 //! In all three, a [`Chain`] is its layers alone and reads bits ([`Input::Bits`]): grey-input
 //! models were marked only by the metadata note `extra["input"] = "grey"`, which the
@@ -364,6 +365,94 @@ impl From<Metadata> for MetadataV5 {
     }
 }
 
+/// The run's record of version 6: today's without `augment` (no copies were trained on).
+#[derive(Serialize, Deserialize)]
+pub(super) struct RunInfoV6 {
+    method: crate::training::MethodKind,
+    seed: Option<u64>,
+    member: Option<crate::training::Membership>,
+    sample: Option<f64>,
+}
+
+/// The metadata of version 6: today's with [`RunInfoV6`].
+#[derive(Serialize, Deserialize)]
+pub(super) struct MetadataV6 {
+    dataset: Option<String>,
+    source: Option<crate::datasets::Source>,
+    binarization: Option<crate::datasets::Binarization>,
+    task: Option<crate::datasets::Task>,
+    class_names: Vec<String>,
+    created_unix: u64,
+    tool_version: String,
+    run: Option<RunInfoV6>,
+    program: Option<String>,
+    extra: std::collections::BTreeMap<String, String>,
+}
+
+impl From<MetadataV6> for Metadata {
+    fn from(old: MetadataV6) -> Self {
+        Metadata {
+            dataset: old.dataset,
+            source: old.source,
+            binarization: old.binarization,
+            task: old.task,
+            class_names: old.class_names,
+            created_unix: old.created_unix,
+            tool_version: old.tool_version,
+            run: old.run.map(|r| {
+                let mut run = RunInfo::new(r.method, r.seed).with_member(r.member);
+                run.sample = r.sample;
+                run
+            }),
+            program: old.program,
+            extra: old.extra,
+        }
+    }
+}
+
+#[cfg(test)]
+impl From<Metadata> for MetadataV6 {
+    fn from(m: Metadata) -> Self {
+        Self {
+            dataset: m.dataset,
+            source: m.source,
+            binarization: m.binarization,
+            task: m.task,
+            class_names: m.class_names,
+            created_unix: m.created_unix,
+            tool_version: m.tool_version,
+            run: m.run.map(|r| RunInfoV6 {
+                method: r.method,
+                seed: r.seed,
+                member: r.member,
+                sample: r.sample,
+            }),
+            program: m.program,
+            extra: m.extra,
+        }
+    }
+}
+
+/// The payload of version 6: today's but for the run's record ([`MetadataV6`]).
+#[derive(Deserialize)]
+pub(super) struct ModelFileV6 {
+    model: Chain,
+    state: Option<TrainingState>,
+    history: Option<History>,
+    meta: MetadataV6,
+}
+
+impl ModelFileV6 {
+    pub(super) fn convert(self) -> super::ModelFile {
+        super::ModelFile {
+            model: self.model,
+            state: self.state,
+            history: self.history,
+            meta: self.meta.into(),
+        }
+    }
+}
+
 /// The payload of version 5: today's but for the metadata ([`MetadataV5`]).
 #[derive(Deserialize)]
 pub(super) struct ModelFileV5 {
@@ -504,6 +593,40 @@ mod tests {
             assert_eq!(huge.meta.run, None, "{of}");
             assert_eq!(huge.meta.extra["ensemble_members"], of);
         }
+    }
+
+    #[test]
+    fn version_6_runs_trained_on_their_examples_as_they_are() {
+        use crate::datasets::Augment;
+        use crate::training::{Membership, MethodKind};
+        #[derive(Serialize)]
+        struct File6 {
+            model: Chain,
+            state: Option<TrainingState>,
+            history: Option<History>,
+            meta: MetadataV6,
+        }
+        let model = Chain::new(vec![BitDense::new(784, 2).with_seed(1).into()]).unwrap();
+        let run = RunInfo::new(MethodKind::Ensemble, Some(9))
+            .with_member(Membership::new(1, 4))
+            .with_sample(0.5);
+        let f = File6 {
+            model: model.clone(),
+            state: None,
+            history: None,
+            meta: MetadataV6::from(Metadata::now().with_run(run.clone()).with_program("p")),
+        };
+        let p = bincode::serde::encode_to_vec(&f, bincode::config::standard()).unwrap();
+        let mut out = super::super::MAGIC.to_vec();
+        out.extend_from_slice(&6u32.to_le_bytes());
+        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&p).to_le_bytes());
+        out.extend_from_slice(&p);
+        let file = super::super::ModelFile::from_bytes(&out).unwrap();
+        assert_eq!(file.model, model);
+        assert_eq!(file.meta.run, Some(run));
+        assert_eq!(file.meta.run.unwrap().augment, Augment::None);
+        assert_eq!(file.meta.program.as_deref(), Some("p"));
     }
 
     #[test]

@@ -102,6 +102,22 @@ pub enum MergeError {
         /// The first file's sample.
         expected: f64,
     },
+    /// Trained on other copies of its examples (`--augment`).
+    #[error(
+        "{}: trained with augmentation {found}, but {} with {expected}: members of one ensemble train on the same examples",
+        path.display(),
+        first.display()
+    )]
+    Augment {
+        /// The file that differs.
+        path: PathBuf,
+        /// Its augmentation.
+        found: String,
+        /// The first file.
+        first: PathBuf,
+        /// The first file's augmentation.
+        expected: String,
+    },
     /// Reads its examples otherwise (`Chain::input`).
     #[error("{}: reads {found} input, but {} reads {expected} input", path.display(), first.display())]
     Input {
@@ -413,6 +429,15 @@ fn order(
                 expected: sample(first),
             });
         }
+        let augment = |f: &ModelFile| f.meta.run.as_ref().map(|r| r.augment).unwrap_or_default();
+        if augment(file) != augment(first) {
+            return Err(MergeError::Augment {
+                path,
+                found: augment(file).to_string(),
+                first: first_path,
+                expected: augment(first).to_string(),
+            });
+        }
         if file.model.input() != first.model.input() {
             return Err(MergeError::Input {
                 path,
@@ -655,6 +680,18 @@ mod tests {
             "{e}"
         );
         assert!(text.contains("sample of 0.5"), "{text}");
+        // Other copies of them.
+        let a3 = member("a.bin", 0, 2, 5);
+        let mut b3 = member("b.bin", 1, 2, 5);
+        if let Some(run) = b3.1.meta.run.as_mut() {
+            run.augment = crate::datasets::Augment::Shifts { radius: 1 };
+        }
+        let (e, text) = refused(vec![a3, b3]);
+        assert!(matches!(e, MergeError::Augment { .. }), "{e}");
+        assert!(
+            text.contains("augmentation shifts:1") && text.contains("with none"),
+            "{text}"
+        );
         let mut b = member("b.bin", 1, 2, 5);
         b.1.meta.dataset = None;
         let (_, text) = refused(vec![a, b]);

@@ -33,7 +33,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::datasets::Split;
-use crate::datasets::{Binarization, Dataset, Source, Task};
+use crate::datasets::{Augment, Binarization, Dataset, Source, Task};
 use crate::layers::Chain;
 use crate::run::History;
 use crate::training::{Membership, MethodKind, TrainingState};
@@ -47,7 +47,7 @@ pub use merge::{MemberRecord, MergeError, Merged, merge_files, merge_files_until
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
 
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 24;
@@ -165,6 +165,9 @@ pub struct RunInfo {
     /// The fraction of the task's training examples the run trains on, taken as
     /// [`Split::sample`] takes them (`None`: not recorded, every example).
     pub sample: Option<f64>,
+    /// The copies of those examples the run trained on as well (format version 7; older
+    /// files: [`Augment::None`]).
+    pub augment: Augment,
 }
 
 impl RunInfo {
@@ -175,7 +178,14 @@ impl RunInfo {
             seed,
             member: None,
             sample: None,
+            augment: Augment::None,
         }
+    }
+
+    /// Sets [`augment`](Self::augment).
+    pub fn with_augment(mut self, augment: Augment) -> Self {
+        self.augment = augment;
+        self
     }
 
     /// Sets [`sample`](Self::sample).
@@ -255,6 +265,9 @@ impl Metadata {
         {
             return Err(format!("run: a training sample of {f}"));
         }
+        if let Some(r) = &self.run {
+            r.augment.check().map_err(|e| format!("run: {e}"))?;
+        }
         Ok(())
     }
 }
@@ -282,7 +295,7 @@ pub struct ModelFile {
 // their input encoding (`Chain::input`). Version 5: the layer kinds `Conv` and `Pool`, appended
 // to `Layer`, and the gradient parameters' `features`. Version 6: the metadata's typed `run`
 // and `program`, which replace the notes `ensemble_member`, `ensemble_members`,
-// `ensemble_seed` and `saved_by`. Any change to the layout of these fields, or of the
+// `ensemble_seed` and `saved_by`. Version 7: the run's `augment`. Any change to the layout of these fields, or of the
 // types inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
 /// A network's fingerprint: the CRC-32 of its encoding in a model file, as 8 hex digits.
@@ -452,6 +465,10 @@ impl ModelFile {
             5 => {
                 let (f, n) = decode::<legacy::ModelFileV5>(payload)?;
                 (converted(f.convert())?, n)
+            }
+            6 => {
+                let (f, n) = decode::<legacy::ModelFileV6>(payload)?;
+                (f.convert(), n)
             }
             _ => decode::<Self>(payload)?,
         };

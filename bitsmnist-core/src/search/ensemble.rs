@@ -395,12 +395,25 @@ impl ClimbEnsemble {
     /// incremental states the members hold ([`ClimbParams::memory_estimate`]).
     pub fn memory_to_train(&self, examples: usize) -> u64 {
         let first = &self.members[0];
-        let (inputs, hidden, classes) = super::widths(first.chain());
+        // The climbed layers after the feature layers, as a single climb counts them
+        // ([`Climber::memory_to_train`]): a convolution's map is no hidden layer.
+        let (front, head) = super::climb::climbed_part(first.chain())
+            .unwrap_or_else(|_| (0, first.chain().clone()));
+        let (inputs, hidden, classes) = super::widths(&head);
         let n = self.members.len();
         let p = first.params();
         let all = p.memory_estimate(n, inputs, &hidden, classes, examples);
         let nets = p.memory_estimate(n, inputs, &hidden, classes, 0);
+        // Each member keeps the features of every example.
+        let features = if front == 0 {
+            0
+        } else {
+            (examples as u64)
+                .saturating_mul(inputs.div_ceil(64) as u64 * 8)
+                .saturating_mul(n as u64)
+        };
         all.saturating_sub(nets)
+            .saturating_add(features)
             .saturating_sub(self.memory_bytes() as u64)
     }
 }

@@ -97,6 +97,17 @@ pub enum SessionError {
         /// `training` or `test`.
         split: &'static str,
     },
+    /// The plan asks for a binarisation the data cannot give: they have no grey levels.
+    #[error("{dataset} has no grey levels to binarise with {binarization}")]
+    Binarization {
+        /// The data set.
+        dataset: String,
+        /// The plan's binarisation.
+        binarization: crate::datasets::Binarization,
+    },
+    /// The plan's augmentation does not fit the images.
+    #[error(transparent)]
+    Augment(#[from] crate::datasets::AugmentError),
     /// The cancel token or the time limit of the plan's stop rules ended the run while it
     /// was being made, before its first step (the data set's task selected, the features
     /// of a fresh run being imprinted): there is no state to keep or save.
@@ -198,6 +209,8 @@ impl SessionStep<'_> {
 pub struct Session {
     state: TrainingState,
     data: Arc<Dataset>,
+    /// The training split the method trains on: the data's, with the plan's augmented copies.
+    train: Arc<Split>,
     budget: Budget,
     cancel: CancelToken,
     meta: Metadata,
@@ -243,6 +256,16 @@ impl Session {
         // The whole set's sizes: the caller's copy stays alive beside the task's selection.
         let images = data.train.len().saturating_add(data.test.len());
         let mut data = data.for_task(&plan.task)?;
+        if let Some(b) = plan.binarization
+            && b != data.binarization
+        {
+            data = data
+                .rebinarized(b)
+                .ok_or_else(|| SessionError::Binarization {
+                    dataset: data.name.clone(),
+                    binarization: b,
+                })?;
+        }
         if plan.sample < 1.0 {
             data.train = data.train.sample(plan.sample, data.classes());
         }
@@ -274,6 +297,8 @@ impl Session {
         // The data set counts for every run, resumed and fine-tuned ones too.
         let bytes = plan.memory_with_data(inputs, classes, data.train.len(), images);
         memory::check_current(bytes)?;
+        let channels = (data.train.images().cols() / data.pixels().max(1)).max(1);
+        let train = Arc::new(plan.augment.apply(&data.train, channels)?);
         let kind = plan.kind();
         let network_seed = plan.network_seed();
         let config = plan.seeded_config();
@@ -285,6 +310,8 @@ impl Session {
             seed,
             member,
             sample,
+            augment,
+            ..
         } = plan;
         let (state, origin, run_seed, meta) = match start {
             Start::Fresh {
@@ -347,7 +374,8 @@ impl Session {
             .with_run(
                 RunInfo::new(kind, run_seed)
                     .with_member(member)
-                    .with_sample(sample),
+                    .with_sample(sample)
+                    .with_augment(augment),
             );
         let trials_at_start = trials(&state.as_ref());
         let mut budget = Budget::new(stop);
@@ -356,6 +384,7 @@ impl Session {
             start_step: state.step_number(),
             state,
             data: Arc::new(data),
+            train,
             budget,
             cancel,
             meta,
@@ -384,7 +413,7 @@ impl Session {
     {
         let Self {
             state,
-            data,
+            train,
             budget,
             meta,
             checkpoints,
@@ -397,11 +426,11 @@ impl Session {
         let mut failed = None;
         let mut record_failed = None;
         let outcome = budget.train(|options| {
-            state.train(&data.train, options, |p| {
+            state.train(train, options, |p| {
                 let step = SessionStep {
                     progress: p,
                     meta,
-                    train: &data.train,
+                    train,
                 };
                 if let Some((path, every)) = checkpoints.as_ref()
                     && p.record.step.is_multiple_of(*every)
@@ -657,13 +686,13 @@ impl Session {
 
     /// The model to keep ([`TrainingState::model`]).
     pub fn model(&self) -> Chain {
-        self.state.model(&self.data.train)
+        self.state.model(&self.train)
     }
 
     /// The whole run as a model file: the model to keep, the state, the history and the
     /// metadata (data set, task, binarisation, method, seed, membership).
     pub fn checkpoint(&self) -> ModelFile {
-        ModelFile::from_state(&self.state, &self.data.train).with_meta(self.meta.clone())
+        ModelFile::from_state(&self.state, &self.train).with_meta(self.meta.clone())
     }
 
     /// Writes [`checkpoint`](Self::checkpoint) to `path` atomically.

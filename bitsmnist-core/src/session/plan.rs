@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::SessionError;
-use crate::datasets::Task;
+use crate::datasets::{Augment, AugmentError, Binarization, Task};
 use crate::io::{Metadata, ModelFile};
 use crate::layers::{Architecture, ArchitectureError, BitOutput, Chain, Input};
 use crate::run::TrainOptions;
@@ -80,6 +80,14 @@ pub enum PlanError {
     /// A method's settings are out of range.
     #[error("{0}")]
     Settings(String),
+    /// The augmentation is out of range.
+    #[error("augmentation: {0}")]
+    Augment(#[from] AugmentError),
+    /// Augmented copies are bits; a network that reads grey levels cannot train on them.
+    #[error(
+        "augmented copies are bits: a network that reads grey levels trains on the examples as they are"
+    )]
+    GreyAugment,
     /// A time limit that is no duration.
     #[error("a time limit must be 0 to 1e9 seconds, got {0:?}")]
     TimeLimit(f64),
@@ -127,6 +135,13 @@ pub struct RunPlan {
     pub seed: u64,
     /// The ensemble member this run trains alone.
     pub member: Option<Membership>,
+    /// The binarisation the run trains and is tested on, made from the data's grey levels
+    /// when the data given are binarised otherwise (`None`: the data's own). The recipes
+    /// that were measured on another binarisation than the default name it.
+    pub binarization: Option<Binarization>,
+    /// Copies of the training examples the run trains on as well (a resumed run keeps its
+    /// own).
+    pub augment: Augment,
 }
 
 impl RunPlan {
@@ -145,10 +160,15 @@ impl RunPlan {
                 features: p.features.clone(),
                 hidden: p.hidden.clone(),
             },
-            _ => Architecture::dense(vec![recipe.hidden]),
+            _ => Architecture {
+                features: recipe.features.clone(),
+                hidden: vec![recipe.hidden],
+            },
         };
         Self {
             stop: recipe.options(),
+            binarization: recipe.binarization,
+            augment: recipe.augment,
             start: Start::Fresh {
                 config: recipe.config,
                 architecture,
@@ -178,6 +198,8 @@ impl RunPlan {
             validate_every: 0,
             seed: DEFAULT_SEED,
             member: None,
+            binarization: None,
+            augment: Augment::None,
         }
     }
 
@@ -198,6 +220,9 @@ impl RunPlan {
         });
         Ok(Self {
             stop: recipe.options(),
+            // A resumed run goes on on the data it trained on.
+            binarization: meta.binarization,
+            augment: meta.run.as_ref().map(|r| r.augment).unwrap_or_default(),
             start: Start::Resume { state, meta },
             task,
             // A resumed run goes on on the examples it trained on.
@@ -211,6 +236,18 @@ impl RunPlan {
     /// Sets [`seed`](Self::seed).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Sets [`binarization`](Self::binarization).
+    pub fn binarize(mut self, binarization: Binarization) -> Self {
+        self.binarization = Some(binarization);
+        self
+    }
+
+    /// Sets [`augment`](Self::augment).
+    pub fn augment(mut self, augment: Augment) -> Self {
+        self.augment = augment;
         self
     }
 
@@ -367,6 +404,16 @@ impl RunPlan {
         {
             return Err(PlanError::TimeLimit(t.as_secs_f64()));
         }
+        self.augment.check()?;
+        if self.augment != Augment::None
+            && let Start::Fresh {
+                config: TrainConfig::Gradient(p),
+                ..
+            } = &self.start
+            && p.input == Input::Grey
+        {
+            return Err(PlanError::GreyAugment);
+        }
         if self.member.is_some() && !matches!(self.kind(), MethodKind::Climb) {
             return Err(PlanError::MemberMethod(self.kind()));
         }
@@ -439,7 +486,8 @@ impl RunPlan {
     }
 
     /// The bytes the whole run needs: [`memory_estimate`](Self::memory_estimate) on
-    /// `examples` training examples (0 for a resumed or fine-tuned run) and the data set as
+    /// `examples` training examples and their [`augment`](Self::augment)ed copies (0 for a
+    /// resumed or fine-tuned run), the copies themselves, and the data set as
     /// loaded, `images` images of `inputs` pixels in both splits
     /// ([`memory::dataset_bytes`](crate::memory::dataset_bytes)), held
     /// [`DATA_COPIES`](crate::memory::DATA_COPIES) times.
@@ -461,8 +509,16 @@ impl RunPlan {
         images: usize,
     ) -> u64 {
         use crate::memory::{DATA_COPIES, add, dataset_bytes, mul};
+        let copies = self.augment.copies();
+        let trained = examples.saturating_mul(copies);
+        let augmented = if copies > 1 {
+            (trained as u64).saturating_mul(inputs as u64).div_ceil(8)
+        } else {
+            0
+        };
         add(&[
-            self.memory_estimate(inputs, classes, examples).unwrap_or(0),
+            self.memory_estimate(inputs, classes, trained).unwrap_or(0),
+            augmented,
             mul(&[DATA_COPIES, dataset_bytes(images, inputs)]),
         ])
     }

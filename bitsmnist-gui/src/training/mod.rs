@@ -29,7 +29,7 @@ pub mod worker;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bitsmnist_core::datasets::{Dataset, Task};
+use bitsmnist_core::datasets::{Binarization, Dataset, Task};
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::{Architecture, Chain, Layer};
 use bitsmnist_core::run::{Detail, History};
@@ -62,6 +62,8 @@ pub enum Effect {
         chain: Chain,
         /// Where it came from.
         origin: String,
+        /// The binarisation it was trained on.
+        binarization: Option<Binarization>,
     },
     /// Evaluate the model on the test split.
     Evaluate,
@@ -194,6 +196,8 @@ pub struct TrainingState {
     /// The runs folder's run that the run going on (or the last one, or the one opened from
     /// the Runs tab) records into: Start continues it in the same record.
     pub recording: Option<RunId>,
+    /// The binarisation the run going on (or the last one) trains on.
+    pub trained_on: Option<Binarization>,
 }
 
 /// The start and the training time of a generation-based run (pauses excluded, as the time
@@ -483,6 +487,8 @@ impl TrainingState {
     ) {
         self.history = history;
         self.recording = None;
+        // A plan that names a binarisation trains on it, else on the data as loaded.
+        self.trained_on = Some(plan.binarization.unwrap_or(data.binarization));
         self.run = Some(worker::spawn(method, plan, data.clone(), record, out));
         self.clock = (method != Method::Gradient).then(|| RunClock::started(self.history.len()));
         self.last_outcome = None;
@@ -557,7 +563,11 @@ impl TrainingState {
                     }
                     r => format!("training, generation {}", r.map_or(0, |r| r.step)),
                 };
-                vec![Effect::SetModel { chain, origin }]
+                vec![Effect::SetModel {
+                    chain,
+                    origin,
+                    binarization: self.trained_on,
+                }]
             }
             TrainReply::Paused => {
                 let Some(r) = &mut self.run else {
@@ -617,11 +627,16 @@ impl TrainingState {
         let mut effects = Vec::new();
         self.history = session.state().history().clone();
         let origin = origin(session.state());
+        let binarization = session.meta().binarization;
         self.session = Some(session);
         self.opened = None;
         self.fine_tune = true;
         if let Some((chain, report)) = result {
-            effects.push(Effect::SetModel { chain, origin });
+            effects.push(Effect::SetModel {
+                chain,
+                origin,
+                binarization,
+            });
             let text = crate::widgets::displayable(&report.to_string());
             let first = text.lines().next().unwrap_or_default().to_string();
             self.last_outcome = Some(text);

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use bitsmnist_core::datasets::Task;
+use bitsmnist_core::datasets::{Augment, Task};
 use bitsmnist_core::fitness::Metric;
 use bitsmnist_core::gradient::Schedule;
 use bitsmnist_core::layers::Input;
@@ -52,6 +52,12 @@ pub struct Args {
     /// Fraction of the training split to use (class-balanced scan as the original's sample).
     #[arg(help_heading = "Data", long, default_value_t = 1.0)]
     pub sample: f64,
+    /// Train on copies of the training examples as well: `none`, or `shifts:R` for every
+    /// example moved by up to R pixels (R = 1: four copies, one pixel left, right, up and
+    /// down). Default: the recipe's (`shifts:1` for climbing more than two classes, else
+    /// none); a resumed run keeps its own.
+    #[arg(help_heading = "Data", long)]
+    pub augment: Option<Augment>,
     /// Hidden layer widths, comma-separated (default: per task for genetic, 2048 for gradient).
     #[arg(help_heading = "Model", long, value_delimiter = ',')]
     pub hidden: Vec<usize>,

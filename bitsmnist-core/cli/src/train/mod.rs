@@ -274,9 +274,20 @@ fn header(session: &Session, origin: &Origin) -> String {
             session.start_step()
         ),
     };
+    let augment = session
+        .meta()
+        .run
+        .as_ref()
+        .map(|r| r.augment)
+        .unwrap_or_default();
+    let copies = match augment.copies() {
+        1 => String::new(),
+        n => format!(" (and {} copies, {augment})", data.train.len() * (n - 1)),
+    };
     format!(
-        "{}: task {}, {} training and {} test examples; {}; {}{continues}; {seed}; {} threads",
+        "{} (pixel bits: {}): task {}, {} training{copies} and {} test examples; {}; {}{continues}; {seed}; {} threads",
         crate::data::describe(data),
+        data.binarization,
         session
             .meta()
             .task

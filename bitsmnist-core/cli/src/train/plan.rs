@@ -410,9 +410,18 @@ impl Args {
             Some(o) => output_kind(o)?,
             None => recipe.output,
         };
-        // A gradient-free run's --arch: imprinted feature layers, then its dense widths.
+        // A gradient-free run's --arch: imprinted feature layers, then its dense widths;
+        // --hidden: a dense network; neither: the recipe's.
         let architecture = match (&config, &self.arch) {
-            (TrainConfig::Gradient(_), _) | (_, None) => Architecture::default(),
+            (TrainConfig::Gradient(_), _) => Architecture::default(),
+            (_, None) => Architecture {
+                features: if self.hidden.is_empty() {
+                    recipe.features.clone()
+                } else {
+                    Vec::new()
+                },
+                hidden: Vec::new(),
+            },
             (_, Some(a)) => match a.parse::<Architecture>() {
                 Ok(parsed) => parsed,
                 Err(e) => usage!("--arch: {e}"),
@@ -429,7 +438,9 @@ impl Args {
             );
         }
         if self.imprint_distance.is_some() && architecture.features.is_empty() {
-            usage!("--imprint-distance applies to convolutions in --arch");
+            usage!(
+                "--imprint-distance applies to imprinted convolutions (--arch, or a recipe that has them)"
+            );
         }
         let hidden = if !architecture.hidden.is_empty() {
             architecture.hidden.clone()
@@ -528,6 +539,22 @@ impl Args {
             .progress
             .unwrap_or(if kind == MethodKind::Gradient { 1 } else { 0 });
         let run = run.stop(options).validate_every(validate_every);
+        // The data's binarisation and copies: the flags', else a resumed run's own, else the
+        // recipe's (loaded as such, so that the session need not binarise them again).
+        let run = match (&origin, self.augment) {
+            (Origin::Resume(path, _), Some(a)) if a != run.augment => usage!(
+                "{}: the run trains with augmentation {}, not {a}; resume it without --augment",
+                path.display(),
+                run.augment
+            ),
+            (_, Some(a)) => run.augment(a),
+            (_, None) => run,
+        };
+        let run = match data.binarize {
+            Some(b) => run.binarize(b),
+            None => run,
+        };
+        data.binarize = run.binarization;
         // A resumed run goes on on the examples it trained on; --sample may only repeat them.
         let run = match &origin {
             Origin::Resume(path, _) => {
