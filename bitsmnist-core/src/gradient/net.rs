@@ -334,7 +334,7 @@ impl Net {
     fn product_input(&self, li: usize, a: Vec<f32>, batch: usize) -> Vec<f32> {
         match self.convs.get(li) {
             None => a,
-            Some(g) if li == 0 => g.im2col(&spatial::images_to_map(&a, batch), batch),
+            Some(g) if li == 0 => g.im2col(&spatial::images_to_map(&a, g.input, batch), batch),
             Some(g) => g.im2col(&a, batch),
         }
     }

@@ -177,8 +177,13 @@ impl ConvGeom {
     }
 }
 
-/// Dense input `(pixels) x batch` of a one-channel image batch as a map `1 x (batch * pixels)`.
-pub(crate) fn images_to_map(x: &[f32], batch: usize) -> Vec<f32> {
+/// Dense input `(pixels * c) x batch` of an image batch of map `s` as a map
+/// `c x (batch * pixels)`: [`dense_to_map`], parallel over the images when there is one
+/// channel (the common case, whose one channel would leave it on one thread).
+pub(crate) fn images_to_map(x: &[f32], s: Shape, batch: usize) -> Vec<f32> {
+    if s.channels > 1 {
+        return dense_to_map(x, s, batch);
+    }
     let pixels = x.len() / batch.max(1);
     let mut out = vec![0.0f32; x.len()];
     out.par_chunks_mut(pixels).enumerate().for_each(|(b, img)| {
@@ -348,7 +353,10 @@ mod tests {
             m[ch * batch * px + b * px + y * s.width + x]
         );
         let x: Vec<f32> = (0..6 * batch).map(|i| i as f32).collect();
-        let img = images_to_map(&x, batch);
+        let img = images_to_map(&x, Shape::new(2, 3, 1), batch);
         assert_eq!(img[2 * 6 + 4], x[4 * batch + 2]);
+        assert_eq!(dense_to_map(&x, Shape::new(2, 3, 1), batch), img);
+        // Several channels: the same layout as the maps after a convolution.
+        assert_eq!(images_to_map(&d, s, batch), m);
     }
 }

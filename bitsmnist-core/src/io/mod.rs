@@ -47,7 +47,7 @@ pub use merge::{MemberRecord, MergeError, Merged, merge_files, merge_files_until
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
 
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 24;
@@ -255,6 +255,9 @@ impl Metadata {
         {
             return Err(format!("run: a training sample of {f}"));
         }
+        if let Some(b) = self.binarization {
+            b.check().map_err(|e| format!("binarization: {e}"))?;
+        }
         Ok(())
     }
 }
@@ -282,7 +285,10 @@ pub struct ModelFile {
 // their input encoding (`Chain::input`). Version 5: the layer kinds `Conv` and `Pool`, appended
 // to `Layer`, and the gradient parameters' `features`. Version 6: the metadata's typed `run`
 // and `program`, which replace the notes `ensemble_member`, `ensemble_members`,
-// `ensemble_seed` and `saved_by`. Any change to the layout of these fields, or of the
+// `ensemble_seed` and `saved_by`. Version 7: the binarisation `Thermometer`, appended to
+// `Binarization`; a version-6 payload is a version-7 one without it, so both decode into
+// today's types, and a version-7 file is refused by older builds as newer rather than as
+// undecodable. Any change to the layout of these fields, or of the
 // types inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
 /// A network's fingerprint: the CRC-32 of its encoding in a model file, as 8 hex digits.
