@@ -167,10 +167,14 @@ pub fn binarize_value(b: Binarization) -> serde_json::Value {
 }
 
 fn print_split(name: &str, s: &Split, class_names: &[String]) {
+    // A thermometer code has a threshold per bit, named in the binarisation line above.
+    let threshold = match s.threshold() {
+        t if t.is_finite() => format!(", threshold {t:.3}"),
+        _ => format!(", {} bits a pixel", s.channels()),
+    };
     out!(
-        "{name}: {} images, threshold {:.3}, fraction of 1-bits {:.4}",
+        "{name}: {} images{threshold}, fraction of 1-bits {:.4}",
         s.len(),
-        s.threshold(),
         s.ones_fraction()
     );
     let counts = s.class_counts(class_names.len());
