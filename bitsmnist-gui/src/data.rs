@@ -435,4 +435,20 @@ mod tests {
         assert_eq!(class_list(&names(&["2", "3", "4"])), "2–4");
         assert_eq!(class_list(&names(&["7", "1", "2"])), "7, 1, 2");
     }
+
+    /// The thermometer choice gives the code of its levels, and levels a settings file holds
+    /// outside 2 to 8 (edited by hand) are brought into range rather than refused on loading.
+    #[test]
+    fn a_thermometer_choice_gives_a_code_of_its_levels() {
+        let mut s = DataSettings {
+            binarization: BinKind::Thermometer,
+            ..DataSettings::default()
+        };
+        assert_eq!(s.binarization(), Binarization::Thermometer { levels: 4 });
+        s.levels = 40;
+        assert_eq!(s.binarization(), Binarization::Thermometer { levels: 8 });
+        s.levels = 0;
+        assert_eq!(s.binarization(), Binarization::Thermometer { levels: 2 });
+        assert!(s.binarization().check().is_ok());
+    }
 }
