@@ -3,7 +3,8 @@ predictions (`bitsmnist eval --predictions`) on the official 10,000 test digits,
 the command line trains: the zero-one default (on all 10,000 digits, since a zero-one model
 gives one of its two classes for any image, and on its task's 2,115), and a gradient-trained
 ten-digit model with
-per-neuron thresholds and scales; and for the two bit convolution models (convolutions and
+per-neuron thresholds and scales, and a model of a thermometer code (4 bits a pixel); and for
+the two bit convolution models (convolutions and
 pools, then dense layers) of the export tests, which the export test
 `bit_convolution_models_export_exactly` saves as model files when asked to.
 
@@ -157,6 +158,18 @@ class NumpyReader(unittest.TestCase):
         self.assertEqual(len(model["layers"]), 3)
         self.assertIn("thresholds", model["layers"][0])
         self.assertIn("scales", model["layers"][-1])
+
+    def test_thermometer_code(self):
+        # Grey levels kept as 4 bits a pixel: the reader's `binarize` makes them from the
+        # file's `thresholds`, and its predictions are eval's.
+        model_bin = Path(self.dir.name) / "thermometer.bin"
+        self.bitsmnist("train", "--quiet", "--seed", "3", "--binarize", "thermometer:4",
+                       "--task", "digits", "--method", "gradient", "--arch", "conv8x3,pool2,32",
+                       "--epochs", "1", "--sample", "0.2", "--no-record", "--out", str(model_bin))
+        model = self.compare(model_bin)
+        self.assertEqual(model["binarization"]["thresholds"], [51, 102, 153, 204])
+        self.assertEqual(model["inputs"], 4 * 784)
+        self.assertGreater(float(np.mean(model["predicted"] == model["labels"])), 0.4)
 
     def test_bit_convolution_models(self):
         out = Path(self.dir.name) / "conv"

@@ -4,6 +4,7 @@ use bitsmnist_core::datasets::{
     Binarization, DataError, Dataset, FILE_STEMS, Idx, NOISE_LABEL, Noise, Source, Task, TaskError,
     find_files,
 };
+use bitsmnist_core::layers::Shape;
 
 #[test]
 fn embedded_set_has_the_documented_counts() {
@@ -163,6 +164,89 @@ fn a_folder_of_idx_files_loads_the_same_plain_or_gzip() {
         } else {
             assert_eq!(d.class_names[9], "9");
         }
+    }
+}
+
+/// A thermometer code keeps grey levels as bits: `levels` bits a pixel, adjacent, bit `c`
+/// being `pixel > 255 (c + 1) / (levels + 1)`, so a pixel's bits are a run of ones then zeros;
+/// the grey levels, tasks and samples keep their pixels. A folder loads the same, and a
+/// code of too many levels is refused with a typed error, not a panic.
+#[test]
+fn a_thermometer_code_keeps_grey_levels_as_adjacent_bits() {
+    let one = Dataset::embedded();
+    for levels in Binarization::MIN_LEVELS..=Binarization::MAX_LEVELS {
+        let b = Binarization::Thermometer { levels };
+        let d = Dataset::embedded_with(b);
+        let k = usize::from(levels);
+        assert_eq!((d.pixels(), d.inputs()), (784, 784 * k));
+        assert_eq!(Shape::input_of(&d), Shape::new(28, 28, k));
+        assert_eq!(d.train.channels(), k);
+        let t = b.thresholds();
+        assert_eq!(t.len(), k);
+        assert!(t.windows(2).all(|w| w[0] < w[1]));
+        for (split, plain) in [(&d.train, &one.train), (&d.test, &one.test)] {
+            for i in (0..split.len()).step_by(1999) {
+                let grey = split.grey(i).unwrap();
+                assert_eq!(grey, plain.grey(i).unwrap());
+                let bits = split.images().row_bits(i);
+                for (p, &g) in grey.iter().enumerate() {
+                    for c in 0..k {
+                        assert_eq!(bits[p * k + c], g > t[c], "image {i} pixel {p} bit {c}");
+                    }
+                }
+            }
+        }
+        let task = d.for_task(&Task::zero_one()).unwrap();
+        assert_eq!(task.train.channels(), k);
+        assert_eq!(task.train.grey(0).unwrap().len(), 784);
+        let sample = task.train.sample(0.1, 2);
+        assert_eq!(sample.pixels(), 784);
+    }
+    assert_eq!(
+        Binarization::Thermometer { levels: 4 }.thresholds(),
+        [51, 102, 153, 204]
+    );
+    assert_eq!(
+        Binarization::Thermometer { levels: 4 }.to_string(),
+        "thermometer:4 (pixel > 51, 102, 153, 204)"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("digits");
+    write_idx_folder(&dir, false);
+    let b = Binarization::Thermometer { levels: 3 };
+    let d = Dataset::from_dir(&dir, b).unwrap();
+    assert_eq!(d.train.images(), Dataset::embedded_with(b).train.images());
+    for bad in [0, 1, 9, 255] {
+        let b = Binarization::Thermometer { levels: bad };
+        let err = Dataset::from_dir(&dir, b).unwrap_err();
+        assert!(matches!(err, DataError::Binarization(_)), "{err:?}");
+        assert!(err.to_string().contains("use 2 to 8"), "{err}");
+        let err = Dataset::load(&Source::Embedded, b).unwrap_err();
+        assert!(matches!(err, DataError::Binarization(_)), "{err:?}");
+    }
+}
+
+#[test]
+fn binarisations_parse_with_typed_errors() {
+    for (text, b) in [
+        ("mean", Binarization::MeanOfNonZero),
+        ("100", Binarization::Threshold(100)),
+        ("thermometer:2", Binarization::Thermometer { levels: 2 }),
+        ("thermo:8", Binarization::Thermometer { levels: 8 }),
+    ] {
+        assert_eq!(text.parse::<Binarization>(), Ok(b), "{text}");
+    }
+    for (text, says) in [
+        ("thermometer:9", "use 2 to 8"),
+        ("thermometer:1", "use 2 to 8"),
+        ("thermometer:x", "`x` is not a number of levels"),
+        ("thermometer", "thermometer:K"),
+        ("256", "thermometer:K"),
+    ] {
+        let e = text.parse::<Binarization>().unwrap_err();
+        assert_eq!(e.what, "binarisation");
+        assert!(e.to_string().contains(says), "{text}: {e}");
     }
 }
 

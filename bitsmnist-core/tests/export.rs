@@ -27,12 +27,12 @@ int main(int argc, char **argv) {
     int grey = argc > 1 && strcmp(argv[1], "grey") == 0;
     int print_scores = argc > 1 && strcmp(argv[1], "scores") == 0;
     uint32_t bits[MODEL_INPUT_WORDS];
-    uint8_t pixels[MODEL_INPUTS];
+    uint8_t pixels[MODEL_PIXELS];
     float scores[MODEL_CLASSES];
     for (;;) {
         int c, k, best = 0;
         if (grey) {
-            if (fread(pixels, 1, MODEL_INPUTS, stdin) != MODEL_INPUTS) break;
+            if (fread(pixels, 1, MODEL_PIXELS, stdin) != MODEL_PIXELS) break;
             c = model_predict_grey(pixels, scores);
             model_binarize(pixels, bits);
         } else {
@@ -92,8 +92,8 @@ fn main() {
     std::io::stdin().read_to_end(&mut input).unwrap();
     let mut out = Vec::new();
     if grey {
-        for chunk in input.chunks_exact(model::INPUTS) {
-            let g: &[u8; model::INPUTS] = chunk.try_into().unwrap();
+        for chunk in input.chunks_exact(model::PIXELS) {
+            let g: &[u8; model::PIXELS] = chunk.try_into().unwrap();
             let mut s = [0f32; model::CLASSES];
             out.push(model::predict_grey(g, Some(&mut s)) as u8);
         }
@@ -208,14 +208,18 @@ fn packed32(images: &BitMatrix) -> Vec<u8> {
 }
 
 /// Checks the exported `model` against the Rust model on every test digit of `data` (the
-/// 10,000 official ones), both entry points, classes and every class score.
+/// 10,000 official ones), both entry points, classes and every class score; the grey entry
+/// point binarises by the data set's rule (the mean rule: the training split's mean).
 fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
     assert_eq!(data.test.len(), 10_000, "{what}: the official test digits");
     let dir = tempfile::tempdir().unwrap();
-    let greys: Vec<u8> = (0..data.train.len())
-        .flat_map(|i| data.train.grey(i).unwrap().to_vec())
-        .collect();
-    let rule = GreyRule::mean_of(&greys);
+    let rule = GreyRule::for_binarization(data.binarization, &data.train);
+    if data.binarization == Binarization::MeanOfNonZero {
+        let greys: Vec<u8> = (0..data.train.len())
+            .flat_map(|i| data.train.grey(i).unwrap().to_vec())
+            .collect();
+        assert_eq!(rule, GreyRule::mean_of(&greys));
+    }
     let prog = build(dir.path(), model, rule);
     // Packed bits: the test split as the library binarised it.
     let expected = model.predict_split(&data.test).unwrap();
@@ -234,13 +238,17 @@ fn assert_same_predictions(model: &Chain, data: &Dataset, what: &str) {
     // Grey levels: binarised by the exported rule, in C and here.
     let n = data.test.len();
     let mut bits = BitMatrix::zeros(n, model.inputs());
-    let mut grey = Vec::with_capacity(n * model.inputs());
+    let mut grey = Vec::with_capacity(n * data.pixels());
     for i in 0..n {
         let g = data.test.grey(i).unwrap();
-        for (p, &v) in g.iter().enumerate() {
-            bits.set(i, p, rule.is_on(v));
+        for (j, b) in rule.bits(g).into_iter().enumerate() {
+            bits.set(i, j, b);
         }
         grey.extend_from_slice(g);
+    }
+    if let Binarization::Thermometer { .. } = data.binarization {
+        // Fixed thresholds: the exported rule makes the library's bits, in its order.
+        assert!(&bits == data.test.images(), "{what}: the grey rule's bits");
     }
     let expected_grey = model.predict(&bits);
     let got = run(&prog, &grey, true);
@@ -391,6 +399,66 @@ fn a_gradient_model_with_thresholds_and_scales_exports_exactly() {
     assert_same_predictions(&model, &data, "gradient");
     #[cfg(feature = "json")]
     assert_json_holds(&model);
+}
+
+/// A model trained on grey levels kept as bits (`--binarize thermometer:4`): four input
+/// channels to its first convolution. The exported `binarize` makes the library's bits from
+/// the grey levels, in its order, and the C and Rust give its classes and scores on every
+/// test digit; a dense model on the same 3,136 bits too. A rule of another model's width is
+/// refused.
+#[test]
+fn a_thermometer_model_exports_exactly_in_c_and_rust() {
+    use bitsmnist_core::gradient::{GradientParams, Trainer};
+    use bitsmnist_core::layers::parse_architecture;
+    let data = Dataset::embedded_with(Binarization::Thermometer { levels: 4 });
+    assert_eq!(data.train.images().cols(), 4 * 784);
+    let (features, hidden) = parse_architecture("conv8x3,pool2,conv8x3,pool2,32").unwrap();
+    let params = GradientParams::default()
+        .features(features)
+        .hidden(hidden)
+        .epochs(1)
+        .seed(5);
+    let mut trainer = Trainer::for_image(params, Shape::input_of(&data), 10).unwrap();
+    let sample = data.train.sample_shuffled(0.2, 10, 3);
+    trainer
+        .train(&sample, &TrainOptions::new(), |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    let model = trainer.export();
+    assert_eq!(model.inputs(), 4 * 784);
+    let accuracy = ConfusionMatrix::evaluate(&model, &data.test).accuracy();
+    // Well above chance (10%) after one epoch on a fifth of the digits.
+    assert!(accuracy > 0.4, "accuracy {accuracy}");
+    assert_same_predictions(&model, &data, "thermometer:4, convolutions");
+    let dense = Chain::mlp(
+        4 * 784,
+        &[64],
+        10,
+        BitOutput::Float(Activation::Identity),
+        2,
+    )
+    .unwrap();
+    assert_same_predictions(&dense, &data, "thermometer:4, dense");
+    #[cfg(feature = "json")]
+    {
+        let rule = GreyRule::thermometer(4);
+        let text = export::to_json(&model, &bitsmnist_core::io::Metadata::now(), rule).unwrap();
+        assert!(
+            text.contains(r#""thresholds":[51,102,153,204]"#),
+            "{text:.300}"
+        );
+    }
+    // Three levels do not divide 3,136 inputs; nine are not a thermometer code.
+    for levels in [3, 9] {
+        assert_eq!(
+            export::to_c(&model, "m", GreyRule::thermometer(levels)).unwrap_err(),
+            ExportError::GreyLevels {
+                levels,
+                inputs: 3136
+            }
+        );
+    }
 }
 
 #[cfg(feature = "json")]
@@ -585,7 +653,7 @@ fn names_that_contain_the_templates_words_still_compile() {
         &bitsmnist_core::layers::parse_architecture("conv4x3,pool2")
             .unwrap()
             .0,
-        784,
+        Shape::MNIST,
     )
     .unwrap();
     let width = layers.last().unwrap().outputs();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bitsmnist_core::datasets::{Dataset, Task};
+use bitsmnist_core::datasets::{Binarization, Dataset, Task};
 use bitsmnist_core::gradient::GradientParams;
 use bitsmnist_core::io::ModelFile;
 use bitsmnist_core::layers::Architecture;
@@ -69,6 +69,64 @@ fn a_gradient_run_paused_mid_epoch_again_and_again_ends_as_the_uninterrupted_one
     assert_eq!(paused.progress().step, 2);
     assert_eq!(paused.model(), whole.model());
     assert_eq!(paused.report().test, whole.report().test);
+}
+
+/// Grey levels kept as four bits a pixel: a gradient run's convolutions read them as four
+/// channels (shifted with their pixels), the file records the code, and a resumed run reads
+/// its channels back from the saved network and ends where one session ends; a climb after
+/// imprinted filters reads the same channels; and the one-bit digits do not fit the model.
+#[test]
+fn a_thermometer_code_trains_as_input_channels_and_resumes() {
+    let thermo = Binarization::Thermometer { levels: 4 };
+    let data = Dataset::embedded_with(thermo);
+    let plan = || {
+        RunPlan::for_method(Task::digits(), MethodKind::Gradient)
+            .config(TrainConfig::Gradient(
+                GradientParams::default().epochs(2).batch_size(50),
+            ))
+            .architecture("conv4x3,pool2,16".parse().unwrap())
+            .sample(0.05)
+            .seed(6)
+    };
+    let mut whole = Session::start(plan(), &data).unwrap();
+    whole.run(go).unwrap();
+    let model = whole.model();
+    let first = model.layers()[0].to_string();
+    assert!(first.contains("28x28x4"), "{first}");
+    assert_eq!(model.inputs(), 4 * 784);
+
+    let mut part = Session::start(plan().generations(1), &data).unwrap();
+    part.run(go).unwrap();
+    let file = ModelFile::from_bytes(&part.checkpoint().to_bytes().unwrap()).unwrap();
+    assert_eq!(file.meta.binarization, Some(thermo));
+    let resume = RunPlan::resume(file.clone()).unwrap().generations(1);
+    let mut resumed = Session::start(resume, &data).unwrap();
+    resumed.run(go).unwrap();
+    assert_eq!(resumed.model(), model);
+
+    let one_bit = Session::start(RunPlan::resume(file).unwrap(), &Dataset::embedded());
+    assert!(
+        matches!(
+            one_bit,
+            Err(SessionError::Shape {
+                inputs: 3136,
+                needs_inputs: 784,
+                ..
+            })
+        ),
+        "{:?}",
+        one_bit.err()
+    );
+
+    let climb = RunPlan::for_method(Task::digits(), MethodKind::Climb)
+        .architecture("conv8x5,pool4,32".parse().unwrap())
+        .sample(0.05)
+        .generations(1)
+        .seed(2);
+    let mut climb = Session::start(climb, &data).unwrap();
+    climb.run(go).unwrap();
+    let first = climb.model().layers()[0].to_string();
+    assert!(first.contains("28x28x4"), "{first}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bitsmnist_core::export::Format;
+use bitsmnist_core::layers::Shape;
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -271,12 +272,12 @@ impl BitsApp {
         self.data.task_data.is_some() && self.data.loading.is_none()
     }
 
-    /// (inputs, classes) of the loaded task.
-    pub fn task_shape(&self) -> Option<(usize, usize)> {
+    /// (the map a model reads, classes) of the loaded task.
+    pub fn task_shape(&self) -> Option<(Shape, usize)> {
         self.data
             .task_data
             .as_ref()
-            .map(|d| (d.pixels(), d.classes()))
+            .map(|d| (Shape::input_of(d), d.classes()))
     }
 
     /// The binarisation threshold of the test split (for the canvas).
@@ -879,11 +880,10 @@ impl BitsApp {
                             self.settings.model.seed = seed;
                         }
                     }
-                    let fits = self
-                        .model
-                        .chain
-                        .as_ref()
-                        .is_some_and(|c| Some((c.inputs(), c.outputs())) == self.task_shape());
+                    let fits = self.model.chain.as_ref().is_some_and(|c| {
+                        let shape = self.task_shape().map(|(s, k)| (s.bits(), k));
+                        Some((c.inputs(), c.outputs())) == shape
+                    });
                     if !fits && !self.training.is_running() {
                         self.apply(Command::NewModel);
                     }
@@ -891,14 +891,14 @@ impl BitsApp {
                 Err(e) => self.data.task_error = Some(e),
             },
             Command::NewModel => {
-                let Some((inputs, classes)) = self.task_shape() else {
+                let Some((input, classes)) = self.task_shape() else {
                     self.error("load data first");
                     return;
                 };
                 let s = &self.settings.model;
                 let made = match &self.data.task_data {
                     Some(data) => s.build_on(&data.train, classes, s.seed),
-                    None => s.build(inputs, classes, Some(s.seed)),
+                    None => s.build(input, classes, Some(s.seed)),
                 };
                 match made {
                     Ok(chain) => {
@@ -1265,7 +1265,8 @@ impl BitsApp {
         };
         self.model
             .set_trained(file.model, origin, file.meta.binarization);
-        if let Some((inputs, classes)) = self.task_shape() {
+        if let Some((input, classes)) = self.task_shape() {
+            let inputs = input.bits();
             let m = self.model.chain.as_ref().expect("just set");
             if (m.inputs(), m.outputs()) != (inputs, classes) {
                 self.error(format!(

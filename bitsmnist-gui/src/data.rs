@@ -43,6 +43,8 @@ pub enum BinKind {
     Mean,
     /// `pixel > threshold`.
     Threshold,
+    /// A thermometer code: grey levels kept as several bits a pixel.
+    Thermometer,
 }
 
 /// The persisted data options.
@@ -63,6 +65,8 @@ pub struct DataSettings {
     pub binarization: BinKind,
     /// Threshold for [`BinKind::Threshold`].
     pub threshold: u8,
+    /// Bits a pixel for [`BinKind::Thermometer`].
+    pub levels: u8,
     /// Show the preview binarised rather than in grey.
     pub preview_bits: bool,
 }
@@ -78,6 +82,7 @@ impl Default for DataSettings {
             fraction: 1.0,
             binarization: BinKind::Mean,
             threshold: 127,
+            levels: 4,
             preview_bits: false,
         }
     }
@@ -98,6 +103,11 @@ impl DataSettings {
         match self.binarization {
             BinKind::Mean => Binarization::MeanOfNonZero,
             BinKind::Threshold => Binarization::Threshold(self.threshold),
+            BinKind::Thermometer => Binarization::Thermometer {
+                levels: self
+                    .levels
+                    .clamp(Binarization::MIN_LEVELS, Binarization::MAX_LEVELS),
+            },
         }
     }
 
@@ -204,6 +214,7 @@ pub fn ui(
         fraction,
         binarization,
         threshold,
+        levels,
         preview_bits,
     } = settings;
 
@@ -241,6 +252,12 @@ pub fn ui(
                 if *binarization == BinKind::Threshold {
                     ui.add(egui::Slider::new(threshold, 0..=254).text("threshold"))
                         .on_hover_text("A pixel is 1 when it is above this grey level");
+                }
+                ui.radio_value(binarization, BinKind::Thermometer, "Thermometer code")
+                    .on_hover_text("Grey levels kept as several bits a pixel: bit c is 1 when the pixel is above 255 (c + 1) / (levels + 1); convolutions read them as input channels");
+                if *binarization == BinKind::Thermometer {
+                    ui.add(egui::Slider::new(levels, Binarization::MIN_LEVELS..=Binarization::MAX_LEVELS).text("levels"))
+                        .on_hover_text("Bits a pixel (2 to 8): the model reads this many times the pixels");
                 }
             });
             ui.end_row();
@@ -345,10 +362,14 @@ pub fn ui(
                     .collect::<Vec<_>>()
                     .join(" + "),
             ));
+            // A thermometer code's thresholds are in its name; the others' one is measured.
+            let threshold = match full.binarization {
+                Binarization::Thermometer { .. } => String::new(),
+                _ => format!(", threshold {:.1}", sample.threshold()),
+            };
             ui.label(format!(
-                "Binarisation: {}, threshold {:.1}; {:.1}% of the bits are 1.",
+                "Binarisation: {}{threshold}; {:.1}% of the bits are 1.",
                 full.binarization,
-                sample.threshold(),
                 100.0 * sample.ones_fraction()
             ));
             ui.horizontal(|ui| {
@@ -413,5 +434,21 @@ mod tests {
         assert_eq!(class_list(&names(&["3", "8"])), "3, 8");
         assert_eq!(class_list(&names(&["2", "3", "4"])), "2–4");
         assert_eq!(class_list(&names(&["7", "1", "2"])), "7, 1, 2");
+    }
+
+    /// The thermometer choice gives the code of its levels, and levels a settings file holds
+    /// outside 2 to 8 (edited by hand) are brought into range rather than refused on loading.
+    #[test]
+    fn a_thermometer_choice_gives_a_code_of_its_levels() {
+        let mut s = DataSettings {
+            binarization: BinKind::Thermometer,
+            ..DataSettings::default()
+        };
+        assert_eq!(s.binarization(), Binarization::Thermometer { levels: 4 });
+        s.levels = 40;
+        assert_eq!(s.binarization(), Binarization::Thermometer { levels: 8 });
+        s.levels = 0;
+        assert_eq!(s.binarization(), Binarization::Thermometer { levels: 2 });
+        assert!(s.binarization().check().is_ok());
     }
 }

@@ -5,10 +5,20 @@ use bitsmnist_core::datasets::Split;
 use eframe::egui::{self, Color32, ColorImage, TextureHandle, TextureOptions};
 
 /// The image of example `i` of `split`: its grey levels when the split has them and
-/// `binarised` is false, else its bits. `shape` is (width, height).
+/// `binarised` is false, else its bits (of a thermometer code, each pixel's count of 1-bits as
+/// a grey level). `shape` is (width, height).
 pub fn split_image(split: &Split, i: usize, shape: (usize, usize), binarised: bool) -> ColorImage {
+    let k = split.channels();
     match split.grey(i) {
         Some(grey) if !binarised => grey_image(grey, shape),
+        _ if k > 1 => {
+            let bits = split.images().row_bits(i);
+            let levels: Vec<u8> = bits
+                .chunks(k)
+                .map(|px| (255 * px.count_ones() / k) as u8)
+                .collect();
+            grey_image(&levels, shape)
+        }
         _ => bits_image(split.images().row_bits(i).iter().map(|b| *b), shape),
     }
 }

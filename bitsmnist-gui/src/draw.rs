@@ -2,6 +2,8 @@
 //! erases), binarised like the data, and the model's prediction and scores, updated live.
 
 use bitsmnist_core::bits::BitMatrix;
+use bitsmnist_core::datasets::Binarization;
+use bitsmnist_core::export::GreyRule;
 use bitsmnist_core::layers::{BitOutput, Chain, Input, Layer, argmax};
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2};
 use serde::{Deserialize, Serialize};
@@ -211,12 +213,22 @@ impl DrawState {
         }
         self.predicted_for = Some(key);
         self.scale = Some(ScoreScale::of(chain));
-        if chain.inputs() != SIDE * SIDE {
+        // A model of k bits a pixel was trained on a thermometer code, whose fixed thresholds
+        // the canvas gets too (its width says which: the canvas is one image).
+        let k = chain.inputs() / (SIDE * SIDE);
+        let bits = if chain.inputs() == SIDE * SIDE {
+            self.bits(threshold)
+        } else if chain.inputs() % (SIDE * SIDE) == 0
+            && (Binarization::MIN_LEVELS..=Binarization::MAX_LEVELS)
+                .contains(&u8::try_from(k).unwrap_or(0))
+        {
+            GreyRule::thermometer(k as u8).bits(&self.grey)
+        } else {
             self.scores.clear();
             self.prediction = None;
             return;
-        }
-        let bits = BitMatrix::from_bools(SIDE * SIDE, &[self.bits(threshold)]).expect("784 bits");
+        };
+        let bits = BitMatrix::from_bools(chain.inputs(), &[bits]).expect("the model's width");
         self.scores = chain
             .scores_image(bits.row(0), Some(&self.grey))
             .unwrap_or_default();
@@ -382,6 +394,25 @@ mod tests {
         assert!(s.grey[10 * SIDE + 13] < 100);
         s.clear();
         assert!(s.grey.iter().all(|&g| g == 0));
+    }
+
+    /// A model of a thermometer code (4 bits a pixel) reads the canvas by the code's fixed
+    /// thresholds, as the library reads a digit; a width no code gives has no prediction.
+    #[test]
+    fn a_thermometer_model_classifies_the_canvas_by_its_code() {
+        use bitsmnist_core::layers::Activation;
+        let mut s = DrawState::default();
+        s.stroke(Pos2::new(14.0, 4.0), Pos2::new(14.0, 24.0), 1.6, false);
+        let out = BitOutput::Float(Activation::Identity);
+        let model = Chain::mlp(4 * 784, &[16], 10, out, 3).unwrap();
+        s.predict(Some((&model, 1, Input::Bits)), 127.0);
+        let bits =
+            BitMatrix::from_bools(4 * 784, &[GreyRule::thermometer(4).bits(&s.grey)]).unwrap();
+        assert_eq!(s.scores, model.scores_image(bits.row(0), None).unwrap());
+        assert!(s.prediction.is_some());
+        let odd = Chain::mlp(3 * 784 + 1, &[16], 10, out, 3).unwrap();
+        s.predict(Some((&odd, 2, Input::Bits)), 127.0);
+        assert_eq!(s.prediction, None);
     }
 
     #[test]

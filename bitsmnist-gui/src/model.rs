@@ -3,7 +3,7 @@
 
 use bitsmnist_core::datasets::{Binarization, Split, Task};
 use bitsmnist_core::layers::{
-    Activation, Architecture, BitOutput, Chain, Feature, Input, Layer, parse_architecture,
+    Activation, Architecture, BitOutput, Chain, Feature, Input, Layer, Shape, parse_architecture,
 };
 use bitsmnist_core::search::imprint::{ImprintParams, imprint};
 use bitsmnist_core::training::Recipe;
@@ -130,13 +130,13 @@ impl ModelSettings {
         }
     }
 
-    /// A model `inputs` → hidden… → `classes`, with random bits from the seed by the
-    /// library's seed rule ([`Chain::mlp`], as the command line's `--seed`), or zeros when
-    /// `seed` is `None` (cheap, for counting).
-    pub fn build(&self, inputs: usize, classes: usize, seed: Option<u64>) -> Result<Chain, String> {
+    /// A model reading the map `input` (its bits, for a dense model) → hidden… → `classes`,
+    /// with random bits from the seed by the library's seed rule ([`Chain::mlp`], as the
+    /// command line's `--seed`), or zeros when `seed` is `None` (cheap, for counting).
+    pub fn build(&self, input: Shape, classes: usize, seed: Option<u64>) -> Result<Chain, String> {
         let architecture = self.architecture()?;
         let mut model = architecture
-            .build(inputs, classes, self.bit_output(), seed)
+            .build(input, classes, self.bit_output(), seed)
             .map_err(|e| e.to_string())?;
         if architecture.features.is_empty() {
             return Ok(model);
@@ -171,14 +171,17 @@ impl ModelSettings {
     pub fn build_on(&self, train: &Split, classes: usize, seed: u64) -> Result<Chain, String> {
         let features = self.feature_list()?;
         // Checked and counted first (sizes refused before any patch is drawn).
-        self.build(train.images().cols(), classes, None)?;
+        let input = Shape::of_split(train);
+        self.build(input, classes, None)?;
         if features.is_empty() {
-            return self.build(train.images().cols(), classes, Some(seed));
+            return self.build(input, classes, Some(seed));
         }
         let front = imprint(train, &features, &ImprintParams::default().seed(seed))
             .map_err(|e| format!("convolutions: {e}"))?;
         let inputs = front.last().map_or(0, Layer::outputs);
-        let dense = self.dense_only().build(inputs, classes, Some(seed))?;
+        let dense = self
+            .dense_only()
+            .build(Shape::flat(inputs), classes, Some(seed))?;
         after(front, dense)
     }
 }
@@ -351,14 +354,14 @@ fn layer_table(ui: &mut egui::Ui, chain: &Chain) {
         });
 }
 
-/// Draws the Model panel; `shape` is (inputs, classes) of the loaded task, if any. The
+/// Draws the Model panel; `shape` is (the input map, classes) of the loaded task, if any. The
 /// options and the current model side by side, the current model's layers, then its first
 /// layer's weights filling the rest.
 pub fn ui(
     ui: &mut egui::Ui,
     settings: &mut ModelSettings,
     state: &mut ModelState,
-    shape: Option<(usize, usize)>,
+    shape: Option<(Shape, usize)>,
     training: bool,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
@@ -395,7 +398,7 @@ pub fn ui(
 fn options(
     ui: &mut egui::Ui,
     settings: &mut ModelSettings,
-    shape: Option<(usize, usize)>,
+    shape: Option<(Shape, usize)>,
     training: bool,
 ) -> Vec<Command> {
     let mut commands = Vec::new();
@@ -447,8 +450,8 @@ fn options(
             ui.end_row();
         });
 
-    let (inputs, classes) = shape.unwrap_or((784, 2));
-    match settings.build(inputs, classes, None) {
+    let (input, classes) = shape.unwrap_or((Shape::MNIST, 2));
+    match settings.build(input, classes, None) {
         Ok(chain) => {
             ui.label(displayable(&chain.to_string()));
             ui.strong(format!("New model: {}", Figures::of(&chain).summary()));
@@ -519,7 +522,7 @@ mod tests {
             activation: Activation::Sigmoid,
             ..Default::default()
         };
-        let c = original.build(784, 2, None).unwrap();
+        let c = original.build(Shape::MNIST, 2, None).unwrap();
         assert_eq!(
             c.to_string(),
             "Chain(BitDense(784, 800), BitDense(800, 2, σ=sigmoid))"
@@ -553,7 +556,7 @@ mod tests {
             hidden: "32".into(),
             ..Default::default()
         };
-        let counted = s.build(784, 2, None).unwrap();
+        let counted = s.build(Shape::MNIST, 2, None).unwrap();
         let made = s.build_on(&data.train, 2, 3).unwrap();
         assert_eq!(counted.layers().len(), 4);
         assert_eq!(made.layers()[2].inputs(), 7 * 7 * 8);
@@ -569,7 +572,7 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            huge.build(784, 2, None)
+            huge.build(Shape::MNIST, 2, None)
                 .unwrap_err()
                 .contains("filter bits")
         );

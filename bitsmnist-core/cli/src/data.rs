@@ -13,9 +13,10 @@ pub struct DataOptions {
     /// or `--resume` was trained on, else embedded).
     #[arg(help_heading = "Data", long)]
     pub dataset: Option<Source>,
-    /// Binarisation: `mean` (the original: pixel > mean of non-zero pixels) or a threshold
-    /// 0-255 (default: the one a model file given to `eval`, `--resume` or `--init` was
-    /// trained with, else mean).
+    /// Binarisation: `mean` (the original: pixel > mean of non-zero pixels), a threshold
+    /// 0-255, or `thermometer:K` (K bits a pixel, K 2-8, thresholds 255*(c+1)/(K+1): grey
+    /// levels kept as bits) (default: the one a model file given to `eval`, `--resume` or
+    /// `--init` was trained with, else mean).
     #[arg(help_heading = "Data", long)]
     pub binarize: Option<Binarization>,
     /// Cache folder for full MNIST (default: $BITSMNIST_DATA_DIR, else the user cache).
@@ -154,21 +155,26 @@ pub fn run(args: Args) -> Result<()> {
     )
 }
 
-/// A binarisation as `--binarize` spells it, for the JSON objects: `"mean"` or the threshold
-/// as a number (a rule without a spelling, in its words).
+/// A binarisation as `--binarize` spells it, for the JSON objects: `"mean"`, the threshold
+/// as a number or `"thermometer:K"` (a rule without a spelling, in its words).
 pub fn binarize_value(b: Binarization) -> serde_json::Value {
     match b {
         Binarization::MeanOfNonZero => "mean".into(),
         Binarization::Threshold(t) => t.into(),
+        Binarization::Thermometer { levels } => format!("thermometer:{levels}").into(),
         other => other.to_string().into(),
     }
 }
 
 fn print_split(name: &str, s: &Split, class_names: &[String]) {
+    // A thermometer code has a threshold per bit, named in the binarisation line above.
+    let threshold = match s.threshold() {
+        t if t.is_finite() => format!(", threshold {t:.3}"),
+        _ => format!(", {} bits a pixel", s.channels()),
+    };
     out!(
-        "{name}: {} images, threshold {:.3}, fraction of 1-bits {:.4}",
+        "{name}: {} images{threshold}, fraction of 1-bits {:.4}",
         s.len(),
-        s.threshold(),
         s.ones_fraction()
     );
     let counts = s.class_counts(class_names.len());

@@ -333,14 +333,19 @@ fn evaluate(args: &Args, file: &ModelFile) -> Result<(String, ConfusionMatrix, D
         );
     }
     let model = &file.model;
-    if model.inputs() != data.pixels() || model.outputs() != task.len() {
+    // A grey model reads a level a pixel; a bit model every bit of a pixel's code.
+    let inputs = match model.input() {
+        bitsmnist_core::layers::Input::Grey => data.pixels(),
+        _ => data.inputs(),
+    };
+    if model.inputs() != inputs || model.outputs() != task.len() {
         crate::errors::usage!(
             "{}: the model takes {} inputs and gives {} outputs; {} with task {task} needs {} and {}",
             args.file.display(),
             model.inputs(),
             model.outputs(),
             data.name,
-            data.pixels(),
+            inputs,
             task.len()
         );
     }

@@ -69,6 +69,17 @@ fn grey_rule(args: &Args, file: &ModelFile) -> Result<(GreyRule, String)> {
             }
             Ok((GreyRule::above(t), "a fixed threshold".into()))
         }
+        Binarization::Thermometer { levels } => {
+            if args.dataset.is_some() || args.cache_dir.is_some() {
+                crate::errors::usage!(
+                    "--dataset and --cache-dir set the threshold of the mean binarisation; {what} binarises by a thermometer code of fixed thresholds and reads no data"
+                );
+            }
+            Ok((
+                GreyRule::thermometer(levels),
+                "a thermometer code of fixed thresholds".into(),
+            ))
+        }
         mean => {
             let recorded = file.meta.source.clone();
             let source = args
@@ -150,7 +161,13 @@ pub fn run(args: Args) -> Result<()> {
             "name": name,
             "files": written,
             "model_bytes": file.model.bytes(),
-            "grey_rule": {"num": rule.num, "den": rule.den, "from": from},
+            "grey_rule": {
+                "num": rule.num,
+                "den": rule.den,
+                "levels": rule.levels,
+                "thresholds": rule.thresholds(),
+                "from": from,
+            },
         }),
     )
 }

@@ -70,6 +70,8 @@ Examples:
       ten digits: climbing after imprinted bit convolutions, no gradients
   bitsmnist train --method gradient --task digits --hidden 2048,2048 --out digits.bin
       ten digits by gradient descent (straight-through estimator)
+  bitsmnist train --method gradient --task digits --binarize thermometer:4 --arch conv16x3,pool2,conv32x3,pool2,256
+      grey levels kept as 4 bits a pixel (a thermometer code), read as 4 input channels
   bitsmnist train --resume conv.bin --out conv.bin --generations 100
       go on with a saved run, with its own task, data and seed
   bitsmnist train --task digits --member 0 --of 8 --out m0.bin
@@ -82,6 +84,8 @@ Examples:
       the embedded digits: images per split and class, threshold, fraction of 1-bits
   bitsmnist data --binarize 128
       the same digits binarised at grey level 128 instead of the mean
+  bitsmnist data --binarize thermometer:4
+      4 bits a pixel (grey levels above 51, 102, 153, 204), 3,136 bits an image
   bitsmnist data --dataset mnist
       full MNIST, downloaded once into the cache folder
   bitsmnist data --json | jq '.train.per_class'
@@ -434,5 +438,9 @@ where
         unreachable!("parsed as train")
     };
     let plan = args.plan().map_err(|e| errors::describe(&e))?;
-    Ok(plan.run.memory_estimate(784, plan.run.task.len(), 10_000))
+    Ok(plan.run.memory_estimate(
+        bitsmnist_core::layers::Shape::MNIST,
+        plan.run.task.len(),
+        10_000,
+    ))
 }

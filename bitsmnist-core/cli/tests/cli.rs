@@ -729,6 +729,7 @@ fn export_takes_the_threshold_of_the_models_training_data_and_writes_the_rust_mo
         GreyRule {
             num: j["grey_rule"]["num"].as_u64().unwrap(),
             den: j["grey_rule"]["den"].as_u64().unwrap(),
+            levels: j["grey_rule"]["levels"].as_u64().unwrap() as u8,
         }
     };
 
@@ -906,5 +907,77 @@ fn model_only_saves_a_finished_model_without_its_state_and_records_the_command()
         let mut a = vec!["train", "--task", "zero-one", "--generations", "5"];
         a.extend_from_slice(extra);
         assert_eq!(bitsmnist(&a).status.code(), Some(2), "{a:?}");
+    }
+}
+
+/// `--binarize thermometer:K` trains on grey levels kept as K bits a pixel: the file records
+/// it, `eval` reads the data by it, `export` writes a `binarize` of K bits a pixel that
+/// compiles, and a code of levels outside 2 to 8 is refused as a usage error in one line.
+#[test]
+fn a_thermometer_code_trains_evaluates_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let model = format!("{d}/thermo.bin");
+    let out = bitsmnist(&[
+        "train",
+        "--method",
+        "gradient",
+        "--task",
+        "digits",
+        "--binarize",
+        "thermometer:2",
+        "--arch",
+        "conv4x3,pool2,16",
+        "--epochs",
+        "1",
+        "--sample",
+        "0.05",
+        "--quiet",
+        "--no-record",
+        "--out",
+        &model,
+    ]);
+    succeeded(&out, "train");
+    let file = bitsmnist_core::io::ModelFile::load(std::path::Path::new(&model)).unwrap();
+    assert_eq!(
+        file.meta.binarization,
+        Some(bitsmnist_core::datasets::Binarization::Thermometer { levels: 2 })
+    );
+    assert_eq!(file.model.inputs(), 2 * 784);
+
+    let out = bitsmnist_json(&["eval", &model]);
+    succeeded(&out, "eval");
+    // Above chance (10%) after one epoch on 500 digits.
+    let accuracy = report(&out)["test"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.15, "accuracy {accuracy}");
+
+    let out = bitsmnist_json(&["export", &model, "--out", &format!("{d}/c")]);
+    succeeded(&out, "export");
+    let j = json_object(&out, "export");
+    assert_eq!(j["grey_rule"]["levels"], 2);
+    assert_eq!(j["grey_rule"]["thresholds"], serde_json::json!([85, 170]));
+    let main = "#include \"thermo.h\"\n\
+                int main(void) { uint8_t g[THERMO_PIXELS] = {0}; \
+                return THERMO_PIXELS * THERMO_LEVELS != THERMO_INPUTS \
+                || thermo_predict_grey(g, 0) < 0; }\n";
+    std::fs::write(dir.path().join("c/main.c"), main).unwrap();
+    let cc = Command::new("cc")
+        .args([
+            "-std=c99", "-Wall", "-Werror", "-o", "prog", "main.c", "thermo.c",
+        ])
+        .current_dir(dir.path().join("c"))
+        .output()
+        .expect("a C compiler `cc`");
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let run = Command::new(dir.path().join("c/prog")).status().unwrap();
+    assert!(run.success());
+
+    for bad in ["thermometer:9", "thermometer:x", "thermo"] {
+        let out = bitsmnist(&["data", "--binarize", bad]);
+        assert_error(&out, 2, "binarisation", bad);
     }
 }

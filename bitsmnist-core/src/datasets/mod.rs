@@ -81,6 +81,9 @@ pub enum DataError {
         /// What is wrong.
         what: String,
     },
+    /// A binarisation that cannot be used ([`Binarization::check`]).
+    #[error("{0}")]
+    Binarization(#[from] BinarizationError),
     /// Downloading failed on every mirror.
     #[error(
         "could not download {file}: {attempts}. Offline? Put the four MNIST files ({files}) in {cache} by hand, or use the embedded data set (`--dataset embedded`, `Dataset::embedded()`)",
@@ -196,6 +199,90 @@ pub enum Binarization {
     MeanOfNonZero,
     /// `bit = pixel > t`.
     Threshold(u8),
+    /// A thermometer code that keeps grey levels as bits: `levels` bits per pixel (2 to
+    /// [`Binarization::MAX_LEVELS`]), bit `c` being `pixel > t_c` with the evenly spaced
+    /// thresholds `t_c = 255 * (c + 1) / (levels + 1)` (integer division;
+    /// [`Binarization::thresholds`]). An image becomes a map of `levels` channels, each pixel's
+    /// bits adjacent (pixel-major, as [`crate::layers::Shape`] stores a map), so convolutions
+    /// read `levels` input channels and dense layers `pixels * levels` inputs. Appended in
+    /// model-file format version 7.
+    Thermometer {
+        /// Bits per pixel.
+        levels: u8,
+    },
+}
+
+impl Binarization {
+    /// The fewest thresholds of a [`Binarization::Thermometer`] (one is [`Binarization::Threshold`]).
+    pub const MIN_LEVELS: u8 = 2;
+    /// The most thresholds of a [`Binarization::Thermometer`]: beyond 8 the levels are 28 grey
+    /// values apart or less, finer than the data's noise, and the input grows by 8x already.
+    pub const MAX_LEVELS: u8 = 8;
+
+    /// A thermometer code of `levels` bits per pixel, checked ([`Binarization::check`]).
+    ///
+    /// ```
+    /// use bitsmnist_core::datasets::Binarization;
+    /// let b = Binarization::thermometer(4).unwrap();
+    /// assert_eq!(b.thresholds(), [51, 102, 153, 204]);
+    /// assert_eq!(b.channels(), 4);
+    /// assert!(Binarization::thermometer(9).is_err());
+    /// ```
+    pub fn thermometer(levels: u8) -> Result<Self, BinarizationError> {
+        let b = Binarization::Thermometer { levels };
+        b.check()?;
+        Ok(b)
+    }
+
+    /// Whether the rule can binarise: a thermometer's levels are 2 to [`Self::MAX_LEVELS`]
+    /// (the enum itself, like a model file's metadata, can hold any number).
+    pub fn check(self) -> Result<(), BinarizationError> {
+        match self {
+            Binarization::Thermometer { levels }
+                if !(Self::MIN_LEVELS..=Self::MAX_LEVELS).contains(&levels) =>
+            {
+                Err(BinarizationError::Levels(levels))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Bits per pixel: the channels of the image map the model reads (1 but for a
+    /// thermometer code).
+    pub fn channels(self) -> usize {
+        match self {
+            Binarization::Thermometer { levels } => usize::from(levels).max(1),
+            _ => 1,
+        }
+    }
+
+    /// The fixed thresholds of the rule, one per channel (`bit c = pixel > thresholds[c]`):
+    /// a thermometer's evenly spaced ones, a fixed threshold's one; empty for the mean rule,
+    /// whose threshold depends on the data ([`Split::threshold`]).
+    pub fn thresholds(self) -> Vec<u8> {
+        match self {
+            Binarization::MeanOfNonZero => Vec::new(),
+            Binarization::Threshold(t) => vec![t],
+            Binarization::Thermometer { levels } => {
+                let k = u32::from(levels);
+                // At most 255 * k / (k + 1) < 255: always a u8.
+                (0..k).map(|c| (255 * (c + 1) / (k + 1)) as u8).collect()
+            }
+        }
+    }
+}
+
+/// A binarisation that cannot be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BinarizationError {
+    /// A thermometer code of too few or too many levels.
+    #[error(
+        "a thermometer code of {0} levels; use {min} to {max}",
+        min = Binarization::MIN_LEVELS,
+        max = Binarization::MAX_LEVELS
+    )]
+    Levels(u8),
 }
 
 impl std::fmt::Display for Binarization {
@@ -203,19 +290,43 @@ impl std::fmt::Display for Binarization {
         match self {
             Binarization::MeanOfNonZero => write!(f, "mean of non-zero pixels"),
             Binarization::Threshold(t) => write!(f, "pixel > {t}"),
+            Binarization::Thermometer { levels } => {
+                let t: Vec<String> = self.thresholds().iter().map(u8::to_string).collect();
+                write!(f, "thermometer:{levels} (pixel > {})", t.join(", "))
+            }
         }
     }
 }
 
 impl std::str::FromStr for Binarization {
     type Err = crate::util::ParseError;
-    /// `mean` or a number 0-255.
+    /// `mean`, a number 0-255, or `thermometer:K` (also `thermo:K`) with K 2 to 8.
+    ///
+    /// ```
+    /// use bitsmnist_core::datasets::Binarization;
+    /// assert_eq!("thermometer:4".parse(), Ok(Binarization::Thermometer { levels: 4 }));
+    /// assert_eq!("128".parse(), Ok(Binarization::Threshold(128)));
+    /// assert!("thermometer:1".parse::<Binarization>().is_err());
+    /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = |why: String| crate::util::ParseError::new("binarisation", s, why);
+        let usage = "use `mean`, a threshold 0-255 or `thermometer:K` with K 2 to 8";
+        if let Some(k) = s
+            .strip_prefix("thermometer:")
+            .or_else(|| s.strip_prefix("thermo:"))
+        {
+            let levels: u8 = k
+                .trim()
+                .parse()
+                .map_err(|_| bad(format!("`{k}` is not a number of levels; {usage}")))?;
+            return Binarization::thermometer(levels).map_err(|e| bad(e.to_string()));
+        }
         match s {
             "mean" | "mean-nonzero" => Ok(Binarization::MeanOfNonZero),
-            t => t.parse().map(Binarization::Threshold).map_err(|_| {
-                crate::util::ParseError::new("binarisation", s, "use `mean` or a threshold 0-255")
-            }),
+            t => t
+                .parse()
+                .map(Binarization::Threshold)
+                .map_err(|_| bad(usage.into())),
         }
     }
 }
@@ -255,12 +366,15 @@ impl std::str::FromStr for Source {
 }
 
 /// One split (train or test): packed bit images, labels, and the grey levels they came from.
+/// An image is `pixels * channels` bits, each pixel's channels adjacent: one channel but for a
+/// thermometer code ([`Binarization::Thermometer`]).
 #[derive(Clone, PartialEq)]
 pub struct Split {
     images: BitMatrix,
     labels: Vec<u8>,
     grey: Option<Vec<u8>>,
     threshold: f64,
+    channels: usize,
 }
 
 impl Split {
@@ -279,10 +393,17 @@ impl Split {
             labels,
             grey,
             threshold: f64::NAN,
+            channels: 1,
         })
     }
 
-    /// Binarises grey images (`n * pixels` bytes) with `rule`.
+    /// Binarises grey images (`n * pixels` bytes) with `rule`: `pixels * rule.channels()`
+    /// bits an image.
+    ///
+    /// # Panics
+    ///
+    /// When `grey` is not `labels.len() * pixels` bytes, or `rule` does not pass
+    /// [`Binarization::check`] (the data set loaders refuse such a rule with an error).
     pub fn binarize(grey: Vec<u8>, pixels: usize, labels: Vec<u8>, rule: Binarization) -> Self {
         Self::binarize_until(grey, pixels, labels, rule, &|| false).expect("never stopped")
     }
@@ -298,6 +419,7 @@ impl Split {
     ) -> Option<Self> {
         let n = labels.len();
         assert_eq!(grey.len(), n * pixels, "Split::binarize: shape");
+        assert!(rule.check().is_ok(), "Split::binarize: {rule:?}");
         let (mut sum, mut nonzero) = (0u64, 0u64);
         for chunk in grey.chunks(idx::READ_CHUNK) {
             if stop() {
@@ -319,8 +441,15 @@ impl Split {
                 Box::new(move |p| u64::from(p) * nonzero > sum),
             ),
             Binarization::Threshold(t) => (f64::from(t), Box::new(move |p| p > t)),
+            // Each channel is its own threshold: `is_on` is unused.
+            Binarization::Thermometer { .. } => (f64::NAN, Box::new(|_| false)),
         };
-        let mut images = BitMatrix::zeros(n, pixels);
+        let thresholds = match rule {
+            Binarization::Thermometer { .. } => rule.thresholds(),
+            _ => Vec::new(),
+        };
+        let channels = rule.channels();
+        let mut images = BitMatrix::zeros(n, pixels * channels);
         let wpr = images.words_per_row();
         {
             let words = images.words_mut();
@@ -329,9 +458,21 @@ impl Split {
                 if i.is_multiple_of(images_per_stop) && stop() {
                     return None;
                 }
-                for (j, &p) in img.iter().enumerate() {
-                    if is_on(p) {
-                        words[i * wpr + j / 64] |= 1 << (j % 64);
+                let row = &mut words[i * wpr..(i + 1) * wpr];
+                if thresholds.is_empty() {
+                    for (j, &p) in img.iter().enumerate() {
+                        if is_on(p) {
+                            row[j / 64] |= 1 << (j % 64);
+                        }
+                    }
+                } else {
+                    for (j, &p) in img.iter().enumerate() {
+                        for (c, &t) in thresholds.iter().enumerate() {
+                            let bit = j * channels + c;
+                            if p > t {
+                                row[bit / 64] |= 1 << (bit % 64);
+                            }
+                        }
                     }
                 }
             }
@@ -341,7 +482,18 @@ impl Split {
             labels,
             grey: Some(grey),
             threshold,
+            channels,
         })
+    }
+
+    /// Bits per pixel: 1, or a thermometer code's levels.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Pixels per image (its bits over [`Split::channels`]).
+    pub fn pixels(&self) -> usize {
+        self.images.cols() / self.channels
     }
 
     /// Number of examples.
@@ -364,14 +516,15 @@ impl Split {
         &self.labels
     }
 
-    /// Grey levels of image `i` (0-255), if this split kept them.
+    /// Grey levels of image `i` (0-255, [`Split::pixels`] of them), if this split kept them.
     pub fn grey(&self, i: usize) -> Option<&[u8]> {
-        let p = self.images.cols();
+        let p = self.pixels();
         self.grey.as_deref().map(|g| &g[i * p..(i + 1) * p])
     }
 
     /// The threshold the binarisation used (the mean of non-zero pixels, or the fixed value);
-    /// NaN when the split was built from bits.
+    /// NaN when the split was built from bits or by a thermometer code (several thresholds:
+    /// [`Binarization::thresholds`]).
     pub fn threshold(&self) -> f64 {
         self.threshold
     }
@@ -399,7 +552,7 @@ impl Split {
 
     /// The examples at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Self {
-        let p = self.images.cols();
+        let p = self.pixels();
         Self {
             images: self.images.select_rows(indices),
             labels: indices.iter().map(|&i| self.labels[i]).collect(),
@@ -411,6 +564,7 @@ impl Split {
                     .collect()
             }),
             threshold: self.threshold,
+            channels: self.channels,
         }
     }
 
@@ -478,6 +632,7 @@ impl Split {
             labels: vec![NOISE_LABEL; self.len()],
             grey: None,
             threshold: self.threshold,
+            channels: self.channels,
         }
     }
 }
@@ -724,6 +879,11 @@ impl Dataset {
     }
 
     /// The embedded set with another binarisation.
+    ///
+    /// # Panics
+    ///
+    /// When `binarization` does not pass [`Binarization::check`]
+    /// ([`Dataset::try_embedded_with`] returns the error).
     pub fn embedded_with(binarization: Binarization) -> Self {
         let parsed: Vec<Idx> = EMBEDDED
             .iter()
@@ -738,6 +898,13 @@ impl Dataset {
             &|| false,
         )
         .expect("embedded data is consistent")
+    }
+
+    /// The embedded set with another binarisation, refused when the rule cannot binarise
+    /// ([`Binarization::check`]) where [`Dataset::embedded_with`] panics.
+    pub fn try_embedded_with(binarization: Binarization) -> Result<Self, DataError> {
+        binarization.check()?;
+        Ok(Self::embedded_with(binarization))
     }
 
     /// Loads the four IDX files (`train-images-idx3-ubyte`, ... plain or `.gz`) from `dir`.
@@ -756,6 +923,7 @@ impl Dataset {
         binarization: Binarization,
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self, DataError> {
+        binarization.check()?;
         // Sized from the headers first: a set that cannot be held is refused undecoded.
         let needed = DeclaredSize::of_dir(dir)?.bytes();
         if let Err(e) = crate::memory::check_current(needed) {
@@ -850,7 +1018,7 @@ impl Dataset {
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self, DataError> {
         let loaded = match source {
-            Source::Embedded if !stop() => Self::embedded_with(binarization),
+            Source::Embedded if !stop() => Self::try_embedded_with(binarization)?,
             Source::Embedded => return Err(DataError::Stopped),
             Source::Mnist => Self::mnist_in_until(&cache_dir(None), binarization, stop)?,
             Source::Dir(p) => Self::from_dir_until(p, binarization, stop)?,
@@ -868,6 +1036,7 @@ impl Dataset {
         binarization: Binarization,
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self, DataError> {
+        binarization.check()?;
         let split = |what: &str, r: Result<_, DataError>| {
             r.map_err(|e| DataError::Shape {
                 what: format!("{what} split: {e}"),
@@ -903,6 +1072,19 @@ impl Dataset {
     /// Pixels per image.
     pub fn pixels(&self) -> usize {
         self.shape.0 * self.shape.1
+    }
+
+    /// Bits per image, the width a model's first layer reads: the pixels times the bits of
+    /// each ([`Binarization::channels`]).
+    ///
+    /// ```
+    /// use bitsmnist_core::datasets::{Binarization, Dataset};
+    /// let d = Dataset::embedded_with(Binarization::Thermometer { levels: 4 });
+    /// assert_eq!((d.pixels(), d.inputs()), (784, 4 * 784));
+    /// assert_eq!(d.train.images().cols(), d.inputs());
+    /// ```
+    pub fn inputs(&self) -> usize {
+        self.pixels() * self.binarization.channels()
     }
 
     /// Both splits restricted to `task`, relabelled to the task's class order, with the class

@@ -225,7 +225,7 @@ impl Gallery {
         Self {
             images: split.select(&indices),
             indices,
-            shape: image_shape(split.images().cols()),
+            shape: image_shape(split.pixels()),
             columns: 10,
             scale: 2,
             grey: false,
@@ -304,9 +304,15 @@ impl Gallery {
         let mut r = Raster::grey(w, h, 0);
         let grey = if self.grey { self.images.grey(k) } else { None };
         let row = self.images.images().row_bits(k);
-        for p in 0..(w * h).min(row.len()) {
+        // A thermometer code's pixel shows its count of 1-bits, a grey level of its own.
+        let c = self.images.channels();
+        for p in 0..(w * h).min(row.len() / c) {
             let v = match grey {
                 Some(g) => g[p],
+                None if c > 1 => {
+                    let ones = row[p * c..(p + 1) * c].count_ones();
+                    (usize::from(INK) * ones / c) as u8
+                }
                 None if row[p] => INK,
                 None => 0,
             };

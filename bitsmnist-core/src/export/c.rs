@@ -16,7 +16,9 @@ pub struct CFiles {
 
 /// The model as C99: `NAME.h` declares `NAME_predict_bits` (packed input bits, 32 to a
 /// word, bit `i` of the image in word `i / 32` at bit `i % 32`, bit 1 for a dark pixel),
-/// `NAME_predict_grey` (grey levels, binarised by `grey`) and `NAME_binarize`; each returns
+/// `NAME_predict_grey` (`NAME_PIXELS` grey levels, binarised by `grey`: for a thermometer
+/// code, `NAME_LEVELS` bits a pixel, pixel `i`'s bit `c` at input `i * NAME_LEVELS + c`) and
+/// `NAME_binarize`; each returns
 /// the class and, when `scores` is not `NULL`, writes the per-class scores the Rust model
 /// gives. `NAME.c` holds the weights as `const` arrays and needs no allocation; `<math.h>`
 /// only for sigmoid or tanh outputs. Compiled by GCC or Clang for x86-64's default target, it
@@ -31,6 +33,22 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
     let layers = &plan.dense;
     let upper = name.to_ascii_uppercase();
     let inputs = model.inputs();
+    grey.check(inputs)?;
+    let pixels = inputs / grey.channels();
+    let thresholds = grey.thresholds();
+    let rule_text = if thresholds.is_empty() {
+        format!("a pixel is 1 when pixel * {} > {}", grey.den, grey.num)
+    } else {
+        format!(
+            "a thermometer code, {upper}_LEVELS bits a pixel: bit c of pixel i,\n   \
+             at input i * {upper}_LEVELS + c, is 1 when pixel > {name}_levels[c] ({})",
+            thresholds
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let classes = model.outputs();
     let words = |bits: usize| bits.div_ceil(32);
     // `plan` refuses a model without a dense layer at the end.
@@ -46,20 +64,21 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
         "/* {name}: a bit neural network exported by BitsMNIST-rs {version} ({model}). */\n\
          #ifndef {upper}_H\n#define {upper}_H\n\n#include <stdint.h>\n\n\
          #define {upper}_INPUTS {inputs}\n#define {upper}_CLASSES {classes}\n\
-         #define {upper}_INPUT_WORDS {iw}\n{ram}\n\
+         #define {upper}_INPUT_WORDS {iw}\n\
+         /* Grey levels an image (row by row), and the input bits each gives. */\n\
+         #define {upper}_PIXELS {pixels}\n#define {upper}_LEVELS {levels}\n{ram}\n\
          /* The class of one image given as packed bits (bit i in word i / 32 at bit i % 32; 1 is\n   \
          a dark pixel). When scores is not NULL it receives the {classes} class scores. */\n\
          int {name}_predict_bits(const uint32_t bits[{upper}_INPUT_WORDS], float *scores);\n\n\
-         /* The class of one image of {inputs} grey levels (0-255, row by row), binarised as in\n   \
-         training: a pixel is 1 when pixel * {den} > {num}. */\n\
-         int {name}_predict_grey(const uint8_t grey[{upper}_INPUTS], float *scores);\n\n\
+         /* The class of one image of {pixels} grey levels (0-255, row by row), binarised as in\n   \
+         training: {rule_text}. */\n\
+         int {name}_predict_grey(const uint8_t grey[{upper}_PIXELS], float *scores);\n\n\
          /* The binarisation of {name}_predict_grey. */\n\
-         void {name}_binarize(const uint8_t grey[{upper}_INPUTS], uint32_t bits[{upper}_INPUT_WORDS]);\n\n\
+         void {name}_binarize(const uint8_t grey[{upper}_PIXELS], uint32_t bits[{upper}_INPUT_WORDS]);\n\n\
          #endif\n",
         version = env!("CARGO_PKG_VERSION"),
         iw = words(inputs),
-        num = grey.num,
-        den = grey.den,
+        levels = grey.channels(),
         ram = ram_note(name, &plan, words(widest_dense(layers))),
     );
 
@@ -139,15 +158,32 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
     }
 
     // Binarisation.
-    let _ = write!(
-        c,
-        "void {name}_binarize(const uint8_t grey[{upper}_INPUTS], uint32_t bits[{upper}_INPUT_WORDS]) {{\n    \
-         int i;\n    for (i = 0; i < {upper}_INPUT_WORDS; i++) bits[i] = 0;\n    \
-         for (i = 0; i < {upper}_INPUTS; i++)\n        \
-         if ((uint64_t)grey[i] * {den}u > {num}u) bits[i / 32] |= (uint32_t)1 << (i % 32);\n}}\n\n",
-        num = grey.num,
-        den = grey.den,
-    );
+    if thresholds.is_empty() {
+        let _ = write!(
+            c,
+            "void {name}_binarize(const uint8_t grey[{upper}_PIXELS], uint32_t bits[{upper}_INPUT_WORDS]) {{\n    \
+             int i;\n    for (i = 0; i < {upper}_INPUT_WORDS; i++) bits[i] = 0;\n    \
+             for (i = 0; i < {upper}_PIXELS; i++)\n        \
+             if ((uint64_t)grey[i] * {den}u > {num}u) bits[i / 32] |= (uint32_t)1 << (i % 32);\n}}\n\n",
+            num = grey.num,
+            den = grey.den,
+        );
+    } else {
+        let list: Vec<String> = thresholds.iter().map(u8::to_string).collect();
+        let _ = write!(
+            c,
+            "/* The thermometer code's thresholds: bit c of a pixel is pixel > {name}_levels[c]. */\n\
+             static const uint8_t {name}_levels[{upper}_LEVELS] = {{{list}}};\n\n\
+             void {name}_binarize(const uint8_t grey[{upper}_PIXELS], uint32_t bits[{upper}_INPUT_WORDS]) {{\n    \
+             int i, c;\n    for (i = 0; i < {upper}_INPUT_WORDS; i++) bits[i] = 0;\n    \
+             for (i = 0; i < {upper}_PIXELS; i++)\n        \
+             for (c = 0; c < {upper}_LEVELS; c++)\n            \
+             if (grey[i] > {name}_levels[c]) {{\n                \
+             int j = i * {upper}_LEVELS + c;\n                \
+             bits[j / 32] |= (uint32_t)1 << (j % 32);\n            }}\n}}\n\n",
+            list = list.join(", "),
+        );
+    }
 
     // Inference: hidden layers into two buffers, the last into scores; `hw` says whether it
     // is the copy compiled for a popcount instruction (see `COUNTING`).
@@ -320,7 +356,7 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
          return {name}_infer(bits, scores, 0);\n\
          #endif\n\
          }}\n\n\
-         int {name}_predict_grey(const uint8_t grey[{upper}_INPUTS], float *scores) {{\n    \
+         int {name}_predict_grey(const uint8_t grey[{upper}_PIXELS], float *scores) {{\n    \
          uint32_t bits[{upper}_INPUT_WORDS];\n    {name}_binarize(grey, bits);\n    \
          return {name}_predict_bits(bits, scores);\n}}\n"
     );

@@ -41,6 +41,10 @@ struct Binarization {
     rule: String,
     num: u64,
     den: u64,
+    /// A thermometer code's thresholds, one per bit of a pixel (input `pixel * levels + c`
+    /// is `grey > thresholds[c]`); absent for one threshold `num / den`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thresholds: Option<Vec<u8>>,
 }
 
 #[derive(Serialize)]
@@ -156,7 +160,8 @@ impl LayerJson {
 /// reproduces [`Chain::predict`]): the shapes, each layer's kind (`dense`, or `conv` and
 /// `pool` with their map shapes, windows, strides and padding), weight rows as 32-bit words (as
 /// [`words32`](super::words32) packs them), bias bits, thresholds or scales and offsets, the task's class
-/// labels and names from `meta`, and the binarisation `pixel * den > num`.
+/// labels and names from `meta`, and the binarisation `pixel * den > num` (or a thermometer
+/// code's `thresholds`).
 ///
 /// ```
 /// use bitsmnist_core::export::{self, GreyRule};
@@ -169,6 +174,8 @@ impl LayerJson {
 /// ```
 pub fn to_json(model: &Chain, meta: &Metadata, grey: GreyRule) -> Result<String, ExportError> {
     let plan = plan(model)?;
+    grey.check(model.inputs())?;
+    let thresholds = grey.thresholds();
     let file = File {
         format: FORMAT,
         version: if plan.maps.is_empty() {
@@ -194,6 +201,7 @@ pub fn to_json(model: &Chain, meta: &Metadata, grey: GreyRule) -> Result<String,
             rule: grey.to_string(),
             num: grey.num,
             den: grey.den,
+            thresholds: (!thresholds.is_empty()).then_some(thresholds),
         },
         word_bits: 32,
         layers: plan

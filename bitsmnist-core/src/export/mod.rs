@@ -77,17 +77,34 @@ pub enum ExportError {
     /// A name that is not a C identifier.
     #[error("`{0}` is not a name for C (letters, digits and _, starting with a letter)")]
     Name(String),
+    /// A grey rule whose bits a pixel do not divide the model's inputs (a thermometer code of
+    /// another model), or a thermometer code of levels outside 2 to 8.
+    #[error(
+        "the binarisation gives {levels} bits a pixel, which does not fit the model's {inputs} inputs"
+    )]
+    GreyLevels {
+        /// Bits a pixel of the rule.
+        levels: u8,
+        /// The model's inputs.
+        inputs: usize,
+    },
 }
 
 /// How the exported code turns grey levels (0-255) into input bits: `bit = pixel * den > num`,
-/// exact in integers. The original's rule (pixel above the mean of the non-zero pixels of the
-/// training split) is [`GreyRule::mean_of`]; a fixed threshold `t` is [`GreyRule::above`].
+/// exact in integers, one bit a pixel; or a thermometer code of `levels` bits a pixel. The
+/// original's rule (pixel above the mean of the non-zero pixels of the training split) is
+/// [`GreyRule::mean_of`]; a fixed threshold `t` is [`GreyRule::above`]; a thermometer code
+/// ([`Binarization::Thermometer`]) is [`GreyRule::thermometer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GreyRule {
-    /// Numerator of the threshold.
+    /// Numerator of the threshold (one bit a pixel).
     pub num: u64,
     /// Denominator of the threshold (at least 1).
     pub den: u64,
+    /// Bits a pixel: 1 for the threshold `num / den`; 2 to 8 for a thermometer code, whose
+    /// bit `c` of each pixel is `pixel > t_c` with [`Binarization::thresholds`]'s `t_c`, at
+    /// input `pixel * levels + c` (`num` and `den` unused).
+    pub levels: u8,
 }
 
 impl GreyRule {
@@ -96,7 +113,53 @@ impl GreyRule {
         Self {
             num: u64::from(t),
             den: 1,
+            levels: 1,
         }
+    }
+
+    /// The thermometer code of `levels` bits a pixel
+    /// ([`Binarization::Thermometer`], whose thresholds it applies).
+    ///
+    /// ```
+    /// use bitsmnist_core::export::GreyRule;
+    /// let rule = GreyRule::thermometer(4);
+    /// assert_eq!(rule.bits(&[0, 60, 255]), [
+    ///     false, false, false, false, // 0: below every threshold
+    ///     true, false, false, false,  // 60: above 51 only
+    ///     true, true, true, true,     // 255
+    /// ]);
+    /// ```
+    pub fn thermometer(levels: u8) -> Self {
+        Self {
+            num: 0,
+            den: 1,
+            levels,
+        }
+    }
+
+    /// Bits a pixel.
+    pub fn channels(self) -> usize {
+        usize::from(self.levels.max(1))
+    }
+
+    /// A thermometer code's thresholds, one per bit of a pixel; empty for one threshold.
+    pub fn thresholds(self) -> Vec<u8> {
+        match self.levels {
+            0 | 1 => Vec::new(),
+            levels => Binarization::Thermometer { levels }.thresholds(),
+        }
+    }
+
+    /// The input bits of the grey levels `grey`, in the library's order (each pixel's bits
+    /// adjacent): what the exported `binarize` makes, unpacked.
+    pub fn bits(self, grey: &[u8]) -> Vec<bool> {
+        let t = self.thresholds();
+        if t.is_empty() {
+            return grey.iter().map(|&p| self.is_on(p)).collect();
+        }
+        grey.iter()
+            .flat_map(|&p| t.iter().map(move |&t| p > t))
+            .collect()
     }
 
     /// `pixel > sum / count` over the non-zero pixels of `grey` (the training split's grey
@@ -108,20 +171,42 @@ impl GreyRule {
         Self {
             num: sum,
             den: count.max(1),
+            levels: 1,
         }
     }
 
-    /// Whether a pixel is a 1-bit.
+    /// Whether a pixel is a 1-bit, by the one threshold `num / den` (a thermometer code's
+    /// bits: [`GreyRule::bits`]).
     pub fn is_on(self, pixel: u8) -> bool {
         u64::from(pixel) * self.den > self.num
     }
 
-    /// The rule of `binarization` for images outside the data set: a fixed threshold as it
-    /// is, the mean rule with the mean of `train`'s non-zero grey levels (the split the model
-    /// learnt from, so new images are read as its training images were).
+    /// Checks that the rule fits a model of `inputs` inputs: its levels are 1 or 2 to 8 and
+    /// divide them.
+    pub fn check(self, inputs: usize) -> Result<(), ExportError> {
+        let levels_ok = self.levels == 1
+            || Binarization::Thermometer {
+                levels: self.levels,
+            }
+            .check()
+            .is_ok();
+        if !levels_ok || !inputs.is_multiple_of(self.channels()) {
+            return Err(ExportError::GreyLevels {
+                levels: self.levels,
+                inputs,
+            });
+        }
+        Ok(())
+    }
+
+    /// The rule of `binarization` for images outside the data set: a fixed threshold or a
+    /// thermometer code as it is, the mean rule with the mean of `train`'s non-zero grey
+    /// levels (the split the model learnt from, so new images are read as its training images
+    /// were).
     pub fn for_binarization(binarization: Binarization, train: &Split) -> Self {
         match binarization {
             Binarization::Threshold(t) => Self::above(t),
+            Binarization::Thermometer { levels } => Self::thermometer(levels),
             Binarization::MeanOfNonZero => {
                 let grey: Vec<u8> = (0..train.len())
                     .filter_map(|i| train.grey(i))
@@ -135,8 +220,18 @@ impl GreyRule {
 }
 
 impl std::fmt::Display for GreyRule {
-    /// `pixel > 128`, or for a mean `pixel > 174.51 (pixel * 1502215 > 262146600)`.
+    /// `pixel > 128`, or for a mean `pixel > 174.51 (pixel * 1502215 > 262146600)`, or
+    /// `thermometer:4 (pixel > 51, 102, 153, 204)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.levels > 1 {
+            return write!(
+                f,
+                "{}",
+                Binarization::Thermometer {
+                    levels: self.levels
+                }
+            );
+        }
         match self.den {
             1 => write!(f, "pixel > {}", self.num),
             d => write!(

@@ -6,7 +6,7 @@ use super::{ExportError, GreyRule, Lang, Map, plan};
 use crate::layers::{Activation, BitDense, BitOutput, Chain};
 
 /// The model as one `no_std` Rust module without `alloc`: `INPUTS`, `CLASSES`,
-/// `INPUT_WORDS`, `predict_bits(&[u32; INPUT_WORDS], Option<&mut [f32; CLASSES]>) -> usize`,
+/// `INPUT_WORDS`, `PIXELS` and `LEVELS` (grey levels an image, bits a pixel), `predict_bits(&[u32; INPUT_WORDS], Option<&mut [f32; CLASSES]>) -> usize`,
 /// `predict_grey` and `binarize`, with the same words, rules and ties as [`to_c`](super::to_c).
 /// `core` has no `exp` or `tanh`, so for sigmoid and tanh outputs the module carries its own,
 /// in `f64` arithmetic that every target computes alike; where the library's scores (the
@@ -26,6 +26,8 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
         BitOutput::Float(Activation::Sigmoid | Activation::Tanh)
     );
     let inputs = model.inputs();
+    grey.check(inputs)?;
+    let pixels = inputs / grey.channels();
     let classes = model.outputs();
     let words = |bits: usize| bits.div_ceil(32);
     let mut r = String::new();
@@ -34,14 +36,18 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
         "//! A bit neural network exported by BitsMNIST-rs {version} ({model}): `no_std`, no\n\
          //! allocation. Include it as a module (`mod model;`) of any crate, `#![no_std]` or not.\n\n\
          #![allow(unused, clippy::all)]\n\n\
-         /// Pixels per image.\npub const INPUTS: usize = {inputs};\n\
+         /// Input bits per image.\npub const INPUTS: usize = {inputs};\n\
          /// Classes.\npub const CLASSES: usize = {classes};\n\
          /// 32-bit words of a packed image (bit `i` in word `i / 32` at bit `i % 32`; 1 is a dark pixel).\n\
-         pub const INPUT_WORDS: usize = {iw};\n\n\
+         pub const INPUT_WORDS: usize = {iw};\n\
+         /// Grey levels per image (row by row).\npub const PIXELS: usize = {pixels};\n\
+         /// Input bits per pixel (a thermometer code's levels, else 1): pixel `i`'s bit `c` is input `i * LEVELS + c`.\n\
+         pub const LEVELS: usize = {levels};\n\n\
          fn distance(x: &[u32], w: &[u32]) -> u32 {{\n    \
          x.iter().zip(w).map(|(a, b)| (a ^ b).count_ones()).sum()\n}}\n\n",
         version = env!("CARGO_PKG_VERSION"),
         iw = words(inputs),
+        levels = grey.channels(),
     );
     if needs_math {
         r.push_str(include_str!("libm.rs"));
@@ -80,19 +86,40 @@ pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
         Lang::Rust.layer_arrays(&mut r, &|l| format!("{}{i}", l.to_ascii_uppercase()), b);
         r.push('\n');
     }
+    let thresholds = grey.thresholds();
+    if thresholds.is_empty() {
+        let _ = write!(
+            r,
+            "/// Grey levels (0-255, row by row) to packed bits: a pixel is 1 when pixel * {den} > {num}.\n\
+             pub fn binarize(grey: &[u8; PIXELS], bits: &mut [u32; INPUT_WORDS]) {{\n    \
+             *bits = [0; INPUT_WORDS];\n    \
+             for (i, &p) in grey.iter().enumerate() {{\n        \
+             if u64::from(p) * {den} > {num} {{\n            bits[i / 32] |= 1 << (i % 32);\n        }}\n    }}\n}}\n\n",
+            num = grey.num,
+            den = grey.den,
+        );
+    } else {
+        let list: Vec<String> = thresholds.iter().map(u8::to_string).collect();
+        let _ = write!(
+            r,
+            "/// The thermometer code's thresholds: bit `c` of a pixel is `pixel > THRESHOLDS[c]`.\n\
+             pub const THRESHOLDS: [u8; LEVELS] = [{list}];\n\n\
+             /// Grey levels (0-255, row by row) to packed bits by the thermometer code: pixel `i`'s bit `c`,\n\
+             /// input `i * LEVELS + c`, is 1 when `pixel > THRESHOLDS[c]`.\n\
+             pub fn binarize(grey: &[u8; PIXELS], bits: &mut [u32; INPUT_WORDS]) {{\n    \
+             *bits = [0; INPUT_WORDS];\n    \
+             for (i, &p) in grey.iter().enumerate() {{\n        \
+             for (c, &t) in THRESHOLDS.iter().enumerate() {{\n            \
+             if p > t {{\n                let j = i * LEVELS + c;\n                bits[j / 32] |= 1 << (j % 32);\n            }}\n        }}\n    }}\n}}\n\n",
+            list = list.join(", "),
+        );
+    }
     let _ = write!(
         r,
-        "/// Grey levels (0-255, row by row) to packed bits: a pixel is 1 when pixel * {den} > {num}.\n\
-         pub fn binarize(grey: &[u8; INPUTS], bits: &mut [u32; INPUT_WORDS]) {{\n    \
-         *bits = [0; INPUT_WORDS];\n    \
-         for (i, &p) in grey.iter().enumerate() {{\n        \
-         if u64::from(p) * {den} > {num} {{\n            bits[i / 32] |= 1 << (i % 32);\n        }}\n    }}\n}}\n\n\
-         /// The class of an image of grey levels; `scores` receives the class scores.\n\
-         pub fn predict_grey(grey: &[u8; INPUTS], scores: Option<&mut [f32; CLASSES]>) -> usize {{\n    \
+        "/// The class of an image of grey levels; `scores` receives the class scores.\n\
+         pub fn predict_grey(grey: &[u8; PIXELS], scores: Option<&mut [f32; CLASSES]>) -> usize {{\n    \
          let mut bits = [0; INPUT_WORDS];\n    binarize(grey, &mut bits);\n    predict_bits(&bits, scores)\n}}\n\n\
          {predict}",
-        num = grey.num,
-        den = grey.den,
         predict = predict_head(&plan, words(widest).max(1)),
     );
     for (k, l) in layers.iter().enumerate() {

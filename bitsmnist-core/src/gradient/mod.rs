@@ -100,6 +100,12 @@ pub enum GradientError {
     /// Shift augmentation on images that are not square.
     #[error("shift augmentation needs square images, and {0} pixels is not a square")]
     NotSquare(usize),
+    /// Grey input ([`Input::Grey`]) on images of several bits a pixel (a thermometer code):
+    /// a grey model reads one level a pixel.
+    #[error(
+        "grey input reads one grey level a pixel, and these images have {0} bits a pixel (a thermometer code); train on bits, or binarise with one threshold"
+    )]
+    GreyChannels(usize),
     /// No examples to train on.
     #[error("no training examples")]
     EmptyData,
@@ -141,12 +147,15 @@ pub enum GradientError {
     },
 }
 
-/// The convolutions' geometry for `features` on square one-channel images of `inputs` pixels.
-fn geometry(features: &[Feature], inputs: usize) -> Result<Vec<spatial::ConvGeom>, GradientError> {
+/// The convolutions' geometry for `features` on the input map `image`.
+fn geometry(features: &[Feature], image: Shape) -> Result<Vec<spatial::ConvGeom>, GradientError> {
     if features.is_empty() {
         return Ok(Vec::new());
     }
-    let mut shape = Shape::square(inputs).ok_or(GradientError::NotSquare(inputs))?;
+    if image.height <= 1 && image.width > 1 {
+        return Err(GradientError::NotSquare(image.bits()));
+    }
+    let mut shape = image;
     let mut out: Vec<spatial::ConvGeom> = Vec::new();
     for &feature in features {
         let err = |error| GradientError::Feature { feature, error };
@@ -288,21 +297,54 @@ impl From<TrainerV4> for Trainer {
 
 impl Trainer {
     /// A fresh network from `inputs` pixels through [`GradientParams::hidden`] to `classes`
-    /// outputs, latent weights drawn from the seed.
+    /// outputs, latent weights drawn from the seed. Convolutions and shifts read the inputs as
+    /// a square image of one channel; [`Trainer::for_image`] takes any map.
     pub fn new(
         params: GradientParams,
         inputs: usize,
         classes: usize,
     ) -> Result<Self, GradientError> {
+        let image = Shape::square(inputs).unwrap_or(Shape::flat(inputs));
+        Self::for_image(params, image, classes)
+    }
+
+    /// A fresh network reading the map `image` ([`Shape::input_of`] a data set: a
+    /// thermometer code's bits are its channels) through [`GradientParams::hidden`] to
+    /// `classes` outputs, latent weights drawn from the seed. Shift augmentation moves whole
+    /// pixels, all their channels, and needs a square image.
+    ///
+    /// ```
+    /// use bitsmnist_core::gradient::{GradientParams, Trainer};
+    /// use bitsmnist_core::layers::{Shape, parse_architecture};
+    /// let (features, hidden) = parse_architecture("conv4x3,pool2,16").unwrap();
+    /// let params = GradientParams::default().features(features).hidden(hidden);
+    /// let t = Trainer::for_image(params, Shape::new(28, 28, 4), 10).unwrap();
+    /// assert_eq!(t.inputs(), 4 * 784);
+    /// ```
+    pub fn for_image(
+        params: GradientParams,
+        image: Shape,
+        classes: usize,
+    ) -> Result<Self, GradientError> {
         params.check()?;
+        let inputs = image.bits();
         if inputs == 0 || classes < 2 || inputs > MAX_WIDTH || classes > MAX_WIDTH {
             return Err(GradientError::Shape { inputs, classes });
         }
-        let side = (inputs as f64).sqrt().round() as usize;
-        if params.max_shift > 0 && side * side != inputs {
+        if params.input == Input::Grey && image.channels > 1 {
+            return Err(GradientError::GreyChannels(image.channels));
+        }
+        let square = image.height == image.width;
+        // A flat input's side only matters with shifts, which refuse it.
+        let side = if square {
+            image.width
+        } else {
+            (inputs as f64).sqrt().round() as usize
+        };
+        if params.max_shift > 0 && !square {
             return Err(GradientError::NotSquare(inputs));
         }
-        let convs = geometry(&params.features, inputs)?;
+        let convs = geometry(&params.features, image)?;
         // (inputs, outputs) of each layer's product: a convolution's are its window's bits
         // and its filters.
         let mut shapes: Vec<(usize, usize)> = convs
@@ -533,12 +575,15 @@ impl Trainer {
     pub(crate) fn restore(&mut self) -> Result<(), String> {
         self.params.check().map_err(|e| e.to_string())?;
         let first = self.net.layers.first().ok_or("no layers")?.n;
-        let pixels = if self.params.features.is_empty() {
-            first
-        } else {
-            self.side * self.side
+        // The image's channels are not stored: the first convolution's windows hold them.
+        let image = match self.params.features.first() {
+            None => Shape::flat(first),
+            Some(&Feature::Conv { window, .. }) => {
+                Shape::new(self.side, self.side, first / (window * window).max(1))
+            }
+            Some(_) => return Err("a pool before any convolution".into()),
         };
-        self.net.convs = geometry(&self.params.features, pixels).map_err(|e| e.to_string())?;
+        self.net.convs = geometry(&self.params.features, image).map_err(|e| e.to_string())?;
         let nc = self.net.convs.len();
         let widths: Vec<usize> = self.net.layers.iter().map(|l| l.m).collect();
         if widths.len() != nc + self.params.hidden.len() + 1
@@ -562,7 +607,8 @@ impl Trainer {
                 inputs = l.m;
             }
         }
-        if self.side * self.side != self.inputs() && self.params.max_shift > 0 {
+        let pixels = self.side.saturating_mul(self.side);
+        if self.params.max_shift > 0 && (pixels == 0 || !self.inputs().is_multiple_of(pixels)) {
             return Err("shift augmentation on images that are not square".into());
         }
         if self.epoch > self.params.epochs {
@@ -877,8 +923,9 @@ fn export_dense(l: &net::Layer, inv: &[f32]) -> Layer {
         .into()
 }
 
-/// The first layer's input for the examples `idx`, feature-major (`pixels x idx.len()`),
-/// each image shifted by `(dx, dy)` (pixels moved in from outside are background).
+/// The first layer's input for the examples `idx`, feature-major (`inputs x idx.len()`),
+/// each image of `side x side` pixels shifted by `(dx, dy)` with all its channels (pixels
+/// moved in from outside are background).
 fn batch_input(
     split: &Split,
     idx: &[usize],
@@ -901,12 +948,14 @@ fn batch_input(
                 Input::Grey => 0.0,
             };
             let s = side as i32;
-            let mut out = vec![bg; p];
+            let ch = img.len() / (side * side).max(1);
+            let mut out = vec![bg; img.len()];
             for r in 0..s {
                 for c in 0..s {
                     let (sr, sc) = (r - dy, c - dx);
                     if (0..s).contains(&sr) && (0..s).contains(&sc) {
-                        out[(r * s + c) as usize] = img[(sr * s + sc) as usize];
+                        let (to, from) = ((r * s + c) as usize * ch, (sr * s + sc) as usize * ch);
+                        out[to..to + ch].copy_from_slice(&img[from..from + ch]);
                     }
                 }
             }

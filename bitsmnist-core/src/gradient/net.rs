@@ -474,7 +474,7 @@ impl Net {
                             inputs[0].extend_from_slice(x);
                         }
                         Some(g) => {
-                            spatial::images_to_map_into(x, batch, map);
+                            spatial::images_to_map_into(x, g.input, batch, map);
                             g.im2col_into(map, batch, &mut inputs[0]);
                         }
                     }
@@ -554,7 +554,7 @@ impl Net {
         let input: &[f32] = match self.convs.get(li) {
             None => a,
             Some(g) if li == 0 => {
-                spatial::images_to_map_into(a, batch, map);
+                spatial::images_to_map_into(a, g.input, batch, map);
                 g.im2col_into(map, batch, windows);
                 windows
             }

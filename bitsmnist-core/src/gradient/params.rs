@@ -261,8 +261,11 @@ impl GradientParams {
         // Convolutions: per output pixel of a batch, the windows, the pre-activations and
         // their copies (normalised, batch-norm output, pooled, gradients), and the filters.
         // (Features that do not fit are refused by `check`; they count as none here.)
-        let shapes =
-            crate::layers::feature_shapes(&self.features, inputs as usize).unwrap_or_default();
+        // A thermometer code's channels are not known from the width alone: its first window
+        // is counted as one channel's (the later layers, which cost more, are exact).
+        let image = crate::layers::Shape::square(inputs as usize)
+            .unwrap_or(crate::layers::Shape::flat(inputs as usize));
+        let shapes = crate::layers::feature_shapes(&self.features, image).unwrap_or_default();
         let mut maps = 0u64;
         let mut channels = 1u64;
         for (feature, out) in self.features.iter().zip(&shapes) {

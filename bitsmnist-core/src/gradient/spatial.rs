@@ -247,16 +247,22 @@ impl ConvGeom {
     }
 }
 
-/// Dense input `(pixels) x batch` of a one-channel image batch as a map `1 x (batch * pixels)`.
+/// Dense input `(pixels * c) x batch` of an image batch of map `s` as a map
+/// `c x (batch * pixels)`.
 #[cfg(test)]
-pub(crate) fn images_to_map(x: &[f32], batch: usize) -> Vec<f32> {
+pub(crate) fn images_to_map(x: &[f32], s: Shape, batch: usize) -> Vec<f32> {
     let mut out = Vec::new();
-    images_to_map_into(x, batch, &mut out);
+    images_to_map_into(x, s, batch, &mut out);
     out
 }
 
-/// [`images_to_map`] into `out` (its allocation reused).
-pub(crate) fn images_to_map_into(x: &[f32], batch: usize, out: &mut Vec<f32>) {
+/// [`images_to_map`] into `out` (its allocation reused): [`dense_to_map_into`], parallel over
+/// the images when there is one channel (the common case, whose one channel would leave it
+/// on one thread).
+pub(crate) fn images_to_map_into(x: &[f32], s: Shape, batch: usize, out: &mut Vec<f32>) {
+    if s.channels > 1 {
+        return dense_to_map_into(x, s, batch, out);
+    }
     let pixels = x.len() / batch.max(1);
     // Every element is written below.
     out.resize(x.len(), 0.0);
@@ -442,7 +448,10 @@ mod tests {
             m[ch * batch * px + b * px + y * s.width + x]
         );
         let x: Vec<f32> = (0..6 * batch).map(|i| i as f32).collect();
-        let img = images_to_map(&x, batch);
+        let img = images_to_map(&x, Shape::new(2, 3, 1), batch);
         assert_eq!(img[2 * 6 + 4], x[4 * batch + 2]);
+        assert_eq!(dense_to_map(&x, Shape::new(2, 3, 1), batch), img);
+        // Several channels: the same layout as the maps after a convolution.
+        assert_eq!(images_to_map(&d, s, batch), m);
     }
 }

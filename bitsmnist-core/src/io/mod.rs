@@ -268,6 +268,9 @@ impl Metadata {
         if let Some(r) = &self.run {
             r.augment.check().map_err(|e| format!("run: {e}"))?;
         }
+        if let Some(b) = self.binarization {
+            b.check().map_err(|e| format!("binarization: {e}"))?;
+        }
         Ok(())
     }
 }
@@ -295,7 +298,10 @@ pub struct ModelFile {
 // their input encoding (`Chain::input`). Version 5: the layer kinds `Conv` and `Pool`, appended
 // to `Layer`, and the gradient parameters' `features`. Version 6: the metadata's typed `run`
 // and `program`, which replace the notes `ensemble_member`, `ensemble_members`,
-// `ensemble_seed` and `saved_by`. Version 7: the run's `augment`. Any change to the layout of these fields, or of the
+// `ensemble_seed` and `saved_by`. Version 7: the run's `augment` (version 6 decodes into
+// `legacy`'s frozen metadata), and the binarisation `Thermometer`, appended to
+// `Binarization` (a version-7 file is refused by older builds as newer rather than as
+// undecodable). Any change to the layout of these fields, or of the
 // types inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
 /// A network's fingerprint: the CRC-32 of its encoding in a model file, as 8 hex digits.

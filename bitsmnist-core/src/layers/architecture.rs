@@ -167,24 +167,30 @@ pub fn architecture_string(features: &[Feature], hidden: &[usize]) -> String {
         .join(",")
 }
 
-/// The map after each of `features` on an input of `inputs` bits read as a square one-channel
-/// image ([`Shape::square`]), checked as [`BitConv2d::new`] and [`BitMaxPool::new`] check them,
-/// without building any layer (so that estimates of absurd requests allocate nothing). The
-/// error names the first feature that does not fit.
+/// The map after each of `features` on the input map `image` (a data set's is
+/// [`Shape::input_of`]: its images, with a thermometer code's bits as channels), checked as
+/// [`BitConv2d::new`] and [`BitMaxPool::new`] check them, without building any layer (so
+/// that estimates of absurd requests allocate nothing). The error names the first feature
+/// that does not fit.
 ///
 /// ```
 /// use bitsmnist_core::layers::{Shape, feature_shapes, parse_architecture};
 /// let (features, _) = parse_architecture("conv32x5,pool4").unwrap();
-/// let shapes = feature_shapes(&features, 784).unwrap();
+/// let shapes = feature_shapes(&features, Shape::MNIST).unwrap();
 /// assert_eq!(shapes, [Shape::new(28, 28, 32), Shape::new(7, 7, 32)]);
-/// assert!(feature_shapes(&features, 700).is_err()); // not a square image
-/// assert!(feature_shapes(&[], 700).unwrap().is_empty()); // a dense model reads any width
+/// // Four bits a pixel: the same maps, the filters read four channels.
+/// assert_eq!(feature_shapes(&features, Shape::new(28, 28, 4)).unwrap(), shapes);
+/// assert!(feature_shapes(&features, Shape::flat(700)).is_err()); // not an image
+/// assert!(feature_shapes(&[], Shape::flat(700)).unwrap().is_empty()); // a dense model reads any width
 /// ```
-pub fn feature_shapes(features: &[Feature], inputs: usize) -> Result<Vec<Shape>, FeatureError> {
+pub fn feature_shapes(features: &[Feature], image: Shape) -> Result<Vec<Shape>, FeatureError> {
     if features.is_empty() {
         return Ok(Vec::new());
     }
-    let mut shape = Shape::square(inputs).ok_or(FeatureError::NotSquare(inputs))?;
+    if image.height <= 1 && image.width > 1 {
+        return Err(FeatureError::NotSquare(image.bits()));
+    }
+    let mut shape = image;
     let mut shapes = Vec::with_capacity(features.len());
     for &feature in features {
         let err = |error| FeatureError::Shape { feature, error };
@@ -214,7 +220,7 @@ pub fn feature_shapes(features: &[Feature], inputs: usize) -> Result<Vec<Shape>,
     Ok(shapes)
 }
 
-/// The bytes one thread needs to run `features` on one chunk of examples of `inputs` bits
+/// The bytes one thread needs to run `features` on one chunk of examples of map `image`
 /// ([`super::Chain::forward_par`] runs one chunk per thread; imprinting runs them on one
 /// thread): the chunk's maps before and after the widest layer, and the widest
 /// convolution's buffers of one example ([`BitConv2d::forward`] lays every window of the
@@ -225,16 +231,17 @@ pub fn feature_shapes(features: &[Feature], inputs: usize) -> Result<Vec<Shape>,
 ///
 /// ```
 /// use bitsmnist_core::layers::{feature_scratch_bytes, parse_architecture};
+/// use bitsmnist_core::layers::Shape;
 /// let (small, _) = parse_architecture("conv32x5,pool4").unwrap();
-/// assert!(feature_scratch_bytes(&small, 784).unwrap() < 10 << 20);
+/// assert!(feature_scratch_bytes(&small, Shape::MNIST).unwrap() < 10 << 20);
 /// let (wide, _) = parse_architecture("conv1x1000p999,pool1000").unwrap();
-/// assert!(feature_scratch_bytes(&wide, 784).unwrap() > 130_000_000_000);
+/// assert!(feature_scratch_bytes(&wide, Shape::MNIST).unwrap() > 130_000_000_000);
 /// ```
-pub fn feature_scratch_bytes(features: &[Feature], inputs: usize) -> Option<u64> {
-    let shapes = feature_shapes(features, inputs).ok()?;
+pub fn feature_scratch_bytes(features: &[Feature], image: Shape) -> Option<u64> {
+    let shapes = feature_shapes(features, image).ok()?;
     let words = |bits: u64| bits.div_ceil(64).saturating_mul(8);
-    let mut channels = 1u64;
-    let mut widest = inputs as u64;
+    let mut channels = image.channels as u64;
+    let mut widest = image.bits() as u64;
     let mut conv = 0u64;
     for (feature, out) in features.iter().zip(&shapes) {
         widest = widest.max(out.bits() as u64);
@@ -252,26 +259,24 @@ pub fn feature_scratch_bytes(features: &[Feature], inputs: usize) -> Option<u64>
     Some(maps.saturating_add(conv))
 }
 
-/// The layers `features` describe on an input of `inputs` bits read as a square one-channel
-/// image, with all-zero filters: their shapes, checked ([`feature_shapes`]), for the counts of
-/// a model before any filter exists.
+/// The layers `features` describe on the input map `image`, with all-zero filters: their
+/// shapes, checked ([`feature_shapes`]), for the counts of a model before any filter exists.
 ///
 /// ```
-/// use bitsmnist_core::layers::{feature_layers, parse_architecture};
+/// use bitsmnist_core::layers::{Shape, feature_layers, parse_architecture};
 /// let (features, _) = parse_architecture("conv32x5,pool4").unwrap();
-/// let layers = feature_layers(&features, 784).unwrap();
+/// let layers = feature_layers(&features, Shape::MNIST).unwrap();
 /// assert_eq!(layers.last().unwrap().outputs(), 7 * 7 * 32);
 /// ```
 pub fn feature_layers(
     features: &[Feature],
-    inputs: usize,
+    image: Shape,
 ) -> Result<Vec<super::Layer>, FeatureError> {
-    let shapes = feature_shapes(features, inputs)?;
+    let shapes = feature_shapes(features, image)?;
     if features.is_empty() {
         return Ok(Vec::new());
     }
     // Each layer reads the map the one before it makes (the first, the image), all checked.
-    let image = Shape::square(inputs).expect("checked by feature_shapes");
     let reads = std::iter::once(image).chain(shapes.iter().copied());
     let layers = features.iter().zip(reads).map(|(&feature, shape)| {
         let err = |error| FeatureError::Shape { feature, error };
@@ -304,8 +309,8 @@ pub enum FeatureError {
         /// What does not fit.
         error: ConvError,
     },
-    /// The input is not a square image.
-    #[error("convolutions read a square image; {0} inputs are not one")]
+    /// The input is a flat vector ([`Shape::flat`]), not an image.
+    #[error("convolutions read an image; {0} inputs are not one")]
     NotSquare(usize),
 }
 
@@ -314,11 +319,11 @@ pub enum FeatureError {
 /// input and class count come from the data, so the same architecture fits any task.
 ///
 /// ```
-/// use bitsmnist_core::layers::{Architecture, Chain, BitOutput, Activation};
+/// use bitsmnist_core::layers::{Architecture, Chain, BitOutput, Activation, Shape};
 /// let a: Architecture = "conv32x5,pool4,800".parse().unwrap();
 /// assert_eq!(a.to_string(), "conv32x5,pool4,800");
 /// assert_eq!(a.hidden, [800]);
-/// assert_eq!(a.dense_inputs(784).unwrap(), 7 * 7 * 32);
+/// assert_eq!(a.dense_inputs(Shape::MNIST).unwrap(), 7 * 7 * 32);
 /// let mlp = Chain::mlp(784, &[64], 2, BitOutput::Float(Activation::Identity), 1).unwrap();
 /// assert_eq!(Architecture::of(&mlp), Architecture::dense(vec![64]));
 /// assert!("512,conv8x3".parse::<Architecture>().is_err());
@@ -370,22 +375,25 @@ impl Architecture {
         Self { features, hidden }
     }
 
-    /// The map after each feature layer on `inputs` bits read as a square image
-    /// ([`feature_shapes`]).
-    pub fn shapes(&self, inputs: usize) -> Result<Vec<Shape>, FeatureError> {
-        feature_shapes(&self.features, inputs)
+    /// The map after each feature layer on the input map `input` ([`feature_shapes`]).
+    pub fn shapes(&self, input: Shape) -> Result<Vec<Shape>, FeatureError> {
+        feature_shapes(&self.features, input)
     }
 
-    /// The width the first dense layer reads: the last feature map's bits, or `inputs`.
-    pub fn dense_inputs(&self, inputs: usize) -> Result<usize, FeatureError> {
-        Ok(self.shapes(inputs)?.last().map_or(inputs, |s| s.bits()))
+    /// The width the first dense layer reads: the last feature map's bits, or the input's.
+    pub fn dense_inputs(&self, input: Shape) -> Result<usize, FeatureError> {
+        Ok(self
+            .shapes(input)?
+            .last()
+            .map_or(input.bits(), |s| s.bits()))
     }
 
-    /// Bits of all convolution filters on `inputs` bits, counted from the shapes alone
-    /// (nothing is allocated), so that a typing mistake is refused before it costs memory.
-    pub fn filter_bits(&self, inputs: usize) -> Result<u64, FeatureError> {
-        let shapes = self.shapes(inputs)?;
-        let (mut channels, mut bits) = (1u64, 0u64);
+    /// Bits of all convolution filters on the input map `input`, counted from the shapes
+    /// alone (nothing is allocated), so that a typing mistake is refused before it costs
+    /// memory.
+    pub fn filter_bits(&self, input: Shape) -> Result<u64, FeatureError> {
+        let shapes = self.shapes(input)?;
+        let (mut channels, mut bits) = (input.channels as u64, 0u64);
         for (f, out) in self.features.iter().zip(&shapes) {
             if let Feature::Conv { window, .. } = *f {
                 let w = window as u64;
@@ -400,37 +408,40 @@ impl Architecture {
         Ok(bits)
     }
 
-    /// The model on `inputs` bits and `classes` classes: the feature layers with all-zero
+    /// The model on the input map `input` (a dense model: its bits, any shape) and `classes`
+    /// classes: the feature layers with all-zero
     /// filters (imprinting or training fills them; their shapes and counts are right), then
     /// the dense layers, the last with `output`, seeded by [`Chain::mlp`](super::Chain::mlp)'s
     /// rule, or all zero with no seed (cheap, for counting). More than
     /// [`MAX_FILTER_BITS`] filter bits are refused before any is made.
     ///
     /// ```
-    /// use bitsmnist_core::layers::{Architecture, BitOutput, Activation, Chain};
+    /// use bitsmnist_core::layers::{Architecture, BitOutput, Activation, Chain, Shape};
     /// let out = BitOutput::Float(Activation::Identity);
     /// let a: Architecture = "conv8x5,pool4,64".parse().unwrap();
-    /// let m = a.build(784, 10, out, Some(1)).unwrap();
+    /// let m = a.build(Shape::MNIST, 10, out, Some(1)).unwrap();
     /// assert_eq!(Architecture::of(&m), a);
     /// let dense = Architecture::dense(vec![32]);
-    /// assert_eq!(dense.build(784, 2, out, Some(3)).unwrap(), Chain::mlp(784, &[32], 2, out, 3).unwrap());
-    /// assert!("conv5000x9,conv5000x9,16".parse::<Architecture>().unwrap().build(784, 2, out, None).is_err());
+    /// assert_eq!(dense.build(Shape::MNIST, 2, out, Some(3)).unwrap(), Chain::mlp(784, &[32], 2, out, 3).unwrap());
+    /// let huge = "conv5000x9,conv5000x9,16".parse::<Architecture>().unwrap();
+    /// assert!(huge.build(Shape::MNIST, 2, out, None).is_err());
     /// ```
     pub fn build(
         &self,
-        inputs: usize,
+        input: Shape,
         classes: usize,
         output: super::BitOutput,
         seed: Option<u64>,
     ) -> Result<super::Chain, ArchitectureError> {
-        let bits = self.filter_bits(inputs)?;
+        let inputs = input.bits();
+        let bits = self.filter_bits(input)?;
         if bits > MAX_FILTER_BITS {
             return Err(ArchitectureError::TooManyFilterBits(bits));
         }
         if self.hidden.contains(&0) {
             return Err(ArchitectureError::EmptyLayer);
         }
-        let front = feature_layers(&self.features, inputs)?;
+        let front = feature_layers(&self.features, input)?;
         let dense_inputs = front.last().map_or(inputs, super::Layer::outputs);
         let dense = match seed {
             Some(s) => super::Chain::mlp(dense_inputs, &self.hidden, classes, output, s)?,
@@ -456,12 +467,12 @@ impl Architecture {
     }
 
     /// Checks what parsing cannot: every hidden layer has a neuron, and the features fit
-    /// `inputs` bits.
-    pub fn check(&self, inputs: usize) -> Result<(), ArchitectureError> {
+    /// the input map `input`.
+    pub fn check(&self, input: Shape) -> Result<(), ArchitectureError> {
         if self.hidden.contains(&0) {
             return Err(ArchitectureError::EmptyLayer);
         }
-        self.shapes(inputs)?;
+        self.shapes(input)?;
         Ok(())
     }
 }

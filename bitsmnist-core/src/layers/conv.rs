@@ -68,8 +68,52 @@ impl Shape {
     /// A square map of one channel holding `bits` bits, if `bits` is a square number: how a
     /// flat input (such as 784 pixels) is read by the first convolution.
     pub fn square(bits: usize) -> Option<Shape> {
-        let side = (bits as f64).sqrt().round() as usize;
-        (side > 0 && side * side == bits).then_some(Shape::new(side, side, 1))
+        Self::square_of(bits, 1)
+    }
+
+    /// A square map of `channels` bits a pixel holding `bits` bits, if `bits / channels` is a
+    /// whole square number.
+    ///
+    /// ```
+    /// use bitsmnist_core::layers::Shape;
+    /// assert_eq!(Shape::square_of(4 * 784, 4), Some(Shape::new(28, 28, 4)));
+    /// assert_eq!(Shape::square_of(4 * 784, 3), None);
+    /// ```
+    pub fn square_of(bits: usize, channels: usize) -> Option<Shape> {
+        if channels == 0 || !bits.is_multiple_of(channels) {
+            return None;
+        }
+        let pixels = bits / channels;
+        let side = (pixels as f64).sqrt().round() as usize;
+        (side > 0 && side * side == pixels).then_some(Shape::new(side, side, channels))
+    }
+
+    /// `bits` inputs as a flat vector (one row of one channel): what a dense model reads when
+    /// no image shape is known; a convolution is refused on it.
+    pub const fn flat(bits: usize) -> Self {
+        Shape::new(1, bits, 1)
+    }
+
+    /// The map a model reads from `data`: its images' height and width, and the bits of each
+    /// pixel ([`Binarization::channels`](crate::datasets::Binarization::channels)) as channels.
+    ///
+    /// ```
+    /// use bitsmnist_core::datasets::{Binarization, Dataset};
+    /// use bitsmnist_core::layers::Shape;
+    /// assert_eq!(Shape::input_of(&Dataset::embedded()), Shape::MNIST);
+    /// let thermo = Dataset::embedded_with(Binarization::Thermometer { levels: 3 });
+    /// assert_eq!(Shape::input_of(&thermo), Shape::new(28, 28, 3));
+    /// ```
+    pub fn input_of(data: &crate::datasets::Dataset) -> Self {
+        Shape::new(data.shape.1, data.shape.0, data.binarization.channels())
+    }
+
+    /// The map a model reads from `split`, whose images are square (MNIST-like; a split does
+    /// not know its images' sides): its bits per pixel as channels; a flat vector when the
+    /// pixels are not a square number.
+    pub fn of_split(split: &crate::datasets::Split) -> Self {
+        Self::square_of(split.images().cols(), split.channels())
+            .unwrap_or(Shape::flat(split.images().cols()))
     }
 }
 

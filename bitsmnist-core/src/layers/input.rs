@@ -66,14 +66,14 @@ impl Input {
         match self {
             Input::Bits => Ok(Activations::Bits(split.select(rows).images().clone())),
             Input::Grey => {
-                let mut data = Vec::with_capacity(rows.len() * split.images().cols());
+                let mut data = Vec::with_capacity(rows.len() * split.pixels());
                 for &i in rows {
                     let g = split.grey(i).ok_or(InputError::NoGreyLevels)?;
                     data.extend(g.iter().map(|&g| Input::grey_value(g)));
                 }
                 Ok(Activations::Floats(Floats::new(
                     rows.len(),
-                    split.images().cols(),
+                    split.pixels(),
                     data,
                 )))
             }

@@ -133,7 +133,7 @@ pub fn imprint_until(
             return Err(ImprintError::Range { what, value });
         }
     }
-    let mut layers = feature_layers(features, train.images().cols())?;
+    let mut layers = feature_layers(features, Shape::of_split(train))?;
     if train.is_empty() || params.sample == 0 {
         return Err(ImprintError::NoExamples);
     }
@@ -198,28 +198,28 @@ fn forward_until(
     Ok(BitMatrix::from_words(map.rows(), cols, words).expect("rows of one layer's width"))
 }
 
-/// The bytes imprinting `features` on `examples` images of `inputs` pixels and computing
+/// The bytes imprinting `features` on `examples` images of the map `image` and computing
 /// their features once (as a climb after them does) needs at most, generously: two maps of
 /// every example at the widest layer (its input and output), and the filters. `None` when
 /// the features do not fit the images.
 ///
 /// ```
-/// use bitsmnist_core::layers::parse_architecture;
+/// use bitsmnist_core::layers::{Shape, parse_architecture};
 /// use bitsmnist_core::search::imprint::memory_estimate;
 /// let (features, _) = parse_architecture("conv32x5,pool4").unwrap();
-/// let bytes = memory_estimate(&features, 784, 10_000).unwrap();
+/// let bytes = memory_estimate(&features, Shape::MNIST, 10_000).unwrap();
 /// assert!(bytes >= 10_000 * 28 * 28 * 32 / 8);
 /// ```
-pub fn memory_estimate(features: &[Feature], inputs: usize, examples: usize) -> Option<u64> {
+pub fn memory_estimate(features: &[Feature], image: Shape, examples: usize) -> Option<u64> {
     use crate::memory::{add, mul};
-    let shapes = crate::layers::feature_shapes(features, inputs).ok()?;
+    let shapes = crate::layers::feature_shapes(features, image).ok()?;
     let widest = shapes
         .iter()
         .map(|s| s.bits())
         .max()
         .unwrap_or(0)
-        .max(inputs) as u64;
-    let mut channels = 1u64;
+        .max(image.bits()) as u64;
+    let mut channels = image.channels as u64;
     let mut filters = 0u64;
     for (feature, out) in features.iter().zip(&shapes) {
         if let Feature::Conv { window, .. } = *feature {

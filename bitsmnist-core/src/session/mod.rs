@@ -36,7 +36,7 @@ pub use sweep::{PointOutcome, SweepRun, run_sweep};
 
 use crate::datasets::{Dataset, Split, Task, TaskError};
 use crate::io::{Metadata, ModelFile, ModelFileError, RunInfo};
-use crate::layers::{Architecture, Chain, FeatureError};
+use crate::layers::{Architecture, Chain, FeatureError, Shape};
 use crate::memory::{self, MemoryError};
 use crate::run::{Budget, CancelToken, Record, StopReason, TrainOutcome};
 use crate::runs::{Recorder, RunId, RunResult, RunState, RunStore, RunStoreError, RunSummary};
@@ -281,7 +281,8 @@ impl Session {
                 });
             }
         }
-        let (inputs, classes) = (data.pixels(), data.classes());
+        let (input, classes) = (Shape::input_of(&data), data.classes());
+        let inputs = input.bits();
         // The whole estimate of a fresh run (imprinting, networks, per-example state) in one
         // figure, before any of it is made; imprinted features that do not fit are refused
         // first, by name.
@@ -292,10 +293,10 @@ impl Session {
         } = &plan.start
             && !matches!(config, TrainConfig::Gradient(_))
         {
-            architecture.shapes(inputs)?;
+            architecture.shapes(input)?;
         }
         // The data set counts for every run, resumed and fine-tuned ones too.
-        let bytes = plan.memory_with_data(inputs, classes, data.train.len(), images);
+        let bytes = plan.memory_with_data(input, classes, data.train.len(), images);
         memory::check_current(bytes)?;
         let channels = (data.train.images().cols() / data.pixels().max(1)).max(1);
         let train = Arc::new(plan.augment.apply(&data.train, channels)?);
@@ -326,6 +327,7 @@ impl Session {
                     &architecture,
                     output,
                     how.seed(seed),
+                    input,
                     &data.train,
                     classes,
                     network_seed,
@@ -729,14 +731,14 @@ fn fresh(
     architecture: &Architecture,
     output: crate::layers::BitOutput,
     imprint_params: crate::search::imprint::ImprintParams,
+    input: Shape,
     train: &Split,
     classes: usize,
     seed: u64,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<TrainingState, SessionError> {
-    let inputs = train.images().cols();
     if matches!(config, TrainConfig::Gradient(_)) || architecture.features.is_empty() {
-        return Ok(config.fresh(inputs, &architecture.hidden, classes, output, seed)?);
+        return Ok(config.fresh_on(input, &architecture.hidden, classes, output, seed)?);
     }
     let front = imprint_until(train, &architecture.features, &imprint_params, stop)?;
     Ok(config.fresh_after(&front, &architecture.hidden, classes, output, seed)?)

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::SessionError;
 use crate::datasets::{Augment, AugmentError, Binarization, Task};
 use crate::io::{Metadata, ModelFile};
-use crate::layers::{Architecture, ArchitectureError, BitOutput, Chain, Input};
+use crate::layers::{Architecture, ArchitectureError, BitOutput, Chain, Input, Shape};
 use crate::run::TrainOptions;
 use crate::runs::{RunId, RunStore};
 use crate::search::imprint::{self, ImprintParams};
@@ -448,14 +448,15 @@ impl RunPlan {
         Ok(())
     }
 
-    /// The bytes a fresh run will need on `examples` training examples of `inputs` bits and
+    /// The bytes a fresh run will need on `examples` training examples of the map `input`
+    /// ([`Shape::input_of`] a data set; [`Shape::MNIST`] for digits binarised to one bit) and
     /// `classes` classes: imprinting, the networks and the per-example state
     /// ([`TrainConfig::memory_estimate`]), and each thread's buffers for running the
     /// convolutions ([`feature_scratch_bytes`](crate::layers::feature_scratch_bytes)). The
     /// data set is not counted here ([`memory_with_data`](Self::memory_with_data) adds it).
     /// `None` for a resumed or fine-tuned run, and for imprinted feature layers that do not
-    /// fit `inputs`.
-    pub fn memory_estimate(&self, inputs: usize, classes: usize, examples: usize) -> Option<u64> {
+    /// fit `input`.
+    pub fn memory_estimate(&self, input: Shape, classes: usize, examples: usize) -> Option<u64> {
         let Start::Fresh {
             config,
             architecture,
@@ -466,15 +467,15 @@ impl RunPlan {
         };
         // Gradient training learns its features inside its own estimate.
         let (front, dense_inputs) = match config {
-            TrainConfig::Gradient(_) => (0, inputs),
+            TrainConfig::Gradient(_) => (0, input.bits()),
             _ => (
-                imprint::memory_estimate(&architecture.features, inputs, examples).unwrap_or(0),
-                architecture.dense_inputs(inputs).ok()?,
+                imprint::memory_estimate(&architecture.features, input, examples).unwrap_or(0),
+                architecture.dense_inputs(input).ok()?,
             ),
         };
         // Imprinting, the climb's features and every evaluation run the convolutions one
         // chunk of examples per thread, each with its own buffers.
-        let scratch = crate::layers::feature_scratch_bytes(&architecture.features, inputs)
+        let scratch = crate::layers::feature_scratch_bytes(&architecture.features, input)
             .unwrap_or(0)
             .saturating_mul(crate::memory::threads());
         Some(
@@ -487,9 +488,9 @@ impl RunPlan {
 
     /// The bytes the whole run needs: [`memory_estimate`](Self::memory_estimate) on
     /// `examples` training examples and their [`augment`](Self::augment)ed copies (0 for a
-    /// resumed or fine-tuned run), the copies themselves, and the data set as
-    /// loaded, `images` images of `inputs` pixels in both splits
-    /// ([`memory::dataset_bytes`](crate::memory::dataset_bytes)), held
+    /// resumed or fine-tuned run), the copies themselves, and the data set as loaded,
+    /// `images` images of the map `input` in both splits (a byte a pixel and its bits:
+    /// [`memory::dataset_bytes`](crate::memory::dataset_bytes)), held
     /// [`DATA_COPIES`](crate::memory::DATA_COPIES) times.
     /// [`Session::start`](super::Session::start) checks this figure; a front end can check it
     /// before loading the data, from the sizes in the files' headers.
@@ -497,29 +498,41 @@ impl RunPlan {
     /// ```
     /// use bitsmnist_core::prelude::*;
     /// use bitsmnist_core::session::RunPlan;
+    /// use bitsmnist_core::layers::Shape;
     /// let plan = RunPlan::for_task(Task::zero_one());
-    /// let run = plan.memory_estimate(784, 2, 10_000).unwrap();
-    /// assert!(plan.memory_with_data(784, 2, 10_000, 20_000) > run + 3 * 20_000 * 784);
+    /// let run = plan.memory_estimate(Shape::MNIST, 2, 10_000).unwrap();
+    /// assert!(plan.memory_with_data(Shape::MNIST, 2, 10_000, 20_000) > run + 3 * 20_000 * 784);
     /// ```
     pub fn memory_with_data(
         &self,
-        inputs: usize,
+        input: Shape,
         classes: usize,
         examples: usize,
         images: usize,
     ) -> u64 {
         use crate::memory::{DATA_COPIES, add, dataset_bytes, mul};
+        let pixels = input.height.saturating_mul(input.width);
+        // A thermometer code's further bits a pixel, beyond the one `dataset_bytes` counts.
+        let more_bits = (input.bits().saturating_sub(pixels) as u64).div_ceil(64) * 8;
         let copies = self.augment.copies();
         let trained = examples.saturating_mul(copies);
         let augmented = if copies > 1 {
-            (trained as u64).saturating_mul(inputs as u64).div_ceil(8)
+            (trained as u64)
+                .saturating_mul(input.bits() as u64)
+                .div_ceil(8)
         } else {
             0
         };
         add(&[
-            self.memory_estimate(inputs, classes, trained).unwrap_or(0),
+            self.memory_estimate(input, classes, trained).unwrap_or(0),
             augmented,
-            mul(&[DATA_COPIES, dataset_bytes(images, inputs)]),
+            mul(&[
+                DATA_COPIES,
+                add(&[
+                    dataset_bytes(images, pixels),
+                    mul(&[images as u64, more_bits]),
+                ]),
+            ]),
         ])
     }
 }

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::datasets::Split;
 use crate::fitness::{Fitness, Metric};
 use crate::gradient::{GradientError, GradientParams, Trainer};
-use crate::layers::{BitOutput, Chain, Layer, ShapeError};
+use crate::layers::{BitOutput, Chain, Layer, Shape, ShapeError};
 use crate::memory::{self, MemoryError};
 use crate::run::{History, Method, Record, TrainOptions, TrainOutcome};
 use crate::search::{
@@ -271,7 +271,22 @@ impl TrainConfig {
         output: BitOutput,
         seed: u64,
     ) -> Result<TrainingState, TrainingError> {
-        self.start(&[], inputs, hidden, classes, output, seed)
+        let input = Shape::square(inputs).unwrap_or(Shape::flat(inputs));
+        self.fresh_on(input, hidden, classes, output, seed)
+    }
+
+    /// [`fresh`](Self::fresh) on the input map `input` ([`Shape::input_of`] a data set):
+    /// gradient training's convolutions read its channels (a thermometer code's bits a
+    /// pixel); the other methods read its bits as a flat vector.
+    pub fn fresh_on(
+        &self,
+        input: Shape,
+        hidden: &[usize],
+        classes: usize,
+        output: BitOutput,
+        seed: u64,
+    ) -> Result<TrainingState, TrainingError> {
+        self.start(&[], input, hidden, classes, output, seed)
     }
 
     /// A fresh run of dense layers `hidden... -> classes` after the fixed feature layers
@@ -313,19 +328,21 @@ impl TrainConfig {
             .last()
             .map(Layer::outputs)
             .ok_or_else(|| TrainingError::NotFeatures("no layer".into()))?;
-        self.start(front, inputs, hidden, classes, output, seed)
+        self.start(front, Shape::flat(inputs), hidden, classes, output, seed)
     }
 
-    /// [`fresh_after`](Self::fresh_after) with the dense part reading `inputs` bits.
+    /// [`fresh_after`](Self::fresh_after) with the dense part reading `input`'s bits (a
+    /// gradient run's convolutions its map).
     fn start(
         &self,
         front: &[Layer],
-        inputs: usize,
+        input: Shape,
         hidden: &[usize],
         classes: usize,
         output: BitOutput,
         seed: u64,
     ) -> Result<TrainingState, TrainingError> {
+        let inputs = input.bits();
         // The networks themselves, before any is allocated; what grows with the examples is
         // checked when training starts.
         memory::check_current(self.memory_estimate(inputs, hidden, classes, 0))?;
@@ -359,9 +376,9 @@ impl TrainConfig {
                     _ => TrainingState::Ensemble(ClimbEnsemble::new(climbers)?),
                 }
             }
-            Self::Gradient(params) => TrainingState::Gradient(Trainer::new(
+            Self::Gradient(params) => TrainingState::Gradient(Trainer::for_image(
                 params.clone().hidden(hidden.to_vec()),
-                inputs,
+                input,
                 classes,
             )?),
         })

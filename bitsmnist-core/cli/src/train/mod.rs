@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use bitsmnist_core::datasets::DataError;
+use bitsmnist_core::datasets::{Binarization, DataError};
+use bitsmnist_core::layers::Shape;
 use bitsmnist_core::run::{CancelToken, StopReason, TrainOptions};
 use bitsmnist_core::runs::RunStore;
 use bitsmnist_core::session::{RunPlan, Session, SessionError, Start};
@@ -89,9 +90,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .build_global()
             .context("setting the thread count")?;
     }
+    let binarization = plan.data.binarize.unwrap_or_default();
     match plan.data.source() {
-        bitsmnist_core::datasets::Source::Mnist => check_memory_before_mnist(&plan.run)?,
-        bitsmnist_core::datasets::Source::Dir(dir) => check_memory_before_dir(&plan.run, &dir)?,
+        bitsmnist_core::datasets::Source::Mnist => {
+            check_memory_before_mnist(&plan.run, binarization)?
+        }
+        bitsmnist_core::datasets::Source::Dir(dir) => {
+            check_memory_before_dir(&plan.run, &dir, binarization)?
+        }
         _ => {}
     }
     // Listening from before the data is loaded: loading and imprinting are long steps too,
@@ -343,7 +349,7 @@ const MNIST_TRAIN_PER_DIGIT: [u64; 10] =
 /// The memory check of a fresh run ([`Start::state`]) made from full MNIST's known sizes
 /// before the set is loaded, so that a request too large for the machine is refused before
 /// the set is downloaded the first time.
-fn check_memory_before_mnist(plan: &RunPlan) -> Result<()> {
+fn check_memory_before_mnist(plan: &RunPlan, binarization: Binarization) -> Result<()> {
     let all: u64 = plan
         .task
         .classes()
@@ -355,31 +361,40 @@ fn check_memory_before_mnist(plan: &RunPlan) -> Result<()> {
                 .unwrap_or(0)
         })
         .sum();
-    check_memory_before_loading(plan, 28 * 28, all, 70_000)
+    let image = Shape::new(28, 28, binarization.channels());
+    check_memory_before_loading(plan, image, all, 70_000)
 }
 
 /// The memory check of a fresh run on the data folder `dir`, from the sizes its files'
 /// headers declare, before any of it is decoded (every training image counts as one of the
 /// task's: the labels are not read yet).
-fn check_memory_before_dir(plan: &RunPlan, dir: &std::path::Path) -> Result<()> {
+fn check_memory_before_dir(
+    plan: &RunPlan,
+    dir: &std::path::Path,
+    binarization: Binarization,
+) -> Result<()> {
     let size = bitsmnist_core::datasets::DeclaredSize::of_dir(dir)?;
-    check_memory_before_loading(plan, size.pixels, size.train as u64, size.images())
+    let channels = binarization.channels();
+    // The headers give the pixels of an image, not its sides: square as MNIST's, else flat.
+    let image = Shape::square_of(size.pixels * channels, channels)
+        .unwrap_or(Shape::flat(size.pixels * channels));
+    check_memory_before_loading(plan, image, size.train as u64, size.images())
 }
 
 /// [`RunPlan::memory_with_data`] checked before loading: `all` training examples of the
-/// task, `images` images of `pixels` pixels in the data set.
+/// task, `images` images of the map `image` in the data set.
 fn check_memory_before_loading(
     plan: &RunPlan,
-    pixels: usize,
+    image: Shape,
     all: u64,
     images: usize,
 ) -> Result<()> {
     // As `Split::sample` takes them: at most the fraction, rounded up.
     let examples = ((plan.sample.clamp(0.0, 1.0) * all as f64).ceil() as u64).min(all) as usize;
     if let Start::Fresh { architecture, .. } = &plan.start {
-        architecture.shapes(pixels).context("--arch")?;
+        architecture.shapes(image).context("--arch")?;
     }
-    let bytes = plan.memory_with_data(pixels, plan.task.len(), examples, images);
+    let bytes = plan.memory_with_data(image, plan.task.len(), examples, images);
     bitsmnist_core::memory::check_current(bytes)?;
     Ok(())
 }
