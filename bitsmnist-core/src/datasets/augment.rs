@@ -94,16 +94,16 @@ impl Augment {
 
     /// `split` with its copies: every example in its order, then the whole split moved by
     /// the second shift, and so on ([`shifts`](Self::shifts)). The images are square, of
-    /// `channels` bit planes stored pixel by pixel (a pixel's planes side by side); the copies
-    /// carry no grey levels (a search on bits does not read them), so the result of
-    /// [`Augment::None`] is `split` itself, grey levels and all.
-    pub fn apply(self, split: &Split, channels: usize) -> Result<Split, AugmentError> {
+    /// the split's [`channels`](Split::channels) bits a pixel (a pixel's bits side by side),
+    /// which move together; the copies carry no grey levels (a search on bits does not read
+    /// them), so the result of [`Augment::None`] is `split` itself, grey levels and all.
+    pub fn apply(self, split: &Split) -> Result<Split, AugmentError> {
         self.check()?;
         if self == Augment::None {
             return Ok(split.clone());
         }
         let cols = split.images().cols();
-        let channels = channels.max(1);
+        let channels = split.channels();
         let side = (cols / channels).isqrt();
         if side * side * channels != cols || cols == 0 {
             return Err(AugmentError::NotSquare(cols));
@@ -138,8 +138,13 @@ impl Augment {
                 }
             }
         }
-        let labels = split.labels().repeat(shifts.len());
-        Ok(Split::new(images, labels, None).expect("one label per image"))
+        Ok(Split {
+            images,
+            labels: split.labels().repeat(shifts.len()),
+            grey: None,
+            threshold: split.threshold,
+            channels,
+        })
     }
 }
 
@@ -189,7 +194,7 @@ mod tests {
         let data = Dataset::embedded_with(Binarization::Threshold(75));
         let train = data.train.sample(0.01, 10);
         let a = Augment::Shifts { radius: 1 };
-        let out = a.apply(&train, 1).unwrap();
+        let out = a.apply(&train).unwrap();
         assert_eq!(out.len(), train.len() * 5);
         assert_eq!(
             out.images()
@@ -227,9 +232,14 @@ mod tests {
             &[vec![true, false, false, false, false, false, false, true]],
         )
         .unwrap();
-        let split = Split::new(images, vec![3], None).unwrap();
-        // 2x2 pixels of 2 planes; one pixel right: pixel (0,0) moves to (1,0).
-        let out = Augment::Shifts { radius: 1 }.apply(&split, 2).unwrap();
+        // 2x2 pixels of 2 bits each.
+        let split = Split {
+            channels: 2,
+            ..Split::new(images.clone(), vec![3], None).unwrap()
+        };
+        // One pixel right: pixel (0,0) moves to (1,0), both its bits.
+        let out = Augment::Shifts { radius: 1 }.apply(&split).unwrap();
+        assert_eq!(out.channels(), 2);
         // Copy 3 is the shift (1, 0): (0, 0) first, then (0, -1), (-1, 0), (1, 0), (0, 1).
         assert_eq!(Augment::Shifts { radius: 1 }.shifts()[3], (1, 0));
         let right = a_row(&out, 3);
@@ -237,17 +247,19 @@ mod tests {
             right,
             [false, false, true, false, false, false, false, false]
         );
+        // Read as 8 pixels of one bit, the image is no square.
+        let flat = Split::new(images, vec![3], None).unwrap();
         assert_eq!(
-            Augment::Shifts { radius: 1 }.apply(&split, 3),
+            Augment::Shifts { radius: 1 }.apply(&flat).map(|s| s.len()),
             Err(AugmentError::NotSquare(8))
         );
         assert_eq!(
-            Augment::Shifts { radius: 9 }.apply(&split, 2),
+            Augment::Shifts { radius: 9 }.apply(&split).map(|s| s.len()),
             Err(AugmentError::Radius(9))
         );
         assert!("shifts:0".parse::<Augment>().is_err());
         assert!("shifts".parse::<Augment>().is_err());
-        let same = Augment::None.apply(&split, 2).unwrap();
+        let same = Augment::None.apply(&split).unwrap();
         assert_eq!(
             (same.images(), same.labels()),
             (split.images(), split.labels())

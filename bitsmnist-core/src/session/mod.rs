@@ -34,7 +34,7 @@ pub use plan::{DEFAULT_SEED, PlanError, RunPlan, Start};
 pub use report::{MethodStats, RunReport, SplitReport};
 pub use sweep::{PointOutcome, SweepRun, run_sweep};
 
-use crate::datasets::{Dataset, Split, Task, TaskError};
+use crate::datasets::{Augment, Dataset, Split, Task, TaskError};
 use crate::io::{Metadata, ModelFile, ModelFileError, RunInfo};
 use crate::layers::{Architecture, Chain, FeatureError, Shape};
 use crate::memory::{self, MemoryError};
@@ -209,8 +209,9 @@ impl SessionStep<'_> {
 pub struct Session {
     state: TrainingState,
     data: Arc<Dataset>,
-    /// The training split the method trains on: the data's, with the plan's augmented copies.
-    train: Arc<Split>,
+    /// The plan's augmented copies of the training split with it, when it has some: what the
+    /// method trains on instead of the data's own split ([`train`](Self::train)).
+    augmented: Option<Arc<Split>>,
     budget: Budget,
     cancel: CancelToken,
     meta: Metadata,
@@ -298,8 +299,11 @@ impl Session {
         // The data set counts for every run, resumed and fine-tuned ones too.
         let bytes = plan.memory_with_data(input, classes, data.train.len(), images);
         memory::check_current(bytes)?;
-        let channels = (data.train.images().cols() / data.pixels().max(1)).max(1);
-        let train = Arc::new(plan.augment.apply(&data.train, channels)?);
+        // Without copies the method trains on the data's own split, not a copy of it.
+        let augmented = match plan.augment {
+            Augment::None => None,
+            a => Some(Arc::new(a.apply(&data.train)?)),
+        };
         let kind = plan.kind();
         let network_seed = plan.network_seed();
         let config = plan.seeded_config();
@@ -386,7 +390,7 @@ impl Session {
             start_step: state.step_number(),
             state,
             data: Arc::new(data),
-            train,
+            augmented,
             budget,
             cancel,
             meta,
@@ -415,7 +419,8 @@ impl Session {
     {
         let Self {
             state,
-            train,
+            data,
+            augmented,
             budget,
             meta,
             checkpoints,
@@ -427,6 +432,7 @@ impl Session {
         }
         let mut failed = None;
         let mut record_failed = None;
+        let train = augmented.as_deref().unwrap_or(&data.train);
         let outcome = budget.train(|options| {
             state.train(train, options, |p| {
                 let step = SessionStep {
@@ -651,6 +657,12 @@ impl Session {
         &self.state
     }
 
+    /// The training split the method trains on: the data's, or the plan's augmented copies
+    /// of it with it.
+    pub fn train(&self) -> &Split {
+        self.augmented.as_deref().unwrap_or(&self.data.train)
+    }
+
     /// The data the run trains and is tested on (the task's, sampled).
     pub fn data(&self) -> &Arc<Dataset> {
         &self.data
@@ -688,13 +700,13 @@ impl Session {
 
     /// The model to keep ([`TrainingState::model`]).
     pub fn model(&self) -> Chain {
-        self.state.model(&self.train)
+        self.state.model(self.train())
     }
 
     /// The whole run as a model file: the model to keep, the state, the history and the
     /// metadata (data set, task, binarisation, method, seed, membership).
     pub fn checkpoint(&self) -> ModelFile {
-        ModelFile::from_state(&self.state, &self.train).with_meta(self.meta.clone())
+        ModelFile::from_state(&self.state, self.train()).with_meta(self.meta.clone())
     }
 
     /// Writes [`checkpoint`](Self::checkpoint) to `path` atomically.

@@ -155,7 +155,7 @@ pub(super) fn build(session: &Session) -> RunReport {
                 stats.member_test_accuracy = Some(
                     e.members()
                         .iter()
-                        .map(|c| accuracy(c.choose(&session.train), &data.test))
+                        .map(|c| accuracy(c.choose(session.train()), &data.test))
                         .collect(),
                 );
             }
