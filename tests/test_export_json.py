@@ -184,6 +184,28 @@ class NumpyReader(unittest.TestCase):
             self.assertEqual(kinds[-1], "dense")
             self.assertGreaterEqual(len(set(model["predicted"].tolist())), 3)
 
+    def test_a_vote_of_gradient_members(self):
+        # Two gradient members trained apart, merged into one vote: the reader adds their
+        # scores as eval does.
+        d = Path(self.dir.name)
+        members = []
+        for k in range(2):
+            member = d / f"member{k}.bin"
+            self.bitsmnist("train", "--quiet", "--seed", "3", "--binarize", "128", "--task",
+                           "digits", "--method", "gradient", "--arch", "conv4x3,pool2,32",
+                           "--epochs", "1", "--sample", "0.2", "--member", str(k), "--of", "2",
+                           "--no-record", "--out", str(member))
+            members.append(str(member))
+        vote = d / "vote.bin"
+        self.bitsmnist("merge", *members, "--out", str(vote))
+        model = self.compare(vote)
+        self.assertEqual(model["version"], 3)
+        [layer] = model["layers"]
+        self.assertEqual(layer["kind"], "vote")
+        self.assertEqual(len(layer["members"]), 2)
+        self.assertEqual([m[0]["kind"] for m in layer["members"]], ["conv", "conv"])
+        self.assertGreater(float(np.mean(model["predicted"] == model["labels"])), 0.5)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -581,6 +581,54 @@ fn bit_convolution_models_export_exactly() {
     }
 }
 
+/// Networks with their own layers merged into one vote (`bitsmnist merge` of gradient
+/// members): two convolution models and a dense gradient model. The C and Rust add the
+/// members' scores as the library does, on every test digit; the JSON holds each member.
+#[test]
+fn a_vote_of_networks_with_their_own_layers_exports_exactly() {
+    use bitsmnist_core::layers::Vote;
+    let (data, a) = models::conv_typical();
+    let (_, b) = models::conv_odd();
+    let (_, c) = models::gradient_scaled();
+    let members = vec![a, b, c];
+    let vote = Chain::new(vec![Vote::new(members.clone()).unwrap().into()]).unwrap();
+    // The vote is not any one member: its classes differ from each member's somewhere.
+    let predicted = vote.predict_split(&data.test).unwrap();
+    for m in &members {
+        assert_ne!(m.predict_split(&data.test).unwrap(), predicted);
+    }
+    assert_same_predictions(&vote, &data, "vote");
+    #[cfg(feature = "json")]
+    {
+        let text = export::to_json(
+            &vote,
+            &bitsmnist_core::io::Metadata::now(),
+            GreyRule::above(100),
+        )
+        .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["version"], 3);
+        let layer = &json["layers"][0];
+        assert_eq!(layer["kind"], "vote");
+        let got = layer["members"].as_array().unwrap();
+        assert_eq!(got.len(), 3);
+        for (m, layers) in members.iter().zip(got) {
+            assert_eq!(layers.as_array().unwrap().len(), m.layers().len());
+        }
+    }
+    // A vote among other layers does not export.
+    let vote_layer = vote.layers()[0].clone();
+    let after = Chain::new(vec![
+        vote_layer,
+        Dense::new(10, 10, Activation::Identity, 1).into(),
+    ])
+    .unwrap();
+    assert_eq!(
+        export::to_c(&after, "m", GreyRule::above(100)).unwrap_err(),
+        ExportError::VoteInside(0)
+    );
+}
+
 #[test]
 fn convolutions_after_dense_layers_and_at_the_end_are_refused() {
     let conv = || -> Layer {

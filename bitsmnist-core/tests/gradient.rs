@@ -156,6 +156,52 @@ fn same_result_with_one_and_two_threads() {
     assert!(other.export() != m1);
 }
 
+/// Rotations and zooms (with sub-pixel shifts) are drawn from the seed alone: the same model
+/// on 1 and 2 threads, another than the whole-pixel shifts give, and the training images seen
+/// differ from the originals (the training accuracy is not the plain run's).
+#[test]
+fn rotations_and_zooms_are_reproducible_and_change_what_is_seen() {
+    let data = Dataset::embedded();
+    let sample = data.train.sample_shuffled(0.08, 10, 9);
+    let plain = GradientParams::default().hidden(vec![64]).epochs(2).seed(4);
+    let warped = plain.clone().rotate(12.0).zoom(0.1).max_shift(2);
+    let run = |params: &GradientParams, threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
+                t.train(&sample, &TrainOptions::new(), quiet).unwrap();
+                (t.export(), t.history().trace())
+            })
+    };
+    let (w1, h1) = run(&warped, 1);
+    let (w2, h2) = run(&warped, 2);
+    assert_eq!(h1, h2);
+    assert!(w1 == w2, "exported models differ");
+    let (p, _) = run(&plain.clone().max_shift(2), 2);
+    assert!(p != w1);
+    // Still a digit model: the warps keep digits readable (800 examples, 2 epochs: about
+    // 65% right, where ten classes give 10% by chance).
+    let acc = statistics::accuracy(&w1, &data.test);
+    assert!(acc > 0.5, "{acc}");
+    // Out of range.
+    for (params, name) in [
+        (plain.clone().rotate(46.0), "rotate"),
+        (plain.clone().rotate(f32::NAN), "rotate"),
+        (plain.clone().zoom(-0.1), "zoom"),
+        (plain.clone().zoom(0.6), "zoom"),
+    ] {
+        assert_eq!(params.check().unwrap_err().name(), name);
+    }
+    // A flat input cannot be turned.
+    assert!(matches!(
+        Trainer::new(plain.rotate(5.0).max_shift(0), 10, 2),
+        Err(GradientError::NotSquare(10))
+    ));
+}
+
 #[test]
 fn resumed_training_equals_uninterrupted_and_cancel_stops() {
     let data = Dataset::embedded();

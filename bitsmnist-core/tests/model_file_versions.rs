@@ -147,6 +147,50 @@ fn a_version_4_file_cannot_hold_a_convolution() {
     assert!(err.contains("format version 4"), "{err}");
 }
 
+#[test]
+fn a_version_7_file_cannot_hold_a_vote() {
+    // A current file with a vote, relabelled as version 7, is refused rather than read as a
+    // layer kind version 7 did not have.
+    let out = BitOutput::Float(Activation::Identity);
+    let members = vec![
+        Chain::mlp(784, &[8], 10, out, 1).unwrap(),
+        Chain::mlp(784, &[6], 10, out, 2).unwrap(),
+    ];
+    let vote = bitsmnist_core::layers::Vote::new(members).unwrap();
+    let model = Chain::new(vec![vote.into()]).unwrap();
+    let mut bytes = ModelFile::new(model.clone()).to_bytes().unwrap();
+    assert_eq!(ModelFile::from_bytes(&bytes).unwrap().model, model);
+    bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
+    let err = ModelFile::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(err.contains("format version 7"), "{err}");
+}
+
+/// Written by format version 6 (before rotations and zooms): the gradient model of
+/// `docs/figures.md#digits-conv-gradient`, kept without its training state.
+const V6_GRADIENT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../models/digits-conv-gradient.bin"
+);
+
+#[test]
+fn a_version_6_gradient_model_loads_as_it_was_written() {
+    let bytes = std::fs::read(V6_GRADIENT).unwrap();
+    assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 6);
+    let file = ModelFile::from_bytes(&bytes).unwrap();
+    assert_eq!(bitsmnist_core::io::fingerprint(&file.model), "4e3d9c29");
+    assert!(file.state.is_none());
+    assert_eq!(
+        file.meta.run.as_ref().map(|r| r.method),
+        Some(MethodKind::Gradient)
+    );
+    let again = file.to_bytes().unwrap();
+    assert_eq!(
+        u32::from_le_bytes(again[8..12].try_into().unwrap()),
+        bitsmnist_core::io::FORMAT_VERSION
+    );
+    assert_eq!(ModelFile::from_bytes(&again).unwrap().model, file.model);
+}
+
 /// The population a model file holds, if any.
 fn population(file: &ModelFile) -> Option<&Population> {
     match &file.state {

@@ -197,6 +197,119 @@ fn a_member_run_alone_equals_that_member_of_the_ensemble() {
     assert_eq!(run.seed, Some(7));
 }
 
+/// Gradient members trained apart (`--method gradient --member K --of N`) each train from
+/// their member's seed, and merge, in member order whatever the order given, into one vote
+/// whose scores are theirs added up.
+#[test]
+fn gradient_members_merge_into_a_vote_of_their_networks() {
+    use bitsmnist_core::io::merge_files;
+    use bitsmnist_core::layers::Layer;
+    let data = Dataset::embedded();
+    let plan = gradient_plan().sample(0.1);
+    let member = |k: usize| {
+        let mut s =
+            Session::start(plan.clone().member(Membership::new(k, 2).unwrap()), &data).unwrap();
+        s.run(go).unwrap();
+        let run = s.meta().run.clone().unwrap();
+        assert_eq!(run.member, Membership::new(k, 2));
+        assert_eq!((run.method, run.seed), (MethodKind::Gradient, Some(4)));
+        (
+            std::path::PathBuf::from(format!("m{k}.bin")),
+            s.checkpoint(),
+        )
+    };
+    let (m0, m1) = (member(0), member(1));
+    assert!(
+        m0.1.model != m1.1.model,
+        "members train from their own seeds"
+    );
+    let merged = merge_files(vec![m1.clone(), m0.clone()], false).unwrap();
+    assert_eq!(merged.order, [m0.0.clone(), m1.0.clone()]);
+    let model = &merged.file.model;
+    let [Layer::Vote(vote)] = model.layers() else {
+        panic!("a vote: {model}")
+    };
+    assert_eq!(vote.members(), [m0.1.model.clone(), m1.1.model.clone()]);
+    let (a, b) = (
+        m0.1.model.scores_split(&data.test).unwrap(),
+        m1.1.model.scores_split(&data.test).unwrap(),
+    );
+    let sum = model.scores_split(&data.test).unwrap();
+    for ((s, x), y) in sum.as_slice().iter().zip(a.as_slice()).zip(b.as_slice()) {
+        assert_eq!(*s, x + y);
+    }
+    assert_eq!(
+        merged.file.meta.run.as_ref().map(|r| r.method),
+        Some(MethodKind::Gradient)
+    );
+    // The vote saves and loads as it is.
+    let bytes = merged.file.to_bytes().unwrap();
+    assert_eq!(&ModelFile::from_bytes(&bytes).unwrap().model, model);
+}
+
+/// Climbing members with their own imprinted filters (`--member K --of N --own-filters`)
+/// differ in their feature layers, record it, and merge into a vote; members that share the
+/// ensemble's filters still merge into one wider network. Own filters need a climbing member
+/// with convolutions.
+#[test]
+fn members_with_their_own_filters_merge_into_a_vote() {
+    use bitsmnist_core::io::merge_files;
+    use bitsmnist_core::layers::Layer;
+    let data = Dataset::embedded();
+    let plan = RunPlan::for_method(Task::digits(), MethodKind::Ensemble)
+        .config(TrainConfig::Climb {
+            params: ClimbParams::default()
+                .trials_per_generation(300)
+                .batch_size(Some(200)),
+            members: 2,
+        })
+        .architecture("conv4x5,pool4,16".parse().unwrap())
+        .sample(0.1)
+        .seed(3)
+        .generations(1);
+    let member = |k: usize, own: bool| {
+        let mut s = Session::start(
+            plan.clone()
+                .member(Membership::new(k, 2).unwrap())
+                .own_features(own),
+            &data,
+        )
+        .unwrap();
+        s.run(go).unwrap();
+        assert_eq!(s.meta().run.as_ref().unwrap().own_features, own);
+        (
+            std::path::PathBuf::from(format!("m{k}.bin")),
+            s.checkpoint(),
+        )
+    };
+    let own = [member(0, true), member(1, true)];
+    assert!(
+        own[0].1.model.layers()[0] != own[1].1.model.layers()[0],
+        "own filters differ"
+    );
+    let merged = merge_files(own.to_vec(), false).unwrap();
+    assert!(matches!(merged.file.model.layers(), [Layer::Vote(_)]));
+    let shared = [member(0, false), member(1, false)];
+    assert!(shared[0].1.model.layers()[0] == shared[1].1.model.layers()[0]);
+    let merged = merge_files(shared.to_vec(), false).unwrap();
+    assert!(matches!(merged.file.model.layers()[0], Layer::Conv(_)));
+    // Not a member, or no convolutions to imprint.
+    let refused = |p: RunPlan| Session::start(p, &data).err().expect("refused");
+    assert!(matches!(
+        refused(plan.clone().own_features(true)),
+        SessionError::Plan(PlanError::OwnFeatures)
+    ));
+    assert!(matches!(
+        refused(
+            plan.clone()
+                .architecture(Architecture::dense(vec![16]))
+                .member(Membership::new(0, 2).unwrap())
+                .own_features(true)
+        ),
+        SessionError::Plan(PlanError::OwnFeatures)
+    ));
+}
+
 #[test]
 fn what_does_not_fit_is_refused_with_typed_errors_before_any_training() {
     let data = Dataset::embedded();

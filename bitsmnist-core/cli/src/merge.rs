@@ -1,7 +1,8 @@
 //! `bitsmnist merge MEMBER.bin... --out ENSEMBLE.bin`: the networks of a climbing ensemble,
 //! trained as separate runs (`bitsmnist train --member K --of N`, on one machine or many),
 //! made into the one model that votes, equal bit for bit to the model `bitsmnist train
-//! --ensemble N` trains in one process with the same seed and settings.
+//! --ensemble N` trains in one process with the same seed and settings; gradient members
+//! (`--method gradient --member K --of N`) become one vote of their networks.
 //!
 //! Which files can be merged, and the merged file, are decided by the library
 //! ([`bitsmnist_core::io::merge_files`]); this command loads, saves and prints.

@@ -238,9 +238,12 @@ fn member_runs_refuse_options_that_do_not_go_with_them() {
             &["--member", "0", "--of", "2", "--ensemble", "2"],
             &["--ensemble"],
         ),
+        // A gradient member stops where its ensemble does: after its epochs.
         (
-            &["--member", "0", "--of", "2", "--method", "gradient"],
-            &["--method gradient"],
+            &[
+                "--member", "0", "--of", "2", "--method", "gradient", "--target", "0.5",
+            ],
+            &["--target"],
         ),
         (
             &["--member", "0", "--of", "2", "--method", "population"],

@@ -850,13 +850,17 @@ impl BitConv2d {
 
 impl Layer {
     /// The weights of the first `n` neurons (filters of a convolution) as pictures (see
-    /// [`WeightImages`]); none for a pool.
+    /// [`WeightImages`]); none for a pool; a vote's first member's first layer.
     pub fn weight_images(&self, n: usize) -> WeightImages {
         match self {
             Layer::Bit(l) => l.weight_images(n),
             Layer::Float(l) => l.weight_images(n),
             Layer::Conv(l) => l.weight_images(n),
             Layer::Pool(_) => WeightImages::new(WeightRows::Bits(Vec::new()), 0),
+            Layer::Vote(v) => match v.members().first().and_then(|m| m.layers().first()) {
+                Some(l) => l.weight_images(n),
+                None => WeightImages::new(WeightRows::Bits(Vec::new()), 0),
+            },
         }
     }
 }

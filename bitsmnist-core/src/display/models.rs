@@ -23,6 +23,15 @@ fn row(layer: &Layer) -> Row {
         Layer::Float(l) => float_row(l),
         Layer::Conv(l) => conv_row(l),
         Layer::Pool(l) => pool_row(l),
+        Layer::Vote(l) => Row {
+            name: format!("Vote of {} networks", l.members().len()),
+            kind: "vote",
+            inputs: l.inputs(),
+            outputs: l.outputs(),
+            parameters: l.parameters(),
+            bytes: l.bytes(),
+            output: format!("float, sum of {} networks' scores", l.members().len()),
+        },
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{ExportError, GreyRule, Map, plan, weight_rows};
+use super::{ExportError, GreyRule, Map, plan, voters, weight_rows};
 use crate::io::Metadata;
 use crate::layers::{BitDense, BitOutput, Chain, Shape};
 
@@ -14,6 +14,9 @@ pub(crate) const VERSION: u32 = 1;
 /// The version of files with convolutions or pools (`kind` `conv` and `pool`), which a reader
 /// of version 1 would misread as dense layers.
 pub(crate) const VERSION_MAPS: u32 = 2;
+/// The version of files of a vote (`kind` `vote`, whose `members` hold each network's
+/// layers), which a reader of version 2 would misread.
+pub(crate) const VERSION_VOTE: u32 = 3;
 
 #[derive(Serialize)]
 struct File<'a> {
@@ -82,6 +85,10 @@ struct LayerJson {
     scales: Option<Vec<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     offsets: Option<Vec<f64>>,
+    /// Votes: each member network's layers; the vote's scores are their scores added in
+    /// member order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<Vec<Vec<LayerJson>>>,
 }
 
 impl LayerJson {
@@ -119,6 +126,7 @@ impl LayerJson {
             thresholds,
             scales,
             offsets,
+            members: None,
         }
     }
 
@@ -151,14 +159,49 @@ impl LayerJson {
                 thresholds: None,
                 scales: None,
                 offsets: None,
+                members: None,
             },
         }
+    }
+
+    /// A network's layers.
+    fn layers(model: &Chain) -> Result<Vec<Self>, ExportError> {
+        let plan = plan(model)?;
+        Ok(plan
+            .maps
+            .iter()
+            .map(|&(_, m)| Self::map(m))
+            .chain(plan.dense.iter().map(|l| Self::new(l.layer)))
+            .collect())
+    }
+
+    /// A vote of `members`, reading `inputs` and giving `classes` scores.
+    fn vote(members: &[Chain], inputs: usize, classes: usize) -> Result<Self, ExportError> {
+        Ok(Self {
+            kind: "vote",
+            input_shape: None,
+            output_shape: None,
+            window: None,
+            size: None,
+            stride: None,
+            padding: None,
+            inputs,
+            outputs: classes,
+            output: "identity",
+            weights: None,
+            bias: None,
+            thresholds: None,
+            scales: None,
+            offsets: None,
+            members: Some(members.iter().map(Self::layers).collect::<Result<_, _>>()?),
+        })
     }
 }
 
 /// The model as JSON (`docs/export-json.md` describes every field and has a NumPy reader that
 /// reproduces [`Chain::predict`]): the shapes, each layer's kind (`dense`, or `conv` and
-/// `pool` with their map shapes, windows, strides and padding), weight rows as 32-bit words (as
+/// `pool` with their map shapes, windows, strides and padding, or `vote` with its members'
+/// layers), weight rows as 32-bit words (as
 /// [`words32`](super::words32) packs them), bias bits, thresholds or scales and offsets, the task's class
 /// labels and names from `meta`, and the binarisation `pixel * den > num` (or a thermometer
 /// code's `thresholds`).
@@ -173,16 +216,19 @@ impl LayerJson {
 /// assert!(text.contains(r#""binarization":{"rule":"pixel > 128","num":128,"den":1}"#));
 /// ```
 pub fn to_json(model: &Chain, meta: &Metadata, grey: GreyRule) -> Result<String, ExportError> {
-    let plan = plan(model)?;
+    let (version, layers) = match voters(model)? {
+        Some(members) => (
+            VERSION_VOTE,
+            vec![LayerJson::vote(members, model.inputs(), model.outputs())?],
+        ),
+        None if plan(model)?.maps.is_empty() => (VERSION, LayerJson::layers(model)?),
+        None => (VERSION_MAPS, LayerJson::layers(model)?),
+    };
     grey.check(model.inputs())?;
     let thresholds = grey.thresholds();
     let file = File {
         format: FORMAT,
-        version: if plan.maps.is_empty() {
-            VERSION
-        } else {
-            VERSION_MAPS
-        },
+        version,
         generator: format!("BitsMNIST-rs {}", env!("CARGO_PKG_VERSION")),
         model: model.to_string(),
         inputs: model.inputs(),
@@ -204,12 +250,7 @@ pub fn to_json(model: &Chain, meta: &Metadata, grey: GreyRule) -> Result<String,
             thresholds: (!thresholds.is_empty()).then_some(thresholds),
         },
         word_bits: 32,
-        layers: plan
-            .maps
-            .iter()
-            .map(|&(_, m)| LayerJson::map(m))
-            .chain(plan.dense.iter().map(|l| LayerJson::new(l.layer)))
-            .collect(),
+        layers,
     };
     Ok(serde_json::to_string(&file).expect("plain numbers and strings serialise"))
 }

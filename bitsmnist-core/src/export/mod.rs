@@ -9,7 +9,9 @@
 //! Every model of bit layers exports: hidden layers with bit outputs (the original's
 //! threshold or per-neuron thresholds folded from batch normalisation), an output layer with
 //! float scores (the original's `1 - d / n`, or per-neuron scales and offsets from gradient
-//! training, under any activation) or with bit outputs, and merged ensembles; and bit
+//! training, under any activation) or with bit outputs, and merged ensembles (widened
+//! climbs, or a [`Vote`](crate::layers::Vote) of whole networks: each member exported as it
+//! is, their scores added in member order); and bit
 //! convolution models: any sequence of [`BitConv2d`] and [`BitMaxPool`] layers before the dense
 //! layers (a convolution or pool after a dense layer is refused, [`ExportError::MapAfterDense`]).
 //! The exported code keeps the feature maps in two buffers as large as the largest map:
@@ -71,6 +73,10 @@ pub enum ExportError {
         "layer {0}, the last, is a convolution or pool: an exported model ends with a dense bit layer"
     )]
     MapLast(usize),
+    /// A vote among other layers: a vote exports as a whole model, the chain's only layer (as
+    /// `bitsmnist merge` makes it).
+    #[error("layer {0} is a vote among other layers: a vote exports only as the model's one layer")]
+    VoteInside(usize),
     /// A feature map of 2^31 bits or more, beyond the exported code's 32-bit bit indices.
     #[error("layer {0} has a feature map of 2^31 bits or more, too large to export")]
     MapTooLarge(usize),
@@ -448,6 +454,20 @@ impl Plan<'_> {
     }
 }
 
+/// The members of a model that is one vote (a merged ensemble with own layers), each
+/// checked as an exportable model.
+pub(crate) fn voters(model: &Chain) -> Result<Option<&[Chain]>, ExportError> {
+    match model.layers() {
+        [Layer::Vote(v)] => {
+            for m in v.members() {
+                plan(m)?;
+            }
+            Ok(Some(v.members()))
+        }
+        _ => Ok(None),
+    }
+}
+
 pub(crate) fn plan(model: &Chain) -> Result<Plan<'_>, ExportError> {
     let n = model.layers().len();
     let mut plan = Plan {
@@ -465,6 +485,7 @@ pub(crate) fn plan(model: &Chain) -> Result<Plan<'_>, ExportError> {
             }
             Layer::Conv(c) => Map::Conv(c),
             Layer::Pool(p) => Map::Pool(p),
+            Layer::Vote(_) => return Err(ExportError::VoteInside(i)),
             _ => return Err(ExportError::FloatLayer(i)),
         };
         if !plan.dense.is_empty() {

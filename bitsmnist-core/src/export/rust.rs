@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{ExportError, GreyRule, Lang, Map, plan};
+use super::{ExportError, GreyRule, Lang, Map, plan, voters};
 use crate::layers::{Activation, BitDense, BitOutput, Chain};
 
 /// The model as one `no_std` Rust module without `alloc`: `INPUTS`, `CLASSES`,
@@ -16,7 +16,13 @@ use crate::layers::{Activation, BitDense, BitOutput, Chain};
 /// with convolutions or pools also gets `MAP_WORDS`, `Buffers` (its two feature maps) and
 /// `predict_bits_in(&[u32; INPUT_WORDS], &mut Buffers, scores)`, for a caller that keeps the
 /// buffers off the stack; its `predict_bits` puts them on the stack.
+///
+/// A [`Vote`](crate::layers::Vote) exports each member as a module `m0`, `m1`, ... of the
+/// above, and `predict_bits` adds their scores in member order.
 pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
+    if let Some(members) = voters(model)? {
+        return vote_to_rust(model, members, grey);
+    }
     let plan = plan(model)?;
     let layers = &plan.dense;
     // `plan` refuses a model without a dense layer at the end.
@@ -456,3 +462,67 @@ fn pool(
 }
 
 "#;
+
+/// A vote as one module: each member's module as `mK`, and the entry points adding their
+/// scores in member order, as [`Vote`](crate::layers::Vote) does, the first largest winning.
+fn vote_to_rust(model: &Chain, members: &[Chain], grey: GreyRule) -> Result<String, ExportError> {
+    let inputs = model.inputs();
+    grey.check(inputs)?;
+    let n = members.len();
+    let mut r = format!(
+        "//! {n} bit neural networks that vote, exported by BitsMNIST-rs {version} ({model}):\n\
+         //! `no_std`, no allocation. Include it as a module (`mod model;`) of any crate.\n\n\
+         #![allow(unused, clippy::all)]\n\n\
+         /// Input bits per image.\npub const INPUTS: usize = {inputs};\n\
+         /// Classes.\npub const CLASSES: usize = {classes};\n\
+         /// 32-bit words of a packed image (bit `i` in word `i / 32` at bit `i % 32`; 1 is a dark pixel).\n\
+         pub const INPUT_WORDS: usize = {iw};\n\
+         /// Grey levels per image (row by row).\npub const PIXELS: usize = {pixels};\n\
+         /// Input bits per pixel (a thermometer code's levels, else 1): pixel `i`'s bit `c` is input `i * LEVELS + c`.\n\
+         pub const LEVELS: usize = {levels};\n\n",
+        version = env!("CARGO_PKG_VERSION"),
+        classes = model.outputs(),
+        iw = inputs.div_ceil(32),
+        pixels = inputs / grey.channels(),
+        levels = grey.channels(),
+    );
+    for (k, m) in members.iter().enumerate() {
+        let _ = write!(r, "/// Member {k} of the vote: {m}.\npub mod m{k} {{\n");
+        for line in to_rust(m, grey)?.lines() {
+            if line.is_empty() {
+                r.push('\n');
+            } else {
+                let _ = writeln!(r, "    {line}");
+            }
+        }
+        r.push_str("}\n\n");
+    }
+    let mut sum = String::new();
+    for k in 1..n {
+        let _ = write!(
+            sum,
+            "    m{k}::predict_bits(bits, Some(&mut s));\n    \
+             for j in 0..CLASSES {{\n        total[j] = total[j] + s[j];\n    }}\n"
+        );
+    }
+    let _ = write!(
+        r,
+        "/// Grey levels (0-255, row by row) to packed bits, as in training.\n\
+         pub fn binarize(grey: &[u8; PIXELS], bits: &mut [u32; INPUT_WORDS]) {{\n    \
+         m0::binarize(grey, bits)\n}}\n\n\
+         /// The class of an image of grey levels; `scores` receives the summed class scores.\n\
+         pub fn predict_grey(grey: &[u8; PIXELS], scores: Option<&mut [f32; CLASSES]>) -> usize {{\n    \
+         let mut bits = [0; INPUT_WORDS];\n    binarize(grey, &mut bits);\n    predict_bits(&bits, scores)\n}}\n\n\
+         /// The class of a packed image: the first largest of the members' scores added in member\n\
+         /// order; `scores` receives the sums.\n\
+         pub fn predict_bits(bits: &[u32; INPUT_WORDS], scores: Option<&mut [f32; CLASSES]>) -> usize {{\n    \
+         let mut total = [0.0f32; CLASSES];\n    let mut s = [0.0f32; CLASSES];\n    \
+         m0::predict_bits(bits, Some(&mut total));\n\
+         {sum}    \
+         let mut best = 0;\n    \
+         for j in 1..CLASSES {{\n        if total[j] > total[best] {{\n            best = j;\n        }}\n    }}\n    \
+         if let Some(out) = scores {{\n        *out = total;\n    }}\n    \
+         best\n}}\n"
+    );
+    Ok(r)
+}

@@ -51,6 +51,7 @@
 //! assert!(statistics::accuracy(&model, &train) > 0.5);
 //! ```
 
+mod distort;
 mod net;
 mod params;
 mod simd;
@@ -64,7 +65,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-pub use params::{GradientParams, GradientParamsError, MAX_WINDOW, Schedule};
+pub use params::{GradientParams, GradientParamsError, MAX_ROTATE, MAX_WINDOW, MAX_ZOOM, Schedule};
 
 use crate::bits::BitMatrix;
 use crate::datasets::Split;
@@ -97,8 +98,10 @@ pub enum GradientError {
         /// Classes.
         classes: usize,
     },
-    /// Shift augmentation on images that are not square.
-    #[error("shift augmentation needs square images, and {0} pixels is not a square")]
+    /// Shift, rotation or zoom augmentation on images that are not square.
+    #[error(
+        "shift, rotation and zoom augmentation need square images, and {0} pixels is not a square"
+    )]
     NotSquare(usize),
     /// Grey input ([`Input::Grey`]) on images of several bits a pixel (a thermometer code):
     /// a grey model reads one level a pixel.
@@ -240,6 +243,7 @@ struct Workspace {
 const STREAM_INIT: u64 = 1;
 const STREAM_ORDER: u64 = 2;
 const STREAM_SHIFT: u64 = 3;
+const STREAM_WARP: u64 = 4;
 
 /// An RNG for (seed, stream, a, b), by SplitMix64 mixing. Gradient training keeps this mix
 /// rather than [`crate::util`]'s shared derivation, which came later: changing it would change
@@ -281,6 +285,51 @@ pub(crate) struct TrainerV4 {
     partial: Option<PartialEpoch>,
 }
 
+/// A [`Trainer`] as model-file format versions 5 to 7 stored it (parameters without `rotate`
+/// and `zoom`); see `io::legacy`. Frozen: never change this layout.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) struct TrainerV7 {
+    params: params::GradientParamsV7,
+    net: Net,
+    side: usize,
+    epoch: u32,
+    step: u64,
+    log: Log,
+    partial: Option<PartialEpoch>,
+}
+
+impl From<TrainerV7> for Trainer {
+    fn from(t: TrainerV7) -> Self {
+        Self {
+            params: t.params.into(),
+            net: t.net,
+            side: t.side,
+            epoch: t.epoch,
+            step: t.step,
+            log: t.log,
+            partial: t.partial,
+        }
+    }
+}
+
+/// Version 7's copy of a trainer without rotations and zooms, to write version-7 payloads in
+/// tests.
+#[cfg(test)]
+impl From<Trainer> for TrainerV7 {
+    fn from(t: Trainer) -> Self {
+        Self {
+            params: t.params.into(),
+            net: t.net,
+            side: t.side,
+            epoch: t.epoch,
+            step: t.step,
+            log: t.log,
+            partial: t.partial,
+        }
+    }
+}
+
 impl From<TrainerV4> for Trainer {
     fn from(t: TrainerV4) -> Self {
         Self {
@@ -311,7 +360,8 @@ impl Trainer {
     /// A fresh network reading the map `image` ([`Shape::input_of`] a data set: a
     /// thermometer code's bits are its channels) through [`GradientParams::hidden`] to
     /// `classes` outputs, latent weights drawn from the seed. Shift augmentation moves whole
-    /// pixels, all their channels, and needs a square image.
+    /// pixels, all their channels (rotations and zooms resample each channel), and needs a
+    /// square image.
     ///
     /// ```
     /// use bitsmnist_core::gradient::{GradientParams, Trainer};
@@ -341,7 +391,7 @@ impl Trainer {
         } else {
             (inputs as f64).sqrt().round() as usize
         };
-        if params.max_shift > 0 && !square {
+        if (params.max_shift > 0 || params.warps()) && !square {
             return Err(GradientError::NotSquare(inputs));
         }
         let convs = geometry(&params.features, image)?;
@@ -493,8 +543,17 @@ impl Trainer {
         let mut work = Workspace::default();
         for k in p.next_batch..batches {
             let idx = &order[k * bs..(k + 1) * bs];
-            let shifts = self.shifts(bs, k);
-            let x = batch_input(train, idx, self.params.input, &shifts, self.side);
+            let shifts = if self.params.warps() {
+                Vec::new()
+            } else {
+                self.shifts(bs, k)
+            };
+            let x = if self.params.warps() {
+                let warps = self.warps(bs, k);
+                warped_input(train, idx, self.params.input, &warps, self.side)
+            } else {
+                batch_input(train, idx, self.params.input, &shifts, self.side)
+            };
             let labels: Vec<u8> = idx.iter().map(|&i| train.labels()[i]).collect();
             let progress = self.step as f64 / total_steps as f64;
             let lr = self
@@ -608,7 +667,9 @@ impl Trainer {
             }
         }
         let pixels = self.side.saturating_mul(self.side);
-        if self.params.max_shift > 0 && (pixels == 0 || !self.inputs().is_multiple_of(pixels)) {
+        if (self.params.max_shift > 0 || self.params.warps())
+            && (pixels == 0 || !self.inputs().is_multiple_of(pixels))
+        {
             return Err("shift augmentation on images that are not square".into());
         }
         if self.epoch > self.params.epochs {
@@ -634,6 +695,19 @@ impl Trainer {
         );
         (0..bs)
             .map(|_| (rng.random_range(-s..=s), rng.random_range(-s..=s)))
+            .collect()
+    }
+
+    /// Rotations, zooms and shifts of the examples of batch `k` of the current epoch.
+    fn warps(&self, bs: usize, k: usize) -> Vec<distort::Warp> {
+        let mut rng = derive_rng(
+            self.params.seed,
+            STREAM_WARP,
+            u64::from(self.epoch),
+            k as u64,
+        );
+        (0..bs)
+            .map(|_| distort::Warp::draw(&self.params, &mut rng))
             .collect()
     }
 
@@ -921,6 +995,38 @@ fn export_dense(l: &net::Layer, inv: &[f32]) -> Layer {
     Dense::from_parts(l.n, weights, bias, Activation::Identity)
         .expect("shapes")
         .into()
+}
+
+/// [`batch_input`] with each image warped by its [`distort::Warp`] instead of shifted.
+fn warped_input(
+    split: &Split,
+    idx: &[usize],
+    input: Input,
+    warps: &[distort::Warp],
+    side: usize,
+) -> Vec<f32> {
+    let p = split.images().cols();
+    let b = idx.len();
+    let (bg, snap) = match input {
+        Input::Bits => (Input::bit_value(false), true),
+        Input::Grey => (Input::grey_value(0), false),
+    };
+    let cols: Vec<Vec<f32>> = idx
+        .par_iter()
+        .zip(warps.par_iter())
+        .map(|(&i, w)| {
+            let img = input.example_floats(split, i);
+            let ch = img.len() / (side * side).max(1);
+            w.apply(&img, side, ch, bg, snap)
+        })
+        .collect();
+    let mut x = vec![0.0f32; p * b];
+    for (k, col) in cols.iter().enumerate() {
+        for (j, &v) in col.iter().enumerate() {
+            x[j * b + k] = v;
+        }
+    }
+    x
 }
 
 /// The first layer's input for the examples `idx`, feature-major (`inputs x idx.len()`),

@@ -145,6 +145,16 @@ pub struct GradientParams {
     /// in `-max_shift..=max_shift` on each axis, per epoch (default 1; 0 turns it off). Needs
     /// square images.
     pub max_shift: u8,
+    /// Data augmentation: each training image is also turned by a random angle in
+    /// `-rotate..=rotate` degrees, per epoch (default 0, none; at most [`MAX_ROTATE`]). With
+    /// a rotation or a zoom the image is resampled (bilinear, then each bit is the nearer of
+    /// its two values), and the shift in `-max_shift..=max_shift` is by any fraction of a
+    /// pixel. Needs square images (format version 8 and later).
+    pub rotate: f32,
+    /// Data augmentation: each training image is also scaled by a random factor in
+    /// `1 - zoom..=1 + zoom`, per epoch (default 0, none; at most [`MAX_ZOOM`]); see
+    /// [`rotate`](Self::rotate) (format version 8 and later).
+    pub zoom: f32,
     /// What the first layer sees (default [`Input::Bits`]).
     pub input: Input,
     /// After the last epoch, replace the batch-norm running statistics by the exact ones of
@@ -152,6 +162,83 @@ pub struct GradientParams {
     pub recalibrate: bool,
     /// Seed of the initial weights, the example order and the augmentation (default 1).
     pub seed: u64,
+}
+
+/// [`GradientParams`] as model-file format versions 5 to 7 stored them (before `rotate` and
+/// `zoom`); see `io::legacy`. Frozen: never change this layout.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) struct GradientParamsV7 {
+    hidden: Vec<usize>,
+    features: Vec<Feature>,
+    epochs: u32,
+    batch_size: usize,
+    learning_rate: f32,
+    schedule: Schedule,
+    beta1: f32,
+    beta2: f32,
+    adam_eps: f32,
+    clip: f32,
+    init_scale: f32,
+    bn_eps: f32,
+    bn_momentum: f32,
+    max_shift: u8,
+    input: Input,
+    recalibrate: bool,
+    seed: u64,
+}
+
+impl From<GradientParamsV7> for GradientParams {
+    fn from(p: GradientParamsV7) -> Self {
+        Self {
+            hidden: p.hidden,
+            features: p.features,
+            epochs: p.epochs,
+            batch_size: p.batch_size,
+            learning_rate: p.learning_rate,
+            schedule: p.schedule,
+            beta1: p.beta1,
+            beta2: p.beta2,
+            adam_eps: p.adam_eps,
+            clip: p.clip,
+            init_scale: p.init_scale,
+            bn_eps: p.bn_eps,
+            bn_momentum: p.bn_momentum,
+            max_shift: p.max_shift,
+            rotate: 0.0,
+            zoom: 0.0,
+            input: p.input,
+            recalibrate: p.recalibrate,
+            seed: p.seed,
+        }
+    }
+}
+
+/// Version 7's copy of today's parameters without rotations and zooms, to write version-7
+/// payloads in tests.
+#[cfg(test)]
+impl From<GradientParams> for GradientParamsV7 {
+    fn from(p: GradientParams) -> Self {
+        Self {
+            hidden: p.hidden,
+            features: p.features,
+            epochs: p.epochs,
+            batch_size: p.batch_size,
+            learning_rate: p.learning_rate,
+            schedule: p.schedule,
+            beta1: p.beta1,
+            beta2: p.beta2,
+            adam_eps: p.adam_eps,
+            clip: p.clip,
+            init_scale: p.init_scale,
+            bn_eps: p.bn_eps,
+            bn_momentum: p.bn_momentum,
+            max_shift: p.max_shift,
+            input: p.input,
+            recalibrate: p.recalibrate,
+            seed: p.seed,
+        }
+    }
 }
 
 /// [`GradientParams`] as model-file format version 4 stored them (before `features`); see
@@ -193,6 +280,8 @@ impl From<GradientParamsV4> for GradientParams {
             bn_eps: p.bn_eps,
             bn_momentum: p.bn_momentum,
             max_shift: p.max_shift,
+            rotate: 0.0,
+            zoom: 0.0,
             input: p.input,
             recalibrate: p.recalibrate,
             seed: p.seed,
@@ -217,6 +306,8 @@ impl Default for GradientParams {
             bn_eps: 1e-4,
             bn_momentum: 0.1,
             max_shift: 1,
+            rotate: 0.0,
+            zoom: 0.0,
             input: Input::Bits,
             recalibrate: true,
             seed: 1,
@@ -235,9 +326,16 @@ impl GradientParams {
         clip: f32,
         init_scale: f32,
         max_shift: u8,
+        rotate: f32,
+        zoom: f32,
         input: Input,
         recalibrate: bool,
         seed: u64,
+    }
+
+    /// Whether training images are resampled (a rotation or a zoom), not only shifted.
+    pub fn warps(&self) -> bool {
+        self.rotate > 0.0 || self.zoom > 0.0
     }
 
     /// The bytes training `inputs -> hidden... -> classes` with these parameters needs on
@@ -367,6 +465,12 @@ impl GradientParams {
         if self.max_shift > MAX_SHIFT {
             return Err(E::Shift(self.max_shift));
         }
+        if !(0.0..=MAX_ROTATE).contains(&self.rotate) {
+            return Err(E::Rotate(self.rotate));
+        }
+        if !(0.0..=MAX_ZOOM).contains(&self.zoom) {
+            return Err(E::Zoom(self.zoom));
+        }
         if self.batch_size < 2 {
             return Err(E::BatchSize(self.batch_size));
         }
@@ -407,6 +511,12 @@ impl GradientParams {
 /// moves strokes out of the image.
 pub const MAX_SHIFT: u8 = 7;
 
+/// The largest augmentation rotation, in degrees: a 6 turned further reads as a 9.
+pub const MAX_ROTATE: f32 = 45.0;
+
+/// The largest augmentation zoom, as a fraction of the size.
+pub const MAX_ZOOM: f32 = 0.5;
+
 /// The largest convolution or pool window side.
 pub const MAX_WINDOW: usize = 15;
 
@@ -440,6 +550,12 @@ pub enum GradientParamsError {
     /// A shift that moves digits out of their image.
     #[error("max_shift: {0} pixels; at most {MAX_SHIFT}")]
     Shift(u8),
+    /// A rotation outside 0 to [`MAX_ROTATE`] degrees (or not a number).
+    #[error("rotate: {0} degrees; 0 to {MAX_ROTATE}")]
+    Rotate(f32),
+    /// A zoom outside 0 to [`MAX_ZOOM`] (or not a number).
+    #[error("zoom: {0}; 0 to {MAX_ZOOM}")]
+    Zoom(f32),
     /// A batch too small for batch statistics.
     #[error("batch size {0}: at least 2 (batch statistics)")]
     BatchSize(usize),
@@ -473,6 +589,8 @@ impl GradientParamsError {
             Self::Epochs => "epochs",
             Self::Feature { .. } | Self::GreyFeatures => "features",
             Self::Shift(_) => "max_shift",
+            Self::Rotate(_) => "rotate",
+            Self::Zoom(_) => "zoom",
             Self::BatchSize(_) => "batch_size",
             Self::NotPositive { name, .. } | Self::Decay { name, .. } => name,
             Self::Schedule => "schedule",

@@ -1,4 +1,4 @@
-//! Decoding of model files of format versions 1 to 6.
+//! Decoding of model files of format versions 1 to 7.
 //!
 //! Bincode is not self-describing: a payload decodes only into types with exactly the field
 //! lists it was written from. This module keeps frozen copies of the payload types as the old
@@ -15,7 +15,8 @@
 //! | 3 | as 2, then the climb state ([`ModelFileV3`]) |
 //! | 4 | version 5's but for the gradient parameters, which had no `features` ([`ModelFileV4`]) |
 //! | 5 | version 6's but for the metadata, which had no `run` and `program` ([`ModelFileV5`], [`MetadataV5`]) |
-//! | 6 | today's layout but for the run's record, which had no `augment` ([`ModelFileV6`], [`RunInfoV6`]) |
+//! | 6 | version 7's but for the run's record, which had no `augment` ([`ModelFileV6`], [`RunInfoV6`]) |
+//! | 7 | today's layout but for the gradient parameters, which had no `rotate` and `zoom` ([`ModelFileV7`], [`TrainingStateV7`]), the run's record, which had no `own_features` ([`MetadataV7`]), and no [`Layer::Vote`] |
 //!
 //! In all three, a [`Chain`] is its layers alone and reads bits ([`Input::Bits`]): grey-input
 //! models were marked only by the metadata note `extra["input"] = "grey"`, which the
@@ -433,31 +434,170 @@ impl From<Metadata> for MetadataV6 {
     }
 }
 
-/// The payload of version 6: today's but for the run's record ([`MetadataV6`]).
+/// A training state of versions 5 to 7: as today's, with the gradient trainer of those
+/// versions (no rotations or zooms).
+// Decoded once and converted at once, as today's `TrainingState`.
+#[allow(clippy::large_enum_variant)]
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+pub(super) enum TrainingStateV7 {
+    Population {
+        set: Population,
+        metric: crate::fitness::Metric,
+    },
+    Climb(Climber),
+    Ensemble(crate::search::ClimbEnsemble),
+    Gradient(crate::gradient::TrainerV7),
+}
+
+impl From<TrainingStateV7> for TrainingState {
+    fn from(s: TrainingStateV7) -> Self {
+        match s {
+            TrainingStateV7::Population { set, metric } => {
+                TrainingState::Population { set, metric }
+            }
+            TrainingStateV7::Climb(c) => TrainingState::Climb(c),
+            TrainingStateV7::Ensemble(e) => TrainingState::Ensemble(e),
+            TrainingStateV7::Gradient(t) => TrainingState::Gradient(t.into()),
+        }
+    }
+}
+
+/// `model`, or why a file of `version` cannot hold it: votes came with version 8.
+fn without_votes(model: Chain, version: u32) -> Result<Chain, String> {
+    match model
+        .layers()
+        .iter()
+        .position(|l| matches!(l, Layer::Vote(_)))
+    {
+        Some(i) => Err(format!(
+            "model: layer {i} is a vote, which format version {version} does not have"
+        )),
+        None => Ok(model),
+    }
+}
+
+/// The run's record of version 7: today's without `own_features` (no member imprinted its
+/// own).
+#[derive(Serialize, Deserialize)]
+pub(super) struct RunInfoV7 {
+    method: crate::training::MethodKind,
+    seed: Option<u64>,
+    member: Option<crate::training::Membership>,
+    sample: Option<f64>,
+    augment: crate::datasets::Augment,
+}
+
+/// The metadata of version 7: today's with [`RunInfoV7`].
+#[derive(Serialize, Deserialize)]
+pub(super) struct MetadataV7 {
+    dataset: Option<String>,
+    source: Option<crate::datasets::Source>,
+    binarization: Option<crate::datasets::Binarization>,
+    task: Option<crate::datasets::Task>,
+    class_names: Vec<String>,
+    created_unix: u64,
+    tool_version: String,
+    run: Option<RunInfoV7>,
+    program: Option<String>,
+    extra: std::collections::BTreeMap<String, String>,
+}
+
+impl From<MetadataV7> for Metadata {
+    fn from(old: MetadataV7) -> Self {
+        Metadata {
+            dataset: old.dataset,
+            source: old.source,
+            binarization: old.binarization,
+            task: old.task,
+            class_names: old.class_names,
+            created_unix: old.created_unix,
+            tool_version: old.tool_version,
+            run: old.run.map(|r| {
+                let mut run = RunInfo::new(r.method, r.seed)
+                    .with_member(r.member)
+                    .with_augment(r.augment);
+                run.sample = r.sample;
+                run
+            }),
+            program: old.program,
+            extra: old.extra,
+        }
+    }
+}
+
+#[cfg(test)]
+impl From<Metadata> for MetadataV7 {
+    fn from(m: Metadata) -> Self {
+        Self {
+            dataset: m.dataset,
+            source: m.source,
+            binarization: m.binarization,
+            task: m.task,
+            class_names: m.class_names,
+            created_unix: m.created_unix,
+            tool_version: m.tool_version,
+            run: m.run.map(|r| RunInfoV7 {
+                method: r.method,
+                seed: r.seed,
+                member: r.member,
+                sample: r.sample,
+                augment: r.augment,
+            }),
+            program: m.program,
+            extra: m.extra,
+        }
+    }
+}
+
+/// The payload of version 7: today's but for the training state ([`TrainingStateV7`]) and
+/// the run's record ([`MetadataV7`]).
+#[derive(Deserialize)]
+pub(super) struct ModelFileV7 {
+    model: Chain,
+    state: Option<TrainingStateV7>,
+    history: Option<History>,
+    meta: MetadataV7,
+}
+
+impl ModelFileV7 {
+    /// Today's file, or why the old one breaks an invariant.
+    pub(super) fn convert(self) -> Result<super::ModelFile, String> {
+        Ok(super::ModelFile {
+            model: without_votes(self.model, 7)?,
+            state: self.state.map(TrainingState::from),
+            history: self.history,
+            meta: self.meta.into(),
+        })
+    }
+}
+
+/// The payload of version 6: version 7's but for the run's record ([`MetadataV6`]).
 #[derive(Deserialize)]
 pub(super) struct ModelFileV6 {
     model: Chain,
-    state: Option<TrainingState>,
+    state: Option<TrainingStateV7>,
     history: Option<History>,
     meta: MetadataV6,
 }
 
 impl ModelFileV6 {
-    pub(super) fn convert(self) -> super::ModelFile {
-        super::ModelFile {
-            model: self.model,
-            state: self.state,
+    /// Today's file, or why the old one breaks an invariant.
+    pub(super) fn convert(self) -> Result<super::ModelFile, String> {
+        Ok(super::ModelFile {
+            model: without_votes(self.model, 6)?,
+            state: self.state.map(TrainingState::from),
             history: self.history,
             meta: self.meta.into(),
-        }
+        })
     }
 }
 
-/// The payload of version 5: today's but for the metadata ([`MetadataV5`]).
+/// The payload of version 5: version 6's but for the metadata ([`MetadataV5`]).
 #[derive(Deserialize)]
 pub(super) struct ModelFileV5 {
     model: Chain,
-    state: Option<TrainingState>,
+    state: Option<TrainingStateV7>,
     history: Option<History>,
     meta: MetadataV5,
 }
@@ -466,8 +606,8 @@ impl ModelFileV5 {
     /// Today's file.
     pub(super) fn convert(self) -> Result<super::ModelFile, String> {
         Ok(super::ModelFile {
-            model: self.model,
-            state: self.state,
+            model: without_votes(self.model, 5)?,
+            state: self.state.map(TrainingState::from),
             history: self.history,
             meta: self.meta.into(),
         })
@@ -630,6 +770,61 @@ mod tests {
     }
 
     #[test]
+    fn a_version_7_gradient_state_resumes_without_rotations_or_zooms() {
+        use crate::datasets::Dataset;
+        use crate::gradient::{GradientParams, Trainer};
+        use crate::run::{Method, TrainOptions};
+        #[derive(Serialize)]
+        struct File7 {
+            model: Chain,
+            state: Option<TrainingStateV7>,
+            history: Option<History>,
+            meta: MetadataV7,
+        }
+        let data = Dataset::embedded();
+        let train = data.train.sample_shuffled(0.05, 10, 3);
+        let params = GradientParams::default().hidden(vec![16]).epochs(2).seed(5);
+        let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
+        let opts = TrainOptions::new().generations(1).quiet();
+        t.train(&train, &opts, |_| std::ops::ControlFlow::Continue(()))
+            .unwrap();
+        let model = t.export();
+        let f = File7 {
+            model: model.clone(),
+            state: Some(TrainingStateV7::Gradient(t.clone().into())),
+            history: None,
+            meta: MetadataV7::from(
+                Metadata::now().with_run(
+                    RunInfo::new(crate::training::MethodKind::Gradient, Some(5))
+                        .with_augment(crate::datasets::Augment::Shifts { radius: 1 }),
+                ),
+            ),
+        };
+        let p = bincode::serde::encode_to_vec(&f, bincode::config::standard()).unwrap();
+        let mut out = super::super::MAGIC.to_vec();
+        out.extend_from_slice(&7u32.to_le_bytes());
+        out.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&p).to_le_bytes());
+        out.extend_from_slice(&p);
+        let file = super::super::ModelFile::from_bytes(&out).unwrap();
+        assert_eq!(file.model, model);
+        let run = file.meta.run.clone().unwrap();
+        assert_eq!(run.augment, crate::datasets::Augment::Shifts { radius: 1 });
+        assert!(!run.own_features);
+        let Some(TrainingState::Gradient(mut back)) = file.state else {
+            panic!("a gradient state")
+        };
+        assert_eq!(back.params(), &params);
+        assert_eq!((back.params().rotate, back.params().zoom), (0.0, 0.0));
+        // It resumes as the run it was: its second epoch is the uninterrupted run's.
+        back.train(&train, &opts, |_| std::ops::ControlFlow::Continue(()))
+            .unwrap();
+        t.train(&train, &opts, |_| std::ops::ControlFlow::Continue(()))
+            .unwrap();
+        assert!(back.export() == t.export());
+    }
+
+    #[test]
     fn reads_the_version_1_bit_layer_layout() {
         let cfg = bincode::config::standard();
         // Version 1 wrote weights, bias and output only.
@@ -671,13 +866,14 @@ pub(super) struct ModelFileV4 {
 impl ModelFileV4 {
     /// Today's file, or why the old one breaks an invariant: version 4 had no convolutions.
     pub(super) fn convert(self) -> Result<super::ModelFile, String> {
-        if let Some(i) = self.model.layers().iter().position(Layer::is_spatial) {
+        let model = without_votes(self.model, 4)?;
+        if let Some(i) = model.layers().iter().position(Layer::is_spatial) {
             return Err(format!(
                 "model: layer {i} is a convolution or pool, which format version 4 does not have"
             ));
         }
         Ok(super::ModelFile {
-            model: self.model,
+            model,
             state: self.state.map(|s| match s {
                 TrainingStateV4::Population { set, metric } => {
                     TrainingState::Population { set, metric }

@@ -5,7 +5,9 @@
 //!
 //! The networks of a climbing ensemble trained as separate runs (`bitsmnist train --member K
 //! --of N`, on one machine or many) merge into the model `bitsmnist train --ensemble N` trains
-//! in one process with the same seed and settings, bit for bit.
+//! in one process with the same seed and settings, bit for bit. Networks with their own
+//! layers beyond a climb's (gradient-trained, with their own convolutions: `bitsmnist train
+//! --method gradient --member K --of N`) merge into one [`Vote`] of them.
 //!
 //! ```
 //! use std::path::PathBuf;
@@ -33,7 +35,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::{Metadata, ModelFile, RunInfo};
-use crate::layers::Chain;
+use crate::layers::{Chain, Layer, Vote};
 use crate::run::CancelToken;
 use crate::search::EnsembleError;
 use crate::training::{MAX_MEMBERS, MethodKind};
@@ -159,10 +161,11 @@ pub enum MergeError {
         /// That file's step.
         expected: u64,
     },
-    /// A model the merge cannot take: not two bit layers with bit hidden outputs and a plain
-    /// score output (a gradient-trained model, a population model with bit outputs).
+    /// A model the merge cannot take: neither two bit layers with bit hidden outputs and a
+    /// plain score output (a climb) nor a network giving float scores that can vote (a
+    /// population model with bit outputs, a merged model).
     #[error(
-        "{}: {layers} is not two bit layers with bit hidden outputs and a plain score output, as an ensemble member is",
+        "{}: {layers} is neither a climb (two bit layers with bit hidden outputs and a plain score output) nor a network with float scores that can vote",
         path.display()
     )]
     NotMergeable {
@@ -328,21 +331,32 @@ pub fn merge_files_until(
     }
     stop_point(cancel)?;
     // The rule of the in-process ensemble (`ClimbEnsemble::model`): one network is kept as
-    // it is, several are merged in member order.
-    let merged = crate::search::merge(&chains).map_err(|e| {
-        let at = match e {
-            EnsembleError::Shape(m) | EnsembleError::Mismatch(m) => m,
-            _ => 0,
-        };
-        let (path, file) = &files[at.min(files.len() - 1)];
-        MergeError::NotMergeable {
-            path: path.clone(),
-            layers: layer_list(&file.model),
-        }
-    })?;
+    // it is, several climbs are merged in member order into one wider network; networks
+    // with their own layers beyond that (gradient-trained, convolutions) vote.
     let model = match chains.as_slice() {
         [one] => one.clone(),
-        _ => merged,
+        _ => match crate::search::merge(&chains) {
+            Ok(merged) => merged,
+            Err(e) => {
+                let at = match e {
+                    EnsembleError::Shape(m) | EnsembleError::Mismatch(m) => m,
+                    _ => 0,
+                };
+                let input = chains[0].input();
+                match Vote::new(chains) {
+                    Ok(vote) => Chain::new(vec![Layer::Vote(vote)])
+                        .expect("one layer")
+                        .with_input(input),
+                    Err(_) => {
+                        let (path, file) = &files[at.min(files.len() - 1)];
+                        return Err(MergeError::NotMergeable {
+                            path: path.clone(),
+                            layers: layer_list(&file.model),
+                        });
+                    }
+                }
+            }
+        },
     };
     let first = &files[0].1.meta;
     let mut meta = Metadata::now();
@@ -353,7 +367,12 @@ pub fn merge_files_until(
     meta.class_names = first.class_names.clone();
     let ensemble = MemberRecord::of_meta(first);
     if let Some(r) = ensemble {
-        meta = meta.with_run(RunInfo::new(MethodKind::Ensemble, Some(r.seed)));
+        // Merged climbs are a climbing ensemble; merged gradient runs, gradient-trained.
+        let method = match first.run.as_ref().map(|run| run.method) {
+            Some(MethodKind::Gradient) => MethodKind::Gradient,
+            _ => MethodKind::Ensemble,
+        };
+        meta = meta.with_run(RunInfo::new(method, Some(r.seed)));
     }
     meta = meta.with_extra("merged_networks", files.len().to_string());
     Ok(Merged {
@@ -718,14 +737,19 @@ mod tests {
     }
 
     #[test]
-    fn models_that_are_no_ensemble_members_are_refused() {
+    fn networks_beyond_a_climb_vote_and_bit_scores_are_refused() {
+        // Bit outputs cannot be added up.
         let bits = Chain::mlp(784, &[8], 10, BitOutput::Bits, 1).unwrap();
         let (e, text) = refused(vec![file("a.bin", bits.clone()), file("b.bin", bits)]);
         assert!(matches!(e, MergeError::NotMergeable { .. }), "{e:?}");
         assert!(text.starts_with("a.bin: "), "{text}");
-        let deep = Chain::mlp(784, &[8, 8], 10, SCORES, 1).unwrap();
-        let (e, _) = refused(vec![file("a.bin", deep)]);
-        assert!(matches!(e, MergeError::NotMergeable { .. }), "{e:?}");
+        // Deeper networks with float scores vote; one is kept as it is.
+        let deep = |seed| Chain::mlp(784, &[8, 8], 10, SCORES, seed).unwrap();
+        let one = merge_files(vec![file("a.bin", deep(1))], false).unwrap();
+        assert_eq!(one.file.model, deep(1));
+        let two = merge_files(vec![file("a.bin", deep(1)), file("b.bin", deep(2))], false).unwrap();
+        let vote = crate::layers::Vote::new(vec![deep(1), deep(2)]).unwrap();
+        assert_eq!(two.file.model, Chain::new(vec![vote.into()]).unwrap());
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub use merge::{MemberRecord, MergeError, Merged, merge_files, merge_files_until
 pub const MAGIC: [u8; 8] = *b"BITSMNST";
 
 /// The format version this build writes (and the newest it reads).
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 
 /// Bytes before the payload.
 pub const HEADER_LEN: usize = 24;
@@ -168,6 +168,9 @@ pub struct RunInfo {
     /// The copies of those examples the run trained on as well (format version 7; older
     /// files: [`Augment::None`]).
     pub augment: Augment,
+    /// A member run that imprinted its own feature layers ([`RunPlan::own_features`](crate::session::RunPlan::own_features);
+    /// format version 8; older files: `false`).
+    pub own_features: bool,
 }
 
 impl RunInfo {
@@ -179,7 +182,14 @@ impl RunInfo {
             member: None,
             sample: None,
             augment: Augment::None,
+            own_features: false,
         }
+    }
+
+    /// Sets [`own_features`](Self::own_features).
+    pub fn with_own_features(mut self, own: bool) -> Self {
+        self.own_features = own;
+        self
     }
 
     /// Sets [`augment`](Self::augment).
@@ -301,7 +311,8 @@ pub struct ModelFile {
 // `ensemble_seed` and `saved_by`. Version 7: the run's `augment` (version 6 decodes into
 // `legacy`'s frozen metadata), and the binarisation `Thermometer`, appended to
 // `Binarization` (a version-7 file is refused by older builds as newer rather than as
-// undecodable). Any change to the layout of these fields, or of the
+// undecodable). Version 8: the gradient parameters' `rotate` and `zoom`, and the layer kind
+// `Vote`, appended to `Layer`, and the run's `own_features`. Any change to the layout of these fields, or of the
 // types inside them, needs a new version and a frozen copy of the old types in `legacy`.
 
 /// A network's fingerprint: the CRC-32 of its encoding in a model file, as 8 hex digits.
@@ -474,7 +485,11 @@ impl ModelFile {
             }
             6 => {
                 let (f, n) = decode::<legacy::ModelFileV6>(payload)?;
-                (f.convert(), n)
+                (converted(f.convert())?, n)
+            }
+            7 => {
+                let (f, n) = decode::<legacy::ModelFileV7>(payload)?;
+                (converted(f.convert())?, n)
             }
             _ => decode::<Self>(payload)?,
         };

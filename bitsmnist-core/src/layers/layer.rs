@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(doc)]
 use super::Chain;
-use super::{Activations, BitConv2d, BitDense, BitMaxPool, BitOutput, Dense, Floats};
+use super::{Activations, BitConv2d, BitDense, BitMaxPool, BitOutput, Dense, Floats, Vote};
 
 /// One layer of a [`Chain`].
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +20,9 @@ pub enum Layer {
     Conv(BitConv2d),
     /// A bit max-pool (format version 5 and later).
     Pool(BitMaxPool),
+    /// Whole networks whose scores add up: a merged ensemble whose members keep their own
+    /// layers (format version 8 and later).
+    Vote(Vote),
 }
 
 impl Layer {
@@ -30,6 +33,7 @@ impl Layer {
             Layer::Float(l) => l.inputs(),
             Layer::Conv(l) => l.inputs(),
             Layer::Pool(l) => l.inputs(),
+            Layer::Vote(l) => l.inputs(),
         }
     }
 
@@ -40,6 +44,7 @@ impl Layer {
             Layer::Float(l) => l.outputs(),
             Layer::Conv(l) => l.outputs(),
             Layer::Pool(l) => l.outputs(),
+            Layer::Vote(l) => l.outputs(),
         }
     }
 
@@ -50,6 +55,7 @@ impl Layer {
             Layer::Float(l) => l.parameters(),
             Layer::Conv(l) => l.filters().parameters(),
             Layer::Pool(_) => 0,
+            Layer::Vote(l) => l.parameters(),
         }
     }
 
@@ -60,6 +66,7 @@ impl Layer {
             Layer::Float(l) => l.bytes(),
             Layer::Conv(l) => l.filters().bytes(),
             Layer::Pool(_) => 0,
+            Layer::Vote(l) => l.bytes(),
         }
     }
 
@@ -70,6 +77,7 @@ impl Layer {
             Layer::Float(l) => l.validate(),
             Layer::Conv(l) => l.validate(),
             Layer::Pool(l) => l.validate(),
+            Layer::Vote(l) => l.validate(),
         }
     }
 
@@ -93,7 +101,7 @@ impl Layer {
     pub fn emits_bits(&self) -> bool {
         match self {
             Layer::Bit(l) => l.output() == BitOutput::Bits,
-            Layer::Float(_) => false,
+            Layer::Float(_) | Layer::Vote(_) => false,
             Layer::Conv(_) | Layer::Pool(_) => true,
         }
     }
@@ -117,6 +125,7 @@ impl Layer {
             }
             Layer::Conv(l) => Activations::Bits(l.forward(&x.into_bits())),
             Layer::Pool(l) => Activations::Bits(l.forward(&x.into_bits())),
+            Layer::Vote(l) => l.forward(x),
         }
     }
 }
@@ -139,6 +148,12 @@ impl From<BitDense> for Layer {
     }
 }
 
+impl From<Vote> for Layer {
+    fn from(l: Vote) -> Self {
+        Layer::Vote(l)
+    }
+}
+
 impl From<Dense> for Layer {
     fn from(l: Dense) -> Self {
         Layer::Float(l)
@@ -152,6 +167,7 @@ impl fmt::Display for Layer {
             Layer::Float(l) => fmt::Display::fmt(l, f),
             Layer::Conv(l) => fmt::Display::fmt(l, f),
             Layer::Pool(l) => fmt::Display::fmt(l, f),
+            Layer::Vote(l) => fmt::Display::fmt(l, f),
         }
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! One type family per file: [`Activation`] (`activation`), [`BitDense`] and [`BitOutput`]
 //! (`bit_dense`), [`Dense`] (`dense`), the values between layers [`Activations`], [`Floats`]
-//! and [`argmax`] (`values`), the [`Layer`] enum (`layer`), how a model reads an example
+//! and [`argmax`] (`values`), whole networks that vote together [`Vote`] (`vote`), the [`Layer`] enum (`layer`), how a model reads an example
 //! [`Input`] (`input`), [`Chain`] (`chain`), the convolution and pool (`conv`) and how
 //! architectures are written down (`architecture`). Every type is used as
 //! `bitsmnist_core::layers::X`.
@@ -18,6 +18,7 @@ mod dense;
 mod input;
 mod layer;
 mod values;
+mod vote;
 
 pub use activation::Activation;
 pub use architecture::{
@@ -31,3 +32,4 @@ pub use dense::Dense;
 pub use input::{Input, InputError};
 pub use layer::Layer;
 pub use values::{Activations, Floats, argmax};
+pub use vote::{MAX_VOTERS, Vote, VoteError};

@@ -316,6 +316,7 @@ impl Session {
             member,
             sample,
             augment,
+            own_features,
             ..
         } = plan;
         let (state, origin, run_seed, meta) = match start {
@@ -326,13 +327,22 @@ impl Session {
                 ..
             } => {
                 let config = config.expect("a fresh run has a configuration");
+                // A member with features of its own imprints them from its own seed, on its
+                // own half of the examples (checked: only a climbing member).
+                let own_half;
+                let (imprint_seed, imprint_from) = if own_features {
+                    own_half = data.train.sample_shuffled(0.5, classes, network_seed);
+                    (network_seed, &own_half)
+                } else {
+                    (seed, &data.train)
+                };
                 let state = fresh(
                     &config,
                     &architecture,
                     output,
-                    how.seed(seed),
+                    how.seed(imprint_seed),
                     input,
-                    &data.train,
+                    imprint_from,
                     classes,
                     network_seed,
                     &should_stop,
@@ -381,7 +391,8 @@ impl Session {
                 RunInfo::new(kind, run_seed)
                     .with_member(member)
                     .with_sample(sample)
-                    .with_augment(augment),
+                    .with_augment(augment)
+                    .with_own_features(own_features),
             );
         let trials_at_start = trials(&state.as_ref());
         let mut budget = Budget::new(stop);
@@ -822,6 +833,8 @@ fn settings_of(state: &TrainingState, budget: &Budget) -> Vec<(String, String)> 
                 ("learning rate", p.learning_rate.to_string()),
                 ("schedule", p.schedule.to_string()),
                 ("shift", p.max_shift.to_string()),
+                ("rotate", p.rotate.to_string()),
+                ("zoom", p.zoom.to_string()),
                 ("input", p.input.to_string()),
             ]);
         }

@@ -68,8 +68,16 @@ pub enum PlanError {
         "a population trains dense layers only; convolutions need climbing or gradient training"
     )]
     PopulationFeatures,
-    /// A member run trains one network.
-    #[error("a member of an ensemble is trained as one climb, not as a {0} run")]
+    /// Own imprinted feature layers for a run that is not a climbing member with feature
+    /// layers.
+    #[error(
+        "own imprinted filters are for a climbing member run (--member K --of N) whose architecture starts with convolutions"
+    )]
+    OwnFeatures,
+    /// A member run trains one network: a climb, or a gradient run.
+    #[error(
+        "a member of an ensemble is trained as one climb or one gradient run, not as a {0} run"
+    )]
     MemberMethod(MethodKind),
     /// The file holds a model but nothing to resume.
     #[error("the file holds a model but no training state to resume")]
@@ -102,7 +110,8 @@ pub enum PlanError {
 /// The seed rule: the starting network, the method and the imprinted filters of a fresh run
 /// are all seeded by [`seed`](Self::seed); ensemble member `m` starts and climbs from
 /// [`Membership::seed`] of it (a member trained alone, [`member`](Self::member), gets the
-/// same), while the members share the imprinted filters.
+/// same), while the members share the imprinted filters unless each imprints its own
+/// ([`own_features`](Self::own_features)).
 ///
 /// ```
 /// use bitsmnist_core::prelude::*;
@@ -142,6 +151,12 @@ pub struct RunPlan {
     /// Copies of the training examples the run trains on as well (a resumed run keeps its
     /// own).
     pub augment: Augment,
+    /// A climbing member run ([`member`](Self::member)) imprints its own feature layers: from
+    /// its member's seed, on a half of the training examples that seed draws, instead of the
+    /// ensemble's shared ones. Such members disagree more, and merge into a
+    /// [`Vote`](crate::layers::Vote) of their networks rather than into one wider network
+    /// (default off).
+    pub own_features: bool,
 }
 
 impl RunPlan {
@@ -180,6 +195,7 @@ impl RunPlan {
             validate_every: 0,
             seed: DEFAULT_SEED,
             member: None,
+            own_features: false,
         }
     }
 
@@ -200,6 +216,7 @@ impl RunPlan {
             member: None,
             binarization: None,
             augment: Augment::None,
+            own_features: false,
         }
     }
 
@@ -211,6 +228,7 @@ impl RunPlan {
         let meta = file.meta;
         let task = meta.task.clone().unwrap_or_else(Task::zero_one);
         let recipe = Recipe::for_method(&task, state.kind());
+        let meta_own_features = meta.run.as_ref().is_some_and(|r| r.own_features);
         let (seed, member, sample) = meta.run.as_ref().map_or((DEFAULT_SEED, None, 1.0), |r| {
             (
                 r.seed.unwrap_or(DEFAULT_SEED),
@@ -230,6 +248,7 @@ impl RunPlan {
             validate_every: 0,
             seed,
             member,
+            own_features: meta_own_features,
         })
     }
 
@@ -242,6 +261,12 @@ impl RunPlan {
     /// Sets [`binarization`](Self::binarization).
     pub fn binarize(mut self, binarization: Binarization) -> Self {
         self.binarization = Some(binarization);
+        self
+    }
+
+    /// Sets [`own_features`](Self::own_features).
+    pub fn own_features(mut self, own: bool) -> Self {
+        self.own_features = own;
         self
     }
 
@@ -414,8 +439,17 @@ impl RunPlan {
         {
             return Err(PlanError::GreyAugment);
         }
-        if self.member.is_some() && !matches!(self.kind(), MethodKind::Climb) {
+        if self.member.is_some() && !matches!(self.kind(), MethodKind::Climb | MethodKind::Gradient)
+        {
             return Err(PlanError::MemberMethod(self.kind()));
+        }
+        if self.own_features
+            && let Start::Fresh { architecture, .. } = &self.start
+            && (self.member.is_none()
+                || self.kind() != MethodKind::Climb
+                || architecture.features.is_empty())
+        {
+            return Err(PlanError::OwnFeatures);
         }
         match &self.start {
             Start::Fresh {

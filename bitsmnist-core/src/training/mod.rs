@@ -122,6 +122,9 @@ pub struct Membership {
 /// more members than this side by side or as separate runs.
 pub const MAX_MEMBERS: usize = 1024;
 
+// Every ensemble can be merged into a vote.
+const _: () = assert!(MAX_MEMBERS <= crate::layers::MAX_VOTERS);
+
 impl Membership {
     /// Member `index` (from 0) of an ensemble of `of` networks; `None` unless `index < of` and
     /// `of` is at most [`MAX_MEMBERS`].

@@ -72,6 +72,11 @@ pub struct Args {
     /// filter still matches (climb with convolutions in --arch; default 0.2).
     #[arg(help_heading = "Model", long)]
     pub imprint_distance: Option<f64>,
+    /// With --member: imprint this member's own filters (from its seed, on its own half of
+    /// the training examples) instead of the ensemble's shared ones. Members disagree more,
+    /// and `bitsmnist merge` makes them one vote of their networks (climb with convolutions).
+    #[arg(help_heading = "Model", long, requires = "member")]
+    pub own_filters: bool,
     /// Output layer: `float` (popcount score), `bits` (the original's bit output) or an
     /// activation name (`sigmoid`, ...) (genetic).
     #[arg(help_heading = "Model", long)]
@@ -86,7 +91,9 @@ pub struct Args {
     /// Train only member K (0 to N-1) of the `--of N` climbing ensemble that `--ensemble N`
     /// with the same seed and settings trains: the same starting network and seeds, data and
     /// generations, so `bitsmnist merge` of the N member files equals that ensemble bit for bit.
-    /// A time limit is the member's own, so timed runs differ.
+    /// With `--method gradient`, member K is the gradient run of the member's own seed, and
+    /// `bitsmnist merge` makes the N networks vote. A time limit is the member's own, so timed
+    /// runs differ.
     #[arg(help_heading = "Method", long, value_name = "K", requires = "of")]
     pub member: Option<usize>,
     /// Members of the ensemble `--member` trains one of.
@@ -216,6 +223,14 @@ pub struct Args {
     /// Largest random shift in pixels for augmentation, 0 for none (gradient; default 1).
     #[arg(help_heading = "Gradient", long)]
     pub shift: Option<u8>,
+    /// Largest random rotation in degrees for augmentation, 0 for none; with it (or
+    /// `--zoom`) shifts are by fractions of a pixel too (gradient; default 0).
+    #[arg(help_heading = "Gradient", long)]
+    pub rotate: Option<f32>,
+    /// Largest random change of size for augmentation, as a fraction (0.1: 90% to 110%), 0
+    /// for none (gradient; default 0).
+    #[arg(help_heading = "Gradient", long)]
+    pub zoom: Option<f32>,
     /// First-layer input: `bits` (pure bit model) or `grey` (float first layer) (gradient).
     #[arg(help_heading = "Gradient", long)]
     pub input: Option<Input>,

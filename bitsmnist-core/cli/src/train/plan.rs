@@ -62,7 +62,7 @@ const MAX_MEMBERS: usize = bitsmnist_core::training::MAX_MEMBERS;
 
 /// Flags that configure each method, with their names (to refuse them where they do not
 /// apply).
-fn given(args: &Args) -> [(&'static str, MethodKind, bool); 22] {
+fn given(args: &Args) -> [(&'static str, MethodKind, bool); 24] {
     // (--arch applies to gradient training and climbing: checked in `plan`.)
     use MethodKind::{Climb, Gradient, Population};
     [
@@ -87,6 +87,8 @@ fn given(args: &Args) -> [(&'static str, MethodKind, bool); 22] {
         ("--lr", Gradient, args.lr.is_some()),
         ("--schedule", Gradient, args.schedule.is_some()),
         ("--shift", Gradient, args.shift.is_some()),
+        ("--rotate", Gradient, args.rotate.is_some()),
+        ("--zoom", Gradient, args.zoom.is_some()),
         ("--input", Gradient, args.input.is_some()),
     ]
 }
@@ -229,6 +231,8 @@ fn configure(args: &Args, task: &Task, kind: MethodKind) -> Result<(TrainConfig,
                 .learning_rate(args.lr.unwrap_or(d.learning_rate))
                 .schedule(args.schedule.unwrap_or(d.schedule))
                 .max_shift(args.shift.unwrap_or(d.max_shift))
+                .rotate(args.rotate.unwrap_or(d.rotate))
+                .zoom(args.zoom.unwrap_or(d.zoom))
                 .input(args.input.unwrap_or(d.input));
             p.check()?;
             TrainConfig::Gradient(p)
@@ -369,11 +373,12 @@ impl Args {
             (None, Some((_, file))) => file.state.as_ref().expect("checked").kind(),
             (None, None) => unreachable!("a fresh run has a method"),
         };
-        // A member is configured as the whole ensemble is (its recipe, its flags), then
-        // trained as the single climb it is inside the ensemble.
+        // A climbing member is configured as the whole ensemble is (its recipe, its flags),
+        // then trained as the single climb it is inside the ensemble; a gradient member is a
+        // gradient run of its own seed.
         let kind = match &member {
-            Some(m) => climb_kind(Some(m.of()), 1)?,
-            None => kind,
+            Some(m) if kind != MethodKind::Gradient => climb_kind(Some(m.of()), 1)?,
+            _ => kind,
         };
         for (flag, family, on) in given(&self) {
             if !on {
@@ -499,7 +504,7 @@ impl Args {
             }
         };
         let run = match member {
-            Some(m) => run.member(m),
+            Some(m) => run.member(m).own_features(self.own_filters),
             None => run,
         };
         let run = match self.seed {
@@ -613,13 +618,12 @@ impl Args {
                 "--ensemble trains every member in one run; --member trains one of them: give one or the other"
             );
         }
-        if self.method == Some(MethodArg::Gradient) {
-            usage!("--member trains one network of a climbing ensemble, not --method gradient");
-        }
         if self.strategy == Some(StrategyArg::Population)
             || self.method == Some(MethodArg::Population)
         {
-            usage!("--member trains one network of a climbing ensemble, not --method population");
+            usage!(
+                "--member trains one network of a climbing or gradient ensemble, not --method population"
+            );
         }
         if self.resume.is_some() {
             usage!(
