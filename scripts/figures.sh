@@ -31,6 +31,11 @@ for id in "$@"; do
     *...*)
       echo "  needs files of your own in place of the ...: run it with them"
       ;;
+    *"; "*)
+      # A shell line (a loop of member runs, then their merge): run in a folder of its own,
+      # as the files it writes are named in it.
+      (cd "$(mktemp -d)" && bash -c "$command")
+      ;;
     *)
       # shellcheck disable=SC2086
       $command

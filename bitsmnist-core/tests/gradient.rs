@@ -10,6 +10,15 @@ fn quiet(_: &gradient::Progress<'_>) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 
+/// `f` on a pool of `threads` threads.
+fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
 fn train(params: GradientParams, train: &Split) -> Trainer {
     let mut t = Trainer::new(params, 784, 10).unwrap();
     t.train(train, &TrainOptions::new(), quiet).unwrap();
@@ -135,16 +144,12 @@ fn same_result_with_one_and_two_threads() {
         .batch_size(64)
         .seed(21);
     let run = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
-                t.train(&sample, &TrainOptions::new().validate_on(&sample, 1), quiet)
-                    .unwrap();
-                (t.export(), t.history().trace())
-            })
+        on_threads(threads, || {
+            let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
+            t.train(&sample, &TrainOptions::new().validate_on(&sample, 1), quiet)
+                .unwrap();
+            (t.export(), t.history().trace())
+        })
     };
     let (m1, h1) = run(1);
     let (m2, h2) = run(2);
@@ -166,15 +171,11 @@ fn rotations_and_zooms_are_reproducible_and_change_what_is_seen() {
     let plain = GradientParams::default().hidden(vec![64]).epochs(2).seed(4);
     let warped = plain.clone().rotate(12.0).zoom(0.1).max_shift(2);
     let run = |params: &GradientParams, threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| {
-                let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
-                t.train(&sample, &TrainOptions::new(), quiet).unwrap();
-                (t.export(), t.history().trace())
-            })
+        on_threads(threads, || {
+            let mut t = Trainer::new(params.clone(), 784, 10).unwrap();
+            t.train(&sample, &TrainOptions::new(), quiet).unwrap();
+            (t.export(), t.history().trace())
+        })
     };
     let (w1, h1) = run(&warped, 1);
     let (w2, h2) = run(&warped, 2);

@@ -359,9 +359,8 @@ pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportE
          return {name}_infer(bits, scores, 0);\n\
          #endif\n\
          }}\n\n\
-         int {name}_predict_grey(const uint8_t grey[{upper}_PIXELS], float *scores) {{\n    \
-         uint32_t bits[{upper}_INPUT_WORDS];\n    {name}_binarize(grey, bits);\n    \
-         return {name}_predict_bits(bits, scores);\n}}\n"
+         {grey}",
+        grey = predict_grey(name),
     );
     Ok(CFiles {
         header: h,
@@ -448,14 +447,23 @@ fn vote_to_c(
          return best;\n}}\n\n\
          void {name}_binarize(const uint8_t grey[{upper}_PIXELS], uint32_t bits[{upper}_INPUT_WORDS]) {{\n    \
          {m0}_binarize(grey, bits);\n}}\n\n\
-         int {name}_predict_grey(const uint8_t grey[{upper}_PIXELS], float *scores) {{\n    \
-         uint32_t bits[{upper}_INPUT_WORDS];\n    {name}_binarize(grey, bits);\n    \
-         return {name}_predict_bits(bits, scores);\n}}\n"
+         {grey}",
+        grey = predict_grey(name),
     );
     Ok(CFiles {
         header: h,
         source: c,
     })
+}
+
+/// `NAME_predict_grey`: `NAME_binarize`, then `NAME_predict_bits`.
+fn predict_grey(name: &str) -> String {
+    let upper = name.to_ascii_uppercase();
+    format!(
+        "int {name}_predict_grey(const uint8_t grey[{upper}_PIXELS], float *scores) {{\n    \
+         uint32_t bits[{upper}_INPUT_WORDS];\n    {name}_binarize(grey, bits);\n    \
+         return {name}_predict_bits(bits, scores);\n}}\n"
+    )
 }
 
 /// Outputs of the widest dense layer.

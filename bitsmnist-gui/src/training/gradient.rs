@@ -47,6 +47,10 @@ pub struct GradientSettings {
     pub step_factor: f32,
     /// Largest random shift in pixels for augmentation (0: none).
     pub shift: u8,
+    /// Largest random rotation in degrees for augmentation (0: none).
+    pub rotate: f32,
+    /// Largest random change of size for augmentation, as a fraction (0: none).
+    pub zoom: f32,
     /// What the first layer sees.
     pub input: Input,
     /// Seed of the initial weights, the example order and the augmentation.
@@ -77,6 +81,8 @@ impl Default for GradientSettings {
             step_every,
             step_factor,
             shift: p.max_shift,
+            rotate: p.rotate,
+            zoom: p.zoom,
             input: p.input,
             seed: bitsmnist_core::session::DEFAULT_SEED,
             test_every_epoch: true,
@@ -117,6 +123,8 @@ impl GradientSettings {
                 },
             })
             .max_shift(self.shift)
+            .rotate(self.rotate)
+            .zoom(self.zoom)
             .input(self.input)
             .seed(self.seed)
     }
@@ -149,6 +157,8 @@ pub(crate) fn options_ui(
         step_every,
         step_factor,
         shift,
+        rotate,
+        zoom,
         input,
         seed,
         test_every_epoch,
@@ -195,6 +205,10 @@ pub(crate) fn options_ui(
             }
         }
         drag(ui, "Shift", shift, 0..=4, "Augmentation: each training image moves by up to this many pixels each way, anew every epoch (0: none)");
+        row(ui, "Rotate (degrees)", egui::DragValue::new(rotate).range(0.0..=bitsmnist_core::gradient::MAX_ROTATE).speed(0.5).max_decimals(1),
+            "Augmentation: each training image turns by up to this many degrees either way, anew every epoch; with a rotation or a zoom, shifts are by fractions of a pixel too (0: none; 12 in the measured vote)");
+        row(ui, "Zoom", egui::DragValue::new(zoom).range(0.0..=bitsmnist_core::gradient::MAX_ZOOM).speed(0.01).max_decimals(2),
+            "Augmentation: each training image is scaled by up to this fraction larger or smaller, anew every epoch (0: none; 0.1 in the measured vote)");
         enum_combo(ui, "Input", input, &[
             (Input::Bits, "bits", "The binarised pixels: every layer is a bit layer (XOR + popcount)"),
             (Input::Grey, "grey", "Grey levels / 255: the first layer is a float layer with ±1 weights and needs grey levels to run; the others stay bit layers"),
@@ -237,6 +251,20 @@ mod tests {
                 .unwrap_err()
                 .contains("convolutions")
         );
+    }
+
+    #[test]
+    fn rotations_and_zooms_reach_the_parameters() {
+        let mut s = GradientSettings {
+            rotate: 12.0,
+            zoom: 0.1,
+            ..Default::default()
+        };
+        let p = s.check(&Ok(vec![64])).unwrap();
+        assert_eq!((p.rotate, p.zoom), (12.0, 0.1));
+        assert!(p.warps());
+        s.rotate = 90.0;
+        assert!(s.check(&Ok(vec![64])).unwrap_err().contains("rotate"));
     }
 
     #[test]

@@ -257,7 +257,15 @@ fn header(session: &Session, origin: &Origin) -> String {
     let run = session.meta().run.as_ref();
     let seed = match (origin, run.and_then(|r| r.member), run.and_then(|r| r.seed)) {
         (Origin::Fresh, Some(m), Some(seed)) => {
-            format!("{m} of the ensemble seeded {seed} (seed {})", m.seed(seed))
+            let own = if run.is_some_and(|r| r.own_features) {
+                ", with its own imprinted filters"
+            } else {
+                ""
+            };
+            format!(
+                "{m} of the ensemble seeded {seed} (seed {}{own})",
+                m.seed(seed)
+            )
         }
         (Origin::Fresh | Origin::FineTune(_), _, Some(seed)) => format!("seed {seed}"),
         _ => "the seeds it started with".into(),
