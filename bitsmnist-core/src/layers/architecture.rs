@@ -346,9 +346,15 @@ impl Architecture {
     }
 
     /// The architecture of a built model: its leading convolutions and pools, then the
-    /// widths of its dense layers but the last.
+    /// widths of its dense layers but the last; for a model that is one vote, its first
+    /// member's (the networks a merge makes one vote share their shape).
     pub fn of(chain: &super::Chain) -> Self {
         use super::Layer;
+        if let [Layer::Vote(vote)] = chain.layers()
+            && let Some(first) = vote.members().first()
+        {
+            return Self::of(first);
+        }
         let layers = chain.layers();
         let features = layers
             .iter()

@@ -217,6 +217,11 @@ mod tests {
         );
         let vote = Vote::new(vec![a.clone()]).unwrap();
         let nested = Chain::new(vec![Layer::Vote(vote)]).unwrap();
+        // A vote's architecture is its members'.
+        assert_eq!(
+            crate::layers::Architecture::of(&nested),
+            crate::layers::Architecture::of(&a)
+        );
         assert_eq!(
             Vote::new(vec![a, nested]).unwrap_err(),
             VoteError::Nested(1)
