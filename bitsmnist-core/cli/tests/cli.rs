@@ -13,6 +13,25 @@ fn bitsmnist_json(args: &[&str]) -> std::process::Output {
     bitsmnist(&all)
 }
 
+/// Writes `main` as `dir/main.c`, compiles it with the exported `source` (C99, every
+/// warning an error) and runs the program, which must succeed.
+fn compile_and_run_c(dir: &std::path::Path, main: &str, source: &str) {
+    std::fs::write(dir.join("main.c"), main).unwrap();
+    let cc = Command::new("cc")
+        .args([
+            "-std=c99", "-Wall", "-Werror", "-o", "prog", "main.c", source,
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("a C compiler `cc`");
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    assert!(Command::new(dir.join("prog")).status().unwrap().success());
+}
+
 #[test]
 fn data_prints_counts_threshold_and_ones_fraction() {
     let out = bitsmnist(&["data"]);
@@ -606,31 +625,7 @@ fn export_writes_c_that_compiles_and_refuses_grey_input_models() {
     assert_eq!(j["name"], "zero_one");
     let main = "#include \"zero_one.h\"\nint main(void) { uint8_t g[ZERO_ONE_INPUTS] = {0}; \
                 return zero_one_predict_grey(g, 0) < 0; }\n";
-    std::fs::write(dir.path().join("c/main.c"), main).unwrap();
-    let cc = Command::new("cc")
-        .args([
-            "-std=c99",
-            "-Wall",
-            "-Werror",
-            "-o",
-            "prog",
-            "main.c",
-            "zero_one.c",
-        ])
-        .current_dir(dir.path().join("c"))
-        .output()
-        .expect("a C compiler `cc`");
-    assert!(
-        cc.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cc.stderr)
-    );
-    assert!(
-        Command::new(dir.path().join("c/prog"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    compile_and_run_c(&dir.path().join("c"), main, "zero_one.c");
     // A float first layer is not a bit network: refused, in one line.
     let out = bitsmnist(&[
         "train", "--method", "gradient", "--input", "grey", "--hidden", "16", "--epochs", "1",
@@ -960,21 +955,7 @@ fn a_thermometer_code_trains_evaluates_and_exports() {
                 int main(void) { uint8_t g[THERMO_PIXELS] = {0}; \
                 return THERMO_PIXELS * THERMO_LEVELS != THERMO_INPUTS \
                 || thermo_predict_grey(g, 0) < 0; }\n";
-    std::fs::write(dir.path().join("c/main.c"), main).unwrap();
-    let cc = Command::new("cc")
-        .args([
-            "-std=c99", "-Wall", "-Werror", "-o", "prog", "main.c", "thermo.c",
-        ])
-        .current_dir(dir.path().join("c"))
-        .output()
-        .expect("a C compiler `cc`");
-    assert!(
-        cc.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cc.stderr)
-    );
-    let run = Command::new(dir.path().join("c/prog")).status().unwrap();
-    assert!(run.success());
+    compile_and_run_c(&dir.path().join("c"), main, "thermo.c");
 
     for bad in ["thermometer:9", "thermometer:x", "thermo"] {
         let out = bitsmnist(&["data", "--binarize", bad]);

@@ -29,7 +29,7 @@ pub struct CFiles {
 /// words (so the entry points are not reentrant).
 pub fn to_c(model: &Chain, name: &str, grey: GreyRule) -> Result<CFiles, ExportError> {
     check_name(name)?;
-    if let Some(members) = voters(model)? {
+    if let Some(members) = voters(model) {
         return vote_to_c(model, members, name, grey);
     }
     let plan = plan(model)?;

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{ExportError, GreyRule, Map, plan, voters, weight_rows};
+use super::{ExportError, GreyRule, Map, Plan, plan, voters, weight_rows};
 use crate::io::Metadata;
 use crate::layers::{BitDense, BitOutput, Chain, Shape};
 
@@ -50,7 +50,7 @@ struct Binarization {
     thresholds: Option<Vec<u8>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct LayerJson {
     /// `dense`, `conv` or `pool`.
     kind: &'static str,
@@ -112,12 +112,6 @@ impl LayerJson {
         };
         Self {
             kind: "dense",
-            input_shape: None,
-            output_shape: None,
-            window: None,
-            size: None,
-            stride: None,
-            padding: None,
             inputs: b.inputs(),
             outputs: b.outputs(),
             output,
@@ -126,7 +120,7 @@ impl LayerJson {
             thresholds,
             scales,
             offsets,
-            members: None,
+            ..Self::default()
         }
     }
 
@@ -147,53 +141,39 @@ impl LayerJson {
                 kind: "pool",
                 input_shape: Some(shape(p.input_shape())),
                 output_shape: Some(shape(p.output_shape())),
-                window: None,
                 size: Some(p.size()),
                 stride: Some(p.stride()),
-                padding: None,
                 inputs: p.inputs(),
                 outputs: p.outputs(),
                 output: "bits",
-                weights: None,
-                bias: None,
-                thresholds: None,
-                scales: None,
-                offsets: None,
-                members: None,
+                ..Self::default()
             },
         }
     }
 
-    /// A network's layers.
-    fn layers(model: &Chain) -> Result<Vec<Self>, ExportError> {
-        let plan = plan(model)?;
-        Ok(plan
-            .maps
+    /// The layers of an exportable model's plan.
+    fn of_plan(plan: &Plan<'_>) -> Vec<Self> {
+        plan.maps
             .iter()
             .map(|&(_, m)| Self::map(m))
             .chain(plan.dense.iter().map(|l| Self::new(l.layer)))
-            .collect())
+            .collect()
     }
 
     /// A vote of `members`, reading `inputs` and giving `classes` scores.
     fn vote(members: &[Chain], inputs: usize, classes: usize) -> Result<Self, ExportError> {
         Ok(Self {
             kind: "vote",
-            input_shape: None,
-            output_shape: None,
-            window: None,
-            size: None,
-            stride: None,
-            padding: None,
             inputs,
             outputs: classes,
             output: "identity",
-            weights: None,
-            bias: None,
-            thresholds: None,
-            scales: None,
-            offsets: None,
-            members: Some(members.iter().map(Self::layers).collect::<Result<_, _>>()?),
+            members: Some(
+                members
+                    .iter()
+                    .map(|m| Ok(Self::of_plan(&plan(m)?)))
+                    .collect::<Result<_, ExportError>>()?,
+            ),
+            ..Self::default()
         })
     }
 }
@@ -216,13 +196,20 @@ impl LayerJson {
 /// assert!(text.contains(r#""binarization":{"rule":"pixel > 128","num":128,"den":1}"#));
 /// ```
 pub fn to_json(model: &Chain, meta: &Metadata, grey: GreyRule) -> Result<String, ExportError> {
-    let (version, layers) = match voters(model)? {
+    let (version, layers) = match voters(model) {
         Some(members) => (
             VERSION_VOTE,
             vec![LayerJson::vote(members, model.inputs(), model.outputs())?],
         ),
-        None if plan(model)?.maps.is_empty() => (VERSION, LayerJson::layers(model)?),
-        None => (VERSION_MAPS, LayerJson::layers(model)?),
+        None => {
+            let plan = plan(model)?;
+            let version = if plan.maps.is_empty() {
+                VERSION
+            } else {
+                VERSION_MAPS
+            };
+            (version, LayerJson::of_plan(&plan))
+        }
     };
     grey.check(model.inputs())?;
     let thresholds = grey.thresholds();

@@ -454,17 +454,12 @@ impl Plan<'_> {
     }
 }
 
-/// The members of a model that is one vote (a merged ensemble with own layers), each
-/// checked as an exportable model.
-pub(crate) fn voters(model: &Chain) -> Result<Option<&[Chain]>, ExportError> {
+/// The members of a model that is one vote (a merged ensemble with own layers); each member
+/// is then exported as a model of its own, which checks it.
+pub(crate) fn voters(model: &Chain) -> Option<&[Chain]> {
     match model.layers() {
-        [Layer::Vote(v)] => {
-            for m in v.members() {
-                plan(m)?;
-            }
-            Ok(Some(v.members()))
-        }
-        _ => Ok(None),
+        [Layer::Vote(v)] => Some(v.members()),
+        _ => None,
     }
 }
 

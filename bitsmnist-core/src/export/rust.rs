@@ -20,7 +20,7 @@ use crate::layers::{Activation, BitDense, BitOutput, Chain};
 /// A [`Vote`](crate::layers::Vote) exports each member as a module `m0`, `m1`, ... of the
 /// above, and `predict_bits` adds their scores in member order.
 pub fn to_rust(model: &Chain, grey: GreyRule) -> Result<String, ExportError> {
-    if let Some(members) = voters(model)? {
+    if let Some(members) = voters(model) {
         return vote_to_rust(model, members, grey);
     }
     let plan = plan(model)?;

@@ -543,16 +543,19 @@ impl Trainer {
         let mut work = Workspace::default();
         for k in p.next_batch..batches {
             let idx = &order[k * bs..(k + 1) * bs];
-            let shifts = if self.params.warps() {
-                Vec::new()
-            } else {
-                self.shifts(bs, k)
-            };
+            let (input, side) = (self.params.input, self.side);
             let x = if self.params.warps() {
                 let warps = self.warps(bs, k);
-                warped_input(train, idx, self.params.input, &warps, self.side)
+                let snap = input == Input::Bits;
+                batch_input(train, idx, input, |j, img| {
+                    let ch = img.len() / (side * side).max(1);
+                    warps[j].apply(&img, side, ch, background(input), snap)
+                })
             } else {
-                batch_input(train, idx, self.params.input, &shifts, self.side)
+                let shifts = self.shifts(bs, k);
+                batch_input(train, idx, input, |j, img| {
+                    shifted(img, shifts[j], side, background(input))
+                })
             };
             let labels: Vec<u8> = idx.iter().map(|&i| train.labels()[i]).collect();
             let progress = self.step as f64 / total_steps as f64;
@@ -720,7 +723,7 @@ impl Trainer {
         let idx: Vec<usize> = (0..split.len()).collect();
         for chunk in idx.chunks(1000) {
             let b = chunk.len();
-            let x = batch_input(split, chunk, self.params.input, &vec![(0, 0); b], self.side);
+            let x = batch_input(split, chunk, self.params.input, |_, img| img);
             let logits = self.net.forward_eval(&x, b, self.net.layers.len());
             out.extend((0..b).map(|i| {
                 (0..c).fold(0, |best, k| {
@@ -764,9 +767,8 @@ impl Trainer {
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<(), GradientError> {
         self.check_split_input(split)?;
-        let (input, side) = (self.params.input, self.side);
-        let batch =
-            |chunk: &[usize]| batch_input(split, chunk, input, &vec![(0, 0); chunk.len()], side);
+        let input = self.params.input;
+        let batch = |chunk: &[usize]| batch_input(split, chunk, input, |_, img| img);
         if self.net.recalibrate(split.len(), &batch, stop) {
             Ok(())
         } else {
@@ -997,76 +999,50 @@ fn export_dense(l: &net::Layer, inv: &[f32]) -> Layer {
         .into()
 }
 
-/// [`batch_input`] with each image warped by its [`distort::Warp`] instead of shifted.
-fn warped_input(
-    split: &Split,
-    idx: &[usize],
-    input: Input,
-    warps: &[distort::Warp],
-    side: usize,
-) -> Vec<f32> {
-    let p = split.images().cols();
-    let b = idx.len();
-    let (bg, snap) = match input {
-        Input::Bits => (Input::bit_value(false), true),
-        Input::Grey => (Input::grey_value(0), false),
-    };
-    let cols: Vec<Vec<f32>> = idx
-        .par_iter()
-        .zip(warps.par_iter())
-        .map(|(&i, w)| {
-            let img = input.example_floats(split, i);
-            let ch = img.len() / (side * side).max(1);
-            w.apply(&img, side, ch, bg, snap)
-        })
-        .collect();
-    let mut x = vec![0.0f32; p * b];
-    for (k, col) in cols.iter().enumerate() {
-        for (j, &v) in col.iter().enumerate() {
-            x[j * b + k] = v;
-        }
+/// The value of a pixel moved in from outside the image: background, as the input reads it.
+fn background(input: Input) -> f32 {
+    match input {
+        Input::Bits => Input::bit_value(false),
+        Input::Grey => Input::grey_value(0),
     }
-    x
 }
 
-/// The first layer's input for the examples `idx`, feature-major (`inputs x idx.len()`),
-/// each image of `side x side` pixels shifted by `(dx, dy)` with all its channels (pixels
-/// moved in from outside are background).
+/// `img` (`side x side` pixels, all of a pixel's channels adjacent) moved by `(dx, dy)` whole
+/// pixels with all its channels; pixels moved in from outside are `bg`.
+fn shifted(img: Vec<f32>, (dx, dy): (i32, i32), side: usize, bg: f32) -> Vec<f32> {
+    if (dx, dy) == (0, 0) {
+        return img;
+    }
+    let s = side as i32;
+    let ch = img.len() / (side * side).max(1);
+    let mut out = vec![bg; img.len()];
+    for r in 0..s {
+        for c in 0..s {
+            let (sr, sc) = (r - dy, c - dx);
+            if (0..s).contains(&sr) && (0..s).contains(&sc) {
+                let (to, from) = ((r * s + c) as usize * ch, (sr * s + sc) as usize * ch);
+                out[to..to + ch].copy_from_slice(&img[from..from + ch]);
+            }
+        }
+    }
+    out
+}
+
+/// The first layer's input for the examples `idx`, feature-major (`inputs x idx.len()`):
+/// example `idx[j]` as `input` reads it, passed through `view(j, image)` (a shift or a warp
+/// of the training batch, or the image as it is).
 fn batch_input(
     split: &Split,
     idx: &[usize],
     input: Input,
-    shifts: &[(i32, i32)],
-    side: usize,
+    view: impl Fn(usize, Vec<f32>) -> Vec<f32> + Sync,
 ) -> Vec<f32> {
     let p = split.images().cols();
     let b = idx.len();
     let cols: Vec<Vec<f32>> = idx
         .par_iter()
-        .zip(shifts.par_iter())
-        .map(|(&i, &(dx, dy))| {
-            let img = input.example_floats(split, i);
-            if (dx, dy) == (0, 0) {
-                return img;
-            }
-            let bg = match input {
-                Input::Bits => 1.0,
-                Input::Grey => 0.0,
-            };
-            let s = side as i32;
-            let ch = img.len() / (side * side).max(1);
-            let mut out = vec![bg; img.len()];
-            for r in 0..s {
-                for c in 0..s {
-                    let (sr, sc) = (r - dy, c - dx);
-                    if (0..s).contains(&sr) && (0..s).contains(&sc) {
-                        let (to, from) = ((r * s + c) as usize * ch, (sr * s + sc) as usize * ch);
-                        out[to..to + ch].copy_from_slice(&img[from..from + ch]);
-                    }
-                }
-            }
-            out
-        })
+        .enumerate()
+        .map(|(j, &i)| view(j, input.example_floats(split, i)))
         .collect();
     let mut x = vec![0.0f32; p * b];
     for (k, col) in cols.iter().enumerate() {
@@ -1095,9 +1071,8 @@ mod recalibration_tests {
             .seed(2);
         let mut a = Trainer::new(params, 784, 10).unwrap();
         let mut b = a.clone();
-        let (input, side) = (a.params.input, a.side);
-        let batch =
-            |chunk: &[usize]| batch_input(&train, chunk, input, &vec![(0, 0); chunk.len()], side);
+        let input = a.params.input;
+        let batch = |chunk: &[usize]| batch_input(&train, chunk, input, |_, img| img);
         // One example per chunk against the largest chunks.
         assert!(
             a.net
