@@ -248,9 +248,9 @@ fn gradient_members_merge_into_a_vote_of_their_networks() {
 }
 
 /// Climbing members with their own imprinted filters (`--member K --of N --own-filters`)
-/// differ in their feature layers, record it, and merge into a vote; members that share the
-/// ensemble's filters still merge into one wider network. Own filters need a climbing member
-/// with convolutions.
+/// differ in their feature layers, record it, and merge into a vote, the very model the
+/// ensemble trains in one process; members that share the ensemble's filters still merge
+/// into one wider network. A run with no convolutions to imprint has no filters to share.
 #[test]
 fn members_with_their_own_filters_merge_into_a_vote() {
     use bitsmnist_core::io::merge_files;
@@ -267,15 +267,19 @@ fn members_with_their_own_filters_merge_into_a_vote() {
         .sample(0.1)
         .seed(3)
         .generations(1);
+    // The recipe of ten digits: every network its own filters.
+    assert!(plan.own_features && plan.imprints_own_features());
+    let trained = |p: RunPlan| {
+        let mut s = Session::start(p, &data).unwrap();
+        s.run(go).unwrap();
+        s
+    };
     let member = |k: usize, own: bool| {
-        let mut s = Session::start(
+        let s = trained(
             plan.clone()
                 .member(Membership::new(k, 2).unwrap())
                 .own_features(own),
-            &data,
-        )
-        .unwrap();
-        s.run(go).unwrap();
+        );
         assert_eq!(s.meta().run.as_ref().unwrap().own_features, own);
         (
             std::path::PathBuf::from(format!("m{k}.bin")),
@@ -289,25 +293,19 @@ fn members_with_their_own_filters_merge_into_a_vote() {
     );
     let merged = merge_files(own.to_vec(), false).unwrap();
     assert!(matches!(merged.file.model.layers(), [Layer::Vote(_)]));
+    let whole = trained(plan.clone());
+    assert!(whole.meta().run.as_ref().unwrap().own_features);
+    assert_eq!(whole.checkpoint().model, merged.file.model);
     let shared = [member(0, false), member(1, false)];
     assert!(shared[0].1.model.layers()[0] == shared[1].1.model.layers()[0]);
     let merged = merge_files(shared.to_vec(), false).unwrap();
     assert!(matches!(merged.file.model.layers()[0], Layer::Conv(_)));
-    // Not a member, or no convolutions to imprint.
-    let refused = |p: RunPlan| Session::start(p, &data).err().expect("refused");
-    assert!(matches!(
-        refused(plan.clone().own_features(true)),
-        SessionError::Plan(PlanError::OwnFeatures)
-    ));
-    assert!(matches!(
-        refused(
-            plan.clone()
-                .architecture(Architecture::dense(vec![16]))
-                .member(Membership::new(0, 2).unwrap())
-                .own_features(true)
-        ),
-        SessionError::Plan(PlanError::OwnFeatures)
-    ));
+    let whole = trained(plan.clone().own_features(false));
+    assert_eq!(whole.checkpoint().model, merged.file.model);
+    // No convolutions: nothing imprinted, nothing recorded.
+    let dense = plan.clone().architecture(Architecture::dense(vec![16]));
+    assert!(dense.own_features && !dense.imprints_own_features());
+    assert!(!trained(dense).meta().run.as_ref().unwrap().own_features);
 }
 
 #[test]

@@ -869,6 +869,7 @@ impl BitsApp {
                         && !self.training.is_running()
                     {
                         self.training.task_changed(task);
+                        self.settings.training.climb.task_changed(task);
                         // The Model panel follows the task's recipe unless it was edited.
                         let recipes = [
                             ModelSettings::default(),

@@ -306,6 +306,9 @@ pub const MAX_WEIGHT_IMAGES: usize = 64;
 /// one channel; a 1 bit (matching ink) is white. Returns what the images are and at most
 /// [`MAX_WEIGHT_IMAGES`] of them, captioned.
 pub fn first_layer_images(chain: &Chain) -> Option<(String, Vec<(egui::ColorImage, String)>)> {
+    if let [Layer::Vote(vote)] = chain.layers() {
+        return vote_images(vote.members());
+    }
     let (what, side, weights) = match chain.layers().first()? {
         Layer::Bit(layer) => {
             let shape = bitsmnist_core::layers::Shape::square(layer.inputs())?;
@@ -326,6 +329,31 @@ pub fn first_layer_images(chain: &Chain) -> Option<(String, Vec<(egui::ColorImag
     let title = format!(
         "First layer's weights ({} of {total} {what}s, {side}x{side} bits each; white: 1, the bit that matches ink)",
         total.min(MAX_WEIGHT_IMAGES)
+    );
+    Some((title, images))
+}
+
+/// A vote's networks' first layers side by side: an equal share of [`MAX_WEIGHT_IMAGES`] from
+/// each of the first networks, so that networks with their own filters show how they differ.
+fn vote_images(members: &[Chain]) -> Option<(String, Vec<(egui::ColorImage, String)>)> {
+    let shown = members.len().min(8);
+    let each = MAX_WEIGHT_IMAGES / shown.max(1);
+    let mut images = Vec::new();
+    let mut what = String::new();
+    for (k, member) in members.iter().take(shown).enumerate() {
+        let (title, mine) = first_layer_images(member)?;
+        if what.is_empty() {
+            what = title;
+        }
+        images.extend(
+            mine.into_iter()
+                .take(each)
+                .map(|(image, caption)| (image, format!("network {k}, {caption}"))),
+        );
+    }
+    let title = format!(
+        "The vote's networks' first layers ({shown} of {} networks, up to {each} images each); each network: {what}",
+        members.len()
     );
     Some((title, images))
 }
@@ -576,6 +604,28 @@ mod tests {
                 .unwrap_err()
                 .contains("filter bits")
         );
+    }
+
+    #[test]
+    fn a_votes_weights_show_each_networks_filters() {
+        let s = ModelSettings {
+            features: "conv40x5, pool4".into(),
+            hidden: "16".into(),
+            ..Default::default()
+        };
+        let members: Vec<Chain> = (0..3)
+            .map(|seed| s.build(Shape::MNIST, 10, Some(seed)).unwrap())
+            .collect();
+        let vote = bitsmnist_core::layers::Vote::new(members.clone()).unwrap();
+        let chain = Chain::new(vec![Layer::Vote(vote)]).unwrap();
+        let (title, images) = first_layer_images(&chain).unwrap();
+        // 64 images shared by 3 networks: 21 each, of their 40 filters.
+        assert_eq!(images.len(), 3 * 21);
+        assert_eq!(images[0].1, "network 0, filter 0");
+        assert_eq!(images[21].1, "network 1, filter 0");
+        assert!(title.contains("3 of 3 networks"), "{title}");
+        let (_, first) = first_layer_images(&members[1]).unwrap();
+        assert_eq!(images[21].0, first[0].0);
     }
 
     #[test]

@@ -311,11 +311,12 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
     );
     let j = report(&out);
     assert_eq!(j["method"], "climb");
-    assert_eq!(j["members"], 2);
-    assert_eq!(j["stats"]["flips"], 2 * 4 * 5000);
+    // The recipe's eight networks (without convolutions, nothing of their own to imprint).
+    assert_eq!(j["members"], 8);
+    assert_eq!(j["stats"]["flips"], 8 * 4 * 5000);
     assert!(j["stats"]["flips_per_sec"].as_f64().unwrap() > 0.0);
     assert!(j["test"]["accuracy"].as_f64().unwrap() > 0.3, "{j}");
-    // The two networks are one model: 2 x (24 + 1) hidden neurons.
+    // The eight networks are one model: 8 x (24 + 1) hidden neurons.
     let e = bitsmnist_json(&["eval", f.to_str().unwrap()]);
     assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
     assert_eq!(report(&e)["test"]["accuracy"], j["test"]["accuracy"]);
@@ -323,9 +324,9 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
         report(&e)["model"]
             .as_str()
             .unwrap()
-            .contains("BitDense(784, 50")
+            .contains("BitDense(784, 200")
     );
-    // The default ten-digit run (two networks) resumes: both members go on.
+    // The default ten-digit run (eight networks) resumes: every member goes on.
     let out = bitsmnist_json(&[
         "train",
         "--resume",
@@ -342,9 +343,9 @@ fn digits_climb_by_default_as_a_merged_ensemble_and_a_single_climb_resumes() {
     let j = report(&out);
     assert_eq!(
         (j["step"].as_u64(), j["members"].as_u64()),
-        (Some(5), Some(2))
+        (Some(5), Some(8))
     );
-    assert_eq!(j["stats"]["flips"], 2 * 5000);
+    assert_eq!(j["stats"]["flips"], 8 * 5000);
     // A resumed run keeps its task and settings: other ones are refused, not ignored.
     for bad in [
         vec!["--task", "zero-one"],

@@ -321,58 +321,77 @@ fn members_after_imprinted_convolutions_merge_into_the_ensemble_of_one_process()
         succeeded(&out, "convolution run");
         out
     };
-    let members: Vec<_> = (0..2)
-        .map(|k| dir.path().join(format!("c{k}.bin")))
-        .collect();
-    for (k, m) in members.iter().enumerate() {
-        conv(&["--member", &k.to_string(), "--of", "2"], m);
-    }
-    let merged = dir.path().join("merged.bin");
-    succeeded(
-        &bitsmnist(&[
+    // Each network imprints its own filters (the ten digits' default), or all share one set.
+    for sharing in [&[][..], &["--shared-filters"]] {
+        let members: Vec<_> = (0..2)
+            .map(|k| dir.path().join(format!("c{k}.bin")))
+            .collect();
+        for (k, m) in members.iter().enumerate() {
+            let mut extra = vec!["--member", if k == 0 { "0" } else { "1" }, "--of", "2"];
+            extra.extend(sharing);
+            conv(&extra, m);
+        }
+        let merged = dir.path().join("merged.bin");
+        succeeded(
+            &bitsmnist(&[
+                "merge",
+                path(&members[0]),
+                path(&members[1]),
+                "--out",
+                path(&merged),
+            ]),
             "merge",
-            path(&members[0]),
-            path(&members[1]),
-            "--out",
-            path(&merged),
-        ]),
-        "merge",
-    );
-    let whole = dir.path().join("whole.bin");
-    let out = conv(&["--ensemble", "2"], &whole);
-    let (apart, together) = (
-        ModelFile::load(&merged).unwrap(),
-        ModelFile::load(&whole).unwrap(),
-    );
-    assert_eq!(apart.model, together.model);
-    let shown: Vec<String> = apart.model.layers().iter().map(|l| l.to_string()).collect();
-    assert!(
-        shown[0].starts_with("BitConv2d(28x28x1 → 28x28x8, 5x5"),
-        "{shown:?}"
-    );
-    assert!(
-        shown[1].starts_with("BitMaxPool(28x28x8 → 7x7x8"),
-        "{shown:?}"
-    );
-    assert_eq!(apart.model.layers()[2].outputs(), 2 * (16 + 1));
-    // What the run reports is the saved model's accuracy, on the digits binarised as it
-    // records.
-    let binarization = together.meta.binarization.expect("recorded");
-    let data = Dataset::embedded()
-        .rebinarized(binarization)
-        .unwrap()
-        .for_task(&Task::digits())
-        .unwrap();
-    let predicted = together.model.predict_split(&data.test).unwrap();
-    let right = predicted
-        .iter()
-        .zip(data.test.labels())
-        .filter(|(p, l)| **p == usize::from(**l))
-        .count();
-    assert_eq!(
-        report(&out)["test"]["accuracy"].as_f64(),
-        Some(right as f64 / data.test.len() as f64)
-    );
+        );
+        let whole = dir.path().join("whole.bin");
+        let mut extra = vec!["--ensemble", "2"];
+        extra.extend(sharing);
+        let out = conv(&extra, &whole);
+        let (apart, together) = (
+            ModelFile::load(&merged).unwrap(),
+            ModelFile::load(&whole).unwrap(),
+        );
+        assert_eq!(apart.model, together.model);
+        let own = sharing.is_empty();
+        assert_eq!(together.meta.run.as_ref().unwrap().own_features, own);
+        let shown: Vec<String> = apart.model.layers().iter().map(|l| l.to_string()).collect();
+        if own {
+            // Networks with their own filters vote side by side.
+            assert!(
+                shown[0].starts_with(
+                    "Vote(2 × Chain(BitConv2d(28x28x1 → 28x28x8, 5x5, padding 2, thresholds), BitMaxPool(28x28x8 → 7x7x8"
+                ),
+                "{shown:?}"
+            );
+        } else {
+            assert!(
+                shown[0].starts_with("BitConv2d(28x28x1 → 28x28x8, 5x5"),
+                "{shown:?}"
+            );
+            assert!(
+                shown[1].starts_with("BitMaxPool(28x28x8 → 7x7x8"),
+                "{shown:?}"
+            );
+            assert_eq!(apart.model.layers()[2].outputs(), 2 * (16 + 1));
+        }
+        // What the run reports is the saved model's accuracy, on the digits binarised as it
+        // records.
+        let binarization = together.meta.binarization.expect("recorded");
+        let data = Dataset::embedded()
+            .rebinarized(binarization)
+            .unwrap()
+            .for_task(&Task::digits())
+            .unwrap();
+        let predicted = together.model.predict_split(&data.test).unwrap();
+        let right = predicted
+            .iter()
+            .zip(data.test.labels())
+            .filter(|(p, l)| **p == usize::from(**l))
+            .count();
+        assert_eq!(
+            report(&out)["test"]["accuracy"].as_f64(),
+            Some(right as f64 / data.test.len() as f64)
+        );
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! --of N`, on one machine or many) merge into the model `bitsmnist train --ensemble N` trains
 //! in one process with the same seed and settings, bit for bit. Networks with their own
 //! layers beyond a climb's (gradient-trained, with their own convolutions: `bitsmnist train
-//! --method gradient --member K --of N`) merge into one [`Vote`] of them.
+//! --method gradient --member K --of N`) merge into one [`Vote`](crate::layers::Vote) of them.
 //!
 //! ```
 //! use std::path::PathBuf;
@@ -35,7 +35,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::{Metadata, ModelFile, RunInfo};
-use crate::layers::{Chain, Layer, Vote};
+use crate::layers::Chain;
 use crate::run::CancelToken;
 use crate::search::EnsembleError;
 use crate::training::{MAX_MEMBERS, MethodKind};
@@ -330,34 +330,19 @@ pub fn merge_files_until(
         chains.push(f.model.clone());
     }
     stop_point(cancel)?;
-    // The rule of the in-process ensemble (`ClimbEnsemble::model`): one network is kept as
-    // it is, several climbs are merged in member order into one wider network; networks
-    // with their own layers beyond that (gradient-trained, convolutions) vote.
-    let model = match chains.as_slice() {
-        [one] => one.clone(),
-        _ => match crate::search::merge(&chains) {
-            Ok(merged) => merged,
-            Err(e) => {
-                let at = match e {
-                    EnsembleError::Shape(m) | EnsembleError::Mismatch(m) => m,
-                    _ => 0,
-                };
-                let input = chains[0].input();
-                match Vote::new(chains) {
-                    Ok(vote) => Chain::new(vec![Layer::Vote(vote)])
-                        .expect("one layer")
-                        .with_input(input),
-                    Err(_) => {
-                        let (path, file) = &files[at.min(files.len() - 1)];
-                        return Err(MergeError::NotMergeable {
-                            path: path.clone(),
-                            layers: layer_list(&file.model),
-                        });
-                    }
-                }
-            }
-        },
-    };
+    // The rule of the in-process ensemble (`ClimbEnsemble::model`), so that members trained
+    // apart make the model one process trains.
+    let model = crate::search::ensemble_model(chains).map_err(|e| {
+        let at = match e {
+            EnsembleError::Shape(m) | EnsembleError::Mismatch(m) => m,
+            _ => 0,
+        };
+        let (path, file) = &files[at.min(files.len() - 1)];
+        MergeError::NotMergeable {
+            path: path.clone(),
+            layers: layer_list(&file.model),
+        }
+    })?;
     let first = &files[0].1.meta;
     let mut meta = Metadata::now();
     meta.dataset = first.dataset.clone();

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::climb::{ClimbError, ClimbParams, Climber};
 use crate::datasets::Split;
-use crate::layers::{Activation, BitDense, BitOutput, Chain};
+use crate::layers::{Activation, BitDense, BitOutput, Chain, Layer, Vote};
 use crate::run::{Detail, History, Interrupt, Log, Method, Step, Summary};
 
 /// Why networks cannot be merged.
@@ -122,6 +122,43 @@ pub fn merge(members: &[Chain]) -> Result<Chain, EnsembleError> {
     Ok(Chain::new(layers.collect())
         .expect("widths match")
         .with_input(first.input()))
+}
+
+/// The one model the networks of an ensemble make, the rule every front end shares (an
+/// in-process [`ClimbEnsemble`], [`crate::io::merge_files`] of member runs): one network as
+/// it is; climbs that share their feature layers [`merge`]d in order into one wider network;
+/// networks with layers of their own (their own imprinted filters, gradient-trained
+/// convolutions) side by side in a [`Vote`]. Either way the model's scores are the members'
+/// summed, so the members trained in one process and trained apart make the same model.
+///
+/// When the networks can neither merge nor vote (bit scores, other inputs or classes), the
+/// error names the first one [`merge`] refused.
+///
+/// ```
+/// use bitsmnist_core::prelude::*;
+/// use bitsmnist_core::search::ensemble_model;
+/// let out = BitOutput::Float(Activation::Identity);
+/// let shallow = Chain::mlp(784, &[16], 10, out, 1).unwrap();
+/// let deep = Chain::mlp(784, &[16, 16], 10, out, 2).unwrap();
+/// // Two climbs' networks widen into one; a deeper one votes beside the first.
+/// let wide = ensemble_model(vec![shallow.clone(), Chain::mlp(784, &[16], 10, out, 3).unwrap()]).unwrap();
+/// assert_eq!(wide.layers()[0].outputs(), 2 * 17);
+/// let vote = ensemble_model(vec![shallow, deep]).unwrap();
+/// assert!(matches!(vote.layers(), [Layer::Vote(_)]));
+/// ```
+pub fn ensemble_model(members: Vec<Chain>) -> Result<Chain, EnsembleError> {
+    if let [one] = members.as_slice() {
+        return Ok(one.clone());
+    }
+    let refused = match merge(&members) {
+        Ok(merged) => return Ok(merged),
+        Err(e) => e,
+    };
+    let input = members.first().ok_or(EnsembleError::Empty)?.input();
+    let vote = Vote::new(members).map_err(|_| refused)?;
+    Ok(Chain::new(vec![Layer::Vote(vote)])
+        .expect("one layer")
+        .with_input(input))
 }
 
 /// Several networks climbed side by side and kept as one model by [`merge`]: the loop the
@@ -258,13 +295,11 @@ impl ClimbEnsemble {
         self.members.iter().map(Climber::memory_bytes).sum()
     }
 
-    /// The members' current networks merged (a single member as it is).
+    /// The members' current networks as one model ([`ensemble_model`]: a single member as
+    /// it is).
     pub fn chain(&self) -> Chain {
-        match self.members.as_slice() {
-            [one] => one.chain().clone(),
-            all => merge(&all.iter().map(|c| c.chain().clone()).collect::<Vec<_>>())
-                .expect("members of one shape"),
-        }
+        ensemble_model(self.members.iter().map(|c| c.chain().clone()).collect())
+            .expect("members of one shape")
     }
 
     /// Generation 0 of every member, in parallel; the summary over the members. `None`, and
@@ -356,18 +391,15 @@ impl ClimbEnsemble {
     }
 
     /// The model to keep: each member as the more accurate on `data` (the training split) of
-    /// its current and its best re-scored network ([`Climber::choose`]), merged; a single
-    /// member as it is.
+    /// its current and its best re-scored network ([`Climber::choose`]), made one by
+    /// [`ensemble_model`] (a single member as it is).
     pub fn model(&self, data: &Split) -> Result<Chain, EnsembleError> {
-        let chosen: Vec<Chain> = self
-            .members
-            .iter()
-            .map(|c| c.choose(data).clone())
-            .collect();
-        match chosen.as_slice() {
-            [one] => Ok(one.clone()),
-            _ => merge(&chosen),
-        }
+        ensemble_model(
+            self.members
+                .iter()
+                .map(|c| c.choose(data).clone())
+                .collect(),
+        )
     }
 
     /// Checks the invariants serde cannot (for a state read from a file).

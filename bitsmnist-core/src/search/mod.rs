@@ -22,7 +22,7 @@ mod population;
 pub(crate) mod rows;
 
 pub use climb::{ClimbError, ClimbParams, ClimbParamsError, ClimbProgress, Climber, climbed_part};
-pub use ensemble::{ClimbEnsemble, EnsembleError, EnsembleProgress, merge};
+pub use ensemble::{ClimbEnsemble, EnsembleError, EnsembleProgress, ensemble_model, merge};
 pub use incremental::{DeltaError, DeltaEval, Flip, Objective, check_chain};
 pub use operators::Genome;
 pub use params::{

@@ -40,6 +40,7 @@ use crate::layers::{Architecture, Chain, FeatureError, Shape};
 use crate::memory::{self, MemoryError};
 use crate::run::{Budget, CancelToken, Record, StopReason, TrainOutcome};
 use crate::runs::{Recorder, RunId, RunResult, RunState, RunStore, RunStoreError, RunSummary};
+use crate::search::ClimbEnsemble;
 use crate::search::imprint::{ImprintError, imprint_until};
 use crate::training::{StateProgress, StateRef, TrainConfig, TrainingError, TrainingState};
 
@@ -307,6 +308,7 @@ impl Session {
         let kind = plan.kind();
         let network_seed = plan.network_seed();
         let config = plan.seeded_config();
+        let own_features = plan.imprints_own_features();
         let RunPlan {
             task,
             start,
@@ -316,7 +318,6 @@ impl Session {
             member,
             sample,
             augment,
-            own_features,
             ..
         } = plan;
         let (state, origin, run_seed, meta) = match start {
@@ -327,22 +328,19 @@ impl Session {
                 ..
             } => {
                 let config = config.expect("a fresh run has a configuration");
-                // A member with features of its own imprints them from its own seed, on its
-                // own half of the examples (checked: only a climbing member).
-                let own_half;
-                let (imprint_seed, imprint_from) = if own_features {
-                    own_half = data.train.sample_shuffled(0.5, classes, network_seed);
-                    (network_seed, &own_half)
+                let features = if own_features {
+                    Features::Own { network_seed }
                 } else {
-                    (seed, &data.train)
+                    Features::Shared { seed }
                 };
                 let state = fresh(
                     &config,
                     &architecture,
                     output,
-                    how.seed(imprint_seed),
+                    how,
+                    features,
                     input,
-                    imprint_from,
+                    &data.train,
                     classes,
                     network_seed,
                     &should_stop,
@@ -754,6 +752,7 @@ fn fresh(
     architecture: &Architecture,
     output: crate::layers::BitOutput,
     imprint_params: crate::search::imprint::ImprintParams,
+    features: Features,
     input: Shape,
     train: &Split,
     classes: usize,
@@ -763,8 +762,45 @@ fn fresh(
     if matches!(config, TrainConfig::Gradient(_)) || architecture.features.is_empty() {
         return Ok(config.fresh_on(input, &architecture.hidden, classes, output, seed)?);
     }
-    let front = imprint_until(train, &architecture.features, &imprint_params, stop)?;
-    Ok(config.fresh_after(&front, &architecture.hidden, classes, output, seed)?)
+    let hidden = &architecture.hidden;
+    let network_seed = match features {
+        Features::Shared { seed: run_seed } => {
+            let how = imprint_params.seed(run_seed);
+            let front = imprint_until(train, &architecture.features, &how, stop)?;
+            return Ok(config.fresh_after(&front, hidden, classes, output, seed)?);
+        }
+        Features::Own { network_seed } => network_seed,
+    };
+    // Network `m` imprints from its own seed on its own half of the examples, as member `m`
+    // trained alone does, so that the two make the same network.
+    let networks = match config {
+        TrainConfig::Climb { members, .. } => *members,
+        _ => 1,
+    };
+    let fronts = (0..networks as u64)
+        .map(|m| {
+            let seed = ClimbEnsemble::member_seed(network_seed, m);
+            let half = train.sample_shuffled(0.5, classes, seed);
+            let how = imprint_params.seed(seed);
+            imprint_until(&half, &architecture.features, &how, stop)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match config {
+        TrainConfig::Climb { .. } => {
+            config.fresh_after_each(&fronts, hidden, classes, output, seed)?
+        }
+        _ => config.fresh_after(&fronts[0], hidden, classes, output, seed)?,
+    })
+}
+
+/// Whose seed a fresh run's imprinted feature layers come from.
+#[derive(Clone, Copy, Debug)]
+enum Features {
+    /// One set for every network, from the run's seed (members trained apart share it).
+    Shared { seed: u64 },
+    /// A set of each climbing network's own, from its seed, on its own half of the
+    /// examples ([`RunPlan::own_features`]).
+    Own { network_seed: u64 },
 }
 
 /// Flip trials so far (0 for the methods that do not climb).

@@ -68,12 +68,6 @@ pub enum PlanError {
         "a population trains dense layers only; convolutions need climbing or gradient training"
     )]
     PopulationFeatures,
-    /// Own imprinted feature layers for a run that is not a climbing member with feature
-    /// layers.
-    #[error(
-        "own imprinted filters are for a climbing member run (--member K --of N) whose architecture starts with convolutions"
-    )]
-    OwnFeatures,
     /// A member run trains one network: a climb, or a gradient run.
     #[error(
         "a member of an ensemble is trained as one climb or one gradient run, not as a {0} run"
@@ -151,11 +145,14 @@ pub struct RunPlan {
     /// Copies of the training examples the run trains on as well (a resumed run keeps its
     /// own).
     pub augment: Augment,
-    /// A climbing member run ([`member`](Self::member)) imprints its own feature layers: from
-    /// its member's seed, on a half of the training examples that seed draws, instead of the
-    /// ensemble's shared ones. Such members disagree more, and merge into a
-    /// [`Vote`](crate::layers::Vote) of their networks rather than into one wider network
-    /// (default off).
+    /// Each climbing network imprints feature layers of its own: network `m` of an ensemble
+    /// (or member `m` trained alone, [`member`](Self::member)) from its member's seed
+    /// ([`Membership::seed`]), on a half of the training examples that seed draws, instead of
+    /// one set from the run's seed on all of them. Such networks disagree more, and make a
+    /// [`Vote`](crate::layers::Vote) of their networks rather than one wider network. A run
+    /// that imprints nothing (no convolutions, gradient training, the population) has no
+    /// filters to share and ignores it. The recipe of more than two classes sets it
+    /// ([`Recipe::own_features`]).
     pub own_features: bool,
 }
 
@@ -195,7 +192,7 @@ impl RunPlan {
             validate_every: 0,
             seed: DEFAULT_SEED,
             member: None,
-            own_features: false,
+            own_features: recipe.own_features,
         }
     }
 
@@ -413,6 +410,22 @@ impl RunPlan {
         }
     }
 
+    /// Whether the run's networks imprint feature layers of their own: a fresh climbing run
+    /// with convolutions and [`own_features`](Self::own_features) (a resumed run: what its
+    /// file records).
+    pub fn imprints_own_features(&self) -> bool {
+        self.own_features
+            && match &self.start {
+                Start::Fresh {
+                    config: TrainConfig::Climb { .. },
+                    architecture,
+                    ..
+                } => !architecture.features.is_empty(),
+                Start::Fresh { .. } | Start::FineTune { .. } => false,
+                Start::Resume { .. } => true,
+            }
+    }
+
     /// The seed of the starting network (and of the method): the plan's, or a member's own.
     pub fn network_seed(&self) -> u64 {
         self.member.map_or(self.seed, |m| m.seed(self.seed))
@@ -442,14 +455,6 @@ impl RunPlan {
         if self.member.is_some() && !matches!(self.kind(), MethodKind::Climb | MethodKind::Gradient)
         {
             return Err(PlanError::MemberMethod(self.kind()));
-        }
-        if self.own_features
-            && let Start::Fresh { architecture, .. } = &self.start
-            && (self.member.is_none()
-                || self.kind() != MethodKind::Climb
-                || architecture.features.is_empty())
-        {
-            return Err(PlanError::OwnFeatures);
         }
         match &self.start {
             Start::Fresh {

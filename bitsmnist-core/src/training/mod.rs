@@ -219,6 +219,12 @@ pub enum TrainingError {
     /// [`TrainConfig::fresh_after`] needs feature layers (convolutions and pools), at least one.
     #[error("the layers before the dense ones must be convolutions and pools (found {0})")]
     NotFeatures(String),
+    /// [`TrainConfig::fresh_after_each`] needs a climbing run and one front per network, all
+    /// of one width.
+    #[error(
+        "feature layers of each network's own need a climbing run, one set per network, all of one width"
+    )]
+    OwnFeatures,
 }
 
 impl TrainingError {
@@ -289,7 +295,7 @@ impl TrainConfig {
         output: BitOutput,
         seed: u64,
     ) -> Result<TrainingState, TrainingError> {
-        self.start(&[], input, hidden, classes, output, seed)
+        self.start(&[&[]], input, hidden, classes, output, seed)
     }
 
     /// A fresh run of dense layers `hidden... -> classes` after the fixed feature layers
@@ -331,14 +337,68 @@ impl TrainConfig {
             .last()
             .map(Layer::outputs)
             .ok_or_else(|| TrainingError::NotFeatures("no layer".into()))?;
-        self.start(front, Shape::flat(inputs), hidden, classes, output, seed)
+        self.start(&[front], Shape::flat(inputs), hidden, classes, output, seed)
+    }
+
+    /// [`fresh_after`](Self::fresh_after) where each network of a climbing run has feature
+    /// layers of its own: network `m` (seeded as there) starts after `fronts[m]`. The fronts
+    /// must have the same width, one per network of the run.
+    ///
+    /// ```
+    /// use bitsmnist_core::prelude::*;
+    /// use bitsmnist_core::layers::parse_architecture;
+    /// use bitsmnist_core::search::{ClimbParams, imprint::{ImprintParams, imprint}};
+    /// use bitsmnist_core::training::TrainConfig;
+    ///
+    /// let data = Dataset::embedded();
+    /// let (features, hidden) = parse_architecture("conv8x5,pool4,64").unwrap();
+    /// let fronts: Vec<_> = (0..2)
+    ///     .map(|m| imprint(&data.train, &features, &ImprintParams::default().seed(m)).unwrap())
+    ///     .collect();
+    /// let config = TrainConfig::Climb { params: ClimbParams::default(), members: 2 };
+    /// let out = BitOutput::Float(Activation::Identity);
+    /// let state = config.fresh_after_each(&fronts, &hidden, 10, out, 1).unwrap();
+    /// // The networks vote: their layers differ.
+    /// assert!(matches!(state.current_model().layers(), [Layer::Vote(_)]));
+    /// ```
+    pub fn fresh_after_each(
+        &self,
+        fronts: &[Vec<Layer>],
+        hidden: &[usize],
+        classes: usize,
+        output: BitOutput,
+        seed: u64,
+    ) -> Result<TrainingState, TrainingError> {
+        let Self::Climb { members, .. } = self else {
+            return Err(TrainingError::OwnFeatures);
+        };
+        if fronts.len() != *members {
+            return Err(TrainingError::OwnFeatures);
+        }
+        let mut width = None;
+        for front in fronts {
+            if let Some(l) = front.iter().find(|l| !l.is_spatial()) {
+                return Err(TrainingError::NotFeatures(l.to_string()));
+            }
+            let w = front
+                .last()
+                .map(Layer::outputs)
+                .ok_or_else(|| TrainingError::NotFeatures("no layer".into()))?;
+            if *width.get_or_insert(w) != w {
+                return Err(TrainingError::OwnFeatures);
+            }
+        }
+        let fronts: Vec<&[Layer]> = fronts.iter().map(Vec::as_slice).collect();
+        let inputs = width.ok_or(TrainingError::NoMembers)?;
+        self.start(&fronts, Shape::flat(inputs), hidden, classes, output, seed)
     }
 
     /// [`fresh_after`](Self::fresh_after) with the dense part reading `input`'s bits (a
-    /// gradient run's convolutions its map).
+    /// gradient run's convolutions its map); network `m` starts after `fronts[m]`, or after
+    /// the one front all share.
     fn start(
         &self,
-        front: &[Layer],
+        fronts: &[&[Layer]],
         input: Shape,
         hidden: &[usize],
         classes: usize,
@@ -349,8 +409,13 @@ impl TrainConfig {
         // The networks themselves, before any is allocated; what grows with the examples is
         // checked when training starts.
         memory::check_current(self.memory_estimate(inputs, hidden, classes, 0))?;
-        let mlp = |seed| -> Result<Chain, ShapeError> {
+        let mlp = |m: usize, seed| -> Result<Chain, ShapeError> {
             let dense = Chain::mlp(inputs, hidden, classes, output, seed)?;
+            let front = fronts
+                .get(m)
+                .or(fronts.first())
+                .copied()
+                .unwrap_or_default();
             if front.is_empty() {
                 return Ok(dense);
             }
@@ -358,7 +423,7 @@ impl TrainConfig {
         };
         Ok(match self {
             Self::Population { params, metric } => TrainingState::Population {
-                set: Population::for_all_bit_layers(mlp(seed)?, params.clone())?,
+                set: Population::for_all_bit_layers(mlp(0, seed)?, params.clone())?,
                 metric: *metric,
             },
             Self::Climb { params, members } => {
@@ -368,7 +433,7 @@ impl TrainConfig {
                 let climbers = (0..*members as u64)
                     .map(|m| {
                         let offset = m.wrapping_mul(1000);
-                        let chain = mlp(seed.wrapping_add(offset))?;
+                        let chain = mlp(m as usize, seed.wrapping_add(offset))?;
                         let p = params.clone().seed(params.seed.wrapping_add(offset));
                         Ok(Climber::new(chain, p)?)
                     })

@@ -5,7 +5,9 @@
 //! Model panel's architecture (several networks side by side and merged), a fine-tuning climb
 //! of a trained model, or a saved climb continued, on the task's whole training split.
 
+use bitsmnist_core::datasets::Task;
 use bitsmnist_core::search::{ClimbParams, Objective};
+use bitsmnist_core::training::{Recipe, TrainConfig};
 use eframe::egui;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +39,9 @@ pub struct ClimbSettings {
     pub seed: u64,
     /// Networks climbed side by side and merged (1: the current model).
     pub members: usize,
+    /// Each network imprints the Model panel's convolutions on its own (from its seed, on its
+    /// own half of the examples), and the networks vote side by side.
+    pub own_features: bool,
 }
 
 impl Default for ClimbSettings {
@@ -61,6 +66,27 @@ impl ClimbSettings {
             accept_ties: p.accept_ties,
             seed: p.seed,
             members: 1,
+            own_features: false,
+        }
+    }
+
+    /// The networks of `task`'s recipe and whether each imprints its own filters: for more
+    /// than two classes the ensemble `bitsmnist train --task digits` trains (8 networks with
+    /// their own filters), else one network.
+    pub fn networks_for(task: &Task) -> (usize, bool) {
+        let recipe = Recipe::for_task(task);
+        match recipe.config {
+            TrainConfig::Climb { members, .. } if task.len() > 2 => (members, recipe.own_features),
+            _ => (1, false),
+        }
+    }
+
+    /// Follows a new task's recipe for the networks unless they were set by hand (they hold
+    /// neither task's recipe).
+    pub fn task_changed(&mut self, task: &Task) {
+        let recipes = [Task::zero_one(), Task::digits()].map(|t| Self::networks_for(&t));
+        if recipes.contains(&(self.members, self.own_features)) {
+            (self.members, self.own_features) = Self::networks_for(task);
         }
     }
 
@@ -102,6 +128,7 @@ pub(crate) fn options_ui(ui: &mut egui::Ui, s: &mut ClimbSettings) -> bool {
         accept_ties,
         seed,
         members,
+        own_features,
     } = s;
     ui.heading("Bit-flip climbing");
     ui.weak("Flips one random weight or bias bit at a time and keeps it unless the objective drops; flips are scored incrementally. Climbs fresh networks of the Model panel's architecture on the task's whole training split; a trained or opened model is fine-tuned, a saved climb goes on.");
@@ -120,6 +147,9 @@ pub(crate) fn options_ui(ui: &mut egui::Ui, s: &mut ClimbSettings) -> bool {
             .on_hover_text("Keep flips that leave the objective unchanged (a random walk on plateaus)");
         ui.end_row();
         drag(ui, "Networks", members, 1..=64, "Networks climbed side by side (one per core) from the Model panel's architecture and merged into one model that votes, as `bitsmnist train --ensemble N`; the model file keeps every network's climb. A trained model is fine-tuned by a single climb");
+        ui.checkbox(own_features, "Own filters per network")
+            .on_hover_text("Each network imprints the Model panel's convolutions itself (from its own seed, on its own half of the training examples), and the networks vote side by side: they disagree more, so the vote gains more from each network, as `bitsmnist train --own-filters`. Off: one set of filters for all, merged into one wider network. Without convolutions there is nothing to imprint");
+        ui.end_row();
         drag(ui, "Climb seed", seed, 0..=u32::MAX as u64, "The run's one seed: the starting networks, every flip and batch derive from it: same seed, same run, whatever the number of threads");
     });
     ui.button("Recommended options")
@@ -141,5 +171,17 @@ mod tests {
         assert_eq!(ClimbSettings::from_params(&s.params()), s);
         let bad = ClimbSettings { trials: 0, ..s };
         assert!(bad.check().is_err());
+    }
+
+    #[test]
+    fn the_networks_follow_the_task_until_set_by_hand() {
+        let mut s = ClimbSettings::default();
+        s.task_changed(&Task::digits());
+        assert_eq!((s.members, s.own_features), (Recipe::DIGITS_NETWORKS, true));
+        s.task_changed(&Task::zero_one());
+        assert_eq!((s.members, s.own_features), (1, false));
+        s.members = 3;
+        s.task_changed(&Task::digits());
+        assert_eq!((s.members, s.own_features), (3, false));
     }
 }

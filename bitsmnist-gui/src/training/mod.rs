@@ -143,6 +143,9 @@ pub fn plan(
                 };
                 plan = plan.architecture(architecture).output(model.bit_output());
             }
+            if method == Method::Climb {
+                plan = plan.own_features(settings.climb.own_features);
+            }
             plan.seed(settings.seed_of(method))
         }
     };

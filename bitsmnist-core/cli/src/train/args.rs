@@ -72,11 +72,15 @@ pub struct Args {
     /// filter still matches (climb with convolutions in --arch; default 0.2).
     #[arg(help_heading = "Model", long)]
     pub imprint_distance: Option<f64>,
-    /// With --member: imprint this member's own filters (from its seed, on its own half of
-    /// the training examples) instead of the ensemble's shared ones. Members disagree more,
-    /// and `bitsmnist merge` makes them one vote of their networks (climb with convolutions).
-    #[arg(help_heading = "Model", long, requires = "member")]
+    /// Each climbing network imprints its own filters (from its member seed, on its own half
+    /// of the training examples): networks disagree more and vote side by side (climb with
+    /// convolutions; the default of the ten-digit ensemble and its --member runs).
+    #[arg(help_heading = "Model", long)]
     pub own_filters: bool,
+    /// Every climbing network starts after one set of filters imprinted from the run's seed
+    /// on every training example, merged into one wider network (climb with convolutions).
+    #[arg(help_heading = "Model", long, conflicts_with = "own_filters")]
+    pub shared_filters: bool,
     /// Output layer: `float` (popcount score), `bits` (the original's bit output) or an
     /// activation name (`sigmoid`, ...) (genetic).
     #[arg(help_heading = "Model", long)]
@@ -84,8 +88,8 @@ pub struct Args {
     /// The old spelling of `--method population|climb`, with `--method genetic`.
     #[arg(help_heading = "Method", long, value_enum, hide = true)]
     pub strategy: Option<StrategyArg>,
-    /// Networks trained side by side and merged into one model that votes (climb; default 2
-    /// for more than two classes).
+    /// Networks trained side by side and merged into one model that votes (climb; default 8
+    /// for more than two classes, 2 for two).
     #[arg(help_heading = "Method", long)]
     pub ensemble: Option<usize>,
     /// Train only member K (0 to N-1) of the `--of N` climbing ensemble that `--ensemble N`

@@ -422,8 +422,18 @@ fn describe(state: &TrainingState) -> String {
                 metric.name()
             )
         }
-        TrainingState::Climb(c) => climb_words(c.params(), 1),
-        TrainingState::Ensemble(e) => climb_words(e.members()[0].params(), e.members().len()),
+        TrainingState::Climb(c) => climb_words(c.params(), ""),
+        TrainingState::Ensemble(e) => {
+            let n = e.members().len();
+            // Networks with their own imprinted filters vote side by side; others widen into one.
+            let joined = match e.chain().layers() {
+                [bitsmnist_core::layers::Layer::Vote(_)] => {
+                    format!(" of {n} networks, each with its own imprinted filters, voting")
+                }
+                _ => format!(" of {n} networks merged"),
+            };
+            climb_words(e.members()[0].params(), &joined)
+        }
         TrainingState::Gradient(t) => {
             let p = t.params();
             format!(
@@ -435,14 +445,9 @@ fn describe(state: &TrainingState) -> String {
     }
 }
 
-fn climb_words(p: &bitsmnist_core::search::ClimbParams, members: usize) -> String {
+fn climb_words(p: &bitsmnist_core::search::ClimbParams, members: &str) -> String {
     format!(
-        "bit-flip climbing{}: batch {}, objective correct x{} + margin up to {}",
-        if members > 1 {
-            format!(" of {members} networks merged")
-        } else {
-            String::new()
-        },
+        "bit-flip climbing{members}: batch {}, objective correct x{} + margin up to {}",
         p.batch_size.map_or("all".to_string(), |b| b.to_string()),
         p.objective.correct_weight,
         p.objective.margin_cap

@@ -62,7 +62,7 @@ const MAX_MEMBERS: usize = bitsmnist_core::training::MAX_MEMBERS;
 
 /// Flags that configure each method, with their names (to refuse them where they do not
 /// apply).
-fn given(args: &Args) -> [(&'static str, MethodKind, bool); 24] {
+fn given(args: &Args) -> [(&'static str, MethodKind, bool); 26] {
     // (--arch applies to gradient training and climbing: checked in `plan`.)
     use MethodKind::{Climb, Gradient, Population};
     [
@@ -82,6 +82,8 @@ fn given(args: &Args) -> [(&'static str, MethodKind, bool); 24] {
         ("--accept-ties", Climb, args.accept_ties),
         ("--rescore-every", Climb, args.rescore_every.is_some()),
         ("--imprint-distance", Climb, args.imprint_distance.is_some()),
+        ("--own-filters", Climb, args.own_filters),
+        ("--shared-filters", Climb, args.shared_filters),
         ("--epochs", Gradient, args.epochs.is_some()),
         ("--batch-size", Gradient, args.batch_size.is_some()),
         ("--lr", Gradient, args.lr.is_some()),
@@ -504,9 +506,28 @@ impl Args {
             }
         };
         let run = match member {
-            Some(m) => run.member(m).own_features(self.own_filters),
+            Some(m) => run.member(m),
             None => run,
         };
+        // Without either flag, the recipe's choice (own filters for the ensemble of more
+        // than two classes, and so for its members).
+        let run = match (self.own_filters, self.shared_filters) {
+            (true, _) => run.own_features(true),
+            (_, true) => run.own_features(false),
+            _ => run,
+        };
+        if (self.own_filters || self.shared_filters)
+            && !run.clone().own_features(true).imprints_own_features()
+        {
+            let flag = if self.own_filters {
+                "--own-filters"
+            } else {
+                "--shared-filters"
+            };
+            usage!(
+                "{flag} applies to a climb whose architecture starts with convolutions (--arch conv...)"
+            );
+        }
         let run = match self.seed {
             Some(seed) => run.seed(seed),
             None => run,
