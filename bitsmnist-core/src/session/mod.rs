@@ -329,9 +329,9 @@ impl Session {
             } => {
                 let config = config.expect("a fresh run has a configuration");
                 let features = if own_features {
-                    Features::Own { network_seed }
+                    Features::Own
                 } else {
-                    Features::Shared { seed }
+                    Features::Shared { run_seed: seed }
                 };
                 let state = fresh(
                     &config,
@@ -763,14 +763,11 @@ fn fresh(
         return Ok(config.fresh_on(input, &architecture.hidden, classes, output, seed)?);
     }
     let hidden = &architecture.hidden;
-    let network_seed = match features {
-        Features::Shared { seed: run_seed } => {
-            let how = imprint_params.seed(run_seed);
-            let front = imprint_until(train, &architecture.features, &how, stop)?;
-            return Ok(config.fresh_after(&front, hidden, classes, output, seed)?);
-        }
-        Features::Own { network_seed } => network_seed,
-    };
+    if let Features::Shared { run_seed } = features {
+        let how = imprint_params.seed(run_seed);
+        let front = imprint_until(train, &architecture.features, &how, stop)?;
+        return Ok(config.fresh_after(&front, hidden, classes, output, seed)?);
+    }
     // Network `m` imprints from its own seed on its own half of the examples, as member `m`
     // trained alone does, so that the two make the same network.
     let networks = match config {
@@ -779,7 +776,7 @@ fn fresh(
     };
     let fronts = (0..networks as u64)
         .map(|m| {
-            let seed = ClimbEnsemble::member_seed(network_seed, m);
+            let seed = ClimbEnsemble::member_seed(seed, m);
             let half = train.sample_shuffled(0.5, classes, seed);
             let how = imprint_params.seed(seed);
             imprint_until(&half, &architecture.features, &how, stop)
@@ -797,10 +794,10 @@ fn fresh(
 #[derive(Clone, Copy, Debug)]
 enum Features {
     /// One set for every network, from the run's seed (members trained apart share it).
-    Shared { seed: u64 },
-    /// A set of each climbing network's own, from its seed, on its own half of the
+    Shared { run_seed: u64 },
+    /// A set of each climbing network's own, from its network seed, on its own half of the
     /// examples ([`RunPlan::own_features`]).
-    Own { network_seed: u64 },
+    Own,
 }
 
 /// Flip trials so far (0 for the methods that do not climb).
