@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Opens the notebooks in JupyterLab: sets up the Rust kernel and .venv and fills evcxr's
-# dependency cache for the notebooks (tests/setup-notebooks.sh, idempotent; about 18 minutes the
-# first time for evcxr_jupyter, a few more for the cache), adds JupyterLab to .venv when
+# Opens the notebooks in JupyterLab: sets up the Rust kernel and .venv and builds the warm
+# build folder that the project's kernel copies for each notebook (tests/setup-notebooks.sh,
+# idempotent; about 18 minutes the first time for evcxr_jupyter, a few more for the build
+# folder), adds JupyterLab to .venv when
 # missing, trusts the notebooks, then starts `jupyter lab` on notebooks/. Extra arguments go to
 # `jupyter lab`:
 #   bash scripts/notebooks.sh                      # opens a browser tab
@@ -32,6 +33,11 @@ fi
 # shows no SVG output of an untrusted notebook). Trust is recorded in Jupyter's signature
 # database, not in the files, so this changes no notebook.
 "$venv/bin/jupyter" trust "$notebooks"/*.ipynb
+
+# The project's `rust` kernel spec, which the set-up wrote: it starts each kernel in a copy
+# of the set-up's warm build folder (scripts/evcxr-kernel.sh). First on the path, it stands in
+# for evcxr's spec of the same name for this server's kernels only.
+export JUPYTER_PATH="$root/target/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 
 extra=()
 # Jupyter refuses to start as root without this; containers often run as root.

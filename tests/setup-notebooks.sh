@@ -7,11 +7,14 @@
 #   2. the rust-src component (evcxr's type inference needs it);
 #   3. a virtual environment .venv at the workspace root with nbclient, nbformat, jupyter_client
 #      and numpy;
-#   4. the `rust` Jupyter kernel spec (evcxr_jupyter --install);
-#   5. evcxr's dependency cache (~/.cache/evcxr) filled with the crates.io crates the notebooks'
-#      first cells compile, so that a user's first kernel compiles only bitsmnist-core itself
-#      (tests/run_notebooks.py --warm-cache: a few minutes once; skipped while the cache holds
-#      them and bitsmnist-core/Cargo.toml, rustc and evcxr are unchanged).
+#   4. the `rust` Jupyter kernel spec (evcxr_jupyter --install), for any Jupyter front end;
+#   5. the project's own `rust` kernel spec (target/jupyter/kernels/rust, which
+#      scripts/notebooks.sh puts first on JUPYTER_PATH) and the warm template its kernels copy
+#      (target/evcxr-template: the notebooks' first cells built, bitsmnist-core included), so
+#      that a notebook's first cell compiles nothing (tests/run_notebooks.py --warm-template: a
+#      few minutes once, less after bitsmnist-core changed; skipped while the files
+#      bitsmnist-core's build read, rustc and evcxr are unchanged). Its first build also fills
+#      evcxr's dependency cache (~/.cache/evcxr) for kernels started otherwise.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -73,10 +76,11 @@ else
     evcxr_jupyter --install
 fi
 
-# Each kernel builds in a new folder unless EVCXR_TMPDIR says otherwise, and evcxr's `:cache`
-# (turned on by every notebook's first cell) is then what makes a first cell short: fill it now
-# rather than in the user's first notebook.
-step "evcxr dependency cache for the notebooks' first cells"
-"$venv/bin/python" "$root/tests/run_notebooks.py" --warm-cache
+# evcxr builds each kernel in a new empty folder, where a notebook's first cell compiles
+# bitsmnist-core again (its `:cache` keeps crates.io crates only): the project's kernel spec
+# (target/jupyter, used by scripts/notebooks.sh) starts each kernel in a copy of a template
+# folder where the first cells are already built (scripts/evcxr-kernel.sh).
+step "kernel spec and warm build template for the notebooks' first cells"
+"$venv/bin/python" "$root/tests/run_notebooks.py" --warm-template
 
 step "notebook setup done"

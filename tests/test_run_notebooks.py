@@ -3,8 +3,11 @@
     .venv/bin/python -m unittest discover -s tests -p 'test_*.py'
 """
 
+import json
+import os
 import pathlib
 import sys
+import tempfile
 import unittest
 
 import nbformat
@@ -117,11 +120,56 @@ class WarmUp(unittest.TestCase):
         self.assertIsNone(rn.first_cell_commands(notebook()))
 
     def test_the_stored_notebooks_have_two_distinct_first_cells(self):
-        # 01 to 05 share one; 06 adds the `json` feature. The warm-up runs one kernel for each.
+        # 01 to 05 share one; 06 adds the `json` feature. The template runs one kernel for each.
         cells = {rn.first_cell_commands(nbformat.read(p, as_version=4))
                  for p in sorted((rn.ROOT / "notebooks").glob("*.ipynb"))}
         self.assertEqual(len(cells), 2)
         self.assertTrue(all(c.startswith(":cache 500\n:dep bitsmnist-core") for c in cells))
+
+
+class Template(unittest.TestCase):
+    def setUp(self):
+        self.dir = pathlib.Path(tempfile.mkdtemp())
+        self.addCleanup(lambda: __import__("shutil").rmtree(self.dir))
+        self.source = self.dir / "src dir" / "lib.rs"
+        self.source.parent.mkdir()
+        self.source.write_text("pub fn f() {}\n")
+        deps = self.dir / "template" / "target" / "x86_64-unknown-linux-gnu" / "debug" / "deps"
+        deps.mkdir(parents=True)
+        escaped = str(self.source).replace(" ", "\\ ")
+        (deps / "bitsmnist_core-0123.d").write_text(
+            f"{deps}/libbitsmnist_core-0123.rlib: {escaped}\n\n{escaped}:\n")
+        self.template = self.dir / "template"
+
+    def stamp(self, cells):
+        (self.template / rn.TEMPLATE_STAMP).write_text(json.dumps(
+            {"key": rn.template_key(cells), "inputs": rn.core_inputs(self.template)}))
+
+    def test_inputs_are_the_files_cargo_read_and_the_manifests(self):
+        inputs = rn.core_inputs(self.template)
+        self.assertIn(str(self.source), inputs)
+        self.assertIn(str(rn.ROOT / "bitsmnist-core" / "Cargo.toml"), inputs)
+        self.assertEqual(len(inputs), 3)
+
+    def test_a_touched_source_makes_the_template_stale(self):
+        cells = [":dep x"]
+        self.assertFalse(rn.template_current(self.template, cells))
+        self.stamp(cells)
+        self.assertTrue(rn.template_current(self.template, cells))
+        self.assertFalse(rn.template_current(self.template, [":dep y"]))
+        # The same text, a newer time: cargo would build it again, in every kernel's copy.
+        st = self.source.stat()
+        os.utime(self.source, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        self.assertFalse(rn.template_current(self.template, cells))
+
+    def test_the_kernel_spec_runs_the_launcher_under_the_notebooks_kernel_name(self):
+        rn.write_kernel_spec(self.dir / "jupyter")
+        spec = json.loads((self.dir / "jupyter" / "kernels" / "rust" / "kernel.json").read_text())
+        self.assertEqual(spec["argv"][1:], [str(rn.LAUNCHER), "--control_file", "{connection_file}"])
+        self.assertTrue(rn.LAUNCHER.exists())
+        kernels = {nbformat.read(p, as_version=4).metadata.kernelspec.name
+                   for p in sorted((rn.ROOT / "notebooks").glob("*.ipynb"))}
+        self.assertEqual(kernels, {"rust"})
 
 
 if __name__ == "__main__":
