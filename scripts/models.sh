@@ -7,7 +7,7 @@
 #   NAME     zero-one, digits-conv-climb or digits-conv-gradient (default: all three)
 #   --write  save the models into models/ (as they are shipped) instead of a temporary folder
 #
-# Times on the 2-core development machine: zero-one 4 s, digits-conv-climb about 2.5
+# Times on the 2-core development machine: zero-one 4 s, digits-conv-climb about 8
 # minutes, digits-conv-gradient about 12 minutes (see docs/figures.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
