@@ -315,6 +315,15 @@ def core_inputs(template: pathlib.Path) -> dict[str, str]:
     return {str(f): file_state(f) for f in sorted(files)}
 
 
+def restore_env(saved: dict[str, str | None]) -> None:
+    """Puts back environment variables as `saved` holds them (None: unset)."""
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
 def template_key(cells: list[str]) -> dict:
     return {
         "cells": cells,
@@ -385,11 +394,7 @@ def build_template(paths: list[pathlib.Path], args, template: pathlib.Path,
                 break
             log_path.unlink(missing_ok=True)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore_env(saved)
     if not ok:
         return False
     key = template_key(cells)
@@ -491,11 +496,7 @@ def check_launcher(paths: list[pathlib.Path], args) -> bool:
             print("  FAIL " + p.replace("\n", "\n       "))
         return not problems
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore_env(saved)
         shutil.rmtree(parent, ignore_errors=True)
 
 
