@@ -47,6 +47,18 @@ impl ScoreScale {
                 }
                 (BitOutput::Float(_), Some(_)) => ScoreScale::Softmax,
             },
+            // A vote adds its networks' scores: the sum of their ranges, or logits when any
+            // network's are.
+            Some(Layer::Vote(vote)) => {
+                let (mut lo, mut hi) = (0.0, 0.0);
+                for member in vote.members() {
+                    match Self::of(member) {
+                        ScoreScale::Range { lo: a, hi: b } => (lo, hi) = (lo + a, hi + b),
+                        ScoreScale::Softmax => return ScoreScale::Softmax,
+                    }
+                }
+                ScoreScale::Range { lo, hi }
+            }
             _ => ScoreScale::Softmax,
         }
     }
@@ -383,6 +395,40 @@ fn canvas(ui: &mut egui::Ui, state: &mut DrawState, brush: f32, cell: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_votes_bars_span_its_networks_ranges_added() {
+        use bitsmnist_core::layers::{Activation, Vote};
+        let out = BitOutput::Float(Activation::Identity);
+        let a = Chain::mlp(784, &[16], 10, out, 1).unwrap();
+        let b = Chain::mlp(784, &[32], 10, out, 2).unwrap();
+        let vote = |members| Chain::new(vec![Layer::Vote(Vote::new(members).unwrap())]).unwrap();
+        let (ScoreScale::Range { lo: la, hi: ha }, ScoreScale::Range { lo: lb, hi: hb }) =
+            (ScoreScale::of(&a), ScoreScale::of(&b))
+        else {
+            panic!("popcount scores have a range");
+        };
+        assert_eq!(
+            ScoreScale::of(&vote(vec![a.clone(), b])),
+            ScoreScale::Range {
+                lo: la + lb,
+                hi: ha + hb
+            }
+        );
+        // A network with scaled outputs gives logits, and so does the vote.
+        let mut layers = a.layers().to_vec();
+        let Some(Layer::Bit(last)) = layers.pop() else {
+            panic!("a dense output layer");
+        };
+        layers.push(
+            last.with_affine(vec![1.0; 10], vec![0.0; 10])
+                .unwrap()
+                .into(),
+        );
+        let scaled = Chain::new(layers).unwrap();
+        assert_eq!(ScoreScale::of(&scaled), ScoreScale::Softmax);
+        assert_eq!(ScoreScale::of(&vote(vec![a, scaled])), ScoreScale::Softmax);
+    }
 
     #[test]
     fn painting_marks_pixels_and_erasing_clears_them() {
