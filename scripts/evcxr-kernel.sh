@@ -19,6 +19,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
+# evcxr_jupyter takes JUPYTER_PATH, when set, for the folder of its own installed spec, and at
+# start rewrites the `rust` spec it finds there with its own (no version.txt: "out of date"):
+# the project's spec, which put that folder on JUPYTER_PATH, would stop running this script
+# after the first kernel. Its own install is under the user's data folder.
+unset JUPYTER_PATH
+
 if [ -n "${EVCXR_TMPDIR:-}" ]; then
   exec evcxr_jupyter "$@"
 fi

@@ -482,6 +482,11 @@ def check_launcher(paths: list[pathlib.Path], args) -> bool:
         left = [p.name for p in parent.iterdir() if p.name.startswith("bitsmnist-evcxr.")]
         if left:
             problems.append(f"the kernel's build folder is left after shutdown: {left}")
+        # The kernels of the whole run, this one included, must leave the spec as the set-up
+        # wrote it (evcxr_jupyter rewrites a spec it takes for its own install).
+        spec = json.loads((KERNELS / "kernels" / "rust" / "kernel.json").read_text())
+        if str(LAUNCHER) not in spec.get("argv", []):
+            problems.append(f"the project's kernel spec no longer runs the launcher: {spec.get('argv')}")
         output = "".join(o.get("text", "") for o in nb.cells[-1].get("outputs", []))
         if warm and "rebuilt in the copy: nothing" not in output:
             problems.append("cargo compiled bitsmnist-core again in the copied template "
