@@ -17,7 +17,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The suffix of every temporary file [`write_atomic`] makes, so that a later save recognises
 /// those a crashed one left behind.
@@ -197,14 +197,23 @@ pub fn lock_path(target: &Path) -> io::Result<PathBuf> {
     Ok(folder_of(&target).join(format!(".{}.{crc:08x}{LOCK_SUFFIX}", name_prefix(&target))))
 }
 
-/// Takes the lock on writing `path` ([`OutputLock`]), or refuses at once with
+/// How long [`lock_output`] lets a lock's holder be before it refuses: probes
+/// ([`output_locked`]) and short edits (a run relabelled) hold a lock for moments, and a
+/// writer that starts in such a moment must not be told another writer is at work.
+const MOMENTARY_HOLD: Duration = Duration::from_millis(250);
+
+/// Takes the lock on writing `path` ([`OutputLock`]), or refuses with
 /// [`io::ErrorKind::WouldBlock`] and a message naming the process that holds it, so that two
 /// runs writing the same file do not both succeed with the last one's result silently kept.
-/// Nothing waits: a second writer is a mistake to report, not a queue. A file system without
-/// locks gives a lock that holds nothing (the write goes on as before).
+/// Nothing queues: a second writer is a mistake to report, after at most a quarter of a second
+/// for a holder of a moment (a probe or a short edit) to let go. A file system without locks
+/// gives a lock that holds nothing (the write goes on as before).
 pub fn lock_output(path: &Path) -> io::Result<OutputLock> {
     let lock = lock_path(path)?;
-    for _ in 0..LOCK_TRIES {
+    let started = Instant::now();
+    let mut tries = 0;
+    while tries < LOCK_TRIES {
+        tries += 1;
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -213,6 +222,12 @@ pub fn lock_output(path: &Path) -> io::Result<OutputLock> {
             .open(&lock)?;
         match file.try_lock() {
             Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < MOMENTARY_HOLD => {
+                // Not a lost race with a finished writer: the try is not spent.
+                tries -= 1;
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
             Err(std::fs::TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = io::Read::read_to_string(&mut file, &mut holder);
@@ -254,6 +269,26 @@ pub fn lock_output(path: &Path) -> io::Result<OutputLock> {
         "the lock {} kept changing hands; try again",
         lock.display()
     )))
+}
+
+/// Whether a process holds the lock on writing `path` ([`lock_output`]) now. The probe takes
+/// a shared lock for a moment and writes nothing, so probes never look like writers to one
+/// another, and a writer starting meanwhile waits the moment out ([`lock_output`]). A file
+/// system without locks has no holder.
+pub fn output_locked(path: &Path) -> io::Result<bool> {
+    let file = match File::open(lock_path(path)?) {
+        Ok(file) => file,
+        // No lock file: no writer (a writer keeps it until its lock is dropped).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    match file.try_lock_shared() {
+        // Closing the file releases the probe's lock.
+        Ok(()) => Ok(false),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+        Err(std::fs::TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 /// Whether the open `file` is the one at `path` now.
@@ -506,6 +541,36 @@ mod tests {
         let again = lock_output(&out).unwrap();
         drop((again, other));
         assert_eq!(names(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_probe_sees_a_writer_and_never_passes_for_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a.bin");
+        assert!(!output_locked(&out).unwrap(), "no lock file, no writer");
+        let lock = lock_output(&out).unwrap();
+        assert!(output_locked(&out).unwrap());
+        drop(lock);
+        assert!(!output_locked(&out).unwrap());
+        assert_eq!(
+            names(dir.path()),
+            Vec::<String>::new(),
+            "a probe leaves nothing"
+        );
+
+        // A writer that starts while a probe holds its moment's lock waits the moment out,
+        // and a second probe meanwhile sees no writer.
+        let held = File::create(lock_path(&out).unwrap()).unwrap();
+        held.try_lock_shared().unwrap();
+        assert!(!output_locked(&out).unwrap());
+        let letting_go = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            drop(held);
+        });
+        let lock = lock_output(&out).unwrap();
+        letting_go.join().unwrap();
+        assert!(output_locked(&out).unwrap());
+        drop(lock);
     }
 
     #[test]

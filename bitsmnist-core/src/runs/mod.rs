@@ -518,13 +518,17 @@ impl RunStore {
         match state {
             RunState::Finished => RunStatus::Finished,
             RunState::Stopped => RunStatus::Stopped,
-            RunState::Running | RunState::Paused => match self.lock(id) {
-                Err(RunStoreError::Busy(_)) if *state == RunState::Paused => RunStatus::Paused,
-                Err(RunStoreError::Busy(_)) => RunStatus::Running,
-                // Nobody holds it: the writer is gone. (Taking it to find out releases it
-                // at once.)
-                _ => RunStatus::Interrupted,
-            },
+            // A probe, not the lock itself: a listing that took the lock to find out would,
+            // for that moment, look like a writer to another listing or a sweep planning
+            // which points to continue.
+            RunState::Running | RunState::Paused => {
+                match files::output_locked(&self.checkpoint_path(id)) {
+                    Ok(true) if *state == RunState::Paused => RunStatus::Paused,
+                    Ok(true) => RunStatus::Running,
+                    // Nobody holds it: the writer is gone.
+                    _ => RunStatus::Interrupted,
+                }
+            }
         }
     }
 
