@@ -404,8 +404,8 @@ fn a_gradient_model_with_thresholds_and_scales_exports_exactly() {
 /// A model trained on grey levels kept as bits (`--binarize thermometer:4`): four input
 /// channels to its first convolution. The exported `binarize` makes the library's bits from
 /// the grey levels, in its order, and the C and Rust give its classes and scores on every
-/// test digit; a dense model on the same 3,136 bits too. A rule of another model's width is
-/// refused.
+/// test digit; a dense model on the same 3,136 bits and a vote of the two too. A rule of
+/// another model's width is refused.
 #[test]
 fn a_thermometer_model_exports_exactly_in_c_and_rust() {
     use bitsmnist_core::gradient::{GradientParams, Trainer};
@@ -440,6 +440,10 @@ fn a_thermometer_model_exports_exactly_in_c_and_rust() {
     )
     .unwrap();
     assert_same_predictions(&dense, &data, "thermometer:4, dense");
+    // The two as one vote, as `bitsmnist merge` makes of thermometer-coded gradient members.
+    let members = vec![model.clone(), dense];
+    let vote = Chain::new(vec![bitsmnist_core::layers::Vote::new(members).unwrap().into()]);
+    assert_same_predictions(&vote.unwrap(), &data, "thermometer:4, a vote");
     #[cfg(feature = "json")]
     {
         let rule = GreyRule::thermometer(4);
