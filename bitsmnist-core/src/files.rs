@@ -147,9 +147,9 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 /// The suffix of the lock file [`lock_output`] keeps beside a target while a process writes it.
 pub const LOCK_SUFFIX: &str = ".bitsmnist-lock";
 
-/// Tries before [`lock_output`] gives up on a lock file that other processes keep replacing
-/// (each try loses only to a writer that finished in between).
-const LOCK_TRIES: usize = 16;
+/// Races [`lock_output`] may lose before it gives up on a lock file that other processes keep
+/// replacing (each lost to a writer that finished in between).
+const MAX_LOST_RACES: usize = 16;
 
 /// The right to write one output, held from the start of the work that fills it to its end:
 /// an advisory lock (`flock`, [`File::try_lock`]) on a lock file beside the target. The kernel
@@ -211,9 +211,8 @@ const MOMENTARY_HOLD: Duration = Duration::from_millis(250);
 pub fn lock_output(path: &Path) -> io::Result<OutputLock> {
     let lock = lock_path(path)?;
     let started = Instant::now();
-    let mut tries = 0;
-    while tries < LOCK_TRIES {
-        tries += 1;
+    let mut lost_races = 0;
+    while lost_races < MAX_LOST_RACES {
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -223,8 +222,6 @@ pub fn lock_output(path: &Path) -> io::Result<OutputLock> {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < MOMENTARY_HOLD => {
-                // Not a lost race with a finished writer: the try is not spent.
-                tries -= 1;
                 std::thread::sleep(Duration::from_millis(5));
                 continue;
             }
@@ -256,6 +253,7 @@ pub fn lock_output(path: &Path) -> io::Result<OutputLock> {
         // The holder before us may have finished and removed the file after we opened it: a
         // lock on a file no longer at the path guards nothing, so take the new one.
         if !same_open_file(&file, &lock) {
+            lost_races += 1;
             continue;
         }
         file.set_len(0)?;

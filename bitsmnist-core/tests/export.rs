@@ -442,7 +442,9 @@ fn a_thermometer_model_exports_exactly_in_c_and_rust() {
     assert_same_predictions(&dense, &data, "thermometer:4, dense");
     // The two as one vote, as `bitsmnist merge` makes of thermometer-coded gradient members.
     let members = vec![model.clone(), dense];
-    let vote = Chain::new(vec![bitsmnist_core::layers::Vote::new(members).unwrap().into()]);
+    let vote = Chain::new(vec![
+        bitsmnist_core::layers::Vote::new(members).unwrap().into(),
+    ]);
     assert_same_predictions(&vote.unwrap(), &data, "thermometer:4, a vote");
     #[cfg(feature = "json")]
     {
