@@ -769,12 +769,12 @@ fn fresh(
         return Ok(config.fresh_after(&front, hidden, classes, output, seed)?);
     }
     // Network `m` imprints from its own seed on its own half of the examples, as member `m`
-    // trained alone does, so that the two make the same network.
-    let networks = match config {
-        TrainConfig::Climb { members, .. } => *members,
-        _ => 1,
+    // trained alone does, so that the two make the same network. Only climbs have networks
+    // of their own to give filters to (`RunPlan::imprints_own_features`).
+    let TrainConfig::Climb { members, .. } = config else {
+        return Err(TrainingError::OwnFeatures.into());
     };
-    let fronts = (0..networks as u64)
+    let fronts = (0..*members as u64)
         .map(|m| {
             let seed = ClimbEnsemble::member_seed(seed, m);
             let half = train.sample_shuffled(0.5, classes, seed);
@@ -782,12 +782,7 @@ fn fresh(
             imprint_until(&half, &architecture.features, &how, stop)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(match config {
-        TrainConfig::Climb { .. } => {
-            config.fresh_after_each(&fronts, hidden, classes, output, seed)?
-        }
-        _ => config.fresh_after(&fronts[0], hidden, classes, output, seed)?,
-    })
+    Ok(config.fresh_after_each(&fronts, hidden, classes, output, seed)?)
 }
 
 /// Whose seed a fresh run's imprinted feature layers come from.
