@@ -329,6 +329,9 @@ def template_key(cells: list[str]) -> dict:
         "cells": cells,
         "rustc": command_output("rustc", "-vV"),
         "evcxr": evcxr_identity(),
+        # Templates built before build_template used a cache of its own may name other
+        # folders: this entry makes them out of date.
+        "cache": "the template's own",
     }
 
 
@@ -349,9 +352,13 @@ def build_template(paths: list[pathlib.Path], args, template: pathlib.Path,
     bitsmnist-core ...`; 06 adds a feature) runs in a new kernel with `template` as its build
     folder, one after another, so that its target folder holds the crates.io crates and
     bitsmnist-core with and without the feature. A template already there is built again in
-    place: cargo then recompiles only what changed (bitsmnist-core after an edit). The first
-    build also fills evcxr's `:cache` (the cells turn it on) for kernels started without the
-    launcher. With `check_stamp`, nothing runs while the template is current
+    place: cargo then recompiles only what changed (bitsmnist-core after an edit). The kernels
+    run with an empty `:cache` of their own (the cells turn it on), removed afterwards: the
+    cache stores rustc's dep-info files as they were written, whose absolute paths (a build
+    script's OUT_DIR) name the folder the entry was first built in, so a crate taken from the
+    user's cache would leave a template that cargo finds stale wherever that folder is gone,
+    and recompiles bitsmnist-core in every copy. With `check_stamp`, nothing runs while the
+    template is current
     (template_current: the same cells, rustc, evcxr, and the files bitsmnist-core's build
     read). Meanwhile the template sits at `<template>.building`, where no launcher copies it
     from."""
@@ -370,11 +377,15 @@ def build_template(paths: list[pathlib.Path], args, template: pathlib.Path,
         template.rename(building)
     building.mkdir(parents=True, exist_ok=True)
     (building / TEMPLATE_STAMP).unlink(missing_ok=True)
-    saved = {k: os.environ.get(k) for k in ("EVCXR_TMPDIR", "CARGO_INCREMENTAL")}
+    saved = {k: os.environ.get(k) for k in ("EVCXR_TMPDIR", "CARGO_INCREMENTAL", "XDG_CACHE_HOME")}
     # Built as a kernel from JupyterLab builds: cargo's incremental setting is part of what it
     # compares, and evcxr's cell libraries need it on.
     os.environ.pop("CARGO_INCREMENTAL", None)
     os.environ["EVCXR_TMPDIR"] = str(building)
+    # Every crate compiled here, none restored from a cache (see above): the template then
+    # names no folder but its own, and cargo finds each copy of it up to date.
+    cache = pathlib.Path(tempfile.mkdtemp(prefix="evcxr-template-cache-"))
+    os.environ["XDG_CACHE_HOME"] = str(cache)
     ok = True
     try:
         for n, commands in enumerate(cells, 1):
@@ -395,6 +406,7 @@ def build_template(paths: list[pathlib.Path], args, template: pathlib.Path,
             log_path.unlink(missing_ok=True)
     finally:
         restore_env(saved)
+        shutil.rmtree(cache, ignore_errors=True)
     if not ok:
         return False
     key = template_key(cells)

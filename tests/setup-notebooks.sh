@@ -13,8 +13,8 @@
 #      (target/evcxr-template: the notebooks' first cells built, bitsmnist-core included), so
 #      that a notebook's first cell compiles nothing (tests/run_notebooks.py --warm-template: a
 #      few minutes once, less after bitsmnist-core changed; skipped while the files
-#      bitsmnist-core's build read, rustc and evcxr are unchanged). Its first build also fills
-#      evcxr's dependency cache (~/.cache/evcxr) for kernels started otherwise.
+#      bitsmnist-core's build read, rustc and evcxr are unchanged). It is built with an empty
+#      evcxr dependency cache of its own, so that it names no folder but its own.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
