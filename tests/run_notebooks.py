@@ -51,6 +51,7 @@ named twice runs twice, each time in a new kernel (repeated measurements).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -315,13 +316,24 @@ def core_inputs(template: pathlib.Path) -> dict[str, str]:
     return {str(f): file_state(f) for f in sorted(files)}
 
 
-def restore_env(saved: dict[str, str | None]) -> None:
-    """Puts back environment variables as `saved` holds them (None: unset)."""
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+@contextlib.contextmanager
+def environment(changes: dict[str, str | None]):
+    """Sets environment variables as `changes` says (None: unset) for the `with` block, the
+    kernels it starts inheriting them, then puts back what was there."""
+    saved = {k: os.environ.get(k) for k in changes}
+
+    def apply(values: dict[str, str | None]) -> None:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+    apply(changes)
+    try:
+        yield
+    finally:
+        apply(saved)
 
 
 def template_key(cells: list[str]) -> dict:
@@ -358,10 +370,9 @@ def build_template(paths: list[pathlib.Path], args, template: pathlib.Path,
     script's OUT_DIR) name the folder the entry was first built in, so a crate taken from the
     user's cache would leave a template that cargo finds stale wherever that folder is gone,
     and recompiles bitsmnist-core in every copy. With `check_stamp`, nothing runs while the
-    template is current
-    (template_current: the same cells, rustc, evcxr, and the files bitsmnist-core's build
-    read). Meanwhile the template sits at `<template>.building`, where no launcher copies it
-    from."""
+    template is current (template_current: the same cells, rustc, evcxr, and the files
+    bitsmnist-core's build read). Meanwhile the template sits at `<template>.building`, where
+    no launcher copies it from."""
     cells = distinct_first_cells(paths)
     if not cells:
         print("template: no notebook starts with a `:dep` cell")
@@ -377,17 +388,17 @@ def build_template(paths: list[pathlib.Path], args, template: pathlib.Path,
         template.rename(building)
     building.mkdir(parents=True, exist_ok=True)
     (building / TEMPLATE_STAMP).unlink(missing_ok=True)
-    saved = {k: os.environ.get(k) for k in ("EVCXR_TMPDIR", "CARGO_INCREMENTAL", "XDG_CACHE_HOME")}
-    # Built as a kernel from JupyterLab builds: cargo's incremental setting is part of what it
-    # compares, and evcxr's cell libraries need it on.
-    os.environ.pop("CARGO_INCREMENTAL", None)
-    os.environ["EVCXR_TMPDIR"] = str(building)
+    ok = True
     # Every crate compiled here, none restored from a cache (see above): the template then
     # names no folder but its own, and cargo finds each copy of it up to date.
-    cache = pathlib.Path(tempfile.mkdtemp(prefix="evcxr-template-cache-"))
-    os.environ["XDG_CACHE_HOME"] = str(cache)
-    ok = True
-    try:
+    with tempfile.TemporaryDirectory(prefix="evcxr-template-cache-",
+                                     ignore_cleanup_errors=True) as cache, environment({
+        # Built as a kernel from JupyterLab builds: cargo's incremental setting is part of
+        # what it compares, and evcxr's cell libraries need it on.
+        "CARGO_INCREMENTAL": None,
+        "EVCXR_TMPDIR": str(building),
+        "XDG_CACHE_HOME": cache,
+    }):
         for n, commands in enumerate(cells, 1):
             nb = nbformat.v4.new_notebook()
             nb.cells = [nbformat.v4.new_code_cell(commands)]
@@ -404,9 +415,6 @@ def build_template(paths: list[pathlib.Path], args, template: pathlib.Path,
                     print("    | " + line)
                 break
             log_path.unlink(missing_ok=True)
-    finally:
-        restore_env(saved)
-        shutil.rmtree(cache, ignore_errors=True)
     if not ok:
         return False
     key = template_key(cells)
@@ -483,11 +491,12 @@ def check_launcher(paths: list[pathlib.Path], args) -> bool:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(cells[0]), nbformat.v4.new_code_cell(LAUNCHER_CHECK)
                 ] if warm else [nbformat.v4.new_code_cell("1 + 1")]
-    saved = {k: os.environ.get(k) for k in ("EVCXR_TMPDIR", "TMPDIR")}
-    parent = pathlib.Path(tempfile.mkdtemp(prefix="evcxr-launcher-check-"))
-    os.environ.pop("EVCXR_TMPDIR", None)
-    os.environ["TMPDIR"] = str(parent)
-    try:
+    with tempfile.TemporaryDirectory(prefix="evcxr-launcher-check-",
+                                     ignore_cleanup_errors=True) as folder, environment({
+        "EVCXR_TMPDIR": None,
+        "TMPDIR": folder,
+    }):
+        parent = pathlib.Path(folder)
         t0 = time.monotonic()
         error = execute(nb, ROOT / "notebooks", parent / "kernel.log", args)
         problems = ([error] if error else []) + check_cells(nb)
@@ -512,9 +521,6 @@ def check_launcher(paths: list[pathlib.Path], args) -> bool:
         for p in problems:
             print("  FAIL " + p.replace("\n", "\n       "))
         return not problems
-    finally:
-        restore_env(saved)
-        shutil.rmtree(parent, ignore_errors=True)
 
 
 def main() -> int:

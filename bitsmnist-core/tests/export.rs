@@ -440,12 +440,10 @@ fn a_thermometer_model_exports_exactly_in_c_and_rust() {
     )
     .unwrap();
     assert_same_predictions(&dense, &data, "thermometer:4, dense");
-    // The two as one vote, as `bitsmnist merge` makes of thermometer-coded gradient members.
-    let members = vec![model.clone(), dense];
-    let vote = Chain::new(vec![
-        bitsmnist_core::layers::Vote::new(members).unwrap().into(),
-    ]);
-    assert_same_predictions(&vote.unwrap(), &data, "thermometer:4, a vote");
+    // The two as one vote, by the rule `bitsmnist merge` makes its models by.
+    let vote = bitsmnist_core::search::ensemble_model(vec![model.clone(), dense]).unwrap();
+    assert!(matches!(vote.layers(), [Layer::Vote(_)]));
+    assert_same_predictions(&vote, &data, "thermometer:4, a vote");
     #[cfg(feature = "json")]
     {
         let rule = GreyRule::thermometer(4);
